@@ -1,0 +1,349 @@
+// The task context: every effect a task asks for is recorded; in run mode it is also performed.
+// Plan and run walk the same task code, so the plan is what runs.
+import { createHash } from 'node:crypto';
+import type {
+  DownloadEffect, Effect, ExecEffect, Note, PackageEffect, RemoveEffect, ServiceAction, ServiceEffect, WriteEffect,
+} from './effects.ts';
+import { placeholder } from './effects.ts';
+import { commandsFor, packagesCommand } from './effect-commands.ts';
+import { ExecError, UserError } from './errors.ts';
+import type { Host, HostFacts } from './hosts/host.ts';
+import { UnreadableError } from './hosts/host.ts';
+import { asRoot, buildCommand, type Command } from './quote.ts';
+import { unifiedDiff } from './diff.ts';
+import type { Expectation } from './expectation.ts';
+import type { Overlay } from './overlay.ts';
+
+export type Mode = 'plan' | 'run';
+
+export interface CommandResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number | null;
+  /** exitCode === 0 */
+  ok: boolean;
+}
+
+type Template<T> = (pieces: TemplateStringsArray, ...values: unknown[]) => Promise<T>;
+
+export interface WriteOptions {
+  /** Octal mode, e.g. '0644' (the default). */
+  mode?: string;
+  /** user or user:group, applied with chown. */
+  owner?: string;
+  sudo?: boolean;
+  /** Keep the content out of the plan; it is shown as <secret:NAME>. */
+  secret?: string;
+}
+
+export interface TaskContext {
+  readonly step: string;
+  readonly mode: Mode;
+  readonly host: string;
+  readonly profile: string;
+  readonly signal: AbortSignal;
+  /** Runs a command; fails the step on a non-zero exit. In a plan its output is a placeholder. */
+  $: Template<CommandResult>;
+  /** Like $, as root (`sudo -n`, or nothing when already root). */
+  sudo: Template<CommandResult>;
+  /** A read-only command: runs in plan mode too, never with sudo, never fails the step. */
+  probe: Template<CommandResult>;
+  read(path: string): Promise<string>;
+  exists(path: string): Promise<boolean>;
+  write(path: string, content: string | Uint8Array, opts?: WriteOptions): Promise<void>;
+  remove(path: string, opts?: { sudo?: boolean }): Promise<void>;
+  service(name: string, action: ServiceAction, opts?: { sudo?: boolean }): Promise<void>;
+  /** Installs the packages not yet installed (the check is a probe). */
+  packages(names: string[], opts?: { sudo?: boolean; action?: 'install' | 'remove' }): Promise<void>;
+  /** Declares a port the result will listen on, for the audit. */
+  listen(port: number, opts: { protocol?: 'tcp' | 'udp'; address?: string; component: string }): void;
+  /** Fetches a URL into the local download cache (checksum verified) and returns the cached path. */
+  download(url: string, opts?: { sha256?: string; name?: string }): Promise<string>;
+  /** A finding for the user: shown in the plan and the run. */
+  note(level: Note['level'], message: string, fix?: string): void;
+  facts(): Promise<HostFacts>;
+}
+
+export interface StepRecord {
+  effects: Effect[];
+  notes: Note[];
+  /** Digest of everything the step observed (probe results, files read): the plan's view of the host. */
+  observed: string;
+}
+
+export interface ContextOptions {
+  step: string;
+  mode: Mode;
+  host: Host;
+  profile: string;
+  /** Where overwritten files are copied on this host. */
+  backupRoot: string;
+  /** The local download cache. */
+  cacheDir: string;
+  overlay: Overlay;
+  signal: AbortSignal;
+  onEffect(effect: Effect): void;
+  onNote(note: Note): void;
+  onOutput(stream: 'stdout' | 'stderr', line: string): void;
+  /** In a run after a plan: the effects the plan listed for this step. */
+  expectation?: Expectation;
+  download(url: string, dest: string, sha256: string | undefined, signal: AbortSignal, progress: (line: string) => void): Promise<void>;
+  downloadCached(dest: string, sha256: string | undefined): Promise<boolean>;
+}
+
+const MAX_CONTENT = 64 * 1024;
+
+export class StepContext implements TaskContext {
+  readonly step: string;
+  readonly mode: Mode;
+  readonly host: string;
+  readonly profile: string;
+  readonly signal: AbortSignal;
+  readonly record: StepRecord = { effects: [], notes: [], observed: '' };
+  /** While true (during check), only reads are allowed. */
+  readOnly = false;
+  private readonly observedHash = createHash('sha256');
+  private execCount = 0;
+
+  constructor(private readonly opts: ContextOptions) {
+    this.step = opts.step;
+    this.mode = opts.mode;
+    this.host = opts.host.name;
+    this.profile = opts.profile;
+    this.signal = opts.signal;
+  }
+
+  finish(): StepRecord {
+    this.record.observed = this.observedHash.digest('hex');
+    return this.record;
+  }
+
+  $: Template<CommandResult> = (pieces, ...values) => this.exec(buildCommand(pieces, values), false);
+  sudo: Template<CommandResult> = (pieces, ...values) => this.exec(buildCommand(pieces, values), true);
+
+  probe: Template<CommandResult> = async (pieces, ...values) => {
+    const command = buildCommand(pieces, values);
+    this.add({ kind: 'probe', host: this.host, command: command.text, readOnly: true });
+    const r = await this.opts.host.exec(command.text, { signal: this.signal });
+    this.observe(`probe ${command.text}\n${r.exitCode}\n${r.stdout}`);
+    return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode, ok: r.exitCode === 0 };
+  };
+
+  async read(path: string): Promise<string> {
+    absolute(path);
+    this.add({ kind: 'read', host: this.host, path, readOnly: true });
+    const bytes = await this.current(path);
+    if (bytes === null) throw new Error(`${path} does not exist on ${this.host}`);
+    this.observe(`read ${path}\n${sha256(bytes)}`);
+    return Buffer.from(bytes).toString('utf8');
+  }
+
+  async exists(path: string): Promise<boolean> {
+    absolute(path);
+    const fromPlan = this.opts.overlay.get(this.host, path);
+    const exists = fromPlan !== undefined ? fromPlan !== null : (await this.opts.host.stat(path)).exists;
+    this.observe(`exists ${path}\n${exists}`);
+    return exists;
+  }
+
+  async write(path: string, content: string | Uint8Array, opts: WriteOptions = {}): Promise<void> {
+    this.mutating('write');
+    absolute(path);
+    const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content);
+    const mode = normalizeMode(opts.mode ?? '0644');
+    let current: Uint8Array | null | 'unreadable';
+    try { current = await this.current(path); } catch (e) {
+      if (!(e instanceof UnreadableError)) throw e;
+      current = 'unreadable';
+    }
+    const currentMode = current !== null ? await this.currentMode(path) : undefined;
+    const exists = current !== null;
+    const unchanged = current instanceof Uint8Array && Buffer.compare(Buffer.from(current), bytes) === 0 && (currentMode === undefined || currentMode === mode);
+    const text = isText(bytes);
+    const effect: WriteEffect = {
+      kind: 'write', host: this.host, path, mode, ...(opts.owner ? { owner: opts.owner } : {}),
+      sudo: opts.sudo ?? false, exists, ...(unchanged ? { unchanged: true } : {}),
+      sha256: sha256(bytes), bytes: bytes.length,
+    };
+    if (opts.secret) { effect.secret = true; effect.content = `<secret:${opts.secret}>`; }
+    else if (text && bytes.length <= MAX_CONTENT) effect.content = bytes.toString('utf8');
+    if (!unchanged && exists) {
+      effect.backup = `${this.opts.backupRoot}${path}`;
+      if (current === 'unreadable') effect.diff = '(current file is not readable without root: no diff)';
+      else if (!opts.secret && text && isText(Buffer.from(current!))) {
+        const d = unifiedDiff(Buffer.from(current!).toString('utf8'), bytes.toString('utf8'), path);
+        if (d) effect.diff = d;
+        else if (currentMode !== mode) effect.diff = `(mode ${currentMode} → ${mode})`;
+      }
+    }
+    this.add(effect);
+    if (this.mode === 'plan') { this.opts.overlay.set(this.host, path, bytes, mode); return; }
+    await this.perform(effect, bytes);
+  }
+
+  async remove(path: string, opts: { sudo?: boolean } = {}): Promise<void> {
+    this.mutating('remove');
+    absolute(path);
+    if (path === '/' || /^\/+$/.test(path)) throw new UserError('UNSAFE_REMOVE', `refusing to remove ${path}`);
+    const fromPlan = this.opts.overlay.get(this.host, path);
+    const info = fromPlan !== undefined ? { exists: fromPlan !== null } : await this.opts.host.stat(path);
+    const effect: RemoveEffect = { kind: 'remove', host: this.host, path, sudo: opts.sudo ?? false, exists: info.exists };
+    if (info.exists && fromPlan === undefined) {
+      const bytes = await this.opts.host.diskUsage(path);
+      if (bytes !== undefined) effect.bytes = bytes;
+    } else if (fromPlan) effect.bytes = fromPlan.length;
+    this.add(effect);
+    if (this.mode === 'plan') { this.opts.overlay.set(this.host, path, null); return; }
+    await this.perform(effect);
+  }
+
+  async service(name: string, action: ServiceAction, opts: { sudo?: boolean } = {}): Promise<void> {
+    this.mutating('service');
+    const effect: ServiceEffect = { kind: 'service', host: this.host, name, action, sudo: opts.sudo ?? true };
+    this.add(effect);
+    if (this.mode === 'run') await this.perform(effect);
+  }
+
+  async packages(names: string[], opts: { sudo?: boolean; action?: 'install' | 'remove' } = {}): Promise<void> {
+    this.mutating('packages');
+    const action = opts.action ?? 'install';
+    const manager = await this.packageManager();
+    const installed = await this.installedPackages(manager, names);
+    const todo = names.filter((n) => (action === 'install' ? !installed.has(n) : installed.has(n)));
+    const effects: PackageEffect[] = todo.map((name) => ({ kind: 'package', host: this.host, name, action, manager, sudo: opts.sudo ?? true }));
+    for (const e of effects) this.add(e);
+    if (this.mode === 'plan' || !effects.length) return;
+    await this.run(packagesCommand(effects), effects[0]!.sudo);
+  }
+
+  listen(port: number, opts: { protocol?: 'tcp' | 'udp'; address?: string; component: string }): void {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UserError('PORT_INVALID', `port ${port} is not a valid port number`);
+    this.add({ kind: 'listen', host: this.host, port, protocol: opts.protocol ?? 'tcp', address: opts.address ?? '0.0.0.0', component: opts.component });
+  }
+
+  async download(url: string, opts: { sha256?: string; name?: string } = {}): Promise<string> {
+    this.mutating('download');
+    let parsed: URL;
+    try { parsed = new URL(url); } catch { throw new UserError('URL_INVALID', `not a URL: ${url}`); }
+    if (opts.sha256 && !/^[a-f0-9]{64}$/.test(opts.sha256)) throw new UserError('CHECKSUM_INVALID', `sha256 for ${url} must be 64 hex digits`);
+    const name = opts.name ?? (parsed.pathname.split('/').filter(Boolean).pop() || 'download');
+    const key = opts.sha256 ?? sha256(Buffer.from(url));
+    const dest = `${this.opts.cacheDir}/${key.slice(0, 16)}/${name}`;
+    const cached = await this.opts.downloadCached(dest, opts.sha256);
+    const effect: DownloadEffect = { kind: 'download', host: 'local', url, ...(opts.sha256 ? { sha256: opts.sha256 } : {}), path: dest, cached };
+    this.add(effect);
+    if (this.mode === 'run' && !cached) {
+      await this.opts.download(url, dest, opts.sha256, this.signal, (line) => this.opts.onOutput('stderr', line));
+    }
+    return dest;
+  }
+
+  note(level: Note['level'], message: string, fix?: string): void {
+    const note: Note = { level, message, ...(fix ? { fix } : {}) };
+    this.record.notes.push(note);
+    this.opts.onNote(note);
+  }
+
+  facts(): Promise<HostFacts> {
+    return this.opts.host.facts();
+  }
+
+  // ——— internals ———
+
+  private async exec(command: Command, sudo: boolean): Promise<CommandResult> {
+    this.mutating(sudo ? 'sudo' : '$');
+    const effect: ExecEffect = { kind: 'exec', host: this.host, command: command.text, sudo, ...(command.simple ? { simple: true } : {}) };
+    this.add(effect);
+    this.execCount++;
+    if (this.mode === 'plan') {
+      return { stdout: placeholder(this.execCount === 1 ? this.step : `${this.step}#${this.execCount}`), stderr: '', exitCode: 0, ok: true };
+    }
+    return this.run(command, sudo);
+  }
+
+  private async run(command: Command, sudo: boolean, stdin?: Uint8Array): Promise<CommandResult> {
+    const facts = sudo ? await this.opts.host.facts() : undefined;
+    const text = sudo ? asRoot(command, facts!.uid === 0) : command.text;
+    const r = await this.opts.host.exec(text, { stdin, signal: this.signal, onLine: (s, l) => this.opts.onOutput(s, l) });
+    if (r.exitCode !== 0) throw new ExecError(this.host, command.text, r.exitCode, r.stdout, r.stderr, r.signal);
+    return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode, ok: true };
+  }
+
+  private async perform(effect: Effect, content?: Uint8Array): Promise<void> {
+    for (const c of commandsFor(effect, content)) await this.run(c.command, c.sudo, c.stdin);
+  }
+
+  private add(effect: Effect): void {
+    this.opts.expectation?.match(this.step, effect);
+    this.record.effects.push(effect);
+    this.opts.onEffect(effect);
+  }
+
+  private mutating(what: string): void {
+    if (this.readOnly) throw new Error(`the check of step '${this.step}' called ctx.${what}: a check may only read (probe, read, exists)`);
+  }
+
+  private observe(fact: string): void {
+    this.observedHash.update(fact + '\0');
+  }
+
+  /** The file as this run would find it: the plan's own earlier writes first, then the host. */
+  private async current(path: string): Promise<Uint8Array | null> {
+    const fromPlan = this.opts.overlay.get(this.host, path);
+    if (fromPlan !== undefined) return fromPlan;
+    return this.opts.host.readFile(path);
+  }
+
+  private async currentMode(path: string): Promise<string | undefined> {
+    const fromPlan = this.opts.overlay.mode(this.host, path);
+    if (fromPlan !== undefined) return fromPlan;
+    return (await this.opts.host.stat(path)).mode;
+  }
+
+  private managerCache?: PackageEffect['manager'];
+  private async packageManager(): Promise<PackageEffect['manager']> {
+    if (this.managerCache) return this.managerCache;
+    const r = await this.probe`sh -c ${'for m in apt-get dnf yum zypper pacman apk; do command -v "$m" >/dev/null 2>&1 && { echo "$m"; exit 0; }; done; exit 1'}`;
+    const found = r.stdout.trim();
+    if (!r.ok || !found) throw new UserError('NO_PACKAGE_MANAGER', `no supported package manager on ${this.host}`, { fix: 'install the packages by hand, or use a host with apt, dnf, yum, zypper, pacman or apk' });
+    this.managerCache = (found === 'apt-get' ? 'apt' : found) as PackageEffect['manager'];
+    return this.managerCache;
+  }
+
+  private async installedPackages(manager: PackageEffect['manager'], names: string[]): Promise<Set<string>> {
+    if (!names.length) return new Set();
+    let r: CommandResult;
+    switch (manager) {
+      case 'apt': r = await this.probe`dpkg-query -W -f ${'${Package} ${db:Status-Status}\n'} ${names}`; break;
+      case 'dnf': case 'yum': case 'zypper': r = await this.probe`rpm -q --qf ${'%{NAME} installed\n'} ${names}`; break;
+      case 'pacman': r = await this.probe`pacman -Q ${names}`; break;
+      case 'apk': r = await this.probe`apk info -e ${names}`; break;
+    }
+    const installed = new Set<string>();
+    for (const line of r.stdout.split('\n')) {
+      const [name, status] = line.trim().split(/\s+/);
+      if (!name) continue;
+      if (manager === 'apk' || manager === 'pacman' || status === 'installed') installed.add(name);
+    }
+    return installed;
+  }
+}
+
+function absolute(path: string): void {
+  if (typeof path !== 'string' || !path.startsWith('/')) throw new UserError('PATH_NOT_ABSOLUTE', `path ${JSON.stringify(path)} must be absolute`);
+  if (path.includes('\0')) throw new UserError('PATH_INVALID', 'path contains a NUL byte');
+}
+
+function normalizeMode(mode: string): string {
+  if (!/^0?[0-7]{3,4}$/.test(mode)) throw new UserError('MODE_INVALID', `file mode ${JSON.stringify(mode)} is not an octal mode`, { fix: "write it like '0644'" });
+  return mode.padStart(4, '0').slice(-4);
+}
+
+export function sha256(bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function isText(bytes: Uint8Array): boolean {
+  if (bytes.includes(0)) return false;
+  try { new TextDecoder('utf-8', { fatal: true }).decode(bytes); return true; } catch { return false; }
+}

@@ -1,0 +1,128 @@
+// Effects are data: a task asks for one, the context records it and, when running, performs it.
+// Every field is plain JSON so a plan can be saved, audited and applied later.
+
+export interface ExecEffect {
+  kind: 'exec';
+  host: string;
+  command: string;
+  sudo: boolean;
+  /** Set when the literal command is one simple command (no shell syntax of its own). */
+  simple?: boolean;
+}
+
+export interface ProbeEffect {
+  kind: 'probe';
+  host: string;
+  command: string;
+  readOnly: true;
+}
+
+export interface ReadEffect {
+  kind: 'read';
+  host: string;
+  path: string;
+  readOnly: true;
+}
+
+export interface WriteEffect {
+  kind: 'write';
+  host: string;
+  path: string;
+  mode: string;
+  owner?: string;
+  sudo: boolean;
+  exists: boolean;
+  /** The file's content is already what would be written: the write is skipped. */
+  unchanged?: boolean;
+  sha256: string;
+  bytes: number;
+  /** Text content up to 64 KiB with secrets redacted; absent for binary or larger files. */
+  content?: string;
+  /** Unified diff against the current file, when it exists and is readable text. */
+  diff?: string;
+  /** Where the current file is copied before it is replaced. */
+  backup?: string;
+  secret?: boolean;
+}
+
+export interface RemoveEffect {
+  kind: 'remove';
+  host: string;
+  path: string;
+  sudo: boolean;
+  exists: boolean;
+  bytes?: number;
+}
+
+export type ServiceAction = 'enable' | 'disable' | 'start' | 'stop' | 'restart' | 'reload' | 'daemon-reload';
+
+export interface ServiceEffect {
+  kind: 'service';
+  host: string;
+  name: string;
+  action: ServiceAction;
+  sudo: boolean;
+}
+
+export interface PackageEffect {
+  kind: 'package';
+  host: string;
+  name: string;
+  action: 'install' | 'remove';
+  manager: 'apt' | 'dnf' | 'yum' | 'zypper' | 'pacman' | 'apk';
+  sudo: boolean;
+}
+
+export interface ListenEffect {
+  kind: 'listen';
+  host: string;
+  port: number;
+  protocol: 'tcp' | 'udp';
+  address: string;
+  component: string;
+}
+
+export interface DownloadEffect {
+  kind: 'download';
+  host: string;
+  url: string;
+  sha256?: string;
+  /** Path in the download cache. */
+  path: string;
+  cached: boolean;
+}
+
+export type Effect =
+  | ExecEffect
+  | ProbeEffect
+  | ReadEffect
+  | WriteEffect
+  | RemoveEffect
+  | ServiceEffect
+  | PackageEffect
+  | ListenEffect
+  | DownloadEffect;
+
+export type EffectKind = Effect['kind'];
+
+export function isReadOnly(e: Effect): boolean {
+  return e.kind === 'probe' || e.kind === 'read' || e.kind === 'listen' || (e.kind === 'write' && !!e.unchanged) || (e.kind === 'download' && e.cached);
+}
+
+export function needsRoot(e: Effect): boolean {
+  return 'sudo' in e && e.sudo === true && !(e.kind === 'write' && e.unchanged);
+}
+
+/** A finding a task reports to the user (doctor, preflight, audit warnings). */
+export interface Note {
+  level: 'info' | 'warn' | 'error';
+  message: string;
+  fix?: string;
+}
+
+/** Placeholders stand for values only a mutating effect could produce. */
+export const PLACEHOLDER = /<output of [^<>]+>/g;
+
+export function placeholder(what: string): string {
+  return `<output of ${what}>`;
+}

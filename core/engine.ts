@@ -1,0 +1,156 @@
+// What each command asks of the engine: load a recipe into a graph, plan it, run it, apply a plan.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { needsRoot } from './effects.ts';
+import { RefusedError, UserError } from './errors.ts';
+import { Events } from './events.ts';
+import { buildGraph, type Graph } from './graph.ts';
+import type { Host } from './hosts/host.ts';
+import { HostPool } from './hosts/pool.ts';
+import { buildPlan, driftBetween, verifyPlan, type PlanDocument } from './plan.ts';
+import { kubestrapHome, lockProfile, profileDir, saveState, checkProfileName } from './profile.ts';
+import { findRecipe } from './recipe.ts';
+import { TaskRegistry } from './registry.ts';
+import { runExitCode, schedule, type PlannedStep, type ScheduleResult } from './scheduler.ts';
+import type { Task } from './task.ts';
+import { download, downloadCached } from './download.ts';
+
+export interface EngineOptions {
+  env: Record<string, string | undefined>;
+  cwd: string;
+  recipeDirs: readonly string[];
+  builtinTasks: readonly Task[];
+  /** --tasks FILE|DIR */
+  taskFiles: readonly string[];
+  profile: string;
+  concurrency: number;
+  events: Events;
+  signal: AbortSignal;
+}
+
+export interface Loaded {
+  graph: Graph;
+  registry: TaskRegistry;
+  file: string;
+}
+
+export async function loadTasks(opts: EngineOptions): Promise<TaskRegistry> {
+  const registry = new TaskRegistry();
+  for (const t of opts.builtinTasks) registry.add(t, 'built-in');
+  for (const f of opts.taskFiles) await registry.load(join(opts.cwd, f) === f ? f : join(opts.cwd, f));
+  return registry;
+}
+
+export async function load(opts: EngineOptions, recipeRef: string, overrides: Record<string, unknown>): Promise<Loaded> {
+  checkProfileName(opts.profile);
+  const registry = await loadTasks(opts);
+  const file = findRecipe(recipeRef, opts.recipeDirs, opts.cwd);
+  const graph = await buildGraph({ file, overrides, profile: opts.profile, env: opts.env, registry, recipeDirs: opts.recipeDirs });
+  return { graph, registry, file };
+}
+
+function scheduleOptions(opts: EngineOptions, graph: Graph, pool: HostPool, mode: 'plan' | 'run', events: Events, planned?: Map<string, PlannedStep>) {
+  const home = kubestrapHome(opts.env);
+  return {
+    graph, mode, profile: opts.profile, concurrency: opts.concurrency, events, signal: opts.signal, pool,
+    cacheDir: join(home, 'cache', 'downloads'),
+    backupRoot: async (host: Host) => host.name === 'local'
+      ? join(profileDir(home, opts.profile), 'backups')
+      : `${(await host.facts()).home}/.kubestrap/backups/${opts.profile}`,
+    ...(planned ? { planned } : {}),
+    download, downloadCached,
+  };
+}
+
+function newPool(opts: EngineOptions): HostPool {
+  return new HostPool(join(kubestrapHome(opts.env), 'known_hosts'));
+}
+
+/** Plans a loaded graph: every probe runs, nothing changes. */
+export async function planGraph(opts: EngineOptions, loaded: Loaded, pool: HostPool, events = new Events()): Promise<{ plan: PlanDocument; result: ScheduleResult }> {
+  const result = await schedule(scheduleOptions(opts, loaded.graph, pool, 'plan', events));
+  const plan = buildPlan({
+    recipe: loaded.graph.recipe.name, recipeFile: loaded.file, profile: opts.profile, params: loaded.graph.params,
+    hosts: await pool.describe(), result,
+  });
+  return { plan, result };
+}
+
+export async function plan(opts: EngineOptions, recipeRef: string, overrides: Record<string, unknown>): Promise<{ plan: PlanDocument; exitCode: number }> {
+  const loaded = await load(opts, recipeRef, overrides);
+  const pool = newPool(opts);
+  try {
+    const { plan, result } = await planGraph(opts, loaded, pool, opts.events);
+    return { plan, exitCode: runExitCode(result) };
+  } finally {
+    await pool.closeAll();
+  }
+}
+
+export function privileged(plan: PlanDocument): number {
+  return plan.steps.reduce((n, s) => n + s.effects.filter(needsRoot).length, 0);
+}
+
+export interface RunOutcome {
+  plan: PlanDocument;
+  result?: ScheduleResult;
+  exitCode: number;
+}
+
+/**
+ * Plans, lets the caller confirm, then runs exactly that plan. With `audited`, the fresh plan must
+ * match it first (apply); either way every effect the run makes must be one the plan listed.
+ */
+export async function run(
+  opts: EngineOptions, recipeRef: string, overrides: Record<string, unknown>,
+  confirm: (plan: PlanDocument) => Promise<void>, audited?: PlanDocument,
+): Promise<RunOutcome> {
+  const loaded = await load(opts, recipeRef, overrides);
+  const home = kubestrapHome(opts.env);
+  const unlock = lockProfile(home, opts.profile, audited ? `apply ${loaded.graph.recipe.name}` : `run ${loaded.graph.recipe.name}`);
+  const pool = newPool(opts);
+  try {
+    const { plan: fresh, result: planned } = await planGraph(opts, loaded, pool);
+    const planExit = runExitCode(planned);
+    if (planExit !== 0) return { plan: fresh, exitCode: planExit };
+    if (audited) {
+      const drift = driftBetween(audited, fresh);
+      if (drift) throw new RefusedError('PLAN_DRIFTED', `the plan no longer matches this machine: ${drift}`, { fix: 'review a new plan (kubestrap plan … --out FILE) and apply that' });
+    }
+    const plan = audited ?? fresh;
+    await confirm(plan);
+    const expected = new Map(plan.steps.map((s) => [s.id, { status: s.status as 'change' | 'ok', effects: s.effects }]));
+    const result = await schedule(scheduleOptions(opts, loaded.graph, pool, 'run', opts.events, expected));
+    saveState(home, {
+      profile: opts.profile, recipe: loaded.graph.recipe.name, recipeFile: loaded.file, params: loaded.graph.params,
+      status: result.status, finished: new Date().toISOString(),
+      steps: result.steps.map((s) => ({
+        id: s.id, task: s.task, host: s.host, status: s.status,
+        ...(s.error ? { error: s.error instanceof Error ? s.error.message : String(s.error) } : {}),
+        ...(s.outputs ? { outputs: s.outputs } : {}),
+      })),
+    });
+    return { plan, result, exitCode: runExitCode(result) };
+  } finally {
+    await pool.closeAll();
+    unlock();
+  }
+}
+
+export function readPlanFile(file: string): PlanDocument {
+  let text: string;
+  try { text = readFileSync(file, 'utf8'); } catch (e) {
+    throw new UserError('PLAN_NOT_FOUND', `cannot read plan ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`, { fix: 'give the file written by kubestrap plan --out' });
+  }
+  let doc: unknown;
+  try { doc = JSON.parse(text); } catch (e) {
+    throw new UserError('PLAN_INVALID', `${file} is not JSON: ${(e as Error).message}`);
+  }
+  return verifyPlan(doc, file);
+}
+
+/** Applies a saved plan: same recipe, parameters and profile, refusing if anything drifted. */
+export async function apply(opts: EngineOptions, file: string, confirm: (plan: PlanDocument) => Promise<void>): Promise<RunOutcome> {
+  const audited = readPlanFile(file);
+  return run({ ...opts, profile: audited.profile }, audited.recipeFile, audited.params, confirm, audited);
+}

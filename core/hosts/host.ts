@@ -1,0 +1,100 @@
+// Where effects land. Tasks never see which kind of host they got.
+import { quote as shq } from '../quote.ts';
+
+export interface ExecOptions {
+  /** Bytes or text fed to the command's standard input. */
+  stdin?: string | Uint8Array;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** Called for each complete output line, as it arrives. */
+  onLine?(stream: 'stdout' | 'stderr', line: string): void;
+}
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  /** null when the command was killed by a signal. */
+  exitCode: number | null;
+  signal?: string | null;
+}
+
+export interface HostFacts {
+  uid: number;
+  user: string;
+  home: string;
+}
+
+export interface FileInfo {
+  exists: boolean;
+  isDir?: boolean;
+  size?: number;
+  /** Permission bits as four octal digits, e.g. '0644'. */
+  mode?: string;
+}
+
+export type HostKind = 'local' | 'ssh' | 'docker';
+
+export interface Host {
+  /** Stable name used in plans: `local`, `ssh:user@address:port`, `docker:container`. */
+  readonly name: string;
+  readonly kind: HostKind;
+  /** Runs one command string under /bin/sh. A non-zero exit is a result, not an exception. */
+  exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
+  /** The file's bytes; null when it does not exist. Throws UnreadableError without permission. */
+  readFile(path: string): Promise<Uint8Array | null>;
+  stat(path: string): Promise<FileInfo>;
+  /** Total bytes under a path (du -sb), as far as this user can see. */
+  diskUsage(path: string): Promise<number | undefined>;
+  facts(): Promise<HostFacts>;
+  /** How a shell script reaches this host, for `plan --format sh`: empty for local. */
+  shellPrefix(): string[];
+  close(): Promise<void>;
+}
+
+export class UnreadableError extends Error {
+  constructor(readonly path: string, readonly host: string) {
+    super(`${path} on ${host} is not readable without root`);
+    this.name = 'UnreadableError';
+  }
+}
+
+/** Reads and stats through plain commands: for hosts reached over a channel (ssh, docker exec). */
+export abstract class ShellHost implements Host {
+  abstract readonly name: string;
+  abstract readonly kind: HostKind;
+  abstract exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
+  abstract shellPrefix(): string[];
+  abstract close(): Promise<void>;
+  private cachedFacts?: Promise<HostFacts>;
+
+  async readFile(path: string): Promise<Uint8Array | null> {
+    const r = await this.exec(`if [ ! -e "$1" ]; then exit 3; elif [ ! -r "$1" ] || [ -d "$1" ]; then exit 4; fi; base64 < "$1"`.replace(/"\$1"/g, shq(path)));
+    if (r.exitCode === 3) return null;
+    if (r.exitCode === 4) throw new UnreadableError(path, this.name);
+    if (r.exitCode !== 0) throw new Error(`reading ${path} on ${this.name} failed: ${r.stderr.trim()}`);
+    return Buffer.from(r.stdout.replace(/\s+/g, ''), 'base64');
+  }
+
+  async stat(path: string): Promise<FileInfo> {
+    const r = await this.exec(`stat -L -c '%F|%s|%a' -- ${shq(path)} 2>/dev/null || echo missing`);
+    const out = r.stdout.trim();
+    if (out === 'missing' || out === '') return { exists: false };
+    const [type, size, mode] = out.split('|');
+    return { exists: true, isDir: type === 'directory', size: Number(size), mode: (mode ?? '').padStart(4, '0') };
+  }
+
+  async diskUsage(path: string): Promise<number | undefined> {
+    const r = await this.exec(`du -sb -- ${shq(path)} 2>/dev/null`);
+    const n = Number(r.stdout.trim().split(/\s+/)[0]);
+    return Number.isFinite(n) && r.stdout.trim() !== '' ? n : undefined;
+  }
+
+  facts(): Promise<HostFacts> {
+    this.cachedFacts ??= this.exec('id -u; id -un; printf %s "$HOME"').then((r) => {
+      if (r.exitCode !== 0) throw new Error(`cannot read user facts on ${this.name}: ${r.stderr.trim()}`);
+      const [uid, user, home] = r.stdout.split('\n');
+      return { uid: Number(uid), user: user ?? '', home: home ?? '' };
+    });
+    return this.cachedFacts;
+  }
+}

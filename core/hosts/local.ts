@@ -1,0 +1,91 @@
+// The machine kubestrap runs on. Commands go through zx (loaded on first use); reads use fs.
+import { promises as fs, constants } from 'node:fs';
+import os from 'node:os';
+import type { ExecOptions, ExecResult, FileInfo, Host, HostFacts } from './host.ts';
+import { UnreadableError } from './host.ts';
+
+type Zx = typeof import('zx');
+let zx: Promise<Zx> | undefined;
+
+export class LocalHost implements Host {
+  readonly name = 'local';
+  readonly kind = 'local' as const;
+
+  async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    const { $ } = await (zx ??= import('zx'));
+    // The command is already fully quoted by core/quote.ts: zx must pass it through untouched.
+    const proc = $({
+      quote: (s: string) => s,
+      shell: '/bin/sh',
+      prefix: '',
+      postfix: '',
+      nothrow: true,
+      quiet: true,
+      verbose: false,
+      input: opts.stdin === undefined ? undefined : Buffer.from(opts.stdin),
+      signal: opts.signal,
+      timeout: opts.timeoutMs,
+    })`${command}`;
+    if (opts.onLine) {
+      for (const stream of ['stdout', 'stderr'] as const) {
+        let rest = '';
+        proc[stream].on('data', (chunk: Buffer) => {
+          const lines = (rest + chunk.toString('utf8')).split('\n');
+          rest = lines.pop() ?? '';
+          for (const line of lines) opts.onLine!(stream, line);
+        });
+        proc[stream].on('end', () => rest && opts.onLine!(stream, rest));
+      }
+    }
+    const out = await proc;
+    return { stdout: out.stdout, stderr: out.stderr, exitCode: out.exitCode, signal: out.signal };
+  }
+
+  async readFile(path: string): Promise<Uint8Array | null> {
+    try {
+      return await fs.readFile(path);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+      if (code === 'EACCES' || code === 'EPERM' || code === 'EISDIR') throw new UnreadableError(path, this.name);
+      throw e;
+    }
+  }
+
+  async stat(path: string): Promise<FileInfo> {
+    try {
+      const s = await fs.stat(path);
+      return { exists: true, isDir: s.isDirectory(), size: s.size, mode: (s.mode & 0o7777).toString(8).padStart(4, '0') };
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return { exists: false };
+      if (code === 'EACCES') return { exists: true };
+      throw e;
+    }
+  }
+
+  async diskUsage(path: string): Promise<number | undefined> {
+    let total = 0;
+    const walk = async (p: string): Promise<void> => {
+      let s;
+      try { s = await fs.lstat(p); } catch { return; }
+      total += s.size;
+      if (!s.isDirectory()) return;
+      try { await fs.access(p, constants.R_OK | constants.X_OK); } catch { return; }
+      for (const name of await fs.readdir(p)) await walk(`${p}/${name}`);
+    };
+    await walk(path);
+    return (await this.stat(path)).exists ? total : undefined;
+  }
+
+  async facts(): Promise<HostFacts> {
+    const info = os.userInfo();
+    return { uid: info.uid, user: info.username, home: os.homedir() };
+  }
+
+  shellPrefix(): string[] {
+    return [];
+  }
+
+  async close(): Promise<void> {}
+}

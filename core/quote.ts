@@ -1,0 +1,52 @@
+// Shell quoting lives here and nowhere else. Commands run under POSIX sh on every host
+// (dash on Debian), so quoting uses single quotes only — never bash's $'…'.
+
+const SAFE = /^[A-Za-z0-9_\/.,:@%+=-]+$/;
+
+/** Quote one word for POSIX sh. The empty string becomes ''. */
+export function quote(word: string): string {
+  if (word !== '' && SAFE.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A value interpolated into a command: strings and numbers are one word, arrays several. */
+export type Interpolated = string | number | bigint | boolean | { stdout: string } | readonly Interpolated[];
+
+export function quoteValue(value: unknown, position: number): string {
+  if (Array.isArray(value)) return value.map((v) => quoteValue(v, position)).join(' ');
+  if (typeof value === 'string') return quote(value);
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return quote(String(value));
+  if (value && typeof value === 'object' && 'stdout' in value && typeof (value as { stdout: unknown }).stdout === 'string') {
+    // zx rule: an earlier command's output interpolates as its trimmed stdout.
+    return quote((value as { stdout: string }).stdout.replace(/\n+$/, ''));
+  }
+  throw new TypeError(`cannot interpolate ${value === null ? 'null' : typeof value} into a command (value #${position + 1})`);
+}
+
+/** Characters that make a command more than one simple command when they appear in its literal text. */
+const SHELL_SYNTAX = /[;&|<>()`$\n*?[\]{}~#!\\"']/;
+
+export interface Command {
+  /** The command exactly as the shell will see it. */
+  text: string;
+  /** True when the literal parts hold no shell syntax: the text is one simple command. */
+  simple: boolean;
+}
+
+/** Builds a command from a tagged template: literal text stays, every value is quoted. */
+export function buildCommand(pieces: TemplateStringsArray | readonly string[], values: readonly unknown[]): Command {
+  let text = pieces[0] ?? '';
+  let simple = !SHELL_SYNTAX.test(text);
+  values.forEach((value, i) => {
+    const literal = pieces[i + 1] ?? '';
+    if (SHELL_SYNTAX.test(literal)) simple = false;
+    text += quoteValue(value, i) + literal;
+  });
+  return { text: text.trim(), simple };
+}
+
+/** The command run as root: `sudo -n` for one simple command, `sudo -n sh -c '…'` otherwise. */
+export function asRoot(command: Command, isRoot: boolean): string {
+  if (isRoot) return command.text;
+  return command.simple ? `sudo -n ${command.text}` : `sudo -n sh -c ${quote(command.text)}`;
+}

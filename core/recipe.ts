@@ -1,0 +1,180 @@
+// Recipe files: YAML validated into steps, each value remembering where it came from.
+import { readFileSync, existsSync, readdirSync } from 'node:fs';
+import { dirname, resolve, basename } from 'node:path';
+import { UserError, didYouMean, type Where } from './errors.ts';
+import { YamlSource, type YamlPath } from './yaml-source.ts';
+
+export interface RecipeParam {
+  default: unknown;
+  description?: string;
+  type?: 'string' | 'number' | 'boolean' | 'string[]';
+}
+
+export interface HostSpec {
+  ssh?: { address: unknown; port?: unknown; user?: unknown; key?: unknown; knownHosts?: unknown };
+  docker?: { container: unknown; socket?: unknown; user?: unknown };
+}
+
+export interface RecipeStep {
+  id: string;
+  task?: string;
+  recipe?: string;
+  with: Record<string, unknown>;
+  needs: string[];
+  host?: string;
+  when?: unknown;
+  /** Position of anything under this step, e.g. ['with', 'text']. */
+  where(path?: YamlPath, key?: boolean): Where;
+}
+
+export interface Recipe {
+  name: string;
+  description: string;
+  file: string;
+  params: Record<string, RecipeParam>;
+  imports: string[];
+  hosts: Record<string, HostSpec>;
+  steps: RecipeStep[];
+  where(path: YamlPath, key?: boolean): Where;
+}
+
+const TOP_KEYS = ['name', 'description', 'params', 'imports', 'hosts', 'steps'];
+const STEP_KEYS = ['id', 'task', 'recipe', 'with', 'needs', 'host', 'when', 'description'];
+const PARAM_KEYS = ['default', 'description', 'type'];
+const ID = /^[a-zA-Z0-9][a-zA-Z0-9_-]*$/;
+
+export function loadRecipe(file: string): Recipe {
+  let text: string;
+  try { text = readFileSync(file, 'utf8'); } catch (e) {
+    throw new UserError('RECIPE_NOT_FOUND', `cannot read recipe ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { fix: 'check the path' });
+  }
+  return parseRecipe(file, text);
+}
+
+export function parseRecipe(file: string, text: string): Recipe {
+  const src = YamlSource.parse(file, text);
+  const fail = (path: YamlPath, message: string, fix?: string, key = false): never => {
+    throw new UserError('RECIPE_INVALID', message, { where: src.where(path, key), fix });
+  };
+  const doc = src.value;
+  if (!isObject(doc)) return fail([], 'a recipe must be a YAML mapping with name and steps', 'start the file with name: and steps:');
+  for (const key of Object.keys(doc)) {
+    if (!TOP_KEYS.includes(key)) fail([key], `unknown key '${key}' in recipe`, didYouMean(key, TOP_KEYS) ?? `recipes have ${TOP_KEYS.join(', ')}`, true);
+  }
+  if (typeof doc.name !== 'string' || !doc.name.trim()) fail(['name'], 'the recipe needs a name', 'add name: my-recipe');
+  if (doc.description !== undefined && typeof doc.description !== 'string') fail(['description'], 'description must be a string');
+
+  const params: Record<string, RecipeParam> = {};
+  if (doc.params !== undefined && doc.params !== null) {
+    if (!isObject(doc.params)) fail(['params'], 'params must be a mapping of name to { default: … }');
+    for (const [name, spec] of Object.entries(doc.params as Record<string, unknown>)) {
+      if (!/^[a-zA-Z_][a-zA-Z0-9_-]*$/.test(name)) fail(['params', name], `parameter name '${name}' is not valid`, 'use letters, digits, _ and -', true);
+      if (isObject(spec)) {
+        for (const k of Object.keys(spec)) if (!PARAM_KEYS.includes(k)) fail(['params', name, k], `unknown key '${k}' in parameter '${name}'`, didYouMean(k, PARAM_KEYS) ?? `a parameter has ${PARAM_KEYS.join(', ')}`, true);
+        if (!('default' in spec)) fail(['params', name], `parameter '${name}' needs a default`, 'add default: …');
+        if (spec.type !== undefined && !['string', 'number', 'boolean', 'string[]'].includes(spec.type as string)) fail(['params', name, 'type'], `parameter '${name}': type must be string, number, boolean or string[]`);
+        params[name] = { default: spec.default, ...(typeof spec.description === 'string' ? { description: spec.description } : {}), ...(spec.type ? { type: spec.type as RecipeParam['type'] } : {}) };
+      } else {
+        params[name] = { default: spec };
+      }
+    }
+  }
+
+  const imports: string[] = [];
+  if (doc.imports !== undefined) {
+    if (!Array.isArray(doc.imports)) fail(['imports'], 'imports must be a list of task file paths', 'write imports: [./my-tasks/put-motd.ts]');
+    (doc.imports as unknown[]).forEach((p, i) => {
+      if (typeof p !== 'string' || !p) fail(['imports', i], 'each import must be a path to a task file');
+      const abs = resolve(dirname(file), p as string);
+      if (!existsSync(abs)) fail(['imports', i], `task file ${p} does not exist (looked at ${abs})`, 'paths are relative to the recipe file');
+      imports.push(abs);
+    });
+  }
+
+  const hosts: Record<string, HostSpec> = {};
+  if (doc.hosts !== undefined) {
+    if (!isObject(doc.hosts)) fail(['hosts'], 'hosts must be a mapping of name to { ssh: … } or { docker: … }');
+    for (const [name, spec] of Object.entries(doc.hosts as Record<string, unknown>)) {
+      if (name === 'local') fail(['hosts', name], "'local' is built in and cannot be redefined", undefined, true);
+      if (!isObject(spec) || Object.keys(spec).length !== 1 || !('ssh' in spec || 'docker' in spec)) {
+        fail(['hosts', name], `host '${name}' must be { ssh: { address, user, key, port } } or { docker: { container } }`);
+      }
+      const s = spec as HostSpec;
+      if (s.ssh && (!isObject(s.ssh) || s.ssh.address === undefined)) fail(['hosts', name, 'ssh'], `ssh host '${name}' needs an address`);
+      if (s.docker && (!isObject(s.docker) || s.docker.container === undefined)) fail(['hosts', name, 'docker'], `docker host '${name}' needs a container`);
+      hosts[name] = s;
+    }
+  }
+
+  if (!Array.isArray(doc.steps) || doc.steps.length === 0) fail(['steps'], 'the recipe needs a non-empty list of steps', 'add steps: - id: … task: …');
+  const seen = new Map<string, number>();
+  const steps: RecipeStep[] = (doc.steps as unknown[]).map((raw, i) => {
+    const at = (...p: (string | number)[]) => ['steps', i, ...p];
+    if (!isObject(raw)) return fail(at(), `step ${i + 1} must be a mapping with id and task`);
+    for (const k of Object.keys(raw)) if (!STEP_KEYS.includes(k)) fail(at(k), `unknown key '${k}' in step ${i + 1}`, didYouMean(k, STEP_KEYS) ?? `a step has ${STEP_KEYS.join(', ')}`, true);
+    if (typeof raw.id !== 'string' || !ID.test(raw.id)) fail(at('id'), `step ${i + 1} needs an id of letters, digits, - and _`, "e.g. id: install-runtime");
+    const id = raw.id as string;
+    if (seen.has(id)) fail(at('id'), `step id '${id}' is used twice (first by step ${seen.get(id)! + 1})`, 'give each step its own id');
+    seen.set(id, i);
+    if ((raw.task === undefined) === (raw.recipe === undefined)) fail(at(), `step '${id}' needs exactly one of task: or recipe:`);
+    if (raw.task !== undefined && (typeof raw.task !== 'string' || !raw.task)) fail(at('task'), `step '${id}': task must be a task name`);
+    if (raw.recipe !== undefined && (typeof raw.recipe !== 'string' || !raw.recipe)) fail(at('recipe'), `step '${id}': recipe must be a recipe name or file`);
+    if (raw.with !== undefined && raw.with !== null && !isObject(raw.with)) fail(at('with'), `step '${id}': with must be a mapping of parameter: value`);
+    let needs: string[] = [];
+    if (typeof raw.needs === 'string') needs = [raw.needs];
+    else if (Array.isArray(raw.needs) && raw.needs.every((n) => typeof n === 'string')) needs = raw.needs as string[];
+    else if (raw.needs !== undefined) fail(at('needs'), `step '${id}': needs must be a step id or a list of step ids`);
+    if (raw.host !== undefined && typeof raw.host !== 'string') fail(at('host'), `step '${id}': host must be a host name`);
+    if (raw.host !== undefined && raw.host !== 'local' && !(raw.host as string).includes('${{') && !(raw.host as string in hosts)) {
+      fail(at('host'), `step '${id}': unknown host '${raw.host}'`, didYouMean(raw.host as string, ['local', ...Object.keys(hosts)]) ?? 'define it under hosts:');
+    }
+    return {
+      id,
+      ...(raw.task !== undefined ? { task: raw.task as string } : {}),
+      ...(raw.recipe !== undefined ? { recipe: raw.recipe as string } : {}),
+      with: (raw.with ?? {}) as Record<string, unknown>,
+      needs,
+      ...(raw.host !== undefined ? { host: raw.host as string } : {}),
+      ...(raw.when !== undefined ? { when: raw.when } : {}),
+      where: (p: YamlPath = [], key = false) => src.where(at(...p), key),
+    };
+  });
+
+  return {
+    name: doc.name as string,
+    description: (doc.description as string | undefined) ?? '',
+    file, params, imports, hosts, steps,
+    where: (p, key) => src.where(p, key),
+  };
+}
+
+/** A recipe argument is a file path (has a slash or ends in .yaml/.yml) or a shipped recipe's name. */
+export function findRecipe(ref: string, searchDirs: readonly string[], relativeTo = process.cwd()): string {
+  if (ref.includes('/') || /\.ya?ml$/.test(ref)) {
+    const abs = resolve(relativeTo, ref);
+    if (!existsSync(abs)) throw new UserError('RECIPE_NOT_FOUND', `recipe file ${ref} does not exist`, { fix: `looked at ${abs}` });
+    return abs;
+  }
+  for (const dir of searchDirs) {
+    for (const ext of ['.yaml', '.yml']) {
+      const candidate = resolve(dir, ref + ext);
+      if (existsSync(candidate)) return candidate;
+    }
+  }
+  const known = listRecipes(searchDirs).map((r) => r.name);
+  throw new UserError('RECIPE_NOT_FOUND', `no recipe named '${ref}'`, { fix: didYouMean(ref, known) ?? `known recipes: ${known.join(', ') || 'none'}; or give a path to a .yaml file` });
+}
+
+export function listRecipes(searchDirs: readonly string[]): { name: string; file: string }[] {
+  const out: { name: string; file: string }[] = [];
+  for (const dir of searchDirs) {
+    let names: string[];
+    try { names = readdirSync(dir); } catch { continue; }
+    for (const n of names.sort()) if (/\.ya?ml$/.test(n)) out.push({ name: basename(n).replace(/\.ya?ml$/, ''), file: resolve(dir, n) });
+  }
+  return out;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}

@@ -1,0 +1,76 @@
+// Task names to tasks: the built-ins the CLI hands in, plus task files users load.
+import { statSync, readdirSync } from 'node:fs';
+import { resolve, join } from 'node:path';
+import { UserError, didYouMean, type Where } from './errors.ts';
+import { importModule } from './runtime.ts';
+import { isTask, type Task } from './task.ts';
+
+export class TaskRegistry {
+  private tasks = new Map<string, { task: Task; source: string }>();
+  private loaded = new Set<string>();
+
+  add(task: Task, source: string): void {
+    const have = this.tasks.get(task.name);
+    if (have && have.task !== task) {
+      throw new UserError('TASK_DUPLICATE', `task '${task.name}' from ${source} is already defined by ${have.source}`, { fix: 'rename one of them' });
+    }
+    this.tasks.set(task.name, { task, source });
+  }
+
+  get(name: string, where?: Where): Task {
+    const found = this.tasks.get(name);
+    if (!found) {
+      throw new UserError('TASK_UNKNOWN', `unknown task '${name}'`, {
+        where, fix: didYouMean(name, this.tasks.keys()) ?? 'see `kubestrap tasks`; load your own with --tasks FILE or imports:',
+      });
+    }
+    return found.task;
+  }
+
+  sourceOf(name: string): string | undefined {
+    return this.tasks.get(name)?.source;
+  }
+
+  list(): { task: Task; source: string }[] {
+    return [...this.tasks.values()].sort((a, b) => a.task.name.localeCompare(b.task.name));
+  }
+
+  /** Loads task files: a file's default export and named exports that are tasks; a directory's .ts/.js files. */
+  async load(path: string, where?: Where): Promise<void> {
+    const abs = resolve(path);
+    let stat;
+    try { stat = statSync(abs); } catch {
+      throw new UserError('TASK_FILE_NOT_FOUND', `task file ${path} does not exist`, { where, fix: 'check the path given to --tasks or imports:' });
+    }
+    if (stat.isDirectory()) {
+      for (const name of readdirSync(abs).sort()) {
+        if (/\.(ts|mts|js|mjs)$/.test(name) && !name.endsWith('.d.ts') && !/\.test\.[mc]?[jt]s$/.test(name)) await this.load(join(abs, name), where);
+      }
+      return;
+    }
+    if (this.loaded.has(abs)) return;
+    this.loaded.add(abs);
+    let mod: Record<string, unknown>;
+    try {
+      mod = await importModule(abs);
+    } catch (e) {
+      if (e instanceof UserError) throw new UserError(e.reason, `${abs}: ${e.message}`, { fix: e.fix, where });
+      throw new UserError('TASK_FILE_INVALID', `cannot load task file ${abs}: ${firstLine(e)}`, { where, fix: 'fix the file so it loads, then try again' });
+    }
+    const found = new Set<Task>();
+    const collect = (v: unknown) => {
+      if (isTask(v)) found.add(v);
+      else if (Array.isArray(v)) v.forEach(collect);
+    };
+    Object.values(mod).forEach(collect);
+    if (!found.size) {
+      throw new UserError('TASK_FILE_EMPTY', `task file ${abs} exports no task`, { where, fix: 'export default defineTask({ name, description, run })' });
+    }
+    for (const t of found) this.add(t, abs);
+  }
+}
+
+function firstLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split('\n').find((l) => l.trim())?.trim() ?? 'unknown error';
+}

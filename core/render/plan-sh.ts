@@ -1,0 +1,74 @@
+// The plan as one bash script a reviewer can read top to bottom: the same commands a run performs.
+import { commandsFor, WRITE_FILE_SCRIPT } from '../effect-commands.ts';
+import type { Effect } from '../effects.ts';
+import type { HostInfo } from '../hosts/pool.ts';
+import type { PlanDocument } from '../plan.ts';
+import { asRoot, quote } from '../quote.ts';
+import { describeEffect } from './describe.ts';
+
+export function renderPlanSh(plan: PlanDocument): string {
+  const hosts = new Map(plan.hosts.map((h) => [h.name, h]));
+  const out: string[] = [
+    '#!/usr/bin/env bash',
+    `# kubestrap plan: recipe ${plan.recipe}, profile ${plan.profile}`,
+    `# ${plan.digest}`,
+    '# The commands a run performs, in order. `kubestrap apply` also checks nothing drifted first.',
+    'set -euo pipefail',
+    '',
+    '# Writes stdin to $1 atomically (mode $2, owner $3), first copying the original to $4.',
+    '# shellcheck disable=SC2016',
+    `WRITE_FILE=${quote(WRITE_FILE_SCRIPT)}`,
+  ];
+  for (const step of plan.steps) {
+    out.push('', `# ── ${step.id} (${step.task}${step.host === 'local' ? '' : ` on ${step.host}`}): ${step.status === 'ok' ? 'already done, nothing to do' : step.status}`);
+    for (const n of step.notes ?? []) out.push(`# ${n.level}: ${oneLine(n.message)}${n.fix ? ` — ${oneLine(n.fix)}` : ''}`);
+    for (const e of step.effects) out.push(...effectLines(e, hosts.get(e.host)));
+  }
+  return out.join('\n') + '\n';
+}
+
+function effectLines(e: Effect, host: HostInfo | undefined): string[] {
+  switch (e.kind) {
+    case 'probe': return [`# checked: ${oneLine(e.command)}`];
+    case 'read': return [`# read: ${e.path}`];
+    case 'listen': return [`# opens ${e.address}:${e.port}/${e.protocol} (${e.component})`];
+    case 'download':
+      if (e.cached) return [`# cached: ${e.url} → ${e.path}`];
+      return [
+        `mkdir -p ${quote(e.path.replace(/\/[^/]*$/, ''))}`,
+        `curl -fsSL -o ${quote(e.path)} ${quote(e.url)}`,
+        ...(e.sha256 ? [`echo ${quote(`${e.sha256}  ${e.path}`)} | sha256sum -c --quiet -`] : []),
+      ];
+    case 'write':
+      if (e.unchanged) return [`# ${describeEffect(e)}`];
+      if (e.content === undefined || e.secret) {
+        return [`echo ${quote(`kubestrap: the content of ${e.path} is not in this script (${e.secret ? 'secret' : 'binary or over 64 KiB'}); use kubestrap apply`)} >&2`, 'exit 1'];
+      }
+      break;
+    case 'remove':
+      if (!e.exists) return [`# ${describeEffect(e)}`];
+      break;
+  }
+  const lines: string[] = [];
+  for (const c of commandsFor(e)) {
+    let text = c.sudo ? asRoot(c.command, (host?.uid ?? 1) === 0) : c.command.text;
+    const remote = host && host.shellPrefix.length > 0;
+    if (!remote) text = text.replace(quote(WRITE_FILE_SCRIPT), '"$WRITE_FILE"');
+    else text = `${host.shellPrefix.map(quote).join(' ')} ${quote(text)}`;
+    if (e.kind === 'write') lines.push(...withStdin(text, e.content!));
+    else lines.push(text);
+  }
+  return lines;
+}
+
+function withStdin(command: string, content: string): string[] {
+  let tag = 'KUBESTRAP_EOF';
+  while (content.includes(tag)) tag += '_';
+  if (content === '' ) return [`printf '' | ${command}`];
+  if (!content.endsWith('\n')) return [`printf '%s' ${quote(content)} | ${command}`];
+  return [`${command} <<'${tag}'`, content.replace(/\n$/, ''), tag];
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ⏎ ');
+}

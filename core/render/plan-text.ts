@@ -1,0 +1,57 @@
+// The plan for people: what needs root, what is overwritten or erased, what opens ports.
+import type { Effect } from '../effects.ts';
+import { needsRoot } from '../effects.ts';
+import type { PlanDocument } from '../plan.ts';
+import { describeEffect, formatBytes } from './describe.ts';
+import type { Style } from './style.ts';
+
+const LOOPBACK = /^(127\.|::1$|localhost$)/;
+
+export function renderPlanText(plan: PlanDocument, style: Style): string {
+  const out: string[] = [];
+  const all = plan.steps.flatMap((s) => s.effects.map((e) => ({ step: s.id, e })));
+  const of = <K extends Effect['kind']>(kind: K) => all.filter((x) => x.e.kind === kind) as { step: string; e: Extract<Effect, { kind: K }> }[];
+  const hostNote = (e: Effect) => (e.host === 'local' ? '' : style.dim(` [${e.host}]`));
+
+  out.push(style.bold(`Plan for recipe '${plan.recipe}' (profile ${plan.profile})`));
+  const users = plan.hosts.map((h) => `${h.name} as ${h.user}${h.uid === 0 ? ' (root)' : ''}`).join(', ');
+  if (users) out.push(style.dim(`hosts: ${users}`));
+  out.push('');
+
+  for (const step of plan.steps) {
+    const mark = step.status === 'ok' ? style.green('✓ ok    ') : step.status === 'change' ? style.yellow('~ change') : style.red(`✗ ${step.status}`);
+    out.push(`${mark} ${step.id} ${style.dim(`(${step.task}${step.host === 'local' ? '' : ` on ${step.host}`})`)}`);
+    for (const e of step.effects) {
+      if (e.kind === 'probe' || e.kind === 'read') continue;
+      out.push(`    ${needsRoot(e) ? style.red('#') : '$'} ${describeEffect(e)}`);
+    }
+    for (const n of step.notes ?? []) out.push(`    ${n.level === 'info' ? 'i' : '!'} ${n.message}${n.fix ? ` — ${n.fix}` : ''}`);
+    if (step.error) out.push(`    ${style.red(step.error)}`);
+  }
+
+  const section = (title: string, lines: string[]) => {
+    if (!lines.length) return;
+    out.push('', style.bold(title));
+    for (const l of lines) out.push(`  ${l}`);
+  };
+  const root = all.filter((x) => needsRoot(x.e));
+  section(`Needs root (${root.length})`, root.map(({ e }) => describeEffect(e)));
+  const overwritten = of('write').filter((x) => x.e.exists && !x.e.unchanged);
+  section('Files overwritten (backed up first)', overwritten.map(({ e }) => `${e.path}${hostNote(e)} → backup ${e.backup}`));
+  section('Files created', of('write').filter((x) => !x.e.exists).map(({ e }) => `${e.path}${hostNote(e)} (mode ${e.mode})`));
+  section('Paths erased', of('remove').filter((x) => x.e.exists).map(({ e }) => `${e.path}${hostNote(e)} (${formatBytes(e.bytes)})`));
+  section('Ports opened', of('listen').map(({ e }) => {
+    const exposed = !LOOPBACK.test(e.address);
+    return `${e.address}:${e.port}/${e.protocol} ${e.component}${hostNote(e)}${exposed ? style.yellow(' — reachable from other machines unless a firewall blocks it') : ''}`;
+  }));
+  section('Packages', of('package').map(({ e }) => `${e.action} ${e.name}${hostNote(e)}`));
+  section('Services', of('service').map(({ e }) => `${e.action} ${e.name}${hostNote(e)}`));
+  section('Downloads', of('download').map(({ e }) => `${e.url}${e.cached ? ' (cached)' : ''}${e.sha256 ? '' : style.yellow(' — no checksum')}`));
+  const warnings = plan.steps.flatMap((s) => (s.notes ?? []).filter((n) => n.level !== 'info').map((n) => `${s.id}: ${n.message}${n.fix ? ` — ${n.fix}` : ''}`));
+  section('Warnings', warnings);
+
+  const s = plan.summary;
+  out.push('', `${s.stepsChanging} steps to change, ${s.stepsOk} already done; ${s.commands} commands (${s.sudoCommands} as root), ${s.filesWritten} files created, ${s.filesOverwritten} overwritten, ${s.filesRemoved} erased, ${s.ports} ports, ${s.packages} packages, ${s.services} service actions.`);
+  out.push(style.dim(`digest ${plan.digest}`));
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,54 @@
+// Node/Deno differences live here and nowhere else.
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+
+declare const Deno: { version: { deno: string } } | undefined;
+
+export const isDeno = typeof Deno !== 'undefined';
+/** True when this module runs from TypeScript source (tsx or Deno), false from the built JavaScript. */
+export const fromSource = import.meta.url.endsWith('.ts');
+
+let loader: Promise<void> | undefined;
+
+/** The URL of kubestrap's public API module, for task files that `import … from 'kubestrap'`. */
+export function apiUrl(): string {
+  return new URL(fromSource ? '../index.ts' : '../index.js', import.meta.url).href;
+}
+
+/** Loads a user module. Under Node, task files are compiled as ES modules wherever they live. */
+export async function importModule(file: string): Promise<Record<string, unknown>> {
+  if (!isDeno) await (loader ??= installLoader());
+  return import(pathToFileURL(file).href);
+}
+
+/**
+ * Node hooks for user task files: 'kubestrap' resolves to this copy of the API, and .ts files are
+ * compiled by esbuild as ES modules (tsx would follow the nearest package.json and may pick CommonJS).
+ */
+async function installLoader(): Promise<void> {
+  const { register } = await import('node:module');
+  const esbuild = import.meta.resolve('esbuild');
+  const hook = `
+    import { readFile } from 'node:fs/promises';
+    import { fileURLToPath } from 'node:url';
+    let esbuild;
+    export async function resolve(specifier, context, next) {
+      if (specifier === 'kubestrap') return { url: ${JSON.stringify(apiUrl())}, shortCircuit: true };
+      return next(specifier, context);
+    }
+    export async function load(url, context, next) {
+      if (!url.startsWith('file:') || !/\.m?ts$/.test(url.split('?')[0])) return next(url, context);
+      esbuild ??= await import(${JSON.stringify(esbuild)});
+      const path = fileURLToPath(url);
+      const source = await readFile(path, 'utf8');
+      const out = await esbuild.transform(source, { loader: 'ts', format: 'esm', sourcefile: path, sourcemap: 'inline', target: 'node20' });
+      return { format: 'module', source: out.code, shortCircuit: true };
+    }`;
+  register(`data:text/javascript,${encodeURIComponent(hook)}`);
+}
+
+/** True when the module at moduleUrl is the program being run (not imported). */
+export function isMain(moduleUrl: string): boolean {
+  const script = process.argv[1];
+  return !!script && resolve(script) === fileURLToPath(moduleUrl);
+}

@@ -1,0 +1,94 @@
+// ${{ … }} expressions in recipes: params.NAME, profile, env.NAME, steps.ID.outputs.KEY.
+const EXPR = /\$\{\{\s*([^}]*?)\s*\}\}/g;
+const WHOLE = /^\$\{\{\s*([^}]*?)\s*\}\}$/;
+
+export interface Scope {
+  params: Record<string, unknown>;
+  profile: string;
+  env: Record<string, string | undefined>;
+  /**
+   * What steps.ID.outputs.KEY becomes. While a recipe loads, references stay templates (renamed
+   * to the step's full id); while steps run, they become the outputs of finished steps.
+   */
+  step(id: string, key: string): unknown;
+}
+
+/** The step reference kept as a template, for evaluation once the step has run. */
+export function stepRef(id: string, key: string): string {
+  return `\${{ steps.${id}.outputs.${key} }}`;
+}
+
+/** Looks step references up in the outputs of finished steps. */
+export function outputsLookup(outputs: Record<string, Record<string, unknown> | undefined>): Scope['step'] {
+  return (id, key) => {
+    const o = outputs[id];
+    if (!o || !(key in o)) throw new TemplateError(`\${{ steps.${id}.outputs.${key} }}: step '${id}' gave no output '${key}'`);
+    return o[key];
+  };
+}
+
+export class TemplateError extends Error {}
+
+/** Step ids a value refers to through steps.ID.outputs. */
+export function referencedSteps(value: unknown): string[] {
+  const out: string[] = [];
+  walkStrings(value, (s) => {
+    for (const m of s.matchAll(EXPR)) {
+      const parts = m[1]!.split('.');
+      if (parts[0] === 'steps' && parts[1]) out.push(parts[1]);
+    }
+  });
+  return out;
+}
+
+export function hasTemplate(value: unknown): boolean {
+  let found = false;
+  walkStrings(value, (s) => { if (s.includes('${{')) found = true; });
+  return found;
+}
+
+/** Replaces expressions; a string that is one whole expression keeps the value's type. */
+export function evaluate(value: unknown, scope: Scope): unknown {
+  if (typeof value === 'string') {
+    const whole = WHOLE.exec(value);
+    if (whole) return lookup(whole[1]!, scope);
+    return value.replace(EXPR, (_, expr: string) => {
+      const v = lookup(expr, scope);
+      if (v !== null && typeof v === 'object') throw new TemplateError(`\${{ ${expr} }} is a ${Array.isArray(v) ? 'list' : 'mapping'} and cannot be part of a string`);
+      return String(v);
+    });
+  }
+  if (Array.isArray(value)) return value.map((v) => evaluate(v, scope));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, evaluate(v, scope)]));
+  }
+  return value;
+}
+
+function lookup(expr: string, scope: Scope): unknown {
+  const parts = expr.split('.');
+  const [root, name, ...rest] = parts;
+  switch (root) {
+    case 'profile':
+      if (parts.length !== 1) break;
+      return scope.profile;
+    case 'params':
+      if (!name || rest.length) break;
+      if (!(name in scope.params)) throw new TemplateError(`\${{ ${expr} }}: the recipe has no parameter '${name}'`);
+      return scope.params[name];
+    case 'env':
+      if (!name || rest.length) break;
+      return scope.env[name] ?? '';
+    case 'steps': {
+      if (!name || rest[0] !== 'outputs' || !rest[1] || rest.length !== 2) break;
+      return scope.step(name, rest[1]);
+    }
+  }
+  throw new TemplateError(`\${{ ${expr} }} is not an expression kubestrap knows (use params.NAME, profile, env.NAME or steps.ID.outputs.KEY)`);
+}
+
+function walkStrings(value: unknown, fn: (s: string) => void): void {
+  if (typeof value === 'string') fn(value);
+  else if (Array.isArray(value)) value.forEach((v) => walkStrings(v, fn));
+  else if (value && typeof value === 'object') Object.values(value).forEach((v) => walkStrings(v, fn));
+}
