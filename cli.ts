@@ -33,6 +33,7 @@ interface Global {
   yes?: boolean;
   profile?: string;
   concurrency?: number;
+  only?: string | string[];
 }
 
 export async function main(io: Io): Promise<number> {
@@ -46,7 +47,8 @@ export async function main(io: Io): Promise<number> {
     .option('-v, --verbose', 'Show command output and error stacks')
     .option('--yes', 'Do not ask before running commands as root')
     .option('-p, --profile <name>', 'Profile name', { default: 'kubestrap' })
-    .option('--concurrency <n>', 'Steps run at once', { default: 4 });
+    .option('--concurrency <n>', 'Steps run at once', { default: 4 })
+    .option('--only <step>', 'Only this step and the steps it needs (repeatable)');
 
   const engineOptions = async (g: Global, events: Events): Promise<EngineOptions> => {
     const { builtinTasks } = await import('./tasks/index.ts');
@@ -56,6 +58,7 @@ export async function main(io: Io): Promise<number> {
       env: io.env, cwd: io.cwd, recipeDirs: [join(root, 'recipes')], builtinTasks,
       taskFiles: ([] as string[]).concat(g.tasks ?? []).map((t) => resolve(io.cwd, t)),
       profile: String(g.profile ?? 'kubestrap'), concurrency, events, signal: io.signal,
+      ...(g.only !== undefined ? { only: ([] as unknown[]).concat(g.only).map(String) } : {}),
     };
   };
 

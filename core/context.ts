@@ -1,6 +1,7 @@
 // The task context: every effect a task asks for is recorded; in run mode it is also performed.
 // Plan and run walk the same task code, so the plan is what runs.
 import { createHash } from 'node:crypto';
+import { readFile as readLocal } from 'node:fs/promises';
 import type {
   DownloadEffect, Effect, ExecEffect, Note, PackageEffect, RemoveEffect, ServiceAction, ServiceEffect, WriteEffect,
 } from './effects.ts';
@@ -59,6 +60,11 @@ export interface TaskContext {
   listen(port: number, opts: { protocol?: 'tcp' | 'udp'; address?: string; component: string }): void;
   /** Fetches a URL into the local download cache (checksum verified) and returns the cached path. */
   download(url: string, opts?: { sha256?: string; name?: string }): Promise<string>;
+  /**
+   * Puts a file from the local download cache onto this step's host (atomic, backed up like write).
+   * The plan shows its checksum; the content is read from the cache only when the run performs it.
+   */
+  put(cachedPath: string, path: string, opts?: WriteOptions & { sha256?: string }): Promise<void>;
   /** A finding for the user: shown in the plan and the run. */
   note(level: Note['level'], message: string, fix?: string): void;
   facts(): Promise<HostFacts>;
@@ -179,6 +185,37 @@ export class StepContext implements TaskContext {
     this.add(effect);
     if (this.mode === 'plan') { this.opts.overlay.set(this.host, path, bytes, mode); return; }
     await this.perform(effect, bytes);
+  }
+
+  async put(cachedPath: string, path: string, opts: WriteOptions & { sha256?: string } = {}): Promise<void> {
+    this.mutating('put');
+    absolute(path);
+    const mode = normalizeMode(opts.mode ?? '0644');
+    let cached: Uint8Array | undefined;
+    try { cached = await readLocal(cachedPath); } catch { cached = undefined; }
+    if (!cached && this.mode === 'run') throw new Error(`${cachedPath} is not in the download cache: download it first`);
+    const digest = cached ? sha256(cached) : opts.sha256 ?? placeholder(`download of ${cachedPath.split('/').pop()}`);
+    if (opts.sha256 && cached && digest !== opts.sha256) throw new Error(`${cachedPath}: checksum ${digest} does not match ${opts.sha256}`);
+    // Large binaries are compared by checksum on the host, never read back whole.
+    const fromPlan = this.opts.overlay.get(this.host, path);
+    let exists: boolean;
+    let currentDigest: string | undefined;
+    if (fromPlan !== undefined) { exists = fromPlan !== null; currentDigest = fromPlan ? sha256(fromPlan) : undefined; }
+    else {
+      const probe = await this.probe`sh -c ${'[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1'} sh ${path}`;
+      exists = probe.exitCode !== 3;
+      currentDigest = probe.ok ? probe.stdout.trim() || undefined : undefined;
+    }
+    const currentMode = exists ? await this.currentMode(path) : undefined;
+    const unchanged = exists && currentDigest === digest && (currentMode === undefined || currentMode === mode);
+    const effect: WriteEffect = {
+      kind: 'write', host: this.host, path, mode, ...(opts.owner ? { owner: opts.owner } : {}), sudo: opts.sudo ?? false, exists,
+      ...(unchanged ? { unchanged: true } : {}), sha256: digest, bytes: cached?.length ?? 0,
+      ...(exists && !unchanged ? { backup: `${this.opts.backupRoot}${path}` } : {}),
+    };
+    this.add(effect);
+    if (this.mode === 'plan') { this.opts.overlay.set(this.host, path, cached ?? new Uint8Array(), mode); return; }
+    await this.perform(effect, cached);
   }
 
   async remove(path: string, opts: { sudo?: boolean } = {}): Promise<void> {

@@ -1,6 +1,6 @@
 // What each command asks of the engine: load a recipe into a graph, plan it, run it, apply a plan.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { needsRoot } from './effects.ts';
 import { RefusedError, UserError } from './errors.ts';
 import { Events } from './events.ts';
@@ -26,6 +26,10 @@ export interface EngineOptions {
   concurrency: number;
   events: Events;
   signal: AbortSignal;
+  /** --only STEP: run these steps and what they need. */
+  only?: readonly string[];
+  /** Tests inject the local host (e.g. one with fixed facts for golden plans). */
+  localHost?: Host;
 }
 
 export interface Loaded {
@@ -37,7 +41,7 @@ export interface Loaded {
 export async function loadTasks(opts: EngineOptions): Promise<TaskRegistry> {
   const registry = new TaskRegistry();
   for (const t of opts.builtinTasks) registry.add(t, 'built-in');
-  for (const f of opts.taskFiles) await registry.load(join(opts.cwd, f) === f ? f : join(opts.cwd, f));
+  for (const f of opts.taskFiles) await registry.load(resolve(opts.cwd, f)); // absolute paths stay as they are
   return registry;
 }
 
@@ -45,7 +49,7 @@ export async function load(opts: EngineOptions, recipeRef: string, overrides: Re
   checkProfileName(opts.profile);
   const registry = await loadTasks(opts);
   const file = findRecipe(recipeRef, opts.recipeDirs, opts.cwd);
-  const graph = await buildGraph({ file, overrides, profile: opts.profile, env: opts.env, registry, recipeDirs: opts.recipeDirs });
+  const graph = await buildGraph({ file, overrides, profile: opts.profile, env: opts.env, registry, recipeDirs: opts.recipeDirs, ...(opts.only ? { only: opts.only } : {}) });
   return { graph, registry, file };
 }
 
@@ -63,7 +67,7 @@ function scheduleOptions(opts: EngineOptions, graph: Graph, pool: HostPool, mode
 }
 
 function newPool(opts: EngineOptions): HostPool {
-  return new HostPool(join(kubestrapHome(opts.env), 'known_hosts'));
+  return new HostPool(join(kubestrapHome(opts.env), 'known_hosts'), opts.localHost);
 }
 
 /** Plans a loaded graph: every probe runs, nothing changes. */
@@ -71,7 +75,7 @@ export async function planGraph(opts: EngineOptions, loaded: Loaded, pool: HostP
   const result = await schedule(scheduleOptions(opts, loaded.graph, pool, 'plan', events));
   const plan = buildPlan({
     recipe: loaded.graph.recipe.name, recipeFile: loaded.file, profile: opts.profile, params: loaded.graph.params,
-    hosts: await pool.describe(), result,
+    ...(opts.only ? { only: opts.only } : {}), hosts: await pool.describe(), result,
   });
   return { plan, result };
 }
@@ -152,5 +156,6 @@ export function readPlanFile(file: string): PlanDocument {
 /** Applies a saved plan: same recipe, parameters and profile, refusing if anything drifted. */
 export async function apply(opts: EngineOptions, file: string, confirm: (plan: PlanDocument) => Promise<void>): Promise<RunOutcome> {
   const audited = readPlanFile(file);
-  return run({ ...opts, profile: audited.profile }, audited.recipeFile, audited.params, confirm, audited);
+  const { only: _ignored, ...rest } = opts;
+  return run({ ...rest, profile: audited.profile, ...(audited.only ? { only: audited.only } : {}) }, audited.recipeFile, audited.params, confirm, audited);
 }

@@ -35,6 +35,8 @@ export interface GraphOptions {
   env: Record<string, string | undefined>;
   registry: TaskRegistry;
   recipeDirs: readonly string[];
+  /** Keep only these steps and the steps they need (like make targets). */
+  only?: readonly string[];
 }
 
 export async function buildGraph(opts: GraphOptions): Promise<Graph> {
@@ -43,7 +45,26 @@ export async function buildGraph(opts: GraphOptions): Promise<Graph> {
   const steps: GraphStep[] = [];
   await expand(recipe, params, '', [], [], opts, steps, [opts.file]);
   checkRefs(steps);
-  return { recipe, params, steps: order(steps) };
+  return { recipe, params, steps: order(opts.only?.length ? onlyTargets(steps, opts.only, recipe) : steps) };
+}
+
+/** The named steps and everything they need; an include's id selects all of its steps. */
+function onlyTargets(steps: GraphStep[], targets: readonly string[], recipe: Recipe): GraphStep[] {
+  const byId = new Map(steps.map((s) => [s.id, s]));
+  const keep = new Set<string>();
+  const add = (id: string) => {
+    if (keep.has(id)) return;
+    keep.add(id);
+    for (const n of byId.get(id)!.needs) add(n);
+  };
+  for (const t of targets) {
+    const matches = steps.filter((s) => s.id === t || s.id.startsWith(t + '.'));
+    if (!matches.length) {
+      throw new UserError('STEP_UNKNOWN', `--only ${t}: no such step in recipe '${recipe.name}'`, { fix: didYouMean(t, byId.keys()) ?? 'see kubestrap graph RECIPE' });
+    }
+    matches.forEach((s) => add(s.id));
+  }
+  return steps.filter((s) => keep.has(s.id));
 }
 
 /** The recipe's parameters: defaults, then overrides (strings from --set or values from an include). */

@@ -40,20 +40,25 @@ export interface PlanDocument {
   recipeFile: string;
   profile: string;
   params: Record<string, unknown>;
+  /** Set when the plan was made with --only: the steps asked for (their needs come along). */
+  only?: string[];
   hosts: HostInfo[];
   steps: PlanStep[];
   summary: PlanSummary;
   digest: string;
 }
 
-export function buildPlan(args: { recipe: string; recipeFile: string; profile: string; params: Record<string, unknown>; hosts: HostInfo[]; result: ScheduleResult }): PlanDocument {
+export function buildPlan(args: { recipe: string; recipeFile: string; profile: string; params: Record<string, unknown>; only?: readonly string[]; hosts: HostInfo[]; result: ScheduleResult }): PlanDocument {
   const steps: PlanStep[] = args.result.steps.map((s) => ({
     id: s.id, task: s.task, host: s.host, status: s.status, effects: s.effects,
     ...(s.notes.length ? { notes: s.notes } : {}),
     ...(s.error ? { error: errorLine(s.error) } : {}),
     observed: s.observed,
   }));
-  const body = { version: 1 as const, recipe: args.recipe, recipeFile: args.recipeFile, profile: args.profile, params: args.params, hosts: args.hosts, steps, summary: summarize(steps) };
+  const body = {
+    version: 1 as const, recipe: args.recipe, recipeFile: args.recipeFile, profile: args.profile, params: args.params,
+    ...(args.only?.length ? { only: [...args.only] } : {}), hosts: args.hosts, steps, summary: summarize(steps),
+  };
   return { ...body, digest: digestOf(body) };
 }
 

@@ -9,8 +9,10 @@ export interface HostInfo { name: string; kind: string; user: string; uid: numbe
 
 export class HostPool {
   private hosts = new Map<string, Promise<Host>>();
-  readonly local = new LocalHost();
-  constructor(private readonly knownHostsFile: string) {}
+  readonly local: Host;
+  constructor(private readonly knownHostsFile: string, local?: Host) {
+    this.local = local ?? new LocalHost();
+  }
 
   /** The host a step runs on; an address that is still a plan placeholder gives a not-yet-existing host. */
   get(name: string, spec: HostSpec | undefined): Promise<Host> {
