@@ -86,7 +86,7 @@ export async function main(io: Io): Promise<number> {
   const confirmFor = (g: Global) => async (plan: PlanDocument): Promise<void> => {
     const { privileged } = await import('./core/engine.ts');
     const { renderPlanText } = await import('./core/render/plan-text.ts');
-    if (!g.json) io.stdout.write(renderPlanText(plan, style) + '\n');
+    io.stdout.write(g.json ? JSON.stringify({ type: 'plan', plan }) + '\n' : renderPlanText(plan, style) + '\n');
     const rootCount = privileged(plan);
     if (rootCount === 0 || g.yes) return;
     if (!io.stdinIsTTY || !io.stdout.isTTY) {
