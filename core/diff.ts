@@ -30,7 +30,10 @@ export function unifiedDiff(oldText: string, newText: string, path: string, cont
     const aLen = slice.filter((o) => o.op !== '+').length;
     const bLen = slice.filter((o) => o.op !== '-').length;
     hunks.push(`@@ -${aStart + (aLen ? 1 : 0)},${aLen} +${bStart + (bLen ? 1 : 0)},${bLen} @@`);
-    for (const o of slice) hunks.push(o.op + o.line);
+    for (const o of slice) {
+      if (o.line.endsWith(NO_EOL)) hunks.push(o.op + o.line.slice(0, -NO_EOL.length), '\\ No newline at end of file');
+      else hunks.push(o.op + o.line);
+    }
     i = stop;
     start = stop;
   }
@@ -38,10 +41,14 @@ export function unifiedDiff(oldText: string, newText: string, path: string, cont
   return `--- ${path}\n+++ ${path}\n${hunks.join('\n')}\n`;
 }
 
+/** Marks a last line without a newline, so that adding or removing that newline is a change (as in diff -u). */
+const NO_EOL = '\0no-eol';
+
 function splitLines(text: string): string[] {
   if (text === '') return [];
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
+  else lines[lines.length - 1] += NO_EOL;
   return lines;
 }
 
@@ -60,8 +67,9 @@ function lcsOps(a: string[], b: string[]): Op[] {
   let i = 0, j = 0;
   while (i < n || j < m) {
     if (i < n && j < m && a[i] === b[j]) { ops.push({ op: ' ', line: a[i]!, ai: i, bi: j }); i++; j++; }
-    else if (j < m && (i === n || table[at(i, j + 1)]! >= table[at(i + 1, j)]!)) { ops.push({ op: '+', line: b[j]!, ai: i, bi: j }); j++; }
-    else { ops.push({ op: '-', line: a[i]!, ai: i, bi: j }); i++; }
+    // Removals before additions within a change, as diff -u and git print them.
+    else if (i < n && (j === m || table[at(i + 1, j)]! >= table[at(i, j + 1)]!)) { ops.push({ op: '-', line: a[i]!, ai: i, bi: j }); i++; }
+    else { ops.push({ op: '+', line: b[j]!, ai: i, bi: j }); j++; }
   }
   return ops;
 }

@@ -30,6 +30,8 @@ export interface EngineOptions {
   only?: readonly string[];
   /** Tests inject the local host (e.g. one with fixed facts for golden plans). */
   localHost?: Host;
+  /** …and other hosts by key (ssh:user@address:port, docker:name). */
+  hosts?: ReadonlyMap<string, Host>;
 }
 
 export interface Loaded {
@@ -67,7 +69,7 @@ function scheduleOptions(opts: EngineOptions, graph: Graph, pool: HostPool, mode
 }
 
 function newPool(opts: EngineOptions): HostPool {
-  return new HostPool(join(kubestrapHome(opts.env), 'known_hosts'), opts.localHost);
+  return new HostPool(join(kubestrapHome(opts.env), 'known_hosts'), opts.localHost, opts.hosts);
 }
 
 /** Plans a loaded graph: every probe runs, nothing changes. */

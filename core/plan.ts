@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { Effect, Note } from './effects.ts';
 import { needsRoot } from './effects.ts';
-import { RefusedError } from './errors.ts';
+import { RefusedError, UserError } from './errors.ts';
 import type { HostInfo } from './hosts/pool.ts';
 import type { ScheduleResult } from './scheduler.ts';
 import { errorLine } from './scheduler.ts';
@@ -98,7 +98,8 @@ export function canonical(value: unknown): string {
 
 /** Checks a saved plan is whole and unedited. */
 export function verifyPlan(doc: unknown, file: string): PlanDocument {
-  const bad = (why: string) => new RefusedError('PLAN_INVALID', `${file} is not a kubestrap plan: ${why}`, { fix: 'make one with kubestrap plan RECIPE --out FILE' });
+  // Not a plan at all is bad input (2), like a file that is not JSON; an edited plan is refused (3).
+  const bad = (why: string) => new UserError('PLAN_INVALID', `${file} is not a kubestrap plan: ${why}`, { fix: 'make one with kubestrap plan RECIPE --out FILE' });
   if (!doc || typeof doc !== 'object') throw bad('not a JSON object');
   const d = doc as PlanDocument;
   if (d.version !== 1) throw bad(`version ${JSON.stringify(d.version)} is not supported (expected 1)`);

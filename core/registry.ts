@@ -55,7 +55,10 @@ export class TaskRegistry {
       mod = await importModule(abs);
     } catch (e) {
       if (e instanceof UserError) throw new UserError(e.reason, `${abs}: ${e.message}`, { fix: e.fix, where });
-      throw new UserError('TASK_FILE_INVALID', `cannot load task file ${abs}: ${firstLine(e)}`, { where, fix: 'fix the file so it loads, then try again' });
+      const failure = loadFailure(e, abs);
+      throw new UserError('TASK_FILE_INVALID', failure.at ? `cannot load this task file: ${failure.message}` : `cannot load task file ${abs}: ${failure.message}`, {
+        where: failure.at ?? where, fix: 'fix the file so it loads, then try again',
+      });
     }
     const found = new Set<Task>();
     const collect = (v: unknown) => {
@@ -70,7 +73,18 @@ export class TaskRegistry {
   }
 }
 
-function firstLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return msg.split('\n').find((l) => l.trim())?.trim() ?? 'unknown error';
+/**
+ * Why a task file did not load and, when the runtime names it, where in the file: esbuild (Node)
+ * says "/path/x.ts:6:10: ERROR: Expected …" after a header line; Deno says "SyntaxError: …" and
+ * later "at file:///path/x.ts:6:11".
+ */
+function loadFailure(e: unknown, abs: string): { message: string; at?: Where } {
+  const lines = (e instanceof Error ? e.message : String(e)).split('\n').map((l) => l.trim()).filter(Boolean);
+  for (const l of lines) {
+    const m = /^(?:at )?(?:file:\/\/)?(\/.*?):(\d+):(\d+)(?:: ERROR: (.*))?$/.exec(l);
+    if (!m || decodeURIComponent(m[1]!) !== abs) continue;
+    const message = m[4] ?? lines[0]!.replace(/^SyntaxError: /, '');
+    return { message, at: { file: abs, line: Number(m[2]), column: Number(m[3]) } };
+  }
+  return { message: lines[0] ?? 'unknown error' };
 }

@@ -4,7 +4,7 @@ import { StepContext, type Mode, type StepRecord } from './context.ts';
 import type { Effect, Note } from './effects.ts';
 import { RefusedError, UserError } from './errors.ts';
 import type { EngineEvent, Events, StepStatus } from './events.ts';
-import { Expectation } from './expectation.ts';
+import { Expectation, isMutating } from './expectation.ts';
 import type { Graph, GraphStep } from './graph.ts';
 import type { Host } from './hosts/host.ts';
 import type { HostPool } from './hosts/pool.ts';
@@ -102,7 +102,8 @@ export async function schedule(opts: ScheduleOptions): Promise<ScheduleResult> {
         out = (await step.task.run(ctx, params as never)) ?? undefined;
       }
       outputs[step.id] = out ?? {};
-      const status = done ? 'ok' : 'change';
+      // A step whose run changed nothing (e.g. a write of content already there) is ok, not a change.
+      const status = done || !ctx.record.effects.some(isMutating) ? 'ok' : 'change';
       const ms = Date.now() - t0;
       events.emit({ type: 'step-finish', step: step.id, status, ms });
       return { ...base, ...ctx.finish(), status, ...(out ? { outputs: out } : {}), ms };

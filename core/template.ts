@@ -1,6 +1,8 @@
 // ${{ … }} expressions in recipes: params.NAME, profile, env.NAME, steps.ID.outputs.KEY.
 const EXPR = /\$\{\{\s*([^}]*?)\s*\}\}/g;
 const WHOLE = /^\$\{\{\s*([^}]*?)\s*\}\}$/;
+/** steps.ID.outputs.KEY, where ID may hold dots: an included step's id is prefixed with its include's id. */
+const STEP_REF = /^steps\.([^\s]+?)\.outputs\.([A-Za-z0-9_-]+)$/;
 
 export interface Scope {
   params: Record<string, unknown>;
@@ -34,8 +36,9 @@ export function referencedSteps(value: unknown): string[] {
   const out: string[] = [];
   walkStrings(value, (s) => {
     for (const m of s.matchAll(EXPR)) {
-      const parts = m[1]!.split('.');
-      if (parts[0] === 'steps' && parts[1]) out.push(parts[1]);
+      const ref = STEP_REF.exec(m[1]!);
+      if (ref) out.push(ref[1]!);
+      else if (m[1]!.startsWith('steps.') && m[1]!.split('.')[1]) out.push(m[1]!.split('.')[1]!);
     }
   });
   return out;
@@ -80,8 +83,9 @@ function lookup(expr: string, scope: Scope): unknown {
       if (!name || rest.length) break;
       return scope.env[name] ?? '';
     case 'steps': {
-      if (!name || rest[0] !== 'outputs' || !rest[1] || rest.length !== 2) break;
-      return scope.step(name, rest[1]);
+      const ref = STEP_REF.exec(expr);
+      if (!ref) break;
+      return scope.step(ref[1]!, ref[2]!);
     }
   }
   throw new TemplateError(`\${{ ${expr} }} is not an expression kubestrap knows (use params.NAME, profile, env.NAME or steps.ID.outputs.KEY)`);

@@ -25,7 +25,15 @@ export class LocalHost implements Host {
       input: opts.stdin === undefined ? undefined : Buffer.from(opts.stdin),
       signal: opts.signal,
       timeout: opts.timeoutMs,
+      // Its own process group: an abort must stop everything the command started, not only the shell
+      // (killing just /bin/sh leaves e.g. `sh -c 'sleep 30'` running as an orphan).
+      detached: true,
     })`${command}`;
+    const stopGroup = () => {
+      const pid = proc.pid;
+      if (pid) try { process.kill(-pid, 'SIGTERM'); } catch { /* already gone */ }
+    };
+    opts.signal?.addEventListener('abort', stopGroup, { once: true });
     if (opts.onLine) {
       for (const stream of ['stdout', 'stderr'] as const) {
         let rest = '';
@@ -37,8 +45,12 @@ export class LocalHost implements Host {
         proc[stream].on('end', () => rest && opts.onLine!(stream, rest));
       }
     }
-    const out = await proc;
-    return { stdout: out.stdout, stderr: out.stderr, exitCode: out.exitCode, signal: out.signal };
+    try {
+      const out = await proc;
+      return { stdout: out.stdout, stderr: out.stderr, exitCode: out.exitCode, signal: out.signal };
+    } finally {
+      opts.signal?.removeEventListener('abort', stopGroup);
+    }
   }
 
   async readFile(path: string): Promise<Uint8Array | null> {

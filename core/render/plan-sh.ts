@@ -10,13 +10,14 @@ export function renderPlanSh(plan: PlanDocument): string {
   const hosts = new Map(plan.hosts.map((h) => [h.name, h]));
   const out: string[] = [
     '#!/usr/bin/env bash',
+    '# Values are single-quoted on purpose (nothing in them may expand); WRITE_FILE serves local writes only.',
+    '# shellcheck disable=SC1003,SC2016,SC2034',
     `# kubestrap plan: recipe ${plan.recipe}, profile ${plan.profile}`,
     `# ${plan.digest}`,
     '# The commands a run performs, in order. `kubestrap apply` also checks nothing drifted first.',
     'set -euo pipefail',
     '',
     '# Writes stdin to $1 atomically (mode $2, owner $3), first copying the original to $4.',
-    '# shellcheck disable=SC2016',
     `WRITE_FILE=${quote(WRITE_FILE_SCRIPT)}`,
   ];
   for (const step of plan.steps) {

@@ -24,6 +24,8 @@ export function renderPlanText(plan: PlanDocument, style: Style): string {
     for (const e of step.effects) {
       if (e.kind === 'probe' || e.kind === 'read') continue;
       out.push(`    ${needsRoot(e) ? style.red('#') : '$'} ${describeEffect(e)}`);
+      // What an overwrite changes, so the reviewer sees it without asking for JSON.
+      if (e.kind === 'write' && e.diff && !e.unchanged) for (const l of e.diff.replace(/\n$/, '').split('\n')) out.push(`        ${style.dim(l)}`);
     }
     for (const n of step.notes ?? []) out.push(`    ${n.level === 'info' ? 'i' : '!'} ${n.message}${n.fix ? ` — ${n.fix}` : ''}`);
     if (step.error) out.push(`    ${style.red(step.error)}`);

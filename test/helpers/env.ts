@@ -6,10 +6,17 @@ import { execFileSync } from 'node:child_process';
 
 export const repoRoot = new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
 
+const leftovers = new Set<string>();
+// Deno never runs t.after() of a test nested in describe(): what is left is removed when the file ends.
+(globalThis as { addEventListener?: (type: string, fn: () => void) => void }).addEventListener?.('unload', () => {
+  for (const dir of leftovers) rmSync(dir, { recursive: true, force: true });
+});
+
 /** A temporary directory removed when the test ends, even on failure. */
 export function tempDir(t: { after(fn: () => void): void }, prefix = 'kubestrap-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  leftovers.add(dir);
+  t.after(() => { rmSync(dir, { recursive: true, force: true }); leftovers.delete(dir); });
   return dir;
 }
 
