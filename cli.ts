@@ -166,8 +166,49 @@ export async function main(io: Io): Promise<number> {
     });
 
   cli.command('doctor', 'Check what this machine can host (runs the read-only check-virt task)')
-    .action(async (o: Global) => {
-      exitCode = await doRun({ ...o, yes: true }, (engine, opts) => engine.run(opts, 'doctor', {}, async () => {}));
+    .option('--driver <driver>', 'Also fail unless this driver can run here')
+    .action(async (o: Global & { driver?: string }) => {
+      exitCode = await doRun({ ...o, yes: true }, (engine, opts) => engine.run(opts, 'doctor', o.driver ? { driver: o.driver } : {}, async () => {}));
+    });
+
+  // start and delete are shipped recipes (drivers/*.ts name them) with the flags as parameters.
+  type StartOptions = Global & import('./drivers/driver.ts').StartFlags & { driver?: string; dryRun?: boolean; format: string; out?: string };
+  cli.command('start', 'Start a Kubernetes cluster: plan, confirm, then run exactly that plan')
+    .option('--driver <driver>', 'none (alias native) or ssh (alias generic); default: the profile\'s, else picked like minikube')
+    .option('--container-runtime <runtime>', 'containerd, docker (with cri-dockerd) or cri-o')
+    .option('--kubernetes-version <version>', 'e.g. v1.31.4')
+    .option('--extra-config <component.key=value>', 'A component setting, e.g. kubelet.max-pods=50 (repeatable)')
+    .option('--apiserver-port <port>', 'The API server\'s port (default 8443)')
+    .option('--binary-mirror <url>', 'Where kubelet, kubeadm and kubectl are downloaded from (default https://dl.k8s.io/release)')
+    .option('--cri-tools-mirror <url>', 'Where crictl is downloaded from (default: the cri-tools GitHub releases)')
+    .option('--ssh-ip-address <address>', 'ssh driver: the machine\'s address')
+    .option('--ssh-user <user>', 'ssh driver: the user (default root)')
+    .option('--ssh-key <file>', 'ssh driver: the private key (default: ssh-agent, ~/.ssh/id_ed25519, id_rsa)')
+    .option('--ssh-port <port>', 'ssh driver: the port (default 22)')
+    .option('--dry-run', 'Only plan: print every command and change (same as kubestrap plan)')
+    .option('--format <format>', 'With --dry-run: text, json or sh', { default: 'text' })
+    .option('--out <file>', 'With --dry-run: also save the plan as JSON, for kubestrap apply')
+    .action(async (o: StartOptions) => {
+      const { selectStart } = await import('./drivers/select.ts');
+      const { kubestrapHome } = await import('./core/profile.ts');
+      const extraConfig = o.extraConfig === undefined ? undefined : ([] as unknown[]).concat(o.extraConfig).map(String);
+      const pick = await selectStart({ ...o, ...(extraConfig ? { extraConfig } : {}) }, kubestrapHome(io.env), String(o.profile));
+      if (!o.json && o.format === 'text') io.stderr.write(`kubestrap: the ${pick.driver.name} driver (${pick.why}), recipe ${pick.recipe}\n`);
+      if (o.dryRun) { exitCode = await doPlan(pick.recipe, o, pick.params); return; }
+      exitCode = await doRun(o, (engine, opts) => engine.run(opts, pick.recipe, pick.params, confirmFor(o)));
+    });
+
+  cli.command('delete', 'Tear a cluster down, listing every path it erases first')
+    .option('--driver <driver>', 'For a profile kubestrap has no record of: the driver it used')
+    .option('--dry-run', 'Only plan (same as kubestrap plan)')
+    .option('--format <format>', 'With --dry-run: text, json or sh', { default: 'text' })
+    .option('--out <file>', 'With --dry-run: also save the plan as JSON, for kubestrap apply')
+    .action(async (o: Global & { driver?: string; dryRun?: boolean; format: string; out?: string }) => {
+      const { selectDelete } = await import('./drivers/select.ts');
+      const { kubestrapHome } = await import('./core/profile.ts');
+      const pick = selectDelete(o, kubestrapHome(io.env), String(o.profile));
+      if (o.dryRun) { exitCode = await doPlan(pick.recipe, o, pick.params); return; }
+      exitCode = await doRun(o, (engine, opts) => engine.run(opts, pick.recipe, pick.params, confirmFor(o)));
     });
 
   cli.command('status', 'Show what last ran on a profile')
@@ -185,13 +226,13 @@ export async function main(io: Io): Promise<number> {
   cli.help();
   cli.version(VERSION);
 
-  async function doPlan(recipe: string, o: Global & { set?: unknown; format: string; out?: string }): Promise<number> {
+  async function doPlan(recipe: string, o: Global & { set?: unknown; format: string; out?: string }, overrides: Record<string, unknown> = sets(o.set)): Promise<number> {
     if (!['text', 'json', 'sh'].includes(o.format)) throw new UserError('USAGE', `--format ${o.format}: use text, json or sh`);
     const engine = await import('./core/engine.ts');
     const events = new Events();
     renderers = await import('./core/render/events.ts');
     const off = o.json ? events.on(renderers.jsonRenderer(io.stdout)) : () => {};
-    const { plan, exitCode } = await engine.plan(await engineOptions(o, events), recipe, sets(o.set));
+    const { plan, exitCode } = await engine.plan(await engineOptions(o, events), recipe, overrides);
     off();
     if (o.out) writeAtomic(resolve(io.cwd, o.out), JSON.stringify(plan, null, 2) + '\n');
     if (o.json) io.stdout.write(JSON.stringify({ type: 'plan', plan }) + '\n');

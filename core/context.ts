@@ -65,8 +65,18 @@ export interface TaskContext {
    * The plan shows its checksum; the content is read from the cache only when the run performs it.
    */
   put(cachedPath: string, path: string, opts?: WriteOptions & { sha256?: string }): Promise<void>;
+  /**
+   * A small published text, such as a release's checksum file: fetched into the download cache while
+   * planning too (it changes no host), so later downloads can name their checksum in the plan.
+   */
+  fetchText(url: string): Promise<string>;
   /** A finding for the user: shown in the plan and the run. */
   note(level: Note['level'], message: string, fix?: string): void;
+  /**
+   * A precondition this host fails. A plan records it and goes on, so the whole plan can still be
+   * read; a run refuses to start while its plan has one, and a running step fails here.
+   */
+  block(reason: string, message: string, fix?: string): void;
   facts(): Promise<HostFacts>;
 }
 
@@ -210,12 +220,35 @@ export class StepContext implements TaskContext {
     const unchanged = exists && currentDigest === digest && (currentMode === undefined || currentMode === mode);
     const effect: WriteEffect = {
       kind: 'write', host: this.host, path, mode, ...(opts.owner ? { owner: opts.owner } : {}), sudo: opts.sudo ?? false, exists,
-      ...(unchanged ? { unchanged: true } : {}), sha256: digest, bytes: cached?.length ?? 0,
+      ...(unchanged ? { unchanged: true } : {}), sha256: digest, bytes: cached?.length ?? 0, source: cachedPath,
       ...(exists && !unchanged ? { backup: `${this.opts.backupRoot}${path}` } : {}),
     };
     this.add(effect);
     if (this.mode === 'plan') { this.opts.overlay.set(this.host, path, cached ?? new Uint8Array(), mode); return; }
     await this.perform(effect, cached);
+  }
+
+  async fetchText(url: string): Promise<string> {
+    let parsed: URL;
+    try { parsed = new URL(url); } catch { throw new UserError('URL_INVALID', `not a URL: ${url}`); }
+    const dest = downloadCachePath(this.opts.cacheDir, url, parsed);
+    if (!(await this.opts.downloadCached(dest, undefined))) {
+      try {
+        await this.opts.download(url, dest, undefined, this.signal, (line) => this.opts.onOutput('stderr', line));
+      } catch (e) {
+        if (this.mode === 'run' || this.signal.aborted) throw e;
+        // Planning offline: the run fetches it, and what depends on it is a placeholder until then.
+        this.add({ kind: 'download', host: 'local', url, path: dest, cached: false });
+        this.note('warn', `could not fetch ${url} while planning (${(e as Error).message}): values taken from it are shown as placeholders`, 'plan on a machine that reaches it to see them');
+        return placeholder(`fetch of ${url.split('/').pop()}`);
+      }
+    }
+    const bytes = await readLocal(dest);
+    if (bytes.length > MAX_CONTENT) throw new Error(`${url} is ${bytes.length} bytes: too large for a published text`);
+    // Recorded as a cached download whose checksum pins exactly the text this plan used.
+    this.add({ kind: 'download', host: 'local', url, sha256: sha256(bytes), path: dest, cached: true });
+    this.observe(`fetch ${url}\n${sha256(bytes)}`);
+    return bytes.toString('utf8');
   }
 
   async remove(path: string, opts: { sudo?: boolean } = {}): Promise<void> {
@@ -262,11 +295,13 @@ export class StepContext implements TaskContext {
     this.mutating('download');
     let parsed: URL;
     try { parsed = new URL(url); } catch { throw new UserError('URL_INVALID', `not a URL: ${url}`); }
-    if (opts.sha256 && !/^[a-f0-9]{64}$/.test(opts.sha256)) throw new UserError('CHECKSUM_INVALID', `sha256 for ${url} must be 64 hex digits`);
+    // A checksum that only a fetch could give is a placeholder in a plan that could not fetch it.
+    const pending = opts.sha256 !== undefined && this.mode === 'plan' && opts.sha256.startsWith('<output of ');
+    if (opts.sha256 && !pending && !/^[a-f0-9]{64}$/.test(opts.sha256)) throw new UserError('CHECKSUM_INVALID', `sha256 for ${url} must be 64 hex digits`);
     const name = opts.name ?? (parsed.pathname.split('/').filter(Boolean).pop() || 'download');
-    const key = opts.sha256 ?? sha256(Buffer.from(url));
-    const dest = `${this.opts.cacheDir}/${key.slice(0, 16)}/${name}`;
-    const cached = await this.opts.downloadCached(dest, opts.sha256);
+    // Keyed by URL so plan and run agree on the path even before the checksum is known.
+    const dest = `${this.opts.cacheDir}/${sha256(Buffer.from(url)).slice(0, 16)}/${name}`;
+    const cached = !pending && (await this.opts.downloadCached(dest, opts.sha256));
     const effect: DownloadEffect = { kind: 'download', host: 'local', url, ...(opts.sha256 ? { sha256: opts.sha256 } : {}), path: dest, cached };
     this.add(effect);
     if (this.mode === 'run' && !cached) {
@@ -277,6 +312,13 @@ export class StepContext implements TaskContext {
 
   note(level: Note['level'], message: string, fix?: string): void {
     const note: Note = { level, message, ...(fix ? { fix } : {}) };
+    this.record.notes.push(note);
+    this.opts.onNote(note);
+  }
+
+  block(reason: string, message: string, fix?: string): void {
+    if (this.mode === 'run') throw new UserError(reason, message, fix ? { fix } : {});
+    const note: Note = { level: 'error', message, ...(fix ? { fix } : {}), blocks: reason };
     this.record.notes.push(note);
     this.opts.onNote(note);
   }
@@ -340,6 +382,8 @@ export class StepContext implements TaskContext {
   private managerCache?: PackageEffect['manager'];
   private async packageManager(): Promise<PackageEffect['manager']> {
     if (this.managerCache) return this.managerCache;
+    // A machine that does not exist yet cannot be asked; kubestrap's machine images are Debian-based.
+    if (this.opts.host.future) return (this.managerCache = 'apt');
     const r = await this.probe`sh -c ${'for m in apt-get dnf yum zypper pacman apk; do command -v "$m" >/dev/null 2>&1 && { echo "$m"; exit 0; }; done; exit 1'}`;
     const found = r.stdout.trim();
     if (!r.ok || !found) throw new UserError('NO_PACKAGE_MANAGER', `no supported package manager on ${this.host}`, { fix: 'install the packages by hand, or use a host with apt, dnf, yum, zypper, pacman or apk' });
@@ -349,6 +393,7 @@ export class StepContext implements TaskContext {
 
   private async installedPackages(manager: PackageEffect['manager'], names: string[]): Promise<Set<string>> {
     if (!names.length) return new Set();
+    if (this.opts.host.future) return new Set();
     let r: CommandResult;
     switch (manager) {
       case 'apt': r = await this.probe`dpkg-query -W -f ${'${Package} ${db:Status-Status}\n'} ${names}`; break;
@@ -374,6 +419,12 @@ function absolute(path: string): void {
 function normalizeMode(mode: string): string {
   if (!/^0?[0-7]{3,4}$/.test(mode)) throw new UserError('MODE_INVALID', `file mode ${JSON.stringify(mode)} is not an octal mode`, { fix: "write it like '0644'" });
   return mode.padStart(4, '0').slice(-4);
+}
+
+/** Where fetchText keeps a URL's text in the download cache (keyed by the URL). */
+export function downloadCachePath(cacheDir: string, url: string, parsed = new URL(url)): string {
+  const name = parsed.pathname.split('/').filter(Boolean).pop() || 'download';
+  return `${cacheDir}/${sha256(Buffer.from(url)).slice(0, 16)}/${name}`;
 }
 
 export function sha256(bytes: Uint8Array | string): string {

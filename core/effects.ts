@@ -42,6 +42,8 @@ export interface WriteEffect {
   diff?: string;
   /** Where the current file is copied before it is replaced. */
   backup?: string;
+  /** For a file put from the download cache: the cached file it comes from. */
+  source?: string;
   secret?: boolean;
 }
 
@@ -118,6 +120,8 @@ export interface Note {
   level: 'info' | 'warn' | 'error';
   message: string;
   fix?: string;
+  /** Set by ctx.block: a run must not start while the plan has one (the stable reason). */
+  blocks?: string;
 }
 
 /** Placeholders stand for values only a mutating effect could produce. */

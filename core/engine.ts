@@ -124,6 +124,11 @@ export async function run(
       if (drift) throw new RefusedError('PLAN_DRIFTED', `the plan no longer matches this machine: ${drift}`, { fix: 'review a new plan (kubestrap plan … --out FILE) and apply that' });
     }
     const plan = audited ?? fresh;
+    const blocked = plan.steps.flatMap((st) => (st.notes ?? []).filter((n) => n.blocks).map((n) => ({ step: st.id, note: n })));
+    if (blocked.length) {
+      const { step, note } = blocked[0]!;
+      throw new RefusedError('PLAN_BLOCKED', `step '${step}' cannot run here: ${note.message}${blocked.length > 1 ? ` (and ${blocked.length - 1} more: see the plan)` : ''}`, note.fix ? { fix: note.fix } : {});
+    }
     await confirm(plan);
     const expected = new Map(plan.steps.map((s) => [s.id, { status: s.status as 'change' | 'ok', effects: s.effects }]));
     const result = await schedule(scheduleOptions(opts, loaded.graph, pool, 'run', opts.events, expected));

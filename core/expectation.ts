@@ -40,12 +40,14 @@ function sameEffect(p: Effect, a: Effect): boolean {
       const x = a as typeof p;
       if (p.mode !== x.mode || p.owner !== x.owner || p.sudo !== x.sudo || !wildcard(p.path, x.path)) return false;
       if (p.sha256 === x.sha256) return true;
+      // A file put from a download not yet made when planning: its checksum was a placeholder.
+      if (p.source !== undefined && p.source === x.source && p.sha256.startsWith('<output of ')) return true;
       return p.content !== undefined && x.content !== undefined && p.content.includes('<output of ') && wildcard(p.content, x.content);
     }
     case 'remove': { const x = a as typeof p; return p.sudo === x.sudo && wildcard(p.path, x.path); }
     case 'service': { const x = a as typeof p; return p.name === x.name && p.action === x.action && p.sudo === x.sudo; }
     case 'package': { const x = a as typeof p; return p.name === x.name && p.action === x.action; }
-    case 'download': { const x = a as typeof p; return p.url === x.url && p.sha256 === x.sha256; }
+    case 'download': { const x = a as typeof p; return p.url === x.url && (p.sha256 === x.sha256 || !!p.sha256?.startsWith('<output of ')); }
     default: return false;
   }
 }

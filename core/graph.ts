@@ -118,7 +118,6 @@ async function expand(
   opts: GraphOptions, out: GraphStep[], stack: string[],
 ): Promise<{ ids: string[]; sinks: string[] }> {
   for (const file of recipe.imports) await opts.registry.load(file, recipe.where(['imports']));
-  const hosts: HostSpecScope[] = [{ hosts: recipe.hosts, recipe }, ...parentHosts];
   const localIds = new Set(recipe.steps.map((s) => s.id));
   const q = (id: string) => prefix + id;
   const scope: Scope = {
@@ -128,6 +127,8 @@ async function expand(
       return stepRef(q(id), key);
     },
   };
+  // A host is evaluated with the parameters of the recipe that defines it, not of the one using it.
+  const hosts: HostSpecScope[] = [{ hosts: recipe.hosts, recipe, scope }, ...parentHosts];
   const at = (step: RecipeStep, path: YamlPath, key = false) => step.where(path, key);
   const ev = (step: RecipeStep, path: YamlPath, value: unknown) => {
     try { return evaluate(value, scope); } catch (e) {
@@ -210,7 +211,7 @@ async function expand(
     if (hostName !== 'local') {
       const owner = hosts.find((h) => hostName in h.hosts);
       if (!owner) throw new UserError('HOST_UNKNOWN', `step '${step.id}': unknown host '${hostName}'`, { where: at(step, ['host']), fix: 'define it under hosts:' });
-      hostSpec = evaluateHost(owner, hostName, scope);
+      hostSpec = evaluateHost(owner, hostName);
     }
     out.push({ id: q(step.id), task, with: values, needs, host: hostName, ...(hostSpec ? { hostSpec } : {}), where: step.where });
     ids.push(q(step.id));
@@ -221,11 +222,11 @@ async function expand(
   return { ids, sinks: ids.filter((id) => !needed.has(id)) };
 }
 
-interface HostSpecScope { hosts: Record<string, HostSpec>; recipe: Recipe }
+interface HostSpecScope { hosts: Record<string, HostSpec>; recipe: Recipe; scope: Scope }
 
-function evaluateHost(owner: HostSpecScope, name: string, scope: Scope): HostSpec {
+function evaluateHost(owner: HostSpecScope, name: string): HostSpec {
   try {
-    return evaluate(owner.hosts[name], scope) as HostSpec;
+    return evaluate(owner.hosts[name], owner.scope) as HostSpec;
   } catch (e) {
     if (e instanceof TemplateError) throw new UserError('TEMPLATE_INVALID', e.message, { where: owner.recipe.where(['hosts', name]) });
     throw e;

@@ -8,8 +8,9 @@ export class Overlay {
   get(host: string, path: string): Uint8Array | null | undefined {
     const exact = this.files.get(key(host, path));
     if (exact) return exact.content;
-    for (const [k, v] of this.files) {
-      if (v.content === null && key(host, path).startsWith(k + '/')) return null;
+    // A planned removal of a parent directory removes this path too: look at each ancestor.
+    for (let dir = parent(path); dir !== undefined; dir = parent(dir)) {
+      if (this.files.get(key(host, dir))?.content === null) return null;
     }
     return undefined;
   }
@@ -28,4 +29,11 @@ export class Overlay {
 
 function key(host: string, path: string): string {
   return `${host}\0${path.replace(/\/+$/, '') || '/'}`;
+}
+
+function parent(path: string): string | undefined {
+  const trimmed = path.replace(/\/+$/, '');
+  const i = trimmed.lastIndexOf('/');
+  if (i < 0 || trimmed === '') return undefined;
+  return i === 0 ? '/' : trimmed.slice(0, i);
 }

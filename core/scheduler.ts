@@ -57,6 +57,7 @@ export async function schedule(opts: ScheduleOptions): Promise<ScheduleResult> {
   const overlay = new Overlay();
   const outputs: Record<string, Outputs | undefined> = {};
   const results = new Map<string, StepResult>();
+  const announced = new Set<string>();
   events.emit({
     type: 'run-start', mode: opts.mode, recipe: graph.recipe.name, profile: opts.profile,
     steps: graph.steps.map((s) => ({ id: s.id, task: s.task.name, host: s.host, needs: s.needs })),
@@ -89,6 +90,10 @@ export async function schedule(opts: ScheduleOptions): Promise<ScheduleResult> {
         ...(opts.planned ? { expectation: new Expectation(planned?.effects ?? []) } : {}),
         download: opts.download, downloadCached: opts.downloadCached,
       });
+      if (host.firstUse && !announced.has(host.name)) {
+        announced.add(host.name);
+        ctx.note('info', host.firstUse);
+      }
       let done = false;
       if (step.task.check) {
         ctx.readOnly = true;

@@ -8,6 +8,11 @@ export interface RuntimeOptions {
   /** The pause (sandbox) image the kubelet expects for this Kubernetes version. */
   pauseImage: string;
   kubernetesVersion: string;
+  /**
+   * Files that do not come from the distribution, by artifact name (e.g. 'cri-dockerd'): where to
+   * fetch them and their checksum. A runtime that needs one has a pinned default.
+   */
+  downloads?: Readonly<Record<string, { url: string; sha256?: string }>>;
 }
 
 export interface ContainerRuntime {

@@ -2,9 +2,22 @@
 import type { Task } from '../core/task.ts';
 import checkVirt from './check-virt.ts';
 import installPackages from './install-packages.ts';
+import installRuntime from './install-runtime.ts';
 import manageService from './manage-service.ts';
 import removePath from './remove-path.ts';
 import runCommand from './run-command.ts';
 import writeFile from './write-file.ts';
+// The Kubernetes node graph (recipes/driver-none.yaml) and its teardown.
+import claimNode from './claim-node.ts';
+import configureKubelet from './configure-kubelet.ts';
+import deleteCluster from './delete-cluster.ts';
+import installKubernetes from './install-kubernetes.ts';
+import kubeadmConfig from './kubeadm-config.ts';
+import kubeadmInit from './kubeadm-init.ts';
+import preflight from './preflight.ts';
+import prepareNode from './prepare-node.ts';
+import userKubeconfig from './user-kubeconfig.ts';
+import waitApiserver from './wait-apiserver.ts';
 
-export const builtinTasks: readonly Task[] = [checkVirt, installPackages, manageService, removePath, runCommand, writeFile] as Task[];
+export const builtinTasks: readonly Task[] = [checkVirt, installPackages, installRuntime, manageService, removePath, runCommand, writeFile,
+  claimNode, configureKubelet, deleteCluster, installKubernetes, kubeadmConfig, kubeadmInit, preflight, prepareNode, userKubeconfig, waitApiserver] as Task[];

@@ -4,6 +4,7 @@ import type { ExecResult, FileInfo, Host, HostFacts } from './host.ts';
 
 export class FutureHost implements Host {
   readonly kind = 'ssh' as const;
+  readonly future = true;
   constructor(readonly name: string) {}
   async exec(): Promise<ExecResult> {
     return { stdout: '', stderr: `${this.name} does not exist yet`, exitCode: 1 };

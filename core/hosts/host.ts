@@ -38,6 +38,10 @@ export interface Host {
   /** Stable name used in plans: `local`, `ssh:user@address:port`, `docker:container`. */
   readonly name: string;
   readonly kind: HostKind;
+  /** Set when connecting recorded a new host key (trust on first use): shown to the user once. */
+  readonly firstUse?: string;
+  /** A machine an earlier step creates: planned as a fresh one, nothing can be read from it yet. */
+  readonly future?: boolean;
   /** Runs one command string under /bin/sh. A non-zero exit is a result, not an exception. */
   exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
   /** The file's bytes; null when it does not exist. Throws UnreadableError without permission. */

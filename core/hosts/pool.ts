@@ -10,7 +10,8 @@ export interface HostInfo { name: string; kind: string; user: string; uid: numbe
 export class HostPool {
   private hosts = new Map<string, Promise<Host>>();
   readonly local: Host;
-  constructor(private readonly knownHostsFile: string, local?: Host) {
+  /** `injected`: tests hand in hosts by key (ssh:user@address:port, docker:name), like `local`. */
+  constructor(private readonly knownHostsFile: string, local?: Host, private readonly injected?: ReadonlyMap<string, Host>) {
     this.local = local ?? new LocalHost();
   }
 
@@ -21,7 +22,8 @@ export class HostPool {
     if (key.includes('<output of ')) return Promise.resolve(new FutureHost(key));
     let h = this.hosts.get(key);
     if (!h) {
-      h = this.open(key, spec);
+      const given = this.injected?.get(key);
+      h = given ? Promise.resolve(given) : this.open(key, spec);
       this.hosts.set(key, h);
       h.catch(() => this.hosts.delete(key));
     }
@@ -34,7 +36,8 @@ export class HostPool {
       const s = spec.ssh;
       return SshHost.connect({
         address: String(s.address), port: s.port === undefined ? 22 : Number(s.port), user: s.user === undefined ? undefined : String(s.user),
-        key: s.key === undefined ? undefined : String(s.key), knownHosts: s.knownHosts === undefined ? this.knownHostsFile : String(s.knownHosts),
+        // '' from a recipe parameter means no key given.
+        key: s.key === undefined || s.key === '' ? undefined : String(s.key), knownHosts: s.knownHosts === undefined ? this.knownHostsFile : String(s.knownHosts),
       });
     }
     if (spec.docker) {

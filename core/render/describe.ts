@@ -19,7 +19,7 @@ export function describeEffect(e: Effect): string {
     case 'read': return `read ${e.path}${on}`;
     case 'write':
       if (e.unchanged) return `keep ${e.path}${on} (already as planned)`;
-      return `${e.exists ? 'overwrite' : 'create'} ${e.path}${on} (mode ${e.mode}${e.owner ? `, owner ${e.owner}` : ''}, ${formatBytes(e.bytes)}${e.sudo ? ', as root' : ''})`;
+      return `${e.exists ? 'overwrite' : 'create'} ${e.path}${on} (mode ${e.mode}${e.owner ? `, owner ${e.owner}` : ''}, ${e.source && !e.bytes ? `from ${e.source.split('/').pop()} once downloaded` : formatBytes(e.bytes)}${e.sudo ? ', as root' : ''})`;
     case 'remove':
       return e.exists ? `erase ${e.path}${on} (${formatBytes(e.bytes)}${e.sudo ? ', as root' : ''})` : `erase ${e.path}${on} (absent: nothing to do)`;
     case 'service': return e.action === 'daemon-reload' ? `reload systemd units${on}` : `${e.action} service ${e.name}${on}`;

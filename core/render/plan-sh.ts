@@ -10,8 +10,8 @@ export function renderPlanSh(plan: PlanDocument): string {
   const hosts = new Map(plan.hosts.map((h) => [h.name, h]));
   const out: string[] = [
     '#!/usr/bin/env bash',
-    '# Values are single-quoted on purpose (nothing in them may expand); WRITE_FILE serves local writes only.',
-    '# shellcheck disable=SC1003,SC2016,SC2034',
+    '# Values are single-quoted on purpose (nothing in them may expand); WRITE_FILE serves local writes only;\n# files put from the download cache are read as you, then written as root.',
+    '# shellcheck disable=SC1003,SC2016,SC2024,SC2034',
     `# kubestrap plan: recipe ${plan.recipe}, profile ${plan.profile}`,
     `# ${plan.digest}`,
     '# The commands a run performs, in order. `kubestrap apply` also checks nothing drifted first.',
@@ -19,6 +19,8 @@ export function renderPlanSh(plan: PlanDocument): string {
     '',
     '# Writes stdin to $1 atomically (mode $2, owner $3), first copying the original to $4.',
     `WRITE_FILE=${quote(WRITE_FILE_SCRIPT)}`,
+    '# Stops where the script cannot do what a run does (a secret, or an earlier command\'s output).',
+    'withheld() { echo "kubestrap: $1; use kubestrap apply" >&2; exit 1; }',
   ];
   for (const step of plan.steps) {
     out.push('', `# ── ${step.id} (${step.task}${step.host === 'local' ? '' : ` on ${step.host}`}): ${step.status === 'ok' ? 'already done, nothing to do' : step.status}`);
@@ -42,12 +44,15 @@ function effectLines(e: Effect, host: HostInfo | undefined): string[] {
       ];
     case 'write':
       if (e.unchanged) return [`# ${describeEffect(e)}`];
-      if (e.content === undefined || e.secret) {
-        return [`echo ${quote(`kubestrap: the content of ${e.path} is not in this script (${e.secret ? 'secret' : 'binary or over 64 KiB'}); use kubestrap apply`)} >&2`, 'exit 1'];
-      }
+      if (e.secret) return [`withheld ${quote(`the content of ${e.path} is a secret`)}`];
+      if (e.content === undefined && !e.source) return [`withheld ${quote(`the content of ${e.path} is binary or over 64 KiB`)}`];
+      if (e.content?.includes('<output of ')) return [`# ${describeEffect(e)}`, `withheld ${quote(`the content of ${e.path} uses the output of an earlier command`)}`];
       break;
     case 'remove':
       if (!e.exists) return [`# ${describeEffect(e)}`];
+      break;
+    case 'exec':
+      if (e.command.includes('<output of ')) return [`# ${oneLine(e.command)}`, `withheld ${quote('this command uses the output of an earlier command')}`];
       break;
   }
   const lines: string[] = [];
@@ -56,7 +61,8 @@ function effectLines(e: Effect, host: HostInfo | undefined): string[] {
     const remote = host && host.shellPrefix.length > 0;
     if (!remote) text = text.replace(quote(WRITE_FILE_SCRIPT), '"$WRITE_FILE"');
     else text = `${host.shellPrefix.map(quote).join(' ')} ${quote(text)}`;
-    if (e.kind === 'write') lines.push(...withStdin(text, e.content!));
+    if (e.kind === 'write' && e.source) lines.push(`${text} < ${quote(e.source)}`);
+    else if (e.kind === 'write') lines.push(...withStdin(text, e.content!));
     else lines.push(text);
   }
   return lines;

@@ -19,7 +19,8 @@ export function renderPlanText(plan: PlanDocument, style: Style): string {
   out.push('');
 
   for (const step of plan.steps) {
-    const mark = step.status === 'ok' ? style.green('✓ ok    ') : step.status === 'change' ? style.yellow('~ change') : style.red(`✗ ${step.status}`);
+    const blocked = (step.notes ?? []).some((n) => n.blocks);
+    const mark = blocked ? style.red('✗ blocked') : step.status === 'ok' ? style.green('✓ ok    ') : step.status === 'change' ? style.yellow('~ change') : style.red(`✗ ${step.status}`);
     out.push(`${mark} ${step.id} ${style.dim(`(${step.task}${step.host === 'local' ? '' : ` on ${step.host}`})`)}`);
     for (const e of step.effects) {
       if (e.kind === 'probe' || e.kind === 'read') continue;
@@ -49,8 +50,10 @@ export function renderPlanText(plan: PlanDocument, style: Style): string {
   section('Packages', of('package').map(({ e }) => `${e.action} ${e.name}${hostNote(e)}`));
   section('Services', of('service').map(({ e }) => `${e.action} ${e.name}${hostNote(e)}`));
   section('Downloads', of('download').map(({ e }) => `${e.url}${e.cached ? ' (cached)' : ''}${e.sha256 ? '' : style.yellow(' — no checksum')}`));
-  const warnings = plan.steps.flatMap((s) => (s.notes ?? []).filter((n) => n.level !== 'info').map((n) => `${s.id}: ${n.message}${n.fix ? ` — ${n.fix}` : ''}`));
+  const warnings = plan.steps.flatMap((s) => (s.notes ?? []).filter((n) => n.level !== 'info' && !n.blocks).map((n) => `${s.id}: ${n.message}${n.fix ? ` — ${n.fix}` : ''}`));
   section('Warnings', warnings);
+  const blockers = plan.steps.flatMap((s) => (s.notes ?? []).filter((n) => n.blocks).map((n) => `${s.id}: ${n.message}${n.fix ? ` — ${n.fix}` : ''} [${n.blocks}]`));
+  section(style.red('Blocked: this machine cannot run this plan; a run will refuse to start until these are fixed'), blockers);
 
   const s = plan.summary;
   out.push('', `${s.stepsChanging} steps to change, ${s.stepsOk} already done; ${s.commands} commands (${s.sudoCommands} as root), ${s.filesWritten} files created, ${s.filesOverwritten} overwritten, ${s.filesRemoved} erased, ${s.ports} ports, ${s.packages} packages, ${s.services} service actions.`);

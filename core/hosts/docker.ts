@@ -1,0 +1,276 @@
+// A host inside a container, reached through the Docker Engine API (dockerode, loaded on first
+// connect). Podman's service speaks the same API (1.41), so a podman socket works the same way.
+import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import type Dockerode from 'dockerode';
+import { UserError } from '../errors.ts';
+import type { ExecOptions, ExecResult } from './host.ts';
+import { ShellHost } from './host.ts';
+
+export interface DockerConnectOptions {
+  container: string;
+  /** unix:///path or /path. Default: DOCKER_HOST, else /var/run/docker.sock. */
+  socket?: string;
+  /** User the commands run as inside the container (docker exec -u). Default: the image's user. */
+  user?: string;
+}
+
+const DEFAULT_SOCKETS = ['/var/run/docker.sock', '/run/docker.sock'];
+const DEFAULT_PODMAN_SOCKET = '/run/podman/podman.sock';
+/** How long a stopped command gets between SIGTERM and SIGKILL. */
+const KILL_AFTER_MS = 2000;
+
+/**
+ * Stopping an exec: the Engine API has no call that signals an exec's process, and the PID that
+ * exec inspect reports lives in the daemon's PID namespace (and is 0 under podman). So every exec
+ * carries a random token in its environment, and a second exec, as root, signals the processes
+ * whose environment holds it plus all their descendants (sudo resets the environment, the parent
+ * links still lead there). Only sh, tr, grep and wc are needed: coreutils or busybox.
+ */
+const KILL_SCRIPT = [
+  'tok="KUBESTRAP_EXEC=$1"; sig=$2; pids=',
+  'for d in /proc/[0-9]*; do',
+  '  if tr "\\0" "\\n" < "$d/environ" 2>/dev/null | grep -qxF "$tok"; then pids="$pids ${d#/proc/}"; fi',
+  'done',
+  '[ -n "$pids" ] || exit 0',
+  'table=$(for s in /proc/[0-9]*/stat; do read -r l < "$s" 2>/dev/null || continue; r=${l##*) }; set -- $r; p=${s#/proc/}; echo "${p%/stat} $2"; done)',
+  'n=0',
+  'while [ "$n" != "$(echo $pids | wc -w)" ]; do',
+  '  n=$(echo $pids | wc -w)',
+  '  for p in $pids; do',
+  '    for c in $(echo "$table" | while read -r c pp; do [ "$pp" = "$p" ] && echo "$c"; done); do',
+  '      case " $pids " in *" $c "*) ;; *) pids="$pids $c";; esac',
+  '    done',
+  '  done',
+  'done',
+  'kill -s "$sig" $pids 2>/dev/null',
+  'exit 0',
+].join('\n');
+
+const SIGNALS: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 9: 'SIGKILL', 15: 'SIGTERM' };
+
+export class DockerHost extends ShellHost {
+  readonly kind = 'docker' as const;
+  readonly name: string;
+  private closed = false;
+
+  private constructor(
+    private readonly docker: Dockerode,
+    readonly container: string,
+    readonly socket: string,
+    readonly engine: 'docker' | 'podman',
+    private readonly user: string | undefined,
+  ) {
+    super();
+    this.name = `docker:${container}`;
+  }
+
+  static async connect(opts: DockerConnectOptions): Promise<DockerHost> {
+    const socket = socketPath(opts.socket);
+    const { default: Docker } = await import('dockerode');
+    const docker = new Docker({ socketPath: socket });
+    let engine: 'docker' | 'podman';
+    try {
+      const version = await docker.version();
+      engine = (version.Components ?? []).some((c) => /podman/i.test(c.Name)) ? 'podman' : 'docker';
+    } catch (e) {
+      throw unreachable(socket, e);
+    }
+    let info: Dockerode.ContainerInspectInfo;
+    try {
+      info = await docker.getContainer(opts.container).inspect();
+    } catch (e) {
+      if (statusOf(e) === 404) {
+        throw new UserError('DOCKER_NO_CONTAINER', `container ${opts.container} does not exist (${engine} at ${socket})`,
+          { fix: `create it first, or check the name with: ${engine} ps -a` });
+      }
+      throw unreachable(socket, e);
+    }
+    if (!info.State.Running) {
+      throw new UserError('DOCKER_NO_CONTAINER', `container ${opts.container} is not running (${info.State.Status}${info.State.Status === 'exited' ? `, exit code ${info.State.ExitCode}` : ''})`,
+        { fix: `start it: ${engine} start ${opts.container}` });
+    }
+    return new DockerHost(docker, opts.container, socket, engine, opts.user);
+  }
+
+  async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    opts.signal?.throwIfAborted();
+    if (this.closed) throw new Error(`${this.name} was closed by kubestrap`);
+    const token = randomBytes(12).toString('hex');
+    const hasStdin = opts.stdin !== undefined;
+    let exec: Dockerode.Exec;
+    let stream: Duplex;
+    try {
+      exec = await this.docker.getContainer(this.container).exec({
+        Cmd: ['/bin/sh', '-c', command],
+        AttachStdin: hasStdin, AttachStdout: true, AttachStderr: true, Tty: false,
+        Env: [`KUBESTRAP_EXEC=${token}`],
+        ...(this.user ? { User: this.user } : {}),
+      });
+      stream = (await exec.start({ hijack: true, stdin: hasStdin })) as Duplex;
+    } catch (e) {
+      throw this.lostContainer(e);
+    }
+    const out = await this.collect(stream, opts, token);
+    const exit = await this.exitOf(exec, command, !!out.stoppedBy);
+    if (out.stoppedBy && (exit === null || exit > 128)) {
+      // The stop we sent shows up as 128 + signal; report it as a signal, like a killed local process.
+      const sig = exit !== null && exit > 128 ? SIGNALS[exit - 128] ?? `signal ${exit - 128}` : 'SIGKILL';
+      return { stdout: out.stdout, stderr: out.stderr, exitCode: null, signal: sig };
+    }
+    return { stdout: out.stdout, stderr: out.stderr, exitCode: exit, signal: null };
+  }
+
+  /** The CLI that reaches the same container, for `plan --format sh`. */
+  shellPrefix(): string[] {
+    const user = this.user ? ['-u', this.user] : [];
+    if (this.engine === 'podman') {
+      const url = this.socket === DEFAULT_PODMAN_SOCKET ? [] : ['--url', `unix://${this.socket}`];
+      return ['podman', ...url, 'exec', '-i', ...user, this.container, 'sh', '-c'];
+    }
+    const host = DEFAULT_SOCKETS.includes(this.socket) ? [] : ['-H', `unix://${this.socket}`];
+    return ['docker', ...host, 'exec', '-i', ...user, this.container, 'sh', '-c'];
+  }
+
+  async close(): Promise<void> {
+    // The API is plain HTTP over a unix socket: no connection stays open between execs.
+    this.closed = true;
+  }
+
+  /** Demultiplexes the hijacked stream until it ends; feeds stdin; stops the command on abort or timeout. */
+  private collect(stream: Duplex, opts: ExecOptions, token: string): Promise<{ stdout: string; stderr: string; stoppedBy?: string }> {
+    return new Promise((resolve, reject) => {
+      const out = { stdout: '', stderr: '' };
+      const pending = { stdout: '', stderr: '' };
+      const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+      const take = (which: 'stdout' | 'stderr', text: string) => {
+        out[which] += text;
+        if (!opts.onLine) return;
+        const lines = (pending[which] + text).split('\n');
+        pending[which] = lines.pop() ?? '';
+        for (const l of lines) opts.onLine(which, l);
+      };
+      const demux = frames((type, payload) => {
+        if (type === 1) take('stdout', decoders.stdout.write(payload));
+        else if (type === 2) take('stderr', decoders.stderr.write(payload));
+      });
+      stream.on('data', demux);
+
+      let stoppedBy: string | undefined;
+      let killTimer: ReturnType<typeof setTimeout> | undefined;
+      const stop = (why: string) => {
+        if (stoppedBy) return;
+        stoppedBy = why;
+        this.signalExec(token, 'TERM');
+        killTimer = setTimeout(() => {
+          this.signalExec(token, 'KILL');
+          // Last resort: if even that does not end the stream, stop waiting for it.
+          killTimer = setTimeout(() => stream.destroy(), KILL_AFTER_MS);
+        }, KILL_AFTER_MS);
+      };
+      const onAbort = () => stop('aborted');
+      if (opts.signal?.aborted) onAbort();
+      else opts.signal?.addEventListener('abort', onAbort, { once: true });
+      const timer = opts.timeoutMs ? setTimeout(() => stop('timeout'), opts.timeoutMs) : undefined;
+
+      let settled = false;
+      const finish = (error?: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        clearTimeout(killTimer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        for (const which of ['stdout', 'stderr'] as const) {
+          take(which, decoders[which].end());
+          if (opts.onLine && pending[which]) opts.onLine(which, pending[which]);
+        }
+        if (error && !stoppedBy) reject(new Error(`the connection to ${this.name} failed: ${error.message}`, { cause: error }));
+        else resolve({ ...out, ...(stoppedBy ? { stoppedBy } : {}) });
+      };
+      stream.on('end', () => finish());
+      stream.on('close', () => finish());
+      stream.on('error', (e: NodeJS.ErrnoException) => {
+        // A command that exits without reading its stdin closes the pipe under our write: not a failure.
+        if (e.code === 'EPIPE' || e.code === 'ECONNRESET') return;
+        finish(e);
+      });
+
+      // Stdin is written and then half-closed, so a command that reads it sees end of file.
+      if (opts.stdin !== undefined) stream.end(typeof opts.stdin === 'string' ? Buffer.from(opts.stdin, 'utf8') : Buffer.from(opts.stdin));
+    });
+  }
+
+  /** Why an exec could not start: the container went away or stopped, or the engine did. */
+  private lostContainer(e: unknown): Error {
+    const status = statusOf(e);
+    if (status === 404) return new Error(`container ${this.container} no longer exists (${this.engine} at ${this.socket})`, { cause: e });
+    if (status === 409) return new Error(`container ${this.container} is not running any more (${this.engine} at ${this.socket})`, { cause: e });
+    if (status === undefined) return unreachable(this.socket, e);
+    return e instanceof Error ? e : new Error(String(e));
+  }
+
+  /** Signals an exec's processes from a second exec (see KILL_SCRIPT). Failures are ignored: the timers escalate. */
+  private signalExec(token: string, sig: 'TERM' | 'KILL'): void {
+    void (async () => {
+      const killer = await this.docker.getContainer(this.container).exec({
+        Cmd: ['/bin/sh', '-c', KILL_SCRIPT, 'kubestrap-kill', token, sig], AttachStdout: true, AttachStderr: true, User: '0',
+      });
+      const s = (await killer.start({ hijack: true, stdin: false })) as Duplex;
+      s.resume();
+      await new Promise((r) => { s.on('end', r); s.on('close', r); s.on('error', r); });
+    })().catch(() => {});
+  }
+
+  /** The exit code; the daemon can report the exec as running for a moment after its output ended. */
+  private async exitOf(exec: Dockerode.Exec, command: string, stopped: boolean): Promise<number | null> {
+    for (let i = 0; ; i++) {
+      const info = await exec.inspect();
+      if (!info.Running && info.ExitCode !== null && info.ExitCode !== undefined) return info.ExitCode;
+      if (stopped && (!info.Running || i >= 20)) return null;
+      if (!info.Running || i >= 100) {
+        const state = await this.docker.getContainer(this.container).inspect().then((c) => c.State.Status, () => 'gone');
+        throw new Error(`${command} on ${this.name} ended without an exit status (container ${state})`);
+      }
+      await new Promise((r) => setTimeout(r, i < 10 ? 10 : 50));
+    }
+  }
+}
+
+/** The Docker stream format: 8-byte header (stream type, 3 zero bytes, big-endian length), then the payload. */
+function frames(onFrame: (type: number, payload: Buffer) => void): (chunk: Buffer) => void {
+  let buf: Buffer = Buffer.alloc(0);
+  return (chunk) => {
+    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+    let at = 0;
+    while (buf.length - at >= 8) {
+      const size = buf.readUInt32BE(at + 4);
+      if (buf.length - at - 8 < size) break;
+      onFrame(buf[at]!, buf.subarray(at + 8, at + 8 + size));
+      at += 8 + size;
+    }
+    buf = buf.subarray(at);
+  };
+}
+
+function socketPath(socket: string | undefined): string {
+  const raw = socket || process.env.DOCKER_HOST || DEFAULT_SOCKETS[0]!;
+  if (raw.startsWith('unix://')) return raw.slice('unix://'.length);
+  if (raw.startsWith('/')) return raw;
+  throw new UserError('DOCKER_UNREACHABLE', `docker socket ${raw}${socket ? '' : ' (from DOCKER_HOST)'} is not a unix socket`,
+    { fix: 'give the socket as unix:///path/to/docker.sock (tcp:// and ssh:// are not supported)' });
+}
+
+function statusOf(e: unknown): number | undefined {
+  return e && typeof e === 'object' && typeof (e as { statusCode?: unknown }).statusCode === 'number' ? (e as { statusCode: number }).statusCode : undefined;
+}
+
+function unreachable(socket: string, e: unknown): UserError {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const why = code === 'ENOENT' ? 'no such socket' : code === 'ECONNREFUSED' ? 'nothing listens on it'
+    : code === 'EACCES' ? 'permission denied' : (e as Error | undefined)?.message ?? String(e);
+  const fix = code === 'EACCES'
+    ? `add your user to the docker group (sudo usermod -aG docker $USER) and log in again, or use a socket you may open`
+    : 'start the daemon (sudo systemctl start docker, or: podman system service --time=0 unix://PATH), or set DOCKER_HOST / the host\'s docker.socket to its socket';
+  return new UserError('DOCKER_UNREACHABLE', `cannot reach the container engine at ${socket}: ${why}`, { fix, cause: e });
+}

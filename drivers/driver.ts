@@ -1,0 +1,69 @@
+// What a driver declares: names, a priority for automatic selection, a status check with a
+// timeout, and which shipped recipes bring its cluster up and tear it down.
+import { execFile } from 'node:child_process';
+
+/** minikube's priority bands: drivers at Discouraged or below are never picked automatically. */
+export const PRIORITY = {
+  Unknown: 0, Obsolete: 1, Unsupported: 2, Experimental: 3, Discouraged: 4, Fallback: 5, Default: 6, Preferred: 7, HighlyPreferred: 8,
+} as const;
+
+export interface DriverStatus {
+  installed: boolean;
+  healthy: boolean;
+  /** Why not installed or not healthy. */
+  reason?: string;
+  fix?: string;
+  doc?: string;
+}
+
+/** minikube's start flags, as cac parses them (numbers may come as numbers). */
+export interface StartFlags {
+  containerRuntime?: string;
+  kubernetesVersion?: string;
+  extraConfig?: string[];
+  apiserverPort?: number | string;
+  binaryMirror?: string;
+  criToolsMirror?: string;
+  sshIpAddress?: string;
+  sshUser?: string;
+  sshKey?: string;
+  sshPort?: number | string;
+}
+
+export interface Driver {
+  name: string;
+  aliases: readonly string[];
+  priority: number;
+  description: string;
+  /** Recipes: the cluster's graph, and its teardown. */
+  startRecipe: string;
+  deleteRecipe: string;
+  status(): Promise<DriverStatus>;
+  /**
+   * The start recipe's parameters from the flags given, checked here before any planning;
+   * `saved` are the parameters of the profile's earlier start (flags override them).
+   */
+  startParams(flags: StartFlags, saved: Record<string, unknown>): Record<string, unknown>;
+  /** The delete recipe's parameters from the start run's; `localBackups`: the profile's backup directory here. */
+  deleteParams(started: Record<string, unknown>, localBackups: string): Record<string, unknown>;
+}
+
+/** A status check that does not answer in time is reported as such, never waited on forever. */
+export async function statusWithin(driver: Driver, timeoutMs: number): Promise<DriverStatus> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<DriverStatus>((resolve) => {
+    timer = setTimeout(() => resolve({ installed: false, healthy: false, reason: `the ${driver.name} status check did not answer within ${timeoutMs} ms` }), timeoutMs);
+  });
+  try {
+    return await Promise.race([driver.status().catch((e: Error) => ({ installed: false, healthy: false, reason: e.message })), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs a local program for a status check (no shell), bounded by a timeout. */
+export function probeLocal(file: string, args: string[], timeoutMs = 5000): Promise<{ ok: boolean; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(file, args, { timeout: timeoutMs, encoding: 'utf8' }, (error, stdout, stderr) => resolve({ ok: !error, stdout: String(stdout), stderr: String(stderr) }));
+  });
+}

@@ -1,0 +1,59 @@
+// The driver registry: lookup by name or alias, status of all, and minikube's automatic choice.
+import { UserError, didYouMean } from '../core/errors.ts';
+import type { Driver, DriverStatus } from './driver.ts';
+import { PRIORITY, statusWithin } from './driver.ts';
+import { none } from './none.ts';
+import { ssh } from './ssh.ts';
+
+/** Adding a driver: one file in drivers/ and one entry here. */
+export const drivers: readonly Driver[] = [none, ssh];
+
+export function findDriver(name: string, list: readonly Driver[] = drivers): Driver {
+  const d = list.find((x) => x.name === name || x.aliases.includes(name));
+  if (d) return d;
+  throw new UserError('DRV_UNSUPPORTED', `unknown driver '${name}'`, {
+    fix: didYouMean(name, list.flatMap((x) => [x.name, ...x.aliases])) ?? `drivers: ${list.map((x) => x.name).join(', ')}`,
+  });
+}
+
+/** The driver whose start or delete recipe this is (for a profile's saved state). */
+export function driverOfRecipe(recipe: string, list: readonly Driver[] = drivers): Driver | undefined {
+  return list.find((d) => d.startRecipe === recipe || d.deleteRecipe === recipe);
+}
+
+export interface DriverState { driver: Driver; status: DriverStatus }
+
+export async function driverStates(list: readonly Driver[] = drivers, timeoutMs = 8000): Promise<DriverState[]> {
+  const states = await Promise.all(list.map(async (driver) => ({ driver, status: await statusWithin(driver, timeoutMs) })));
+  return states.sort((a, b) => b.driver.priority - a.driver.priority);
+}
+
+/**
+ * minikube's choice: the installed, healthy driver of the highest priority, never one at
+ * Discouraged or below (no isolation, or it needs flags). Everything else is an alternative
+ * (healthy but not preferred) or rejected (with the reason).
+ */
+export function suggestDriver(states: readonly DriverState[]): { pick?: Driver; alternatives: DriverState[]; rejected: DriverState[] } {
+  let pick: DriverState | undefined;
+  for (const s of states) {
+    if (!s.status.installed || !s.status.healthy || s.driver.priority <= PRIORITY.Discouraged) continue;
+    if (!pick || s.driver.priority > pick.driver.priority) pick = s;
+  }
+  const others = states.filter((s) => s !== pick);
+  return {
+    ...(pick ? { pick: pick.driver } : {}),
+    alternatives: others.filter((s) => s.status.installed && s.status.healthy),
+    rejected: others.filter((s) => !s.status.installed || !s.status.healthy),
+  };
+}
+
+/** The error when nothing can be picked: what each driver said, and how to choose one. */
+export function noDriverError(states: readonly DriverState[]): UserError {
+  const { alternatives, rejected } = suggestDriver(states);
+  const parts = [
+    ...alternatives.map((s) => `${s.driver.name} is used only when asked for`),
+    ...rejected.map((s) => `${s.driver.name} is ${s.status.installed ? 'not healthy' : 'not installed'}${s.status.reason ? ` (${s.status.reason})` : ''}`),
+  ];
+  const fix = alternatives.length ? `choose one: ${alternatives.map((s) => `--driver ${s.driver.name}`).join(' or ')}` : (rejected.find((s) => s.status.fix)?.status.fix ?? 'install a driver');
+  return new UserError('DRV_NOT_DETECTED', `no driver can be picked automatically: ${parts.join('; ')}`, { fix });
+}

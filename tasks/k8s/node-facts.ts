@@ -1,0 +1,56 @@
+// Facts about a node read through the task context (probes and reads only).
+import type { TaskContext } from '../../core/context.ts';
+
+export async function hasCommand(ctx: TaskContext, name: string): Promise<boolean> {
+  return (await ctx.probe`sh -c ${'command -v "$1" >/dev/null 2>&1'} sh ${name}`).ok;
+}
+
+export async function readIfExists(ctx: TaskContext, path: string): Promise<string | null> {
+  return (await ctx.exists(path)) ? ctx.read(path) : null;
+}
+
+export interface Addresses {
+  /** The address of the interface that holds the default route, else the first global one. */
+  primary?: string;
+  /** Every global (non-loopback) IPv4 address. */
+  global: string[];
+}
+
+export async function ipv4Addresses(ctx: TaskContext): Promise<Addresses> {
+  if (await hasCommand(ctx, 'ip')) {
+    const route = await ctx.probe`ip -4 -o route show default`;
+    const dev = /\bdev\s+(\S+)/.exec(route.stdout)?.[1];
+    const addrs = await ctx.probe`ip -4 -o addr show scope global`;
+    const rows = addrs.stdout.split('\n').map((l) => /^\d+:\s+(\S+)\s+inet\s+([\d.]+)\//.exec(l)).filter((m): m is RegExpExecArray => !!m);
+    const global = rows.map((m) => m[2]!);
+    // Inside containers an interface shows as eth0@if12.
+    const primary = rows.find((m) => m[1]!.split('@')[0] === dev)?.[2] ?? global[0];
+    return { ...(primary ? { primary } : {}), global };
+  }
+  const r = await ctx.probe`hostname -I`;
+  const global = r.stdout.trim().split(/\s+/).filter((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a) && !a.startsWith('127.'));
+  return { ...(global[0] ? { primary: global[0] } : {}), global };
+}
+
+/** TCP ports something listens on: from ss, or from /proc/net/tcp{,6} where ss is missing. */
+export async function listeningPorts(ctx: TaskContext): Promise<Set<number>> {
+  const ports = new Set<number>();
+  const ss = await ctx.probe`ss -Hltn`;
+  if (ss.ok) {
+    for (const line of ss.stdout.split('\n')) {
+      const local = line.trim().split(/\s+/)[3];
+      const port = local ? Number(local.slice(local.lastIndexOf(':') + 1)) : NaN;
+      if (Number.isInteger(port)) ports.add(port);
+    }
+    return ports;
+  }
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const text = await readIfExists(ctx, file);
+    for (const line of (text ?? '').split('\n').slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      if (state !== '0A' || !local) continue; // 0A: LISTEN
+      ports.add(parseInt(local.slice(local.lastIndexOf(':') + 1), 16));
+    }
+  }
+  return ports;
+}

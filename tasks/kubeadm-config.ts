@@ -1,0 +1,53 @@
+// The kubeadm configuration file kubeadm init reads, in the config API of the requested version,
+// with the runtime's CRI socket and cgroup driver and the user's --extra-config applied.
+import type { TaskContext } from '../core/context.ts';
+import { defineTask } from '../core/task.ts';
+import { parseExtraConfig } from './k8s/extra-config.ts';
+import { renderKubeadmConfig } from './k8s/kubeadm-yaml.ts';
+import { readIfExists } from './k8s/node-facts.ts';
+import { once } from './k8s/once.ts';
+import { KUBEADM_CONFIG } from './k8s/paths.ts';
+import { kubeadmCanValidate, parseKubernetesVersion } from './k8s/versions.ts';
+
+const params = {
+  kubernetesVersion: { type: 'string' },
+  apiserverPort: { type: 'number', default: 8443 },
+  nodeIp: { type: 'string', pattern: '[0-9.]+' },
+  criSocket: { type: 'string', pattern: 'unix:///[A-Za-z0-9/._-]+' },
+  cgroupDriver: { type: 'string', enum: ['systemd', 'cgroupfs'], default: 'systemd' },
+  resolvConf: { type: 'string', default: '/etc/resolv.conf' },
+  extraConfig: { type: 'string[]', default: [] },
+  binDir: { type: 'string', description: 'where kubeadm is, to validate the file' },
+  path: { type: 'string', default: KUBEADM_CONFIG },
+} as const;
+
+type P = { kubernetesVersion: string; apiserverPort: number; nodeIp: string; criSocket: string; cgroupDriver: string; resolvConf: string; extraConfig: string[]; path: string };
+
+async function wanted(ctx: TaskContext, p: P) {
+  return once(ctx, 'kubeadm-config', async () => {
+    const content = renderKubeadmConfig({
+      version: parseKubernetesVersion(p.kubernetesVersion), clusterName: ctx.profile, nodeIp: p.nodeIp,
+      apiserverPort: p.apiserverPort, criSocket: p.criSocket, cgroupDriver: p.cgroupDriver as 'systemd' | 'cgroupfs',
+      resolvConf: p.resolvConf, extra: parseExtraConfig(p.extraConfig),
+    });
+    return { content, now: await readIfExists(ctx, p.path) };
+  });
+}
+
+export default defineTask({
+  name: 'kubeadm-config',
+  description: 'Write the kubeadm configuration (InitConfiguration, ClusterConfiguration, KubeletConfiguration, KubeProxyConfiguration)',
+  params,
+  async check(ctx, p) {
+    const w = await wanted(ctx, p);
+    return w.now === w.content;
+  },
+  outputs: (_ctx, p) => ({ path: p.path }),
+  async run(ctx, p) {
+    const w = await wanted(ctx, p);
+    await ctx.write(p.path, w.content, { mode: '0644', sudo: true });
+    // kubeadm's own reading of the file, before init relies on it.
+    if (kubeadmCanValidate(parseKubernetesVersion(p.kubernetesVersion))) await ctx.$`${`${p.binDir}/kubeadm`} config validate --config ${p.path}`;
+    return { path: p.path };
+  },
+});

@@ -1,0 +1,23 @@
+// kubeadm init, as root, with kubestrap's binaries first on PATH (kubeadm runs crictl from there).
+import { defineTask } from '../core/task.ts';
+import { KUBEADM_CONFIG, ADMIN_CONF, kubeadmPath } from './k8s/paths.ts';
+
+export default defineTask({
+  name: 'kubeadm-init',
+  description: 'Initialize the control plane with kubeadm init (pulls the control-plane images)',
+  params: {
+    binDir: { type: 'string' },
+    config: { type: 'string', default: KUBEADM_CONFIG },
+    ignorePreflightErrors: { type: 'string', default: '', pattern: '[A-Za-z0-9,.-]*', description: "kubeadm preflight checks to skip, comma-separated" },
+  },
+  async check(ctx) {
+    return (await ctx.exists(ADMIN_CONF)) && ctx.exists('/etc/kubernetes/manifests/kube-apiserver.yaml');
+  },
+  // A fresh control plane has new credentials: later steps must pick them up.
+  outputs: () => ({ fresh: false }),
+  async run(ctx, p) {
+    const ignore = p.ignorePreflightErrors ? [`--ignore-preflight-errors=${p.ignorePreflightErrors}`] : [];
+    await ctx.sudo`env ${kubeadmPath(p.binDir)} kubeadm init --config ${p.config} ${ignore}`;
+    return { fresh: true };
+  },
+});

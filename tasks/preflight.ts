@@ -1,0 +1,133 @@
+// Can this machine host a kubeadm control plane? Read-only: every finding is a probe or a read,
+// fatal ones stop the plan with the fix, the rest are notes. It also declares the ports the
+// cluster will open, with the addresses they bind, for the audit.
+import type { TaskContext } from '../core/context.ts';
+import { UserError } from '../core/errors.ts';
+import { defineTask } from '../core/task.ts';
+import { parseExtraConfig, kubeadmSetting } from './k8s/extra-config.ts';
+import { hasCommand, ipv4Addresses, listeningPorts, readIfExists } from './k8s/node-facts.ts';
+import { once } from './k8s/once.ts';
+import { ADMIN_CONF } from './k8s/paths.ts';
+import { goArch, parseKubernetesVersion } from './k8s/versions.ts';
+
+/** kubeadm's own minimums (its NumCPU and Mem preflight checks). */
+const MIN_CPUS = 2;
+const MIN_MEMORY_MIB = 1700;
+
+const params = {
+  kubernetesVersion: { type: 'string' },
+  apiserverPort: { type: 'number', default: 8443 },
+  extraConfig: { type: 'string[]', default: [] },
+} as const;
+
+interface Listener { port: number; address: string; component: string }
+
+function listeners(apiserverPort: number, nodeIp: string): Listener[] {
+  return [
+    { port: apiserverPort, address: '0.0.0.0', component: 'kube-apiserver' },
+    { port: 10250, address: '0.0.0.0', component: 'kubelet' },
+    { port: 10248, address: '127.0.0.1', component: 'kubelet (healthz)' },
+    { port: 10259, address: '127.0.0.1', component: 'kube-scheduler' },
+    { port: 10257, address: '127.0.0.1', component: 'kube-controller-manager' },
+    { port: 2379, address: '127.0.0.1', component: 'etcd (clients)' },
+    { port: 2379, address: nodeIp, component: 'etcd (clients)' },
+    { port: 2380, address: nodeIp, component: 'etcd (peers)' },
+    { port: 2381, address: '127.0.0.1', component: 'etcd (metrics)' },
+    { port: 10249, address: '127.0.0.1', component: 'kube-proxy (metrics)' },
+    { port: 10256, address: '0.0.0.0', component: 'kube-proxy (healthz)' },
+  ];
+}
+
+const isLoopback = (a: string) => a.startsWith('127.');
+
+async function inspect(ctx: TaskContext, p: { kubernetesVersion: string; apiserverPort: number; extraConfig: string[] }) {
+  return once(ctx, 'preflight', async () => {
+    const version = parseKubernetesVersion(p.kubernetesVersion);
+    const extra = parseExtraConfig(p.extraConfig);
+    if (!Number.isInteger(p.apiserverPort) || p.apiserverPort < 1 || p.apiserverPort > 65535) {
+      throw new UserError('PORT_INVALID', `--apiserver-port ${p.apiserverPort} is not a port number`, { fix: 'use a port from 1 to 65535, e.g. 8443' });
+    }
+    const ignore = new Set<string>();
+    const facts = await ctx.facts();
+
+    // Root commands go through sudo -n: it must work without a password prompt.
+    if (facts.uid !== 0 && !(await ctx.probe`sudo -n true`).ok) {
+      ctx.block('SUDO_REQUIRED', `${facts.user} cannot run commands as root without a password (sudo -n true failed on ${ctx.host})`,
+        'run sudo -v first so sudo remembers your password, or allow this user passwordless sudo');
+    }
+    if (!(await hasCommand(ctx, 'systemctl'))) {
+      ctx.block('NO_SYSTEMD', `systemctl is required: the kubelet runs as a systemd service, and ${ctx.host} has no systemctl`, 'use a systemd-based Linux (Debian, Ubuntu, Fedora, …)');
+    }
+    else if (!(await ctx.exists('/run/systemd/system'))) {
+      ctx.block('NO_SYSTEMD', `systemd is not running as the init system on ${ctx.host} (no /run/systemd/system)`, 'use a machine booted with systemd, or a driver that brings its own machine');
+    }
+    const arch = goArch((await ctx.probe`uname -m`).stdout);
+
+    const addrs = await ipv4Addresses(ctx);
+    if (!addrs.primary) {
+      throw new UserError('NO_NODE_IP', `${ctx.host} has no global IPv4 address for the API server to advertise`, { fix: 'bring up a network interface with an IPv4 address (kubeadm needs one)' });
+    }
+    const nodeIp = addrs.primary;
+
+    // A cluster that kubeadm already initialized holds these ports itself.
+    const initialized = (await ctx.exists(ADMIN_CONF)) && (await ctx.exists('/etc/kubernetes/manifests/kube-apiserver.yaml'));
+    const wanted = listeners(p.apiserverPort, nodeIp);
+    if (initialized) {
+      ctx.note('info', `kubeadm already initialized a control plane here (${ADMIN_CONF} exists): its ports are its own`);
+    } else {
+      const busy = await listeningPorts(ctx);
+      const taken = [...new Map(wanted.filter((l) => busy.has(l.port)).map((l) => [l.port, l])).values()];
+      if (taken.length) {
+        ctx.block('PORTS_IN_USE', `port${taken.length > 1 ? 's' : ''} ${taken.map((l) => `${l.port} (${l.component})`).join(', ')} already in use on ${ctx.host}`,
+          `stop what listens there (sudo ss -ltnp shows it)${taken.some((l) => l.port === p.apiserverPort) ? ', or pick another --apiserver-port' : ''}`);
+      }
+    }
+    for (const l of wanted) ctx.listen(l.port, { address: l.address, component: l.component });
+    const outside = addrs.global.filter((a) => !isLoopback(a));
+    const exposed = wanted.filter((l) => !isLoopback(l.address));
+    if (outside.length) {
+      ctx.note('warn', `${exposed.map((l) => `${l.component} :${l.port}`).join(', ')} will accept connections on ${outside.join(', ')}: reachable from other machines on those networks`,
+        'block these ports in the firewall unless other machines should reach the cluster');
+    }
+
+    const swaps = ((await readIfExists(ctx, '/proc/swaps')) ?? '').split('\n').slice(1).filter((l) => l.trim());
+    if (swaps.length) {
+      ignore.add('Swap');
+      ctx.note('warn', `swap is on (${swaps.map((l) => l.split(/\s+/)[0]).join(', ')}): the kubelet is configured to tolerate it (failSwapOn: false), and pods may be swapped out`, 'sudo swapoff -a turns it off (and remove it from /etc/fstab to keep it off)');
+    }
+    const cpus = Number((await ctx.probe`nproc`).stdout.trim());
+    if (Number.isFinite(cpus) && cpus > 0 && cpus < MIN_CPUS) {
+      ignore.add('NumCPU');
+      ctx.note('warn', `${cpus} CPU: kubeadm asks for at least ${MIN_CPUS}; the control plane will be slow`);
+    }
+    const memKiB = Number(/^MemTotal:\s+(\d+)/m.exec((await readIfExists(ctx, '/proc/meminfo')) ?? '')?.[1]);
+    if (Number.isFinite(memKiB) && memKiB > 0 && memKiB / 1024 < MIN_MEMORY_MIB) {
+      ignore.add('Mem');
+      ctx.note('warn', `${Math.round(memKiB / 1024)} MiB of memory: kubeadm asks for at least ${MIN_MEMORY_MIB} MiB`);
+    }
+    if (!(await ctx.exists('/sys/fs/cgroup/cgroup.controllers')) && version.minor >= 31) {
+      ctx.note('warn', `this machine uses cgroup v1, which Kubernetes ${version.text} supports only in maintenance mode`, 'boot with systemd.unified_cgroup_hierarchy=1 to use cgroup v2');
+    }
+    const missing: string[] = [];
+    for (const tool of ['conntrack', 'socat', 'crictl']) if (!(await hasCommand(ctx, tool))) missing.push(tool);
+    if (missing.length) ctx.note('info', `not installed yet: ${missing.join(', ')} (kubestrap installs them in the next steps)`);
+
+    for (const e of (kubeadmSetting(extra, 'ignore-preflight-errors') ?? '').split(',')) if (e.trim()) ignore.add(e.trim());
+    return {
+      nodeIp, arch, initialized,
+      ignorePreflightErrors: [...ignore].sort().join(','),
+    };
+  });
+}
+
+export default defineTask({
+  name: 'preflight',
+  description: 'Check that the machine can host a kubeadm control plane: sudo, systemd, free ports, swap, CPU, memory (read-only)',
+  params,
+  async check(ctx, p) {
+    await inspect(ctx, p);
+    return true;
+  },
+  outputs: (ctx, p) => inspect(ctx, p),
+  run: (ctx, p) => inspect(ctx, p),
+});

@@ -1,0 +1,193 @@
+// install-runtime for real, inside a systemd node container reached through a test dockerd:
+// the plan for a fresh node is exact, the run leaves the runtime answering with exactly the planned
+// config, and a second run finds everything done. cri-o is not installable here (no Debian package,
+// no internet): test/runtimes.test.ts covers it by its plan and validated files.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { copyFileSync, chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import type { Effect } from '../../core/effects.ts';
+import { isMutating } from '../../core/expectation.ts';
+import type { PlanDocument } from '../../core/plan.ts';
+import { findRuntime, type RuntimeOptions } from '../../runtimes/index.ts';
+import { CRI_DOCKERD_BIN } from '../../runtimes/docker.ts';
+import { runCli } from '../helpers/cli.ts';
+import { DOCKER_INSTALL, startDockerd } from '../helpers/dockerd.ts';
+import { isRoot, missing, repoRoot, tempDir } from '../helpers/env.ts';
+import { MMDEBSTRAP_INSTALL, NODE_PACKAGES, execIn, nodeImage, startNodeContainer } from '../helpers/node-image.ts';
+
+type T = Parameters<typeof tempDir>[0] & { after(fn: () => void | Promise<void>): void };
+
+const skip = missing(['dockerd', 'containerd', 'mmdebstrap'], `${DOCKER_INSTALL} mmdebstrap`) ?? (isRoot ? undefined : 'needs root (dockerd, node containers)');
+// One image for both runtimes: Debian's docker.io next to containerd, so that enabling containerd
+// has a running Docker to stop and disable (minikube's disableOthers), for real.
+const PACKAGES = [...NODE_PACKAGES, 'docker.io'];
+const OPTS: RuntimeOptions = { cgroupDriver: 'systemd', pauseImage: 'registry.k8s.io/pause:3.10', kubernetesVersion: 'v1.31.0' };
+const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+
+interface Node { docker: Docker; name: string; socket: string; dir: string }
+
+// One dockerd and one imported image for the suite (the import is most of a node's start-up);
+// each test boots its own container on its own network.
+const teardown: (() => void | Promise<void>)[] = [];
+let engine: Promise<{ socket: string; image: string }> | undefined;
+after(async () => { for (const fn of teardown.reverse()) await fn(); });
+function sharedEngine(): Promise<{ socket: string; image: string }> {
+  return engine ??= (async () => {
+    const socket = await startDockerd({ after: (fn) => { teardown.push(fn); } });
+    return { socket, image: await nodeImage(socket, { packages: PACKAGES }) };
+  })();
+}
+
+async function bootNode(t: T, tag: string): Promise<Node> {
+  const { socket, image } = await sharedEngine();
+  const name = `ks-rt-${tag}-${randomBytes(3).toString('hex')}`;
+  await startNodeContainer(t, socket, image, name);
+  return { docker: new Docker({ socketPath: socket }), name, socket, dir: tempDir(t) };
+}
+
+function writeRecipe(node: Node, withParams: string): string {
+  const file = join(node.dir, 'runtime.yaml');
+  writeFileSync(file, `name: runtime-on-node
+hosts:
+  node: { docker: { container: ${node.name}, socket: "unix://${node.socket}" } }
+steps:
+  - id: runtime
+    task: install-runtime
+    host: node
+    with: ${withParams}
+`);
+  return file;
+}
+
+const env = (node: Node) => ({ env: { KUBESTRAP_HOME: join(node.dir, 'home') }, cwd: node.dir });
+
+/** The runtime step's mutating effects, one line each, from a fresh plan. */
+async function planLines(node: Node, recipe: string): Promise<{ status: string; lines: string[] }> {
+  const r = await runCli(['plan', recipe, '--format', 'json'], env(node));
+  assert.equal(r.code, 0, r.stderr + r.stdout.slice(0, 2000));
+  const step = (JSON.parse(r.stdout) as PlanDocument).steps[0]!;
+  return { status: step.status, lines: step.effects.filter(isMutating).map(line) };
+}
+
+function line(e: Effect): string {
+  switch (e.kind) {
+    case 'service': return `service ${e.action} ${e.name}`;
+    case 'package': return `package ${e.action} ${e.name}`;
+    case 'exec': return `exec${e.sudo ? ' sudo' : ''} ${e.command}`;
+    case 'download': return `download ${e.url}`;
+    case 'write': return `write ${e.path} ${e.mode}${e.exists ? ' (overwrite)' : ''}`;
+    default: return `${e.kind}`;
+  }
+}
+
+/** Runs the recipe for real; returns the step's final status and the mutating effects it made. */
+async function run(node: Node, recipe: string): Promise<{ status: string; effects: Effect[] }> {
+  const r = await runCli(['run', recipe, '--yes', '--json'], env(node));
+  const events = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; step?: string; status?: string; effect?: Effect; error?: string });
+  const failed = events.find((e) => e.type === 'step-failed');
+  assert.equal(r.code, 0, `${r.stderr}${failed ? `\nstep failed: ${failed.error}` : ''}`);
+  const finish = events.find((e) => e.type === 'step-finish' && e.step === 'runtime');
+  return { status: finish?.status ?? 'missing', effects: events.filter((e) => e.type === 'effect' && e.effect && isMutating(e.effect)).map((e) => e.effect!) };
+}
+
+async function sh(node: Node, script: string): Promise<{ stdout: string; stderr: string; exitCode: number | null }> {
+  return execIn(node.docker, node.name, ['sh', '-c', script]);
+}
+
+describe('install-runtime on a systemd node container', { skip }, () => {
+  it('containerd: stops Docker, configures and restarts containerd; a second run changes nothing', { timeout: 600_000 }, async (t) => {
+    const node = await bootNode(t, 'ctd');
+    const recipe = writeRecipe(node, '{ runtime: containerd, kubernetesVersion: v1.31.0 }');
+    assert.equal((await sh(node, 'systemctl is-active docker')).stdout.trim(), 'active', 'the image boots Docker, which must be stopped');
+
+    // The node is known exactly (our image): so is the plan.
+    const planned = await planLines(node, recipe);
+    assert.deepEqual(planned, {
+      status: 'change',
+      lines: [
+        'service stop docker.socket', 'service disable docker.socket', 'service stop docker', 'service disable docker',
+        'write /etc/containerd/config.toml 0644 (overwrite)', 'write /etc/crictl.yaml 0644', 'service restart containerd',
+      ],
+    });
+
+    const first = await run(node, recipe);
+    assert.deepEqual({ status: first.status, effects: first.effects.map(line) }, { status: 'change', effects: planned.lines });
+
+    const version = await sh(node, 'ctr version');
+    assert.equal(version.exitCode, 0, version.stderr);
+    assert.match(version.stdout, /Server:\s*\n\s*Version:/);
+    for (const f of findRuntime('containerd').configFiles(OPTS)) assert.equal((await sh(node, `cat ${f.path}`)).stdout, f.content, f.path);
+    assert.equal((await sh(node, 'systemctl is-active containerd')).stdout.trim(), 'active');
+    assert.equal((await sh(node, 'systemctl is-active docker docker.socket; systemctl is-enabled docker docker.socket')).stdout.trim().split('\n').join(' '), 'inactive inactive disabled disabled');
+    // The original config was backed up on the node before it was replaced.
+    assert.equal((await sh(node, 'ls /root/.kubestrap/backups/kubestrap/etc/containerd/config.toml')).exitCode, 0);
+
+    const second = await run(node, recipe);
+    assert.deepEqual({ status: second.status, effects: second.effects.map(line) }, { status: 'ok', effects: [] });
+  });
+
+  it('docker: cri-dockerd from a loopback download, Docker with the systemd cgroup driver; a second run changes nothing', { timeout: 600_000 }, async (t) => {
+    const node = await bootNode(t, 'dkr');
+
+    // A release-shaped archive (cri-dockerd/cri-dockerd) holding the test double, served on loopback:
+    // the download happens on this machine; kubestrap then puts the archive on the node.
+    const pack = join(node.dir, 'pack');
+    mkdirSync(join(pack, 'cri-dockerd'), { recursive: true });
+    copyFileSync(join(repoRoot, 'test/fixtures/runtimes/cri-dockerd-stand-in.pl'), join(pack, 'cri-dockerd/cri-dockerd'));
+    chmodSync(join(pack, 'cri-dockerd/cri-dockerd'), 0o755);
+    const tgz = join(node.dir, 'cri-dockerd-0.0.0-test.amd64.tgz');
+    execFileSync('tar', ['-czf', tgz, '-C', pack, 'cri-dockerd/cri-dockerd']);
+    const archive = readFileSync(tgz);
+    let served = 0;
+    const server = createServer((req, res) => {
+      if (req.url !== '/cri-dockerd-0.0.0-test.amd64.tgz') { res.writeHead(404).end(); return; }
+      served++;
+      res.writeHead(200, { 'content-length': archive.length }).end(archive);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.after(() => new Promise<void>((r) => server.close(() => r())));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/cri-dockerd-0.0.0-test.amd64.tgz`;
+    const recipe = writeRecipe(node, `{ runtime: docker, kubernetesVersion: v1.31.0, criDockerdUrl: "${url}", criDockerdSha256: ${sha(archive)} }`);
+
+    const cached = '/var/cache/kubestrap/cri-dockerd-0.0.0-test.amd64.tgz';
+    const planned = await planLines(node, recipe);
+    assert.deepEqual(planned, {
+      status: 'change',
+      lines: [
+        `download ${url}`, `write ${cached} 0644`,
+        `exec sudo tar -xzf ${cached} -C /usr/local/bin --strip-components=1 --no-same-owner cri-dockerd/cri-dockerd`,
+        'exec sudo chmod 0755 /usr/local/bin/cri-dockerd',
+        'write /etc/docker/daemon.json 0644', 'write /etc/systemd/system/cri-docker.socket 0644',
+        'write /etc/systemd/system/cri-docker.service 0644', 'write /etc/crictl.yaml 0644',
+        'service daemon-reload systemd', 'service restart docker',
+        'service enable cri-docker.socket', 'service restart cri-docker.socket', 'service enable cri-docker', 'service restart cri-docker',
+      ],
+    });
+    assert.equal(served, 0, 'a plan downloads nothing');
+
+    const first = await run(node, recipe);
+    assert.deepEqual({ status: first.status, effects: first.effects.map(line) }, { status: 'change', effects: planned.lines });
+    assert.equal(served, 1);
+
+    const files = Object.fromEntries(findRuntime('docker').configFiles(OPTS).map((f) => [f.path, f.content]));
+    for (const [path, content] of Object.entries(files)) assert.equal((await sh(node, `cat ${path}`)).stdout, content, path);
+    assert.equal((await sh(node, `sha256sum < ${CRI_DOCKERD_BIN}`)).stdout.split(' ')[0], sha(readFileSync(join(pack, 'cri-dockerd/cri-dockerd'))));
+    assert.equal((await sh(node, 'systemctl is-active docker cri-docker.socket cri-docker')).stdout.trim().split('\n').join(' '), 'active active active');
+    // daemon.json took effect: Docker now reports the kubelet's cgroup driver.
+    const info = await sh(node, "docker info --format '{{.CgroupDriver}}'");
+    assert.equal(info.stdout.trim(), 'systemd', info.stderr);
+    assert.equal((await sh(node, 'test -S /var/run/cri-dockerd.sock')).exitCode, 0, 'systemd holds the CRI socket');
+    // Docker keeps the containerd it runs on.
+    assert.equal((await sh(node, 'systemctl is-active containerd')).stdout.trim(), 'active');
+
+    const second = await run(node, recipe);
+    assert.deepEqual({ status: second.status, effects: second.effects.map(line) }, { status: 'ok', effects: [] });
+    assert.equal(served, 1, 'the second run downloads nothing');
+  });
+});

@@ -1,0 +1,332 @@
+#!/usr/bin/env bash
+# Values are single-quoted on purpose (nothing in them may expand); WRITE_FILE serves local writes only;
+# files put from the download cache are read as you, then written as root.
+# shellcheck disable=SC1003,SC2016,SC2024,SC2034
+# kubestrap plan: recipe driver-none, profile kubestrap
+# sha256:<digest>
+# The commands a run performs, in order. `kubestrap apply` also checks nothing drifted first.
+set -euo pipefail
+
+# Writes stdin to $1 atomically (mode $2, owner $3), first copying the original to $4.
+WRITE_FILE='set -eu
+dir=$(dirname -- "$1")
+mkdir -p -- "$dir"
+if [ -n "$4" ] && [ -e "$1" ] && [ ! -e "$4" ]; then mkdir -p -- "$(dirname -- "$4")"; cp -p -- "$1" "$4"; fi
+tmp=$(mktemp "$dir/.kubestrap.XXXXXX")
+trap '\''rm -f -- "$tmp"'\'' EXIT
+cat > "$tmp"
+chmod "$2" "$tmp"
+if [ -n "$3" ]; then chown "$3" "$tmp"; fi
+mv -f -- "$tmp" "$1"
+trap - EXIT'
+# Stops where the script cannot do what a run does (a secret, or an earlier command's output).
+withheld() { echo "kubestrap: $1; use kubestrap apply" >&2; exit 1; }
+
+# ── preflight (preflight): already done, nothing to do
+# warn: kube-apiserver :8443, kubelet :10250, etcd (clients) :2379, etcd (peers) :2380, kube-proxy (healthz) :10256 will accept connections on 192.168.1.20: reachable from other machines on those networks — block these ports in the firewall unless other machines should reach the cluster
+# warn: swap is on (/dev/sda3): the kubelet is configured to tolerate it (failSwapOn: false), and pods may be swapped out — sudo swapoff -a turns it off (and remove it from /etc/fstab to keep it off)
+# info: not installed yet: conntrack, socat, crictl (kubestrap installs them in the next steps)
+# checked: sudo -n true
+# checked: sh -c 'command -v "$1" >/dev/null 2>&1' sh systemctl
+# checked: uname -m
+# checked: sh -c 'command -v "$1" >/dev/null 2>&1' sh ip
+# checked: ip -4 -o route show default
+# checked: ip -4 -o addr show scope global
+# checked: ss -Hltn
+# opens 0.0.0.0:8443/tcp (kube-apiserver)
+# opens 0.0.0.0:10250/tcp (kubelet)
+# opens 127.0.0.1:10248/tcp (kubelet (healthz))
+# opens 127.0.0.1:10259/tcp (kube-scheduler)
+# opens 127.0.0.1:10257/tcp (kube-controller-manager)
+# opens 127.0.0.1:2379/tcp (etcd (clients))
+# opens 192.168.1.20:2379/tcp (etcd (clients))
+# opens 192.168.1.20:2380/tcp (etcd (peers))
+# opens 127.0.0.1:2381/tcp (etcd (metrics))
+# opens 127.0.0.1:10249/tcp (kube-proxy (metrics))
+# opens 0.0.0.0:10256/tcp (kube-proxy (healthz))
+# read: /proc/swaps
+# checked: nproc
+# read: /proc/meminfo
+# checked: sh -c 'command -v "$1" >/dev/null 2>&1' sh conntrack
+# checked: sh -c 'command -v "$1" >/dev/null 2>&1' sh socat
+# checked: sh -c 'command -v "$1" >/dev/null 2>&1' sh crictl
+
+# ── claim (claim-node): change
+sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/cluster.json 0644 '' '' <<'KUBESTRAP_EOF'
+{"profile":"kubestrap","driver":"none","kubernetesVersion":"v1.31.4"}
+KUBESTRAP_EOF
+
+# ── prepare (prepare-node): change
+# checked: sh -c 'command -v "$1" >/dev/null 2>&1' sh conntrack
+# checked: sh -c 'command -v "$1" >/dev/null 2>&1' sh socat
+# checked: sh -c 'command -v "$1" >/dev/null 2>&1' sh iptables
+# checked: sh -c 'command -v "$1" >/dev/null 2>&1' sh ethtool
+# checked: sh -c 'command -v "$1" >/dev/null 2>&1' sh ip
+# read: /proc/filesystems
+# read: /proc/sys/net/ipv4/ip_forward
+# checked: sh -c 'for m in apt-get dnf yum zypper pacman apk; do command -v "$m" >/dev/null 2>&1 && { echo "$m"; exit 0; }; done; exit 1'
+# checked: dpkg-query -W -f '${Package} ${db:Status-Status} ⏎ ' conntrack socat iptables ethtool
+sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends conntrack
+sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends socat
+sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends iptables
+sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ethtool
+sudo -n sh -c "$WRITE_FILE" write-file /etc/modules-load.d/kubestrap.conf 0644 '' '' <<'KUBESTRAP_EOF'
+# Written by kubestrap: kernel modules the container runtime and kube-proxy need.
+overlay
+br_netfilter
+KUBESTRAP_EOF
+sudo -n modprobe br_netfilter
+sudo -n sh -c "$WRITE_FILE" write-file /etc/sysctl.d/99-kubestrap.conf 0644 '' '' <<'KUBESTRAP_EOF'
+# Written by kubestrap: pods' bridged traffic goes through iptables, and the node forwards it.
+net.bridge.bridge-nf-call-iptables = 1
+net.bridge.bridge-nf-call-ip6tables = 1
+net.ipv4.ip_forward = 1
+KUBESTRAP_EOF
+sudo -n sysctl -w net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 net.ipv4.ip_forward=1
+
+# ── runtime (install-runtime): change
+# checked: dpkg-query -W -f '${Package} ${db:Status-Status} ⏎ ' docker.io
+# checked: systemctl is-active --quiet crio
+# checked: systemctl is-enabled --quiet crio
+# checked: sh -c 'for m in apt-get dnf yum zypper pacman apk; do command -v "$m" >/dev/null 2>&1 && { echo "$m"; exit 0; }; done; exit 1'
+# checked: dpkg-query -W -f '${Package} ${db:Status-Status} ⏎ ' docker.io
+sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io
+# checked: sh -c '[ "$(sha256sum < "$1" | cut -d" " -f1)" = "$2" ]' sh /var/cache/kubestrap/cri-dockerd-0.3.24.amd64.tgz dd4b7f514c248a3aaca398f467430a4c58aae9a77ea8b96a2f5b5d6fba0948d1
+mkdir -p $KUBESTRAP_HOME/cache/downloads/aab1700e10d57974
+curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/aab1700e10d57974/cri-dockerd-0.3.24.amd64.tgz https://github.com/Mirantis/cri-dockerd/releases/download/v0.3.24/cri-dockerd-0.3.24.amd64.tgz
+echo 'dd4b7f514c248a3aaca398f467430a4c58aae9a77ea8b96a2f5b5d6fba0948d1  $KUBESTRAP_HOME/cache/downloads/aab1700e10d57974/cri-dockerd-0.3.24.amd64.tgz' | sha256sum -c --quiet -
+# checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/cache/kubestrap/cri-dockerd-0.3.24.amd64.tgz
+sudo -n sh -c "$WRITE_FILE" write-file /var/cache/kubestrap/cri-dockerd-0.3.24.amd64.tgz 0644 '' '' < $KUBESTRAP_HOME/cache/downloads/aab1700e10d57974/cri-dockerd-0.3.24.amd64.tgz
+sudo -n tar -xzf /var/cache/kubestrap/cri-dockerd-0.3.24.amd64.tgz -C /usr/local/bin --strip-components=1 --no-same-owner cri-dockerd/cri-dockerd
+sudo -n chmod 0755 /usr/local/bin/cri-dockerd
+sudo -n sh -c "$WRITE_FILE" write-file /etc/docker/daemon.json 0644 '' '' <<'KUBESTRAP_EOF'
+{
+  "exec-opts": [
+    "native.cgroupdriver=systemd"
+  ],
+  "log-driver": "json-file",
+  "log-opts": {
+    "max-size": "100m"
+  }
+}
+KUBESTRAP_EOF
+sudo -n sh -c "$WRITE_FILE" write-file /etc/systemd/system/cri-docker.socket 0644 '' '' <<'KUBESTRAP_EOF'
+# Generated by kubestrap (install-runtime).
+[Unit]
+Description=CRI socket of cri-dockerd
+PartOf=cri-docker.service
+
+[Socket]
+ListenStream=%t/cri-dockerd.sock
+SocketMode=0660
+SocketUser=root
+SocketGroup=docker
+
+[Install]
+WantedBy=sockets.target
+KUBESTRAP_EOF
+sudo -n sh -c "$WRITE_FILE" write-file /etc/systemd/system/cri-docker.service 0644 '' '' <<'KUBESTRAP_EOF'
+# Generated by kubestrap (install-runtime).
+[Unit]
+Description=CRI shim for Docker Engine (cri-dockerd)
+Documentation=https://mirantis.github.io/cri-dockerd/
+After=network-online.target docker.service
+Wants=network-online.target
+# Requires= also carries a restart of docker over to cri-dockerd.
+Requires=cri-docker.socket docker.service
+StartLimitBurst=3
+StartLimitIntervalSec=60
+
+[Service]
+Type=notify
+ExecStart=/usr/local/bin/cri-dockerd --container-runtime-endpoint fd:// --pod-infra-container-image=registry.k8s.io/pause:3.10 --network-plugin=cni --hairpin-mode=hairpin-veth
+ExecReload=/bin/kill -s HUP $MAINPID
+Restart=always
+RestartSec=2
+TimeoutSec=0
+LimitNOFILE=infinity
+LimitNPROC=infinity
+LimitCORE=infinity
+TasksMax=infinity
+Delegate=yes
+KillMode=process
+
+[Install]
+WantedBy=multi-user.target
+KUBESTRAP_EOF
+sudo -n sh -c "$WRITE_FILE" write-file /etc/crictl.yaml 0644 '' '' <<'KUBESTRAP_EOF'
+# Generated by kubestrap (install-runtime): crictl talks to this runtime.
+runtime-endpoint: unix:///var/run/cri-dockerd.sock
+KUBESTRAP_EOF
+sudo -n systemctl daemon-reload
+# checked: systemctl is-active --quiet docker.socket
+# checked: systemctl is-enabled --quiet docker.socket
+sudo -n systemctl enable docker.socket
+sudo -n systemctl start docker.socket
+# checked: systemctl is-active --quiet docker
+# checked: systemctl is-enabled --quiet docker
+sudo -n systemctl enable docker
+sudo -n systemctl restart docker
+# checked: systemctl is-active --quiet cri-docker.socket
+# checked: systemctl is-enabled --quiet cri-docker.socket
+sudo -n systemctl enable cri-docker.socket
+sudo -n systemctl restart cri-docker.socket
+# checked: systemctl is-active --quiet cri-docker
+# checked: systemctl is-enabled --quiet cri-docker
+sudo -n systemctl enable cri-docker
+sudo -n systemctl restart cri-docker
+
+# ── kubernetes (install-kubernetes): change
+# info: kubectl for this cluster: /var/lib/kubestrap/binaries/v1.31.4/kubectl (kubestrap does not put it on PATH)
+# checked: uname -m
+# cached: https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubelet.sha256 → $KUBESTRAP_HOME/cache/downloads/55af166c83b7fc3a/kubelet.sha256
+# cached: https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubeadm.sha256 → $KUBESTRAP_HOME/cache/downloads/9c69f04ce6cefe0e/kubeadm.sha256
+# cached: https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubectl.sha256 → $KUBESTRAP_HOME/cache/downloads/d40fbd9473d85c44/kubectl.sha256
+# cached: https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.31.0/crictl-v1.31.0-linux-amd64.tar.gz.sha256 → $KUBESTRAP_HOME/cache/downloads/d808d3f648a718a1/crictl-v1.31.0-linux-amd64.tar.gz.sha256
+# checked: sh -c 'sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/kubelet
+# checked: sh -c 'sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/kubeadm
+# checked: sh -c 'sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/kubectl
+# checked: sh -c 'sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/crictl-v1.31.0-linux-amd64.tar.gz
+# checked: /var/lib/kubestrap/binaries/v1.31.4/crictl --version
+mkdir -p $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b
+curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubelet
+echo 'c44c0ccdc9e6a06028ff04a15e2584f7e2a3fbfeb9e92734932beae77cf0225b  $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet' | sha256sum -c --quiet -
+# checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/kubelet
+sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/binaries/v1.31.4/kubelet 0755 '' '' < $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet
+mkdir -p $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3
+curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubeadm
+echo '788c5882ddca72439596e5511bb2554f9341f9912873daf6205a3b6e91c3cf64  $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm' | sha256sum -c --quiet -
+# checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/kubeadm
+sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/binaries/v1.31.4/kubeadm 0755 '' '' < $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm
+mkdir -p $KUBESTRAP_HOME/cache/downloads/122baff343a393cd
+curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubectl
+echo '5b75075256304c2b430f874efdb244f8111ced45f6e13e9db8c95cd07404ffa5  $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl' | sha256sum -c --quiet -
+# checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/kubectl
+sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/binaries/v1.31.4/kubectl 0755 '' '' < $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl
+mkdir -p $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca
+curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.31.0/crictl-v1.31.0-linux-amd64.tar.gz
+echo 'cdf0726ce789352285d153893691e943425182c1e07e6c25518d41e5b2657ddf  $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz' | sha256sum -c --quiet -
+# checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/crictl-v1.31.0-linux-amd64.tar.gz
+sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/binaries/v1.31.4/crictl-v1.31.0-linux-amd64.tar.gz 0644 '' '' < $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz
+sudo -n tar -xzf /var/lib/kubestrap/binaries/v1.31.4/crictl-v1.31.0-linux-amd64.tar.gz -C /var/lib/kubestrap/binaries/v1.31.4 crictl
+
+# ── kubelet (configure-kubelet): change
+# info: /etc/resolv.conf points at systemd-resolved's stub 127.0.0.53, which pods cannot use (CoreDNS would forward to itself: a DNS loop): the kubelet reads /run/systemd/resolve/resolv.conf, the real upstream servers, instead
+# info: /run/systemd/resolve/resolv.conf lists 4 nameservers; the kubelet uses at most 3: it reads /var/lib/kubestrap/resolv.conf, which keeps 192.168.1.1, 1.1.1.1, 9.9.9.9
+# read: /etc/resolv.conf
+# read: /run/systemd/resolve/resolv.conf
+# checked: systemctl is-enabled --quiet kubelet
+sudo -n sh -c "$WRITE_FILE" write-file /etc/systemd/system/kubelet.service 0644 '' '' <<'KUBESTRAP_EOF'
+[Unit]
+Description=kubelet: the Kubernetes node agent (kubestrap profile kubestrap)
+Documentation=https://kubernetes.io/docs/reference/command-line-tools-reference/kubelet/
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+ExecStart=/var/lib/kubestrap/binaries/v1.31.4/kubelet
+Restart=always
+StartLimitInterval=0
+RestartSec=10
+
+[Install]
+WantedBy=multi-user.target
+KUBESTRAP_EOF
+sudo -n sh -c "$WRITE_FILE" write-file /etc/systemd/system/kubelet.service.d/10-kubeadm.conf 0644 '' '' <<'KUBESTRAP_EOF'
+# Written by kubestrap: how kubeadm expects the kubelet to be started.
+[Unit]
+Wants=docker.socket docker.service cri-docker.socket cri-docker.service
+After=docker.socket docker.service cri-docker.socket cri-docker.service
+
+[Service]
+Environment="KUBELET_KUBECONFIG_ARGS=--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf --kubeconfig=/etc/kubernetes/kubelet.conf"
+Environment="KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml"
+EnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env
+EnvironmentFile=-/etc/default/kubelet
+ExecStart=
+ExecStart=/var/lib/kubestrap/binaries/v1.31.4/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS
+KUBESTRAP_EOF
+sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/resolv.conf 0644 '' '' <<'KUBESTRAP_EOF'
+# Written by kubestrap from /run/systemd/resolve/resolv.conf: the kubelet uses at most 3 nameservers.
+nameserver 192.168.1.1
+nameserver 1.1.1.1
+nameserver 9.9.9.9
+search lan
+KUBESTRAP_EOF
+sudo -n systemctl daemon-reload
+sudo -n systemctl enable kubelet
+
+# ── kubeadm-config (kubeadm-config): change
+sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/kubeadm.yaml 0644 '' '' <<'KUBESTRAP_EOF'
+# kubeadm configuration written by kubestrap (cluster kubestrap, Kubernetes v1.31.4, v1beta4).
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+localAPIEndpoint:
+  advertiseAddress: 192.168.1.20
+  bindPort: 8443
+nodeRegistration:
+  criSocket: unix:///var/run/cri-dockerd.sock
+  imagePullPolicy: IfNotPresent
+  kubeletExtraArgs:
+    - name: node-ip
+      value: 192.168.1.20
+  taints: []
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+clusterName: kubestrap
+kubernetesVersion: v1.31.4
+controlPlaneEndpoint: 192.168.1.20:8443
+certificatesDir: /var/lib/kubestrap/certs
+etcd:
+  local:
+    dataDir: /var/lib/kubestrap/etcd
+networking:
+  dnsDomain: cluster.local
+  podSubnet: 10.244.0.0/16
+  serviceSubnet: 10.96.0.0/12
+apiServer:
+  certSANs:
+    - 127.0.0.1
+    - localhost
+    - 192.168.1.20
+controllerManager: {}
+scheduler: {}
+---
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+cgroupDriver: systemd
+containerRuntimeEndpoint: unix:///var/run/cri-dockerd.sock
+resolvConf: /var/lib/kubestrap/resolv.conf
+staticPodPath: /etc/kubernetes/manifests
+failSwapOn: false
+imageGCHighThresholdPercent: 100
+evictionHard:
+  nodefs.available: 0%
+  nodefs.inodesFree: 0%
+  imagefs.available: 0%
+---
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clusterCIDR: 10.244.0.0/16
+conntrack:
+  maxPerCore: 0
+KUBESTRAP_EOF
+/var/lib/kubestrap/binaries/v1.31.4/kubeadm config validate --config /var/lib/kubestrap/kubeadm.yaml
+
+# ── init (kubeadm-init): change
+sudo -n env PATH=/var/lib/kubestrap/binaries/v1.31.4:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin kubeadm init --config /var/lib/kubestrap/kubeadm.yaml --ignore-preflight-errors=Swap
+
+# ── kubeconfig (user-kubeconfig): change
+# checked: id -u
+# checked: id -g
+mkdir -m 0700 /home/alice/.kube
+sudo -n install -m 0600 -o 1000 -g 1000 /etc/kubernetes/admin.conf /home/alice/.kube/config
+
+# ── wait (wait-apiserver): change
+# checked: /var/lib/kubestrap/binaries/v1.31.4/kubectl --kubeconfig /home/alice/.kube/config --request-timeout=5s get --raw=/livez
+sh -c 'deadline=$(( $(date +%s) + $3 ))
+until "$1" --kubeconfig "$2" --request-timeout=5s get --raw=/livez >/dev/null 2>&1; do
+  if [ "$(date +%s)" -ge "$deadline" ]; then echo "the API server did not answer /livez within $3 s" >&2; exit 1; fi
+  sleep 2
+done' wait-apiserver /var/lib/kubestrap/binaries/v1.31.4/kubectl /home/alice/.kube/config 300

@@ -1,0 +1,120 @@
+// TEST DOUBLE for facts only: a host whose files and command answers are fixed, so a plan made
+// against it is the same on every machine (golden plans). It never performs anything: a plan only
+// probes and reads, and a run against it would fail at the first command it does not know.
+import { createHash } from 'node:crypto';
+import type { ExecResult, FileInfo, Host, HostFacts, HostKind } from '../../core/hosts/host.ts';
+
+export interface FixedMachine {
+  name: string;
+  kind: HostKind;
+  facts: HostFacts;
+  /** File contents by absolute path; their parent directories exist too. */
+  files: Record<string, string>;
+  /** Directories that exist (besides the parents of files). */
+  dirs: string[];
+  /** Commands `command -v` finds. */
+  commands: string[];
+  /** Exact command text → answer. Anything else exits 1 with nothing on stdout. */
+  answers: Record<string, string>;
+  shellPrefix?: string[];
+}
+
+export class FixedHost implements Host {
+  readonly name: string;
+  readonly kind: HostKind;
+  constructor(private readonly m: FixedMachine) {
+    this.name = m.name;
+    this.kind = m.kind;
+  }
+
+  async exec(command: string): Promise<ExecResult> {
+    if (command in this.m.answers) return ok(this.m.answers[command]!);
+    // tasks/k8s/node-facts.ts: sh -c 'command -v "$1" …' sh NAME
+    const which = /^sh -c 'command -v "\$1" >\/dev\/null 2>&1' sh (\S+)$/.exec(command);
+    if (which) return this.m.commands.includes(which[1]!) ? ok('') : fail(1);
+    // ctx.put's probe: exit 3 when the file is missing, else its sha256.
+    const put = /^sh -c '\[ -e "\$1" \] \|\| exit 3;.*' sh (\S+)$/.exec(command);
+    if (put) return put[1]! in this.m.files ? ok(digest(this.m.files[put[1]!]!) + '\n') : fail(3);
+    // ctx.packages: the package manager.
+    if (command.startsWith("sh -c 'for m in apt-get")) return ok('apt-get\n');
+    return fail(1);
+  }
+
+  async readFile(path: string): Promise<Uint8Array | null> {
+    return path in this.m.files ? Buffer.from(this.m.files[path]!) : null;
+  }
+
+  async stat(path: string): Promise<FileInfo> {
+    if (path in this.m.files) return { exists: true, isDir: false, size: Buffer.byteLength(this.m.files[path]!), mode: '0644' };
+    if (this.isDir(path)) return { exists: true, isDir: true, size: 4096, mode: '0755' };
+    return { exists: false };
+  }
+
+  async diskUsage(path: string): Promise<number | undefined> {
+    const under = Object.entries(this.m.files).filter(([p]) => p === path || p.startsWith(path + '/'));
+    if (!under.length && !this.isDir(path)) return undefined;
+    return under.reduce((n, [, c]) => n + Buffer.byteLength(c), 0);
+  }
+
+  async facts(): Promise<HostFacts> {
+    return this.m.facts;
+  }
+
+  shellPrefix(): string[] {
+    return this.m.shellPrefix ?? [];
+  }
+
+  async close(): Promise<void> {}
+
+  private isDir(path: string): boolean {
+    return this.m.dirs.includes(path) || Object.keys(this.m.files).some((p) => p.startsWith(path.replace(/\/$/, '') + '/'));
+  }
+}
+
+function ok(stdout: string): ExecResult {
+  return { stdout, stderr: '', exitCode: 0 };
+}
+
+function fail(code: number): ExecResult {
+  return { stdout: '', stderr: 'fixed host: no answer recorded for this command', exitCode: code };
+}
+
+function digest(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+/**
+ * A fresh Debian 12 workstation with systemd: systemd-resolved's stub in /etc/resolv.conf and four
+ * upstream nameservers, swap on, overlay loaded but not br_netfilter, IP forwarding off, sshd on
+ * :22, one network interface. None of the cluster's packages are installed.
+ */
+export function debianWorkstation(over: Partial<FixedMachine> = {}): FixedMachine {
+  return {
+    name: 'local',
+    kind: 'local',
+    facts: { uid: 1000, user: 'alice', home: '/home/alice' },
+    files: {
+      '/etc/resolv.conf': '# This is /run/systemd/resolve/stub-resolv.conf managed by man:systemd-resolved(8).\nnameserver 127.0.0.53\noptions edns0 trust-ad\nsearch lan\n',
+      '/run/systemd/resolve/resolv.conf': 'nameserver 192.168.1.1\nnameserver 1.1.1.1\nnameserver 9.9.9.9\nnameserver 8.8.8.8\nsearch lan\n',
+      '/proc/swaps': 'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n/dev/sda3                               partition\t2097148\t\t0\t\t-2\n',
+      '/proc/meminfo': 'MemTotal:        8026000 kB\nMemFree:         6000000 kB\n',
+      '/proc/filesystems': 'nodev\tsysfs\nnodev\ttmpfs\n\text4\nnodev\toverlay\n',
+      '/proc/sys/net/ipv4/ip_forward': '0\n',
+      '/sys/fs/cgroup/cgroup.controllers': 'cpuset cpu io memory hugetlb pids rdma misc\n',
+      '/etc/os-release': 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\n',
+    },
+    dirs: ['/run/systemd/system', '/home/alice'],
+    commands: ['systemctl', 'ip', 'ss', 'sudo', 'tar', 'modprobe', 'sysctl', 'apt-get', 'dpkg-query'],
+    answers: {
+      'sudo -n true': '',
+      'uname -m': 'x86_64\n',
+      'nproc': '4\n',
+      'id -u': '1000\n',
+      'id -g': '1000\n',
+      'ip -4 -o route show default': 'default via 192.168.1.1 dev enp1s0 proto dhcp src 192.168.1.20 metric 100\n',
+      'ip -4 -o addr show scope global': '2: enp1s0    inet 192.168.1.20/24 brd 192.168.1.255 scope global dynamic enp1s0\\       valid_lft 86000sec preferred_lft 86000sec\n',
+      'ss -Hltn': 'LISTEN 0      128          0.0.0.0:22        0.0.0.0:*\nLISTEN 0      4096   127.0.0.53%lo:53        0.0.0.0:*\n',
+    },
+    ...over,
+  };
+}

@@ -1,0 +1,61 @@
+// TEST DOUBLE for dl.k8s.io and the cri-tools releases: a loopback HTTP server with stand-in
+// kubelet, kubeadm, kubectl and a crictl release tarball, each beside a .sha256 file holding its
+// real checksum — the layout install-kubernetes downloads from. Kubernetes binaries cannot be
+// downloaded on these machines; the stand-ins are small shell scripts that say what they are.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+
+export interface Release {
+  binaryMirror: string;
+  criToolsMirror: string;
+  /** URL path → bytes served. */
+  files: Map<string, Buffer>;
+  /** Requests served, by path (a cached download is not requested again). */
+  requests: string[];
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function standIn(name: string, version: string): string {
+  const body: Record<string, string> = {
+    kubelet: `case "$1" in --version) echo "Kubernetes ${version}"; exit 0;; esac\necho "stand-in kubelet: not a real kubelet" >&2; exit 1`,
+    kubectl: `case "$1" in version) echo "Client Version: ${version}"; exit 0;; esac\necho "stand-in kubectl: no cluster here" >&2; exit 1`,
+    // kubestrap runs `kubeadm config validate --config FILE` before init: check what a stand-in can.
+    kubeadm: `if [ "$1 $2 $3" = "config validate --config" ]; then grep -q '^kind: InitConfiguration$' "$4" && grep -q '^kubernetesVersion: ${version}$' "$4"; exit $?; fi\ncase "$1" in version) echo "kubeadm version: ${version}"; exit 0;; esac\necho "stand-in kubeadm: cannot $1 here" >&2; exit 1`,
+    crictl: `case "$1" in --version) echo "crictl version ${version}"; exit 0;; esac\necho "stand-in crictl" >&2; exit 1`,
+  };
+  return `#!/bin/sh\n# TEST DOUBLE: stand-in for ${name} ${version} (kubestrap's tests).\n${body[name]}\n`;
+}
+
+export async function startRelease(t: { after(fn: () => void | Promise<void>): void }, dir: string, version: string): Promise<Release> {
+  const minor = /^v1\.(\d+)\./.exec(version)![1];
+  const crictlVersion = `v1.${minor}.0`;
+  const files = new Map<string, Buffer>();
+  for (const name of ['kubelet', 'kubeadm', 'kubectl']) files.set(`/release/${version}/bin/linux/amd64/${name}`, Buffer.from(standIn(name, version)));
+  // crictl comes as a release tarball holding one file, crictl.
+  const work = join(dir, 'crictl-build');
+  mkdirSync(work, { recursive: true });
+  writeFileSync(join(work, 'crictl'), standIn('crictl', crictlVersion));
+  chmodSync(join(work, 'crictl'), 0o755);
+  const tarball = join(dir, 'crictl.tar.gz');
+  execFileSync('tar', ['-czf', tarball, '-C', work, 'crictl']);
+  files.set(`/cri-tools/${crictlVersion}/crictl-${crictlVersion}-linux-amd64.tar.gz`, readFileSync(tarball));
+  for (const [path, bytes] of [...files]) files.set(`${path}.sha256`, Buffer.from(`${sha(bytes)}\n`));
+
+  const requests: string[] = [];
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0]!;
+    requests.push(path);
+    const body = files.get(path);
+    if (!body) { res.writeHead(404).end('not found'); return; }
+    res.writeHead(200, { 'content-length': body.length, 'content-type': 'application/octet-stream' }).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections?.(); }));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { binaryMirror: `${base}/release`, criToolsMirror: `${base}/cri-tools`, files, requests };
+}

@@ -1,0 +1,350 @@
+// The container runtimes: their generated files (golden, and accepted by the real tools:
+// containerd's config dump, systemd-analyze verify, apt-get, a TOML parser, JSON/jq) and the exact
+// effects that install-runtime plans on this machine, through the CLI.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Effect } from '../core/effects.ts';
+import type { PlanDocument } from '../core/plan.ts';
+import { UserError } from '../core/errors.ts';
+import { defaultPauseImage, findRuntime, runtimes, type ContainerRuntime, type RuntimeOptions } from '../runtimes/index.ts';
+import { containerdConfig } from '../runtimes/containerd.ts';
+import { CRI_DOCKERD_BIN, CRI_DOCKERD_SHA256, CRI_DOCKERD_URL, criDockerService, CRI_DOCKER_SOCKET_UNIT } from '../runtimes/docker.ts';
+import { crioDropIn, crioSources } from '../runtimes/crio.ts';
+import { runCli } from './helpers/cli.ts';
+import { missing, repoRoot, tempDir } from './helpers/env.ts';
+
+const OPTS: RuntimeOptions = { cgroupDriver: 'systemd', pauseImage: 'registry.k8s.io/pause:3.10', kubernetesVersion: 'v1.31.0' };
+const CGROUPFS: RuntimeOptions = { ...OPTS, cgroupDriver: 'cgroupfs' };
+const FIXTURES = join(repoRoot, 'test/fixtures/runtimes');
+const golden = (runtime: string, name: string) => readFileSync(join(FIXTURES, runtime, name), 'utf8');
+const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
+
+/** TOML → JSON through Python's tomllib (3.11+): a real parser, not ours. One process for all files. */
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+function toml(...files: string[]): Record<string, unknown>[] {
+  const py = 'import json, sys, tomllib\nprint(json.dumps([tomllib.load(open(f, "rb")) for f in sys.argv[1:]]))';
+  return JSON.parse(execFileSync(PYTHON, ['-c', py, ...files], { encoding: 'utf8' })) as Record<string, unknown>[];
+}
+const tomlSkip = (() => {
+  const m = missing([PYTHON], 'apt-get install python3');
+  if (m) return m;
+  return spawnSync(PYTHON, ['-c', 'import tomllib']).status === 0 ? undefined : 'python3 has no tomllib (needs Python 3.11+)';
+})();
+
+/** Every leaf of a parsed document, as dotted path → value. */
+function leaves(v: unknown, prefix: string[] = [], out = new Map<string, unknown>()): Map<string, unknown> {
+  if (v && typeof v === 'object' && !Array.isArray(v)) {
+    for (const [k, x] of Object.entries(v)) leaves(x, [...prefix, k], out);
+  } else out.set(JSON.stringify(prefix), v);
+  return out;
+}
+
+/** The keys of `meant` whose value containerd's effective config does not have (dropped or changed). */
+function notInDump(dir: string, content: string): string[] {
+  const file = join(dir, `config-${sha(content).slice(0, 8)}.toml`);
+  writeFileSync(file, content);
+  const dump = join(`${file}.dump`);
+  writeFileSync(dump, execFileSync('containerd', ['--config', file, 'config', 'dump'], { encoding: 'utf8' }));
+  const [meant, dumped] = toml(file, dump);
+  const effective = leaves(dumped);
+  return [...leaves(meant)].filter(([k, v]) => JSON.stringify(effective.get(k)) !== JSON.stringify(v)).map(([k]) => JSON.parse(k).join('.'));
+}
+
+describe('runtime registry', () => {
+  it('finds runtimes by name and alias', () => {
+    assert.equal(findRuntime('containerd').name, 'containerd');
+    assert.equal(findRuntime('docker').name, 'docker');
+    assert.equal(findRuntime('cri-o').name, 'cri-o');
+    assert.equal(findRuntime('crio'), findRuntime('cri-o'));
+  });
+
+  it('rejects an unknown name with a did-you-mean', () => {
+    assert.throws(() => findRuntime('containrd'), (e: unknown) => e instanceof UserError && e.reason === 'RUNTIME_UNKNOWN' && e.fix === "did you mean 'containerd'?");
+    assert.throws(() => findRuntime('podman'), (e: unknown) => e instanceof UserError && /containerd, docker, cri-o/.test(e.fix ?? ''));
+  });
+
+  it('declares packages, socket, services and cgroup-driven files for each runtime', () => {
+    assert.deepEqual(runtimes.map((r) => [r.name, r.criSocket, r.packages, r.services]), [
+      ['containerd', 'unix:///run/containerd/containerd.sock', ['containerd', 'runc'], ['containerd']],
+      ['docker', 'unix:///var/run/cri-dockerd.sock', ['docker.io'], ['docker.socket', 'docker', 'cri-docker.socket', 'cri-docker']],
+      ['cri-o', 'unix:///var/run/crio/crio.sock', ['cri-o'], ['crio']],
+    ]);
+  });
+});
+
+describe('pause image per Kubernetes version', () => {
+  it('follows kubeadm', () => {
+    const table: [string, string][] = [
+      ['v1.24.17', '3.7'], ['v1.25.0', '3.8'], ['v1.26.3', '3.9'], ['v1.30.6', '3.9'], ['v1.31.0', '3.10'],
+      ['v1.33.1', '3.10'], ['v1.34.0', '3.10.1'], ['v1.35.2', '3.10.1'], ['v1.36.0', '3.10.2'],
+    ];
+    for (const [v, tag] of table) assert.deepEqual(defaultPauseImage(v), { image: `registry.k8s.io/pause:${tag}`, known: true }, v);
+    assert.deepEqual(defaultPauseImage('v1.40.0'), { image: 'registry.k8s.io/pause:3.10.2', known: false });
+    assert.throws(() => defaultPauseImage('v1.23.9'), (e: unknown) => e instanceof UserError && e.reason === 'KUBERNETES_VERSION_UNSUPPORTED');
+  });
+});
+
+describe('generated config files', () => {
+  const expected: Record<string, Record<string, string>> = {
+    containerd: { '/etc/containerd/config.toml': 'config.toml', '/etc/crictl.yaml': 'crictl.yaml' },
+    docker: {
+      '/etc/docker/daemon.json': 'daemon.json', '/etc/systemd/system/cri-docker.socket': 'cri-docker.socket',
+      '/etc/systemd/system/cri-docker.service': 'cri-docker.service', '/etc/crictl.yaml': 'crictl.yaml',
+    },
+    'cri-o': { '/etc/crio/crio.conf.d/02-kubestrap.conf': '02-kubestrap.conf', '/etc/crictl.yaml': 'crictl.yaml' },
+  };
+
+  for (const r of runtimes) {
+    it(`${r.name}: match the golden files and are deterministic`, () => {
+      const files = r.configFiles(OPTS);
+      assert.deepEqual(files.map((f) => f.path), Object.keys(expected[r.name]!));
+      for (const f of files) {
+        assert.equal(f.mode, '0644');
+        assert.equal(f.content, golden(r.name, expected[r.name]![f.path]!), f.path);
+      }
+      assert.deepEqual(r.configFiles({ ...OPTS }), files);
+    });
+  }
+
+  it('cgroupfs changes exactly the cgroup settings', () => {
+    const changed = (r: ContainerRuntime) => r.configFiles(OPTS).flatMap((f, i) => {
+      const a = f.content.split('\n'), b = r.configFiles(CGROUPFS)[i]!.content.split('\n');
+      return a.flatMap((line, n) => (line === b[n] ? [] : [`${line.trim()} → ${b[n]!.trim()}`]));
+    });
+    assert.deepEqual(changed(findRuntime('containerd')), ['SystemdCgroup = true → SystemdCgroup = false']);
+    assert.deepEqual(changed(findRuntime('docker')), ['"native.cgroupdriver=systemd" → "native.cgroupdriver=cgroupfs"']);
+    assert.deepEqual(changed(findRuntime('cri-o')), ['cgroup_manager = "systemd" → cgroup_manager = "cgroupfs"']);
+  });
+
+  it('refuse values that would need quoting in TOML, JSON or a unit', () => {
+    for (const bad of ['registry.k8s.io/pause:3.10" x', 'pause 3.10', '', 'img\n']) {
+      assert.throws(() => containerdConfig({ ...OPTS, pauseImage: bad }), (e: unknown) => e instanceof UserError && e.reason === 'RUNTIME_OPTIONS_INVALID');
+      assert.throws(() => criDockerService({ ...OPTS, pauseImage: bad }), UserError);
+    }
+  });
+
+  it('containerd: every key we set is in its effective config (config dump), for both cgroup drivers', { skip: missing(['containerd'], 'apt-get install containerd') ?? tomlSkip }, (t) => {
+    const dir = tempDir(t);
+    assert.deepEqual(notInDump(dir, containerdConfig(OPTS)), []);
+    assert.deepEqual(notInDump(dir, containerdConfig(CGROUPFS)), []);
+    // The comparison is what catches a misspelled key: containerd itself accepts it silently.
+    const typo = containerdConfig(OPTS).replace('sandbox_image =', 'sandbox_imag =');
+    assert.deepEqual(notInDump(dir, typo), ['plugins.io.containerd.grpc.v1.cri.sandbox_imag']);
+    // The runc options table is passed through unchecked (a typo there survives the dump), so the
+    // cgroup key is asserted by name: it is the one setting the kubelet and runc must agree on.
+    const options = /\[plugins\."io\.containerd\.grpc\.v1\.cri"\.containerd\.runtimes\.runc\.options\]\n((?:\s+\w+ = .*\n)+)/.exec(containerdConfig(CGROUPFS))?.[1];
+    assert.deepEqual(options?.trim().split('\n').map((l) => l.trim()), ['SystemdCgroup = false']);
+  });
+
+  it('docker: cri-dockerd units pass systemd-analyze verify without warnings', { skip: missing(['systemd-analyze'], 'apt-get install systemd') }, (t) => {
+    const dir = tempDir(t);
+    // verify fails on a missing ExecStart binary: point it at a stand-in executable.
+    const bin = join(dir, 'cri-dockerd');
+    writeFileSync(bin, '#!/bin/sh\n');
+    chmodSync(bin, 0o755);
+    const verify = (service: string): string[] => {
+      writeFileSync(join(dir, 'cri-docker.service'), service.replace(CRI_DOCKERD_BIN, bin));
+      writeFileSync(join(dir, 'cri-docker.socket'), CRI_DOCKER_SOCKET_UNIT);
+      const r = spawnSync('systemd-analyze', ['verify', join(dir, 'cri-docker.service'), join(dir, 'cri-docker.socket')], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      // It exits 0 on unknown keys and bad values: the warnings about our files are on stderr.
+      return r.stderr.split('\n').filter((l) => l.includes(dir));
+    };
+    assert.deepEqual(verify(criDockerService(OPTS)), []);
+    assert.match(verify(criDockerService(OPTS).replace('TasksMax=', 'TaskMax=')).join('\n'), /Unknown key 'TaskMax'/);
+  });
+
+  it('docker: daemon.json is JSON that sets the cgroup driver', { skip: missing(['jq'], 'apt-get install jq') }, () => {
+    for (const o of [OPTS, CGROUPFS]) {
+      const text = findRuntime('docker').configFiles(o).find((f) => f.path === '/etc/docker/daemon.json')!.content;
+      const r = spawnSync('jq', ['-e', '."exec-opts" == ["native.cgroupdriver=" + $d] and ."log-driver" == "json-file"', '--arg', 'd', o.cgroupDriver], { input: text, encoding: 'utf8' });
+      assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+    }
+  });
+
+  it('cri-o: the drop-in parses as TOML with the meant values', { skip: tomlSkip }, (t) => {
+    const file = join(tempDir(t), '02-kubestrap.conf');
+    writeFileSync(file, crioDropIn(CGROUPFS));
+    assert.deepEqual(toml(file)[0], {
+      crio: {
+        image: { pause_image: 'registry.k8s.io/pause:3.10' },
+        runtime: { cgroup_manager: 'cgroupfs', conmon_cgroup: 'pod', default_sysctls: ['net.ipv4.ip_unprivileged_port_start=0'] },
+        network: { network_dir: '/etc/cni/net.d', plugin_dirs: ['/opt/cni/bin'] },
+      },
+    });
+  });
+
+  it('cri-o: the apt source is read by apt-get and names the stream of the Kubernetes minor', { skip: missing(['apt-get'], 'a Debian system') }, (t) => {
+    const dir = tempDir(t);
+    assert.equal(crioSources(OPTS), golden('cri-o', 'cri-o.list'));
+    writeFileSync(join(dir, 'cri-o.list'), crioSources({ ...OPTS, kubernetesVersion: 'v1.32.4' }));
+    mkdirSync(join(dir, 'lists/partial'), { recursive: true });
+    // --print-uris parses the list and prints what it would fetch, without fetching.
+    const out = execFileSync('apt-get', [
+      '-o', `Dir::Etc::SourceList=${join(dir, 'cri-o.list')}`, '-o', `Dir::Etc::SourceParts=${join(dir, 'none')}`,
+      '-o', `Dir::State::Lists=${join(dir, 'lists')}`, '--print-uris', 'update',
+    ], { encoding: 'utf8' });
+    assert.match(out, /^'https:\/\/pkgs\.k8s\.io\/addons:\/cri-o:\/stable:\/v1\.32\/deb\/InRelease' /m);
+    assert.throws(() => crioSources({ ...OPTS, kubernetesVersion: 'v1.27.3' }), (e: unknown) => e instanceof UserError && e.reason === 'RUNTIME_UNSUPPORTED');
+  });
+});
+
+// ——— install-runtime, planned through the CLI on this machine ———
+
+/** What this machine has now, read with the tools themselves (the plan must follow it). */
+const machine = {
+  active: (u: string) => spawnSync('systemctl', ['is-active', '--quiet', u]).status === 0,
+  enabled: (u: string) => spawnSync('systemctl', ['is-enabled', '--quiet', u]).status === 0,
+  installed: (p: string) => spawnSync('dpkg-query', ['-W', '-f', '${db:Status-Status}', p], { encoding: 'utf8' }).stdout === 'installed',
+  same: (path: string, content: string) => existsSync(path) && readFileSync(path, 'utf8') === content && (statSync(path).mode & 0o7777) === 0o644,
+  sh: (script: string, ...args: string[]) => spawnSync('sh', ['-c', script, 'sh', ...args]).status === 0,
+};
+
+/** The units each runtime stops and disables: the others', sockets first; docker keeps its containerd. */
+const OTHERS: Record<string, string[]> = {
+  containerd: ['docker.socket', 'cri-docker.socket', 'docker', 'cri-docker', 'crio'],
+  docker: ['crio'],
+  'cri-o': ['docker.socket', 'cri-docker.socket', 'docker', 'cri-docker', 'containerd'],
+};
+
+/** One line per mutating effect, in plan order. */
+function lines(effects: Effect[]): string[] {
+  return effects.flatMap((e): string[] => {
+    switch (e.kind) {
+      case 'service': return [`service ${e.action} ${e.name}`];
+      case 'package': return [`package ${e.action} ${e.name}`];
+      case 'exec': return [`exec${e.sudo ? ' sudo' : ''} ${e.command}`];
+      case 'download': return e.cached ? [] : [`download ${e.url} ${e.sha256 ?? '-'}`];
+      case 'write': return e.unchanged ? [] : [`write ${e.path} ${e.mode}${e.sudo ? ' sudo' : ''} ${e.sha256}`];
+      default: return [];
+    }
+  });
+}
+
+/**
+ * The plan the brief asks for, from this machine's state: stop/disable other runtimes that run or
+ * are enabled, install missing packages, write files that differ, reload units when a unit file
+ * changed, enable what is not enabled, restart what a changed file feeds, start what is stopped.
+ */
+function expectedLines(r: ContainerRuntime, o: RuntimeOptions, url: string, sha256: string): string[] {
+  const out: string[] = [];
+  for (const u of OTHERS[r.name]!) {
+    if (machine.active(u)) out.push(`service stop ${u}`);
+    if (machine.enabled(u)) out.push(`service disable ${u}`);
+  }
+  const restart = new Set<string>();
+  if (r.name === 'cri-o' && !machine.installed('cri-o')) {
+    out.push('download https://pkgs.k8s.io/addons:/cri-o:/stable:/v1.31/deb/Release.key -');
+    out.push(`write /etc/apt/keyrings/cri-o-apt-keyring.asc 0644 sudo <output of download of cri-o-apt-keyring.asc>`);
+    out.push(`write /etc/apt/sources.list.d/cri-o.list 0644 sudo ${sha(golden('cri-o', 'cri-o.list'))}`);
+    out.push('exec sudo apt-get update');
+  }
+  for (const p of r.packages) if (!machine.installed(p)) out.push(`package install ${p}`);
+  if (r.name === 'docker') {
+    const archive = `/var/cache/kubestrap/${url.split('/').pop()}`;
+    const archiveOk = machine.sh('[ "$(sha256sum < "$1" | cut -d" " -f1)" = "$2" ]', archive, sha256);
+    if (!(archiveOk && machine.sh('tar -xzOf "$1" cri-dockerd/cri-dockerd | cmp -s - "$2" && [ -x "$2" ]', archive, CRI_DOCKERD_BIN))) {
+      if (!archiveOk) out.push(`download ${url} ${sha256}`, `write ${archive} 0644 sudo ${sha256}`);
+      out.push(`exec sudo tar -xzf ${archive} -C /usr/local/bin --strip-components=1 --no-same-owner cri-dockerd/cri-dockerd`);
+      out.push('exec sudo chmod 0755 /usr/local/bin/cri-dockerd');
+      restart.add('cri-docker');
+    }
+  }
+  const feeds: Record<string, string[]> = {
+    '/etc/containerd/config.toml': ['containerd'], '/etc/docker/daemon.json': ['docker'], '/etc/crio/crio.conf.d/02-kubestrap.conf': ['crio'],
+    '/etc/systemd/system/cri-docker.socket': ['cri-docker.socket', 'cri-docker'], '/etc/systemd/system/cri-docker.service': ['cri-docker'],
+  };
+  let reload = false;
+  for (const f of r.configFiles(o)) {
+    if (machine.same(f.path, f.content)) continue;
+    out.push(`write ${f.path} 0644 sudo ${sha(f.content)}`);
+    for (const u of feeds[f.path] ?? []) restart.add(u);
+    if (f.path.startsWith('/etc/systemd/')) reload = true;
+  }
+  if (reload) out.push('service daemon-reload systemd');
+  for (const u of r.services) {
+    if (!machine.enabled(u)) out.push(`service enable ${u}`);
+    if (restart.has(u)) out.push(`service restart ${u}`);
+    else if (!machine.active(u)) out.push(`service start ${u}`);
+  }
+  return out;
+}
+
+async function plan(t: { after(fn: () => void): void }, withParams: string): Promise<{ code: number; stderr: string; plan?: PlanDocument }> {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'r.yaml'), `name: runtime-plan
+steps:
+  - id: runtime
+    task: install-runtime
+    with: ${withParams}
+  - id: after
+    task: write-file
+    needs: [runtime]
+    with:
+      path: ${dir}/outputs.txt
+      content: "\${{ steps.runtime.outputs.runtime }} \${{ steps.runtime.outputs.criSocket }} \${{ steps.runtime.outputs.cgroupDriver }} \${{ steps.runtime.outputs.pauseImage }}"
+`);
+  const r = await runCli(['plan', join(dir, 'r.yaml'), '--format', 'json'], { env: { KUBESTRAP_HOME: join(dir, 'home') }, cwd: dir });
+  // A step that fails still leaves the plan document on stdout; a bad recipe leaves none.
+  let doc: PlanDocument | undefined;
+  try { doc = JSON.parse(r.stdout) as PlanDocument; } catch { doc = undefined; }
+  return { code: r.code, stderr: r.stderr, ...(doc ? { plan: doc } : {}) };
+}
+
+describe('install-runtime plan (CLI, this machine)', () => {
+  const url = 'http://127.0.0.1:9/cri-dockerd-test.amd64.tgz';
+  const sha256 = sha('not downloaded in a plan');
+  for (const [name, cgroup] of [['containerd', 'systemd'], ['docker', 'systemd'], ['cri-o', 'cgroupfs'], ['containerd', 'cgroupfs']] as const) {
+    it(`${name}, ${cgroup}: exactly the commands, files and services this machine needs`, { skip: missing(['systemctl', 'dpkg-query'], 'a Debian system with systemd installed') }, async (t) => {
+      const r = await plan(t, `{ runtime: ${name}, cgroupDriver: ${cgroup}, kubernetesVersion: v1.31.2, criDockerdUrl: "${url}", criDockerdSha256: ${sha256} }`);
+      assert.equal(r.code, 0, r.stderr);
+      const rt = findRuntime(name);
+      const o: RuntimeOptions = { cgroupDriver: cgroup, pauseImage: 'registry.k8s.io/pause:3.10', kubernetesVersion: 'v1.31.2' };
+      const step = r.plan!.steps.find((s) => s.id === 'runtime')!;
+      const expected = expectedLines(rt, o, url, sha256);
+      assert.deepEqual(lines(step.effects), expected);
+      assert.equal(step.status, expected.length ? 'change' : 'ok');
+      // Files carry their whole planned content, as root, backed up when they exist.
+      for (const f of rt.configFiles(o)) {
+        const w = step.effects.find((e) => e.kind === 'write' && e.path === f.path);
+        assert.ok(w && w.kind === 'write', f.path);
+        assert.equal(w.content, f.content);
+        assert.equal(w.sudo, true);
+        assert.equal(w.exists, existsSync(f.path));
+      }
+      // The step's outputs reach the next step.
+      const out = r.plan!.steps.find((s) => s.id === 'after')!.effects.find((e) => e.kind === 'write');
+      assert.equal(out?.kind === 'write' && out.content, `${name} ${rt.criSocket} ${cgroup} registry.k8s.io/pause:3.10`);
+    });
+  }
+
+  it('docker: uses the pinned cri-dockerd release by default', { skip: missing(['systemctl', 'dpkg-query'], 'a Debian system with systemd installed') }, async (t) => {
+    const r = await plan(t, '{ runtime: docker, kubernetesVersion: v1.34.0 }');
+    assert.equal(r.code, 0, r.stderr);
+    const effects = r.plan!.steps[0]!.effects;
+    const dl = effects.find((e) => e.kind === 'download');
+    if (dl) assert.deepEqual([dl.kind === 'download' && dl.url, dl.kind === 'download' && dl.sha256], [CRI_DOCKERD_URL, CRI_DOCKERD_SHA256]);
+    const unit = effects.find((e) => e.kind === 'write' && e.path === '/etc/systemd/system/cri-docker.service');
+    assert.match(unit?.kind === 'write' ? unit.content ?? '' : '', /--pod-infra-container-image=registry\.k8s\.io\/pause:3\.10\.1 /);
+  });
+
+  it('rejects bad input with the reason and the fix (exit 2)', async (t) => {
+    const cases: [string, RegExp][] = [
+      ['{ runtime: crio-o, kubernetesVersion: v1.31.0 }', /must be one of containerd, docker, cri-o, crio, got 'crio-o' — did you mean 'cri-o'\?/],
+      ['{ runtime: containerd, kubernetesVersion: 1.31.0 }', /parameter 'kubernetesVersion' of task 'install-runtime' must match/],
+      ['{ runtime: containerd, kubernetesVersion: v1.23.0 }', /older than v1\.24.*KUBERNETES_VERSION_UNSUPPORTED/],
+      ['{ runtime: cri-o, kubernetesVersion: v1.27.0 }', /streams start at v1\.28.*RUNTIME_UNSUPPORTED/],
+      ['{ runtime: docker, kubernetesVersion: v1.31.0, criDockerdSha256: abc }', /criDockerdSha256.*must match/],
+    ];
+    for (const [params, message] of cases) {
+      const r = await plan(t, params);
+      assert.equal(r.code, 2, `${params}: ${r.stderr}`);
+      const text = r.stderr + JSON.stringify(r.plan?.steps.map((s) => s.error) ?? []);
+      assert.match(text, message, params);
+    }
+  });
+});
