@@ -51,7 +51,8 @@ export async function load(opts: EngineOptions, recipeRef: string, overrides: Re
   checkProfileName(opts.profile);
   const registry = await loadTasks(opts);
   const file = findRecipe(recipeRef, opts.recipeDirs, opts.cwd);
-  const graph = await buildGraph({ file, overrides, profile: opts.profile, env: opts.env, registry, recipeDirs: opts.recipeDirs, ...(opts.only ? { only: opts.only } : {}) });
+  const graph = await buildGraph({ file, overrides, profile: opts.profile, env: opts.env, registry, recipeDirs: opts.recipeDirs,
+    recipeCache: join(kubestrapHome(opts.env), 'cache', 'recipes'), ...(opts.only ? { only: opts.only } : {}) });
   return { graph, registry, file };
 }
 

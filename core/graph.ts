@@ -37,10 +37,12 @@ export interface GraphOptions {
   recipeDirs: readonly string[];
   /** Keep only these steps and the steps they need (like make targets). */
   only?: readonly string[];
+  /** Where parsed recipes are cached by content hash. */
+  recipeCache?: string;
 }
 
 export async function buildGraph(opts: GraphOptions): Promise<Graph> {
-  const recipe = loadRecipe(opts.file);
+  const recipe = loadRecipe(opts.file, opts.recipeCache);
   const params = recipeParams(recipe, opts.overrides, true, { profile: opts.profile, env: opts.env });
   const steps: GraphStep[] = [];
   await expand(recipe, params, '', [], [], opts, steps, [opts.file]);
@@ -117,7 +119,7 @@ async function expand(
   recipe: Recipe, params: Record<string, unknown>, prefix: string, entryNeeds: string[], parentHosts: HostSpecScope[],
   opts: GraphOptions, out: GraphStep[], stack: string[],
 ): Promise<{ ids: string[]; sinks: string[] }> {
-  for (const file of recipe.imports) await opts.registry.load(file, recipe.where(['imports']));
+  for (const file of recipe.imports) await opts.registry.load(file, () => recipe.where(['imports']));
   const localIds = new Set(recipe.steps.map((s) => s.id));
   const q = (id: string) => prefix + id;
   const scope: Scope = {
@@ -189,7 +191,7 @@ async function expand(
       if (stack.includes(file)) {
         throw new UserError('RECIPE_CYCLE', `recipe includes form a cycle: ${[...stack, file].map(shortName).join(' → ')}`, { where: at(step, ['recipe']) });
       }
-      const sub = loadRecipe(file);
+      const sub = loadRecipe(file, opts.recipeCache);
       const withValues = ev(step, ['with'], step.with) as Record<string, unknown>;
       let subParams: Record<string, unknown>;
       try { subParams = recipeParams(sub, withValues, false, { profile: opts.profile, env: opts.env }); } catch (e) {
@@ -202,7 +204,7 @@ async function expand(
       return;
     }
 
-    const task = opts.registry.get(step.task!, at(step, ['task']));
+    const task = opts.registry.get(step.task!, () => at(step, ['task']));
     const values = ev(step, ['with'], step.with) as Record<string, unknown>;
     checkParams(task, values, step);
     const hostName = step.host === undefined ? 'local' : ev(step, ['host'], step.host);

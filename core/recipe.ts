@@ -43,16 +43,17 @@ const STEP_KEYS = ['id', 'task', 'recipe', 'with', 'needs', 'host', 'when', 'des
 const PARAM_KEYS = ['default', 'description', 'type'];
 const ID = /^[a-zA-Z0-9][a-zA-Z0-9_-]*$/;
 
-export function loadRecipe(file: string): Recipe {
+/** cacheDir: where parsed recipes are kept by content hash (see YamlSource.parse). */
+export function loadRecipe(file: string, cacheDir?: string): Recipe {
   let text: string;
   try { text = readFileSync(file, 'utf8'); } catch (e) {
     throw new UserError('RECIPE_NOT_FOUND', `cannot read recipe ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { fix: 'check the path' });
   }
-  return parseRecipe(file, text);
+  return parseRecipe(file, text, cacheDir);
 }
 
-export function parseRecipe(file: string, text: string): Recipe {
-  const src = YamlSource.parse(file, text);
+export function parseRecipe(file: string, text: string, cacheDir?: string): Recipe {
+  const src = YamlSource.parse(file, text, cacheDir);
   const fail = (path: YamlPath, message: string, fix?: string, key = false): never => {
     throw new UserError('RECIPE_INVALID', message, { where: src.where(path, key), fix });
   };

@@ -17,11 +17,12 @@ export class TaskRegistry {
     this.tasks.set(task.name, { task, source });
   }
 
-  get(name: string, where?: Where): Task {
+  /** where: the position to name if the task is unknown (a function, so it is computed only then). */
+  get(name: string, where?: Where | (() => Where)): Task {
     const found = this.tasks.get(name);
     if (!found) {
       throw new UserError('TASK_UNKNOWN', `unknown task '${name}'`, {
-        where, fix: didYouMean(name, this.tasks.keys()) ?? 'see `kubestrap tasks`; load your own with --tasks FILE or imports:',
+        where: at(where), fix: didYouMean(name, this.tasks.keys()) ?? 'see `kubestrap tasks`; load your own with --tasks FILE or imports:',
       });
     }
     return found.task;
@@ -36,15 +37,15 @@ export class TaskRegistry {
   }
 
   /** Loads task files: a file's default export and named exports that are tasks; a directory's .ts/.js files. */
-  async load(path: string, where?: Where): Promise<void> {
+  async load(path: string, lazyWhere?: Where | (() => Where)): Promise<void> {
     const abs = resolve(path);
     let stat;
     try { stat = statSync(abs); } catch {
-      throw new UserError('TASK_FILE_NOT_FOUND', `task file ${path} does not exist`, { where, fix: 'check the path given to --tasks or imports:' });
+      throw new UserError('TASK_FILE_NOT_FOUND', `task file ${path} does not exist`, { where: at(lazyWhere), fix: 'check the path given to --tasks or imports:' });
     }
     if (stat.isDirectory()) {
       for (const name of readdirSync(abs).sort()) {
-        if (/\.(ts|mts|js|mjs)$/.test(name) && !name.endsWith('.d.ts') && !/\.test\.[mc]?[jt]s$/.test(name)) await this.load(join(abs, name), where);
+        if (/\.(ts|mts|js|mjs)$/.test(name) && !name.endsWith('.d.ts') && !/\.test\.[mc]?[jt]s$/.test(name)) await this.load(join(abs, name), lazyWhere);
       }
       return;
     }
@@ -54,10 +55,10 @@ export class TaskRegistry {
     try {
       mod = await importModule(abs);
     } catch (e) {
-      if (e instanceof UserError) throw new UserError(e.reason, `${abs}: ${e.message}`, { fix: e.fix, where });
+      if (e instanceof UserError) throw new UserError(e.reason, `${abs}: ${e.message}`, { fix: e.fix, where: at(lazyWhere) });
       const failure = loadFailure(e, abs);
       throw new UserError('TASK_FILE_INVALID', failure.at ? `cannot load this task file: ${failure.message}` : `cannot load task file ${abs}: ${failure.message}`, {
-        where: failure.at ?? where, fix: 'fix the file so it loads, then try again',
+        where: failure.at ?? at(lazyWhere), fix: 'fix the file so it loads, then try again',
       });
     }
     const found = new Set<Task>();
@@ -67,7 +68,7 @@ export class TaskRegistry {
     };
     Object.values(mod).forEach(collect);
     if (!found.size) {
-      throw new UserError('TASK_FILE_EMPTY', `task file ${abs} exports no task`, { where, fix: 'export default defineTask({ name, description, run })' });
+      throw new UserError('TASK_FILE_EMPTY', `task file ${abs} exports no task`, { where: at(lazyWhere), fix: 'export default defineTask({ name, description, run })' });
     }
     for (const t of found) this.add(t, abs);
   }
@@ -87,4 +88,8 @@ function loadFailure(e: unknown, abs: string): { message: string; at?: Where } {
     return { message, at: { file: abs, line: Number(m[2]), column: Number(m[3]) } };
   }
   return { message: lines[0] ?? 'unknown error' };
+}
+
+function at(where: Where | (() => Where) | undefined): Where | undefined {
+  return typeof where === 'function' ? where() : where;
 }

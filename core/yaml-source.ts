@@ -1,34 +1,56 @@
 // YAML with positions: every error about a recipe names its file, line and column.
 import { LineCounter, parseDocument, isMap, isPair, isScalar, isSeq, type Document, type Node } from 'yaml';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { UserError, type Where } from './errors.ts';
 
 export type YamlPath = readonly (string | number)[];
 
 export class YamlSource {
-  readonly value: unknown;
-  private constructor(readonly file: string, private readonly doc: Document, private readonly lines: LineCounter) {
-    this.value = doc.toJS({ maxAliasCount: 100 });
+  private parsed?: { doc: Document; lines: LineCounter };
+  private constructor(readonly file: string, private readonly text: string, readonly value: unknown, parsed?: { doc: Document; lines: LineCounter }) {
+    if (parsed) this.parsed = parsed;
   }
 
-  static parse(file: string, text: string): YamlSource {
-    const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  /**
+   * Parses YAML. With a cache directory, a text seen before is read back as JSON (parsing a large
+   * recipe costs more than the rest of a plan); positions are then computed only if an error needs one.
+   */
+  static parse(file: string, text: string, cacheDir?: string): YamlSource {
+    const cacheFile = cacheDir ? join(cacheDir, `${createHash('sha256').update(text).digest('hex')}.json`) : undefined;
+    if (cacheFile) {
+      try { return new YamlSource(file, text, JSON.parse(readFileSync(cacheFile, 'utf8'))); } catch { /* not cached yet */ }
+    }
+    const { doc, lines } = parseWithPositions(text);
     const err = doc.errors[0];
     if (err) {
       const pos = lines.linePos(err.pos[0]);
       const msg = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '');
       throw new UserError('RECIPE_YAML', `not valid YAML: ${msg}`, { where: { file, line: pos.line, column: pos.col }, fix: 'fix the YAML syntax' });
     }
+    let value: unknown;
     try {
-      return new YamlSource(file, doc, lines);
+      value = doc.toJS({ maxAliasCount: 100 });
     } catch (e) {
       throw new UserError('RECIPE_YAML', `not valid YAML: ${(e as Error).message}`, { where: { file } });
     }
+    if (cacheFile) {
+      try {
+        mkdirSync(cacheDir!, { recursive: true });
+        const tmp = `${cacheFile}.${process.pid}.tmp`;
+        writeFileSync(tmp, JSON.stringify(value));
+        renameSync(tmp, cacheFile);
+      } catch { /* a cache that cannot be written only costs time */ }
+    }
+    return new YamlSource(file, text, value, { doc, lines });
   }
 
   /** Where the value at path starts (or its key, when key is true); falls back to the nearest parent. */
   where(path: YamlPath, key = false): Where {
-    let node: unknown = this.doc.contents;
+    this.parsed ??= parseWithPositions(this.text);
+    const { doc, lines } = this.parsed;
+    let node: unknown = doc.contents;
     let best: Node | undefined = node as Node;
     for (const part of path) {
       if (isMap(node)) {
@@ -43,7 +65,13 @@ export class YamlSource {
     }
     const offset = best?.range?.[0];
     if (offset === undefined) return { file: this.file };
-    const pos = this.lines.linePos(offset);
+    const pos = lines.linePos(offset);
     return { file: this.file, line: pos.line, column: pos.col };
   }
+}
+
+function parseWithPositions(text: string): { doc: Document; lines: LineCounter } {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  return { doc, lines };
 }
