@@ -1,21 +1,41 @@
 #!/usr/bin/env bash
-# Runs every test file under Node (through tsx) and then under Deno.
-# Usage: test/run.sh [node|deno] [FILES...]
-set -euo pipefail
+# Runs every test file under Node (through tsx) and under Deno, plus both type checks; exits non-zero
+# if any stage failed, after running all of them, and names the stages that failed.
+# Usage: test/run.sh [all|node|deno|check] [FILES...]
+set -uo pipefail
 cd "$(dirname "$0")/.."
 shopt -s globstar nullglob
 which=${1:-all}
 [ $# -gt 0 ] && shift
+case $which in all|node|deno|check) ;; *) echo "usage: test/run.sh [all|node|deno|check] [FILES...]" >&2; exit 2 ;; esac
 files=("$@")
 [ ${#files[@]} -eq 0 ] && files=(test/**/*.test.ts)
-status=0
+deno=node_modules/.bin/deno
+[ -x "$deno" ] || deno=$(command -v deno) || { echo "deno not found: npm install" >&2; exit 2; }
+failed=()
+
+# stage NAME COMMAND...: runs one stage, records it if it fails, and says how long it took.
+stage() {
+  local name=$1 start=$SECONDS
+  shift
+  echo "== $name =="
+  if ! "$@"; then failed+=("$name"); fi
+  echo "== $name: $((SECONDS - start)) s"
+}
+
+if [ "$which" = all ] || [ "$which" = check ]; then
+  stage "tsc" node_modules/.bin/tsc -p tsconfig.json
+  stage "deno check" "$deno" check --quiet cli.ts
+fi
 if [ "$which" = all ] || [ "$which" = node ]; then
-  echo "== node $(node --version) =="
-  node --import tsx --test --test-concurrency=1 "${files[@]}" || status=$?
+  stage "node $(node --version)" node --import tsx --test --test-concurrency=1 "${files[@]}"
 fi
 if [ "$which" = all ] || [ "$which" = deno ]; then
-  deno=node_modules/.bin/deno
-  echo "== deno $($deno --version | head -1) =="
-  "$deno" test -A --quiet --no-check "${files[@]}" || status=$?
+  stage "deno $("$deno" --version | head -1 | cut -d' ' -f2)" "$deno" test -A --quiet --no-check "${files[@]}"
 fi
-exit $status
+
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'FAILED: %s\n' "${failed[@]}" >&2
+  exit 1
+fi
+echo "all passed"
