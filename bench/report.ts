@@ -12,7 +12,7 @@ export interface Results {
   loadAfter: number[];
   env: string;
   startup: Map<string, number[]>;
-  /** Phases of one cold plan, in-process (bench/startup-phases.mjs). */
+  /** Phases of one cold plan, in-process (bench/startup-phases.ts). */
   phases: Map<string, number[]>;
   ssh: Map<string, number[]>;
   notes: string[];
@@ -42,7 +42,7 @@ export function renderReadme(r: Results): string {
   for (const [k, v] of r.startup) out.push(`| \`${k}\` | ${f1(median(v))} | ${ratio(median(v) / node)} |`);
   out.push('', `**Goal ≤ 2×: ${plan / node <= 2 ? 'met' : 'not met'}** (${ratio(plan / node)}).`, '');
   if (r.phases.size) {
-    out.push('Where the plan spends its time after Node has started (`bench/startup-phases.mjs`: the same steps as the CLI, timed inside one fresh process):', '');
+    out.push('Where the plan spends its time after Node has started (`bench/startup-phases.ts`: the same steps as the CLI, timed inside one fresh process):', '');
     out.push('| phase | median ms | × `node -e 0` |', '| --- | ---: | ---: |');
     for (const [k, v] of r.phases) out.push(`| ${k} | ${f1(median(v))} | ${ratio(median(v) / node)} |`);
     out.push('');
