@@ -2,9 +2,9 @@
 // connect). Podman's service speaks the same API (1.41), so a podman socket works the same way.
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import type Dockerode from 'dockerode';
 import { UserError } from '../errors.ts';
+import { OutputCollector } from './output.ts';
 import type { ExecOptions, ExecResult } from './host.ts';
 import { ShellHost } from './host.ts';
 
@@ -141,19 +141,10 @@ export class DockerHost extends ShellHost {
   /** Demultiplexes the hijacked stream until it ends; feeds stdin; stops the command on abort or timeout. */
   private collect(stream: Duplex, opts: ExecOptions, token: string): Promise<{ stdout: string; stderr: string; stoppedBy?: string }> {
     return new Promise((resolve, reject) => {
-      const out = { stdout: '', stderr: '' };
-      const pending = { stdout: '', stderr: '' };
-      const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
-      const take = (which: 'stdout' | 'stderr', text: string) => {
-        out[which] += text;
-        if (!opts.onLine) return;
-        const lines = (pending[which] + text).split('\n');
-        pending[which] = lines.pop() ?? '';
-        for (const l of lines) opts.onLine(which, l);
-      };
+      const output = new OutputCollector(opts.onLine);
       const demux = frames((type, payload) => {
-        if (type === 1) take('stdout', decoders.stdout.write(payload));
-        else if (type === 2) take('stderr', decoders.stderr.write(payload));
+        if (type === 1) output.add('stdout', payload);
+        else if (type === 2) output.add('stderr', payload);
       });
       stream.on('data', demux);
 
@@ -181,10 +172,7 @@ export class DockerHost extends ShellHost {
         clearTimeout(timer);
         clearTimeout(killTimer);
         opts.signal?.removeEventListener('abort', onAbort);
-        for (const which of ['stdout', 'stderr'] as const) {
-          take(which, decoders[which].end());
-          if (opts.onLine && pending[which]) opts.onLine(which, pending[which]);
-        }
+        const out = output.end();
         if (error && !stoppedBy) reject(new Error(`the connection to ${this.name} failed: ${error.message}`, { cause: error }));
         else resolve({ ...out, ...(stoppedBy ? { stoppedBy } : {}) });
       };

@@ -4,10 +4,10 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { readFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { UserError } from '../errors.ts';
 import { quote } from '../quote.ts';
+import { OutputCollector } from './output.ts';
 import type { ExecOptions, ExecResult } from './host.ts';
 import { ShellHost } from './host.ts';
 import { algorithmsFor, fingerprint, hostEntryName, keysFor, keyType, remember, verify, type Verdict } from './known-hosts.ts';
@@ -236,18 +236,9 @@ export class SshHost extends ShellHost {
 /** Reads a channel to its end: output, lines as they come, exit status; stdin, abort and timeout. */
 function collect(stream: ClientChannel, opts: ExecOptions, host: string, command: string): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
-    const out = { stdout: '', stderr: '' };
-    const pending = { stdout: '', stderr: '' };
-    const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
-    const take = (which: 'stdout' | 'stderr', text: string) => {
-      out[which] += text;
-      if (!opts.onLine) return;
-      const lines = (pending[which] + text).split('\n');
-      pending[which] = lines.pop() ?? '';
-      for (const l of lines) opts.onLine(which, l);
-    };
-    stream.on('data', (b: Buffer) => take('stdout', decoders.stdout.write(b)));
-    stream.stderr.on('data', (b: Buffer) => take('stderr', decoders.stderr.write(b)));
+    const output = new OutputCollector(opts.onLine);
+    stream.on('data', (b: Buffer) => output.add('stdout', b));
+    stream.stderr.on('data', (b: Buffer) => output.add('stderr', b));
 
     let exit: { code: number | null; signal: string | null } | undefined;
     stream.on('exit', (code: number | null, signal?: string) => { exit = { code: code ?? null, signal: signal ?? null }; });
@@ -269,10 +260,7 @@ function collect(stream: ClientChannel, opts: ExecOptions, host: string, command
       clearTimeout(timer);
       clearTimeout(killTimer);
       opts.signal?.removeEventListener('abort', onAbort);
-      for (const which of ['stdout', 'stderr'] as const) {
-        take(which, decoders[which].end());
-        if (opts.onLine && pending[which]) opts.onLine(which, pending[which]);
-      }
+      const out = output.end();
       if (exit) { resolve({ ...out, exitCode: exit.code, signal: exit.signal }); return; }
       if (stoppedBy) { resolve({ ...out, exitCode: null, signal: 'SIGKILL' }); return; }
       reject(new Error(`the SSH connection to ${host} ended while running: ${command}`));
