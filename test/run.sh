@@ -10,8 +10,14 @@ which=${1:-all}
 case $which in all|node|deno|check) ;; *) echo "usage: test/run.sh [all|node|deno|check] [FILES...]" >&2; exit 2 ;; esac
 files=("$@")
 [ ${#files[@]} -eq 0 ] && files=(test/**/*.test.ts)
+# Deno comes from the npm registry. It is not in package-lock.json: the registry holds its binary
+# package for this platform only, and npm ci refuses a lock file that lacks the other platforms'.
+DENO_VERSION=2.9.6
 deno=node_modules/.bin/deno
-[ -x "$deno" ] || deno=$(command -v deno) || { echo "deno not found: npm install" >&2; exit 2; }
+if [ ! -x "$deno" ]; then
+  echo "installing deno $DENO_VERSION (npm install --no-save deno@$DENO_VERSION)"
+  npm install --no-save --no-audit --no-fund "deno@$DENO_VERSION" >/dev/null || { echo "could not install deno" >&2; exit 2; }
+fi
 failed=()
 
 # stage NAME COMMAND...: runs one stage, records it if it fails, and says how long it took.
