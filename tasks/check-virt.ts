@@ -15,7 +15,8 @@ import type { CommandResult } from '../core/context.ts';
  * plain emulation cannot run a guest usefully, so KVM must finish within 3 × the TCG time + 0.6 s.
  *
  * Robustness: each qemu runs under `timeout -s KILL`, so it dies even if this shell is killed with
- * SIGKILL; the EXIT trap stops qemu and removes the temp dir on any exit, INT, TERM or HUP.
+ * SIGKILL; the EXIT trap stops qemu and removes the temp dir on any exit, INT, TERM or HUP, and a
+ * second signal (Ctrl-C reaches the whole group, then the runner kills too) cannot cut that short.
  * stdout holds only the verdict, which is stable from run to run (plans digest what probes print):
  * `tcg=ok|timeout|exited`, `kvm=ok|slow|exited`, `<accel>.error=` (qemu's last stderr line).
  * Timings go to stderr: `tcg.polls=N`, `limit=N`, `kvm.polls=N`, `kvm.last=` (the firmware's last
@@ -24,20 +25,28 @@ import type { CommandResult } from '../core/context.ts';
 const KVM_BOOT_SCRIPT = `set -u
 dir=$(mktemp -d "\${TMPDIR:-/tmp}/kubestrap-kvm-probe.XXXXXX") || exit 4
 pid=
-stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=; fi; }
-trap 'stop; rm -rf "$dir"' EXIT
-trap 'exit 130' INT TERM HUP
+# stop: ends the qemu being run (through its timeout wrapper) and drops its pid file once it is gone.
+stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=; rm -f "$dir"/*.pid; fi; }
+# Also by pid file: a signal may land between starting qemu and noting its pid. Pid files of qemus
+# already waited for are gone, so no stale pid is ever killed.
+cleanup() {
+  stop
+  for f in "$dir"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
+  n=0; while ! rm -rf "$dir" 2>/dev/null && [ "$n" -lt 20 ]; do sleep 0.1; n=$((n + 1)); done
+}
+trap cleanup EXIT
+trap 'trap "" INT TERM HUP; exit 130' INT TERM HUP
 # boot ACCEL MAX_POLLS HARD_LIMIT_SECONDS
 boot() {
   : >"$dir/$1.log"
   timeout -s KILL "$3" qemu-system-x86_64 -accel "$1" -name kubestrap-kvm-probe -nodefaults -display none -no-reboot -m 16 \\
-    -chardev "file,id=fw,path=$dir/$1.log" -device isa-debugcon,iobase=0x402,chardev=fw </dev/null >"$dir/$1.err" 2>&1 &
+    -pidfile "$dir/$1.pid" -chardev "file,id=fw,path=$dir/$1.log" -device isa-debugcon,iobase=0x402,chardev=fw </dev/null >"$dir/$1.err" 2>&1 &
   pid=$!
   n=0
   while :; do
     if grep -q 'No bootable device' "$dir/$1.log"; then echo "$1=ok"; echo "$1.polls=$n" >&2; stop; return 0; fi
     if ! kill -0 "$pid" 2>/dev/null; then
-      wait "$pid" 2>/dev/null; pid=
+      stop
       echo "$1=exited"; grep -v warning "$dir/$1.err" | tail -n 1 | sed "s/^/$1.error=/"; return 2
     fi
     [ "$n" -ge "$2" ] && break

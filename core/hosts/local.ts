@@ -3,6 +3,7 @@ import { promises as fs, constants } from 'node:fs';
 import os from 'node:os';
 import type { ExecOptions, ExecResult, FileInfo, Host, HostFacts } from './host.ts';
 import { UnreadableError } from './host.ts';
+import { OutputCollector } from './output.ts';
 
 type Zx = typeof import('zx');
 let zx: Promise<Zx> | undefined;
@@ -23,32 +24,33 @@ export class LocalHost implements Host {
       quiet: true,
       verbose: false,
       input: opts.stdin === undefined ? undefined : Buffer.from(opts.stdin),
-      signal: opts.signal,
-      timeout: opts.timeoutMs,
       // Its own process group: an abort must stop everything the command started, not only the shell
       // (killing just /bin/sh leaves e.g. `sh -c 'sleep 30'` running as an orphan).
       detached: true,
     })`${command}`;
+    // Abort and timeout are handled here, not by zx, so that every runtime does the same: SIGTERM to
+    // the whole group first (the command's traps run and clean up), SIGKILL only if it outlives that.
+    let killTimer: ReturnType<typeof setTimeout> | undefined;
     const stopGroup = () => {
-      const pid = proc.pid;
-      if (pid) try { process.kill(-pid, 'SIGTERM'); } catch { /* already gone */ }
+      const signalGroup = (sig: NodeJS.Signals) => { const pid = proc.pid; if (pid) try { process.kill(-pid, sig); } catch { /* already gone */ } };
+      signalGroup('SIGTERM');
+      killTimer ??= setTimeout(() => signalGroup('SIGKILL'), 3000);
     };
-    opts.signal?.addEventListener('abort', stopGroup, { once: true });
-    if (opts.onLine) {
-      for (const stream of ['stdout', 'stderr'] as const) {
-        let rest = '';
-        proc[stream].on('data', (chunk: Buffer) => {
-          const lines = (rest + chunk.toString('utf8')).split('\n');
-          rest = lines.pop() ?? '';
-          for (const line of lines) opts.onLine!(stream, line);
-        });
-        proc[stream].on('end', () => rest && opts.onLine!(stream, rest));
-      }
+    const timer = opts.timeoutMs ? setTimeout(stopGroup, opts.timeoutMs) : undefined;
+    if (opts.signal?.aborted) stopGroup();
+    else opts.signal?.addEventListener('abort', stopGroup, { once: true });
+    const lines = opts.onLine ? new OutputCollector(opts.onLine) : undefined;
+    if (lines) {
+      proc.stdout.on('data', (chunk: Buffer) => lines.add('stdout', chunk));
+      proc.stderr.on('data', (chunk: Buffer) => lines.add('stderr', chunk));
     }
     try {
       const out = await proc;
+      lines?.end();
       return { stdout: out.stdout, stderr: out.stderr, exitCode: out.exitCode, signal: out.signal };
     } finally {
+      clearTimeout(timer);
+      clearTimeout(killTimer);
       opts.signal?.removeEventListener('abort', stopGroup);
     }
   }
