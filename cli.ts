@@ -304,6 +304,10 @@ function writeAtomic(file: string, content: string): void {
 
 /** Runs the CLI for this process: wires stdio, SIGINT and the exit code. */
 export async function runProcess(): Promise<void> {
+  // `kubestrap tasks | head`: a reader that stops early is not an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => { if (e.code !== 'EPIPE') throw e; });
+  }
   const controller = new AbortController();
   let interrupts = 0;
   process.on('SIGINT', () => {
