@@ -10,7 +10,8 @@ export function renderPlanSh(plan: PlanDocument): string {
   const hosts = new Map(plan.hosts.map((h) => [h.name, h]));
   const out: string[] = [
     '#!/usr/bin/env bash',
-    '# Values are single-quoted on purpose (nothing in them may expand); WRITE_FILE serves local writes only;\n# files put from the download cache are read as you, then written as root.',
+    '# Values are single-quoted on purpose (nothing in them may expand); files put from the download',
+    '# cache are read as you, then written as root.',
     '# shellcheck disable=SC1003,SC2016,SC2024,SC2034',
     `# kubestrap plan: recipe ${plan.recipe}, profile ${plan.profile}`,
     `# ${plan.digest}`,
@@ -19,6 +20,8 @@ export function renderPlanSh(plan: PlanDocument): string {
     '',
     '# Writes stdin to $1 atomically (mode $2, owner $3), first copying the original to $4.',
     `WRITE_FILE=${quote(WRITE_FILE_SCRIPT)}`,
+    '# Quotes one word for a remote POSIX shell (remote writes send WRITE_FILE this way).',
+    'shq() { printf "\'%s\'" "$(printf \'%s\' "$1" | sed "s/\'/\'\\\\\\\\\'\'/g")"; }',
     '# Stops where the script cannot do what a run does (a secret, or an earlier command\'s output).',
     'withheld() { echo "kubestrap: $1; use kubestrap apply" >&2; exit 1; }',
   ];
@@ -59,8 +62,13 @@ function effectLines(e: Effect, host: HostInfo | undefined): string[] {
   for (const c of commandsFor(e)) {
     let text = c.sudo ? asRoot(c.command, (host?.uid ?? 1) === 0) : c.command.text;
     const remote = host && host.shellPrefix.length > 0;
-    if (!remote) text = text.replace(quote(WRITE_FILE_SCRIPT), '"$WRITE_FILE"');
-    else text = `${host.shellPrefix.map(quote).join(' ')} ${quote(text)}`;
+    const script = quote(WRITE_FILE_SCRIPT);
+    if (!remote) text = text.replace(script, '"$WRITE_FILE"');
+    else if (text.includes(script)) {
+      // The remote command as one double-quoted local word, with the write script spliced in by shq.
+      const [before, after] = [text.slice(0, text.indexOf(script)), text.slice(text.indexOf(script) + script.length)];
+      text = `${host.shellPrefix.map(quote).join(' ')} "${dq(before)}$(shq "$WRITE_FILE")${dq(after)}"`;
+    } else text = `${host.shellPrefix.map(quote).join(' ')} ${quote(text)}`;
     if (e.kind === 'write' && e.source) lines.push(`${text} < ${quote(e.source)}`);
     else if (e.kind === 'write') lines.push(...withStdin(text, e.content!));
     else lines.push(text);
@@ -74,6 +82,11 @@ function withStdin(command: string, content: string): string[] {
   if (content === '' ) return [`printf '' | ${command}`];
   if (!content.endsWith('\n')) return [`printf '%s' ${quote(content)} | ${command}`];
   return [`${command} <<'${tag}'`, content.replace(/\n$/, ''), tag];
+}
+
+/** Escapes text for a double-quoted local word: only \\, ", $ and ` are special there. */
+function dq(s: string): string {
+  return s.replace(/[\\"$`]/g, '\\$&');
 }
 
 function oneLine(s: string): string {

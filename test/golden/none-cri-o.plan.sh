@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Values are single-quoted on purpose (nothing in them may expand); WRITE_FILE serves local writes only;
-# files put from the download cache are read as you, then written as root.
+# Values are single-quoted on purpose (nothing in them may expand); files put from the download
+# cache are read as you, then written as root.
 # shellcheck disable=SC1003,SC2016,SC2024,SC2034
 # kubestrap plan: recipe driver-none, profile kubestrap
 # sha256:<digest>
@@ -19,6 +19,8 @@ chmod "$2" "$tmp"
 if [ -n "$3" ]; then chown "$3" "$tmp"; fi
 mv -f -- "$tmp" "$1"
 trap - EXIT'
+# Quotes one word for a remote POSIX shell (remote writes send WRITE_FILE this way).
+shq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 # Stops where the script cannot do what a run does (a secret, or an earlier command's output).
 withheld() { echo "kubestrap: $1; use kubestrap apply" >&2; exit 1; }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Values are single-quoted on purpose (nothing in them may expand); WRITE_FILE serves local writes only;
-# files put from the download cache are read as you, then written as root.
+# Values are single-quoted on purpose (nothing in them may expand); files put from the download
+# cache are read as you, then written as root.
 # shellcheck disable=SC1003,SC2016,SC2024,SC2034
 # kubestrap plan: recipe driver-ssh, profile kubestrap
 # sha256:<digest>
@@ -19,6 +19,8 @@ chmod "$2" "$tmp"
 if [ -n "$3" ]; then chown "$3" "$tmp"; fi
 mv -f -- "$tmp" "$1"
 trap - EXIT'
+# Quotes one word for a remote POSIX shell (remote writes send WRITE_FILE this way).
+shq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 # Stops where the script cannot do what a run does (a secret, or an earlier command's output).
 withheld() { echo "kubestrap: $1; use kubestrap apply" >&2; exit 1; }
 
@@ -51,17 +53,7 @@ withheld() { echo "kubestrap: $1; use kubestrap apply" >&2; exit 1; }
 # checked: sh -c 'command -v "$1" >/dev/null 2>&1' sh crictl
 
 # ── node.claim (claim-node on ssh:root@192.168.1.20:22): change
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'sh -c '\''set -eu
-dir=$(dirname -- "$1")
-mkdir -p -- "$dir"
-if [ -n "$4" ] && [ -e "$1" ] && [ ! -e "$4" ]; then mkdir -p -- "$(dirname -- "$4")"; cp -p -- "$1" "$4"; fi
-tmp=$(mktemp "$dir/.kubestrap.XXXXXX")
-trap '\''\'\'''\''rm -f -- "$tmp"'\''\'\'''\'' EXIT
-cat > "$tmp"
-chmod "$2" "$tmp"
-if [ -n "$3" ]; then chown "$3" "$tmp"; fi
-mv -f -- "$tmp" "$1"
-trap - EXIT'\'' write-file /var/lib/kubestrap/cluster.json 0644 '\'''\'' '\'''\''' <<'KUBESTRAP_EOF'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/cluster.json 0644 '' ''" <<'KUBESTRAP_EOF'
 {"profile":"kubestrap","driver":"ssh","kubernetesVersion":"v1.31.4"}
 KUBESTRAP_EOF
 
@@ -79,33 +71,13 @@ ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'env DEBIAN_FRONTEND=noninteract
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends socat'
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends iptables'
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ethtool'
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'sh -c '\''set -eu
-dir=$(dirname -- "$1")
-mkdir -p -- "$dir"
-if [ -n "$4" ] && [ -e "$1" ] && [ ! -e "$4" ]; then mkdir -p -- "$(dirname -- "$4")"; cp -p -- "$1" "$4"; fi
-tmp=$(mktemp "$dir/.kubestrap.XXXXXX")
-trap '\''\'\'''\''rm -f -- "$tmp"'\''\'\'''\'' EXIT
-cat > "$tmp"
-chmod "$2" "$tmp"
-if [ -n "$3" ]; then chown "$3" "$tmp"; fi
-mv -f -- "$tmp" "$1"
-trap - EXIT'\'' write-file /etc/modules-load.d/kubestrap.conf 0644 '\'''\'' '\'''\''' <<'KUBESTRAP_EOF'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/modules-load.d/kubestrap.conf 0644 '' ''" <<'KUBESTRAP_EOF'
 # Written by kubestrap: kernel modules the container runtime and kube-proxy need.
 overlay
 br_netfilter
 KUBESTRAP_EOF
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'modprobe br_netfilter'
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'sh -c '\''set -eu
-dir=$(dirname -- "$1")
-mkdir -p -- "$dir"
-if [ -n "$4" ] && [ -e "$1" ] && [ ! -e "$4" ]; then mkdir -p -- "$(dirname -- "$4")"; cp -p -- "$1" "$4"; fi
-tmp=$(mktemp "$dir/.kubestrap.XXXXXX")
-trap '\''\'\'''\''rm -f -- "$tmp"'\''\'\'''\'' EXIT
-cat > "$tmp"
-chmod "$2" "$tmp"
-if [ -n "$3" ]; then chown "$3" "$tmp"; fi
-mv -f -- "$tmp" "$1"
-trap - EXIT'\'' write-file /etc/sysctl.d/99-kubestrap.conf 0644 '\'''\'' '\'''\''' <<'KUBESTRAP_EOF'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/sysctl.d/99-kubestrap.conf 0644 '' ''" <<'KUBESTRAP_EOF'
 # Written by kubestrap: pods' bridged traffic goes through iptables, and the node forwards it.
 net.bridge.bridge-nf-call-iptables = 1
 net.bridge.bridge-nf-call-ip6tables = 1
@@ -130,28 +102,8 @@ ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'sysctl -w net.bridge.bridge-nf-
 mkdir -p $KUBESTRAP_HOME/cache/downloads/1e108223643b5541
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/1e108223643b5541/cri-o-apt-keyring.asc https://pkgs.k8s.io/addons:/cri-o:/stable:/v1.31/deb/Release.key
 # checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /etc/apt/keyrings/cri-o-apt-keyring.asc
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'sh -c '\''set -eu
-dir=$(dirname -- "$1")
-mkdir -p -- "$dir"
-if [ -n "$4" ] && [ -e "$1" ] && [ ! -e "$4" ]; then mkdir -p -- "$(dirname -- "$4")"; cp -p -- "$1" "$4"; fi
-tmp=$(mktemp "$dir/.kubestrap.XXXXXX")
-trap '\''\'\'''\''rm -f -- "$tmp"'\''\'\'''\'' EXIT
-cat > "$tmp"
-chmod "$2" "$tmp"
-if [ -n "$3" ]; then chown "$3" "$tmp"; fi
-mv -f -- "$tmp" "$1"
-trap - EXIT'\'' write-file /etc/apt/keyrings/cri-o-apt-keyring.asc 0644 '\'''\'' '\'''\''' < $KUBESTRAP_HOME/cache/downloads/1e108223643b5541/cri-o-apt-keyring.asc
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'sh -c '\''set -eu
-dir=$(dirname -- "$1")
-mkdir -p -- "$dir"
-if [ -n "$4" ] && [ -e "$1" ] && [ ! -e "$4" ]; then mkdir -p -- "$(dirname -- "$4")"; cp -p -- "$1" "$4"; fi
-tmp=$(mktemp "$dir/.kubestrap.XXXXXX")
-trap '\''\'\'''\''rm -f -- "$tmp"'\''\'\'''\'' EXIT
-cat > "$tmp"
-chmod "$2" "$tmp"
-if [ -n "$3" ]; then chown "$3" "$tmp"; fi
-mv -f -- "$tmp" "$1"
-trap - EXIT'\'' write-file /etc/apt/sources.list.d/cri-o.list 0644 '\'''\'' '\'''\''' <<'KUBESTRAP_EOF'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/apt/keyrings/cri-o-apt-keyring.asc 0644 '' ''" < $KUBESTRAP_HOME/cache/downloads/1e108223643b5541/cri-o-apt-keyring.asc
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/apt/sources.list.d/cri-o.list 0644 '' ''" <<'KUBESTRAP_EOF'
 # Generated by kubestrap (install-runtime): CRI-O's packages for Kubernetes v1.31.
 deb [signed-by=/etc/apt/keyrings/cri-o-apt-keyring.asc] https://pkgs.k8s.io/addons:/cri-o:/stable:/v1.31/deb/ /
 KUBESTRAP_EOF
@@ -159,17 +111,7 @@ ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'apt-get update'
 # checked: sh -c 'for m in apt-get dnf yum zypper pacman apk; do command -v "$m" >/dev/null 2>&1 && { echo "$m"; exit 0; }; done; exit 1'
 # checked: dpkg-query -W -f '${Package} ${db:Status-Status} ⏎ ' cri-o
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends cri-o'
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'sh -c '\''set -eu
-dir=$(dirname -- "$1")
-mkdir -p -- "$dir"
-if [ -n "$4" ] && [ -e "$1" ] && [ ! -e "$4" ]; then mkdir -p -- "$(dirname -- "$4")"; cp -p -- "$1" "$4"; fi
-tmp=$(mktemp "$dir/.kubestrap.XXXXXX")
-trap '\''\'\'''\''rm -f -- "$tmp"'\''\'\'''\'' EXIT
-cat > "$tmp"
-chmod "$2" "$tmp"
-if [ -n "$3" ]; then chown "$3" "$tmp"; fi
-mv -f -- "$tmp" "$1"
-trap - EXIT'\'' write-file /etc/crio/crio.conf.d/02-kubestrap.conf 0644 '\'''\'' '\'''\''' <<'KUBESTRAP_EOF'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/crio/crio.conf.d/02-kubestrap.conf 0644 '' ''" <<'KUBESTRAP_EOF'
 # Generated by kubestrap (install-runtime). The whole file is replaced when its settings change.
 [crio.image]
 pause_image = "registry.k8s.io/pause:3.10"
@@ -185,17 +127,7 @@ default_sysctls = [
 network_dir = "/etc/cni/net.d"
 plugin_dirs = ["/opt/cni/bin"]
 KUBESTRAP_EOF
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'sh -c '\''set -eu
-dir=$(dirname -- "$1")
-mkdir -p -- "$dir"
-if [ -n "$4" ] && [ -e "$1" ] && [ ! -e "$4" ]; then mkdir -p -- "$(dirname -- "$4")"; cp -p -- "$1" "$4"; fi
-tmp=$(mktemp "$dir/.kubestrap.XXXXXX")
-trap '\''\'\'''\''rm -f -- "$tmp"'\''\'\'''\'' EXIT
-cat > "$tmp"
-chmod "$2" "$tmp"
-if [ -n "$3" ]; then chown "$3" "$tmp"; fi
-mv -f -- "$tmp" "$1"
-trap - EXIT'\'' write-file /etc/crictl.yaml 0644 '\'''\'' '\'''\''' <<'KUBESTRAP_EOF'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/crictl.yaml 0644 '' ''" <<'KUBESTRAP_EOF'
 # Generated by kubestrap (install-runtime): crictl talks to this runtime.
 runtime-endpoint: unix:///var/run/crio/crio.sock
 KUBESTRAP_EOF
@@ -220,62 +152,22 @@ mkdir -p $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubelet
 echo 'c44c0ccdc9e6a06028ff04a15e2584f7e2a3fbfeb9e92734932beae77cf0225b  $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet' | sha256sum -c --quiet -
 # checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/kubelet
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'sh -c '\''set -eu
-dir=$(dirname -- "$1")
-mkdir -p -- "$dir"
-if [ -n "$4" ] && [ -e "$1" ] && [ ! -e "$4" ]; then mkdir -p -- "$(dirname -- "$4")"; cp -p -- "$1" "$4"; fi
-tmp=$(mktemp "$dir/.kubestrap.XXXXXX")
-trap '\''\'\'''\''rm -f -- "$tmp"'\''\'\'''\'' EXIT
-cat > "$tmp"
-chmod "$2" "$tmp"
-if [ -n "$3" ]; then chown "$3" "$tmp"; fi
-mv -f -- "$tmp" "$1"
-trap - EXIT'\'' write-file /var/lib/kubestrap/binaries/v1.31.4/kubelet 0755 '\'''\'' '\'''\''' < $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/binaries/v1.31.4/kubelet 0755 '' ''" < $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet
 mkdir -p $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubeadm
 echo '788c5882ddca72439596e5511bb2554f9341f9912873daf6205a3b6e91c3cf64  $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm' | sha256sum -c --quiet -
 # checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/kubeadm
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'sh -c '\''set -eu
-dir=$(dirname -- "$1")
-mkdir -p -- "$dir"
-if [ -n "$4" ] && [ -e "$1" ] && [ ! -e "$4" ]; then mkdir -p -- "$(dirname -- "$4")"; cp -p -- "$1" "$4"; fi
-tmp=$(mktemp "$dir/.kubestrap.XXXXXX")
-trap '\''\'\'''\''rm -f -- "$tmp"'\''\'\'''\'' EXIT
-cat > "$tmp"
-chmod "$2" "$tmp"
-if [ -n "$3" ]; then chown "$3" "$tmp"; fi
-mv -f -- "$tmp" "$1"
-trap - EXIT'\'' write-file /var/lib/kubestrap/binaries/v1.31.4/kubeadm 0755 '\'''\'' '\'''\''' < $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/binaries/v1.31.4/kubeadm 0755 '' ''" < $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm
 mkdir -p $KUBESTRAP_HOME/cache/downloads/122baff343a393cd
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubectl
 echo '5b75075256304c2b430f874efdb244f8111ced45f6e13e9db8c95cd07404ffa5  $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl' | sha256sum -c --quiet -
 # checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/kubectl
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'sh -c '\''set -eu
-dir=$(dirname -- "$1")
-mkdir -p -- "$dir"
-if [ -n "$4" ] && [ -e "$1" ] && [ ! -e "$4" ]; then mkdir -p -- "$(dirname -- "$4")"; cp -p -- "$1" "$4"; fi
-tmp=$(mktemp "$dir/.kubestrap.XXXXXX")
-trap '\''\'\'''\''rm -f -- "$tmp"'\''\'\'''\'' EXIT
-cat > "$tmp"
-chmod "$2" "$tmp"
-if [ -n "$3" ]; then chown "$3" "$tmp"; fi
-mv -f -- "$tmp" "$1"
-trap - EXIT'\'' write-file /var/lib/kubestrap/binaries/v1.31.4/kubectl 0755 '\'''\'' '\'''\''' < $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/binaries/v1.31.4/kubectl 0755 '' ''" < $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl
 mkdir -p $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.31.0/crictl-v1.31.0-linux-amd64.tar.gz
 echo 'cdf0726ce789352285d153893691e943425182c1e07e6c25518d41e5b2657ddf  $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz' | sha256sum -c --quiet -
 # checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/crictl-v1.31.0-linux-amd64.tar.gz
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'sh -c '\''set -eu
-dir=$(dirname -- "$1")
-mkdir -p -- "$dir"
-if [ -n "$4" ] && [ -e "$1" ] && [ ! -e "$4" ]; then mkdir -p -- "$(dirname -- "$4")"; cp -p -- "$1" "$4"; fi
-tmp=$(mktemp "$dir/.kubestrap.XXXXXX")
-trap '\''\'\'''\''rm -f -- "$tmp"'\''\'\'''\'' EXIT
-cat > "$tmp"
-chmod "$2" "$tmp"
-if [ -n "$3" ]; then chown "$3" "$tmp"; fi
-mv -f -- "$tmp" "$1"
-trap - EXIT'\'' write-file /var/lib/kubestrap/binaries/v1.31.4/crictl-v1.31.0-linux-amd64.tar.gz 0644 '\'''\'' '\'''\''' < $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/binaries/v1.31.4/crictl-v1.31.0-linux-amd64.tar.gz 0644 '' ''" < $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'tar -xzf /var/lib/kubestrap/binaries/v1.31.4/crictl-v1.31.0-linux-amd64.tar.gz -C /var/lib/kubestrap/binaries/v1.31.4 crictl'
 
 # ── node.kubelet (configure-kubelet on ssh:root@192.168.1.20:22): change
@@ -284,17 +176,7 @@ ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'tar -xzf /var/lib/kubestrap/bin
 # read: /etc/resolv.conf
 # read: /run/systemd/resolve/resolv.conf
 # checked: systemctl is-enabled --quiet kubelet
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'sh -c '\''set -eu
-dir=$(dirname -- "$1")
-mkdir -p -- "$dir"
-if [ -n "$4" ] && [ -e "$1" ] && [ ! -e "$4" ]; then mkdir -p -- "$(dirname -- "$4")"; cp -p -- "$1" "$4"; fi
-tmp=$(mktemp "$dir/.kubestrap.XXXXXX")
-trap '\''\'\'''\''rm -f -- "$tmp"'\''\'\'''\'' EXIT
-cat > "$tmp"
-chmod "$2" "$tmp"
-if [ -n "$3" ]; then chown "$3" "$tmp"; fi
-mv -f -- "$tmp" "$1"
-trap - EXIT'\'' write-file /etc/systemd/system/kubelet.service 0644 '\'''\'' '\'''\''' <<'KUBESTRAP_EOF'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/systemd/system/kubelet.service 0644 '' ''" <<'KUBESTRAP_EOF'
 [Unit]
 Description=kubelet: the Kubernetes node agent (kubestrap profile kubestrap)
 Documentation=https://kubernetes.io/docs/reference/command-line-tools-reference/kubelet/
@@ -310,17 +192,7 @@ RestartSec=10
 [Install]
 WantedBy=multi-user.target
 KUBESTRAP_EOF
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'sh -c '\''set -eu
-dir=$(dirname -- "$1")
-mkdir -p -- "$dir"
-if [ -n "$4" ] && [ -e "$1" ] && [ ! -e "$4" ]; then mkdir -p -- "$(dirname -- "$4")"; cp -p -- "$1" "$4"; fi
-tmp=$(mktemp "$dir/.kubestrap.XXXXXX")
-trap '\''\'\'''\''rm -f -- "$tmp"'\''\'\'''\'' EXIT
-cat > "$tmp"
-chmod "$2" "$tmp"
-if [ -n "$3" ]; then chown "$3" "$tmp"; fi
-mv -f -- "$tmp" "$1"
-trap - EXIT'\'' write-file /etc/systemd/system/kubelet.service.d/10-kubeadm.conf 0644 '\'''\'' '\'''\''' <<'KUBESTRAP_EOF'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/systemd/system/kubelet.service.d/10-kubeadm.conf 0644 '' ''" <<'KUBESTRAP_EOF'
 # Written by kubestrap: how kubeadm expects the kubelet to be started.
 [Unit]
 Wants=crio.service
@@ -334,17 +206,7 @@ EnvironmentFile=-/etc/default/kubelet
 ExecStart=
 ExecStart=/var/lib/kubestrap/binaries/v1.31.4/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS
 KUBESTRAP_EOF
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'sh -c '\''set -eu
-dir=$(dirname -- "$1")
-mkdir -p -- "$dir"
-if [ -n "$4" ] && [ -e "$1" ] && [ ! -e "$4" ]; then mkdir -p -- "$(dirname -- "$4")"; cp -p -- "$1" "$4"; fi
-tmp=$(mktemp "$dir/.kubestrap.XXXXXX")
-trap '\''\'\'''\''rm -f -- "$tmp"'\''\'\'''\'' EXIT
-cat > "$tmp"
-chmod "$2" "$tmp"
-if [ -n "$3" ]; then chown "$3" "$tmp"; fi
-mv -f -- "$tmp" "$1"
-trap - EXIT'\'' write-file /var/lib/kubestrap/resolv.conf 0644 '\'''\'' '\'''\''' <<'KUBESTRAP_EOF'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/resolv.conf 0644 '' ''" <<'KUBESTRAP_EOF'
 # Written by kubestrap from /run/systemd/resolve/resolv.conf: the kubelet uses at most 3 nameservers.
 nameserver 192.168.1.1
 nameserver 1.1.1.1
@@ -355,17 +217,7 @@ ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'systemctl daemon-reload'
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'systemctl enable kubelet'
 
 # ── node.kubeadm-config (kubeadm-config on ssh:root@192.168.1.20:22): change
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'sh -c '\''set -eu
-dir=$(dirname -- "$1")
-mkdir -p -- "$dir"
-if [ -n "$4" ] && [ -e "$1" ] && [ ! -e "$4" ]; then mkdir -p -- "$(dirname -- "$4")"; cp -p -- "$1" "$4"; fi
-tmp=$(mktemp "$dir/.kubestrap.XXXXXX")
-trap '\''\'\'''\''rm -f -- "$tmp"'\''\'\'''\'' EXIT
-cat > "$tmp"
-chmod "$2" "$tmp"
-if [ -n "$3" ]; then chown "$3" "$tmp"; fi
-mv -f -- "$tmp" "$1"
-trap - EXIT'\'' write-file /var/lib/kubestrap/kubeadm.yaml 0644 '\'''\'' '\'''\''' <<'KUBESTRAP_EOF'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/kubeadm.yaml 0644 '' ''" <<'KUBESTRAP_EOF'
 # kubeadm configuration written by kubestrap (cluster kubestrap, Kubernetes v1.31.4, v1beta4).
 apiVersion: kubeadm.k8s.io/v1beta4
 kind: InitConfiguration
