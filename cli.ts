@@ -123,9 +123,8 @@ export async function main(io: Io): Promise<number> {
 
   cli.command('list', 'List shipped recipes and profiles')
     .action(async (o: Global) => {
-      const { listRecipes } = await import('./core/recipe.ts');
+      const { listRecipes, loadRecipe } = await import('./core/recipe.ts');
       const { listProfiles, kubestrapHome, readState } = await import('./core/profile.ts');
-      const { loadRecipe } = await import('./core/recipe.ts');
       const recipes = listRecipes([join(root, 'recipes')]).map((r) => ({ name: r.name, description: loadRecipe(r.file).description }));
       const home = kubestrapHome(io.env);
       const profiles = listProfiles(home).map((p) => ({ name: p, state: readState(home, p) }));

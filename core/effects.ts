@@ -107,8 +107,15 @@ export type Effect =
 
 export type EffectKind = Effect['kind'];
 
-export function isReadOnly(e: Effect): boolean {
-  return e.kind === 'probe' || e.kind === 'read' || e.kind === 'listen' || (e.kind === 'write' && !!e.unchanged) || (e.kind === 'download' && e.cached);
+/** Whether an effect changes anything: reads, declarations, unchanged writes and cached downloads do not. */
+export function isMutating(e: Effect): boolean {
+  switch (e.kind) {
+    case 'probe': case 'read': case 'listen': return false;
+    case 'write': return !e.unchanged;
+    case 'remove': return e.exists;
+    case 'download': return !e.cached;
+    default: return true;
+  }
 }
 
 export function needsRoot(e: Effect): boolean {

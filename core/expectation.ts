@@ -1,18 +1,10 @@
 // A run after an audit may do less than the plan listed, never more or other:
 // each mutating effect must match the next planned one at or after the last match.
-import type { Effect } from './effects.ts';
+import { isMutating, type Effect } from './effects.ts';
 import { RefusedError } from './errors.ts';
 import { describeEffect } from './render/describe.ts';
 
-export function isMutating(e: Effect): boolean {
-  switch (e.kind) {
-    case 'probe': case 'read': case 'listen': return false;
-    case 'write': return !e.unchanged;
-    case 'remove': return e.exists;
-    case 'download': return !e.cached;
-    default: return true;
-  }
-}
+export { isMutating };
 
 export class Expectation {
   private next = 0;
