@@ -5,7 +5,7 @@ import { readFile as readLocal } from 'node:fs/promises';
 import type {
   DownloadEffect, Effect, ExecEffect, Note, PackageEffect, RemoveEffect, ServiceAction, ServiceEffect, WriteEffect,
 } from './effects.ts';
-import { placeholder } from './effects.ts';
+import { hasPlaceholder, placeholder } from './placeholder.ts';
 import { commandsFor, packagesCommand } from './effect-commands.ts';
 import { ExecError, UserError } from './errors.ts';
 import type { Host, HostFacts } from './hosts/host.ts';
@@ -296,7 +296,7 @@ export class StepContext implements TaskContext {
     let parsed: URL;
     try { parsed = new URL(url); } catch { throw new UserError('URL_INVALID', `not a URL: ${url}`); }
     // A checksum that only a fetch could give is a placeholder in a plan that could not fetch it.
-    const pending = opts.sha256 !== undefined && this.mode === 'plan' && opts.sha256.startsWith('<output of ');
+    const pending = opts.sha256 !== undefined && this.mode === 'plan' && hasPlaceholder(opts.sha256);
     if (opts.sha256 && !pending && !/^[a-f0-9]{64}$/.test(opts.sha256)) throw new UserError('CHECKSUM_INVALID', `sha256 for ${url} must be 64 hex digits`);
     const name = opts.name ?? (parsed.pathname.split('/').filter(Boolean).pop() || 'download');
     // Keyed by URL so plan and run agree on the path even before the checksum is known.

@@ -130,10 +130,3 @@ export interface Note {
   /** Set by ctx.block: a run must not start while the plan has one (the stable reason). */
   blocks?: string;
 }
-
-/** Placeholders stand for values only a mutating effect could produce. */
-export const PLACEHOLDER = /<output of [^<>]+>/g;
-
-export function placeholder(what: string): string {
-  return `<output of ${what}>`;
-}

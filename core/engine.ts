@@ -9,7 +9,7 @@ import type { Host } from './hosts/host.ts';
 import { HostPool } from './hosts/pool.ts';
 import { buildPlan, driftBetween, verifyPlan, type PlanDocument } from './plan.ts';
 import { kubestrapHome, lockProfile, profileDir, saveState, checkProfileName } from './profile.ts';
-import { findRecipe } from './recipe.ts';
+import { findRecipe, type OptionSets } from './recipe.ts';
 import { TaskRegistry } from './registry.ts';
 import { runExitCode, schedule, type PlannedStep, type ScheduleResult } from './scheduler.ts';
 import type { Task } from './task.ts';
@@ -26,6 +26,8 @@ export interface EngineOptions {
   concurrency: number;
   events: Events;
   signal: AbortSignal;
+  /** Parameter groups recipes take with `options: [NAME]` (the application's command-line options). */
+  optionSets?: OptionSets;
   /** --only STEP: run these steps and what they need. */
   only?: readonly string[];
   /** Tests inject the local host (e.g. one with fixed facts for golden plans). */
@@ -52,7 +54,8 @@ export async function load(opts: EngineOptions, recipeRef: string, overrides: Re
   const registry = await loadTasks(opts);
   const file = findRecipe(recipeRef, opts.recipeDirs, opts.cwd);
   const graph = await buildGraph({ file, overrides, profile: opts.profile, env: opts.env, registry, recipeDirs: opts.recipeDirs,
-    recipeCache: join(kubestrapHome(opts.env), 'cache', 'recipes'), ...(opts.only ? { only: opts.only } : {}) });
+    recipeCache: join(kubestrapHome(opts.env), 'cache', 'recipes'), ...(opts.only ? { only: opts.only } : {}),
+    ...(opts.optionSets ? { optionSets: opts.optionSets } : {}) });
   return { graph, registry, file };
 }
 

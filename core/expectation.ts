@@ -2,6 +2,7 @@
 // each mutating effect must match the next planned one at or after the last match.
 import { isMutating, type Effect } from './effects.ts';
 import { RefusedError } from './errors.ts';
+import { hasPlaceholder, isPlaceholder, splitAtPlaceholders } from './placeholder.ts';
 import { describeEffect } from './render/describe.ts';
 
 export { isMutating };
@@ -33,20 +34,20 @@ function sameEffect(p: Effect, a: Effect): boolean {
       if (p.mode !== x.mode || p.owner !== x.owner || p.sudo !== x.sudo || !wildcard(p.path, x.path)) return false;
       if (p.sha256 === x.sha256) return true;
       // A file put from a download not yet made when planning: its checksum was a placeholder.
-      if (p.source !== undefined && p.source === x.source && p.sha256.startsWith('<output of ')) return true;
-      return p.content !== undefined && x.content !== undefined && p.content.includes('<output of ') && wildcard(p.content, x.content);
+      if (p.source !== undefined && p.source === x.source && isPlaceholder(p.sha256)) return true;
+      return p.content !== undefined && x.content !== undefined && hasPlaceholder(p.content) && wildcard(p.content, x.content);
     }
     case 'remove': { const x = a as typeof p; return p.sudo === x.sudo && wildcard(p.path, x.path); }
     case 'service': { const x = a as typeof p; return p.name === x.name && p.action === x.action && p.sudo === x.sudo; }
     case 'package': { const x = a as typeof p; return p.name === x.name && p.action === x.action; }
-    case 'download': { const x = a as typeof p; return p.url === x.url && (p.sha256 === x.sha256 || !!p.sha256?.startsWith('<output of ')); }
+    case 'download': { const x = a as typeof p; return p.url === x.url && (p.sha256 === x.sha256 || isPlaceholder(p.sha256)); }
     default: return false;
   }
 }
 
 /** Equal, where a placeholder in the planned text stands for any text. */
 export function wildcard(planned: string, actual: string): boolean {
-  if (!planned.includes('<output of ')) return planned === actual;
-  const pattern = planned.split(/<output of [^<>]+>/).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[\\s\\S]*?');
+  if (!hasPlaceholder(planned)) return planned === actual;
+  const pattern = splitAtPlaceholders(planned).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[\\s\\S]*?');
   return new RegExp(`^${pattern}$`).test(actual);
 }

@@ -2,7 +2,7 @@
 // parameters checked, needs resolved, cycles reported whole, steps in a stable topological order.
 import { dirname } from 'node:path';
 import { UserError, didYouMean, type Where } from './errors.ts';
-import { findRecipe, loadRecipe, type HostSpec, type Recipe, type RecipeStep } from './recipe.ts';
+import { findRecipe, loadRecipe, type HostSpec, type OptionSets, type Recipe, type RecipeStep } from './recipe.ts';
 import type { TaskRegistry } from './registry.ts';
 import { coerceParam, type Task } from './task.ts';
 import { evaluate, hasTemplate, referencedSteps, stepRef, TemplateError, type Scope } from './template.ts';
@@ -39,15 +39,37 @@ export interface GraphOptions {
   only?: readonly string[];
   /** Where parsed recipes are cached by content hash. */
   recipeCache?: string;
+  /** Parameter groups recipes take with `options: [NAME]`. */
+  optionSets?: OptionSets;
 }
 
 export async function buildGraph(opts: GraphOptions): Promise<Graph> {
-  const recipe = loadRecipe(opts.file, opts.recipeCache);
+  const recipe = loadWithOptions(opts.file, opts);
   const params = recipeParams(recipe, opts.overrides, true, { profile: opts.profile, env: opts.env });
   const steps: GraphStep[] = [];
   await expand(recipe, params, '', [], [], opts, steps, [opts.file]);
   checkRefs(steps);
   return { recipe, params, steps: order(opts.only?.length ? onlyTargets(steps, opts.only, recipe) : steps) };
+}
+
+/** A recipe with the parameters of the option sets it names added to its own. */
+function loadWithOptions(file: string, opts: GraphOptions): Recipe {
+  const recipe = loadRecipe(file, opts.recipeCache);
+  if (!recipe.options.length) return recipe;
+  const params = { ...recipe.params };
+  recipe.options.forEach((name, i) => {
+    const set = opts.optionSets?.[name];
+    if (!set) {
+      throw new UserError('RECIPE_INVALID', `unknown option set '${name}'`, {
+        where: recipe.where(['options', i]), fix: didYouMean(name, Object.keys(opts.optionSets ?? {})) ?? `option sets: ${Object.keys(opts.optionSets ?? {}).join(', ') || 'none'}`,
+      });
+    }
+    for (const [k, p] of Object.entries(set)) {
+      if (k in recipe.params) throw new UserError('RECIPE_INVALID', `parameter '${k}' is also an option of '${name}'`, { where: recipe.where(['params', k], true), fix: 'remove it from params:' });
+      params[k] = p;
+    }
+  });
+  return { ...recipe, params };
 }
 
 /** The named steps and everything they need; an include's id selects all of its steps. */
@@ -94,7 +116,8 @@ export function recipeParams(
     }
     const spec = recipe.params[k]!;
     const type = spec.type ?? typeOf(spec.default);
-    params[k] = fromCli && typeof v === 'string' && type ? coerceCli(recipe, k, type, v) : v;
+    const value = fromCli && typeof v === 'string' && type ? coerceCli(recipe, k, type, v) : v;
+    params[k] = spec.parse && !hasTemplate(value) ? parseParam(recipe, k, spec.parse, value, fromCli) : value;
   }
   return params;
 }
@@ -112,6 +135,14 @@ function coerceCli(recipe: Recipe, key: string, type: 'string' | 'number' | 'boo
     return coerceParam(recipe.name, key, { type }, value);
   } catch (e) {
     throw new UserError('PARAM_INVALID', `--set ${key}=${value}: ${type === 'number' ? 'must be a number' : type === 'boolean' ? 'must be true or false' : (e as Error).message}`, { where: recipe.where(['params', key]) });
+  }
+}
+
+/** An option's own parser: its reason is kept, the message says which parameter. */
+function parseParam(recipe: Recipe, key: string, parse: (v: unknown) => unknown, value: unknown, fromCli: boolean): unknown {
+  try { return parse(value); } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    throw new UserError(e.reason, `${fromCli ? '--set ' : ''}${key}: ${e.message}`, { ...(fromCli ? { where: { file: recipe.file } } : {}), ...(e.fix ? { fix: e.fix } : {}) });
   }
 }
 
@@ -191,8 +222,14 @@ async function expand(
       if (stack.includes(file)) {
         throw new UserError('RECIPE_CYCLE', `recipe includes form a cycle: ${[...stack, file].map(shortName).join(' → ')}`, { where: at(step, ['recipe']) });
       }
-      const sub = loadRecipe(file, opts.recipeCache);
+      const sub = loadWithOptions(file, opts);
       const withValues = ev(step, ['with'], step.with) as Record<string, unknown>;
+      for (const name of step.forward ?? []) {
+        if (!recipe.options.includes(name)) {
+          throw new UserError('RECIPE_INVALID', `step '${step.id}': forward: ${name}, but this recipe does not take the '${name}' options`, { where: at(step, ['forward']), fix: `add options: [${name}] to the recipe` });
+        }
+        for (const k of Object.keys(opts.optionSets![name]!)) if (k in sub.params && !(k in withValues)) withValues[k] = params[k];
+      }
       let subParams: Record<string, unknown>;
       try { subParams = recipeParams(sub, withValues, false, { profile: opts.profile, env: opts.env }); } catch (e) {
         if (e instanceof UserError) throw new UserError(e.reason, `step '${step.id}': ${e.message}`, { where: at(step, ['with']), fix: e.fix });
@@ -255,7 +292,9 @@ function checkParams(task: Task, values: Record<string, unknown>, step: RecipeSt
     }
     if (hasTemplate(v)) continue; // checked when the step runs and the output is known
     try { values[key] = coerceParam(task.name, key, spec, v); } catch (e) {
-      throw new UserError('PARAM_INVALID', `step '${step.id}': ${(e as Error).message}`, { where: step.where(['with', key]) });
+      // A parser shared with the command line keeps its reason: one check, one reason ID.
+      const reason = e instanceof UserError ? e.reason : 'PARAM_INVALID';
+      throw new UserError(reason, `step '${step.id}': ${(e as Error).message}`, { where: step.where(['with', key]), ...(e instanceof UserError && e.fix ? { fix: e.fix } : {}) });
     }
   }
 }

@@ -4,11 +4,18 @@ import { dirname, resolve, basename } from 'node:path';
 import { UserError, didYouMean, type Where } from './errors.ts';
 import { YamlSource, type YamlPath } from './yaml-source.ts';
 
+export type RecipeParamType = 'string' | 'number' | 'boolean' | 'string[]';
+
 export interface RecipeParam {
   default: unknown;
   description?: string;
-  type?: 'string' | 'number' | 'boolean' | 'string[]';
+  type?: RecipeParamType;
+  /** Checks and normalises a value given to the recipe (see ParamSpec.parse); from an option set. */
+  parse?(value: unknown): unknown;
 }
+
+/** Named groups of parameters the application supplies (e.g. a tool's command-line options). */
+export type OptionSets = Readonly<Record<string, Readonly<Record<string, RecipeParam>>>>;
 
 export interface HostSpec {
   ssh?: { address: unknown; port?: unknown; user?: unknown; key?: unknown; knownHosts?: unknown };
@@ -23,6 +30,8 @@ export interface RecipeStep {
   needs: string[];
   host?: string;
   when?: unknown;
+  /** An include step: option sets whose values pass on to the included recipe as they are. */
+  forward?: string[];
   /** Position of anything under this step, e.g. ['with', 'text']. */
   where(path?: YamlPath, key?: boolean): Where;
 }
@@ -32,14 +41,16 @@ export interface Recipe {
   description: string;
   file: string;
   params: Record<string, RecipeParam>;
+  /** Option sets whose parameters the recipe takes as well (`options: [cluster]`). */
+  options: string[];
   imports: string[];
   hosts: Record<string, HostSpec>;
   steps: RecipeStep[];
   where(path: YamlPath, key?: boolean): Where;
 }
 
-const TOP_KEYS = ['name', 'description', 'params', 'imports', 'hosts', 'steps'];
-const STEP_KEYS = ['id', 'task', 'recipe', 'with', 'needs', 'host', 'when', 'description'];
+const TOP_KEYS = ['name', 'description', 'params', 'options', 'imports', 'hosts', 'steps'];
+const STEP_KEYS = ['id', 'task', 'recipe', 'with', 'needs', 'host', 'when', 'forward', 'description'];
 const PARAM_KEYS = ['default', 'description', 'type'];
 const ID = /^[a-zA-Z0-9][a-zA-Z0-9_-]*$/;
 
@@ -80,6 +91,8 @@ export function parseRecipe(file: string, text: string, cacheDir?: string): Reci
       }
     }
   }
+
+  const options = nameList(doc.options, (why) => fail(['options'], `options ${why}`, 'e.g. options: [cluster]'));
 
   const imports: string[] = [];
   if (doc.imports !== undefined) {
@@ -125,6 +138,8 @@ export function parseRecipe(file: string, text: string, cacheDir?: string): Reci
     if (typeof raw.needs === 'string') needs = [raw.needs];
     else if (Array.isArray(raw.needs) && raw.needs.every((n) => typeof n === 'string')) needs = raw.needs as string[];
     else if (raw.needs !== undefined) fail(at('needs'), `step '${id}': needs must be a step id or a list of step ids`);
+    const forward = raw.forward === undefined ? undefined : nameList(raw.forward, (why) => fail(at('forward'), `step '${id}': forward ${why}`, 'e.g. forward: [cluster]'));
+    if (forward && raw.recipe === undefined) fail(at('forward'), `step '${id}': forward passes options to an included recipe, and this step has no recipe:`);
     if (raw.host !== undefined && typeof raw.host !== 'string') fail(at('host'), `step '${id}': host must be a host name`);
     if (raw.host !== undefined && raw.host !== 'local' && !(raw.host as string).includes('${{') && !(raw.host as string in hosts)) {
       fail(at('host'), `step '${id}': unknown host '${raw.host}'`, didYouMean(raw.host as string, ['local', ...Object.keys(hosts)]) ?? 'define it under hosts:');
@@ -137,6 +152,7 @@ export function parseRecipe(file: string, text: string, cacheDir?: string): Reci
       needs,
       ...(raw.host !== undefined ? { host: raw.host as string } : {}),
       ...(raw.when !== undefined ? { when: raw.when } : {}),
+      ...(forward ? { forward } : {}),
       where: (p: YamlPath = [], key = false) => src.where(at(...p), key),
     };
   });
@@ -144,7 +160,7 @@ export function parseRecipe(file: string, text: string, cacheDir?: string): Reci
   return {
     name: doc.name as string,
     description: (doc.description as string | undefined) ?? '',
-    file, params, imports, hosts, steps,
+    file, params, options, imports, hosts, steps,
     where: (p, key) => src.where(p, key),
   };
 }
@@ -174,6 +190,14 @@ export function listRecipes(searchDirs: readonly string[]): { name: string; file
     for (const n of names.sort()) if (/\.ya?ml$/.test(n)) out.push({ name: basename(n).replace(/\.ya?ml$/, ''), file: resolve(dir, n) });
   }
   return out;
+}
+
+/** A list of names (or one name); `fail` says what is wrong. */
+function nameList(v: unknown, fail: (why: string) => never): string[] {
+  if (v === undefined || v === null) return [];
+  const list = typeof v === 'string' ? [v] : v;
+  if (!Array.isArray(list) || !list.every((x) => typeof x === 'string' && /^[a-zA-Z][a-zA-Z0-9_-]*$/.test(x))) return fail('must be a name or a list of names');
+  return list as string[];
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

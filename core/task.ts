@@ -1,6 +1,7 @@
 // The task contract: a name, typed parameters with defaults, an optional check and a run.
 import type { TaskContext } from './context.ts';
 import { UserError, didYouMean } from './errors.ts';
+import { hasPlaceholder, isPlaceholder } from './placeholder.ts';
 
 export type ParamType = 'string' | 'number' | 'boolean' | 'string[]' | 'object';
 
@@ -14,6 +15,11 @@ export interface ParamSpec {
   pattern?: string;
   /** Never show the value in a plan. */
   secret?: boolean;
+  /**
+   * A parser shared with the command line (options/): checks the value, throwing a UserError with
+   * its own reason, and returns it normalised. Values still holding a placeholder are not parsed.
+   */
+  parse?(value: unknown): unknown;
 }
 
 type ValueOf<S extends ParamSpec> = S['type'] extends 'string'
@@ -72,6 +78,11 @@ export function isTask(value: unknown): value is Task {
 
 /** Checks and converts one value; strings from --set become numbers, booleans and lists. */
 export function coerceParam(task: string, key: string, spec: ParamSpec, value: unknown): unknown {
+  const typed = coerceType(task, key, spec, value);
+  return spec.parse && !hasPlaceholder(typed) ? spec.parse(typed) : typed;
+}
+
+function coerceType(task: string, key: string, spec: ParamSpec, value: unknown): unknown {
   const bad = (what: string) => new UserError('PARAM_INVALID', `parameter '${key}' of task '${task}' ${what}`);
   switch (spec.type) {
     case 'string': {
@@ -108,10 +119,6 @@ export function coerceParam(task: string, key: string, spec: ParamSpec, value: u
       return value;
     }
   }
-}
-
-function isPlaceholder(v: string): boolean {
-  return /^<output of [^<>]+>$/.test(v);
 }
 
 function suffix(s: string | undefined): string {

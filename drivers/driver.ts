@@ -1,6 +1,8 @@
 // What a driver declares: names, a priority for automatic selection, a status check with a
-// timeout, and which shipped recipes bring its cluster up and tear it down.
+// timeout, its own options (flags), and which shipped recipes bring its cluster up and tear it down.
+// Adding a driver: one file here, its recipes, and one line in drivers/index.ts.
 import { execFile } from 'node:child_process';
+import type { Option } from '../options/option.ts';
 
 /** minikube's priority bands: drivers at Discouraged or below are never picked automatically. */
 export const PRIORITY = {
@@ -16,34 +18,27 @@ export interface DriverStatus {
   doc?: string;
 }
 
-/** minikube's start flags, as cac parses them (numbers may come as numbers). */
-export interface StartFlags {
-  containerRuntime?: string;
-  kubernetesVersion?: string;
-  extraConfig?: string[];
-  apiserverPort?: number | string;
-  binaryMirror?: string;
-  criToolsMirror?: string;
-  sshIpAddress?: string;
-  sshUser?: string;
-  sshKey?: string;
-  sshPort?: number | string;
-}
+/** The flags of `kubestrap start` as cac parsed them, by camel-cased flag name. */
+export type StartFlags = Readonly<Record<string, unknown>>;
 
 export interface Driver {
   name: string;
   aliases: readonly string[];
   priority: number;
   description: string;
+  /**
+   * The driver's own options (--ssh-*, --cpus, --memory, …), besides the cluster options every
+   * driver takes (options/cluster.ts). They become `start` flags and the option set named after
+   * the driver, which its recipes take with `options: [cluster, NAME]`.
+   */
+  options: readonly Option<any>[];
   /** Recipes: the cluster's graph, and its teardown. */
   startRecipe: string;
   deleteRecipe: string;
+  /** Installed and healthy here? Called through statusWithin, which bounds it. */
   status(): Promise<DriverStatus>;
-  /**
-   * The start recipe's parameters from the flags given, checked here before any planning;
-   * `saved` are the parameters of the profile's earlier start (flags override them).
-   */
-  startParams(flags: StartFlags, saved: Record<string, unknown>): Record<string, unknown>;
+  /** Refuses a start that lacks what the driver needs; `params`: the saved ones with the flags over them. */
+  checkStart?(params: Readonly<Record<string, unknown>>): void;
   /** The delete recipe's parameters from the start run's; `localBackups`: the profile's backup directory here. */
   deleteParams(started: Record<string, unknown>, localBackups: string): Record<string, unknown>;
 }

@@ -1,12 +1,38 @@
-// The driver registry: lookup by name or alias, status of all, and minikube's automatic choice.
+// The driver registry: lookup by name or alias, status of all, minikube's automatic choice, and
+// the option sets recipes take. Everything that lists drivers (help, doctor) reads it from here.
 import { UserError, didYouMean } from '../core/errors.ts';
-import type { Driver, DriverStatus } from './driver.ts';
+import type { OptionSets } from '../core/recipe.ts';
+import { CLUSTER_SET, clusterOptions, clusterSet } from '../options/cluster.ts';
+import { flagsToParams, optionSet, type Option } from '../options/option.ts';
+import type { Driver, DriverStatus, StartFlags } from './driver.ts';
 import { PRIORITY, statusWithin } from './driver.ts';
 import { none } from './none.ts';
 import { ssh } from './ssh.ts';
 
 /** Adding a driver: one file in drivers/ and one entry here. */
 export const drivers: readonly Driver[] = [none, ssh];
+
+/** Every spelling `--driver` accepts. */
+export function driverNames(list: readonly Driver[] = drivers): string[] {
+  return list.flatMap((d) => [d.name, ...d.aliases]);
+}
+
+/** What recipes take with `options: [NAME]`: the cluster options, and each driver's own by its name. */
+export function optionSets(list: readonly Driver[] = drivers): OptionSets {
+  return { [CLUSTER_SET]: clusterSet, ...Object.fromEntries(list.filter((d) => d.options.length).map((d) => [d.name, optionSet(d.options)])) };
+}
+
+/** A driver's options and the cluster options: what its start recipe is given. */
+export function startOptions(driver: Driver): readonly Option<any>[] {
+  return [...clusterOptions, ...driver.options];
+}
+
+/** The start recipe's parameters from the flags given (each parsed by its option), over the profile's saved ones. */
+export function startParams(driver: Driver, flags: StartFlags, saved: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const given = flagsToParams(startOptions(driver), flags);
+  driver.checkStart?.({ ...saved, ...given });
+  return given;
+}
 
 export function findDriver(name: string, list: readonly Driver[] = drivers): Driver {
   const d = list.find((x) => x.name === name || x.aliases.includes(name));

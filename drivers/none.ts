@@ -1,9 +1,8 @@
 // none (alias native): the cluster runs directly on this machine, as systemd services and
 // containers of the chosen runtime. No isolation, so never picked automatically.
 import { existsSync } from 'node:fs';
-import type { Driver, StartFlags } from './driver.ts';
+import type { Driver } from './driver.ts';
 import { PRIORITY, probeLocal } from './driver.ts';
-import { kubeadmParams } from './start-params.ts';
 
 const DOC = 'https://minikube.sigs.k8s.io/docs/drivers/none/';
 
@@ -12,6 +11,7 @@ export const none: Driver = {
   aliases: ['native'],
   priority: PRIORITY.Discouraged,
   description: 'directly on this machine (no isolation; needs systemd and sudo)',
+  options: [],
   startRecipe: 'driver-none',
   deleteRecipe: 'delete-none',
   async status() {
@@ -27,7 +27,6 @@ export const none: Driver = {
     }
     return { installed: true, healthy: true };
   },
-  startParams: (f: StartFlags) => kubeadmParams(f),
   // The run kept originals of overwritten files in the profile's directory on this machine.
   deleteParams: (_started, localBackups) => ({ backupDir: localBackups }),
 };

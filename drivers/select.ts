@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { UserError } from '../core/errors.ts';
 import { profileDir, readState } from '../core/profile.ts';
 import type { Driver, StartFlags } from './driver.ts';
-import { driverOfRecipe, driverStates, findDriver, noDriverError, suggestDriver } from './index.ts';
+import { driverOfRecipe, driverStates, findDriver, noDriverError, startParams, suggestDriver } from './index.ts';
 
 export interface Selection { driver: Driver; recipe: string; params: Record<string, unknown>; why: string }
 
-export async function selectStart(flags: StartFlags & { driver?: string; dryRun?: boolean }, home: string, profile: string): Promise<Selection> {
+export async function selectStart(flags: StartFlags & { driver?: unknown; dryRun?: unknown }, home: string, profile: string): Promise<Selection> {
   const saved = readState(home, profile);
   const savedDriver = saved ? driverOfRecipe(saved.recipe) : undefined;
   let driver: Driver;
@@ -19,7 +19,7 @@ export async function selectStart(flags: StartFlags & { driver?: string; dryRun?
     const states = await driverStates();
     const { pick, alternatives } = suggestDriver(states);
     // A dry run only reads: with no driver to pick, it still shows what the likeliest one would do.
-    const usable = (st: (typeof states)[number]) => { try { st.driver.startParams(flags, {}); return true; } catch { return false; } };
+    const usable = (st: (typeof states)[number]) => { try { startParams(st.driver, flags, {}); return true; } catch { return false; } };
     const fallback = flags.dryRun ? [...alternatives, ...states.filter((st) => st.status.installed)].find(usable) : undefined;
     if (pick) { driver = pick; why = 'picked automatically: healthy, highest priority'; }
     else if (fallback) {
@@ -29,10 +29,10 @@ export async function selectStart(flags: StartFlags & { driver?: string; dryRun?
   }
   // A profile started before keeps its settings (version, runtime, address) unless a flag changes them.
   const base = saved && saved.recipe === driver.startRecipe ? saved.params : {};
-  return { driver, recipe: driver.startRecipe, params: { ...base, ...driver.startParams(flags, base) }, why };
+  return { driver, recipe: driver.startRecipe, params: { ...base, ...startParams(driver, flags, base) }, why };
 }
 
-export function selectDelete(flags: { driver?: string }, home: string, profile: string): Selection {
+export function selectDelete(flags: { driver?: unknown }, home: string, profile: string): Selection {
   const saved = readState(home, profile);
   const driver = flags.driver ? findDriver(String(flags.driver)) : saved ? driverOfRecipe(saved.recipe) : undefined;
   if (!driver) {

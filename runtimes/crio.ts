@@ -3,6 +3,7 @@
 // cri-o is not installed. Settings go into a drop-in that overrides the packaged crio.conf.
 import type { TaskContext } from '../core/context.ts';
 import { UserError } from '../core/errors.ts';
+import { CRIO_OLDEST_STREAM, crioStream as streamOf, parseKubernetesVersion } from '../tasks/k8s/versions.ts';
 import type { ContainerRuntime, RuntimeOptions } from './runtime.ts';
 import {
   CRICTL_CONFIG, crictlConfig, enableSetup, isSetUp, otherUnits, packagesInstalled, stopUnits, UNITS, validateOptions,
@@ -16,16 +17,15 @@ export const CRIO_KEYRING = '/etc/apt/keyrings/cri-o-apt-keyring.asc';
 
 const str = (s: string) => JSON.stringify(s);
 
-/** The CRI-O stream for a Kubernetes version: its minor (CRI-O follows Kubernetes' minors). */
+/** The CRI-O stream for a Kubernetes version (tasks/k8s/versions.ts derives it). */
 export function crioStream(kubernetesVersion: string): string {
-  const m = /^v?1\.(\d+)\./.exec(kubernetesVersion);
-  const minor = m ? Number(m[1]) : NaN;
-  if (!(minor >= 28)) {
-    throw new UserError('RUNTIME_UNSUPPORTED', `CRI-O packages for Kubernetes ${kubernetesVersion} are not published on pkgs.k8s.io (streams start at v1.28)`, {
-      fix: 'use Kubernetes v1.28 or later with cri-o, or --container-runtime containerd',
+  const stream = streamOf(parseKubernetesVersion(kubernetesVersion));
+  if (!stream) {
+    throw new UserError('RUNTIME_UNSUPPORTED', `CRI-O packages for Kubernetes ${kubernetesVersion} are not published on pkgs.k8s.io (streams start at ${CRIO_OLDEST_STREAM})`, {
+      fix: `use Kubernetes ${CRIO_OLDEST_STREAM} or later with cri-o, or --container-runtime containerd`,
     });
   }
-  return `v1.${minor}`;
+  return stream;
 }
 
 export function crioRepository(o: RuntimeOptions): { url: string; key: string; sha256?: string } {

@@ -3,6 +3,8 @@
 import type { TaskContext } from '../core/context.ts';
 import { RefusedError } from '../core/errors.ts';
 import { defineTask } from '../core/task.ts';
+import { kubernetesVersion } from '../options/cluster.ts';
+import { taskParam } from '../options/option.ts';
 import { CLAIM_FILE } from './k8s/paths.ts';
 
 export interface Claim { profile: string; driver: string; kubernetesVersion: string }
@@ -28,7 +30,7 @@ export default defineTask({
   description: 'Record that this machine hosts the profile\'s cluster; refuse when another profile has it',
   params: {
     driver: { type: 'string' },
-    kubernetesVersion: { type: 'string' },
+    kubernetesVersion: taskParam(kubernetesVersion),
   },
   async check(ctx, p) {
     const claim = await readClaim(ctx);

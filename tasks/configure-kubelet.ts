@@ -3,6 +3,8 @@
 // kubelet hands to pods (systemd-resolved's stub cannot be used from a pod).
 import type { TaskContext } from '../core/context.ts';
 import { defineTask } from '../core/task.ts';
+import { containerRuntime, extraConfig } from '../options/cluster.ts';
+import { taskParam } from '../options/option.ts';
 import { findRuntime } from '../runtimes/index.ts';
 import { parseExtraConfig } from './k8s/extra-config.ts';
 import { renderKubeletDropIn, renderKubeletUnit } from './k8s/kubelet-units.ts';
@@ -13,8 +15,8 @@ import { chooseResolver, ETC_RESOLV, RESOLVED_UPSTREAM } from './k8s/resolv.ts';
 
 const params = {
   binDir: { type: 'string', description: 'where install-kubernetes put the kubelet' },
-  runtime: { type: 'string', default: 'containerd' },
-  extraConfig: { type: 'string[]', default: [], description: 'component.key=value; kubelet.* become kubelet flags' },
+  runtime: taskParam(containerRuntime, true),
+  extraConfig: taskParam(extraConfig, true),
 } as const;
 
 interface Wanted { files: { path: string; content: string; now: string | null }[]; resolvConf: string; enabled: boolean }

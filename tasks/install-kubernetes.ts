@@ -3,26 +3,27 @@
 // release publishes beside each binary, and cached under $KUBESTRAP_HOME on this machine.
 import type { TaskContext } from '../core/context.ts';
 import { UserError } from '../core/errors.ts';
+import { isPlaceholder } from '../core/placeholder.ts';
 import { defineTask } from '../core/task.ts';
+import { binaryMirror, criToolsMirror, kubernetesVersion } from '../options/cluster.ts';
+import { taskParam } from '../options/option.ts';
 import { once } from './k8s/once.ts';
 import { binDir } from './k8s/paths.ts';
 import { crictlVersion, goArch, parseKubernetesVersion } from './k8s/versions.ts';
 
 export const BINARIES = ['kubelet', 'kubeadm', 'kubectl'] as const;
-export const DEFAULT_BINARY_MIRROR = 'https://dl.k8s.io/release';
-export const DEFAULT_CRI_TOOLS_MIRROR = 'https://github.com/kubernetes-sigs/cri-tools/releases/download';
 
 const params = {
-  kubernetesVersion: { type: 'string' },
-  binaryMirror: { type: 'string', default: DEFAULT_BINARY_MIRROR, description: 'base URL: BASE/VERSION/bin/linux/ARCH/kubelet' },
-  criToolsMirror: { type: 'string', default: DEFAULT_CRI_TOOLS_MIRROR, description: 'base URL: BASE/VERSION/crictl-VERSION-linux-ARCH.tar.gz' },
+  kubernetesVersion: taskParam(kubernetesVersion),
+  binaryMirror: taskParam(binaryMirror, true),
+  criToolsMirror: taskParam(criToolsMirror, true),
 } as const;
 
 interface Artifact { name: string; url: string; sha256: string; dest: string }
 
 /** A checksum file holds the hex digest, alone or followed by the file name. */
 export function parseChecksum(text: string, url: string): string {
-  if (/^<output of [^<>]+>$/.test(text)) return text; // not fetched while planning offline
+  if (isPlaceholder(text)) return text; // not fetched while planning offline
   const m = /^\s*([a-fA-F0-9]{64})\b/.exec(text);
   if (!m) throw new UserError('CHECKSUM_INVALID', `${url} does not hold a sha256 checksum`, { fix: 'check the mirror URL (--binary-mirror)' });
   return m[1]!.toLowerCase();

@@ -1,14 +1,16 @@
 // Installs, configures and starts the container runtime the kubelet will use; done when the
 // packages are installed, the config files are exactly the planned ones and the services run.
-import type { TaskContext } from '../core/context.ts';
 import { defineTask, type Params } from '../core/task.ts';
 import { CRI_DOCKERD_SHA256, CRI_DOCKERD_URL } from '../runtimes/docker.ts';
-import { defaultPauseImage, findRuntime, runtimeNames, type CgroupDriver, type ContainerRuntime, type RuntimeOptions } from '../runtimes/index.ts';
+import { containerRuntime, kubernetesVersion } from '../options/cluster.ts';
+import { taskParam } from '../options/option.ts';
+import { parseKubernetesVersion, pauseImage as defaultPauseImage } from './k8s/versions.ts';
+import { findRuntime, type CgroupDriver, type ContainerRuntime, type RuntimeOptions } from '../runtimes/index.ts';
 
 const params = {
-  runtime: { type: 'string', enum: runtimeNames, default: 'containerd', description: 'containerd, docker (with cri-dockerd) or cri-o' },
+  runtime: taskParam(containerRuntime, true),
   cgroupDriver: { type: 'string', enum: ['systemd', 'cgroupfs'], default: 'systemd', description: "the kubelet's cgroup driver; the runtime is set to match" },
-  kubernetesVersion: { type: 'string', pattern: 'v1\\.[0-9]+\\.[0-9]+', description: 'e.g. v1.31.0: picks the pause image (and the CRI-O stream)' },
+  kubernetesVersion: taskParam(kubernetesVersion),
   pauseImage: { type: 'string', default: '', pattern: '|[A-Za-z0-9][A-Za-z0-9._/:@-]*', description: "default: kubeadm's pause image for kubernetesVersion" },
   criDockerdUrl: { type: 'string', default: CRI_DOCKERD_URL, description: 'release archive (.tgz) of cri-dockerd, for runtime docker' },
   criDockerdSha256: { type: 'string', default: CRI_DOCKERD_SHA256, pattern: '[a-f0-9]{64}' },
@@ -18,14 +20,9 @@ const params = {
 
 type P = Params<typeof params>;
 
-function resolve(ctx: TaskContext | undefined, p: P): { runtime: ContainerRuntime; opts: RuntimeOptions } {
+function resolve(p: P): { runtime: ContainerRuntime; opts: RuntimeOptions } {
   const runtime = findRuntime(p.runtime);
-  let pauseImage = p.pauseImage;
-  if (!pauseImage) {
-    const d = defaultPauseImage(p.kubernetesVersion);
-    pauseImage = d.image;
-    if (!d.known) ctx?.note('info', `kubestrap does not know the pause image of Kubernetes ${p.kubernetesVersion}: using ${d.image}`, 'pass pauseImage to choose another');
-  }
+  const pauseImage = p.pauseImage || defaultPauseImage(parseKubernetesVersion(p.kubernetesVersion));
   const downloads: Record<string, { url: string; sha256?: string }> = { 'cri-dockerd': { url: p.criDockerdUrl, sha256: p.criDockerdSha256 } };
   // An empty URL means the stream's own Release.key (runtimes/crio.ts).
   if (p.crioKeyUrl || p.crioKeySha256) downloads['cri-o-key'] = { url: p.crioKeyUrl, ...(p.crioKeySha256 ? { sha256: p.crioKeySha256 } : {}) };
@@ -41,16 +38,16 @@ export default defineTask({
   description: 'Install, configure and start the container runtime (containerd, docker + cri-dockerd, or cri-o)',
   params,
   async check(ctx, p) {
-    const { runtime, opts } = resolve(undefined, p);
+    const { runtime, opts } = resolve(p);
     return runtime.check(ctx, opts);
   },
   async run(ctx, p) {
-    const { runtime, opts } = resolve(ctx, p);
+    const { runtime, opts } = resolve(p);
     await runtime.enable(ctx, opts);
     return outputs(runtime, opts);
   },
   outputs(_ctx, p) {
-    const { runtime, opts } = resolve(undefined, p);
+    const { runtime, opts } = resolve(p);
     return outputs(runtime, opts);
   },
 });

@@ -2,6 +2,8 @@
 // with the runtime's CRI socket and cgroup driver and the user's --extra-config applied.
 import type { TaskContext } from '../core/context.ts';
 import { defineTask } from '../core/task.ts';
+import { apiserverPort, extraConfig, kubernetesVersion } from '../options/cluster.ts';
+import { taskParam } from '../options/option.ts';
 import { parseExtraConfig } from './k8s/extra-config.ts';
 import { renderKubeadmConfig } from './k8s/kubeadm-yaml.ts';
 import { readIfExists } from './k8s/node-facts.ts';
@@ -10,13 +12,13 @@ import { KUBEADM_CONFIG } from './k8s/paths.ts';
 import { kubeadmCanValidate, parseKubernetesVersion } from './k8s/versions.ts';
 
 const params = {
-  kubernetesVersion: { type: 'string' },
-  apiserverPort: { type: 'number', default: 8443 },
+  kubernetesVersion: taskParam(kubernetesVersion),
+  apiserverPort: taskParam(apiserverPort, true),
   nodeIp: { type: 'string', pattern: '[0-9.]+' },
   criSocket: { type: 'string', pattern: 'unix:///[A-Za-z0-9/._-]+' },
   cgroupDriver: { type: 'string', enum: ['systemd', 'cgroupfs'], default: 'systemd' },
   resolvConf: { type: 'string', default: '/etc/resolv.conf' },
-  extraConfig: { type: 'string[]', default: [] },
+  extraConfig: taskParam(extraConfig, true),
   binDir: { type: 'string', description: 'where kubeadm is, to validate the file' },
   path: { type: 'string', default: KUBEADM_CONFIG },
 } as const;

@@ -4,6 +4,8 @@
 import type { TaskContext } from '../core/context.ts';
 import { UserError } from '../core/errors.ts';
 import { defineTask } from '../core/task.ts';
+import { apiserverPort, extraConfig, kubernetesVersion } from '../options/cluster.ts';
+import { taskParam } from '../options/option.ts';
 import { parseExtraConfig, kubeadmSetting } from './k8s/extra-config.ts';
 import { hasCommand, ipv4Addresses, listeningPorts, readIfExists } from './k8s/node-facts.ts';
 import { once } from './k8s/once.ts';
@@ -15,9 +17,9 @@ const MIN_CPUS = 2;
 const MIN_MEMORY_MIB = 1700;
 
 const params = {
-  kubernetesVersion: { type: 'string' },
-  apiserverPort: { type: 'number', default: 8443 },
-  extraConfig: { type: 'string[]', default: [] },
+  kubernetesVersion: taskParam(kubernetesVersion),
+  apiserverPort: taskParam(apiserverPort, true),
+  extraConfig: taskParam(extraConfig, true),
 } as const;
 
 interface Listener { port: number; address: string; component: string }
@@ -44,9 +46,6 @@ async function inspect(ctx: TaskContext, p: { kubernetesVersion: string; apiserv
   return once(ctx, 'preflight', async () => {
     const version = parseKubernetesVersion(p.kubernetesVersion);
     const extra = parseExtraConfig(p.extraConfig);
-    if (!Number.isInteger(p.apiserverPort) || p.apiserverPort < 1 || p.apiserverPort > 65535) {
-      throw new UserError('PORT_INVALID', `--apiserver-port ${p.apiserverPort} is not a port number`, { fix: 'use a port from 1 to 65535, e.g. 8443' });
-    }
     const ignore = new Set<string>();
     const facts = await ctx.facts();
 

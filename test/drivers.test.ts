@@ -17,7 +17,7 @@ import { renderPlanSh } from '../core/render/plan-sh.ts';
 import { renderPlanText } from '../core/render/plan-text.ts';
 import { styleFor } from '../core/render/style.ts';
 import { PRIORITY, type Driver } from '../drivers/driver.ts';
-import { drivers, findDriver, noDriverError, suggestDriver, type DriverState } from '../drivers/index.ts';
+import { drivers, findDriver, noDriverError, optionSets, startParams, suggestDriver, type DriverState } from '../drivers/index.ts';
 import { selectDelete, selectStart } from '../drivers/select.ts';
 import { saveState } from '../core/profile.ts';
 import { builtinTasks } from '../tasks/index.ts';
@@ -67,7 +67,7 @@ async function planWith(t: { after(fn: () => void): void }, recipe: string, para
   const map = new Map<string, Host>();
   if (hosts.ssh) map.set(hosts.ssh.name, new FixedHost(hosts.ssh));
   const opts: engine.EngineOptions = {
-    env: { KUBESTRAP_HOME: home }, cwd: home, recipeDirs: [join(repoRoot, 'recipes')], builtinTasks, taskFiles: [],
+    env: { KUBESTRAP_HOME: home }, cwd: home, recipeDirs: [join(repoRoot, 'recipes')], builtinTasks, optionSets: optionSets(), taskFiles: [],
     profile, concurrency: 1, events: new Events(), signal: new AbortController().signal,
     localHost: new FixedHost(hosts.local ?? debianWorkstation()), hosts: map,
   };
@@ -228,7 +228,7 @@ describe('golden plans (fixed facts: a Debian 12 workstation)', () => {
     for (const runtime of RUNTIMES) {
       it(`${driver} × ${runtime}`, async (t) => {
         const d = findDriver(driver);
-        const params = d.startParams({ containerRuntime: runtime, ...(driver === 'ssh' ? { sshIpAddress: '192.168.1.20' } : {}) }, {});
+        const params = startParams(d, { containerRuntime: runtime, ...(driver === 'ssh' ? { sshIpAddress: '192.168.1.20' } : {}) }, {});
         const { plan, exitCode, home } = await planWith(t, d.startRecipe, params, driver === 'ssh' ? { ssh: sshMachine() } : {});
         const failed = plan.steps.filter((s) => s.error).map((s) => `${s.id}: ${s.error}`);
         assert.deepEqual(failed, []);

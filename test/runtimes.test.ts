@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import type { Effect } from '../core/effects.ts';
 import type { PlanDocument } from '../core/plan.ts';
 import { UserError } from '../core/errors.ts';
-import { defaultPauseImage, findRuntime, runtimes, type ContainerRuntime, type RuntimeOptions } from '../runtimes/index.ts';
+import { parseKubernetesVersion, pauseImage } from '../tasks/k8s/versions.ts';
+import { findRuntime, runtimes, type ContainerRuntime, type RuntimeOptions } from '../runtimes/index.ts';
 import { containerdConfig } from '../runtimes/containerd.ts';
 import { CRI_DOCKERD_BIN, CRI_DOCKERD_SHA256, CRI_DOCKERD_URL, criDockerService, CRI_DOCKER_SOCKET_UNIT } from '../runtimes/docker.ts';
 import { crioDropIn, crioSources } from '../runtimes/crio.ts';
@@ -80,11 +81,11 @@ describe('pause image per Kubernetes version', () => {
   it('follows kubeadm', () => {
     const table: [string, string][] = [
       ['v1.24.17', '3.7'], ['v1.25.0', '3.8'], ['v1.26.3', '3.9'], ['v1.30.6', '3.9'], ['v1.31.0', '3.10'],
-      ['v1.33.1', '3.10'], ['v1.34.0', '3.10.1'], ['v1.35.2', '3.10.1'], ['v1.36.0', '3.10.2'],
+      ['v1.33.1', '3.10'], ['v1.34.0', '3.10.1'], ['v1.35.2', '3.10.1'],
     ];
-    for (const [v, tag] of table) assert.deepEqual(defaultPauseImage(v), { image: `registry.k8s.io/pause:${tag}`, known: true }, v);
-    assert.deepEqual(defaultPauseImage('v1.40.0'), { image: 'registry.k8s.io/pause:3.10.2', known: false });
-    assert.throws(() => defaultPauseImage('v1.23.9'), (e: unknown) => e instanceof UserError && e.reason === 'KUBERNETES_VERSION_UNSUPPORTED');
+    for (const [v, tag] of table) assert.equal(pauseImage(parseKubernetesVersion(v)), `registry.k8s.io/pause:${tag}`, v);
+    // Outside the supported range the version itself is refused, with the one reason every caller gives.
+    for (const v of ['v1.23.9', 'v1.40.0']) assert.throws(() => parseKubernetesVersion(v), (e: unknown) => e instanceof UserError && e.reason === 'K8S_VERSION_UNSUPPORTED', v);
   });
 });
 
@@ -334,9 +335,10 @@ describe('install-runtime plan (CLI, this machine)', () => {
 
   it('rejects bad input with the reason and the fix (exit 2)', async (t) => {
     const cases: [string, RegExp][] = [
-      ['{ runtime: crio-o, kubernetesVersion: v1.31.0 }', /must be one of containerd, docker, cri-o, crio, got 'crio-o' — did you mean 'cri-o'\?/],
-      ['{ runtime: containerd, kubernetesVersion: 1.31.0 }', /parameter 'kubernetesVersion' of task 'install-runtime' must match/],
-      ['{ runtime: containerd, kubernetesVersion: v1.23.0 }', /older than v1\.24.*KUBERNETES_VERSION_UNSUPPORTED/],
+      // The same checks, messages and reasons as --container-runtime and --kubernetes-version.
+      ['{ runtime: crio-o, kubernetesVersion: v1.31.0 }', /unknown container runtime 'crio-o' \(did you mean 'cri-o'\?\) \[RUNTIME_UNKNOWN\]/],
+      ['{ runtime: containerd, kubernetesVersion: v1.31 }', /"v1\.31" is not a Kubernetes release version.*K8S_VERSION_INVALID/],
+      ['{ runtime: containerd, kubernetesVersion: v1.23.0 }', /v1\.23 is not supported.*K8S_VERSION_UNSUPPORTED/],
       ['{ runtime: cri-o, kubernetesVersion: v1.27.0 }', /streams start at v1\.28.*RUNTIME_UNSUPPORTED/],
       ['{ runtime: docker, kubernetesVersion: v1.31.0, criDockerdSha256: abc }', /criDockerdSha256.*must match/],
     ];

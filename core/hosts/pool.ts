@@ -1,5 +1,6 @@
 // One connection per host for a whole run, opened on first use.
 import { UserError } from '../errors.ts';
+import { hasPlaceholder } from '../placeholder.ts';
 import type { HostSpec } from '../recipe.ts';
 import type { Host, HostFacts } from './host.ts';
 import { LocalHost } from './local.ts';
@@ -19,7 +20,7 @@ export class HostPool {
   get(name: string, spec: HostSpec | undefined): Promise<Host> {
     if (name === 'local' || !spec) return Promise.resolve(this.local);
     const key = hostKey(spec);
-    if (key.includes('<output of ')) return Promise.resolve(new FutureHost(key));
+    if (hasPlaceholder(key)) return Promise.resolve(new FutureHost(key));
     let h = this.hosts.get(key);
     if (!h) {
       const given = this.injected?.get(key);

@@ -3,6 +3,7 @@ import { commandsFor, WRITE_FILE_SCRIPT } from '../effect-commands.ts';
 import type { Effect } from '../effects.ts';
 import type { HostInfo } from '../hosts/pool.ts';
 import type { PlanDocument } from '../plan.ts';
+import { hasPlaceholder } from '../placeholder.ts';
 import { asRoot, quote } from '../quote.ts';
 import { describeEffect } from './describe.ts';
 
@@ -49,13 +50,13 @@ function effectLines(e: Effect, host: HostInfo | undefined): string[] {
       if (e.unchanged) return [`# ${describeEffect(e)}`];
       if (e.secret) return [`withheld ${quote(`the content of ${e.path} is a secret`)}`];
       if (e.content === undefined && !e.source) return [`withheld ${quote(`the content of ${e.path} is binary or over 64 KiB`)}`];
-      if (e.content?.includes('<output of ')) return [`# ${describeEffect(e)}`, `withheld ${quote(`the content of ${e.path} uses the output of an earlier command`)}`];
+      if (hasPlaceholder(e.content)) return [`# ${describeEffect(e)}`, `withheld ${quote(`the content of ${e.path} uses the output of an earlier command`)}`];
       break;
     case 'remove':
       if (!e.exists) return [`# ${describeEffect(e)}`];
       break;
     case 'exec':
-      if (e.command.includes('<output of ')) return [`# ${oneLine(e.command)}`, `withheld ${quote('this command uses the output of an earlier command')}`];
+      if (hasPlaceholder(e.command)) return [`# ${oneLine(e.command)}`, `withheld ${quote('this command uses the output of an earlier command')}`];
       break;
   }
   const lines: string[] = [];

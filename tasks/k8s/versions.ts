@@ -1,12 +1,24 @@
-// Which Kubernetes versions kubestrap can bring up, and what each version implies
-// (kubeadm config API, crictl release, kubelet fields). The pause image is the runtime's business
-// (runtimes/index.ts).
+// Which Kubernetes versions kubestrap can bring up, and everything a version implies (kubeadm
+// config API, pause image, crictl release, CRI-O stream, kubelet fields). The data is the table
+// below: supporting a new minor is an edit there and nowhere else.
 import { UserError } from '../../core/errors.ts';
 
 export const DEFAULT_KUBERNETES_VERSION = 'v1.31.4';
 /** Oldest minor: the first without dockershim, so every runtime goes through a CRI socket. */
 export const OLDEST_MINOR = 24;
 export const NEWEST_MINOR = 35;
+
+/**
+ * The pause image kubeadm pins per minor (kubeadm's PauseVersion, as minikube's image table lists
+ * it), newest first, each row "from this minor on": the runtime's sandbox image must match.
+ */
+const PAUSE: readonly [fromMinor: number, tag: string][] = [
+  [36, '3.10.2'], [34, '3.10.1'], [31, '3.10'], [26, '3.9'], [25, '3.8'], [24, '3.7'],
+];
+/** kubeadm's config API v1beta4 from this minor (v1beta3 before). */
+const KUBEADM_V1BETA4_FROM = 31;
+/** CRI-O publishes one package stream per minor on pkgs.k8s.io from this minor. */
+const CRIO_STREAMS_FROM = 28;
 
 export interface KubeVersion {
   minor: number;
@@ -15,10 +27,11 @@ export interface KubeVersion {
   text: string;
 }
 
-export function parseKubernetesVersion(input: string): KubeVersion {
+/** The one check of a Kubernetes version: the CLI flag, recipe parameters and tasks all call it. */
+export function parseKubernetesVersion(input: unknown): KubeVersion {
   const m = /^v?1\.(\d+)\.(\d+)$/.exec(String(input).trim());
   if (!m) {
-    throw new UserError('K8S_VERSION_INVALID', `--kubernetes-version ${JSON.stringify(input)} is not a Kubernetes release version`, { fix: `write it like ${DEFAULT_KUBERNETES_VERSION}` });
+    throw new UserError('K8S_VERSION_INVALID', `${JSON.stringify(input)} is not a Kubernetes release version`, { fix: `write it like ${DEFAULT_KUBERNETES_VERSION}` });
   }
   const minor = Number(m[1]);
   const patch = Number(m[2]);
@@ -28,15 +41,26 @@ export function parseKubernetesVersion(input: string): KubeVersion {
   return { minor, patch, text: `v1.${minor}.${patch}` };
 }
 
-/** kubeadm's config API: v1beta3 from 1.23, v1beta4 from 1.31. */
+/** kubeadm's config API. */
 export function kubeadmApiVersion(v: KubeVersion): 'kubeadm.k8s.io/v1beta3' | 'kubeadm.k8s.io/v1beta4' {
-  return v.minor >= 31 ? 'kubeadm.k8s.io/v1beta4' : 'kubeadm.k8s.io/v1beta3';
+  return v.minor >= KUBEADM_V1BETA4_FROM ? 'kubeadm.k8s.io/v1beta4' : 'kubeadm.k8s.io/v1beta3';
+}
+
+/** The pause image kubeadm expects for this version. */
+export function pauseImage(v: KubeVersion): string {
+  return `registry.k8s.io/pause:${PAUSE.find(([from]) => v.minor >= from)![1]}`;
 }
 
 /** cri-tools releases one crictl per Kubernetes minor. */
 export function crictlVersion(v: KubeVersion): string {
   return `v1.${v.minor}.0`;
 }
+
+/** The CRI-O package stream for this version, or undefined when CRI-O publishes none. */
+export function crioStream(v: KubeVersion): string | undefined {
+  return v.minor >= CRIO_STREAMS_FROM ? `v1.${v.minor}` : undefined;
+}
+export const CRIO_OLDEST_STREAM = `v1.${CRIO_STREAMS_FROM}`;
 
 /** KubeletConfiguration.containerRuntimeEndpoint exists from 1.27 (a flag before). */
 export function kubeletConfigHasRuntimeEndpoint(v: KubeVersion): boolean {

@@ -1,0 +1,63 @@
+// The options every kubeadm cluster takes, whatever the driver. Each default is written here only;
+// drivers add their own entries (drivers/ssh.ts: --ssh-*), recipes take them with `options: [cluster]`.
+import { UserError } from '../core/errors.ts';
+import { findRuntime, runtimes } from '../runtimes/index.ts';
+import { parseExtraConfig } from '../tasks/k8s/extra-config.ts';
+import { DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion } from '../tasks/k8s/versions.ts';
+import { defineOption, optionSet } from './option.ts';
+import { port, url, wholeNumber } from './parsers.ts';
+
+export const DEFAULT_BINARY_MIRROR = 'https://dl.k8s.io/release';
+export const DEFAULT_CRI_TOOLS_MIRROR = 'https://github.com/kubernetes-sigs/cri-tools/releases/download';
+
+export const containerRuntime = defineOption({
+  flag: 'container-runtime', key: 'containerRuntime', type: 'string', default: 'containerd', arg: 'runtime',
+  help: `The container runtime: ${runtimes.map((r) => r.name).join(', ')}`,
+  parse: (v) => findRuntime(String(v)),
+  toParam: (r) => r.name,
+});
+
+export const kubernetesVersion = defineOption({
+  flag: 'kubernetes-version', key: 'kubernetesVersion', type: 'string', default: DEFAULT_KUBERNETES_VERSION, arg: 'version',
+  help: 'The Kubernetes version, e.g. v1.31.4',
+  parse: parseKubernetesVersion,
+  toParam: (v) => v.text,
+});
+
+export const extraConfig = defineOption({
+  flag: 'extra-config', key: 'extraConfig', type: 'string[]', default: [], arg: 'component.key=value',
+  help: 'A component setting, e.g. kubelet.max-pods=50 (repeatable)',
+  parse: (v) => {
+    const list = Array.isArray(v) ? v.map(String) : typeof v === 'string' ? (v === '' ? [] : v.split(',')) : undefined;
+    if (!list) throw new UserError('EXTRA_CONFIG_INVALID', `${JSON.stringify(v)} is not a list of component.key=value`);
+    parseExtraConfig(list);
+    return list;
+  },
+});
+
+export const apiserverPort = defineOption({
+  flag: 'apiserver-port', key: 'apiserverPort', type: 'number', default: 8443, arg: 'port',
+  help: 'The API server\'s port', parse: port,
+});
+
+export const binaryMirror = defineOption({
+  flag: 'binary-mirror', key: 'binaryMirror', type: 'string', default: DEFAULT_BINARY_MIRROR, arg: 'url',
+  help: 'Where kubelet, kubeadm and kubectl are downloaded from: BASE/VERSION/bin/linux/ARCH/NAME (+ .sha256)',
+  parse: url(DEFAULT_BINARY_MIRROR),
+});
+
+export const criToolsMirror = defineOption({
+  flag: 'cri-tools-mirror', key: 'criToolsMirror', type: 'string', default: DEFAULT_CRI_TOOLS_MIRROR, arg: 'url',
+  help: 'Where crictl is downloaded from: BASE/VERSION/crictl-VERSION-linux-ARCH.tar.gz (+ .sha256)',
+  parse: url(DEFAULT_CRI_TOOLS_MIRROR),
+});
+
+/** A recipe setting without a flag (minikube's --wait-timeout is a duration, not seconds). */
+export const waitTimeout = defineOption({
+  key: 'waitTimeout', type: 'number', default: 300, help: 'Seconds to wait for the API server', parse: wholeNumber(1),
+});
+
+export const clusterOptions = [containerRuntime, kubernetesVersion, apiserverPort, extraConfig, binaryMirror, criToolsMirror, waitTimeout] as const;
+
+export const CLUSTER_SET = 'cluster';
+export const clusterSet = optionSet(clusterOptions);
