@@ -18,6 +18,11 @@ export interface GraphStep {
   /** 'local' or a host name defined by the step's recipe (or a recipe including it). */
   host: string;
   hostSpec?: HostSpec;
+  /**
+   * Steps that create the host (its recipe's `createdBy:`, and steps whose outputs make its
+   * address): until they ran, the host does not exist and is planned as a fresh machine.
+   */
+  hostCreatedBy?: string[];
   where(path?: YamlPath, key?: boolean): Where;
 }
 
@@ -152,6 +157,8 @@ async function expand(
 ): Promise<{ ids: string[]; sinks: string[] }> {
   for (const file of recipe.imports) await opts.registry.load(file, () => recipe.where(['imports']));
   const localIds = new Set(recipe.steps.map((s) => s.id));
+  // Replacement needs: an included step stands for its sinks; a skipped step for its own needs.
+  const standsFor = new Map<string, string[]>();
   const q = (id: string) => prefix + id;
   const scope: Scope = {
     params, profile: opts.profile, env: opts.env,
@@ -161,7 +168,9 @@ async function expand(
     },
   };
   // A host is evaluated with the parameters of the recipe that defines it, not of the one using it.
-  const hosts: HostSpecScope[] = [{ hosts: recipe.hosts, recipe, scope }, ...parentHosts];
+  // createdBy names a step of the defining recipe: an include stands for its last steps.
+  const created = (id: string) => standsFor.get(id) ?? [q(id)];
+  const hosts: HostSpecScope[] = [{ hosts: recipe.hosts, recipe, scope, created }, ...parentHosts];
   const at = (step: RecipeStep, path: YamlPath, key = false) => step.where(path, key);
   const ev = (step: RecipeStep, path: YamlPath, value: unknown) => {
     try { return evaluate(value, scope); } catch (e) {
@@ -170,8 +179,6 @@ async function expand(
     }
   };
 
-  // Replacement needs: an included step stands for its sinks; a skipped step for its own needs.
-  const standsFor = new Map<string, string[]>();
   const resolveNeeds = (step: RecipeStep): string[] => {
     const result: string[] = [];
     step.needs.forEach((n, i) => {
@@ -247,12 +254,16 @@ async function expand(
     const hostName = step.host === undefined ? 'local' : ev(step, ['host'], step.host);
     if (typeof hostName !== 'string') throw new UserError('HOST_INVALID', `step '${step.id}': host must be a name`, { where: at(step, ['host']) });
     let hostSpec: HostSpec | undefined;
+    let owner: HostSpecScope | undefined;
     if (hostName !== 'local') {
-      const owner = hosts.find((h) => hostName in h.hosts);
+      owner = hosts.find((h) => hostName in h.hosts);
       if (!owner) throw new UserError('HOST_UNKNOWN', `step '${step.id}': unknown host '${hostName}'`, { where: at(step, ['host']), fix: 'define it under hosts:' });
       hostSpec = evaluateHost(owner, hostName);
     }
-    out.push({ id: q(step.id), task, with: values, needs, host: hostName, ...(hostSpec ? { hostSpec } : {}), where: step.where });
+    const createdBy = hostSpec ? unique([...(hostSpec.createdBy ? owner!.created(hostSpec.createdBy) : []), ...referencedSteps(hostSpec)]) : [];
+    out.push({
+      id: q(step.id), task, with: values, needs, host: hostName, ...(hostSpec ? { hostSpec } : {}), ...(createdBy.length ? { hostCreatedBy: createdBy } : {}), where: step.where,
+    });
     ids.push(q(step.id));
   };
   for (const step of recipe.steps) await visit(step);
@@ -261,7 +272,7 @@ async function expand(
   return { ids, sinks: ids.filter((id) => !needed.has(id)) };
 }
 
-interface HostSpecScope { hosts: Record<string, HostSpec>; recipe: Recipe; scope: Scope }
+interface HostSpecScope { hosts: Record<string, HostSpec>; recipe: Recipe; scope: Scope; created(id: string): string[] }
 
 function evaluateHost(owner: HostSpecScope, name: string): HostSpec {
   try {
@@ -306,6 +317,11 @@ function checkRefs(steps: GraphStep[]): void {
     return seen;
   };
   for (const s of steps) {
+    for (const c of s.hostCreatedBy ?? []) {
+      if (byId.has(c) && !ancestors(s.id).has(c)) {
+        throw new UserError('NEEDS_MISSING', `step '${s.id}' runs on host '${s.host}', which step '${c}' creates, but does not need it`, { where: s.where(['needs']), fix: `add ${c.split('.').pop()} to its needs` });
+      }
+    }
     const refs = [...referencedSteps(s.with), ...referencedSteps(s.hostSpec ?? {})];
     if (!refs.length) continue;
     const before = ancestors(s.id);

@@ -20,6 +20,11 @@ export type OptionSets = Readonly<Record<string, Readonly<Record<string, RecipeP
 export interface HostSpec {
   ssh?: { address: unknown; port?: unknown; user?: unknown; key?: unknown; knownHosts?: unknown };
   docker?: { container: unknown; socket?: unknown; user?: unknown };
+  /**
+   * The step of the same recipe that creates this machine (a VM, a container): the plan never
+   * connects to it before that step ran, and every step on the host must need that step.
+   */
+  createdBy?: string;
 }
 
 export interface RecipeStep {
@@ -110,10 +115,12 @@ export function parseRecipe(file: string, text: string, cacheDir?: string): Reci
     if (!isObject(doc.hosts)) fail(['hosts'], 'hosts must be a mapping of name to { ssh: … } or { docker: … }');
     for (const [name, spec] of Object.entries(doc.hosts as Record<string, unknown>)) {
       if (name === 'local') fail(['hosts', name], "'local' is built in and cannot be redefined", undefined, true);
-      if (!isObject(spec) || Object.keys(spec).length !== 1 || !('ssh' in spec || 'docker' in spec)) {
-        fail(['hosts', name], `host '${name}' must be { ssh: { address, user, key, port } } or { docker: { container } }`);
+      const kinds = isObject(spec) ? Object.keys(spec).filter((k) => k !== 'createdBy') : [];
+      if (!isObject(spec) || kinds.length !== 1 || !('ssh' in spec || 'docker' in spec)) {
+        fail(['hosts', name], `host '${name}' must be { ssh: { address, user, key, port } } or { docker: { container } }, and may say createdBy: STEP`);
       }
       const s = spec as HostSpec;
+      if (s.createdBy !== undefined && (typeof s.createdBy !== 'string' || !ID.test(s.createdBy))) fail(['hosts', name, 'createdBy'], `host '${name}': createdBy must be a step id`);
       if (s.ssh && (!isObject(s.ssh) || s.ssh.address === undefined)) fail(['hosts', name, 'ssh'], `ssh host '${name}' needs an address`);
       if (s.docker && (!isObject(s.docker) || s.docker.container === undefined)) fail(['hosts', name, 'docker'], `docker host '${name}' needs a container`);
       hosts[name] = s;
@@ -156,6 +163,12 @@ export function parseRecipe(file: string, text: string, cacheDir?: string): Reci
       where: (p: YamlPath = [], key = false) => src.where(at(...p), key),
     };
   });
+
+  for (const [name, h] of Object.entries(hosts)) {
+    if (h.createdBy !== undefined && !seen.has(h.createdBy)) {
+      fail(['hosts', name, 'createdBy'], `host '${name}' is created by '${h.createdBy}', which is not a step of this recipe`, didYouMean(h.createdBy, seen.keys()) ?? 'name the step that creates the machine');
+    }
+  }
 
   return {
     name: doc.name as string,

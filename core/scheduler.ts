@@ -77,7 +77,9 @@ export async function schedule(opts: ScheduleOptions): Promise<ScheduleResult> {
       };
       const params = resolveParams(step.task, resolve(step.with));
       const spec = step.hostSpec ? resolve<HostSpec>(step.hostSpec) : undefined;
-      const host = await opts.pool.get(step.host, spec);
+      // While planning, a machine whose creating step will change something does not exist yet.
+      const creating = opts.mode === 'plan' ? (step.hostCreatedBy ?? []).filter((id) => results.get(id)?.status === 'change') : [];
+      const host = await opts.pool.get(step.host, spec, creating);
       base.host = host.name;
       events.emit({ type: 'step-start', step: step.id, task: step.task.name, host: host.name });
       const planned = opts.planned?.get(step.id);

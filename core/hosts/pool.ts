@@ -1,4 +1,5 @@
 // One connection per host for a whole run, opened on first use.
+import { userInfo } from 'node:os';
 import { UserError } from '../errors.ts';
 import { hasPlaceholder } from '../placeholder.ts';
 import type { HostSpec } from '../recipe.ts';
@@ -6,21 +7,43 @@ import type { Host, HostFacts } from './host.ts';
 import { LocalHost } from './local.ts';
 import { FutureHost } from './future.ts';
 
-export interface HostInfo { name: string; kind: string; user: string; uid: number; shellPrefix: string[] }
+export interface HostInfo {
+  name: string; kind: string; user: string; uid: number; shellPrefix: string[];
+  /** A host the plan's own steps create: planned as a fresh machine, opened only after them. */
+  createdBy?: string[];
+}
 
 export class HostPool {
   private hosts = new Map<string, Promise<Host>>();
   readonly local: Host;
   /** `injected`: tests hand in hosts by key (ssh:user@address:port, docker:name), like `local`. */
-  constructor(private readonly knownHostsFile: string, local?: Host, private readonly injected?: ReadonlyMap<string, Host>) {
+  /** `localUser`: who SSH logs in as when a host names no user (ssh's own default). */
+  constructor(
+    private readonly knownHostsFile: string, local?: Host, private readonly injected?: ReadonlyMap<string, Host>,
+    private readonly localUser = userInfo().username,
+  ) {
     this.local = local ?? new LocalHost();
   }
 
-  /** The host a step runs on; an address that is still a plan placeholder gives a not-yet-existing host. */
-  get(name: string, spec: HostSpec | undefined): Promise<Host> {
+  private futures = new Map<string, FutureHost>();
+
+  /**
+   * The host a step runs on. `createdBy`: steps of this plan that will create it (and have not
+   * yet): the host does not exist, so it is a FutureHost and nothing connects to it. So is a host
+   * whose address is still a placeholder (an earlier step's output).
+   */
+  get(name: string, spec: HostSpec | undefined, createdBy: readonly string[] = []): Promise<Host> {
     if (name === 'local' || !spec) return Promise.resolve(this.local);
-    const key = hostKey(spec);
-    if (hasPlaceholder(key)) return Promise.resolve(new FutureHost(key));
+    const key = hostKey(spec, this.localUser);
+    if (createdBy.length || hasPlaceholder(key)) {
+      let f = this.futures.get(key);
+      if (!f) {
+        const user = spec.ssh ? String(spec.ssh.user || this.localUser) : String(spec.docker?.user || 'root');
+        f = new FutureHost(key, spec.ssh ? 'ssh' : 'docker', user, createdBy);
+        this.futures.set(key, f);
+      }
+      return Promise.resolve(f);
+    }
     let h = this.hosts.get(key);
     if (!h) {
       const given = this.injected?.get(key);
@@ -36,7 +59,7 @@ export class HostPool {
       const { SshHost } = await import('./ssh.ts');
       const s = spec.ssh;
       return SshHost.connect({
-        address: String(s.address), port: s.port === undefined ? 22 : Number(s.port), user: s.user === undefined ? undefined : String(s.user),
+        address: String(s.address), port: s.port === undefined ? 22 : Number(s.port), user: s.user ? String(s.user) : this.localUser,
         // '' from a recipe parameter means no key given.
         key: s.key === undefined || s.key === '' ? undefined : String(s.key), knownHosts: s.knownHosts === undefined ? this.knownHostsFile : String(s.knownHosts),
       });
@@ -53,11 +76,14 @@ export class HostPool {
   async describe(): Promise<HostInfo[]> {
     const all: Host[] = [this.local];
     for (const h of this.hosts.values()) { try { all.push(await h); } catch { /* reported by its step */ } }
+    const opened = new Set(all.map((h) => h.name));
+    // A host created during a run is opened too: it is listed once, as opened.
+    all.push(...[...this.futures.values()].filter((f) => !opened.has(f.name)));
     const out: HostInfo[] = [];
     for (const h of all) {
       let f: HostFacts;
       try { f = await h.facts(); } catch { continue; }
-      out.push({ name: h.name, kind: h.kind, user: f.user, uid: f.uid, shellPrefix: h.shellPrefix() });
+      out.push({ name: h.name, kind: h.kind, user: f.user, uid: f.uid, shellPrefix: h.shellPrefix(), ...(h instanceof FutureHost ? { createdBy: [...h.createdBy] } : {}) });
     }
     return out;
   }
@@ -69,10 +95,8 @@ export class HostPool {
   }
 }
 
-export function hostKey(spec: HostSpec): string {
-  if (spec.ssh) {
-    const user = spec.ssh.user === undefined ? '' : `${spec.ssh.user}@`;
-    return `ssh:${user}${spec.ssh.address}:${spec.ssh.port ?? 22}`;
-  }
+/** The host's name, the same before it exists and once connected: `ssh:user@address:port`, `docker:container`. */
+export function hostKey(spec: HostSpec, localUser: string): string {
+  if (spec.ssh) return `ssh:${spec.ssh.user || localUser}@${spec.ssh.address}:${spec.ssh.port || 22}`;
   return `docker:${spec.docker?.container}`;
 }

@@ -29,6 +29,9 @@ export function renderPlanSh(plan: PlanDocument): string {
   for (const step of plan.steps) {
     out.push('', `# ── ${step.id} (${step.task}${step.host === 'local' ? '' : ` on ${step.host}`}): ${step.status === 'ok' ? 'already done, nothing to do' : step.status}`);
     for (const n of step.notes ?? []) out.push(`# ${n.level}: ${oneLine(n.message)}${n.fix ? ` — ${oneLine(n.fix)}` : ''}`);
+    const creator = hosts.get(step.host)?.createdBy;
+    // A machine the plan creates cannot be reached by this script before it exists: never run its steps here.
+    if (creator && step.status === 'change') { out.push(`withheld ${quote(`${step.host} is created by step ${creator.join(', ')}: its steps run through kubestrap apply`)}`); continue; }
     for (const e of step.effects) out.push(...effectLines(e, hosts.get(e.host)));
   }
   return out.join('\n') + '\n';

@@ -14,14 +14,17 @@ export function renderPlanText(plan: PlanDocument, style: Style): string {
   const hostNote = (e: Effect) => (e.host === 'local' ? '' : style.dim(` [${e.host}]`));
 
   out.push(style.bold(`Plan for recipe '${plan.recipe}' (profile ${plan.profile})`));
-  const users = plan.hosts.map((h) => `${h.name} as ${h.user}${h.uid === 0 ? ' (root)' : ''}`).join(', ');
+  const users = plan.hosts.map((h) => `${h.name} as ${h.user}${h.uid === 0 ? ' (root)' : ''}${h.createdBy ? ` (created by step ${h.createdBy.join(', ')})` : ''}`).join(', ');
+  const created = new Map(plan.hosts.filter((h) => h.createdBy).map((h) => [h.name, h.createdBy!]));
   if (users) out.push(style.dim(`hosts: ${users}`));
   out.push('');
 
   for (const step of plan.steps) {
     const blocked = (step.notes ?? []).some((n) => n.blocks);
     const mark = blocked ? style.red('✗ blocked') : step.status === 'ok' ? style.green('✓ ok    ') : step.status === 'change' ? style.yellow('~ change') : style.red(`✗ ${step.status}`);
-    out.push(`${mark} ${step.id} ${style.dim(`(${step.task}${step.host === 'local' ? '' : ` on ${step.host}`})`)}`);
+    const creator = created.get(step.host);
+    const where = step.host === 'local' ? '' : ` on ${step.host}${creator ? `, created by step ${creator.join(', ')}` : ''}`;
+    out.push(`${mark} ${step.id} ${style.dim(`(${step.task}${where})`)}`);
     for (const e of step.effects) {
       if (e.kind === 'probe' || e.kind === 'read') continue;
       out.push(`    ${needsRoot(e) ? style.red('#') : '$'} ${describeEffect(e)}`);
