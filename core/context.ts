@@ -6,7 +6,8 @@ import type {
   DownloadEffect, Effect, ExecEffect, Note, PackageEffect, RemoveEffect, ServiceAction, ServiceEffect, WriteEffect,
 } from './effects.ts';
 import { hasPlaceholder, placeholder } from './placeholder.ts';
-import { commandsFor, packagesCommand } from './effect-commands.ts';
+import { packagesCommand } from './effect-commands.ts';
+import { commandsFor } from './effect-kinds.ts';
 import { ExecError, UserError } from './errors.ts';
 import type { Host, HostFacts } from './hosts/host.ts';
 import { UnreadableError } from './hosts/host.ts';

@@ -1,6 +1,6 @@
-// The one mapping from a mutating effect to the shell that performs it. The run performs exactly
-// these commands and `plan --format sh` prints exactly these commands.
-import type { Effect, PackageEffect } from './effects.ts';
+// The shell commands that perform effects (effect-kinds.ts says which effect gets which). The run
+// performs exactly these commands and `plan --format sh` prints exactly these commands.
+import type { ExecEffect, PackageEffect } from './effects.ts';
 import { buildCommand, type Command } from './quote.ts';
 
 const cmd = (pieces: TemplateStringsArray, ...values: unknown[]): Command => buildCommand(pieces, values);
@@ -63,21 +63,7 @@ export function packagesCommand(effects: readonly PackageEffect[]): Command {
   }
 }
 
-/** Commands for one effect; read-only and declarative effects have none. */
-export function commandsFor(effect: Effect, content?: Uint8Array): EffectCommand[] {
-  switch (effect.kind) {
-    case 'exec':
-      return [{ command: { text: effect.command, simple: effect.simple ?? false }, sudo: effect.sudo }];
-    case 'write':
-      if (effect.unchanged) return [];
-      return [{ command: writeCommand(effect.path, effect.mode, effect.owner, effect.backup), sudo: effect.sudo, stdin: content }];
-    case 'remove':
-      return effect.exists ? [{ command: removeCommand(effect.path), sudo: effect.sudo }] : [];
-    case 'service':
-      return [{ command: serviceCommand(effect.name, effect.action), sudo: effect.sudo }];
-    case 'package':
-      return [{ command: packagesCommand([effect]), sudo: effect.sudo }];
-    default:
-      return [];
-  }
+/** The command an exec effect recorded. */
+export function commandFor(e: ExecEffect): EffectCommand {
+  return { command: { text: e.command, simple: e.simple ?? false }, sudo: e.sudo };
 }

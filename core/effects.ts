@@ -1,5 +1,6 @@
 // Effects are data: a task asks for one, the context records it and, when running, performs it.
-// Every field is plain JSON so a plan can be saved, audited and applied later.
+// Every field is plain JSON so a plan can be saved, audited and applied later. What each kind
+// means (mutating, root, commands, words, sameness) is in effect-kinds.ts.
 
 export interface ExecEffect {
   kind: 'exec';
@@ -104,23 +105,6 @@ export type Effect =
   | PackageEffect
   | ListenEffect
   | DownloadEffect;
-
-export type EffectKind = Effect['kind'];
-
-/** Whether an effect changes anything: reads, declarations, unchanged writes and cached downloads do not. */
-export function isMutating(e: Effect): boolean {
-  switch (e.kind) {
-    case 'probe': case 'read': case 'listen': return false;
-    case 'write': return !e.unchanged;
-    case 'remove': return e.exists;
-    case 'download': return !e.cached;
-    default: return true;
-  }
-}
-
-export function needsRoot(e: Effect): boolean {
-  return 'sudo' in e && e.sudo === true && !(e.kind === 'write' && e.unchanged);
-}
 
 /** A finding a task reports to the user (doctor, preflight, audit warnings). */
 export interface Note {

@@ -1,7 +1,7 @@
 // What each command asks of the engine: load a recipe into a graph, plan it, run it, apply a plan.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { needsRoot } from './effects.ts';
+import { needsRoot } from './effect-kinds.ts';
 import { RefusedError, UserError } from './errors.ts';
 import { Events } from './events.ts';
 import { buildGraph, type Graph } from './graph.ts';

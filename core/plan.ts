@@ -1,12 +1,11 @@
 // The plan document: stable, versioned JSON that `apply` runs exactly.
 import { createHash } from 'node:crypto';
 import type { Effect, Note } from './effects.ts';
-import { needsRoot } from './effects.ts';
+import { countEffect, describeEffect } from './effect-kinds.ts';
 import { RefusedError, UserError } from './errors.ts';
 import type { HostInfo } from './hosts/pool.ts';
 import type { ScheduleResult } from './scheduler.ts';
 import { errorLine } from './scheduler.ts';
-import { describeEffect } from './render/describe.ts';
 
 export interface PlanStep {
   id: string;
@@ -67,18 +66,7 @@ export function summarize(steps: PlanStep[]): PlanSummary {
   for (const step of steps) {
     if (step.status === 'change') s.stepsChanging++;
     if (step.status === 'ok') s.stepsOk++;
-    for (const e of step.effects) {
-      if (needsRoot(e)) s.sudoCommands++;
-      switch (e.kind) {
-        case 'exec': s.commands++; break;
-        case 'write': if (!e.unchanged) { s.commands++; if (e.exists) s.filesOverwritten++; else s.filesWritten++; } break;
-        case 'remove': if (e.exists) { s.commands++; s.filesRemoved++; } break;
-        case 'listen': s.ports++; break;
-        case 'package': s.packages++; s.commands++; break;
-        case 'service': s.services++; s.commands++; break;
-        case 'download': if (!e.cached) s.downloads++; break;
-      }
-    }
+    for (const e of step.effects) countEffect(e, s);
   }
   return s;
 }

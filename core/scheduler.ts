@@ -1,7 +1,8 @@
 // Runs a graph: in plan mode one step after another (deterministic, nothing performed), in run mode
 // independent steps at once (bounded). A failed step's dependents are skipped; the rest go on.
 import { StepContext, type Mode, type StepRecord } from './context.ts';
-import { isMutating, type Effect, type Note } from './effects.ts';
+import { isMutating } from './effect-kinds.ts';
+import type { Effect, Note } from './effects.ts';
 import { RefusedError, UserError } from './errors.ts';
 import type { EngineEvent, Events, StepStatus } from './events.ts';
 import { Expectation } from './expectation.ts';

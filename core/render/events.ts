@@ -1,6 +1,6 @@
 // Renderers for engine events: a live tree on a terminal, plain lines otherwise, JSON lines with --json.
 import type { EngineEvent } from '../events.ts';
-import { describeEffect } from './describe.ts';
+import { describeEffect, isShown } from '../effect-kinds.ts';
 import type { Style } from './style.ts';
 
 export interface Sink { write(s: string): void }
@@ -14,7 +14,7 @@ export function plainRenderer(out: Sink, style: Style, verbose: boolean): (e: En
   return (e) => {
     switch (e.type) {
       case 'step-start': out.write(`${style.dim('▸')} ${e.step} ${style.dim(`(${e.task}${e.host === 'local' ? '' : ` on ${e.host}`})`)}\n`); break;
-      case 'effect': if (e.effect.kind !== 'probe' && e.effect.kind !== 'read') out.write(`  ${style.dim(e.step + ':')} ${describeEffect(e.effect)}\n`); break;
+      case 'effect': if (isShown(e.effect)) out.write(`  ${style.dim(e.step + ':')} ${describeEffect(e.effect)}\n`); break;
       case 'note': out.write(`  ${style.dim(e.step + ':')} ${e.note.level === 'info' ? 'i' : style.yellow('!')} ${e.note.message}${e.note.fix ? ` — ${e.note.fix}` : ''}\n`); break;
       case 'output': if (verbose) out.write(`  ${style.dim(e.step + ' |')} ${e.line}\n`); break;
       case 'step-finish': out.write(`${e.status === 'ok' ? style.green('✓') : style.green('✔')} ${e.step} ${style.dim(`${e.status === 'ok' ? 'already done' : 'changed'}, ${e.ms} ms`)}\n`); break;
@@ -60,7 +60,7 @@ export function ttyRenderer(out: Sink, style: Style, columns: () => number): { l
         for (const s of e.steps) { const r: Row = { id: s.id, label: s.id, state: 'waiting', detail: '' }; rows.push(r); byId.set(s.id, r); }
         break;
       case 'step-start': { const r = byId.get(e.step); if (r) { r.state = 'running'; r.detail = e.task; } break; }
-      case 'effect': { const r = byId.get(e.step); if (r && e.effect.kind !== 'probe' && e.effect.kind !== 'read') r.detail = describeEffect(e.effect); break; }
+      case 'effect': { const r = byId.get(e.step); if (r && isShown(e.effect)) r.detail = describeEffect(e.effect); break; }
       case 'output': { const r = byId.get(e.step); if (r && e.line.trim()) r.detail = e.line.trim(); break; }
       case 'note': extra.push(`${e.note.level === 'info' ? 'i' : style.yellow('!')} ${e.step}: ${e.note.message}${e.note.fix ? ` — ${e.note.fix}` : ''}`); break;
       case 'step-finish': { const r = byId.get(e.step); if (r) { r.state = e.status; r.detail = `${e.status === 'ok' ? 'already done' : 'changed'} ${e.ms} ms`; } break; }

@@ -1,11 +1,10 @@
 // The plan as one bash script a reviewer can read top to bottom: the same commands a run performs.
-import { commandsFor, WRITE_FILE_SCRIPT } from '../effect-commands.ts';
+import { WRITE_FILE_SCRIPT } from '../effect-commands.ts';
+import { commandsFor, shLinesFor } from '../effect-kinds.ts';
 import type { Effect } from '../effects.ts';
 import type { HostInfo } from '../hosts/pool.ts';
 import type { PlanDocument } from '../plan.ts';
-import { hasPlaceholder } from '../placeholder.ts';
 import { asRoot, quote } from '../quote.ts';
-import { describeEffect } from './describe.ts';
 
 export function renderPlanSh(plan: PlanDocument): string {
   const hosts = new Map(plan.hosts.map((h) => [h.name, h]));
@@ -38,30 +37,9 @@ export function renderPlanSh(plan: PlanDocument): string {
 }
 
 function effectLines(e: Effect, host: HostInfo | undefined): string[] {
-  switch (e.kind) {
-    case 'probe': return [`# checked: ${oneLine(e.command)}`];
-    case 'read': return [`# read: ${e.path}`];
-    case 'listen': return [`# opens ${e.address}:${e.port}/${e.protocol} (${e.component})`];
-    case 'download':
-      if (e.cached) return [`# cached: ${e.url} → ${e.path}`];
-      return [
-        `mkdir -p ${quote(e.path.replace(/\/[^/]*$/, ''))}`,
-        `curl -fsSL -o ${quote(e.path)} ${quote(e.url)}`,
-        ...(e.sha256 ? [`echo ${quote(`${e.sha256}  ${e.path}`)} | sha256sum -c --quiet -`] : []),
-      ];
-    case 'write':
-      if (e.unchanged) return [`# ${describeEffect(e)}`];
-      if (e.secret) return [`withheld ${quote(`the content of ${e.path} is a secret`)}`];
-      if (e.content === undefined && !e.source) return [`withheld ${quote(`the content of ${e.path} is binary or over 64 KiB`)}`];
-      if (hasPlaceholder(e.content)) return [`# ${describeEffect(e)}`, `withheld ${quote(`the content of ${e.path} uses the output of an earlier command`)}`];
-      break;
-    case 'remove':
-      if (!e.exists) return [`# ${describeEffect(e)}`];
-      break;
-    case 'exec':
-      if (hasPlaceholder(e.command)) return [`# ${oneLine(e.command)}`, `withheld ${quote('this command uses the output of an earlier command')}`];
-      break;
-  }
+  const special = shLinesFor(e);
+  if (special && 'lines' in special) return special.lines;
+  if (special) return [...(special.comment !== undefined ? [`# ${oneLine(special.comment)}`] : []), ...('withheld' in special ? [`withheld ${quote(special.withheld)}`] : [])];
   const lines: string[] = [];
   for (const c of commandsFor(e)) {
     let text = c.sudo ? asRoot(c.command, (host?.uid ?? 1) === 0) : c.command.text;

@@ -1,11 +1,16 @@
 // The plan for people: what needs root, what is overwritten or erased, what opens ports.
+import { describeEffect, formatBytes, isShown, needsRoot } from '../effect-kinds.ts';
 import type { Effect } from '../effects.ts';
-import { needsRoot } from '../effects.ts';
 import type { PlanDocument } from '../plan.ts';
-import { describeEffect, formatBytes } from './describe.ts';
 import type { Style } from './style.ts';
 
 const LOOPBACK = /^(127\.|::1$|localhost$)/;
+
+/** `#` a change as root, `$` a command or change as the user, `*` a declaration (a port the cluster opens). */
+function marker(e: Effect, style: Style): string {
+  if (needsRoot(e)) return style.red('#');
+  return e.kind === 'listen' ? '*' : '$';
+}
 
 export function renderPlanText(plan: PlanDocument, style: Style): string {
   const out: string[] = [];
@@ -26,8 +31,8 @@ export function renderPlanText(plan: PlanDocument, style: Style): string {
     const where = step.host === 'local' ? '' : ` on ${step.host}${creator ? `, created by step ${creator.join(', ')}` : ''}`;
     out.push(`${mark} ${step.id} ${style.dim(`(${step.task}${where})`)}`);
     for (const e of step.effects) {
-      if (e.kind === 'probe' || e.kind === 'read') continue;
-      out.push(`    ${needsRoot(e) ? style.red('#') : '$'} ${describeEffect(e)}`);
+      if (!isShown(e)) continue;
+      out.push(`    ${marker(e, style)} ${describeEffect(e)}`);
       // What an overwrite changes, so the reviewer sees it without asking for JSON.
       if (e.kind === 'write' && e.diff && !e.unchanged) for (const l of e.diff.replace(/\n$/, '').split('\n')) out.push(`        ${style.dim(l)}`);
     }
