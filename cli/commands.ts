@@ -101,8 +101,7 @@ function doctorCommand(cli: CAC, app: App): void {
   cli.command('doctor', 'Check what this machine can host: every driver\'s status, then the read-only check-virt task')
     .option('--driver <driver>', 'Also fail unless this driver can run here')
     .action(async (o: Global & { driver?: string }) => {
-      const { driverStates, findDriver } = await import('../drivers/index.ts');
-      if (o.driver) findDriver(String(o.driver));
+      const { driverStates } = await import('../drivers/index.ts');
       const states = await driverStates();
       if (o.json) app.io.stdout.write(JSON.stringify({ type: 'drivers', drivers: states.map((s) => ({ name: s.driver.name, ...s.status })) }) + '\n');
       else app.io.stdout.write(renderDriverStates(states, app) + '\n');

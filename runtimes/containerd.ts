@@ -1,7 +1,7 @@
 // containerd from Debian's packages, configured by one whole config.toml (config version 2, which
 // Debian 12's containerd 1.6 reads) instead of minikube's sed edits of whatever file is there.
 import type { ContainerRuntime, RuntimeOptions } from './runtime.ts';
-import { CRICTL_CONFIG, crictlConfig, enableSetup, isSetUp, otherUnits, stopUnits, UNITS, validateOptions, type ManagedFile, type Setup } from './common.ts';
+import { CRICTL_CONFIG, crictlConfig, enableSetup, isSetUp, stopUnits, validateOptions, type ManagedFile, type Setup } from './common.ts';
 
 export const CONTAINERD_CONFIG = '/etc/containerd/config.toml';
 const SOCKET = '/run/containerd/containerd.sock';
@@ -54,7 +54,7 @@ function files(o: RuntimeOptions): ManagedFile[] {
 }
 
 function setup(o: RuntimeOptions): Setup {
-  return { packages: containerd.packages, files: files(o), services: containerd.services, others: otherUnits('containerd') };
+  return { packages: containerd.packages, files: files(o), services: containerd.services, others: o.otherUnits };
 }
 
 export const containerd: ContainerRuntime = {
@@ -62,9 +62,9 @@ export const containerd: ContainerRuntime = {
   aliases: [],
   criSocket: `unix://${SOCKET}`,
   packages: ['containerd', 'runc'],
-  services: UNITS.containerd,
+  services: ['containerd'],
   configFiles: (o) => files(o).map(({ path, content, mode }) => ({ path, content, mode })),
   check: (ctx, o) => isSetUp(ctx, setup(o)),
   enable: (ctx, o) => enableSetup(ctx, setup(o)),
-  disable: (ctx) => stopUnits(ctx, UNITS.containerd),
+  disable: (ctx) => stopUnits(ctx, containerd.services),
 };

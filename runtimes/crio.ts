@@ -6,7 +6,7 @@ import { UserError } from '../core/errors.ts';
 import { CRIO_OLDEST_STREAM, crioStream as streamOf, parseKubernetesVersion } from '../tasks/k8s/versions.ts';
 import type { ContainerRuntime, RuntimeOptions } from './runtime.ts';
 import {
-  CRICTL_CONFIG, crictlConfig, enableSetup, isSetUp, otherUnits, packagesInstalled, stopUnits, UNITS, validateOptions,
+  CRICTL_CONFIG, crictlConfig, enableSetup, isSetUp, packagesInstalled, stopUnits, validateOptions,
   type ManagedFile, type Setup,
 } from './common.ts';
 
@@ -82,7 +82,7 @@ function files(o: RuntimeOptions): ManagedFile[] {
 
 function setup(o: RuntimeOptions): Setup {
   crioStream(o.kubernetesVersion);
-  return { packages: crio.packages, files: files(o), services: crio.services, others: otherUnits('cri-o'), beforePackages: (ctx) => addRepository(ctx, o) };
+  return { packages: crio.packages, files: files(o), services: crio.services, others: o.otherUnits, beforePackages: (ctx) => addRepository(ctx, o) };
 }
 
 export const crio: ContainerRuntime = {
@@ -90,9 +90,10 @@ export const crio: ContainerRuntime = {
   aliases: ['crio'],
   criSocket: 'unix:///var/run/crio/crio.sock',
   packages: ['cri-o'],
-  services: UNITS['cri-o'],
+  services: ['crio'],
+  downloads: [{ name: 'cri-o-key', param: 'crioKey', url: '', sha256: '', description: "the CRI-O apt repository's signing key, for runtime cri-o; default: the stream's Release.key" }],
   configFiles: (o) => files(o).map(({ path, content, mode }) => ({ path, content, mode })),
   check: (ctx, o) => isSetUp(ctx, setup(o)),
   enable: (ctx, o) => enableSetup(ctx, setup(o)),
-  disable: (ctx) => stopUnits(ctx, UNITS['cri-o']),
+  disable: (ctx) => stopUnits(ctx, crio.services),
 };

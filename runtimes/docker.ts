@@ -5,7 +5,7 @@
 import type { TaskContext } from '../core/context.ts';
 import { UserError } from '../core/errors.ts';
 import type { ContainerRuntime, RuntimeOptions } from './runtime.ts';
-import { CRICTL_CONFIG, crictlConfig, enableSetup, isSetUp, otherUnits, stopUnits, UNITS, validateOptions, type ManagedFile, type Setup } from './common.ts';
+import { CRICTL_CONFIG, crictlConfig, enableSetup, isSetUp, stopUnits, validateOptions, type ManagedFile, type Setup } from './common.ts';
 
 export const CRI_DOCKERD_VERSION = '0.3.24';
 /** The upstream release archive for linux/amd64 and its sha256 (as kubespray pins it). */
@@ -134,7 +134,7 @@ function files(o: RuntimeOptions): ManagedFile[] {
 function setup(o: RuntimeOptions): Setup {
   const a = criDockerdArtifact(o);
   return {
-    packages: docker.packages, files: files(o), services: docker.services, others: otherUnits('docker'),
+    packages: docker.packages, files: files(o), services: docker.services, others: o.otherUnits,
     installed: async (ctx) => (await archiveState(ctx, a)).binary,
     afterPackages: (ctx) => installCriDockerd(ctx, a),
   };
@@ -145,9 +145,12 @@ export const docker: ContainerRuntime = {
   aliases: [],
   criSocket: 'unix:///var/run/cri-dockerd.sock',
   packages: ['docker.io'],
-  services: UNITS.docker,
+  services: ['docker.socket', 'docker', 'cri-docker.socket', 'cri-docker'],
+  // dockerd is a client of the system containerd: enabling docker leaves it running (as minikube does).
+  uses: ['containerd'],
+  downloads: [{ name: 'cri-dockerd', param: 'criDockerd', url: CRI_DOCKERD_URL, sha256: CRI_DOCKERD_SHA256, description: 'release archive (.tgz) of cri-dockerd, for runtime docker' }],
   configFiles: (o) => files(o).map(({ path, content, mode }) => ({ path, content, mode })),
   check: (ctx, o) => isSetUp(ctx, setup(o)),
   enable: (ctx, o) => enableSetup(ctx, setup(o)),
-  disable: (ctx) => stopUnits(ctx, UNITS.docker),
+  disable: (ctx) => stopUnits(ctx, docker.services),
 };

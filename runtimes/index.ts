@@ -18,4 +18,19 @@ export function findRuntime(name: string): ContainerRuntime {
   });
 }
 
-export type { ContainerRuntime, RuntimeOptions, CgroupDriver } from './runtime.ts';
+/**
+ * The units of the other runtimes, which enabling `me` stops and disables: a runtime `me` uses is
+ * left alone, a runtime that uses another is stopped before it (dockerd is a client of the system
+ * containerd), and each runtime's sockets go first so socket activation cannot restart a service.
+ */
+export function otherUnits(me: ContainerRuntime, list: readonly ContainerRuntime[] = runtimes): string[] {
+  const others = list.filter((r) => r !== me && !(me.uses ?? []).includes(r.name));
+  const usedBy = (r: ContainerRuntime) => others.some((o) => (o.uses ?? []).includes(r.name));
+  const ordered = [...others.filter((r) => !usedBy(r)), ...others.filter(usedBy)];
+  return ordered.flatMap((r) => [...r.services].sort((a, b) => Number(b.endsWith('.socket')) - Number(a.endsWith('.socket'))));
+}
+
+/** Every runtime's downloads, for install-runtime's parameters. */
+export const runtimeDownloads = runtimes.flatMap((r) => r.downloads ?? []);
+
+export type { ContainerRuntime, RuntimeOptions, CgroupDriver, RuntimeDownload } from './runtime.ts';

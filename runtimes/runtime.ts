@@ -9,21 +9,44 @@ export interface RuntimeOptions {
   pauseImage: string;
   kubernetesVersion: string;
   /**
+   * Units of the other registered runtimes, stopped and disabled so that two runtimes never both
+   * run the kubelet's pods (runtimes/index.ts: otherUnits), sockets first.
+   */
+  otherUnits: readonly string[];
+  /**
    * Files that do not come from the distribution, by artifact name (e.g. 'cri-dockerd'): where to
    * fetch them and their checksum. A runtime that needs one has a pinned default.
    */
   downloads?: Readonly<Record<string, { url: string; sha256?: string }>>;
 }
 
+export interface RuntimeDownload {
+  /** The key in RuntimeOptions.downloads (cri-dockerd). */
+  name: string;
+  /** The install-runtime parameters' prefix (criDockerd → criDockerdUrl, criDockerdSha256). */
+  param: string;
+  /** '' when the runtime derives it (e.g. from the Kubernetes version). */
+  url: string;
+  sha256: string;
+  description: string;
+}
+
 export interface ContainerRuntime {
-  name: 'containerd' | 'docker' | 'cri-o';
+  name: string;
   aliases: readonly string[];
+  /** Runtimes this one runs on and leaves running (docker on the system containerd); stopped after it. */
+  uses?: readonly string[];
   /** e.g. unix:///run/containerd/containerd.sock */
   criSocket: string;
   /** Distribution packages (Debian names) the runtime needs. */
   packages: readonly string[];
-  /** systemd units, in the order they are (re)started. */
+  /** Its systemd units, in the order they are (re)started: a socket before the service it activates. */
   services: readonly string[];
+  /**
+   * Files that do not come from the distribution, with pinned defaults; install-runtime takes
+   * `${param}Url` and `${param}Sha256` parameters for each, passed on as RuntimeOptions.downloads.
+   */
+  downloads?: readonly RuntimeDownload[];
   /** Files the runtime's configuration consists of, exactly as written. */
   configFiles(opts: RuntimeOptions): { path: string; content: string; mode: string }[];
   /** Reads only: installed, configured as configFiles says, and its services running? */

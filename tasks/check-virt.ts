@@ -2,6 +2,7 @@
 // and container engines. Read-only: every check is a probe with a timeout, and each finding says
 // what to do about it. `kubestrap doctor` runs it; `doctor --driver D` also fails unless D can run.
 import { defineTask } from '../core/task.ts';
+import { drivers as registered } from '../drivers/index.ts';
 import type { CommandResult } from '../core/context.ts';
 
 /**
@@ -63,8 +64,16 @@ boot kvm "$limit" $((limit / 20 + 5))`;
 
 export type KvmState = 'missing' | 'no-access' | 'unusable' | 'usable' | 'unverified';
 
-const DRIVERS = ['', 'none', 'native', 'kvm2', 'kvm', 'qemu', 'docker', 'podman', 'ssh', 'generic', 'virtualbox'] as const;
-const ALIASES: Record<string, string> = { native: 'none', kvm: 'kvm2', generic: 'ssh' };
+/**
+ * Driver names and aliases come from the driver registry; the machine kinds this task examines
+ * whose drivers are not registered yet are added here (a registered driver of the same name wins).
+ */
+const EXAMINED: Readonly<Record<string, readonly string[]>> = { kvm2: ['kvm'], qemu: [], docker: [], podman: [], virtualbox: [] };
+const ALIASES: Record<string, string> = Object.fromEntries([
+  ...Object.entries(EXAMINED).flatMap(([name, aliases]) => [[name, name], ...aliases.map((a) => [a, name])]),
+  ...registered.flatMap((d) => [[d.name, d.name], ...d.aliases.map((a) => [a, d.name])]),
+]);
+const DRIVERS = ['', ...Object.keys(ALIASES)];
 const ELSEWHERE = 'use --driver docker, podman or none';
 
 /** The last non-empty line of a command's error output, without virsh's/docker's "error:" prefix. */
@@ -237,8 +246,9 @@ export default defineTask({
       drivers.virtualbox = vbox.ok ? { ok: true } : { ok: false, reason: 'VBoxManage does not run' };
     }
     if (p.driver) {
-      const name = ALIASES[p.driver] ?? p.driver;
-      const verdict = drivers[name]!;
+      const name = ALIASES[p.driver]!;
+      // A registered driver this task does not examine is judged by its own status (doctor lists it).
+      const verdict = drivers[name] ?? { ok: true };
       const verdictLine = `the ${name} driver cannot run here: ${verdict.reason} (see the findings above for the fix)`;
       // A plan reports the verdict; the run fails on it (and a run's plan phase must not fail first,
       // or the run's events would never show the findings).

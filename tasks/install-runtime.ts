@@ -1,32 +1,38 @@
 // Installs, configures and starts the container runtime the kubelet will use; done when the
 // packages are installed, the config files are exactly the planned ones and the services run.
-import { defineTask, type Params } from '../core/task.ts';
-import { CRI_DOCKERD_SHA256, CRI_DOCKERD_URL } from '../runtimes/docker.ts';
+import { defineTask, type Params, type ParamSpec } from '../core/task.ts';
 import { containerRuntime, kubernetesVersion } from '../options/cluster.ts';
 import { taskParam } from '../options/option.ts';
+import { findRuntime, otherUnits, runtimeDownloads, type CgroupDriver, type ContainerRuntime, type RuntimeOptions } from '../runtimes/index.ts';
 import { parseKubernetesVersion, pauseImage as defaultPauseImage } from './k8s/versions.ts';
-import { findRuntime, type CgroupDriver, type ContainerRuntime, type RuntimeOptions } from '../runtimes/index.ts';
+
+/** Each runtime's downloads (runtimes/*.ts) as a URL and a checksum parameter: criDockerdUrl, criDockerdSha256, … */
+const downloadParams: Record<string, ParamSpec> = Object.fromEntries(runtimeDownloads.flatMap((d) => [
+  [`${d.param}Url`, { type: 'string', default: d.url, description: d.description }],
+  [`${d.param}Sha256`, { type: 'string', default: d.sha256, pattern: d.sha256 ? '[a-f0-9]{64}' : '|[a-f0-9]{64}' }],
+]));
 
 const params = {
   runtime: taskParam(containerRuntime, true),
   cgroupDriver: { type: 'string', enum: ['systemd', 'cgroupfs'], default: 'systemd', description: "the kubelet's cgroup driver; the runtime is set to match" },
   kubernetesVersion: taskParam(kubernetesVersion),
   pauseImage: { type: 'string', default: '', pattern: '|[A-Za-z0-9][A-Za-z0-9._/:@-]*', description: "default: kubeadm's pause image for kubernetesVersion" },
-  criDockerdUrl: { type: 'string', default: CRI_DOCKERD_URL, description: 'release archive (.tgz) of cri-dockerd, for runtime docker' },
-  criDockerdSha256: { type: 'string', default: CRI_DOCKERD_SHA256, pattern: '[a-f0-9]{64}' },
-  crioKeyUrl: { type: 'string', default: '', description: "the CRI-O apt repository's signing key; default: the stream's Release.key" },
-  crioKeySha256: { type: 'string', default: '', pattern: '|[a-f0-9]{64}' },
 } as const;
 
-type P = Params<typeof params>;
+type P = Params<typeof params> & Record<string, unknown>;
 
 function resolve(p: P): { runtime: ContainerRuntime; opts: RuntimeOptions } {
   const runtime = findRuntime(p.runtime);
   const pauseImage = p.pauseImage || defaultPauseImage(parseKubernetesVersion(p.kubernetesVersion));
-  const downloads: Record<string, { url: string; sha256?: string }> = { 'cri-dockerd': { url: p.criDockerdUrl, sha256: p.criDockerdSha256 } };
-  // An empty URL means the stream's own Release.key (runtimes/crio.ts).
-  if (p.crioKeyUrl || p.crioKeySha256) downloads['cri-o-key'] = { url: p.crioKeyUrl, ...(p.crioKeySha256 ? { sha256: p.crioKeySha256 } : {}) };
-  return { runtime, opts: { cgroupDriver: p.cgroupDriver as CgroupDriver, pauseImage, kubernetesVersion: p.kubernetesVersion, downloads } };
+  // An empty URL or checksum: the runtime's own choice (e.g. the CRI-O stream's Release.key).
+  const downloads = Object.fromEntries(runtimeDownloads.map((d) => {
+    const [url, sha256] = [String(p[`${d.param}Url`] ?? ''), String(p[`${d.param}Sha256`] ?? '')];
+    return [d.name, { url, ...(sha256 ? { sha256 } : {}) }];
+  }));
+  return {
+    runtime,
+    opts: { cgroupDriver: p.cgroupDriver as CgroupDriver, pauseImage, kubernetesVersion: p.kubernetesVersion, downloads, otherUnits: otherUnits(runtime) },
+  };
 }
 
 function outputs(runtime: ContainerRuntime, opts: RuntimeOptions) {
@@ -36,7 +42,7 @@ function outputs(runtime: ContainerRuntime, opts: RuntimeOptions) {
 export default defineTask({
   name: 'install-runtime',
   description: 'Install, configure and start the container runtime (containerd, docker + cri-dockerd, or cri-o)',
-  params,
+  params: { ...params, ...downloadParams },
   async check(ctx, p) {
     const { runtime, opts } = resolve(p);
     return runtime.check(ctx, opts);

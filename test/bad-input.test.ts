@@ -132,6 +132,15 @@ function checkRefusal(c: Case, r: CliResult & { markers: string[] }): void {
   assert.doesNotMatch(r.stderr, /internal error/);
   assert.equal(r.stdout, '', 'nothing was planned or run');
   for (const m of r.markers) assert.equal(existsSync(m), false, `marker ${m} must not exist: something ran`);
+  assertProfileUntouched();
+}
+
+/** A refused command takes no lock and saves no state (checked after each one, so no test depends on another's order). */
+function assertProfileUntouched(): void {
+  assert.equal(existsSync(join(home, 'profiles', 'kubestrap', 'state.json')), false, 'no state was saved');
+  assert.equal(existsSync(join(home, 'profiles', 'kubestrap', 'lock')), false, 'no lock was left');
+  assert.equal(existsSync(join(root, 'planned-marker')), false);
+  assert.deepEqual(readdirSync(join(root, 'markers')), [], 'no marker step ran');
 }
 
 describe('bad input', () => {
@@ -197,13 +206,6 @@ describe('bad input', () => {
     for (const m of r.markers) assert.equal(existsSync(m), false, `marker ${m} must not exist: something ran`);
   });
 
-  it('nothing was written to the profile by any refused command', () => {
-    // Only the plan --out above ran; no run reached the point of taking the lock or saving state.
-    assert.equal(existsSync(join(home, 'profiles', 'kubestrap', 'state.json')), false);
-    assert.equal(existsSync(join(home, 'profiles', 'kubestrap', 'lock')), false);
-    assert.equal(existsSync(join(root, 'planned-marker')), false);
-    assert.deepEqual(readdirSync(join(root, 'markers')), []);
-  });
 });
 
 describe('shell metacharacters in parameters are data, not code', () => {

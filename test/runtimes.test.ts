@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Effect } from '../core/effects.ts';
 import type { PlanDocument } from '../core/plan.ts';
@@ -15,10 +15,14 @@ import { findRuntime, runtimes, type ContainerRuntime, type RuntimeOptions } fro
 import { containerdConfig } from '../runtimes/containerd.ts';
 import { CRI_DOCKERD_BIN, CRI_DOCKERD_SHA256, CRI_DOCKERD_URL, criDockerService, CRI_DOCKER_SOCKET_UNIT } from '../runtimes/docker.ts';
 import { crioDropIn, crioSources } from '../runtimes/crio.ts';
+import * as engine from '../core/engine.ts';
+import { Events } from '../core/events.ts';
+import { builtinTasks } from '../tasks/index.ts';
+import { debianWorkstation, FixedHost, type FixedMachine } from './helpers/fixed-host.ts';
 import { runCli } from './helpers/cli.ts';
 import { missing, repoRoot, tempDir } from './helpers/env.ts';
 
-const OPTS: RuntimeOptions = { cgroupDriver: 'systemd', pauseImage: 'registry.k8s.io/pause:3.10', kubernetesVersion: 'v1.31.0' };
+const OPTS: RuntimeOptions = { cgroupDriver: 'systemd', pauseImage: 'registry.k8s.io/pause:3.10', kubernetesVersion: 'v1.31.0', otherUnits: [] };
 const CGROUPFS: RuntimeOptions = { ...OPTS, cgroupDriver: 'cgroupfs' };
 const FIXTURES = join(repoRoot, 'test/fixtures/runtimes');
 const golden = (runtime: string, name: string) => readFileSync(join(FIXTURES, runtime, name), 'utf8');
@@ -194,23 +198,7 @@ describe('generated config files', () => {
   });
 });
 
-// ——— install-runtime, planned through the CLI on this machine ———
-
-/** What this machine has now, read with the tools themselves (the plan must follow it). */
-const machine = {
-  active: (u: string) => spawnSync('systemctl', ['is-active', '--quiet', u]).status === 0,
-  enabled: (u: string) => spawnSync('systemctl', ['is-enabled', '--quiet', u]).status === 0,
-  installed: (p: string) => spawnSync('dpkg-query', ['-W', '-f', '${db:Status-Status}', p], { encoding: 'utf8' }).stdout === 'installed',
-  same: (path: string, content: string) => existsSync(path) && readFileSync(path, 'utf8') === content && (statSync(path).mode & 0o7777) === 0o644,
-  sh: (script: string, ...args: string[]) => spawnSync('sh', ['-c', script, 'sh', ...args]).status === 0,
-};
-
-/** The units each runtime stops and disables: the others', sockets first; docker keeps its containerd. */
-const OTHERS: Record<string, string[]> = {
-  containerd: ['docker.socket', 'cri-docker.socket', 'docker', 'cri-docker', 'crio'],
-  docker: ['crio'],
-  'cri-o': ['docker.socket', 'cri-docker.socket', 'docker', 'cri-docker', 'containerd'],
-};
+// ——— install-runtime, planned against machines with fixed facts ———
 
 /** One line per mutating effect, in plan order. */
 function lines(effects: Effect[]): string[] {
@@ -220,59 +208,38 @@ function lines(effects: Effect[]): string[] {
       case 'package': return [`package ${e.action} ${e.name}`];
       case 'exec': return [`exec${e.sudo ? ' sudo' : ''} ${e.command}`];
       case 'download': return e.cached ? [] : [`download ${e.url} ${e.sha256 ?? '-'}`];
-      case 'write': return e.unchanged ? [] : [`write ${e.path} ${e.mode}${e.sudo ? ' sudo' : ''} ${e.sha256}`];
+      case 'write': return e.unchanged ? [] : [`write ${e.path} ${e.mode}${e.sudo ? ' sudo' : ''}`];
       default: return [];
     }
   });
 }
 
-/**
- * The plan the brief asks for, from this machine's state: stop/disable other runtimes that run or
- * are enabled, install missing packages, write files that differ, reload units when a unit file
- * changed, enable what is not enabled, restart what a changed file feeds, start what is stopped.
- */
-function expectedLines(r: ContainerRuntime, o: RuntimeOptions, url: string, sha256: string): string[] {
-  const out: string[] = [];
-  for (const u of OTHERS[r.name]!) {
-    if (machine.active(u)) out.push(`service stop ${u}`);
-    if (machine.enabled(u)) out.push(`service disable ${u}`);
+/** The probes a runtime's check makes, answered: these units active and enabled, these packages installed. */
+function machineWith(o: { running?: string[]; installed?: string[]; files?: Record<string, string> } = {}): FixedMachine {
+  const base = debianWorkstation();
+  const answers: Record<string, string> = { ...base.answers };
+  for (const u of o.running ?? []) {
+    answers[`systemctl is-active --quiet ${u}`] = '';
+    answers[`systemctl is-enabled --quiet ${u}`] = '';
   }
-  const restart = new Set<string>();
-  if (r.name === 'cri-o' && !machine.installed('cri-o')) {
-    out.push('download https://pkgs.k8s.io/addons:/cri-o:/stable:/v1.31/deb/Release.key -');
-    out.push(`write /etc/apt/keyrings/cri-o-apt-keyring.asc 0644 sudo <output of download of cri-o-apt-keyring.asc>`);
-    out.push(`write /etc/apt/sources.list.d/cri-o.list 0644 sudo ${sha(golden('cri-o', 'cri-o.list'))}`);
-    out.push('exec sudo apt-get update');
+  for (const r of runtimes) {
+    const names = r.packages;
+    const installed = names.filter((n) => (o.installed ?? []).includes(n));
+    answers[`dpkg-query -W -f '\${Package} \${db:Status-Status}\n' ${names.join(' ')}`] = installed.map((n) => `${n} installed\n`).join('');
   }
-  for (const p of r.packages) if (!machine.installed(p)) out.push(`package install ${p}`);
-  if (r.name === 'docker') {
-    const archive = `/var/cache/kubestrap/${url.split('/').pop()}`;
-    const archiveOk = machine.sh('[ "$(sha256sum < "$1" | cut -d" " -f1)" = "$2" ]', archive, sha256);
-    if (!(archiveOk && machine.sh('tar -xzOf "$1" cri-dockerd/cri-dockerd | cmp -s - "$2" && [ -x "$2" ]', archive, CRI_DOCKERD_BIN))) {
-      if (!archiveOk) out.push(`download ${url} ${sha256}`, `write ${archive} 0644 sudo ${sha256}`);
-      out.push(`exec sudo tar -xzf ${archive} -C /usr/local/bin --strip-components=1 --no-same-owner cri-dockerd/cri-dockerd`);
-      out.push('exec sudo chmod 0755 /usr/local/bin/cri-dockerd');
-      restart.add('cri-docker');
-    }
-  }
-  const feeds: Record<string, string[]> = {
-    '/etc/containerd/config.toml': ['containerd'], '/etc/docker/daemon.json': ['docker'], '/etc/crio/crio.conf.d/02-kubestrap.conf': ['crio'],
-    '/etc/systemd/system/cri-docker.socket': ['cri-docker.socket', 'cri-docker'], '/etc/systemd/system/cri-docker.service': ['cri-docker'],
-  };
-  let reload = false;
-  for (const f of r.configFiles(o)) {
-    if (machine.same(f.path, f.content)) continue;
-    out.push(`write ${f.path} 0644 sudo ${sha(f.content)}`);
-    for (const u of feeds[f.path] ?? []) restart.add(u);
-    if (f.path.startsWith('/etc/systemd/')) reload = true;
-  }
-  if (reload) out.push('service daemon-reload systemd');
-  for (const u of r.services) {
-    if (!machine.enabled(u)) out.push(`service enable ${u}`);
-    if (restart.has(u)) out.push(`service restart ${u}`);
-    else if (!machine.active(u)) out.push(`service start ${u}`);
-  }
-  return out;
+  for (const path of Object.keys(o.files ?? {})) answers[`stat -c %a -- ${path}`] = '644\n';
+  return { ...base, answers, files: { ...base.files, ...o.files } };
+}
+
+async function planOn(t: { after(fn: () => void): void }, m: FixedMachine, withParams: Record<string, unknown>): Promise<PlanDocument> {
+  const home = tempDir(t);
+  writeFileSync(join(home, 'r.yaml'), `name: runtime-plan\nsteps:\n  - id: runtime\n    task: install-runtime\n    with: ${JSON.stringify(withParams)}\n`);
+  const { plan: doc, exitCode } = await engine.plan({
+    env: { KUBESTRAP_HOME: home }, cwd: home, recipeDirs: [], builtinTasks, taskFiles: [], profile: 'p', concurrency: 1,
+    events: new Events(), signal: new AbortController().signal, localHost: new FixedHost(m),
+  }, join(home, 'r.yaml'), {});
+  assert.equal(exitCode, 0, JSON.stringify(doc.steps.map((s) => s.error)));
+  return doc;
 }
 
 async function plan(t: { after(fn: () => void): void }, withParams: string): Promise<{ code: number; stderr: string; plan?: PlanDocument }> {
@@ -296,41 +263,63 @@ steps:
   return { code: r.code, stderr: r.stderr, ...(doc ? { plan: doc } : {}) };
 }
 
-describe('install-runtime plan (CLI, this machine)', () => {
-  const url = 'http://127.0.0.1:9/cri-dockerd-test.amd64.tgz';
-  const sha256 = sha('not downloaded in a plan');
-  for (const [name, cgroup] of [['containerd', 'systemd'], ['docker', 'systemd'], ['cri-o', 'cgroupfs'], ['containerd', 'cgroupfs']] as const) {
-    it(`${name}, ${cgroup}: exactly the commands, files and services this machine needs`, { skip: missing(['systemctl', 'dpkg-query'], 'a Debian system with systemd installed') }, async (t) => {
-      const r = await plan(t, `{ runtime: ${name}, cgroupDriver: ${cgroup}, kubernetesVersion: v1.31.2, criDockerdUrl: "${url}", criDockerdSha256: ${sha256} }`);
-      assert.equal(r.code, 0, r.stderr);
-      const rt = findRuntime(name);
-      const o: RuntimeOptions = { cgroupDriver: cgroup, pauseImage: 'registry.k8s.io/pause:3.10', kubernetesVersion: 'v1.31.2' };
-      const step = r.plan!.steps.find((s) => s.id === 'runtime')!;
-      const expected = expectedLines(rt, o, url, sha256);
-      assert.deepEqual(lines(step.effects), expected);
-      assert.equal(step.status, expected.length ? 'change' : 'ok');
-      // Files carry their whole planned content, as root, backed up when they exist.
-      for (const f of rt.configFiles(o)) {
-        const w = step.effects.find((e) => e.kind === 'write' && e.path === f.path);
-        assert.ok(w && w.kind === 'write', f.path);
-        assert.equal(w.content, f.content);
-        assert.equal(w.sudo, true);
-        assert.equal(w.exists, existsSync(f.path));
-      }
-      // The step's outputs reach the next step.
-      const out = r.plan!.steps.find((s) => s.id === 'after')!.effects.find((e) => e.kind === 'write');
-      assert.equal(out?.kind === 'write' && out.content, `${name} ${rt.criSocket} ${cgroup} registry.k8s.io/pause:3.10`);
-    });
-  }
+describe('install-runtime plan (fixed machines)', () => {
+  const v = { kubernetesVersion: 'v1.31.2' };
+  const writes = (runtime: string) => findRuntime(runtime).configFiles({ ...OPTS, ...v, otherUnits: [] }).map((f) => `write ${f.path} 0644 sudo`);
 
-  it('docker: uses the pinned cri-dockerd release by default', { skip: missing(['systemctl', 'dpkg-query'], 'a Debian system with systemd installed') }, async (t) => {
-    const r = await plan(t, '{ runtime: docker, kubernetesVersion: v1.34.0 }');
-    assert.equal(r.code, 0, r.stderr);
-    const effects = r.plan!.steps[0]!.effects;
-    const dl = effects.find((e) => e.kind === 'download');
-    if (dl) assert.deepEqual([dl.kind === 'download' && dl.url, dl.kind === 'download' && dl.sha256], [CRI_DOCKERD_URL, CRI_DOCKERD_SHA256]);
-    const unit = effects.find((e) => e.kind === 'write' && e.path === '/etc/systemd/system/cri-docker.service');
+  it('containerd on a fresh machine: packages, files, then its unit enabled and started', async (t) => {
+    const p = await planOn(t, machineWith(), { runtime: 'containerd', ...v });
+    assert.deepEqual(lines(p.steps[0]!.effects), [
+      'package install containerd', 'package install runc', ...writes('containerd'), 'service enable containerd', 'service restart containerd',
+    ]);
+    // Files carry their whole planned content.
+    for (const f of findRuntime('containerd').configFiles({ ...OPTS, ...v, otherUnits: [] })) {
+      const w = p.steps[0]!.effects.find((e) => e.kind === 'write' && e.path === f.path);
+      assert.equal(w?.kind === 'write' && w.content, f.content, f.path);
+    }
+  });
+
+  it('containerd where docker runs: docker\'s units stopped and disabled first, sockets first', async (t) => {
+    const running = ['docker.socket', 'docker', 'cri-docker.socket', 'cri-docker', 'containerd'];
+    const p = await planOn(t, machineWith({ running, installed: ['docker.io', 'containerd', 'runc'] }), { runtime: 'containerd', ...v });
+    assert.deepEqual(lines(p.steps[0]!.effects), [
+      'service stop docker.socket', 'service disable docker.socket', 'service stop cri-docker.socket', 'service disable cri-docker.socket',
+      'service stop docker', 'service disable docker', 'service stop cri-docker', 'service disable cri-docker',
+      ...writes('containerd'), 'service restart containerd',
+    ]);
+  });
+
+  it('docker: leaves the system containerd running, and fetches the pinned cri-dockerd release', async (t) => {
+    const p = await planOn(t, machineWith({ running: ['containerd', 'crio'] }), { runtime: 'docker', kubernetesVersion: 'v1.34.0' });
+    const archive = `/var/cache/kubestrap/${CRI_DOCKERD_URL.split('/').pop()}`;
+    assert.deepEqual(lines(p.steps[0]!.effects), [
+      'service stop crio', 'service disable crio', 'package install docker.io',
+      `download ${CRI_DOCKERD_URL} ${CRI_DOCKERD_SHA256}`, `write ${archive} 0644 sudo`,
+      `exec sudo tar -xzf ${archive} -C /usr/local/bin --strip-components=1 --no-same-owner cri-dockerd/cri-dockerd`, `exec sudo chmod 0755 ${CRI_DOCKERD_BIN}`,
+      ...writes('docker'), 'service daemon-reload systemd',
+      // Sockets start before their services; a changed file restarts what it feeds.
+      'service enable docker.socket', 'service start docker.socket', 'service enable docker', 'service restart docker',
+      'service enable cri-docker.socket', 'service restart cri-docker.socket', 'service enable cri-docker', 'service restart cri-docker',
+    ]);
+    const unit = p.steps[0]!.effects.find((e) => e.kind === 'write' && e.path === '/etc/systemd/system/cri-docker.service');
     assert.match(unit?.kind === 'write' ? unit.content ?? '' : '', /--pod-infra-container-image=registry\.k8s\.io\/pause:3\.10\.1 /);
+  });
+
+  it('cri-o on a fresh machine: its apt repository for the Kubernetes minor first', async (t) => {
+    const p = await planOn(t, machineWith(), { runtime: 'cri-o', cgroupDriver: 'cgroupfs', ...v });
+    assert.deepEqual(lines(p.steps[0]!.effects), [
+      'download https://pkgs.k8s.io/addons:/cri-o:/stable:/v1.31/deb/Release.key -',
+      'write /etc/apt/keyrings/cri-o-apt-keyring.asc 0644 sudo', 'write /etc/apt/sources.list.d/cri-o.list 0644 sudo', 'exec sudo apt-get update',
+      'package install cri-o', ...writes('cri-o'), 'service enable crio', 'service restart crio',
+    ]);
+  });
+
+  it('a machine already set up: nothing to do, the step is ok', async (t) => {
+    const o = { ...OPTS, ...v, otherUnits: [] };
+    const files = Object.fromEntries(findRuntime('containerd').configFiles(o).map((f) => [f.path, f.content]));
+    const p = await planOn(t, machineWith({ running: ['containerd'], installed: ['containerd', 'runc'], files }), { runtime: 'containerd', ...v });
+    assert.deepEqual(lines(p.steps[0]!.effects), []);
+    assert.equal(p.steps[0]!.status, 'ok');
   });
 
   it('rejects bad input with the reason and the fix (exit 2)', async (t) => {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { drivers } from '../../drivers/index.ts';
 import { runCli } from '../helpers/cli.ts';
 import { api, DOCKER_INSTALL, startDockerd } from '../helpers/dockerd.ts';
 import { hasBinary, isRoot, missing, repoRoot, tempDir } from '../helpers/env.ts';
@@ -124,6 +125,10 @@ test('doctor --driver fails for a driver that cannot run and passes for one that
   const failed = kvm2.events.find((e) => e.type === 'step-failed');
   assert.match(failed?.error ?? '', /^the kvm2 driver cannot run here: /);
   assert.ok(find(kvm2.notes, /^libvirtd does not answer/), 'the findings come before the verdict');
+  // Before the findings: every registered driver's own status check, bounded by its timeout.
+  const reported = kvm2.events.find((e) => e.type === 'drivers') as unknown as { drivers: { name: string; installed: boolean; healthy: boolean }[] };
+  assert.deepEqual(reported.drivers.map((d) => d.name).sort(), drivers.map((d) => d.name).sort());
+  assert.deepEqual(reported.drivers.find((d) => d.name === 'ssh'), { name: 'ssh', installed: true, healthy: true });
   // The none driver needs nothing virtual: it can run anywhere doctor runs.
   const none = await doctor(t, ['run', 'doctor', '--set', 'driver=none', '--set', 'kvmBootTest=false']);
   assert.equal(none.code, 0, none.stderr);

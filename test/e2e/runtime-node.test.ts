@@ -27,7 +27,7 @@ const skip = missing(['dockerd', 'containerd', 'mmdebstrap'], `${DOCKER_INSTALL}
 // One image for both runtimes: Debian's docker.io next to containerd, so that enabling containerd
 // has a running Docker to stop and disable (minikube's disableOthers), for real.
 const PACKAGES = [...NODE_PACKAGES, 'docker.io'];
-const OPTS: RuntimeOptions = { cgroupDriver: 'systemd', pauseImage: 'registry.k8s.io/pause:3.10', kubernetesVersion: 'v1.31.0' };
+const OPTS: RuntimeOptions = { cgroupDriver: 'systemd', pauseImage: 'registry.k8s.io/pause:3.10', kubernetesVersion: 'v1.31.0', otherUnits: [] };
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 interface Node { docker: Docker; name: string; socket: string; dir: string }
