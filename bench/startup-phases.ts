@@ -21,7 +21,7 @@ const opts = {
 };
 const loaded = await engine.load(opts, recipe, { dir });
 mark('load: recipe (cached after the first run), validation, graph');
-const pool = new HostPool(`${dir}/home/known_hosts`);
+const pool = new HostPool({ knownHostsFile: `${dir}/home/known_hosts` });
 await engine.planGraph(opts, loaded, pool);
 await pool.closeAll();
 mark('plan: run every step in plan mode, build the document');

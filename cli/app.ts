@@ -19,7 +19,11 @@ export interface Global {
   only?: string | string[];
 }
 
-export interface PlanFlags extends Global { set?: unknown; format: string; out?: string }
+export interface PlanFlags extends Global {
+  set?: unknown;
+  format: string;
+  out?: string;
+}
 
 type Engine = typeof import('../core/engine.ts');
 type Outcome = { exitCode: number; plan: PlanDocument; result?: unknown };
@@ -34,9 +38,16 @@ export class App {
     const concurrency = Number(g.concurrency);
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new UserError('USAGE', '--concurrency must be a whole number ≥ 1');
     return {
-      env: this.io.env, cwd: this.io.cwd, recipeDirs: [join(this.root, 'recipes')], builtinTasks, optionSets: optionSets(),
+      env: this.io.env,
+      cwd: this.io.cwd,
+      recipeDirs: [join(this.root, 'recipes')],
+      builtinTasks,
+      optionSets: optionSets(),
       taskFiles: ([] as string[]).concat(g.tasks ?? []).map((t) => resolve(this.io.cwd, t)),
-      profile: String(g.profile ?? 'kubestrap'), concurrency, events, signal: this.io.signal,
+      profile: String(g.profile ?? 'kubestrap'),
+      concurrency,
+      events,
+      signal: this.io.signal,
       ...(g.only !== undefined ? { only: ([] as unknown[]).concat(g.only).map(String) } : {}),
     };
   }
@@ -99,7 +110,9 @@ export class App {
       const rootCount = privileged(plan);
       if (rootCount === 0 || g.yes) return;
       if (!io.stdinIsTTY || !io.stdout.isTTY) {
-        throw new RefusedError('CONFIRMATION_NEEDED', `the plan runs ${rootCount} commands as root and there is no terminal to confirm`, { fix: 'review the plan above, then pass --yes' });
+        throw new RefusedError('CONFIRMATION_NEEDED', `the plan runs ${rootCount} commands as root and there is no terminal to confirm`, {
+          fix: 'review the plan above, then pass --yes',
+        });
       }
       const answer = (await io.ask(`Run ${rootCount} commands as root? [y/N] `)).trim().toLowerCase();
       if (answer !== 'y' && answer !== 'yes') throw new RefusedError('CONFIRMATION_DECLINED', 'not confirmed: nothing was changed');
@@ -112,7 +125,10 @@ export class App {
     if (io.stdout.isTTY && !this.verbose) {
       const tty = renderers.ttyRenderer(io.stdout, this.style, () => io.stdout.columns ?? 100);
       const off = events.on(tty.listener);
-      return () => { tty.stop(); off(); };
+      return () => {
+        tty.stop();
+        off();
+      };
     }
     return events.on(renderers.plainRenderer(io.stdout, this.style, this.verbose));
   }

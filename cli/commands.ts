@@ -5,7 +5,7 @@ import { UserError } from '../core/errors.ts';
 import { Events } from '../core/events.ts';
 import { drivers } from '../drivers/index.ts';
 import { clusterOptions } from '../options/cluster.ts';
-import { helpLine, type Option } from '../options/option.ts';
+import { type AnyOption, helpLine } from '../options/option.ts';
 import type { App, Global, PlanFlags } from './app.ts';
 
 type DryRun = PlanFlags & { dryRun?: boolean };
@@ -21,7 +21,10 @@ function runCommand(cli: CAC, app: App): void {
     .option('--format <format>', 'With --dry-run: text, json or sh', { default: 'text' })
     .option('--out <file>', 'With --dry-run: also save the plan as JSON')
     .action(async (recipe: string, o: DryRun) => {
-      if (o.dryRun) { app.exitCode = await app.plan(recipe, o); return; }
+      if (o.dryRun) {
+        app.exitCode = await app.plan(recipe, o);
+        return;
+      }
       app.exitCode = await app.run(o, (engine, opts) => engine.run(opts, recipe, app.sets(o.set), app.confirmFor(o)));
     });
 }
@@ -31,7 +34,9 @@ function planCommand(cli: CAC, app: App): void {
     .option(set, setHelp)
     .option('--format <format>', 'text, json or sh', { default: 'text' })
     .option('--out <file>', 'Also save the plan as JSON, for kubestrap apply')
-    .action(async (recipe: string, o: PlanFlags) => { app.exitCode = await app.plan(recipe, o); });
+    .action(async (recipe: string, o: PlanFlags) => {
+      app.exitCode = await app.plan(recipe, o);
+    });
 }
 
 function applyCommand(cli: CAC, app: App): void {
@@ -51,7 +56,9 @@ function listCommand(cli: CAC, app: App): void {
       const home = kubestrapHome(io.env);
       const profiles = listProfiles(home).map((p) => ({ name: p, state: readState(home, p) }));
       if (o.json) {
-        io.stdout.write(JSON.stringify({ recipes, profiles: profiles.map((p) => ({ name: p.name, recipe: p.state?.recipe, status: p.state?.status })) }) + '\n');
+        io.stdout.write(
+          JSON.stringify({ recipes, profiles: profiles.map((p) => ({ name: p.name, recipe: p.state?.recipe, status: p.state?.status })) }) + '\n',
+        );
         return;
       }
       io.stdout.write(style.bold('Recipes') + '\n');
@@ -71,7 +78,9 @@ function tasksCommand(cli: CAC, app: App): void {
       const { io, style } = app;
       const list = (await loadTasks(await app.engineOptions(o, new Events()))).list();
       if (o.json) {
-        io.stdout.write(JSON.stringify(list.map(({ task, source }) => ({ name: task.name, description: task.description, source, params: task.params }))) + '\n');
+        io.stdout.write(
+          JSON.stringify(list.map(({ task, source }) => ({ name: task.name, description: task.description, source, params: task.params }))) + '\n',
+        );
         return;
       }
       for (const { task, source } of list) {
@@ -85,7 +94,7 @@ function tasksCommand(cli: CAC, app: App): void {
 }
 
 function graphCommand(cli: CAC, app: App): void {
-  cli.command('graph <recipe>', 'Show a recipe\'s step graph')
+  cli.command('graph <recipe>', "Show a recipe's step graph")
     .option(set, setHelp)
     .option('--format <format>', 'text, dot or mermaid', { default: 'text' })
     .action(async (recipe: string, o: Global & { set?: unknown; format: string }) => {
@@ -98,7 +107,7 @@ function graphCommand(cli: CAC, app: App): void {
 }
 
 function doctorCommand(cli: CAC, app: App): void {
-  cli.command('doctor', 'Check what this machine can host: every driver\'s status, then the read-only check-virt task')
+  cli.command('doctor', "Check what this machine can host: every driver's status, then the read-only check-virt task")
     .option('--driver <driver>', 'Also fail unless this driver can run here')
     .action(async (o: Global & { driver?: string }) => {
       const { driverStates } = await import('../drivers/index.ts');
@@ -121,15 +130,18 @@ function renderDriverStates(states: Awaited<ReturnType<typeof import('../drivers
 }
 
 /** The flags of every option `start` knows: the cluster's, then each driver's own (named in the help). */
-function optionFlags(): { option: Option<any>; help: string }[] {
-  const out = new Map<string, { option: Option<any>; help: string }>();
+function optionFlags(): { option: AnyOption; help: string }[] {
+  const out = new Map<string, { option: AnyOption; help: string }>();
   for (const o of clusterOptions) if (o.flag) out.set(o.flag, { option: o, help: helpLine(o) });
   for (const d of drivers) {
     for (const o of d.options) {
       if (!o.flag) continue;
       const seen = out.get(o.flag);
       // Drivers may share a flag (--cpus): the help names every driver that takes it.
-      if (seen) { seen.help = seen.help.replace(/^([a-z0-9, ]+) driver(s?): /, (_, names: string) => `${names}, ${d.name} drivers: `); continue; }
+      if (seen) {
+        seen.help = seen.help.replace(/^([a-z0-9, ]+) driver(s?): /, (_, names: string) => `${names}, ${d.name} drivers: `);
+        continue;
+      }
       const line = helpLine(o);
       out.set(o.flag, { option: o, help: `${d.name} driver: ${line.charAt(0).toLowerCase()}${line.slice(1)}` });
     }
@@ -155,7 +167,10 @@ function startCommand(cli: CAC, app: App): void {
       const { kubestrapHome } = await import('../core/profile.ts');
       const pick = await selectStart(o, kubestrapHome(app.io.env), String(o.profile));
       if (!o.json && o.format === 'text') app.io.stderr.write(`kubestrap: the ${pick.driver.name} driver (${pick.why}), recipe ${pick.recipe}\n`);
-      if (o.dryRun) { app.exitCode = await app.plan(pick.recipe, o, pick.params); return; }
+      if (o.dryRun) {
+        app.exitCode = await app.plan(pick.recipe, o, pick.params);
+        return;
+      }
       app.exitCode = await app.run(o, (engine, opts) => engine.run(opts, pick.recipe, pick.params, app.confirmFor(o)));
     });
 }
@@ -170,7 +185,10 @@ function deleteCommand(cli: CAC, app: App): void {
       const { selectDelete } = await import('../drivers/select.ts');
       const { kubestrapHome } = await import('../core/profile.ts');
       const pick = selectDelete(o, kubestrapHome(app.io.env), String(o.profile));
-      if (o.dryRun) { app.exitCode = await app.plan(pick.recipe, o, pick.params); return; }
+      if (o.dryRun) {
+        app.exitCode = await app.plan(pick.recipe, o, pick.params);
+        return;
+      }
       app.exitCode = await app.run(o, (engine, opts) => engine.run(opts, pick.recipe, pick.params, app.confirmFor(o)));
     });
 }
@@ -183,13 +201,27 @@ function statusCommand(cli: CAC, app: App): void {
       const profile = checkProfileName(String(o.profile));
       const state = readState(kubestrapHome(io.env), profile);
       if (!state) throw new UserError('PROFILE_UNKNOWN', `profile '${profile}' has not run anything`, { fix: 'see kubestrap list' });
-      if (o.json) { io.stdout.write(JSON.stringify(state) + '\n'); return; }
+      if (o.json) {
+        io.stdout.write(JSON.stringify(state) + '\n');
+        return;
+      }
       io.stdout.write(`${style.bold(profile)}: recipe ${state.recipe}, ${state.status} at ${state.finished}\n`);
-      for (const s of state.steps) io.stdout.write(`  ${s.status.padEnd(11)} ${s.id}${s.host === 'local' ? '' : ` on ${s.host}`}${s.error ? ` — ${s.error}` : ''}\n`);
+      for (const s of state.steps) {
+        io.stdout.write(`  ${s.status.padEnd(11)} ${s.id}${s.host === 'local' ? '' : ` on ${s.host}`}${s.error ? ` — ${s.error}` : ''}\n`);
+      }
       app.exitCode = state.status === 'ok' ? 0 : 1;
     });
 }
 
 export const commands: readonly Register[] = [
-  runCommand, planCommand, applyCommand, listCommand, tasksCommand, graphCommand, doctorCommand, startCommand, deleteCommand, statusCommand,
+  runCommand,
+  planCommand,
+  applyCommand,
+  listCommand,
+  tasksCommand,
+  graphCommand,
+  doctorCommand,
+  startCommand,
+  deleteCommand,
+  statusCommand,
 ];

@@ -44,6 +44,11 @@ export interface TaskContext {
   readonly host: string;
   readonly profile: string;
   readonly signal: AbortSignal;
+  /**
+   * Set while planning a host that a step of the plan still has to create: those steps' ids. The
+   * host answers like an empty machine; a task that needs its facts plans with placeholders.
+   */
+  readonly createdBy?: readonly string[];
   /** Runs a command; fails the step on a non-zero exit. In a plan its output is a placeholder. */
   $: Template<CommandResult>;
   /** Like $, as root (`sudo -n`, or nothing when already root). */
@@ -116,6 +121,7 @@ export class StepContext implements TaskContext {
   readonly host: string;
   readonly profile: string;
   readonly signal: AbortSignal;
+  readonly createdBy?: readonly string[];
   readonly record: StepRecord = { effects: [], notes: [], observed: '' };
   /** While true (during check), only reads are allowed. */
   readOnly = false;
@@ -123,6 +129,7 @@ export class StepContext implements TaskContext {
   private execCount = 0;
 
   constructor(private readonly opts: ContextOptions) {
+    if (opts.host.future && opts.host.createdBy) this.createdBy = opts.host.createdBy;
     this.step = opts.step;
     this.mode = opts.mode;
     this.host = opts.host.name;
@@ -212,6 +219,7 @@ export class StepContext implements TaskContext {
     let exists: boolean;
     let currentDigest: string | undefined;
     if (fromPlan !== undefined) { exists = fromPlan !== null; currentDigest = fromPlan ? sha256(fromPlan) : undefined; }
+    else if (this.opts.host.future) exists = false; // a machine not created yet has no files
     else {
       const probe = await this.probe`sh -c ${'[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1'} sh ${path}`;
       exists = probe.exitCode !== 3;

@@ -1,7 +1,7 @@
 // Everything kubestrap knows about each kind of effect, in one table the compiler checks is whole:
 // a new kind is one entry here (and its type in effects.ts). Plans, runs, summaries, renderers and
 // the audit all ask this table; none of them switches over effect kinds itself.
-import { commandFor, packagesCommand, removeCommand, serviceCommand, writeCommand, type EffectCommand } from './effect-commands.ts';
+import { commandFor, type EffectCommand, packagesCommand, removeCommand, serviceCommand, writeCommand } from './effect-commands.ts';
 import type { Effect } from './effects.ts';
 import { hasPlaceholder, isPlaceholder, splitAtPlaceholders } from './placeholder.ts';
 import type { PlanSummary } from './plan.ts';
@@ -62,7 +62,10 @@ export const EFFECT_KINDS: Kinds = {
   write: {
     mutating: (e) => !e.unchanged,
     shown: true,
-    commands: (e, content) => (e.unchanged ? [] : [{ command: writeCommand(e.path, e.mode, e.owner, e.backup), sudo: e.sudo, ...(content ? { stdin: content } : {}) }]),
+    commands: (
+      e,
+      content,
+    ) => (e.unchanged ? [] : [{ command: writeCommand(e.path, e.mode, e.owner, e.backup), sudo: e.sudo, ...(content ? { stdin: content } : {}) }]),
     describe: (e, on) => {
       if (e.unchanged) return `keep ${e.path}${on} (already as planned)`;
       const size = e.source && !e.bytes ? `from ${e.source.split('/').pop()} once downloaded` : formatBytes(e.bytes);
@@ -82,16 +85,25 @@ export const EFFECT_KINDS: Kinds = {
       if (p.source !== undefined && p.source === a.source && isPlaceholder(p.sha256)) return true;
       return p.content !== undefined && a.content !== undefined && hasPlaceholder(p.content) && wildcard(p.content, a.content);
     },
-    count: (e, s) => { if (e.unchanged) return; if (e.exists) s.filesOverwritten++; else s.filesWritten++; },
+    count: (e, s) => {
+      if (e.unchanged) return;
+      if (e.exists) s.filesOverwritten++;
+      else s.filesWritten++;
+    },
   },
   remove: {
     mutating: (e) => e.exists,
     shown: true,
     commands: (e) => (e.exists ? [{ command: removeCommand(e.path), sudo: e.sudo }] : []),
-    describe: (e, on) => (e.exists ? `erase ${e.path}${on} (${formatBytes(e.bytes)}${e.sudo ? ', as root' : ''})` : `erase ${e.path}${on} (absent: nothing to do)`),
+    describe: (
+      e,
+      on,
+    ) => (e.exists ? `erase ${e.path}${on} (${formatBytes(e.bytes)}${e.sudo ? ', as root' : ''})` : `erase ${e.path}${on} (absent: nothing to do)`),
     sh: (e) => (e.exists ? undefined : { comment: describeEffect(e) }),
     same: (p, a) => p.sudo === a.sudo && wildcard(p.path, a.path),
-    count: (e, s) => { if (e.exists) s.filesRemoved++; },
+    count: (e, s) => {
+      if (e.exists) s.filesRemoved++;
+    },
   },
   service: {
     mutating: () => true,
@@ -99,7 +111,9 @@ export const EFFECT_KINDS: Kinds = {
     commands: (e) => [{ command: serviceCommand(e.name, e.action), sudo: e.sudo }],
     describe: (e, on) => (e.action === 'daemon-reload' ? `reload systemd units${on}` : `${e.action} service ${e.name}${on}`),
     same: (p, a) => p.name === a.name && p.action === a.action && p.sudo === a.sudo,
-    count: (_e, s) => { s.services++; },
+    count: (_e, s) => {
+      s.services++;
+    },
   },
   package: {
     mutating: () => true,
@@ -107,7 +121,9 @@ export const EFFECT_KINDS: Kinds = {
     commands: (e) => [{ command: packagesCommand([e]), sudo: e.sudo }],
     describe: (e, on) => `${e.action} package ${e.name}${on} (${e.manager})`,
     same: (p, a) => p.name === a.name && p.action === a.action,
-    count: (_e, s) => { s.packages++; },
+    count: (_e, s) => {
+      s.packages++;
+    },
   },
   listen: {
     mutating: () => false,
@@ -116,7 +132,9 @@ export const EFFECT_KINDS: Kinds = {
     describe: (e, on) => `${e.component} listens on ${e.address}:${e.port}/${e.protocol}${on}`,
     sh: (e) => ({ comment: `opens ${e.address}:${e.port}/${e.protocol} (${e.component})` }),
     same: (p, a) => p.port === a.port && p.protocol === a.protocol && p.address === a.address,
-    count: (_e, s) => { s.ports++; },
+    count: (_e, s) => {
+      s.ports++;
+    },
   },
   download: {
     mutating: (e) => !e.cached,
@@ -135,7 +153,9 @@ export const EFFECT_KINDS: Kinds = {
       };
     },
     same: (p, a) => p.url === a.url && (p.sha256 === a.sha256 || isPlaceholder(p.sha256)),
-    count: (e, s) => { if (!e.cached) s.downloads++; },
+    count: (e, s) => {
+      if (!e.cached) s.downloads++;
+    },
   },
 };
 
@@ -195,6 +215,9 @@ export function formatBytes(n: number | undefined): string {
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let v = n / 1024;
   let u = 0;
-  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
 }

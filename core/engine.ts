@@ -38,7 +38,6 @@ export interface EngineOptions {
 
 export interface Loaded {
   graph: Graph;
-  registry: TaskRegistry;
   file: string;
 }
 
@@ -56,7 +55,7 @@ export async function load(opts: EngineOptions, recipeRef: string, overrides: Re
   const graph = await buildGraph({ file, overrides, profile: opts.profile, env: opts.env, registry, recipeDirs: opts.recipeDirs,
     recipeCache: join(kubestrapHome(opts.env), 'cache', 'recipes'), ...(opts.only ? { only: opts.only } : {}),
     ...(opts.optionSets ? { optionSets: opts.optionSets } : {}) });
-  return { graph, registry, file };
+  return { graph, file };
 }
 
 function scheduleOptions(opts: EngineOptions, graph: Graph, pool: HostPool, mode: 'plan' | 'run', events: Events, planned?: Map<string, PlannedStep>) {
@@ -73,7 +72,10 @@ function scheduleOptions(opts: EngineOptions, graph: Graph, pool: HostPool, mode
 }
 
 function newPool(opts: EngineOptions): HostPool {
-  return new HostPool(join(kubestrapHome(opts.env), 'known_hosts'), opts.localHost, opts.hosts);
+  return new HostPool({
+    knownHostsFile: join(kubestrapHome(opts.env), 'known_hosts'), env: opts.env,
+    ...(opts.localHost ? { local: opts.localHost } : {}), ...(opts.hosts ? { injected: opts.hosts } : {}),
+  });
 }
 
 /** Plans a loaded graph: every probe runs, nothing changes. */

@@ -42,6 +42,13 @@ export class RefusedError extends UserError {
   }
 }
 
+/** The one line a step's failure is shown as. */
+export function errorLine(error: unknown, interrupted = false): string {
+  if (interrupted) return 'interrupted';
+  if (error instanceof UserError) return error.line();
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** A command on a host exited non-zero. */
 export class ExecError extends Error {
   constructor(

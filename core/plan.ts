@@ -2,10 +2,9 @@
 import { createHash } from 'node:crypto';
 import type { Effect, Note } from './effects.ts';
 import { countEffect, describeEffect } from './effect-kinds.ts';
-import { RefusedError, UserError } from './errors.ts';
-import type { HostInfo } from './hosts/pool.ts';
+import { errorLine, RefusedError, UserError } from './errors.ts';
+import type { HostInfo } from './hosts/host.ts';
 import type { ScheduleResult } from './scheduler.ts';
-import { errorLine } from './scheduler.ts';
 
 export interface PlanStep {
   id: string;

@@ -13,9 +13,6 @@ export function quote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-/** A value interpolated into a command: strings and numbers are one word, arrays several. */
-export type Interpolated = string | number | bigint | boolean | { stdout: string } | readonly Interpolated[];
-
 export function quoteValue(value: unknown, position: number): string {
   if (Array.isArray(value)) return value.map((v) => quoteValue(v, position)).join(' ');
   if (typeof value === 'string') return quote(value);

@@ -179,7 +179,7 @@ export function parseRecipe(file: string, text: string, cacheDir?: string): Reci
 }
 
 /** A recipe argument is a file path (has a slash or ends in .yaml/.yml) or a shipped recipe's name. */
-export function findRecipe(ref: string, searchDirs: readonly string[], relativeTo = process.cwd()): string {
+export function findRecipe(ref: string, searchDirs: readonly string[], relativeTo: string): string {
   if (ref.includes('/') || /\.ya?ml$/.test(ref)) {
     const abs = resolve(relativeTo, ref);
     if (!existsSync(abs)) throw new UserError('RECIPE_NOT_FOUND', `recipe file ${ref} does not exist`, { fix: `looked at ${abs}` });

@@ -28,10 +28,6 @@ export class TaskRegistry {
     return found.task;
   }
 
-  sourceOf(name: string): string | undefined {
-    return this.tasks.get(name)?.source;
-  }
-
   list(): { task: Task; source: string }[] {
     return [...this.tasks.values()].sort((a, b) => a.task.name.localeCompare(b.task.name));
   }

@@ -3,7 +3,7 @@
 import { StepContext, type Mode, type StepRecord } from './context.ts';
 import { isMutating } from './effect-kinds.ts';
 import type { Effect, Note } from './effects.ts';
-import { RefusedError, UserError } from './errors.ts';
+import { errorLine, RefusedError, UserError } from './errors.ts';
 import type { EngineEvent, Events, StepStatus } from './events.ts';
 import { Expectation } from './expectation.ts';
 import type { Graph, GraphStep } from './graph.ts';
@@ -183,12 +183,6 @@ async function runConcurrently(
     if (!running.size) break; // nothing runnable: cannot happen in a validated graph
     await Promise.race(running.values());
   }
-}
-
-export function errorLine(error: unknown, interrupted = false): string {
-  if (interrupted) return 'interrupted';
-  if (error instanceof UserError) return error.line();
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** The exit code a finished run deserves: refused (3) beats bad input (2) beats failure (1). */

@@ -54,6 +54,8 @@ export interface Task<S extends ParamSpecs = ParamSpecs> extends TaskDefinition<
 const NAME = /^[a-z][a-z0-9]*(?:[-.][a-z0-9]+)*$/;
 const TYPES: readonly ParamType[] = ['string', 'number', 'boolean', 'string[]', 'object'];
 
+// A task without parameters: `{}` is the empty parameter set here, as the inferred type of `params: {}`.
+// deno-lint-ignore ban-types
 export function defineTask<const S extends ParamSpecs = {}>(def: TaskDefinition<S>): Task<S> {
   if (!def || typeof def !== 'object') throw new UserError('TASK_INVALID', 'defineTask needs an object with name, description and run');
   if (typeof def.name !== 'string' || !NAME.test(def.name)) {

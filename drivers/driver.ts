@@ -2,7 +2,7 @@
 // timeout, its own options (flags), and which shipped recipes bring its cluster up and tear it down.
 // Adding a driver: one file here, its recipes, and one line in drivers/index.ts.
 import { execFile } from 'node:child_process';
-import type { Option } from '../options/option.ts';
+import type { AnyOption } from '../options/option.ts';
 
 /** minikube's priority bands: drivers at Discouraged or below are never picked automatically. */
 export const PRIORITY = {
@@ -31,7 +31,7 @@ export interface Driver {
    * driver takes (options/cluster.ts). They become `start` flags and the option set named after
    * the driver, which its recipes take with `options: [cluster, NAME]`.
    */
-  options: readonly Option<any>[];
+  options: readonly AnyOption[];
   /** Recipes: the cluster's graph, and its teardown. */
   startRecipe: string;
   deleteRecipe: string;

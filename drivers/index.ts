@@ -3,7 +3,7 @@
 import { UserError, didYouMean } from '../core/errors.ts';
 import type { OptionSets } from '../core/recipe.ts';
 import { CLUSTER_SET, clusterOptions, clusterSet } from '../options/cluster.ts';
-import { flagsToParams, optionSet, type Option } from '../options/option.ts';
+import { flagsToParams, optionSet, type AnyOption } from '../options/option.ts';
 import type { Driver, DriverStatus, StartFlags } from './driver.ts';
 import { PRIORITY, statusWithin } from './driver.ts';
 import { none } from './none.ts';
@@ -23,7 +23,7 @@ export function optionSets(list: readonly Driver[] = drivers): OptionSets {
 }
 
 /** A driver's options and the cluster options: what its start recipe is given. */
-export function startOptions(driver: Driver): readonly Option<any>[] {
+export function startOptions(driver: Driver): readonly AnyOption[] {
   return [...clusterOptions, ...driver.options];
 }
 

@@ -11,21 +11,33 @@ export const DEFAULT_BINARY_MIRROR = 'https://dl.k8s.io/release';
 export const DEFAULT_CRI_TOOLS_MIRROR = 'https://github.com/kubernetes-sigs/cri-tools/releases/download';
 
 export const containerRuntime = defineOption({
-  flag: 'container-runtime', key: 'containerRuntime', type: 'string', default: 'containerd', arg: 'runtime',
+  flag: 'container-runtime',
+  key: 'containerRuntime',
+  type: 'string',
+  default: 'containerd',
+  arg: 'runtime',
   help: `The container runtime: ${runtimes.map((r) => r.name).join(', ')}`,
   parse: (v) => findRuntime(String(v)),
   toParam: (r) => r.name,
 });
 
 export const kubernetesVersion = defineOption({
-  flag: 'kubernetes-version', key: 'kubernetesVersion', type: 'string', default: DEFAULT_KUBERNETES_VERSION, arg: 'version',
+  flag: 'kubernetes-version',
+  key: 'kubernetesVersion',
+  type: 'string',
+  default: DEFAULT_KUBERNETES_VERSION,
+  arg: 'version',
   help: 'The Kubernetes version, e.g. v1.31.4',
   parse: parseKubernetesVersion,
   toParam: (v) => v.text,
 });
 
 export const extraConfig = defineOption({
-  flag: 'extra-config', key: 'extraConfig', type: 'string[]', default: [], arg: 'component.key=value',
+  flag: 'extra-config',
+  key: 'extraConfig',
+  type: 'string[]',
+  default: [],
+  arg: 'component.key=value',
   help: 'A component setting, e.g. kubelet.max-pods=50 (repeatable)',
   parse: (v) => {
     const list = Array.isArray(v) ? v.map(String) : typeof v === 'string' ? (v === '' ? [] : v.split(',')) : undefined;
@@ -36,25 +48,42 @@ export const extraConfig = defineOption({
 });
 
 export const apiserverPort = defineOption({
-  flag: 'apiserver-port', key: 'apiserverPort', type: 'number', default: 8443, arg: 'port',
-  help: 'The API server\'s port', parse: port,
+  flag: 'apiserver-port',
+  key: 'apiserverPort',
+  type: 'number',
+  default: 8443,
+  arg: 'port',
+  help: "The API server's port",
+  parse: port,
 });
 
 export const binaryMirror = defineOption({
-  flag: 'binary-mirror', key: 'binaryMirror', type: 'string', default: DEFAULT_BINARY_MIRROR, arg: 'url',
+  flag: 'binary-mirror',
+  key: 'binaryMirror',
+  type: 'string',
+  default: DEFAULT_BINARY_MIRROR,
+  arg: 'url',
   help: 'Where kubelet, kubeadm and kubectl are downloaded from: BASE/VERSION/bin/linux/ARCH/NAME (+ .sha256)',
   parse: url(DEFAULT_BINARY_MIRROR),
 });
 
 export const criToolsMirror = defineOption({
-  flag: 'cri-tools-mirror', key: 'criToolsMirror', type: 'string', default: DEFAULT_CRI_TOOLS_MIRROR, arg: 'url',
+  flag: 'cri-tools-mirror',
+  key: 'criToolsMirror',
+  type: 'string',
+  default: DEFAULT_CRI_TOOLS_MIRROR,
+  arg: 'url',
   help: 'Where crictl is downloaded from: BASE/VERSION/crictl-VERSION-linux-ARCH.tar.gz (+ .sha256)',
   parse: url(DEFAULT_CRI_TOOLS_MIRROR),
 });
 
 /** A recipe setting without a flag (minikube's --wait-timeout is a duration, not seconds). */
 export const waitTimeout = defineOption({
-  key: 'waitTimeout', type: 'number', default: 300, help: 'Seconds to wait for the API server', parse: wholeNumber(1),
+  key: 'waitTimeout',
+  type: 'number',
+  default: 300,
+  help: 'Seconds to wait for the API server',
+  parse: wholeNumber(1),
 });
 
 export const clusterOptions = [containerRuntime, kubernetesVersion, apiserverPort, extraConfig, binaryMirror, criToolsMirror, waitTimeout] as const;

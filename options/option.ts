@@ -22,6 +22,9 @@ export interface Option<T = unknown, Ty extends RecipeParamType = RecipeParamTyp
   toParam?(value: T): unknown;
 }
 
+/** Any option, whatever its value type (for lists of options). */
+export type AnyOption = Option<unknown>;
+
 export function defineOption<T, Ty extends RecipeParamType>(o: Option<T, Ty>): Option<T, Ty> {
   return o;
 }
@@ -33,7 +36,7 @@ export function paramValue<T>(o: Option<T, RecipeParamType>, value: unknown): un
 }
 
 /** The recipe parameters of a list of options (an option set). */
-export function optionSet(options: readonly Option<any, RecipeParamType>[]): Record<string, RecipeParam> {
+export function optionSet(options: readonly AnyOption[]): Record<string, RecipeParam> {
   return Object.fromEntries(options.map((o) => [o.key, { default: o.default, description: o.help, type: o.type, parse: (v: unknown) => paramValue(o, v) }]));
 }
 
@@ -41,7 +44,10 @@ export function optionSet(options: readonly Option<any, RecipeParamType>[]): Rec
  * A task parameter checked by an option's parser, so a task and the command line refuse a bad
  * value with the same message and reason: `kubernetesVersion: taskParam(kubernetesVersion)`.
  */
-export function taskParam<Ty extends RecipeParamType>(o: Option<any, Ty>, withDefault = false): { type: Ty; description: string; parse(v: unknown): unknown; default?: unknown } {
+export function taskParam<Ty extends RecipeParamType>(
+  o: Option<unknown, Ty>,
+  withDefault = false,
+): { type: Ty; description: string; parse(v: unknown): unknown; default?: unknown } {
   const spec: ParamSpec = { type: o.type, description: o.help, parse: (v: unknown) => paramValue(o, v), ...(withDefault ? { default: o.default } : {}) };
   return spec as ReturnType<typeof taskParam<Ty>>;
 }
@@ -52,7 +58,7 @@ export function flagKey(flag: string): string {
 }
 
 /** Recipe parameters from the flags given (as cac parsed them); flags not given are left out. */
-export function flagsToParams(options: readonly Option<any, RecipeParamType>[], flags: Readonly<Record<string, unknown>>): Record<string, unknown> {
+export function flagsToParams(options: readonly AnyOption[], flags: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const o of options) {
     if (!o.flag) continue;
@@ -60,7 +66,9 @@ export function flagsToParams(options: readonly Option<any, RecipeParamType>[], 
     if (v === undefined) continue;
     // A repeatable flag comes as one value or a list.
     if (o.type === 'string[]') v = ([] as unknown[]).concat(v).map(String);
-    try { out[o.key] = paramValue(o, v); } catch (e) {
+    try {
+      out[o.key] = paramValue(o, v);
+    } catch (e) {
       if (!(e instanceof UserError) || e.message.startsWith(`--${o.flag}`)) throw e;
       throw new UserError(e.reason, `--${o.flag}: ${e.message}`, e.fix ? { fix: e.fix } : {});
     }
@@ -69,7 +77,7 @@ export function flagsToParams(options: readonly Option<any, RecipeParamType>[], 
 }
 
 /** The --help line of an option: its help and, when it has one, its default. */
-export function helpLine(o: Option<any, RecipeParamType>): string {
+export function helpLine(o: AnyOption): string {
   const shown = Array.isArray(o.default) ? (o.default.length ? o.default.join(',') : '') : String(o.default);
   return shown === '' ? o.help : `${o.help} (default ${shown})`;
 }

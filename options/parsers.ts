@@ -11,7 +11,11 @@ export function port(value: unknown): number {
 
 export function url(example: string): (value: unknown) => string {
   return (value) => {
-    try { new URL(String(value)); } catch { throw new UserError('URL_INVALID', `${JSON.stringify(value)} is not a URL`, { fix: `e.g. ${example}` }); }
+    try {
+      new URL(String(value));
+    } catch {
+      throw new UserError('URL_INVALID', `${JSON.stringify(value)} is not a URL`, { fix: `e.g. ${example}` });
+    }
     return String(value);
   };
 }
@@ -24,7 +28,9 @@ export function text(value: unknown): string {
 export function wholeNumber(min: number): (value: unknown) => number {
   return (value) => {
     const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < min) throw new UserError('PARAM_INVALID', `${JSON.stringify(value)} is not a whole number ≥ ${min}`);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < min) {
+      throw new UserError('PARAM_INVALID', `${JSON.stringify(value)} is not a whole number ≥ ${min}`);
+    }
     return n;
   };
 }

@@ -9,7 +9,8 @@ import { binaryMirror, criToolsMirror, kubernetesVersion } from '../options/clus
 import { taskParam } from '../options/option.ts';
 import { once } from './k8s/once.ts';
 import { binDir } from './k8s/paths.ts';
-import { crictlVersion, goArch, parseKubernetesVersion } from './k8s/versions.ts';
+import { nodeArch } from './k8s/node-facts.ts';
+import { crictlVersion, parseKubernetesVersion } from './k8s/versions.ts';
 
 export const BINARIES = ['kubelet', 'kubeadm', 'kubectl'] as const;
 
@@ -34,7 +35,7 @@ const trim = (u: string) => u.replace(/\/+$/, '');
 async function artifacts(ctx: TaskContext, p: { kubernetesVersion: string; binaryMirror: string; criToolsMirror: string }) {
   return once(ctx, 'artifacts', async () => {
     const v = parseKubernetesVersion(p.kubernetesVersion);
-    const arch = goArch((await ctx.probe`uname -m`).stdout);
+    const arch = await nodeArch(ctx);
     const dir = binDir(v.text);
     const list: Artifact[] = [];
     for (const name of BINARIES) {

@@ -3,14 +3,15 @@
 // cluster will open, with the addresses they bind, for the audit.
 import type { TaskContext } from '../core/context.ts';
 import { UserError } from '../core/errors.ts';
+import { placeholder } from '../core/placeholder.ts';
 import { defineTask } from '../core/task.ts';
 import { apiserverPort, extraConfig, kubernetesVersion } from '../options/cluster.ts';
 import { taskParam } from '../options/option.ts';
 import { parseExtraConfig, kubeadmSetting } from './k8s/extra-config.ts';
-import { hasCommand, ipv4Addresses, listeningPorts, readIfExists } from './k8s/node-facts.ts';
+import { hasCommand, ipv4Addresses, listeningPorts, nodeArch, readIfExists } from './k8s/node-facts.ts';
 import { once } from './k8s/once.ts';
 import { ADMIN_CONF } from './k8s/paths.ts';
-import { goArch, parseKubernetesVersion } from './k8s/versions.ts';
+import { parseKubernetesVersion } from './k8s/versions.ts';
 
 /** kubeadm's own minimums (its NumCPU and Mem preflight checks). */
 const MIN_CPUS = 2;
@@ -47,6 +48,7 @@ async function inspect(ctx: TaskContext, p: { kubernetesVersion: string; apiserv
     const version = parseKubernetesVersion(p.kubernetesVersion);
     const extra = parseExtraConfig(p.extraConfig);
     const ignore = new Set<string>();
+    if (ctx.createdBy) return planned(ctx, p.apiserverPort, extra);
     const facts = await ctx.facts();
 
     // Root commands go through sudo -n: it must work without a password prompt.
@@ -60,7 +62,7 @@ async function inspect(ctx: TaskContext, p: { kubernetesVersion: string; apiserv
     else if (!(await ctx.exists('/run/systemd/system'))) {
       ctx.block('NO_SYSTEMD', `systemd is not running as the init system on ${ctx.host} (no /run/systemd/system)`, 'use a machine booted with systemd, or a driver that brings its own machine');
     }
-    const arch = goArch((await ctx.probe`uname -m`).stdout);
+    const arch = await nodeArch(ctx);
 
     const addrs = await ipv4Addresses(ctx);
     if (!addrs.primary) {
@@ -117,6 +119,18 @@ async function inspect(ctx: TaskContext, p: { kubernetesVersion: string; apiserv
       ignorePreflightErrors: [...ignore].sort().join(','),
     };
   });
+}
+
+/**
+ * A machine that a step of this plan still has to create cannot be inspected: the plan declares its
+ * ports with its address as a placeholder and says when the checks happen (the run, once it exists).
+ */
+function planned(ctx: TaskContext, apiserverPort: number, extra: ReturnType<typeof parseExtraConfig>) {
+  const nodeIp = placeholder(`the address of ${ctx.host}`);
+  ctx.note('info', `${ctx.host} does not exist yet (step ${ctx.createdBy!.join(', ')} creates it): sudo, systemd, ports, swap, CPU and memory are checked on it in the run`);
+  for (const l of listeners(apiserverPort, nodeIp)) ctx.listen(l.port, { address: l.address, component: l.component });
+  const ignore = (kubeadmSetting(extra, 'ignore-preflight-errors') ?? '').split(',').map((e) => e.trim()).filter(Boolean);
+  return { nodeIp, arch: process.arch === 'arm64' ? 'arm64' : 'amd64', initialized: false, ignorePreflightErrors: [...new Set(ignore)].sort().join(',') };
 }
 
 export default defineTask({

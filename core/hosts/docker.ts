@@ -7,19 +7,20 @@ import { UserError } from '../errors.ts';
 import { OutputCollector } from './output.ts';
 import type { ExecOptions, ExecResult } from './host.ts';
 import { ShellHost } from './host.ts';
+import { stopper } from './stop.ts';
 
 export interface DockerConnectOptions {
   container: string;
-  /** unix:///path or /path. Default: DOCKER_HOST, else /var/run/docker.sock. */
+  /** unix:///path or /path. Default: dockerHost, else /var/run/docker.sock. */
   socket?: string;
+  /** DOCKER_HOST as the engine's environment has it. */
+  dockerHost?: string;
   /** User the commands run as inside the container (docker exec -u). Default: the image's user. */
   user?: string;
 }
 
 const DEFAULT_SOCKETS = ['/var/run/docker.sock', '/run/docker.sock'];
 const DEFAULT_PODMAN_SOCKET = '/run/podman/podman.sock';
-/** How long a stopped command gets between SIGTERM and SIGKILL. */
-const KILL_AFTER_MS = 2000;
 
 /**
  * Stopping an exec: the Engine API has no call that signals an exec's process, and the PID that
@@ -67,7 +68,7 @@ export class DockerHost extends ShellHost {
   }
 
   static async connect(opts: DockerConnectOptions): Promise<DockerHost> {
-    const socket = socketPath(opts.socket);
+    const socket = socketPath(opts.socket, opts.dockerHost);
     const { default: Docker } = await import('dockerode');
     const docker = new Docker({ socketPath: socket });
     let engine: 'docker' | 'podman';
@@ -148,18 +149,9 @@ export class DockerHost extends ShellHost {
       });
       stream.on('data', demux);
 
-      let stoppedBy: string | undefined;
-      let killTimer: ReturnType<typeof setTimeout> | undefined;
-      const stop = (why: string) => {
-        if (stoppedBy) return;
-        stoppedBy = why;
-        this.signalExec(token, 'TERM');
-        killTimer = setTimeout(() => {
-          this.signalExec(token, 'KILL');
-          // Last resort: if even that does not end the stream, stop waiting for it.
-          killTimer = setTimeout(() => stream.destroy(), KILL_AFTER_MS);
-        }, KILL_AFTER_MS);
-      };
+      // Last resort: if even KILL does not end the stream, stop waiting for it.
+      const stopping = stopper((sig) => this.signalExec(token, sig), () => stream.destroy());
+      const stop = (why: string) => stopping.stop(why);
       const onAbort = () => stop('aborted');
       if (opts.signal?.aborted) onAbort();
       else opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -170,9 +162,10 @@ export class DockerHost extends ShellHost {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        clearTimeout(killTimer);
+        stopping.done();
         opts.signal?.removeEventListener('abort', onAbort);
         const out = output.end();
+        const stoppedBy = stopping.why;
         if (error && !stoppedBy) reject(new Error(`the connection to ${this.name} failed: ${error.message}`, { cause: error }));
         else resolve({ ...out, ...(stoppedBy ? { stoppedBy } : {}) });
       };
@@ -241,8 +234,8 @@ function frames(onFrame: (type: number, payload: Buffer) => void): (chunk: Buffe
   };
 }
 
-function socketPath(socket: string | undefined): string {
-  const raw = socket || process.env.DOCKER_HOST || DEFAULT_SOCKETS[0]!;
+function socketPath(socket: string | undefined, dockerHost: string | undefined): string {
+  const raw = socket || dockerHost || DEFAULT_SOCKETS[0]!;
   if (raw.startsWith('unix://')) return raw.slice('unix://'.length);
   if (raw.startsWith('/')) return raw;
   throw new UserError('DOCKER_UNREACHABLE', `docker socket ${raw}${socket ? '' : ' (from DOCKER_HOST)'} is not a unix socket`,

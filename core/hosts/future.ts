@@ -9,12 +9,20 @@ export class FutureHost implements Host {
   async exec(): Promise<ExecResult> {
     return { stdout: '', stderr: `${this.name} does not exist yet`, exitCode: 1 };
   }
-  async readFile(): Promise<Uint8Array | null> { return null; }
-  async stat(): Promise<FileInfo> { return { exists: false }; }
-  async diskUsage(): Promise<number | undefined> { return undefined; }
+  async readFile(): Promise<Uint8Array | null> {
+    return null;
+  }
+  async stat(): Promise<FileInfo> {
+    return { exists: false };
+  }
+  async diskUsage(): Promise<number | undefined> {
+    return undefined;
+  }
   async facts(): Promise<HostFacts> {
     return this.user === 'root' ? { uid: 0, user: 'root', home: '/root' } : { uid: 1000, user: this.user, home: `/home/${this.user}` };
   }
-  shellPrefix(): string[] { return []; }
+  shellPrefix(): string[] {
+    return [];
+  }
   async close(): Promise<void> {}
 }

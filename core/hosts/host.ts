@@ -24,6 +24,13 @@ export interface HostFacts {
   home: string;
 }
 
+/** A host as the plan document records it. */
+export interface HostInfo {
+  name: string; kind: string; user: string; uid: number; shellPrefix: string[];
+  /** A host the plan's own steps create: planned as a fresh machine, opened only after them. */
+  createdBy?: string[];
+}
+
 export interface FileInfo {
   exists: boolean;
   isDir?: boolean;
@@ -42,6 +49,8 @@ export interface Host {
   readonly firstUse?: string;
   /** A machine an earlier step creates: planned as a fresh one, nothing can be read from it yet. */
   readonly future?: boolean;
+  /** For a future host: the steps that create it. */
+  readonly createdBy?: readonly string[];
   /** Runs one command string under /bin/sh. A non-zero exit is a result, not an exception. */
   exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
   /** The file's bytes; null when it does not exist. Throws UnreadableError without permission. */

@@ -4,6 +4,7 @@ import os from 'node:os';
 import type { ExecOptions, ExecResult, FileInfo, Host, HostFacts } from './host.ts';
 import { UnreadableError } from './host.ts';
 import { OutputCollector } from './output.ts';
+import { stopper } from './stop.ts';
 
 type Zx = typeof import('zx');
 let zx: Promise<Zx> | undefined;
@@ -30,12 +31,8 @@ export class LocalHost implements Host {
     })`${command}`;
     // Abort and timeout are handled here, not by zx, so that every runtime does the same: SIGTERM to
     // the whole group first (the command's traps run and clean up), SIGKILL only if it outlives that.
-    let killTimer: ReturnType<typeof setTimeout> | undefined;
-    const stopGroup = () => {
-      const signalGroup = (sig: NodeJS.Signals) => { const pid = proc.pid; if (pid) try { process.kill(-pid, sig); } catch { /* already gone */ } };
-      signalGroup('SIGTERM');
-      killTimer ??= setTimeout(() => signalGroup('SIGKILL'), 3000);
-    };
+    const stopping = stopper((sig) => { const pid = proc.pid; if (pid) try { process.kill(-pid, `SIG${sig}`); } catch { /* already gone */ } });
+    const stopGroup = () => stopping.stop('stopped');
     const timer = opts.timeoutMs ? setTimeout(stopGroup, opts.timeoutMs) : undefined;
     if (opts.signal?.aborted) stopGroup();
     else opts.signal?.addEventListener('abort', stopGroup, { once: true });
@@ -50,7 +47,7 @@ export class LocalHost implements Host {
       return { stdout: out.stdout, stderr: out.stderr, exitCode: out.exitCode, signal: out.signal };
     } finally {
       clearTimeout(timer);
-      clearTimeout(killTimer);
+      stopping.done();
       opts.signal?.removeEventListener('abort', stopGroup);
     }
   }

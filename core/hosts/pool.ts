@@ -3,26 +3,33 @@ import { userInfo } from 'node:os';
 import { UserError } from '../errors.ts';
 import { hasPlaceholder } from '../placeholder.ts';
 import type { HostSpec } from '../recipe.ts';
-import type { Host, HostFacts } from './host.ts';
+import type { Host, HostFacts, HostInfo } from './host.ts';
 import { LocalHost } from './local.ts';
 import { FutureHost } from './future.ts';
-
-export interface HostInfo {
-  name: string; kind: string; user: string; uid: number; shellPrefix: string[];
-  /** A host the plan's own steps create: planned as a fresh machine, opened only after them. */
-  createdBy?: string[];
-}
 
 export class HostPool {
   private hosts = new Map<string, Promise<Host>>();
   readonly local: Host;
-  /** `injected`: tests hand in hosts by key (ssh:user@address:port, docker:name), like `local`. */
-  /** `localUser`: who SSH logs in as when a host names no user (ssh's own default). */
-  constructor(
-    private readonly knownHostsFile: string, local?: Host, private readonly injected?: ReadonlyMap<string, Host>,
-    private readonly localUser = userInfo().username,
-  ) {
-    this.local = local ?? new LocalHost();
+  private readonly knownHostsFile: string;
+  private readonly injected?: ReadonlyMap<string, Host>;
+  private readonly env: Readonly<Record<string, string | undefined>>;
+  private readonly localUser: string;
+
+  constructor(opts: {
+    knownHostsFile: string;
+    local?: Host;
+    /** Tests hand in hosts by key (ssh:user@address:port, docker:name), like `local`. */
+    injected?: ReadonlyMap<string, Host>;
+    /** The engine's environment: SSH_AUTH_SOCK and DOCKER_HOST are read from it, not from the process. */
+    env?: Readonly<Record<string, string | undefined>>;
+    /** Who SSH logs in as when a host names no user (ssh's own default). */
+    localUser?: string;
+  }) {
+    this.local = opts.local ?? new LocalHost();
+    this.knownHostsFile = opts.knownHostsFile;
+    if (opts.injected) this.injected = opts.injected;
+    this.env = opts.env ?? {};
+    this.localUser = opts.localUser ?? userInfo().username;
   }
 
   private futures = new Map<string, FutureHost>();
@@ -62,12 +69,16 @@ export class HostPool {
         address: String(s.address), port: s.port === undefined ? 22 : Number(s.port), user: s.user ? String(s.user) : this.localUser,
         // '' from a recipe parameter means no key given.
         key: s.key === undefined || s.key === '' ? undefined : String(s.key), knownHosts: s.knownHosts === undefined ? this.knownHostsFile : String(s.knownHosts),
+        ...(this.env.SSH_AUTH_SOCK ? { agent: this.env.SSH_AUTH_SOCK } : {}),
       });
     }
     if (spec.docker) {
       const { DockerHost } = await import('./docker.ts');
       const d = spec.docker;
-      return DockerHost.connect({ container: String(d.container), socket: d.socket === undefined ? undefined : String(d.socket), user: d.user === undefined ? undefined : String(d.user) });
+      return DockerHost.connect({
+        container: String(d.container), socket: d.socket === undefined ? undefined : String(d.socket), user: d.user === undefined ? undefined : String(d.user),
+        ...(this.env.DOCKER_HOST ? { dockerHost: this.env.DOCKER_HOST } : {}),
+      });
     }
     throw new UserError('HOST_INVALID', `host ${key} has no ssh: or docker: settings`);
   }

@@ -11,6 +11,7 @@ import { OutputCollector } from './output.ts';
 import type { ExecOptions, ExecResult } from './host.ts';
 import { ShellHost } from './host.ts';
 import { algorithmsFor, fingerprint, hostEntryName, keysFor, keyType, remember, verify, type Verdict } from './known-hosts.ts';
+import { stopper } from './stop.ts';
 
 export interface SshConnectOptions {
   address: string;
@@ -19,7 +20,7 @@ export interface SshConnectOptions {
   user?: string;
   /** Private key file; without it ssh-agent, then ~/.ssh/id_ed25519 and id_rsa. */
   key?: string;
-  /** The ssh-agent socket to use without key; default $SSH_AUTH_SOCK. */
+  /** The ssh-agent socket to use without key (the engine passes its SSH_AUTH_SOCK). */
   agent?: string;
   /** kubestrap's own known_hosts: read, and appended to on first use. */
   knownHosts: string;
@@ -33,8 +34,6 @@ export interface SshConnectOptions {
   onFirstUse?(message: string): void;
 }
 
-/** How long a signalled command gets to exit before it is killed. */
-const KILL_AFTER_MS = 2000;
 
 export class SshHost extends ShellHost {
   readonly kind = 'ssh' as const;
@@ -75,7 +74,7 @@ export class SshHost extends ShellHost {
     const user = opts.user || os.userInfo().username;
     const where = `${user}@${opts.address}:${opts.port}`;
     const timeoutMs = opts.timeoutMs ?? 15_000;
-    const auth = loadAuth(opts.key || undefined, opts.agent ?? process.env.SSH_AUTH_SOCK, user, where);
+    const auth = loadAuth(opts.key || undefined, opts.agent, user, where);
     const { Client } = await import('ssh2');
     const known = [opts.knownHosts, ...(opts.readKnownHosts ?? [join(os.homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'])];
     const sock = await openSocket(opts.address, opts.port, timeoutMs, where);
@@ -243,26 +242,20 @@ function collect(stream: ClientChannel, opts: ExecOptions, host: string, command
     let exit: { code: number | null; signal: string | null } | undefined;
     stream.on('exit', (code: number | null, signal?: string) => { exit = { code: code ?? null, signal: signal ?? null }; });
 
-    let stoppedBy: string | undefined;
-    let killTimer: ReturnType<typeof setTimeout> | undefined;
-    const stop = (why: string) => {
-      if (stoppedBy) return;
-      stoppedBy = why;
-      // OpenSSH delivers this to the command's whole process group.
-      sendSignal(stream, 'TERM');
-      killTimer = setTimeout(() => { sendSignal(stream, 'KILL'); stream.close(); }, KILL_AFTER_MS);
-    };
+    // OpenSSH delivers the signal to the command's whole process group; after KILL the channel is closed.
+    const stopping = stopper((sig) => { sendSignal(stream, sig); if (sig === 'KILL') stream.close(); });
+    const stop = (why: string) => stopping.stop(why);
     const onAbort = () => stop('aborted');
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     const timer = opts.timeoutMs ? setTimeout(() => stop('timeout'), opts.timeoutMs) : undefined;
 
     stream.on('close', () => {
       clearTimeout(timer);
-      clearTimeout(killTimer);
+      stopping.done();
       opts.signal?.removeEventListener('abort', onAbort);
       const out = output.end();
       if (exit) { resolve({ ...out, exitCode: exit.code, signal: exit.signal }); return; }
-      if (stoppedBy) { resolve({ ...out, exitCode: null, signal: 'SIGKILL' }); return; }
+      if (stopping.why) { resolve({ ...out, exitCode: null, signal: 'SIGKILL' }); return; }
       reject(new Error(`the SSH connection to ${host} ended while running: ${command}`));
     });
     stream.on('error', () => { /* surfaced by 'close' without an exit status */ });

@@ -2,7 +2,7 @@
 import { WRITE_FILE_SCRIPT } from '../effect-commands.ts';
 import { commandsFor, shLinesFor } from '../effect-kinds.ts';
 import type { Effect } from '../effects.ts';
-import type { HostInfo } from '../hosts/pool.ts';
+import type { HostInfo } from '../hosts/host.ts';
 import type { PlanDocument } from '../plan.ts';
 import { asRoot, quote } from '../quote.ts';
 

@@ -1,8 +1,18 @@
 // Facts about a node read through the task context (probes and reads only).
 import type { TaskContext } from '../../core/context.ts';
+import { goArch } from './versions.ts';
 
 export async function hasCommand(ctx: TaskContext, name: string): Promise<boolean> {
   return (await ctx.probe`sh -c ${'command -v "$1" >/dev/null 2>&1'} sh ${name}`).ok;
+}
+
+/**
+ * The node's architecture. A machine that a step still has to create cannot be asked: VMs and
+ * containers run this machine's architecture, so that is what the plan assumes.
+ */
+export async function nodeArch(ctx: TaskContext): Promise<'amd64' | 'arm64'> {
+  if (ctx.createdBy) return goArch(process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : process.arch);
+  return goArch((await ctx.probe`uname -m`).stdout);
 }
 
 export async function readIfExists(ctx: TaskContext, path: string): Promise<string | null> {

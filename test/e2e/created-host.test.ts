@@ -20,11 +20,15 @@ test('a container host created by an earlier step: planned fresh, opened after t
   const image = await nodeImage(socket);
   const docker = new Docker({ socketPath: socket });
   const name = `ks-created-${randomBytes(3).toString('hex')}`;
-  t.after(async () => { await docker.getContainer(name).remove({ force: true }).catch(() => {}); });
+  t.after(async () => {
+    await docker.getContainer(name).remove({ force: true }).catch(() => {});
+  });
   const dir = tempDir(t);
   const file = join(dir, 'created.yaml');
   const cli = ['docker', '-H', `unix://${socket}`];
-  writeFileSync(file, `name: created-container
+  writeFileSync(
+    file,
+    `name: created-container
 hosts:
   node:
     createdBy: create
@@ -40,7 +44,8 @@ steps:
     host: node
     needs: [create]
     with: { path: /etc/created/app.conf, content: "made after the container\\n", mode: "0640" }
-`);
+`,
+  );
   const env = { KUBESTRAP_HOME: join(dir, 'home') };
   const exists = async () => docker.getContainer(name).inspect().then(() => true, () => false);
 

@@ -241,16 +241,18 @@ test('docker host against a private dockerd', { skip: skipDocker, timeout: 15 * 
     t.after(async () => { await stopped.remove({ force: true }).catch(() => {}); });
     await assert.rejects(DockerHost.connect({ container: `${name}-stopped`, socket }), (e: unknown) =>
       e instanceof UserError && e.reason === 'DOCKER_NO_CONTAINER' && /is not running \(created\)/.test(e.message) && /docker start/.test(e.fix ?? ''));
-    // Without a socket, DOCKER_HOST decides; one that is not a unix socket is refused clearly.
-    const saved = process.env.DOCKER_HOST;
-    try {
-      process.env.DOCKER_HOST = `unix://${socket}`;
-      assert.equal((await (await DockerHost.connect({ container: name })).exec('echo via-env')).stdout, 'via-env\n');
-      process.env.DOCKER_HOST = 'tcp://127.0.0.1:2375';
-      await assert.rejects(DockerHost.connect({ container: name }), (e: unknown) =>
-        e instanceof UserError && e.reason === 'DOCKER_UNREACHABLE' && /from DOCKER_HOST/.test(e.message));
-    } finally {
-      if (saved === undefined) delete process.env.DOCKER_HOST; else process.env.DOCKER_HOST = saved;
+    // Without a socket, DOCKER_HOST decides (the engine's environment, not the process's); one that
+    // is not a unix socket is refused clearly.
+    assert.equal((await (await DockerHost.connect({ container: name, dockerHost: `unix://${socket}` })).exec('echo via-env')).stdout, 'via-env\n');
+    await assert.rejects(DockerHost.connect({ container: name, dockerHost: 'tcp://127.0.0.1:2375' }), (e: unknown) =>
+      e instanceof UserError && e.reason === 'DOCKER_UNREACHABLE' && /from DOCKER_HOST/.test(e.message));
+    {
+      const dir = tempDir(t);
+      const file = join(dir, 'env.yaml');
+      writeFileSync(file, `name: env\nhosts:\n  node: { docker: { container: ${name} } }\nsteps:\n  - { id: a, task: write-file, host: node, with: { path: /tmp/via-env, content: x } }\n`);
+      const r = await runCli(['plan', file], { env: { KUBESTRAP_HOME: join(dir, 'home'), DOCKER_HOST: `unix://${socket}` }, cwd: dir });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, new RegExp(`create /tmp/via-env on docker:${name}`));
     }
     // Through the CLI the step that needs the host fails with that one line, and the exit code says bad input.
     const dir = tempDir(t);

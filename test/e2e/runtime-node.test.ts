@@ -19,7 +19,7 @@ import { CRI_DOCKERD_BIN } from '../../runtimes/docker.ts';
 import { runCli } from '../helpers/cli.ts';
 import { DOCKER_INSTALL, startDockerd } from '../helpers/dockerd.ts';
 import { isRoot, missing, repoRoot, tempDir } from '../helpers/env.ts';
-import { MMDEBSTRAP_INSTALL, NODE_PACKAGES, execIn, nodeImage, startNodeContainer } from '../helpers/node-image.ts';
+import { NODE_PACKAGES, execIn, nodeImage, startNodeContainer } from '../helpers/node-image.ts';
 
 type T = Parameters<typeof tempDir>[0] & { after(fn: () => void | Promise<void>): void };
 

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { commandsFor, EFFECT_KINDS, isMutating, needsRoot } from '../../core/effect-kinds.ts';
 import type { Effect } from '../../core/effects.ts';
-import { summarize, type PlanStep } from '../../core/plan.ts';
+import { type PlanStep, summarize } from '../../core/plan.ts';
 import { renderPlanText } from '../../core/render/plan-text.ts';
 import { styleFor } from '../../core/render/style.ts';
 import { buildPlan } from '../../core/plan.ts';
@@ -46,7 +46,11 @@ describe('effect kinds', () => {
   });
 
   it('marks root changes #, commands $ and declarations * in the text plan', () => {
-    const result = { steps: [{ id: 's', task: 't', host: 'local', status: 'change' as const, effects, notes: [], observed: '', ms: 0 }], status: 'ok' as const, ms: 0 };
+    const result = {
+      steps: [{ id: 's', task: 't', host: 'local', status: 'change' as const, effects, notes: [], observed: '', ms: 0 }],
+      status: 'ok' as const,
+      ms: 0,
+    };
     const plan = buildPlan({ recipe: 'r', recipeFile: '/r.yaml', profile: 'p', params: {}, hosts: [], result });
     const lines = renderPlanText(plan, styleFor(false, { NO_COLOR: '1' })).split('\n');
     assert.ok(lines.includes('    * kubelet listens on 0.0.0.0:10250/tcp'));
