@@ -27,7 +27,7 @@ export const kubernetesVersion = defineOption({
   type: 'string',
   default: DEFAULT_KUBERNETES_VERSION,
   arg: 'version',
-  help: 'The Kubernetes version, e.g. v1.31.4',
+  help: 'The Kubernetes version (v1.MINOR.PATCH)',
   parse: parseKubernetesVersion,
   toParam: (v) => v.text,
 });
