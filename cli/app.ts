@@ -1,7 +1,9 @@
 // What every command shares: the engine's options from the global flags, --set, planning and
 // running with the right renderer, and the confirmation before root commands.
 import { join, resolve } from 'node:path';
-import { renameSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { fsReason } from '../core/profile.ts';
+import type { Secrets } from '../core/secrets.ts';
 import { RefusedError, UserError } from '../core/errors.ts';
 import { Events } from '../core/events.ts';
 import type { EngineOptions } from '../core/engine.ts';
@@ -17,12 +19,14 @@ export interface Global {
   profile?: string;
   concurrency?: number;
   only?: string | string[];
+  allowRecipeProbes?: boolean;
 }
 
 export interface PlanFlags extends Global {
   set?: unknown;
   format: string;
   out?: string;
+  detailedExitcode?: boolean;
 }
 
 type Engine = typeof import('../core/engine.ts');
@@ -31,7 +35,12 @@ type Outcome = { exitCode: number; plan: PlanDocument; result?: unknown };
 export class App {
   /** Set by a command's action; main() returns it. */
   exitCode = 0;
-  constructor(readonly io: Io, readonly style: Style, readonly verbose: boolean, readonly root: string) {}
+  constructor(readonly io: Io, readonly style: Style, readonly verbose: boolean, readonly root: string, readonly secrets: Secrets) {}
+
+  /** The events of one engine call, redacted with this call's secrets. */
+  events(): Events {
+    return new Events(this.secrets);
+  }
 
   async engineOptions(g: Global, events: Events): Promise<EngineOptions> {
     const [{ builtinTasks }, { optionSets }] = await Promise.all([import('../tasks/index.ts'), import('../drivers/index.ts')]);
@@ -49,6 +58,7 @@ export class App {
       events,
       signal: this.io.signal,
       ...(g.only !== undefined ? { only: ([] as unknown[]).concat(g.only).map(String) } : {}),
+      ...(g.allowRecipeProbes ? { allowRecipeProbes: true } : {}),
     };
   }
 
@@ -69,7 +79,7 @@ export class App {
     if (!['text', 'json', 'sh'].includes(o.format)) throw new UserError('USAGE', `--format ${o.format}: use text, json or sh`);
     const engine = await import('../core/engine.ts');
     const renderers = await import('../core/render/events.ts');
-    const events = new Events();
+    const events = this.events();
     const off = o.json ? events.on(renderers.jsonRenderer(this.io.stdout)) : () => {};
     const { plan, exitCode } = await engine.plan(await this.engineOptions(o, events), recipe, overrides);
     off();
@@ -78,6 +88,11 @@ export class App {
     else if (o.format === 'json') this.io.stdout.write(JSON.stringify(plan, null, 2) + '\n');
     else if (o.format === 'sh') this.io.stdout.write((await import('../core/render/plan-sh.ts')).renderPlanSh(plan));
     else this.io.stdout.write((await import('../core/render/plan-text.ts')).renderPlanText(plan, this.style));
+    if (o.detailedExitcode) {
+      // terraform's convention, so CI can ask whether a machine is converged: 0 yes, 2 no, 1 cannot tell.
+      const blocked = plan.steps.some((s) => (s.notes ?? []).some((n) => n.blocks));
+      return exitCode !== 0 || blocked ? 1 : plan.summary.stepsChanging > 0 ? 2 : 0;
+    }
     return exitCode;
   }
 
@@ -85,7 +100,7 @@ export class App {
   async run(o: Global, call: (engine: Engine, opts: EngineOptions) => Promise<Outcome>): Promise<number> {
     const engine = await import('../core/engine.ts');
     const renderers = await import('../core/render/events.ts');
-    const events = new Events();
+    const events = this.events();
     const opts = await this.engineOptions(o, events);
     const stop = this.renderEvents(renderers, o, events);
     try {
@@ -136,6 +151,11 @@ export class App {
 
 function writeAtomic(file: string, content: string): void {
   const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, content);
-  renameSync(tmp, file);
+  try {
+    writeFileSync(tmp, content);
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new UserError('OUT_UNWRITABLE', `cannot write ${file}: ${fsReason(e)}`, { fix: 'give --out a file path in a writable directory' });
+  }
 }

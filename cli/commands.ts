@@ -2,11 +2,11 @@
 import type { CAC } from 'cac';
 import { join, resolve } from 'node:path';
 import { UserError } from '../core/errors.ts';
-import { Events } from '../core/events.ts';
 import { drivers } from '../drivers/index.ts';
 import { clusterOptions } from '../options/cluster.ts';
 import { type AnyOption, helpLine } from '../options/option.ts';
 import type { App, Global, PlanFlags } from './app.ts';
+import { terminalText } from '../core/render/escape.ts';
 
 type DryRun = PlanFlags & { dryRun?: boolean };
 type Register = (cli: CAC, app: App) => void;
@@ -34,6 +34,7 @@ function planCommand(cli: CAC, app: App): void {
     .option(set, setHelp)
     .option('--format <format>', 'text, json or sh', { default: 'text' })
     .option('--out <file>', 'Also save the plan as JSON, for kubestrap apply')
+    .option('--detailed-exitcode', 'Exit 0 when nothing would change, 2 when something would, 1 on an error')
     .action(async (recipe: string, o: PlanFlags) => {
       app.exitCode = await app.plan(recipe, o);
     });
@@ -41,8 +42,15 @@ function planCommand(cli: CAC, app: App): void {
 
 function applyCommand(cli: CAC, app: App): void {
   cli.command('apply <plan>', 'Run exactly a saved plan; refuse if the machine drifted since')
-    .action(async (file: string, o: Global) => {
-      app.exitCode = await app.run(o, (engine, opts) => engine.apply(opts, resolve(app.io.cwd, file), app.confirmFor(o)));
+    .option(set, 'Only for the secret parameters the plan hides: give their values again')
+    .action(async (file: string, o: Global & { set?: unknown }) => {
+      // The plan fixes the profile, the steps and the parameters: options that would change them are refused.
+      const given = (flags: string[]) => app.io.argv.some((a) => flags.some((f) => a === f || a.startsWith(`${f}=`)));
+      for (const what of ['--only', '--allow-recipe-probes']) {
+        if (given([what])) throw new UserError('USAGE', `apply runs the saved plan as it was made: ${what} does not apply to it`, { fix: `make a new plan with ${what} and apply that` });
+      }
+      const profile = given(['-p', '--profile']) ? String(o.profile) : undefined;
+      app.exitCode = await app.run(o, (engine, opts) => engine.apply(opts, resolve(app.io.cwd, file), app.confirmFor(o), app.sets(o.set), profile));
     });
 }
 
@@ -62,11 +70,11 @@ function listCommand(cli: CAC, app: App): void {
         return;
       }
       io.stdout.write(style.bold('Recipes') + '\n');
-      for (const r of recipes) io.stdout.write(`  ${r.name.padEnd(20)} ${r.description}\n`);
+      for (const r of recipes) io.stdout.write(`  ${terminalText(r.name.padEnd(20))} ${terminalText(r.description)}\n`);
       io.stdout.write(style.bold('Profiles') + '\n');
       if (!profiles.length) io.stdout.write('  (none)\n');
       for (const p of profiles) {
-        io.stdout.write(`  ${p.name.padEnd(20)} ${p.state ? `${p.state.recipe}: ${p.state.status} at ${p.state.finished}` : 'never ran'}\n`);
+        io.stdout.write(`  ${p.name.padEnd(20)} ${p.state ? terminalText(`${p.state.recipe}: ${p.state.status} at ${p.state.finished}`) : 'never ran'}\n`);
       }
     });
 }
@@ -76,7 +84,7 @@ function tasksCommand(cli: CAC, app: App): void {
     .action(async (o: Global) => {
       const { loadTasks } = await import('../core/engine.ts');
       const { io, style } = app;
-      const list = (await loadTasks(await app.engineOptions(o, new Events()))).list();
+      const list = (await loadTasks(await app.engineOptions(o, app.events()))).list();
       if (o.json) {
         io.stdout.write(
           JSON.stringify(list.map(({ task, source }) => ({ name: task.name, description: task.description, source, params: task.params }))) + '\n',
@@ -84,10 +92,10 @@ function tasksCommand(cli: CAC, app: App): void {
         return;
       }
       for (const { task, source } of list) {
-        io.stdout.write(`${style.bold(task.name)}${source === 'built-in' ? '' : style.dim(` (${source})`)} — ${task.description}\n`);
+        io.stdout.write(`${style.bold(task.name)}${source === 'built-in' ? '' : style.dim(` (${terminalText(source)})`)} — ${terminalText(task.description)}\n`);
         for (const [k, spec] of Object.entries(task.params)) {
           const dflt = spec.default !== undefined ? ` = ${JSON.stringify(spec.default)}` : ' (required)';
-          io.stdout.write(`    ${k}: ${spec.type}${dflt}${spec.description ? style.dim(`  ${spec.description}`) : ''}\n`);
+          io.stdout.write(`    ${terminalText(`${k}: ${spec.type}${dflt}`)}${spec.description ? style.dim(`  ${terminalText(spec.description)}`) : ''}\n`);
         }
       }
     });
@@ -101,7 +109,7 @@ function graphCommand(cli: CAC, app: App): void {
       if (!['text', 'dot', 'mermaid'].includes(o.format)) throw new UserError('USAGE', `--format ${o.format}: use text, dot or mermaid`);
       const { load } = await import('../core/engine.ts');
       const { renderGraph } = await import('../core/render/graph.ts');
-      const { graph } = await load(await app.engineOptions(o, new Events()), recipe, app.sets(o.set));
+      const { graph } = await load(await app.engineOptions(o, app.events()), recipe, app.sets(o.set));
       app.io.stdout.write(renderGraph(graph, o.format as 'text'));
     });
 }
@@ -166,7 +174,7 @@ function startCommand(cli: CAC, app: App): void {
       const { selectStart } = await import('../drivers/select.ts');
       const { kubestrapHome } = await import('../core/profile.ts');
       const pick = await selectStart(o, kubestrapHome(app.io.env), String(o.profile));
-      if (!o.json && o.format === 'text') app.io.stderr.write(`kubestrap: the ${pick.driver.name} driver (${pick.why}), recipe ${pick.recipe}\n`);
+      if (!o.json && o.format === 'text') app.io.stderr.write(`kubestrap: ${terminalText(`the ${pick.driver.name} driver (${pick.why}), recipe ${pick.recipe}`)}\n`);
       if (o.dryRun) {
         app.exitCode = await app.plan(pick.recipe, o, pick.params);
         return;
@@ -205,9 +213,9 @@ function statusCommand(cli: CAC, app: App): void {
         io.stdout.write(JSON.stringify(state) + '\n');
         return;
       }
-      io.stdout.write(`${style.bold(profile)}: recipe ${state.recipe}, ${state.status} at ${state.finished}\n`);
+      io.stdout.write(`${style.bold(profile)}: ${terminalText(`recipe ${state.recipe}, ${state.status} at ${state.finished}`)}\n`);
       for (const s of state.steps) {
-        io.stdout.write(`  ${s.status.padEnd(11)} ${s.id}${s.host === 'local' ? '' : ` on ${s.host}`}${s.error ? ` — ${s.error}` : ''}\n`);
+        io.stdout.write(`  ${terminalText(`${s.status.padEnd(11)} ${s.id}${s.host === 'local' ? '' : ` on ${s.host}`}${s.error ? ` — ${s.error}` : ''}`)}\n`);
       }
       app.exitCode = state.status === 'ok' ? 0 : 1;
     });

@@ -15,6 +15,7 @@ import { asRoot, buildCommand, type Command } from './quote.ts';
 import { unifiedDiff } from './diff.ts';
 import type { Expectation } from './expectation.ts';
 import type { Overlay } from './overlay.ts';
+import { mayHoldCredentials, type Secrets } from './secrets.ts';
 
 export type Mode = 'plan' | 'run';
 
@@ -36,6 +37,8 @@ export interface WriteOptions {
   sudo?: boolean;
   /** Keep the content out of the plan; it is shown as <secret:NAME>. */
   secret?: string;
+  /** The file may hold credentials: a plan shows where it changes, not the text (paths like pki/ are so already). */
+  sensitive?: boolean;
 }
 
 export interface TaskContext {
@@ -55,6 +58,12 @@ export interface TaskContext {
   sudo: Template<CommandResult>;
   /** A read-only command: runs in plan mode too, never with sudo, never fails the step. */
   probe: Template<CommandResult>;
+  /**
+   * A read-only command whose words the recipe supplied (not a task's own reviewed probe): a plan
+   * runs it only when the user allowed recipe probes, and otherwise lists it as not run and gives
+   * undefined (the run decides).
+   */
+  recipeProbe(argv: readonly string[]): Promise<CommandResult | undefined>;
   read(path: string): Promise<string>;
   exists(path: string): Promise<boolean>;
   write(path: string, content: string | Uint8Array, opts?: WriteOptions): Promise<void>;
@@ -109,11 +118,17 @@ export interface ContextOptions {
   onOutput(stream: 'stdout' | 'stderr', line: string): void;
   /** In a run after a plan: the effects the plan listed for this step. */
   expectation?: Expectation;
+  /** Run recipe-supplied probes while planning too (--allow-recipe-probes). */
+  allowRecipeProbes?: boolean;
+  /** Secret values: redacted from every effect and note this step records. */
+  secrets?: Secrets;
   download(url: string, dest: string, sha256: string | undefined, signal: AbortSignal, progress: (line: string) => void): Promise<void>;
   downloadCached(dest: string, sha256: string | undefined): Promise<boolean>;
 }
 
 const MAX_CONTENT = 64 * 1024;
+/** Files larger than this get no line diff (a digest says they change); a diff is cut at MAX_CONTENT. */
+const MAX_DIFF_INPUT = 1024 * 1024;
 
 export class StepContext implements TaskContext {
   readonly step: string;
@@ -153,6 +168,15 @@ export class StepContext implements TaskContext {
     return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode, ok: r.exitCode === 0 };
   };
 
+  async recipeProbe(argv: readonly string[]): Promise<CommandResult | undefined> {
+    if (this.mode === 'run' || this.opts.allowRecipeProbes) return this.probe`${argv}`;
+    const command = buildCommand(['', ''], [argv]);
+    this.add({ kind: 'probe', host: this.host, command: command.text, readOnly: true, notRun: true });
+    this.note('info', `not run while planning, as it comes from the recipe: ${command.text} (the run decides whether the step is needed)`,
+      'plan with --allow-recipe-probes to run such commands while planning');
+    return undefined;
+  }
+
   async read(path: string): Promise<string> {
     absolute(path);
     this.add({ kind: 'read', host: this.host, path, readOnly: true });
@@ -175,6 +199,7 @@ export class StepContext implements TaskContext {
     absolute(path);
     const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content);
     const mode = normalizeMode(opts.mode ?? '0644');
+    if (opts.owner !== undefined) checkName('owner', opts.owner, OWNER);
     let current: Uint8Array | null | 'unreadable';
     try { current = await this.current(path); } catch (e) {
       if (!(e instanceof UnreadableError)) throw e;
@@ -187,7 +212,7 @@ export class StepContext implements TaskContext {
     const effect: WriteEffect = {
       kind: 'write', host: this.host, path, mode, ...(opts.owner ? { owner: opts.owner } : {}),
       sudo: opts.sudo ?? false, exists, ...(unchanged ? { unchanged: true } : {}),
-      sha256: sha256(bytes), bytes: bytes.length,
+      sha256: sha256(bytes), bytes: bytes.length, ...(current instanceof Uint8Array && !unchanged ? { currentSha256: sha256(current) } : {}),
     };
     if (opts.secret) { effect.secret = true; effect.content = `<secret:${opts.secret}>`; }
     else if (text && bytes.length <= MAX_CONTENT) effect.content = bytes.toString('utf8');
@@ -195,8 +220,11 @@ export class StepContext implements TaskContext {
       effect.backup = `${this.opts.backupRoot}${path}`;
       if (current === 'unreadable') effect.diff = '(current file is not readable without root: no diff)';
       else if (!opts.secret && text && isText(Buffer.from(current!))) {
-        const d = unifiedDiff(Buffer.from(current!).toString('utf8'), bytes.toString('utf8'), path);
-        if (d) effect.diff = d;
+        const old = current!;
+        const d = old.length > MAX_DIFF_INPUT || bytes.length > MAX_DIFF_INPUT ? undefined : unifiedDiff(Buffer.from(old).toString('utf8'), bytes.toString('utf8'), path);
+        if (d === undefined) effect.diff = `(${formatSize(old.length)} → ${formatSize(bytes.length)}: too large for a line diff; sha256 ${sha256(old).slice(0, 12)}… → ${effect.sha256.slice(0, 12)}…)`;
+        else if (d && (opts.sensitive || mayHoldCredentials(path))) effect.diff = whereOnly(d);
+        else if (d) effect.diff = d.length > MAX_CONTENT ? `${d.slice(0, d.lastIndexOf('\n', MAX_CONTENT) + 1)}(diff cut at ${formatSize(MAX_CONTENT)} of ${formatSize(d.length)})\n` : d;
         else if (currentMode !== mode) effect.diff = `(mode ${currentMode} → ${mode})`;
       }
     }
@@ -209,6 +237,7 @@ export class StepContext implements TaskContext {
     this.mutating('put');
     absolute(path);
     const mode = normalizeMode(opts.mode ?? '0644');
+    if (opts.owner !== undefined) checkName('owner', opts.owner, OWNER);
     let cached: Uint8Array | undefined;
     try { cached = await readLocal(cachedPath); } catch { cached = undefined; }
     if (!cached && this.mode === 'run') throw new Error(`${cachedPath} is not in the download cache: download it first`);
@@ -230,6 +259,7 @@ export class StepContext implements TaskContext {
     const effect: WriteEffect = {
       kind: 'write', host: this.host, path, mode, ...(opts.owner ? { owner: opts.owner } : {}), sudo: opts.sudo ?? false, exists,
       ...(unchanged ? { unchanged: true } : {}), sha256: digest, bytes: cached?.length ?? 0, source: cachedPath,
+      ...(currentDigest && !unchanged ? { currentSha256: currentDigest } : {}),
       ...(exists && !unchanged ? { backup: `${this.opts.backupRoot}${path}` } : {}),
     };
     this.add(effect);
@@ -278,6 +308,7 @@ export class StepContext implements TaskContext {
 
   async service(name: string, action: ServiceAction, opts: { sudo?: boolean } = {}): Promise<void> {
     this.mutating('service');
+    if (action !== 'daemon-reload') checkName('unit', name, UNIT);
     const effect: ServiceEffect = { kind: 'service', host: this.host, name, action, sudo: opts.sudo ?? true };
     this.add(effect);
     if (this.mode === 'run') await this.perform(effect);
@@ -286,6 +317,7 @@ export class StepContext implements TaskContext {
   async packages(names: string[], opts: { sudo?: boolean; action?: 'install' | 'remove' } = {}): Promise<void> {
     this.mutating('packages');
     const action = opts.action ?? 'install';
+    for (const n of names) checkName('package', n, PACKAGE);
     const manager = await this.packageManager();
     const installed = await this.installedPackages(manager, names);
     const todo = names.filter((n) => (action === 'install' ? !installed.has(n) : installed.has(n)));
@@ -320,14 +352,16 @@ export class StepContext implements TaskContext {
   }
 
   note(level: Note['level'], message: string, fix?: string): void {
-    const note: Note = { level, message, ...(fix ? { fix } : {}) };
+    const r = (x: string) => this.opts.secrets?.redact(x) ?? x;
+    const note: Note = { level, message: r(message), ...(fix ? { fix: r(fix) } : {}) };
     this.record.notes.push(note);
     this.opts.onNote(note);
   }
 
   block(reason: string, message: string, fix?: string): void {
     if (this.mode === 'run') throw new UserError(reason, message, fix ? { fix } : {});
-    const note: Note = { level: 'error', message, ...(fix ? { fix } : {}), blocks: reason };
+    const r = (x: string) => this.opts.secrets?.redact(x) ?? x;
+    const note: Note = { level: 'error', message: r(message), ...(fix ? { fix: r(fix) } : {}), blocks: reason };
     this.record.notes.push(note);
     this.opts.onNote(note);
   }
@@ -361,10 +395,13 @@ export class StepContext implements TaskContext {
     for (const c of commandsFor(effect, content)) await this.run(c.command, c.sudo, c.stdin);
   }
 
+  /** Records an effect as shown (secrets redacted); the caller performs the original. */
   private add(effect: Effect): void {
-    this.opts.expectation?.match(this.step, effect);
-    this.record.effects.push(effect);
-    this.opts.onEffect(effect);
+    const shown = this.opts.secrets ? this.opts.secrets.redactDeep(effect) : effect;
+    if (shown.kind === 'write' && effect.kind === 'write' && shown.content !== effect.content) shown.secret = true;
+    this.opts.expectation?.match(this.step, shown);
+    this.record.effects.push(shown);
+    this.opts.onEffect(shown);
   }
 
   private mutating(what: string): void {
@@ -417,6 +454,27 @@ export class StepContext implements TaskContext {
       if (manager === 'apk' || manager === 'pacman' || status === 'installed') installed.add(name);
     }
     return installed;
+  }
+}
+
+/** A diff of a file that may hold credentials: which lines change, not their text. */
+function whereOnly(diff: string): string {
+  const hunks = diff.split('\n').filter((l) => l.startsWith('@@'));
+  return `(content not shown: the file may hold credentials; changed at ${hunks.map((h) => h.replace(/^@@ | @@.*$/g, '')).join(', ') || 'its mode'})\n`;
+}
+
+function formatSize(n: number): string {
+  return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+// What the tools accept (and never a leading '-', which they would read as an option).
+const PACKAGE = /^[A-Za-z0-9][A-Za-z0-9+._~:=@-]*$/;
+const UNIT = /^[A-Za-z0-9_][A-Za-z0-9_.:@\\-]*$/;
+const OWNER = /^(?:[A-Za-z0-9_][A-Za-z0-9_.-]*\$?)(?::[A-Za-z0-9_][A-Za-z0-9_.-]*\$?)?$/;
+
+function checkName(what: string, value: string, pattern: RegExp): void {
+  if (typeof value !== 'string' || !pattern.test(value) || value.length > 256) {
+    throw new UserError('NAME_INVALID', `${what} name ${JSON.stringify(value)} is not valid`, { fix: `a ${what} name has letters, digits and . _ - (and never starts with -)` });
   }
 }
 

@@ -40,7 +40,11 @@ export const EFFECT_KINDS: Kinds = {
     shown: true,
     commands: (e) => [commandFor(e)],
     describe: (e, on) => `run${e.sudo ? ' as root' : ''}${on}: ${e.command}`,
-    sh: (e) => (hasPlaceholder(e.command) ? { comment: e.command, withheld: 'this command uses the output of an earlier command' } : undefined),
+    sh: (e) => {
+      if (hasPlaceholder(e.command)) return { comment: e.command, withheld: 'this command uses the output of an earlier command' };
+      if (e.command.includes('<secret:')) return { comment: e.command, withheld: 'this command uses a secret' };
+      return undefined;
+    },
     same: (p, a) => p.sudo === a.sudo && wildcard(p.command, a.command),
   },
   probe: {
@@ -48,7 +52,7 @@ export const EFFECT_KINDS: Kinds = {
     shown: false,
     commands: none,
     describe: (e, on) => `check${on}: ${e.command}`,
-    sh: (e) => ({ comment: `checked: ${e.command}` }),
+    sh: (e) => ({ comment: `${e.notRun ? 'not run while planning (from the recipe)' : 'checked'}: ${e.command}` }),
     same: (p, a) => p.command === a.command,
   },
   read: {
@@ -65,7 +69,12 @@ export const EFFECT_KINDS: Kinds = {
     commands: (
       e,
       content,
-    ) => (e.unchanged ? [] : [{ command: writeCommand(e.path, e.mode, e.owner, e.backup), sudo: e.sudo, ...(content ? { stdin: content } : {}) }]),
+    ) => (e.unchanged ? [] : [{
+      // Size and sha256 go along: the script renames only a complete, verified file. A file put from
+      // a download not made yet has no size in the plan; its sha256 is still checked.
+      command: writeCommand(e.path, e.mode, e.owner, e.backup, e.source && !e.bytes ? '' : e.bytes, e.sha256),
+      sudo: e.sudo, ...(content ? { stdin: content } : {}),
+    }]),
     describe: (e, on) => {
       if (e.unchanged) return `keep ${e.path}${on} (already as planned)`;
       const size = e.source && !e.bytes ? `from ${e.source.split('/').pop()} once downloaded` : formatBytes(e.bytes);
@@ -76,6 +85,7 @@ export const EFFECT_KINDS: Kinds = {
       if (e.secret) return { withheld: `the content of ${e.path} is a secret` };
       if (e.content === undefined && !e.source) return { withheld: `the content of ${e.path} is binary or over 64 KiB` };
       if (hasPlaceholder(e.content)) return { comment: describeEffect(e), withheld: `the content of ${e.path} uses the output of an earlier command` };
+      if (e.source && isPlaceholder(e.sha256)) return { comment: describeEffect(e), withheld: `the checksum of ${e.path} was not known while planning` };
       return undefined;
     },
     same: (p, a) => {

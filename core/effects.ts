@@ -16,6 +16,8 @@ export interface ProbeEffect {
   host: string;
   command: string;
   readOnly: true;
+  /** A command the recipe supplied, not run while planning (the user did not allow it). */
+  notRun?: true;
 }
 
 export interface ReadEffect {
@@ -37,6 +39,8 @@ export interface WriteEffect {
   unchanged?: boolean;
   sha256: string;
   bytes: number;
+  /** sha256 of the file it replaces: a saved plan notices any change to it, binary or large too. */
+  currentSha256?: string;
   /** Text content up to 64 KiB with secrets redacted; absent for binary or larger files. */
   content?: string;
   /** Unified diff against the current file, when it exists and is readable text. */

@@ -9,11 +9,12 @@ import type { Host } from './hosts/host.ts';
 import { HostPool } from './hosts/pool.ts';
 import { buildPlan, driftBetween, verifyPlan, type PlanDocument } from './plan.ts';
 import { kubestrapHome, lockProfile, profileDir, saveState, checkProfileName } from './profile.ts';
-import { findRecipe, type OptionSets } from './recipe.ts';
+import { findRecipe, loadRecipe, type OptionSets } from './recipe.ts';
 import { TaskRegistry } from './registry.ts';
 import { runExitCode, schedule, type PlannedStep, type ScheduleResult } from './scheduler.ts';
 import type { Task } from './task.ts';
 import { download, downloadCached } from './download.ts';
+import { literal } from './template.ts';
 
 export interface EngineOptions {
   env: Record<string, string | undefined>;
@@ -30,6 +31,8 @@ export interface EngineOptions {
   optionSets?: OptionSets;
   /** --only STEP: run these steps and what they need. */
   only?: readonly string[];
+  /** --allow-recipe-probes: a plan also runs the read-only commands a recipe supplied (run-command's unless). */
+  allowRecipeProbes?: boolean;
   /** Tests inject the local host (e.g. one with fixed facts for golden plans). */
   localHost?: Host;
   /** …and other hosts by key (ssh:user@address:port, docker:name). */
@@ -52,9 +55,18 @@ export async function load(opts: EngineOptions, recipeRef: string, overrides: Re
   checkProfileName(opts.profile);
   const registry = await loadTasks(opts);
   const file = findRecipe(recipeRef, opts.recipeDirs, opts.cwd);
-  const graph = await buildGraph({ file, overrides, profile: opts.profile, env: opts.env, registry, recipeDirs: opts.recipeDirs,
-    recipeCache: join(kubestrapHome(opts.env), 'cache', 'recipes'), ...(opts.only ? { only: opts.only } : {}),
-    ...(opts.optionSets ? { optionSets: opts.optionSets } : {}) });
+  let graph: Graph;
+  try {
+    graph = await buildGraph({ file, overrides, profile: opts.profile, env: opts.env, registry, recipeDirs: opts.recipeDirs,
+      recipeCache: join(kubestrapHome(opts.env), 'cache', 'recipes'), ...(opts.only ? { only: opts.only } : {}),
+      ...(opts.optionSets ? { optionSets: opts.optionSets } : {}) });
+  } catch (e) {
+    // An error about a secret parameter's value must not show it either.
+    try { const r = loadRecipe(file); for (const [k, v] of Object.entries(overrides)) if (r.params[k]?.secret) opts.events.secrets.add(k, v); } catch { /* the error below says why */ }
+    if (e instanceof Error) e.message = opts.events.secrets.redact(e.message);
+    throw e;
+  }
+  for (const [k, p] of Object.entries(graph.recipe.params)) if (p.secret) opts.events.secrets.add(k, graph.params[k]);
   return { graph, file };
 }
 
@@ -67,6 +79,7 @@ function scheduleOptions(opts: EngineOptions, graph: Graph, pool: HostPool, mode
       ? join(profileDir(home, opts.profile), 'backups')
       : `${(await host.facts()).home}/.kubestrap/backups/${opts.profile}`,
     ...(planned ? { planned } : {}),
+    ...(opts.allowRecipeProbes ? { allowRecipeProbes: true } : {}),
     download, downloadCached,
   };
 }
@@ -79,11 +92,11 @@ function newPool(opts: EngineOptions): HostPool {
 }
 
 /** Plans a loaded graph: every probe runs, nothing changes. */
-export async function planGraph(opts: EngineOptions, loaded: Loaded, pool: HostPool, events = new Events()): Promise<{ plan: PlanDocument; result: ScheduleResult }> {
+export async function planGraph(opts: EngineOptions, loaded: Loaded, pool: HostPool, events = new Events(opts.events.secrets)): Promise<{ plan: PlanDocument; result: ScheduleResult }> {
   const result = await schedule(scheduleOptions(opts, loaded.graph, pool, 'plan', events));
   const plan = buildPlan({
-    recipe: loaded.graph.recipe.name, recipeFile: loaded.file, profile: opts.profile, params: loaded.graph.params,
-    ...(opts.only ? { only: opts.only } : {}), hosts: await pool.describe(), result,
+    recipe: loaded.graph.recipe.name, recipeFile: loaded.file, profile: opts.profile, params: opts.events.secrets.redactDeep(literal(loaded.graph.params)),
+    ...(opts.only ? { only: opts.only } : {}), ...(opts.allowRecipeProbes ? { recipeProbes: true } : {}), hosts: await pool.describe(), result,
   });
   return { plan, result };
 }
@@ -138,15 +151,15 @@ export async function run(
     await confirm(plan);
     const expected = new Map(plan.steps.map((s) => [s.id, { status: s.status as 'change' | 'ok', effects: s.effects }]));
     const result = await schedule(scheduleOptions(opts, loaded.graph, pool, 'run', opts.events, expected));
-    saveState(home, {
-      profile: opts.profile, recipe: loaded.graph.recipe.name, recipeFile: loaded.file, params: loaded.graph.params,
+    saveState(home, opts.events.secrets.redactDeep({
+      profile: opts.profile, recipe: loaded.graph.recipe.name, recipeFile: loaded.file, params: literal(loaded.graph.params),
       status: result.status, finished: new Date().toISOString(),
       steps: result.steps.map((s) => ({
         id: s.id, task: s.task, host: s.host, status: s.status,
         ...(s.error ? { error: s.error instanceof Error ? s.error.message : String(s.error) } : {}),
         ...(s.outputs ? { outputs: s.outputs } : {}),
       })),
-    });
+    }));
     return { plan, result, exitCode: runExitCode(result) };
   } finally {
     await pool.closeAll();
@@ -166,9 +179,26 @@ export function readPlanFile(file: string): PlanDocument {
   return verifyPlan(doc, file);
 }
 
-/** Applies a saved plan: same recipe, parameters and profile, refusing if anything drifted. */
-export async function apply(opts: EngineOptions, file: string, confirm: (plan: PlanDocument) => Promise<void>): Promise<RunOutcome> {
+/**
+ * Applies a saved plan: same recipe, parameters and profile, refusing if anything drifted. The plan
+ * hides secret parameters, so their values are given again (`secrets`, from --set).
+ */
+export async function apply(opts: EngineOptions, file: string, confirm: (plan: PlanDocument) => Promise<void>, secrets: Record<string, string> = {}, profile?: string): Promise<RunOutcome> {
   const audited = readPlanFile(file);
+  if (profile !== undefined && profile !== audited.profile) {
+    throw new UserError('USAGE', `${file} was made for profile '${audited.profile}': -p ${profile} does not apply to it`, { fix: `make a new plan with -p ${profile} and apply that` });
+  }
   const { only: _ignored, ...rest } = opts;
-  return run({ ...rest, profile: audited.profile, ...(audited.only ? { only: audited.only } : {}) }, audited.recipeFile, audited.params, confirm, audited);
+  const params: Record<string, unknown> = { ...audited.params };
+  const hidden = Object.entries(audited.params).filter(([, v]) => JSON.stringify(v).includes('<secret:'));
+  for (const k of Object.keys(secrets)) {
+    if (!hidden.some(([h]) => h === k)) throw new UserError('USAGE', `apply takes --set only for the secret parameters the plan hides${hidden.length ? ` (${hidden.map(([h]) => h).join(', ')})` : ' (it hides none)'}, not '${k}'`, { fix: 'the other parameters are part of the audited plan: make a new plan to change them' });
+  }
+  for (const [k, v] of hidden) {
+    if (v !== `<secret:${k}>`) throw new RefusedError('PLAN_SECRET', `parameter '${k}' of the plan contains a secret value`, { fix: `mark '${k}' secret: true in the recipe, or apply with kubestrap run` });
+    if (secrets[k] === undefined) throw new UserError('SECRET_NEEDED', `the plan hides the secret parameter '${k}'`, { fix: `give it again: kubestrap apply ${file} --set ${k}=…` });
+    params[k] = secrets[k];
+  }
+  return run({ ...rest, profile: audited.profile, ...(audited.only ? { only: audited.only } : {}), allowRecipeProbes: audited.recipeProbes === true },
+    audited.recipeFile, params, confirm, audited);
 }

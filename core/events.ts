@@ -1,5 +1,6 @@
 // The engine's only way to say anything: typed events. Renderers subscribe; tasks never print.
 import type { Effect, Note } from './effects.ts';
+import { Secrets } from './secrets.ts';
 
 export type StepStatus = 'change' | 'ok' | 'failed' | 'skipped' | 'interrupted';
 
@@ -18,11 +19,14 @@ export type Listener = (event: EngineEvent) => void;
 
 export class Events {
   private listeners: Listener[] = [];
+  /** Every event is redacted on its way out: no listener ever sees a secret value. */
+  constructor(readonly secrets = new Secrets()) {}
   on(listener: Listener): () => void {
     this.listeners.push(listener);
     return () => { this.listeners = this.listeners.filter((l) => l !== listener); };
   }
   emit(event: EngineEvent): void {
-    for (const l of this.listeners) l(event);
+    const shown = this.secrets.redactDeep(event);
+    for (const l of this.listeners) l(shown);
   }
 }

@@ -109,7 +109,7 @@ export function recipeParams(
     }
   }
   for (const [k, v] of Object.entries(overrides)) {
-    if (!(k in recipe.params)) {
+    if (!Object.hasOwn(recipe.params, k)) {
       const names = Object.keys(recipe.params);
       throw new UserError('PARAM_UNKNOWN', `recipe '${recipe.name}' has no parameter '${k}'`, {
         where: fromCli ? { file: recipe.file } : undefined,
@@ -118,6 +118,10 @@ export function recipeParams(
     }
     if (fromCli && typeof v === 'string' && v.includes('${{')) {
       throw new UserError('PARAM_INVALID', `--set ${k}: values may not contain \${{ … }}`, { fix: 'pass the literal value' });
+    }
+    // Only the engine makes placeholders: a value shaped like one would skip checks meant for real values.
+    if (fromCli && typeof v === 'string' && /<(?:output of |secret:)/.test(v)) {
+      throw new UserError('PARAM_INVALID', `--set ${k}: values may not contain <output of …> or <secret:…>`, { fix: 'pass the literal value' });
     }
     const spec = recipe.params[k]!;
     const type = spec.type ?? typeOf(spec.default);
@@ -285,7 +289,7 @@ function evaluateHost(owner: HostSpecScope, name: string): HostSpec {
 
 function checkParams(task: Task, values: Record<string, unknown>, step: RecipeStep): void {
   for (const key of Object.keys(values)) {
-    if (!(key in task.params)) {
+    if (!Object.hasOwn(task.params, key)) {
       const names = Object.keys(task.params);
       throw new UserError('PARAM_UNKNOWN', `step '${step.id}': task '${task.name}' has no parameter '${key}'`, {
         where: step.where(['with', key], true),

@@ -14,8 +14,6 @@ export interface PlanStep {
   effects: Effect[];
   notes?: Note[];
   error?: string;
-  /** Digest of what the step observed on its host when planned. */
-  observed: string;
 }
 
 export interface PlanSummary {
@@ -40,24 +38,48 @@ export interface PlanDocument {
   params: Record<string, unknown>;
   /** Set when the plan was made with --only: the steps asked for (their needs come along). */
   only?: string[];
+  /** Set when the plan ran the read-only commands the recipe supplied (--allow-recipe-probes). */
+  recipeProbes?: true;
   hosts: HostInfo[];
   steps: PlanStep[];
   summary: PlanSummary;
   digest: string;
 }
 
-export function buildPlan(args: { recipe: string; recipeFile: string; profile: string; params: Record<string, unknown>; only?: readonly string[]; hosts: HostInfo[]; result: ScheduleResult }): PlanDocument {
+export function buildPlan(args: { recipe: string; recipeFile: string; profile: string; params: Record<string, unknown>; only?: readonly string[]; recipeProbes?: boolean; hosts: HostInfo[]; result: ScheduleResult }): PlanDocument {
   const steps: PlanStep[] = args.result.steps.map((s) => ({
     id: s.id, task: s.task, host: s.host, status: s.status, effects: s.effects,
     ...(s.notes.length ? { notes: s.notes } : {}),
     ...(s.error ? { error: errorLine(s.error) } : {}),
-    observed: s.observed,
   }));
   const body = {
     version: 1 as const, recipe: args.recipe, recipeFile: args.recipeFile, profile: args.profile, params: args.params,
-    ...(args.only?.length ? { only: [...args.only] } : {}), hosts: args.hosts, steps, summary: summarize(steps),
+    ...(args.only?.length ? { only: [...args.only] } : {}), ...(args.recipeProbes ? { recipeProbes: true as const } : {}), hosts: args.hosts, steps, summary: summarize(steps),
   };
-  return { ...body, digest: digestOf(body) };
+  return { ...body, digest: planDigest(body) };
+}
+
+/**
+ * The digest covers what a run would do and the facts that decides on (each effect with what it
+ * found: exists, current content's digest, unchanged; each step's status; what blocks a run), and
+ * not incidental readings (free memory, a directory's size, how a runtime words a message): a plan
+ * of an unchanged machine has the same digest every time, under Node and Deno alike.
+ */
+export function planDigest(body: Omit<PlanDocument, 'digest'>): string {
+  return digestOf({
+    ...body,
+    steps: body.steps.map((s) => ({
+      id: s.id, task: s.task, host: s.host, status: s.status, effects: s.effects.map(decisive),
+      blocks: (s.notes ?? []).filter((n) => n.blocks).map((n) => n.blocks),
+      ...(s.error !== undefined ? { failed: true } : {}),
+    })),
+  });
+}
+
+/** An effect without its incidental readings. */
+export function decisive(e: Effect): Effect {
+  if (e.kind === 'remove') { const { bytes: _bytes, ...rest } = e; return rest; }
+  return e;
 }
 
 export function summarize(steps: PlanStep[]): PlanSummary {
@@ -92,7 +114,7 @@ export function verifyPlan(doc: unknown, file: string): PlanDocument {
   if (d.version !== 1) throw bad(`version ${JSON.stringify(d.version)} is not supported (expected 1)`);
   if (!Array.isArray(d.steps) || typeof d.recipeFile !== 'string' || typeof d.digest !== 'string') throw bad('fields are missing');
   const { digest, ...body } = d;
-  if (digestOf(body) !== digest) {
+  if (planDigest(body) !== digest) {
     throw new RefusedError('PLAN_EDITED', `${file} was changed after it was made (its digest does not match)`, { fix: 'make a new plan instead of editing one' });
   }
   return d;
@@ -108,13 +130,14 @@ export function driftBetween(audited: PlanDocument, fresh: PlanDocument): string
     if (a.status !== f.status) return `step '${a.id}' was '${a.status}' and is now '${f.status}'`;
     for (let i = 0; i < Math.max(a.effects.length, f.effects.length); i++) {
       const x = a.effects[i], y = f.effects[i];
-      if (canonical(x) !== canonical(y)) {
+      if (canonical(x && decisive(x)) !== canonical(y && decisive(y))) {
         if (!y) return `step '${a.id}' would no longer ${describeEffect(x!)}`;
         if (!x) return `step '${a.id}' would now also ${describeEffect(y)}`;
         return `step '${a.id}' would now ${describeEffect(y)} instead of ${describeEffect(x)}`;
       }
     }
-    if (a.observed !== f.observed) return `what step '${a.id}' found on ${a.host} has changed`;
+    const blocks = (s: PlanStep) => canonical((s.notes ?? []).filter((n) => n.blocks).map((n) => n.blocks));
+    if (blocks(a) !== blocks(f)) return `what blocks step '${a.id}' on ${a.host} has changed`;
   }
   if (fresh.steps.length !== audited.steps.length) return 'the recipe has new steps';
   if (canonical(audited.params) !== canonical(fresh.params)) return 'the parameters differ';

@@ -1,5 +1,5 @@
 // Recipe files: YAML validated into steps, each value remembering where it came from.
-import { readFileSync, existsSync, readdirSync } from 'node:fs';
+import { readFileSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, resolve, basename } from 'node:path';
 import { UserError, didYouMean, type Where } from './errors.ts';
 import { YamlSource, type YamlPath } from './yaml-source.ts';
@@ -12,6 +12,8 @@ export interface RecipeParam {
   type?: RecipeParamType;
   /** Checks and normalises a value given to the recipe (see ParamSpec.parse); from an option set. */
   parse?(value: unknown): unknown;
+  /** Never shown: plans, events, state and errors say <secret:NAME>. */
+  secret?: boolean;
 }
 
 /** Named groups of parameters the application supplies (e.g. a tool's command-line options). */
@@ -56,12 +58,23 @@ export interface Recipe {
 
 const TOP_KEYS = ['name', 'description', 'params', 'options', 'imports', 'hosts', 'steps'];
 const STEP_KEYS = ['id', 'task', 'recipe', 'with', 'needs', 'host', 'when', 'forward', 'description'];
-const PARAM_KEYS = ['default', 'description', 'type'];
+const PARAM_KEYS = ['default', 'description', 'type', 'secret'];
+const MAX_RECIPE = 4 * 1024 * 1024;
+/** Names that would reach an object's prototype. */
+const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
 const ID = /^[a-zA-Z0-9][a-zA-Z0-9_-]*$/;
 
 /** cacheDir: where parsed recipes are kept by content hash (see YamlSource.parse). */
 export function loadRecipe(file: string, cacheDir?: string): Recipe {
   let text: string;
+  // A FIFO, a device or a huge file is not a recipe: say so instead of reading it forever.
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) throw new UserError('RECIPE_INVALID', `${file} is not a regular file`, { fix: 'give a recipe .yaml file' });
+    if (st.size > MAX_RECIPE) throw new UserError('RECIPE_INVALID', `${file} is ${st.size} bytes: too large for a recipe (at most ${MAX_RECIPE})`, { fix: 'give a recipe .yaml file' });
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+  }
   try { text = readFileSync(file, 'utf8'); } catch (e) {
     throw new UserError('RECIPE_NOT_FOUND', `cannot read recipe ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { fix: 'check the path' });
   }
@@ -85,12 +98,19 @@ export function parseRecipe(file: string, text: string, cacheDir?: string): Reci
   if (doc.params !== undefined && doc.params !== null) {
     if (!isObject(doc.params)) fail(['params'], 'params must be a mapping of name to { default: … }');
     for (const [name, spec] of Object.entries(doc.params as Record<string, unknown>)) {
-      if (!/^[a-zA-Z_][a-zA-Z0-9_-]*$/.test(name)) fail(['params', name], `parameter name '${name}' is not valid`, 'use letters, digits, _ and -', true);
+      if (!/^[a-zA-Z_][a-zA-Z0-9_-]*$/.test(name) || RESERVED.has(name)) fail(['params', name], `parameter name '${name}' is not valid`, 'use letters, digits, _ and -, and not __proto__, constructor or prototype', true);
       if (isObject(spec)) {
         for (const k of Object.keys(spec)) if (!PARAM_KEYS.includes(k)) fail(['params', name, k], `unknown key '${k}' in parameter '${name}'`, didYouMean(k, PARAM_KEYS) ?? `a parameter has ${PARAM_KEYS.join(', ')}`, true);
         if (!('default' in spec)) fail(['params', name], `parameter '${name}' needs a default`, 'add default: …');
         if (spec.type !== undefined && !['string', 'number', 'boolean', 'string[]'].includes(spec.type as string)) fail(['params', name, 'type'], `parameter '${name}': type must be string, number, boolean or string[]`);
-        params[name] = { default: spec.default, ...(typeof spec.description === 'string' ? { description: spec.description } : {}), ...(spec.type ? { type: spec.type as RecipeParam['type'] } : {}) };
+        const d = spec.default;
+        const fits = typeof d === 'string' && d.includes('${{') ? true
+          : spec.type === 'number' ? typeof d === 'number' : spec.type === 'boolean' ? typeof d === 'boolean'
+          : spec.type === 'string[]' ? Array.isArray(d) && d.every((x) => typeof x === 'string' || typeof x === 'number')
+          : spec.type === 'string' ? typeof d === 'string' || typeof d === 'number' : true;
+        if (!fits) fail(['params', name, 'default'], `parameter '${name}': its default ${JSON.stringify(d)} is not a ${spec.type}`, `give a default of type ${spec.type}`);
+        params[name] = { default: spec.default, ...(typeof spec.description === 'string' ? { description: spec.description } : {}), ...(spec.type ? { type: spec.type as RecipeParam['type'] } : {}), ...(spec.secret === true ? { secret: true } : {}) };
+        if (spec.secret !== undefined && typeof spec.secret !== 'boolean') fail(['params', name, 'secret'], `parameter '${name}': secret must be true or false`);
       } else {
         params[name] = { default: spec };
       }

@@ -45,6 +45,7 @@ export class TaskRegistry {
       }
       return;
     }
+    if (!stat.isFile()) throw new UserError('TASK_FILE_INVALID', `task file ${path} is not a regular file`, { where: at(lazyWhere), fix: 'give a .ts or .js file' });
     if (this.loaded.has(abs)) return;
     this.loaded.add(abs);
     let mod: Record<string, unknown>;

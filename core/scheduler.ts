@@ -11,7 +11,7 @@ import type { Host } from './hosts/host.ts';
 import type { HostPool } from './hosts/pool.ts';
 import { Overlay } from './overlay.ts';
 import { resolveParams, type Outputs } from './task.ts';
-import { evaluate, outputsLookup, TemplateError } from './template.ts';
+import { evaluate, literal, outputsLookup, referencedSteps, TemplateError } from './template.ts';
 import type { HostSpec } from './recipe.ts';
 
 export interface StepResult extends StepRecord {
@@ -42,6 +42,8 @@ export interface ScheduleOptions {
   cacheDir: string;
   /** In a run after a plan: what the plan listed per step. */
   planned?: Map<string, PlannedStep>;
+  /** Run recipe-supplied probes while planning too. */
+  allowRecipeProbes?: boolean;
   download(url: string, dest: string, sha256: string | undefined, signal: AbortSignal, progress: (line: string) => void): Promise<void>;
   downloadCached(dest: string, sha256: string | undefined): Promise<boolean>;
 }
@@ -76,8 +78,11 @@ export async function schedule(opts: ScheduleOptions): Promise<ScheduleResult> {
           throw e;
         }
       };
-      const params = resolveParams(step.task, resolve(step.with));
-      const spec = step.hostSpec ? resolve<HostSpec>(step.hostSpec) : undefined;
+      const given = literal(resolve(step.with));
+      // Registered before the values are checked, so not even an error about one shows it.
+      for (const [k, spec] of Object.entries(step.task.params)) if (spec.secret) events.secrets.add(k, (given as Record<string, unknown>)[k] ?? spec.default);
+      const params = resolveParams(step.task, given, opts.mode === 'plan' && referencedSteps(step.with).length > 0);
+      const spec = step.hostSpec ? literal(resolve<HostSpec>(step.hostSpec)) : undefined;
       // While planning, a machine whose creating step will change something does not exist yet.
       const creating = opts.mode === 'plan' ? (step.hostCreatedBy ?? []).filter((id) => results.get(id)?.status === 'change') : [];
       const host = await opts.pool.get(step.host, spec, creating);
@@ -91,6 +96,8 @@ export async function schedule(opts: ScheduleOptions): Promise<ScheduleResult> {
         onNote: (note) => events.emit({ type: 'note', step: step.id, note }),
         onOutput: (stream, line) => events.emit({ type: 'output', step: step.id, stream, line }),
         ...(opts.planned ? { expectation: new Expectation(planned?.effects ?? []) } : {}),
+        ...(opts.allowRecipeProbes ? { allowRecipeProbes: true } : {}),
+        secrets: events.secrets,
         download: opts.download, downloadCached: opts.downloadCached,
       });
       if (host.firstUse && !announced.has(host.name)) {
@@ -100,7 +107,9 @@ export async function schedule(opts: ScheduleOptions): Promise<ScheduleResult> {
       let done = false;
       if (step.task.check) {
         ctx.readOnly = true;
-        done = await step.task.check(ctx, params as never);
+        const answer: unknown = await step.task.check(ctx, params as never);
+        if (typeof answer !== 'boolean') throw new UserError('TASK_INVALID', `the check of task '${step.task.name}' returned ${answer === null ? 'null' : typeof answer}: it must return true (done) or false`);
+        done = answer;
         ctx.readOnly = false;
       }
       let out: Outputs | undefined;
@@ -120,6 +129,7 @@ export async function schedule(opts: ScheduleOptions): Promise<ScheduleResult> {
       const interrupted = opts.signal.aborted;
       const record = ctx?.finish() ?? { effects: [], notes: [], observed: '' };
       events.emit({ type: 'step-failed', step: step.id, error: errorLine(error, interrupted), ms });
+      if (error instanceof Error) error.message = events.secrets.redact(error.message);
       return { ...base, ...record, status: interrupted ? 'interrupted' : 'failed', error, ms };
     }
   };
@@ -142,6 +152,7 @@ export async function schedule(opts: ScheduleOptions): Promise<ScheduleResult> {
       const reason = opts.signal.aborted ? 'interrupted' : blockedBy(step);
       results.set(step.id, reason ? skip(step, reason) : await runStep(step));
     }
+    blockUnorderedWriters(graph, results, events);
   } else {
     await runConcurrently(graph.steps, Math.max(1, opts.concurrency), results, runStep, skip, blockedBy, opts.signal);
   }
@@ -182,6 +193,37 @@ async function runConcurrently(
     if (progressed) continue;
     if (!running.size) break; // nothing runnable: cannot happen in a validated graph
     await Promise.race(running.values());
+  }
+}
+
+/**
+ * Two steps that write one file with no order between them would race in a run (independent steps
+ * run at once), so the plan's order would be a guess: the later one is blocked until one needs the other.
+ */
+function blockUnorderedWriters(graph: Graph, results: Map<string, StepResult>, events: Events): void {
+  const needs = new Map(graph.steps.map((s) => [s.id, s.needs]));
+  const before = (a: string, b: string, seen = new Set<string>()): boolean => {
+    for (const n of needs.get(b) ?? []) {
+      if (n === a) return true;
+      if (!seen.has(n)) { seen.add(n); if (before(a, n, seen)) return true; }
+    }
+    return false;
+  };
+  const writers = new Map<string, string>();
+  for (const step of graph.steps) {
+    const r = results.get(step.id);
+    if (!r) continue;
+    for (const e of r.effects) {
+      if (e.kind !== 'write' && e.kind !== 'remove') continue;
+      const key = `${e.host}\0${e.path}`;
+      const other = writers.get(key);
+      if (other && other !== step.id && !before(other, step.id) && !before(step.id, other)) {
+        const note: Note = { level: 'error', message: `steps '${other}' and '${step.id}' both change ${e.path}${e.host === 'local' ? '' : ` on ${e.host}`} and neither needs the other: a run could do them in either order`, fix: `add ${other} to the needs of ${step.id} (or the other way round)`, blocks: 'WRITERS_UNORDERED' };
+        r.notes.push(note);
+        events.emit({ type: 'note', step: step.id, note });
+      }
+      writers.set(key, step.id);
+    }
   }
 }
 

@@ -78,13 +78,17 @@ export function isTask(value: unknown): value is Task {
   return !!value && typeof value === 'object' && (value as Record<symbol, unknown>)[TASK_BRAND] === true;
 }
 
-/** Checks and converts one value; strings from --set become numbers, booleans and lists. */
-export function coerceParam(task: string, key: string, spec: ParamSpec, value: unknown): unknown {
-  const typed = coerceType(task, key, spec, value);
+/**
+ * Checks and converts one value; strings from --set become numbers, booleans and lists. Only while
+ * planning a step that uses an earlier step's output (`placeholders`) may a value be a placeholder
+ * that skips its pattern: a value the user typed never is one.
+ */
+export function coerceParam(task: string, key: string, spec: ParamSpec, value: unknown, placeholders = false): unknown {
+  const typed = coerceType(task, key, spec, value, placeholders);
   return spec.parse && !hasPlaceholder(typed) ? spec.parse(typed) : typed;
 }
 
-function coerceType(task: string, key: string, spec: ParamSpec, value: unknown): unknown {
+function coerceType(task: string, key: string, spec: ParamSpec, value: unknown, placeholders: boolean): unknown {
   const bad = (what: string) => new UserError('PARAM_INVALID', `parameter '${key}' of task '${task}' ${what}`);
   switch (spec.type) {
     case 'string': {
@@ -93,7 +97,7 @@ function coerceType(task: string, key: string, spec: ParamSpec, value: unknown):
       if (spec.enum && !spec.enum.includes(value)) {
         throw bad(`must be one of ${spec.enum.join(', ')}, got '${value}'${suffix(didYouMean(value, spec.enum))}`);
       }
-      if (spec.pattern && !new RegExp(`^(?:${spec.pattern})$`).test(value) && !isPlaceholder(value)) {
+      if (spec.pattern && !new RegExp(`^(?:${spec.pattern})$`).test(value) && !(placeholders && isPlaceholder(value))) {
         throw bad(`must match ${spec.pattern}, got ${JSON.stringify(value)}`);
       }
       return value;
@@ -136,10 +140,10 @@ export function describe(value: unknown): string {
 }
 
 /** Fills defaults, rejects unknown and missing parameters. */
-export function resolveParams(task: Task, given: Record<string, unknown>): Record<string, unknown> {
+export function resolveParams(task: Task, given: Record<string, unknown>, placeholders = false): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(given)) {
-    if (!(key in task.params)) {
+    if (!Object.hasOwn(task.params, key)) {
       const hint = didYouMean(key, Object.keys(task.params));
       throw new UserError('PARAM_UNKNOWN', `task '${task.name}' has no parameter '${key}'`, {
         fix: hint ?? (Object.keys(task.params).length ? `its parameters: ${Object.keys(task.params).join(', ')}` : 'it takes no parameters'),
@@ -147,7 +151,7 @@ export function resolveParams(task: Task, given: Record<string, unknown>): Recor
     }
   }
   for (const [key, spec] of Object.entries(task.params)) {
-    if (key in given && given[key] !== undefined) out[key] = coerceParam(task.name, key, spec, given[key]);
+    if (Object.hasOwn(given, key) && given[key] !== undefined) out[key] = coerceParam(task.name, key, spec, given[key], placeholders);
     else if (spec.default !== undefined) out[key] = coerceParam(task.name, key, spec, spec.default);
     else throw new UserError('PARAM_MISSING', `task '${task.name}' needs parameter '${key}'`, { fix: `add it under with: in the step` });
   }

@@ -50,13 +50,31 @@ export function hasTemplate(value: unknown): boolean {
   return found;
 }
 
+// A value put in by an expression is data: if it holds `${{` itself (an environment variable, a
+// parameter), a later evaluation must not read it as an expression. It is kept as `$<ESC>{{` until
+// the value reaches its task (`literal`).
+const ESC = '\uE000';
+const protect = (v: unknown): unknown => mapStrings(v, (s) => s.replaceAll('${{', `$${ESC}{{`));
+
+/** The value as the task gets it: what expressions put in, literally. */
+export function literal<T>(value: T): T {
+  return mapStrings(value, (s) => s.replaceAll(`$${ESC}{{`, '${{')) as T;
+}
+
+function mapStrings(value: unknown, fn: (s: string) => string): unknown {
+  if (typeof value === 'string') return value.includes('{{') ? fn(value) : value;
+  if (Array.isArray(value)) return value.map((v) => mapStrings(v, fn));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapStrings(v, fn)]));
+  return value;
+}
+
 /** Replaces expressions; a string that is one whole expression keeps the value's type. */
 export function evaluate(value: unknown, scope: Scope): unknown {
   if (typeof value === 'string') {
     const whole = WHOLE.exec(value);
-    if (whole) return lookup(whole[1]!, scope);
+    if (whole) return lookupData(whole[1]!, scope);
     return value.replace(EXPR, (_, expr: string) => {
-      const v = lookup(expr, scope);
+      const v = lookupData(expr, scope);
       if (v !== null && typeof v === 'object') throw new TemplateError(`\${{ ${expr} }} is a ${Array.isArray(v) ? 'list' : 'mapping'} and cannot be part of a string`);
       return String(v);
     });
@@ -66,6 +84,12 @@ export function evaluate(value: unknown, scope: Scope): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, evaluate(v, scope)]));
   }
   return value;
+}
+
+/** A lookup whose result is data; a step reference kept as a template while loading stays one. */
+function lookupData(expr: string, scope: Scope): unknown {
+  const v = lookup(expr, scope);
+  return expr.startsWith('steps.') ? v : protect(v);
 }
 
 function lookup(expr: string, scope: Scope): unknown {

@@ -7,6 +7,16 @@ import { UserError, type Where } from './errors.ts';
 
 export type YamlPath = readonly (string | number)[];
 
+/** Whether a value contains itself (a recursive YAML alias): nothing downstream could walk it. */
+function cyclic(value: unknown, seen = new Set<object>()): boolean {
+  if (!value || typeof value !== 'object') return false;
+  if (seen.has(value)) return true;
+  seen.add(value);
+  for (const v of Object.values(value)) if (cyclic(v, seen)) return true;
+  seen.delete(value);
+  return false;
+}
+
 export class YamlSource {
   private parsed?: { doc: Document; lines: LineCounter };
   private constructor(readonly file: string, private readonly text: string, readonly value: unknown, parsed?: { doc: Document; lines: LineCounter }) {
@@ -35,6 +45,7 @@ export class YamlSource {
     } catch (e) {
       throw new UserError('RECIPE_YAML', `not valid YAML: ${(e as Error).message}`, { where: { file } });
     }
+    if (cyclic(value)) throw new UserError('RECIPE_YAML', 'not valid YAML for a recipe: an alias refers to itself (a recursive structure)', { where: { file }, fix: 'replace the recursive alias (*name inside &name) with the value' });
     if (cacheFile) {
       try {
         mkdirSync(cacheDir!, { recursive: true });

@@ -4,7 +4,8 @@ export default defineTask({
   name: 'manage-service',
   description: 'Enable, start, restart or stop a systemd service (only when its state differs)',
   params: {
-    name: { type: 'string', pattern: '[A-Za-z0-9@._:-]+' },
+    // Never a leading '-': systemctl would read the name as an option.
+    name: { type: 'string', pattern: '[A-Za-z0-9@_:][A-Za-z0-9@._:-]*' },
     enabled: { type: 'boolean', default: true },
     running: { type: 'boolean', default: true },
   },

@@ -11,7 +11,8 @@ export default defineTask({
   },
   async check(ctx, p) {
     if (p.creates && (await ctx.exists(p.creates))) return true;
-    if (p.unless.length && (await ctx.probe`${p.unless}`).ok) return true;
+    // The recipe wrote this command: a plan runs it only when the user allows recipe probes.
+    if (p.unless.length && (await ctx.recipeProbe(p.unless))?.ok) return true;
     return false;
   },
   async run(ctx, p) {

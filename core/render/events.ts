@@ -1,6 +1,7 @@
 // Renderers for engine events: a live tree on a terminal, plain lines otherwise, JSON lines with --json.
 import type { EngineEvent } from '../events.ts';
 import { describeEffect, isShown } from '../effect-kinds.ts';
+import { terminalText as t } from './escape.ts';
 import type { Style } from './style.ts';
 
 export interface Sink { write(s: string): void }
@@ -13,13 +14,13 @@ export function jsonRenderer(out: Sink): (e: EngineEvent) => void {
 export function plainRenderer(out: Sink, style: Style, verbose: boolean): (e: EngineEvent) => void {
   return (e) => {
     switch (e.type) {
-      case 'step-start': out.write(`${style.dim('▸')} ${e.step} ${style.dim(`(${e.task}${e.host === 'local' ? '' : ` on ${e.host}`})`)}\n`); break;
-      case 'effect': if (isShown(e.effect)) out.write(`  ${style.dim(e.step + ':')} ${describeEffect(e.effect)}\n`); break;
-      case 'note': out.write(`  ${style.dim(e.step + ':')} ${e.note.level === 'info' ? 'i' : style.yellow('!')} ${e.note.message}${e.note.fix ? ` — ${e.note.fix}` : ''}\n`); break;
-      case 'output': if (verbose) out.write(`  ${style.dim(e.step + ' |')} ${e.line}\n`); break;
-      case 'step-finish': out.write(`${e.status === 'ok' ? style.green('✓') : style.green('✔')} ${e.step} ${style.dim(`${e.status === 'ok' ? 'already done' : 'changed'}, ${e.ms} ms`)}\n`); break;
-      case 'step-failed': out.write(`${style.red('✗')} ${e.step}: ${e.error}\n`); break;
-      case 'step-skipped': out.write(`${style.dim('-')} ${e.step} ${style.dim(`skipped: ${e.reason}`)}\n`); break;
+      case 'step-start': out.write(`${style.dim('▸')} ${t(e.step)} ${style.dim(`(${t(e.task)}${e.host === 'local' ? '' : ` on ${t(e.host)}`})`)}\n`); break;
+      case 'effect': if (isShown(e.effect)) out.write(`  ${style.dim(t(e.step) + ':')} ${t(describeEffect(e.effect))}\n`); break;
+      case 'note': out.write(`  ${style.dim(t(e.step) + ':')} ${e.note.level === 'info' ? 'i' : style.yellow('!')} ${t(e.note.message)}${e.note.fix ? ` — ${t(e.note.fix)}` : ''}\n`); break;
+      case 'output': if (verbose) out.write(`  ${style.dim(t(e.step) + ' |')} ${t(e.line)}\n`); break;
+      case 'step-finish': out.write(`${e.status === 'ok' ? style.green('✓') : style.green('✔')} ${t(e.step)} ${style.dim(`${e.status === 'ok' ? 'already done' : 'changed'}, ${e.ms} ms`)}\n`); break;
+      case 'step-failed': out.write(`${style.red('✗')} ${t(e.step)}: ${t(e.error)}\n`); break;
+      case 'step-skipped': out.write(`${style.dim('-')} ${t(e.step)} ${style.dim(`skipped: ${t(e.reason)}`)}\n`); break;
       case 'run-finish': {
         const c = e.counts;
         out.write(`${e.status === 'ok' ? style.green('done') : style.red(e.status)}: ${c.change} changed, ${c.ok} already done, ${c.failed} failed, ${c.skipped} skipped (${(e.ms / 1000).toFixed(1)} s)\n`);
@@ -57,15 +58,15 @@ export function ttyRenderer(out: Sink, style: Style, columns: () => number): { l
   const listener = (e: EngineEvent) => {
     switch (e.type) {
       case 'run-start':
-        for (const s of e.steps) { const r: Row = { id: s.id, label: s.id, state: 'waiting', detail: '' }; rows.push(r); byId.set(s.id, r); }
+        for (const s of e.steps) { const r: Row = { id: s.id, label: t(s.id), state: 'waiting', detail: '' }; rows.push(r); byId.set(s.id, r); }
         break;
-      case 'step-start': { const r = byId.get(e.step); if (r) { r.state = 'running'; r.detail = e.task; } break; }
-      case 'effect': { const r = byId.get(e.step); if (r && isShown(e.effect)) r.detail = describeEffect(e.effect); break; }
-      case 'output': { const r = byId.get(e.step); if (r && e.line.trim()) r.detail = e.line.trim(); break; }
-      case 'note': extra.push(`${e.note.level === 'info' ? 'i' : style.yellow('!')} ${e.step}: ${e.note.message}${e.note.fix ? ` — ${e.note.fix}` : ''}`); break;
+      case 'step-start': { const r = byId.get(e.step); if (r) { r.state = 'running'; r.detail = t(e.task); } break; }
+      case 'effect': { const r = byId.get(e.step); if (r && isShown(e.effect)) r.detail = t(describeEffect(e.effect)); break; }
+      case 'output': { const r = byId.get(e.step); if (r && e.line.trim()) r.detail = t(e.line.trim()); break; }
+      case 'note': extra.push(`${e.note.level === 'info' ? 'i' : style.yellow('!')} ${t(e.step)}: ${t(e.note.message)}${e.note.fix ? ` — ${t(e.note.fix)}` : ''}`); break;
       case 'step-finish': { const r = byId.get(e.step); if (r) { r.state = e.status; r.detail = `${e.status === 'ok' ? 'already done' : 'changed'} ${e.ms} ms`; } break; }
-      case 'step-failed': { const r = byId.get(e.step); if (r) { r.state = 'failed'; r.detail = e.error; } break; }
-      case 'step-skipped': { const r = byId.get(e.step); if (r) { r.state = 'skipped'; r.detail = e.reason; } break; }
+      case 'step-failed': { const r = byId.get(e.step); if (r) { r.state = 'failed'; r.detail = t(e.error); } break; }
+      case 'step-skipped': { const r = byId.get(e.step); if (r) { r.state = 'skipped'; r.detail = t(e.reason); } break; }
       case 'run-finish': {
         const c = e.counts;
         draw();

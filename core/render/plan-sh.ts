@@ -5,6 +5,7 @@ import type { Effect } from '../effects.ts';
 import type { HostInfo } from '../hosts/host.ts';
 import type { PlanDocument } from '../plan.ts';
 import { asRoot, quote } from '../quote.ts';
+import { shellComment as c, terminalText } from './escape.ts';
 
 export function renderPlanSh(plan: PlanDocument): string {
   const hosts = new Map(plan.hosts.map((h) => [h.name, h]));
@@ -13,12 +14,12 @@ export function renderPlanSh(plan: PlanDocument): string {
     '# Values are single-quoted on purpose (nothing in them may expand); files put from the download',
     '# cache are read as you, then written as root.',
     '# shellcheck disable=SC1003,SC2016,SC2024,SC2034',
-    `# kubestrap plan: recipe ${plan.recipe}, profile ${plan.profile}`,
-    `# ${plan.digest}`,
+    `# kubestrap plan: recipe ${c(plan.recipe)}, profile ${c(plan.profile)}`,
+    `# ${c(plan.digest)}`,
     '# The commands a run performs, in order. `kubestrap apply` also checks nothing drifted first.',
     'set -euo pipefail',
     '',
-    '# Writes stdin to $1 atomically (mode $2, owner $3), first copying the original to $4.',
+    '# Writes stdin to $1 atomically (mode $2, owner $3) once its size ($5) and sha256 ($6) check out; backs up what it replaces to $4.',
     `WRITE_FILE=${quote(WRITE_FILE_SCRIPT)}`,
     '# Quotes one word for a remote POSIX shell (remote writes send WRITE_FILE this way).',
     'shq() { printf "\'%s\'" "$(printf \'%s\' "$1" | sed "s/\'/\'\\\\\\\\\'\'/g")"; }',
@@ -26,11 +27,17 @@ export function renderPlanSh(plan: PlanDocument): string {
     'withheld() { echo "kubestrap: $1; use kubestrap apply" >&2; exit 1; }',
   ];
   for (const step of plan.steps) {
-    out.push('', `# ── ${step.id} (${step.task}${step.host === 'local' ? '' : ` on ${step.host}`}): ${step.status === 'ok' ? 'already done, nothing to do' : step.status}`);
-    for (const n of step.notes ?? []) out.push(`# ${n.level}: ${oneLine(n.message)}${n.fix ? ` — ${oneLine(n.fix)}` : ''}`);
+    out.push('', `# ── ${c(step.id)} (${c(step.task)}${step.host === 'local' ? '' : ` on ${c(step.host)}`}): ${step.status === 'ok' ? 'already done, nothing to do' : c(step.status)}`);
+    for (const n of step.notes ?? []) out.push(`# ${c(n.level)}: ${c(n.message)}${n.fix ? ` — ${c(n.fix)}` : ''}`);
     const creator = hosts.get(step.host)?.createdBy;
     // A machine the plan creates cannot be reached by this script before it exists: never run its steps here.
-    if (creator && step.status === 'change') { out.push(`withheld ${quote(`${step.host} is created by step ${creator.join(', ')}: its steps run through kubestrap apply`)}`); continue; }
+    if (creator && step.status === 'change') { out.push(`withheld ${quote(`${terminalText(step.host)} is created by step ${terminalText(creator.join(', '))}: its steps run through kubestrap apply`)}`); continue; }
+    // A host whose address only an earlier step's output gives is not among the plan's hosts: the
+    // same, never localised.
+    if (step.host !== 'local' && !hosts.has(step.host)) {
+      out.push(`withheld ${quote(`step ${terminalText(step.id)} runs on ${terminalText(step.host)}, a machine an earlier step creates`)}`);
+      continue;
+    }
     for (const e of step.effects) out.push(...effectLines(e, hosts.get(e.host)));
   }
   return out.join('\n') + '\n';
@@ -39,7 +46,7 @@ export function renderPlanSh(plan: PlanDocument): string {
 function effectLines(e: Effect, host: HostInfo | undefined): string[] {
   const special = shLinesFor(e);
   if (special && 'lines' in special) return special.lines;
-  if (special) return [...(special.comment !== undefined ? [`# ${oneLine(special.comment)}`] : []), ...('withheld' in special ? [`withheld ${quote(special.withheld)}`] : [])];
+  if (special) return [...(special.comment !== undefined ? [`# ${c(special.comment)}`] : []), ...('withheld' in special ? [`withheld ${quote(terminalText(special.withheld))}`] : [])];
   const lines: string[] = [];
   for (const c of commandsFor(e)) {
     let text = c.sudo ? asRoot(c.command, (host?.uid ?? 1) === 0) : c.command.text;
@@ -69,8 +76,4 @@ function withStdin(command: string, content: string): string[] {
 /** Escapes text for a double-quoted local word: only \\, ", $ and ` are special there. */
 function dq(s: string): string {
   return s.replace(/[\\"$`]/g, '\\$&');
-}
-
-function oneLine(s: string): string {
-  return s.replace(/\s*\n\s*/g, ' ⏎ ');
 }

@@ -2,6 +2,7 @@
 import { describeEffect, formatBytes, isShown, needsRoot } from '../effect-kinds.ts';
 import type { Effect } from '../effects.ts';
 import type { PlanDocument } from '../plan.ts';
+import { terminalText as t } from './escape.ts';
 import type { Style } from './style.ts';
 
 const LOOPBACK = /^(127\.|::1$|localhost$)/;
@@ -16,28 +17,29 @@ export function renderPlanText(plan: PlanDocument, style: Style): string {
   const out: string[] = [];
   const all = plan.steps.flatMap((s) => s.effects.map((e) => ({ step: s.id, e })));
   const of = <K extends Effect['kind']>(kind: K) => all.filter((x) => x.e.kind === kind) as { step: string; e: Extract<Effect, { kind: K }> }[];
-  const hostNote = (e: Effect) => (e.host === 'local' ? '' : style.dim(` [${e.host}]`));
+  const hostNote = (e: Effect) => (e.host === 'local' ? '' : style.dim(` [${t(e.host)}]`));
+  const note = (n: { message: string; fix?: string }) => `${t(n.message)}${n.fix ? ` — ${t(n.fix)}` : ''}`;
 
-  out.push(style.bold(`Plan for recipe '${plan.recipe}' (profile ${plan.profile})`));
-  const users = plan.hosts.map((h) => `${h.name} as ${h.user}${h.uid === 0 ? ' (root)' : ''}${h.createdBy ? ` (created by step ${h.createdBy.join(', ')})` : ''}`).join(', ');
+  out.push(style.bold(`Plan for recipe '${t(plan.recipe)}' (profile ${t(plan.profile)})`));
+  const users = plan.hosts.map((h) => `${t(h.name)} as ${t(h.user)}${h.uid === 0 ? ' (root)' : ''}${h.createdBy ? ` (created by step ${t(h.createdBy.join(', '))})` : ''}`).join(', ');
   const created = new Map(plan.hosts.filter((h) => h.createdBy).map((h) => [h.name, h.createdBy!]));
   if (users) out.push(style.dim(`hosts: ${users}`));
   out.push('');
 
   for (const step of plan.steps) {
     const blocked = (step.notes ?? []).some((n) => n.blocks);
-    const mark = blocked ? style.red('✗ blocked') : step.status === 'ok' ? style.green('✓ ok    ') : step.status === 'change' ? style.yellow('~ change') : style.red(`✗ ${step.status}`);
+    const mark = blocked ? style.red('✗ blocked') : step.status === 'ok' ? style.green('✓ ok    ') : step.status === 'change' ? style.yellow('~ change') : style.red(`✗ ${t(step.status)}`);
     const creator = created.get(step.host);
-    const where = step.host === 'local' ? '' : ` on ${step.host}${creator ? `, created by step ${creator.join(', ')}` : ''}`;
-    out.push(`${mark} ${step.id} ${style.dim(`(${step.task}${where})`)}`);
+    const where = step.host === 'local' ? '' : ` on ${t(step.host)}${creator ? `, created by step ${t(creator.join(', '))}` : ''}`;
+    out.push(`${mark} ${t(step.id)} ${style.dim(`(${t(step.task)}${where})`)}`);
     for (const e of step.effects) {
       if (!isShown(e)) continue;
-      out.push(`    ${marker(e, style)} ${describeEffect(e)}`);
+      out.push(`    ${marker(e, style)} ${t(describeEffect(e))}`);
       // What an overwrite changes, so the reviewer sees it without asking for JSON.
-      if (e.kind === 'write' && e.diff && !e.unchanged) for (const l of e.diff.replace(/\n$/, '').split('\n')) out.push(`        ${style.dim(l)}`);
+      if (e.kind === 'write' && e.diff && !e.unchanged) for (const l of e.diff.replace(/\n$/, '').split('\n')) out.push(`        ${style.dim(t(l))}`);
     }
-    for (const n of step.notes ?? []) out.push(`    ${n.level === 'info' ? 'i' : '!'} ${n.message}${n.fix ? ` — ${n.fix}` : ''}`);
-    if (step.error) out.push(`    ${style.red(step.error)}`);
+    for (const n of step.notes ?? []) out.push(`    ${n.level === 'info' ? 'i' : '!'} ${note(n)}`);
+    if (step.error) out.push(`    ${style.red(t(step.error))}`);
   }
 
   const section = (title: string, lines: string[]) => {
@@ -45,26 +47,36 @@ export function renderPlanText(plan: PlanDocument, style: Style): string {
     out.push('', style.bold(title));
     for (const l of lines) out.push(`  ${l}`);
   };
+  // Every command the plan ran (and each it did not run), so nothing runs unlisted.
+  const readLines = new Map<string, string[]>();
+  for (const { step, e } of all) {
+    if (e.kind !== 'probe' && e.kind !== 'read') continue;
+    const line = e.kind === 'read' ? `read ${t(e.path)}${hostNote(e)}` : `${e.notRun ? style.yellow('not run: ') : '$ '}${t(e.command)}${hostNote(e)}`;
+    const steps = readLines.get(line) ?? [];
+    if (!steps.includes(step)) steps.push(step);
+    readLines.set(line, steps);
+  }
+  section(`Read while planning (${readLines.size}; nothing changed)`, [...readLines].map(([line, steps]) => `${line} ${style.dim(`(${steps.map(t).join(', ')})`)}`));
   const root = all.filter((x) => needsRoot(x.e));
-  section(`Needs root (${root.length})`, root.map(({ e }) => describeEffect(e)));
+  section(`Needs root (${root.length})`, root.map(({ e }) => t(describeEffect(e))));
   const overwritten = of('write').filter((x) => x.e.exists && !x.e.unchanged);
-  section('Files overwritten (backed up first)', overwritten.map(({ e }) => `${e.path}${hostNote(e)} → backup ${e.backup}`));
-  section('Files created', of('write').filter((x) => !x.e.exists).map(({ e }) => `${e.path}${hostNote(e)} (mode ${e.mode})`));
-  section('Paths erased', of('remove').filter((x) => x.e.exists).map(({ e }) => `${e.path}${hostNote(e)} (${formatBytes(e.bytes)})`));
+  section('Files overwritten (backed up first)', overwritten.map(({ e }) => `${t(e.path)}${hostNote(e)} → backup ${t(e.backup)}`));
+  section('Files created', of('write').filter((x) => !x.e.exists).map(({ e }) => `${t(e.path)}${hostNote(e)} (mode ${t(e.mode)})`));
+  section('Paths erased', of('remove').filter((x) => x.e.exists).map(({ e }) => `${t(e.path)}${hostNote(e)} (${formatBytes(e.bytes)})`));
   section('Ports opened', of('listen').map(({ e }) => {
     const exposed = !LOOPBACK.test(e.address);
-    return `${e.address}:${e.port}/${e.protocol} ${e.component}${hostNote(e)}${exposed ? style.yellow(' — reachable from other machines unless a firewall blocks it') : ''}`;
+    return `${t(e.address)}:${e.port}/${t(e.protocol)} ${t(e.component)}${hostNote(e)}${exposed ? style.yellow(' — reachable from other machines unless a firewall blocks it') : ''}`;
   }));
-  section('Packages', of('package').map(({ e }) => `${e.action} ${e.name}${hostNote(e)}`));
-  section('Services', of('service').map(({ e }) => `${e.action} ${e.name}${hostNote(e)}`));
-  section('Downloads', of('download').map(({ e }) => `${e.url}${e.cached ? ' (cached)' : ''}${e.sha256 ? '' : style.yellow(' — no checksum')}`));
-  const warnings = plan.steps.flatMap((s) => (s.notes ?? []).filter((n) => n.level !== 'info' && !n.blocks).map((n) => `${s.id}: ${n.message}${n.fix ? ` — ${n.fix}` : ''}`));
+  section('Packages', of('package').map(({ e }) => `${t(e.action)} ${t(e.name)}${hostNote(e)}`));
+  section('Services', of('service').map(({ e }) => `${t(e.action)} ${t(e.name)}${hostNote(e)}`));
+  section('Downloads', of('download').map(({ e }) => `${t(e.url)}${e.cached ? ' (cached)' : ''}${e.sha256 ? '' : style.yellow(' — no checksum')}`));
+  const warnings = plan.steps.flatMap((s) => (s.notes ?? []).filter((n) => n.level !== 'info' && !n.blocks).map((n) => `${t(s.id)}: ${note(n)}`));
   section('Warnings', warnings);
-  const blockers = plan.steps.flatMap((s) => (s.notes ?? []).filter((n) => n.blocks).map((n) => `${s.id}: ${n.message}${n.fix ? ` — ${n.fix}` : ''} [${n.blocks}]`));
+  const blockers = plan.steps.flatMap((s) => (s.notes ?? []).filter((n) => n.blocks).map((n) => `${t(s.id)}: ${note(n)} [${t(n.blocks)}]`));
   section(style.red('Blocked: this machine cannot run this plan; a run will refuse to start until these are fixed'), blockers);
 
   const s = plan.summary;
   out.push('', `${s.stepsChanging} steps to change, ${s.stepsOk} already done; ${s.commands} commands (${s.sudoCommands} as root), ${s.filesWritten} files created, ${s.filesOverwritten} overwritten, ${s.filesRemoved} erased, ${s.ports} ports, ${s.packages} packages, ${s.services} service actions.`);
-  out.push(style.dim(`digest ${plan.digest}`));
+  out.push(style.dim(`digest ${t(plan.digest)}`));
   return out.join('\n') + '\n';
 }

@@ -7,18 +7,27 @@
 # The commands a run performs, in order. `kubestrap apply` also checks nothing drifted first.
 set -euo pipefail
 
-# Writes stdin to $1 atomically (mode $2, owner $3), first copying the original to $4.
+# Writes stdin to $1 atomically (mode $2, owner $3) once its size ($5) and sha256 ($6) check out; backs up what it replaces to $4.
 WRITE_FILE='set -eu
+tmp=
+trap '\''rm -f -- "$tmp"'\'' EXIT
+trap '\''exit 129'\'' HUP; trap '\''exit 130'\'' INT; trap '\''exit 143'\'' TERM; trap '\''exit 141'\'' PIPE
 dir=$(dirname -- "$1")
 mkdir -p -- "$dir"
-if [ -n "$4" ] && [ -e "$1" ] && [ ! -e "$4" ]; then mkdir -p -- "$(dirname -- "$4")"; cp -p -- "$1" "$4"; fi
+if [ -n "$4" ] && [ -f "$1" ]; then
+  b="$4"; if [ -e "$b" ] && ! cmp -s -- "$1" "$b"; then b="$4.$(sha256sum < "$1" | cut -c1-12)"; fi
+  if [ ! -e "$b" ]; then mkdir -p -- "$(dirname -- "$b")"; cp -p -- "$1" "$b.tmp"; mv -f -- "$b.tmp" "$b"; fi
+fi
 tmp=$(mktemp "$dir/.kubestrap.XXXXXX")
-trap '\''rm -f -- "$tmp"'\'' EXIT
 cat > "$tmp"
-chmod "$2" "$tmp"
-if [ -n "$3" ]; then chown "$3" "$tmp"; fi
+size=$(wc -c < "$tmp" | tr -d " ")
+if [ -n "$5" ] && [ "$size" != "$5" ]; then echo "write-file: $1: got $size of $5 bytes: nothing written" >&2; exit 1; fi
+sum=$(sha256sum < "$tmp" | cut -d" " -f1)
+if [ "$sum" != "$6" ]; then echo "write-file: $1: content does not match sha256 $6: nothing written" >&2; exit 1; fi
+chmod -- "$2" "$tmp"
+if [ -n "$3" ]; then chown -- "$3" "$tmp"; fi
 mv -f -- "$tmp" "$1"
-trap - EXIT'
+tmp='
 # Quotes one word for a remote POSIX shell (remote writes send WRITE_FILE this way).
 shq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 # Stops where the script cannot do what a run does (a secret, or an earlier command's output).
@@ -54,7 +63,7 @@ withheld() { echo "kubestrap: $1; use kubestrap apply" >&2; exit 1; }
 # checked: sh -c 'command -v "$1" >/dev/null 2>&1' sh crictl
 
 # ── claim (claim-node): change
-sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/cluster.json 0644 '' '' <<'KUBESTRAP_EOF'
+sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/cluster.json 0644 '' '' 70 dc0289bb33bc267319f322bc0ca9c5fd2403cfb980c457cc85cf1f12cd4fe32f <<'KUBESTRAP_EOF'
 {"profile":"kubestrap","driver":"none","kubernetesVersion":"v1.31.4"}
 KUBESTRAP_EOF
 
@@ -67,18 +76,18 @@ KUBESTRAP_EOF
 # read: /proc/filesystems
 # read: /proc/sys/net/ipv4/ip_forward
 # checked: sh -c 'for m in apt-get dnf yum zypper pacman apk; do command -v "$m" >/dev/null 2>&1 && { echo "$m"; exit 0; }; done; exit 1'
-# checked: dpkg-query -W -f '${Package} ${db:Status-Status} ⏎ ' conntrack socat iptables ethtool
+# checked: dpkg-query -W -f '${Package} ${db:Status-Status}\n' conntrack socat iptables ethtool
 sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends conntrack
 sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends socat
 sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends iptables
 sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ethtool
-sudo -n sh -c "$WRITE_FILE" write-file /etc/modules-load.d/kubestrap.conf 0644 '' '' <<'KUBESTRAP_EOF'
+sudo -n sh -c "$WRITE_FILE" write-file /etc/modules-load.d/kubestrap.conf 0644 '' '' 103 c3b89cf2623951cffbd513c3493effa61d05eda3c98969f6ab4c3875064121b2 <<'KUBESTRAP_EOF'
 # Written by kubestrap: kernel modules the container runtime and kube-proxy need.
 overlay
 br_netfilter
 KUBESTRAP_EOF
 sudo -n modprobe br_netfilter
-sudo -n sh -c "$WRITE_FILE" write-file /etc/sysctl.d/99-kubestrap.conf 0644 '' '' <<'KUBESTRAP_EOF'
+sudo -n sh -c "$WRITE_FILE" write-file /etc/sysctl.d/99-kubestrap.conf 0644 '' '' 198 b1664c04f814400682a16ed5116259fb0a5b29ae0ddcb7e7247398b3cd1364e4 <<'KUBESTRAP_EOF'
 # Written by kubestrap: pods' bridged traffic goes through iptables, and the node forwards it.
 net.bridge.bridge-nf-call-iptables = 1
 net.bridge.bridge-nf-call-ip6tables = 1
@@ -87,21 +96,21 @@ KUBESTRAP_EOF
 sudo -n sysctl -w net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 net.ipv4.ip_forward=1
 
 # ── runtime (install-runtime): change
-# checked: dpkg-query -W -f '${Package} ${db:Status-Status} ⏎ ' docker.io
+# checked: dpkg-query -W -f '${Package} ${db:Status-Status}\n' docker.io
 # checked: systemctl is-active --quiet crio
 # checked: systemctl is-enabled --quiet crio
 # checked: sh -c 'for m in apt-get dnf yum zypper pacman apk; do command -v "$m" >/dev/null 2>&1 && { echo "$m"; exit 0; }; done; exit 1'
-# checked: dpkg-query -W -f '${Package} ${db:Status-Status} ⏎ ' docker.io
+# checked: dpkg-query -W -f '${Package} ${db:Status-Status}\n' docker.io
 sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io
 # checked: sh -c '[ "$(sha256sum < "$1" | cut -d" " -f1)" = "$2" ]' sh /var/cache/kubestrap/cri-dockerd-0.3.24.amd64.tgz dd4b7f514c248a3aaca398f467430a4c58aae9a77ea8b96a2f5b5d6fba0948d1
 mkdir -p $KUBESTRAP_HOME/cache/downloads/aab1700e10d57974
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/aab1700e10d57974/cri-dockerd-0.3.24.amd64.tgz https://github.com/Mirantis/cri-dockerd/releases/download/v0.3.24/cri-dockerd-0.3.24.amd64.tgz
 echo 'dd4b7f514c248a3aaca398f467430a4c58aae9a77ea8b96a2f5b5d6fba0948d1  $KUBESTRAP_HOME/cache/downloads/aab1700e10d57974/cri-dockerd-0.3.24.amd64.tgz' | sha256sum -c --quiet -
 # checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/cache/kubestrap/cri-dockerd-0.3.24.amd64.tgz
-sudo -n sh -c "$WRITE_FILE" write-file /var/cache/kubestrap/cri-dockerd-0.3.24.amd64.tgz 0644 '' '' < $KUBESTRAP_HOME/cache/downloads/aab1700e10d57974/cri-dockerd-0.3.24.amd64.tgz
+sudo -n sh -c "$WRITE_FILE" write-file /var/cache/kubestrap/cri-dockerd-0.3.24.amd64.tgz 0644 '' '' '' dd4b7f514c248a3aaca398f467430a4c58aae9a77ea8b96a2f5b5d6fba0948d1 < $KUBESTRAP_HOME/cache/downloads/aab1700e10d57974/cri-dockerd-0.3.24.amd64.tgz
 sudo -n tar -xzf /var/cache/kubestrap/cri-dockerd-0.3.24.amd64.tgz -C /usr/local/bin --strip-components=1 --no-same-owner cri-dockerd/cri-dockerd
 sudo -n chmod 0755 /usr/local/bin/cri-dockerd
-sudo -n sh -c "$WRITE_FILE" write-file /etc/docker/daemon.json 0644 '' '' <<'KUBESTRAP_EOF'
+sudo -n sh -c "$WRITE_FILE" write-file /etc/docker/daemon.json 0644 '' '' 132 54cc5cd031d47140e8a7ef84acb905f89f3f889e2a8b4ed615cedcc73d1b5013 <<'KUBESTRAP_EOF'
 {
   "exec-opts": [
     "native.cgroupdriver=systemd"
@@ -112,7 +121,7 @@ sudo -n sh -c "$WRITE_FILE" write-file /etc/docker/daemon.json 0644 '' '' <<'KUB
   }
 }
 KUBESTRAP_EOF
-sudo -n sh -c "$WRITE_FILE" write-file /etc/systemd/system/cri-docker.socket 0644 '' '' <<'KUBESTRAP_EOF'
+sudo -n sh -c "$WRITE_FILE" write-file /etc/systemd/system/cri-docker.socket 0644 '' '' 244 cff753b1b547a8dfc206b6482f5261d8bf5583e9010e2177018547a5438ca175 <<'KUBESTRAP_EOF'
 # Generated by kubestrap (install-runtime).
 [Unit]
 Description=CRI socket of cri-dockerd
@@ -127,7 +136,7 @@ SocketGroup=docker
 [Install]
 WantedBy=sockets.target
 KUBESTRAP_EOF
-sudo -n sh -c "$WRITE_FILE" write-file /etc/systemd/system/cri-docker.service 0644 '' '' <<'KUBESTRAP_EOF'
+sudo -n sh -c "$WRITE_FILE" write-file /etc/systemd/system/cri-docker.service 0644 '' '' 803 181e72817bf0aa90561924ffc288f0d6e3a34006b96ad7da7075a7a3f6a06952 <<'KUBESTRAP_EOF'
 # Generated by kubestrap (install-runtime).
 [Unit]
 Description=CRI shim for Docker Engine (cri-dockerd)
@@ -156,7 +165,7 @@ KillMode=process
 [Install]
 WantedBy=multi-user.target
 KUBESTRAP_EOF
-sudo -n sh -c "$WRITE_FILE" write-file /etc/crictl.yaml 0644 '' '' <<'KUBESTRAP_EOF'
+sudo -n sh -c "$WRITE_FILE" write-file /etc/crictl.yaml 0644 '' '' 125 efdfbc5fea4c1895f9e49e047838ea30f5b3a0303f324a43af901bcec9675509 <<'KUBESTRAP_EOF'
 # Generated by kubestrap (install-runtime): crictl talks to this runtime.
 runtime-endpoint: unix:///var/run/cri-dockerd.sock
 KUBESTRAP_EOF
@@ -194,22 +203,22 @@ mkdir -p $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubelet
 echo 'c44c0ccdc9e6a06028ff04a15e2584f7e2a3fbfeb9e92734932beae77cf0225b  $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet' | sha256sum -c --quiet -
 # checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/kubelet
-sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/binaries/v1.31.4/kubelet 0755 '' '' < $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet
+sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/binaries/v1.31.4/kubelet 0755 '' '' '' c44c0ccdc9e6a06028ff04a15e2584f7e2a3fbfeb9e92734932beae77cf0225b < $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet
 mkdir -p $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubeadm
 echo '788c5882ddca72439596e5511bb2554f9341f9912873daf6205a3b6e91c3cf64  $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm' | sha256sum -c --quiet -
 # checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/kubeadm
-sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/binaries/v1.31.4/kubeadm 0755 '' '' < $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm
+sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/binaries/v1.31.4/kubeadm 0755 '' '' '' 788c5882ddca72439596e5511bb2554f9341f9912873daf6205a3b6e91c3cf64 < $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm
 mkdir -p $KUBESTRAP_HOME/cache/downloads/122baff343a393cd
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubectl
 echo '5b75075256304c2b430f874efdb244f8111ced45f6e13e9db8c95cd07404ffa5  $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl' | sha256sum -c --quiet -
 # checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/kubectl
-sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/binaries/v1.31.4/kubectl 0755 '' '' < $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl
+sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/binaries/v1.31.4/kubectl 0755 '' '' '' 5b75075256304c2b430f874efdb244f8111ced45f6e13e9db8c95cd07404ffa5 < $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl
 mkdir -p $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.31.0/crictl-v1.31.0-linux-amd64.tar.gz
 echo 'cdf0726ce789352285d153893691e943425182c1e07e6c25518d41e5b2657ddf  $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz' | sha256sum -c --quiet -
 # checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/crictl-v1.31.0-linux-amd64.tar.gz
-sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/binaries/v1.31.4/crictl-v1.31.0-linux-amd64.tar.gz 0644 '' '' < $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz
+sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/binaries/v1.31.4/crictl-v1.31.0-linux-amd64.tar.gz 0644 '' '' '' cdf0726ce789352285d153893691e943425182c1e07e6c25518d41e5b2657ddf < $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz
 sudo -n tar -xzf /var/lib/kubestrap/binaries/v1.31.4/crictl-v1.31.0-linux-amd64.tar.gz -C /var/lib/kubestrap/binaries/v1.31.4 crictl
 
 # ── kubelet (configure-kubelet): change
@@ -218,7 +227,7 @@ sudo -n tar -xzf /var/lib/kubestrap/binaries/v1.31.4/crictl-v1.31.0-linux-amd64.
 # read: /etc/resolv.conf
 # read: /run/systemd/resolve/resolv.conf
 # checked: systemctl is-enabled --quiet kubelet
-sudo -n sh -c "$WRITE_FILE" write-file /etc/systemd/system/kubelet.service 0644 '' '' <<'KUBESTRAP_EOF'
+sudo -n sh -c "$WRITE_FILE" write-file /etc/systemd/system/kubelet.service 0644 '' '' 382 effee4decd492bf0d4ca15cf4fe765b455c047db587244b8fe82d1e45fab8d54 <<'KUBESTRAP_EOF'
 [Unit]
 Description=kubelet: the Kubernetes node agent (kubestrap profile kubestrap)
 Documentation=https://kubernetes.io/docs/reference/command-line-tools-reference/kubelet/
@@ -234,7 +243,7 @@ RestartSec=10
 [Install]
 WantedBy=multi-user.target
 KUBESTRAP_EOF
-sudo -n sh -c "$WRITE_FILE" write-file /etc/systemd/system/kubelet.service.d/10-kubeadm.conf 0644 '' '' <<'KUBESTRAP_EOF'
+sudo -n sh -c "$WRITE_FILE" write-file /etc/systemd/system/kubelet.service.d/10-kubeadm.conf 0644 '' '' 690 d4f0c222eb5d008f1b9ed1d6c25b6d1da0202496b0927b6046733375d44ce2fb <<'KUBESTRAP_EOF'
 # Written by kubestrap: how kubeadm expects the kubelet to be started.
 [Unit]
 Wants=docker.socket docker.service cri-docker.socket cri-docker.service
@@ -248,7 +257,7 @@ EnvironmentFile=-/etc/default/kubelet
 ExecStart=
 ExecStart=/var/lib/kubestrap/binaries/v1.31.4/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS
 KUBESTRAP_EOF
-sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/resolv.conf 0644 '' '' <<'KUBESTRAP_EOF'
+sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/resolv.conf 0644 '' '' 174 13a695023db07bf548f6cdf159e0310721dc1da837185490cfe51efe69f86ddc <<'KUBESTRAP_EOF'
 # Written by kubestrap from /run/systemd/resolve/resolv.conf: the kubelet uses at most 3 nameservers.
 nameserver 192.168.1.1
 nameserver 1.1.1.1
@@ -259,7 +268,7 @@ sudo -n systemctl daemon-reload
 sudo -n systemctl enable kubelet
 
 # ── kubeadm-config (kubeadm-config): change
-sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/kubeadm.yaml 0644 '' '' <<'KUBESTRAP_EOF'
+sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/kubeadm.yaml 0644 '' '' 1359 19cbffcec46b7da9876bb0e6db83a2c861d6677ab3a35b2ac3f83d6fca7e1c78 <<'KUBESTRAP_EOF'
 # kubeadm configuration written by kubestrap (cluster kubestrap, Kubernetes v1.31.4, v1beta4).
 apiVersion: kubeadm.k8s.io/v1beta4
 kind: InitConfiguration

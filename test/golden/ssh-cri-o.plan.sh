@@ -7,18 +7,27 @@
 # The commands a run performs, in order. `kubestrap apply` also checks nothing drifted first.
 set -euo pipefail
 
-# Writes stdin to $1 atomically (mode $2, owner $3), first copying the original to $4.
+# Writes stdin to $1 atomically (mode $2, owner $3) once its size ($5) and sha256 ($6) check out; backs up what it replaces to $4.
 WRITE_FILE='set -eu
+tmp=
+trap '\''rm -f -- "$tmp"'\'' EXIT
+trap '\''exit 129'\'' HUP; trap '\''exit 130'\'' INT; trap '\''exit 143'\'' TERM; trap '\''exit 141'\'' PIPE
 dir=$(dirname -- "$1")
 mkdir -p -- "$dir"
-if [ -n "$4" ] && [ -e "$1" ] && [ ! -e "$4" ]; then mkdir -p -- "$(dirname -- "$4")"; cp -p -- "$1" "$4"; fi
+if [ -n "$4" ] && [ -f "$1" ]; then
+  b="$4"; if [ -e "$b" ] && ! cmp -s -- "$1" "$b"; then b="$4.$(sha256sum < "$1" | cut -c1-12)"; fi
+  if [ ! -e "$b" ]; then mkdir -p -- "$(dirname -- "$b")"; cp -p -- "$1" "$b.tmp"; mv -f -- "$b.tmp" "$b"; fi
+fi
 tmp=$(mktemp "$dir/.kubestrap.XXXXXX")
-trap '\''rm -f -- "$tmp"'\'' EXIT
 cat > "$tmp"
-chmod "$2" "$tmp"
-if [ -n "$3" ]; then chown "$3" "$tmp"; fi
+size=$(wc -c < "$tmp" | tr -d " ")
+if [ -n "$5" ] && [ "$size" != "$5" ]; then echo "write-file: $1: got $size of $5 bytes: nothing written" >&2; exit 1; fi
+sum=$(sha256sum < "$tmp" | cut -d" " -f1)
+if [ "$sum" != "$6" ]; then echo "write-file: $1: content does not match sha256 $6: nothing written" >&2; exit 1; fi
+chmod -- "$2" "$tmp"
+if [ -n "$3" ]; then chown -- "$3" "$tmp"; fi
 mv -f -- "$tmp" "$1"
-trap - EXIT'
+tmp='
 # Quotes one word for a remote POSIX shell (remote writes send WRITE_FILE this way).
 shq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 # Stops where the script cannot do what a run does (a secret, or an earlier command's output).
@@ -53,7 +62,7 @@ withheld() { echo "kubestrap: $1; use kubestrap apply" >&2; exit 1; }
 # checked: sh -c 'command -v "$1" >/dev/null 2>&1' sh crictl
 
 # ── node.claim (claim-node on ssh:root@192.168.1.20:22): change
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/cluster.json 0644 '' ''" <<'KUBESTRAP_EOF'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/cluster.json 0644 '' '' 69 de2be7e1012d693eabed939de000e2915c3be4707866c615c013003da2a8b4ef" <<'KUBESTRAP_EOF'
 {"profile":"kubestrap","driver":"ssh","kubernetesVersion":"v1.31.4"}
 KUBESTRAP_EOF
 
@@ -66,18 +75,18 @@ KUBESTRAP_EOF
 # read: /proc/filesystems
 # read: /proc/sys/net/ipv4/ip_forward
 # checked: sh -c 'for m in apt-get dnf yum zypper pacman apk; do command -v "$m" >/dev/null 2>&1 && { echo "$m"; exit 0; }; done; exit 1'
-# checked: dpkg-query -W -f '${Package} ${db:Status-Status} ⏎ ' conntrack socat iptables ethtool
+# checked: dpkg-query -W -f '${Package} ${db:Status-Status}\n' conntrack socat iptables ethtool
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends conntrack'
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends socat'
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends iptables'
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ethtool'
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/modules-load.d/kubestrap.conf 0644 '' ''" <<'KUBESTRAP_EOF'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/modules-load.d/kubestrap.conf 0644 '' '' 103 c3b89cf2623951cffbd513c3493effa61d05eda3c98969f6ab4c3875064121b2" <<'KUBESTRAP_EOF'
 # Written by kubestrap: kernel modules the container runtime and kube-proxy need.
 overlay
 br_netfilter
 KUBESTRAP_EOF
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'modprobe br_netfilter'
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/sysctl.d/99-kubestrap.conf 0644 '' ''" <<'KUBESTRAP_EOF'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/sysctl.d/99-kubestrap.conf 0644 '' '' 198 b1664c04f814400682a16ed5116259fb0a5b29ae0ddcb7e7247398b3cd1364e4" <<'KUBESTRAP_EOF'
 # Written by kubestrap: pods' bridged traffic goes through iptables, and the node forwards it.
 net.bridge.bridge-nf-call-iptables = 1
 net.bridge.bridge-nf-call-ip6tables = 1
@@ -87,7 +96,7 @@ ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'sysctl -w net.bridge.bridge-nf-
 
 # ── node.runtime (install-runtime on ssh:root@192.168.1.20:22): change
 # warn: the CRI-O repository key https://pkgs.k8s.io/addons:/cri-o:/stable:/v1.31/deb/Release.key has no pinned checksum: it is trusted as served over HTTPS — pin it with crioKeySha256
-# checked: dpkg-query -W -f '${Package} ${db:Status-Status} ⏎ ' cri-o
+# checked: dpkg-query -W -f '${Package} ${db:Status-Status}\n' cri-o
 # checked: systemctl is-active --quiet docker.socket
 # checked: systemctl is-enabled --quiet docker.socket
 # checked: systemctl is-active --quiet cri-docker.socket
@@ -98,20 +107,21 @@ ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'sysctl -w net.bridge.bridge-nf-
 # checked: systemctl is-enabled --quiet cri-docker
 # checked: systemctl is-active --quiet containerd
 # checked: systemctl is-enabled --quiet containerd
-# checked: dpkg-query -W -f '${Package} ${db:Status-Status} ⏎ ' cri-o
+# checked: dpkg-query -W -f '${Package} ${db:Status-Status}\n' cri-o
 mkdir -p $KUBESTRAP_HOME/cache/downloads/1e108223643b5541
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/1e108223643b5541/cri-o-apt-keyring.asc https://pkgs.k8s.io/addons:/cri-o:/stable:/v1.31/deb/Release.key
 # checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /etc/apt/keyrings/cri-o-apt-keyring.asc
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/apt/keyrings/cri-o-apt-keyring.asc 0644 '' ''" < $KUBESTRAP_HOME/cache/downloads/1e108223643b5541/cri-o-apt-keyring.asc
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/apt/sources.list.d/cri-o.list 0644 '' ''" <<'KUBESTRAP_EOF'
+# create /etc/apt/keyrings/cri-o-apt-keyring.asc on ssh:root@192.168.1.20:22 (mode 0644, from cri-o-apt-keyring.asc once downloaded, as root)
+withheld 'the checksum of /etc/apt/keyrings/cri-o-apt-keyring.asc was not known while planning'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/apt/sources.list.d/cri-o.list 0644 '' '' 195 79baad43be22fc6339fee7ad5748970634a5afbdbe088933c2909568291a1ec5" <<'KUBESTRAP_EOF'
 # Generated by kubestrap (install-runtime): CRI-O's packages for Kubernetes v1.31.
 deb [signed-by=/etc/apt/keyrings/cri-o-apt-keyring.asc] https://pkgs.k8s.io/addons:/cri-o:/stable:/v1.31/deb/ /
 KUBESTRAP_EOF
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'apt-get update'
 # checked: sh -c 'for m in apt-get dnf yum zypper pacman apk; do command -v "$m" >/dev/null 2>&1 && { echo "$m"; exit 0; }; done; exit 1'
-# checked: dpkg-query -W -f '${Package} ${db:Status-Status} ⏎ ' cri-o
+# checked: dpkg-query -W -f '${Package} ${db:Status-Status}\n' cri-o
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends cri-o'
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/crio/crio.conf.d/02-kubestrap.conf 0644 '' ''" <<'KUBESTRAP_EOF'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/crio/crio.conf.d/02-kubestrap.conf 0644 '' '' 361 378f7479a41a2e29f10a372ebc4eaed6b627b1595ea2931845fffd51044b49e1" <<'KUBESTRAP_EOF'
 # Generated by kubestrap (install-runtime). The whole file is replaced when its settings change.
 [crio.image]
 pause_image = "registry.k8s.io/pause:3.10"
@@ -127,7 +137,7 @@ default_sysctls = [
 network_dir = "/etc/cni/net.d"
 plugin_dirs = ["/opt/cni/bin"]
 KUBESTRAP_EOF
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/crictl.yaml 0644 '' ''" <<'KUBESTRAP_EOF'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/crictl.yaml 0644 '' '' 123 fb83040129288c38e73f2a973c2aec701399685ce6e89cbf76b6630e24dc1de9" <<'KUBESTRAP_EOF'
 # Generated by kubestrap (install-runtime): crictl talks to this runtime.
 runtime-endpoint: unix:///var/run/crio/crio.sock
 KUBESTRAP_EOF
@@ -152,22 +162,22 @@ mkdir -p $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubelet
 echo 'c44c0ccdc9e6a06028ff04a15e2584f7e2a3fbfeb9e92734932beae77cf0225b  $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet' | sha256sum -c --quiet -
 # checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/kubelet
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/binaries/v1.31.4/kubelet 0755 '' ''" < $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/binaries/v1.31.4/kubelet 0755 '' '' '' c44c0ccdc9e6a06028ff04a15e2584f7e2a3fbfeb9e92734932beae77cf0225b" < $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet
 mkdir -p $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubeadm
 echo '788c5882ddca72439596e5511bb2554f9341f9912873daf6205a3b6e91c3cf64  $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm' | sha256sum -c --quiet -
 # checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/kubeadm
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/binaries/v1.31.4/kubeadm 0755 '' ''" < $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/binaries/v1.31.4/kubeadm 0755 '' '' '' 788c5882ddca72439596e5511bb2554f9341f9912873daf6205a3b6e91c3cf64" < $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm
 mkdir -p $KUBESTRAP_HOME/cache/downloads/122baff343a393cd
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubectl
 echo '5b75075256304c2b430f874efdb244f8111ced45f6e13e9db8c95cd07404ffa5  $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl' | sha256sum -c --quiet -
 # checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/kubectl
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/binaries/v1.31.4/kubectl 0755 '' ''" < $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/binaries/v1.31.4/kubectl 0755 '' '' '' 5b75075256304c2b430f874efdb244f8111ced45f6e13e9db8c95cd07404ffa5" < $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl
 mkdir -p $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.31.0/crictl-v1.31.0-linux-amd64.tar.gz
 echo 'cdf0726ce789352285d153893691e943425182c1e07e6c25518d41e5b2657ddf  $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz' | sha256sum -c --quiet -
 # checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/crictl-v1.31.0-linux-amd64.tar.gz
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/binaries/v1.31.4/crictl-v1.31.0-linux-amd64.tar.gz 0644 '' ''" < $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/binaries/v1.31.4/crictl-v1.31.0-linux-amd64.tar.gz 0644 '' '' '' cdf0726ce789352285d153893691e943425182c1e07e6c25518d41e5b2657ddf" < $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'tar -xzf /var/lib/kubestrap/binaries/v1.31.4/crictl-v1.31.0-linux-amd64.tar.gz -C /var/lib/kubestrap/binaries/v1.31.4 crictl'
 
 # ── node.kubelet (configure-kubelet on ssh:root@192.168.1.20:22): change
@@ -176,7 +186,7 @@ ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'tar -xzf /var/lib/kubestrap/bin
 # read: /etc/resolv.conf
 # read: /run/systemd/resolve/resolv.conf
 # checked: systemctl is-enabled --quiet kubelet
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/systemd/system/kubelet.service 0644 '' ''" <<'KUBESTRAP_EOF'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/systemd/system/kubelet.service 0644 '' '' 382 effee4decd492bf0d4ca15cf4fe765b455c047db587244b8fe82d1e45fab8d54" <<'KUBESTRAP_EOF'
 [Unit]
 Description=kubelet: the Kubernetes node agent (kubestrap profile kubestrap)
 Documentation=https://kubernetes.io/docs/reference/command-line-tools-reference/kubelet/
@@ -192,7 +202,7 @@ RestartSec=10
 [Install]
 WantedBy=multi-user.target
 KUBESTRAP_EOF
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/systemd/system/kubelet.service.d/10-kubeadm.conf 0644 '' ''" <<'KUBESTRAP_EOF'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/systemd/system/kubelet.service.d/10-kubeadm.conf 0644 '' '' 584 5793582874f3958395a3f85543c4522c3bd0d3153aaba21ff38bbf3fefeb209e" <<'KUBESTRAP_EOF'
 # Written by kubestrap: how kubeadm expects the kubelet to be started.
 [Unit]
 Wants=crio.service
@@ -206,7 +216,7 @@ EnvironmentFile=-/etc/default/kubelet
 ExecStart=
 ExecStart=/var/lib/kubestrap/binaries/v1.31.4/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS
 KUBESTRAP_EOF
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/resolv.conf 0644 '' ''" <<'KUBESTRAP_EOF'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/resolv.conf 0644 '' '' 174 13a695023db07bf548f6cdf159e0310721dc1da837185490cfe51efe69f86ddc" <<'KUBESTRAP_EOF'
 # Written by kubestrap from /run/systemd/resolve/resolv.conf: the kubelet uses at most 3 nameservers.
 nameserver 192.168.1.1
 nameserver 1.1.1.1
@@ -217,7 +227,7 @@ ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'systemctl daemon-reload'
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'systemctl enable kubelet'
 
 # ── node.kubeadm-config (kubeadm-config on ssh:root@192.168.1.20:22): change
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/kubeadm.yaml 0644 '' ''" <<'KUBESTRAP_EOF'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/kubeadm.yaml 0644 '' '' 1355 b115edd5b80abd8d193b77a1a5640e9397b4f50151e8ae13ab344db8b8dd5ed7" <<'KUBESTRAP_EOF'
 # kubeadm configuration written by kubestrap (cluster kubestrap, Kubernetes v1.31.4, v1beta4).
 apiVersion: kubeadm.k8s.io/v1beta4
 kind: InitConfiguration

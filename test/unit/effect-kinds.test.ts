@@ -36,7 +36,7 @@ describe('effect kinds', () => {
   });
 
   it('counts an absent path erased with sudo as nothing to run (not 0 commands, 1 as root)', () => {
-    const step = (e: Effect[]): PlanStep[] => [{ id: 's', task: 't', host: 'local', status: 'change', effects: e, observed: '' }];
+    const step = (e: Effect[]): PlanStep[] => [{ id: 's', task: 't', host: 'local', status: 'change', effects: e }];
     const absent = summarize(step([effects[5]!]));
     assert.deepEqual([absent.commands, absent.sudoCommands, absent.filesRemoved], [0, 0, 0]);
     const present = summarize(step([effects[6]!]));

@@ -45,7 +45,9 @@ describe('coerceParam', () => {
     assert.equal(coerceParam('t', 's', { type: 'string' }, 5), '5');
     userError(() => coerceParam('t', 'rt', { type: 'string', enum: ['containerd', 'docker', 'cri-o'] }, 'containerdd'), 'PARAM_INVALID', /did you mean 'containerd'/);
     userError(() => coerceParam('t', 'mode', { type: 'string', pattern: '0?[0-7]{3,4}' }, '0644; rm -rf /'), 'PARAM_INVALID', /must match/);
-    assert.equal(coerceParam('t', 'mode', { type: 'string', pattern: '[0-9]+' }, '<output of vm>'), '<output of vm>');
+    assert.equal(coerceParam('t', 'mode', { type: 'string', pattern: '[0-9]+' }, '<output of vm>', true), '<output of vm>');
+    // A value the user typed is never a placeholder: its pattern applies.
+    userError(() => coerceParam('t', 'name', { type: 'string', pattern: '[a-z]+' }, '<output of /../../x>'), 'PARAM_INVALID', /must match/);
     userError(() => coerceParam('t', 's', { type: 'string' }, { a: 1 }), 'PARAM_INVALID', /got a mapping/);
   });
 

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { canonical, digestOf, driftBetween, verifyPlan, type PlanDocument } from '../../core/plan.ts';
+import { canonical, digestOf, driftBetween, planDigest, verifyPlan, type PlanDocument } from '../../core/plan.ts';
 import { RefusedError, UserError } from '../../core/errors.ts';
 import { runCli } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/env.ts';
@@ -38,7 +38,21 @@ describe('plan digest', () => {
     assert.equal(a.digest, b.digest);
     assert.match(a.digest, /^sha256:[0-9a-f]{64}$/);
     const { digest, ...body } = a;
-    assert.equal(digestOf(body), digest);
+    assert.equal(planDigest(body), digest);
+  });
+
+  it('ignores incidental readings: notes that are not blockers, an erased directory\'s size', async (t) => {
+    const { plan } = await planOf(t);
+    const { digest, ...body } = clone(plan);
+    body.steps[0]!.notes = [{ level: 'info', message: '1234 MiB free' }];
+    (body.steps[0]!.effects as unknown[]).push({ kind: 'remove', host: 'local', path: '/x', sudo: false, exists: true, bytes: 1 });
+    const other = clone(body);
+    other.steps[0]!.notes = [{ level: 'info', message: '1240 MiB free' }];
+    (other.steps[0]!.effects[other.steps[0]!.effects.length - 1] as { bytes: number }).bytes = 2;
+    assert.equal(planDigest(body), planDigest(other));
+    assert.notEqual(planDigest(body), digest);
+    other.steps[0]!.notes = [{ level: 'error', message: 'port taken', blocks: 'PORTS_IN_USE' }];
+    assert.notEqual(planDigest(body), planDigest(other), 'a blocker is a fact the run depends on');
   });
 
   it('differs when a parameter differs', async (t) => {
@@ -90,7 +104,7 @@ describe('verifyPlan', () => {
     const p = clone(plan);
     (p.steps[1]!.effects.find((e) => e.kind === 'exec') as { command: string }).command = 'touch /tmp/evil';
     const { digest: _, ...body } = p;
-    p.digest = digestOf(body);
+    p.digest = planDigest(body);
     assert.doesNotThrow(() => verifyPlan(p, 'p.json'));
     assert.match(driftBetween(p, plan)!, /step 'two' would now run: touch .* instead of run: touch \/tmp\/evil/);
   });
@@ -110,9 +124,9 @@ describe('driftBetween', () => {
     changed.steps[0]!.status = 'ok';
     changed.digest = 'sha256:other';
     assert.equal(driftBetween(plan, changed), "step 'one' was 'change' and is now 'ok'");
-    const observed = clone(plan);
-    observed.steps[1]!.observed = 'different';
-    observed.digest = 'sha256:other';
-    assert.match(driftBetween(plan, observed)!, /what step 'two' found on local has changed/);
+    const blocked = clone(plan);
+    blocked.steps[1]!.notes = [{ level: 'error', message: 'port taken', blocks: 'PORTS_IN_USE' }];
+    blocked.digest = 'sha256:other';
+    assert.match(driftBetween(plan, blocked)!, /what blocks step 'two' on local has changed/);
   });
 });

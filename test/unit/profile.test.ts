@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync, statSync, utimesSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { checkProfileName, listProfiles, lockProfile, profileDir, readState, saveState } from '../../core/profile.ts';
@@ -76,12 +76,19 @@ describe('profile lock', () => {
     assert.match(refusal(() => lockProfile(home, 'dev', 'run y')).message, /on some-other-host/);
   });
 
-  it('an unreadable lock file still refuses (it may be half written)', (t) => {
+  it('a fresh unreadable lock file still refuses; an old one (an empty lock left by a full disk) is taken over', (t) => {
     const home = tempDir(t);
     const dir = profileDir(home, 'dev');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'lock'), '{"pid": 1');
-    assert.match(refusal(() => lockProfile(home, 'dev', 'run y')).message, /in use by another kubestrap/);
+    assert.match(refusal(() => lockProfile(home, 'dev', 'run y')).message, /locked by a lock file that does not name its holder/);
+    writeFileSync(join(dir, 'lock'), '');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(join(dir, 'lock'), old, old);
+    const unlock = lockProfile(home, 'dev', 'run z');
+    assert.equal(JSON.parse(readFileSync(join(dir, 'lock'), 'utf8')).command, 'run z');
+    unlock();
+    assert.deepEqual(readdirSync(dir), [], 'no temp or takeover file left');
   });
 
   it('releasing does not remove a lock someone else took since', (t) => {
