@@ -7,6 +7,7 @@ import type { TaskRegistry } from './registry.ts';
 import { coerceParam, type Task } from './task.ts';
 import { evaluate, hasTemplate, referencedSteps, stepRef, TemplateError, type Scope } from './template.ts';
 import type { YamlPath } from './yaml-source.ts';
+import { hasPlaceholder } from './placeholder.ts';
 
 export interface GraphStep {
   /** Full id: an included recipe's steps are prefixed with the including step's id and a dot. */
@@ -120,7 +121,7 @@ export function recipeParams(
       throw new UserError('PARAM_INVALID', `--set ${k}: values may not contain \${{ … }}`, { fix: 'pass the literal value' });
     }
     // Only the engine makes placeholders: a value shaped like one would skip checks meant for real values.
-    if (fromCli && typeof v === 'string' && /<(?:output of |secret:)/.test(v)) {
+    if (fromCli && typeof v === 'string' && (hasPlaceholder(v) || v.includes('<secret:'))) {
       throw new UserError('PARAM_INVALID', `--set ${k}: values may not contain <output of …> or <secret:…>`, { fix: 'pass the literal value' });
     }
     const spec = recipe.params[k]!;

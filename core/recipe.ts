@@ -105,7 +105,8 @@ export function parseRecipe(file: string, text: string, cacheDir?: string): Reci
         if (spec.type !== undefined && !['string', 'number', 'boolean', 'string[]'].includes(spec.type as string)) fail(['params', name, 'type'], `parameter '${name}': type must be string, number, boolean or string[]`);
         const d = spec.default;
         const fits = typeof d === 'string' && d.includes('${{') ? true
-          : spec.type === 'number' ? typeof d === 'number' : spec.type === 'boolean' ? typeof d === 'boolean'
+          : spec.type === 'number' ? typeof d === 'number' || (typeof d === 'string' && d.trim() !== '' && Number.isFinite(Number(d)))
+          : spec.type === 'boolean' ? typeof d === 'boolean' || d === 'true' || d === 'false'
           : spec.type === 'string[]' ? Array.isArray(d) && d.every((x) => typeof x === 'string' || typeof x === 'number')
           : spec.type === 'string' ? typeof d === 'string' || typeof d === 'number' : true;
         if (!fits) fail(['params', name, 'default'], `parameter '${name}': its default ${JSON.stringify(d)} is not a ${spec.type}`, `give a default of type ${spec.type}`);

@@ -173,7 +173,7 @@ describe('driver registry', () => {
       [['start', '--driver', 'none', '--container-runtime', 'rkt', '--dry-run'], /unknown container runtime 'rkt'/],
       [['start', '--driver', 'none', '--kubernetes-version', 'latest', '--dry-run'], /not a Kubernetes release version/],
       [['start', '--driver', 'none', '--kubernetes-version', 'v1.18.0', '--dry-run'], /v1\.18 is not supported/],
-      [['start', '--driver', 'none', '--apiserver-port', '70000', '--dry-run'], /70000 is not a port number/],
+      [['start', '--driver', 'none', '--apiserver-port', '70000', '--dry-run'], /"?70000"? is not a port number/],
       [['start', '--driver', 'ssh', '--dry-run'], /needs the machine's address/],
       [['start', '--driver', 'virtualbx', '--dry-run'], /unknown driver 'virtualbx'/],
     ];
