@@ -164,7 +164,7 @@ function driverHelp(): string {
 function startCommand(cli: CAC, app: App): void {
   const command = cli.command('start', 'Start a Kubernetes cluster: plan, confirm, then run exactly that plan')
     .option('--driver <driver>', `${driverHelp()}; default: the profile's, else picked like minikube`);
-  for (const { option, help } of optionFlags()) command.option(`--${option.flag} <${option.arg ?? 'value'}>`, help);
+  for (const { option, help } of optionFlags()) command.option(option.type === 'boolean' ? `--${option.flag}` : `--${option.flag} <${option.arg ?? 'value'}>`, help);
   command
     .option('--dry-run', 'Only plan: print every command and change (same as kubestrap plan)')
     .option('--format <format>', 'With --dry-run: text, json or sh', { default: 'text' })

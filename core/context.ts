@@ -3,11 +3,11 @@
 import { createHash } from 'node:crypto';
 import { readFile as readLocal } from 'node:fs/promises';
 import type {
-  DownloadEffect, Effect, ExecEffect, Note, PackageEffect, RemoveEffect, ServiceAction, ServiceEffect, WriteEffect,
+  DownloadEffect, Effect, ExecEffect, Note, PackageEffect, PackageTransaction, RemoveEffect, ServiceAction, ServiceEffect, WriteEffect,
 } from './effects.ts';
 import { hasPlaceholder, placeholder } from './placeholder.ts';
-import { packagesCommand } from './effect-commands.ts';
 import { commandsFor } from './effect-kinds.ts';
+import { describeTransaction, packageStateCommand, parsePackageState, parseSimulation, simulateCommand, takesAway, type PackageState } from './packages.ts';
 import { ExecError, UserError } from './errors.ts';
 import type { Host, HostFacts } from './hosts/host.ts';
 import { UnreadableError } from './hosts/host.ts';
@@ -69,8 +69,16 @@ export interface TaskContext {
   write(path: string, content: string | Uint8Array, opts?: WriteOptions): Promise<void>;
   remove(path: string, opts?: { sudo?: boolean }): Promise<void>;
   service(name: string, action: ServiceAction, opts?: { sudo?: boolean }): Promise<void>;
-  /** Installs the packages not yet installed (the check is a probe). */
-  packages(names: string[], opts?: { sudo?: boolean; action?: 'install' | 'remove' }): Promise<void>;
+  /**
+   * Installs (or removes) the packages not yet so, in one transaction that is simulated first: the plan
+   * lists every package it installs, upgrades, downgrades or removes, and one that removes or
+   * downgrades anything is blocked unless `allowRemovals`. Returns the simulated transaction.
+   */
+  packages(names: string[], opts?: PackagesOptions): Promise<PackageTransaction | undefined>;
+  /** Read-only: the package manager and which of `names` are installed, at which version. */
+  packageState(names: readonly string[]): Promise<PackageState>;
+  /** Read-only: what the package manager would do to install (or remove) `names`; undefined if it cannot say. */
+  simulatePackages(names: readonly string[], action?: 'install' | 'remove'): Promise<PackageTransaction | undefined>;
   /** Declares a port the result will listen on, for the audit. */
   listen(port: number, opts: { protocol?: 'tcp' | 'udp'; address?: string; component: string }): void;
   /** Fetches a URL into the local download cache (checksum verified) and returns the cached path. */
@@ -93,6 +101,13 @@ export interface TaskContext {
    */
   block(reason: string, message: string, fix?: string): void;
   facts(): Promise<HostFacts>;
+}
+
+export interface PackagesOptions {
+  sudo?: boolean;
+  action?: 'install' | 'remove';
+  /** The user allowed removals and downgrades (e.g. kubestrap start --allow-package-changes). */
+  allowRemovals?: boolean;
 }
 
 export interface StepRecord {
@@ -160,13 +175,14 @@ export class StepContext implements TaskContext {
   $: Template<CommandResult> = (pieces, ...values) => this.exec(buildCommand(pieces, values), false);
   sudo: Template<CommandResult> = (pieces, ...values) => this.exec(buildCommand(pieces, values), true);
 
-  probe: Template<CommandResult> = async (pieces, ...values) => {
-    const command = buildCommand(pieces, values);
+  probe: Template<CommandResult> = (pieces, ...values) => this.probeCommand(buildCommand(pieces, values));
+
+  private async probeCommand(command: Command): Promise<CommandResult> {
     this.add({ kind: 'probe', host: this.host, command: command.text, readOnly: true });
     const r = await this.opts.host.exec(command.text, { signal: this.signal });
     this.observe(`probe ${command.text}\n${r.exitCode}\n${r.stdout}`);
     return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode, ok: r.exitCode === 0 };
-  };
+  }
 
   async recipeProbe(argv: readonly string[]): Promise<CommandResult | undefined> {
     if (this.mode === 'run' || this.opts.allowRecipeProbes) return this.probe`${argv}`;
@@ -314,17 +330,53 @@ export class StepContext implements TaskContext {
     if (this.mode === 'run') await this.perform(effect);
   }
 
-  async packages(names: string[], opts: { sudo?: boolean; action?: 'install' | 'remove' } = {}): Promise<void> {
+  async packages(names: string[], opts: PackagesOptions = {}): Promise<PackageTransaction | undefined> {
     this.mutating('packages');
     const action = opts.action ?? 'install';
     for (const n of names) checkName('package', n, PACKAGE);
-    const manager = await this.packageManager();
-    const installed = await this.installedPackages(manager, names);
-    const todo = names.filter((n) => (action === 'install' ? !installed.has(n) : installed.has(n)));
-    const effects: PackageEffect[] = todo.map((name) => ({ kind: 'package', host: this.host, name, action, manager, sudo: opts.sudo ?? true }));
-    for (const e of effects) this.add(e);
-    if (this.mode === 'plan' || !effects.length) return;
-    await this.run(packagesCommand(effects), effects[0]!.sudo);
+    const state = await this.packageState(names);
+    const todo = names.filter((n) => (action === 'install' ? !state.installed.has(n) : state.installed.has(n)));
+    if (!todo.length) return undefined;
+    const transaction = await this.simulatePackages(todo, action, state);
+    const effect: PackageEffect = {
+      kind: 'package', host: this.host, names: todo, action, manager: state.manager, sudo: opts.sudo ?? true,
+      ...(transaction ? { transaction } : {}), ...(opts.allowRemovals ? { allowRemovals: true as const } : {}),
+    };
+    const what = `${action === 'install' ? 'installing' : 'removing'} ${todo.join(' ')} on ${this.host}`;
+    if (transaction && takesAway(transaction)) {
+      const taken = describeTransaction({ ...transaction, install: [], upgrade: [] });
+      if (opts.allowRemovals) this.note('warn', `${what} ${taken} (allowed)`);
+      else {
+        this.block('PACKAGES_TAKEN_AWAY', `${what} ${taken}: packages installed on this machine would be lost`,
+          'keep what is installed (use the runtime it provides, or install from the same source), or allow these changes with --allow-package-changes (recipes: allowPackageChanges: true)');
+      }
+    }
+    this.add(effect);
+    if (this.mode === 'run') await this.perform(effect);
+    return transaction;
+  }
+
+  async packageState(names: readonly string[]): Promise<PackageState> {
+    // A machine that does not exist yet cannot be asked; kubestrap's machine images are Debian-based.
+    if (this.opts.host.future) return { manager: 'apt', installed: new Map() };
+    const r = await this.probeCommand(packageStateCommand(names));
+    const state = parsePackageState(r.stdout);
+    if (!state) throw new UserError('NO_PACKAGE_MANAGER', `no supported package manager on ${this.host}`, { fix: 'install the packages by hand, or use a host with apt, dnf, yum, zypper, pacman or apk' });
+    return state;
+  }
+
+  async simulatePackages(names: readonly string[], action: 'install' | 'remove' = 'install', known?: PackageState): Promise<PackageTransaction | undefined> {
+    if (!names.length || this.opts.host.future) return undefined;
+    const state = known ?? (await this.packageState(names));
+    const r = await this.probeCommand(simulateCommand(state.manager, action, names));
+    // dnf/yum --assumeno exit 1 after printing the transaction; apt/zypper/pacman/apk exit 0.
+    const printed = r.ok || ((state.manager === 'dnf' || state.manager === 'yum') && /Transaction Summary|Nothing to do/.test(r.stdout));
+    if (!printed) {
+      const why = (r.stderr.split('\n').find((l) => /^E:|error/i.test(l)) ?? r.stderr.split('\n')[0] ?? '').trim();
+      if (this.mode === 'plan') this.note('warn', `${state.manager} could not simulate ${action === 'install' ? 'installing' : 'removing'} ${names.join(' ')} now${why ? ` (${why})` : ''}: the run simulates it again and stops before anything installed is removed`);
+      return undefined;
+    }
+    return parseSimulation(state.manager, action, r.stdout, state.installed);
   }
 
   listen(port: number, opts: { protocol?: 'tcp' | 'udp'; address?: string; component: string }): void {
@@ -423,37 +475,6 @@ export class StepContext implements TaskContext {
     const fromPlan = this.opts.overlay.mode(this.host, path);
     if (fromPlan !== undefined) return fromPlan;
     return (await this.opts.host.stat(path)).mode;
-  }
-
-  private managerCache?: PackageEffect['manager'];
-  private async packageManager(): Promise<PackageEffect['manager']> {
-    if (this.managerCache) return this.managerCache;
-    // A machine that does not exist yet cannot be asked; kubestrap's machine images are Debian-based.
-    if (this.opts.host.future) return (this.managerCache = 'apt');
-    const r = await this.probe`sh -c ${'for m in apt-get dnf yum zypper pacman apk; do command -v "$m" >/dev/null 2>&1 && { echo "$m"; exit 0; }; done; exit 1'}`;
-    const found = r.stdout.trim();
-    if (!r.ok || !found) throw new UserError('NO_PACKAGE_MANAGER', `no supported package manager on ${this.host}`, { fix: 'install the packages by hand, or use a host with apt, dnf, yum, zypper, pacman or apk' });
-    this.managerCache = (found === 'apt-get' ? 'apt' : found) as PackageEffect['manager'];
-    return this.managerCache;
-  }
-
-  private async installedPackages(manager: PackageEffect['manager'], names: string[]): Promise<Set<string>> {
-    if (!names.length) return new Set();
-    if (this.opts.host.future) return new Set();
-    let r: CommandResult;
-    switch (manager) {
-      case 'apt': r = await this.probe`dpkg-query -W -f ${'${Package} ${db:Status-Status}\n'} ${names}`; break;
-      case 'dnf': case 'yum': case 'zypper': r = await this.probe`rpm -q --qf ${'%{NAME} installed\n'} ${names}`; break;
-      case 'pacman': r = await this.probe`pacman -Q ${names}`; break;
-      case 'apk': r = await this.probe`apk info -e ${names}`; break;
-    }
-    const installed = new Set<string>();
-    for (const line of r.stdout.split('\n')) {
-      const [name, status] = line.trim().split(/\s+/);
-      if (!name) continue;
-      if (manager === 'apk' || manager === 'pacman' || status === 'installed') installed.add(name);
-    }
-    return installed;
   }
 }
 

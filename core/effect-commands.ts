@@ -1,6 +1,9 @@
 // The shell commands that perform effects (effect-kinds.ts says which effect gets which). The run
 // performs exactly these commands and `plan --format sh` prints exactly these commands.
-import type { ExecEffect, PackageEffect } from './effects.ts';
+import type { ExecEffect } from './effects.ts';
+import { packagesCommand } from './packages.ts';
+
+export { packagesCommand };
 import { buildCommand, type Command } from './quote.ts';
 
 const cmd = (pieces: TemplateStringsArray, ...values: unknown[]): Command => buildCommand(pieces, values);
@@ -54,26 +57,6 @@ export function removeCommand(path: string): Command {
 
 export function serviceCommand(name: string, action: string): Command {
   return action === 'daemon-reload' ? cmd`systemctl daemon-reload` : cmd`systemctl ${action} ${name}`;
-}
-
-export function packagesCommand(effects: readonly PackageEffect[]): Command {
-  const names = effects.map((e) => e.name);
-  const { manager, action } = effects[0]!;
-  switch (manager) {
-    case 'apt':
-      return action === 'install'
-        ? cmd`env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${names}`
-        : cmd`env DEBIAN_FRONTEND=noninteractive apt-get remove -y ${names}`;
-    case 'dnf':
-    case 'yum':
-      return action === 'install' ? cmd`${manager} install -y ${names}` : cmd`${manager} remove -y ${names}`;
-    case 'zypper':
-      return action === 'install' ? cmd`zypper --non-interactive install ${names}` : cmd`zypper --non-interactive remove ${names}`;
-    case 'pacman':
-      return action === 'install' ? cmd`pacman -S --noconfirm --needed ${names}` : cmd`pacman -R --noconfirm ${names}`;
-    case 'apk':
-      return action === 'install' ? cmd`apk add ${names}` : cmd`apk del ${names}`;
-  }
 }
 
 /** The command an exec effect recorded. */

@@ -2,6 +2,7 @@
 // a new kind is one entry here (and its type in effects.ts). Plans, runs, summaries, renderers and
 // the audit all ask this table; none of them switches over effect kinds itself.
 import { commandFor, type EffectCommand, packagesCommand, removeCommand, serviceCommand, writeCommand } from './effect-commands.ts';
+import { describeTransaction } from './packages.ts';
 import type { Effect } from './effects.ts';
 import { hasPlaceholder, isPlaceholder, splitAtPlaceholders } from './placeholder.ts';
 import type { PlanSummary } from './plan.ts';
@@ -128,11 +129,22 @@ export const EFFECT_KINDS: Kinds = {
   package: {
     mutating: () => true,
     shown: true,
-    commands: (e) => [{ command: packagesCommand([e]), sudo: e.sudo }],
-    describe: (e, on) => `${e.action} package ${e.name}${on} (${e.manager})`,
-    same: (p, a) => p.name === a.name && p.action === a.action,
-    count: (_e, s) => {
-      s.packages++;
+    commands: (e) => [{ command: packagesCommand(e), sudo: e.sudo }],
+    describe: (e, on) => {
+      const what = `${e.action} ${e.names.length > 1 ? 'packages' : 'package'} ${e.names.join(' ')}${on} (${e.manager})`;
+      return e.transaction ? `${what}: ${describeTransaction(e.transaction)}` : `${what}: not simulated yet (the run simulates it first)`;
+    },
+    same: (p, a) => {
+      if (p.action !== a.action || p.names.join(' ') !== a.names.join(' ') || p.allowRemovals !== a.allowRemovals) return false;
+      // The run's own simulation may not take away anything the audited plan did not list.
+      if (!p.transaction || !a.transaction) return true;
+      const listed = new Set([...p.transaction.remove, ...p.transaction.downgrade].map((c) => c.name));
+      return [...a.transaction.remove, ...a.transaction.downgrade].every((c) => listed.has(c.name));
+    },
+    count: (e, s) => {
+      const t = e.transaction;
+      s.packages += t ? t.install.length + t.upgrade.length + t.downgrade.length + t.remove.length : e.names.length;
+      s.packagesRemoved += t ? t.remove.length + t.downgrade.length : 0;
     },
   },
   listen: {

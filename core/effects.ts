@@ -71,13 +71,35 @@ export interface ServiceEffect {
   sudo: boolean;
 }
 
+export interface PackageChange {
+  name: string;
+  /** The version the transaction leaves (for a removal: the version removed; '' when unknown). */
+  version: string;
+  /** For an upgrade or downgrade: the version installed now. */
+  from?: string;
+}
+
+/** What the package manager would really do, from its own simulation of the transaction. */
+export interface PackageTransaction {
+  install: PackageChange[];
+  upgrade: PackageChange[];
+  downgrade: PackageChange[];
+  remove: PackageChange[];
+}
+
+/** One package transaction: the packages asked for, and what the manager would do to get them. */
 export interface PackageEffect {
   kind: 'package';
   host: string;
-  name: string;
+  /** The packages asked for (installed or removed in one command). */
+  names: string[];
   action: 'install' | 'remove';
   manager: 'apt' | 'dnf' | 'yum' | 'zypper' | 'pacman' | 'apk';
   sudo: boolean;
+  /** Absent when it could not be simulated while planning (the run simulates it again first). */
+  transaction?: PackageTransaction;
+  /** The user allowed this transaction to remove or downgrade packages; otherwise the command refuses to. */
+  allowRemovals?: true;
 }
 
 export interface ListenEffect {

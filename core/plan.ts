@@ -24,6 +24,8 @@ export interface PlanSummary {
   filesRemoved: number;
   ports: number;
   packages: number;
+  /** Packages a transaction would remove or downgrade. */
+  packagesRemoved: number;
   services: number;
   downloads: number;
   stepsChanging: number;
@@ -83,7 +85,7 @@ export function decisive(e: Effect): Effect {
 }
 
 export function summarize(steps: PlanStep[]): PlanSummary {
-  const s: PlanSummary = { commands: 0, sudoCommands: 0, filesWritten: 0, filesOverwritten: 0, filesRemoved: 0, ports: 0, packages: 0, services: 0, downloads: 0, stepsChanging: 0, stepsOk: 0 };
+  const s: PlanSummary = { commands: 0, sudoCommands: 0, filesWritten: 0, filesOverwritten: 0, filesRemoved: 0, ports: 0, packages: 0, packagesRemoved: 0, services: 0, downloads: 0, stepsChanging: 0, stepsOk: 0 };
   for (const step of steps) {
     if (step.status === 'change') s.stepsChanging++;
     if (step.status === 'ok') s.stepsOk++;

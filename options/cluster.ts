@@ -5,7 +5,8 @@ import { findRuntime, runtimes } from '../runtimes/index.ts';
 import { parseExtraConfig } from '../tasks/k8s/extra-config.ts';
 import { DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion } from '../tasks/k8s/versions.ts';
 import { defineOption, optionSet } from './option.ts';
-import { port, url, wholeNumber } from './parsers.ts';
+import { flag, port, url, wholeNumber } from './parsers.ts';
+import { CONTAINERD_RELEASES, RUNC_RELEASES } from '../runtimes/containerd-support.ts';
 
 export const DEFAULT_BINARY_MIRROR = 'https://dl.k8s.io/release';
 export const DEFAULT_CRI_TOOLS_MIRROR = 'https://github.com/kubernetes-sigs/cri-tools/releases/download';
@@ -77,6 +78,24 @@ export const criToolsMirror = defineOption({
   parse: url(DEFAULT_CRI_TOOLS_MIRROR),
 });
 
+export const containerdMirror = defineOption({
+  flag: 'containerd-mirror', key: 'containerdMirror', type: 'string', default: CONTAINERD_RELEASES, arg: 'url',
+  help: "Where containerd's release comes from when the distribution's is too old: BASE/vVERSION/containerd-VERSION-linux-ARCH.tar.gz (+ .sha256sum)",
+  parse: url(CONTAINERD_RELEASES),
+});
+
+export const runcMirror = defineOption({
+  flag: 'runc-mirror', key: 'runcMirror', type: 'string', default: RUNC_RELEASES, arg: 'url',
+  help: 'Where runc comes from with that release: BASE/vVERSION/runc.ARCH (+ runc.sha256sum)',
+  parse: url(RUNC_RELEASES),
+});
+
+export const allowPackageChanges = defineOption({
+  flag: 'allow-package-changes', key: 'allowPackageChanges', type: 'boolean', default: false,
+  help: 'Let package transactions remove or downgrade packages, and replace a runtime kubestrap did not install (blocked otherwise)',
+  parse: flag,
+});
+
 /** A recipe setting without a flag (minikube's --wait-timeout is a duration, not seconds). */
 export const waitTimeout = defineOption({
   key: 'waitTimeout',
@@ -86,7 +105,9 @@ export const waitTimeout = defineOption({
   parse: wholeNumber(1),
 });
 
-export const clusterOptions = [containerRuntime, kubernetesVersion, apiserverPort, extraConfig, binaryMirror, criToolsMirror, waitTimeout] as const;
+export const clusterOptions = [
+  containerRuntime, kubernetesVersion, apiserverPort, extraConfig, binaryMirror, criToolsMirror, containerdMirror, runcMirror, allowPackageChanges, waitTimeout,
+] as const;
 
 export const CLUSTER_SET = 'cluster';
 export const clusterSet = optionSet(clusterOptions);

@@ -34,3 +34,10 @@ export function wholeNumber(min: number): (value: unknown) => number {
     return n;
   };
 }
+
+/** A switch: true/false, as a flag without a value or a recipe/--set value. */
+export function flag(value: unknown): boolean {
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false' || value === undefined) return false;
+  throw new UserError('PARAM_INVALID', `${JSON.stringify(value)} is not true or false`);
+}

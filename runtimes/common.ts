@@ -23,7 +23,10 @@ export interface ManagedFile {
 }
 
 export interface Setup {
+  /** Distribution packages to install; empty when the node's own runtime (or a static release) is used. */
   packages: readonly string[];
+  /** Passed to ctx.packages: whether the transaction may remove or downgrade packages. */
+  allowRemovals?: boolean;
   files: readonly ManagedFile[];
   /** This runtime's units, in start order. */
   services: readonly string[];
@@ -57,11 +60,10 @@ export async function unitState(ctx: TaskContext, unit: string): Promise<UnitSta
   return { active, enabled };
 }
 
-/** True when every package is installed (dpkg's view; the packages are Debian names). */
+/** True when every package is installed (the package manager's view; the packages are Debian names). */
 export async function packagesInstalled(ctx: TaskContext, names: readonly string[]): Promise<boolean> {
   if (!names.length) return true;
-  const r = await ctx.probe`dpkg-query -W -f ${'${Package} ${db:Status-Status}\n'} ${names}`;
-  const installed = new Set(r.stdout.split('\n').map((l) => l.trim().split(/\s+/)).filter(([, s]) => s === 'installed').map(([n]) => n));
+  const { installed } = await ctx.packageState(names);
   return names.every((n) => installed.has(n));
 }
 
@@ -101,7 +103,7 @@ export async function enableSetup(ctx: TaskContext, s: Setup): Promise<void> {
   }
   const restart = new Set<string>();
   for (const u of (await s.beforePackages?.(ctx)) ?? []) restart.add(u);
-  await ctx.packages([...s.packages]);
+  if (s.packages.length) await ctx.packages([...s.packages], { allowRemovals: s.allowRemovals ?? false });
   for (const u of (await s.afterPackages?.(ctx)) ?? []) restart.add(u);
   let unitsChanged = false;
   for (const f of s.files) {

@@ -1,6 +1,7 @@
 // CRI-O. Debian 12 does not package it: the packages come from the CRI-O project's own apt
-// repository on pkgs.k8s.io, one stream per Kubernetes minor (v1.28 onwards), added only while
-// cri-o is not installed. Settings go into a drop-in that overrides the packaged crio.conf.
+// repository on the openSUSE Build Service (isv:cri-o:stable, one stream per Kubernetes minor; the
+// old pkgs.k8s.io/addons:/cri-o location is frozen), added only while cri-o is not installed.
+// Settings go into a drop-in that overrides the packaged crio.conf.
 import type { TaskContext } from '../core/context.ts';
 import { UserError } from '../core/errors.ts';
 import { CRIO_OLDEST_STREAM, crioStream as streamOf, parseKubernetesVersion } from '../tasks/k8s/versions.ts';
@@ -17,11 +18,14 @@ export const CRIO_KEYRING = '/etc/apt/keyrings/cri-o-apt-keyring.asc';
 
 const str = (s: string) => JSON.stringify(s);
 
+/** The openSUSE Build Service project CRI-O publishes its stable streams under. */
+export const CRIO_REPOSITORIES = 'https://download.opensuse.org/repositories/isv:/cri-o:/stable:';
+
 /** The CRI-O stream for a Kubernetes version (tasks/k8s/versions.ts derives it). */
 export function crioStream(kubernetesVersion: string): string {
   const stream = streamOf(parseKubernetesVersion(kubernetesVersion));
   if (!stream) {
-    throw new UserError('RUNTIME_UNSUPPORTED', `CRI-O packages for Kubernetes ${kubernetesVersion} are not published on pkgs.k8s.io (streams start at ${CRIO_OLDEST_STREAM})`, {
+    throw new UserError('RUNTIME_UNSUPPORTED', `CRI-O packages for Kubernetes ${kubernetesVersion} are not published (CRI-O's streams start at ${CRIO_OLDEST_STREAM})`, {
       fix: `use Kubernetes ${CRIO_OLDEST_STREAM} or later with cri-o, or --container-runtime containerd`,
     });
   }
@@ -29,7 +33,7 @@ export function crioStream(kubernetesVersion: string): string {
 }
 
 export function crioRepository(o: RuntimeOptions): { url: string; key: string; sha256?: string } {
-  const base = `https://pkgs.k8s.io/addons:/cri-o:/stable:/${crioStream(o.kubernetesVersion)}/deb/`;
+  const base = `${CRIO_REPOSITORIES}/${crioStream(o.kubernetesVersion)}/deb/`;
   const key = o.downloads?.['cri-o-key'];
   return { url: base, key: key?.url || `${base}Release.key`, ...(key?.sha256 ? { sha256: key.sha256 } : {}) };
 }

@@ -18,6 +18,11 @@ export interface RuntimeOptions {
    * fetch them and their checksum. A runtime that needs one has a pinned default.
    */
   downloads?: Readonly<Record<string, { url: string; sha256?: string }>>;
+  /**
+   * The user allowed package transactions that remove or downgrade packages, and replacing a runtime
+   * installed from another source (kubestrap start --allow-package-changes). Off: such plans are blocked.
+   */
+  allowPackageChanges?: boolean;
 }
 
 export interface RuntimeDownload {
@@ -38,7 +43,7 @@ export interface ContainerRuntime {
   uses?: readonly string[];
   /** e.g. unix:///run/containerd/containerd.sock */
   criSocket: string;
-  /** Distribution packages (Debian names) the runtime needs. */
+  /** Distribution packages (Debian names) the runtime needs when the node has no usable one of its own. */
   packages: readonly string[];
   /** Its systemd units, in the order they are (re)started: a socket before the service it activates. */
   services: readonly string[];

@@ -3,7 +3,7 @@
 // release publishes beside each binary, and cached under $KUBESTRAP_HOME on this machine.
 import type { TaskContext } from '../core/context.ts';
 import { UserError } from '../core/errors.ts';
-import { isPlaceholder } from '../core/placeholder.ts';
+import { parseChecksum as parseSha256File } from '../core/checksum.ts';
 import { defineTask } from '../core/task.ts';
 import { binaryMirror, criToolsMirror, kubernetesVersion } from '../options/cluster.ts';
 import { taskParam } from '../options/option.ts';
@@ -24,10 +24,7 @@ interface Artifact { name: string; url: string; sha256: string; dest: string }
 
 /** A checksum file holds the hex digest, alone or followed by the file name. */
 export function parseChecksum(text: string, url: string): string {
-  if (isPlaceholder(text)) return text; // not fetched while planning offline
-  const m = /^\s*([a-fA-F0-9]{64})\b/.exec(text);
-  if (!m) throw new UserError('CHECKSUM_INVALID', `${url} does not hold a sha256 checksum`, { fix: 'check the mirror URL (--binary-mirror)' });
-  return m[1]!.toLowerCase();
+  return parseSha256File(text, url, 'check the mirror URL (--binary-mirror)');
 }
 
 const trim = (u: string) => u.replace(/\/+$/, '');

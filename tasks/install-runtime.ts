@@ -1,7 +1,7 @@
 // Installs, configures and starts the container runtime the kubelet will use; done when the
 // packages are installed, the config files are exactly the planned ones and the services run.
 import { defineTask, type Params, type ParamSpec } from '../core/task.ts';
-import { containerRuntime, kubernetesVersion } from '../options/cluster.ts';
+import { allowPackageChanges, containerdMirror, containerRuntime, kubernetesVersion, runcMirror } from '../options/cluster.ts';
 import { taskParam } from '../options/option.ts';
 import { findRuntime, otherUnits, runtimeDownloads, type CgroupDriver, type ContainerRuntime, type RuntimeOptions } from '../runtimes/index.ts';
 import { parseKubernetesVersion, pauseImage as defaultPauseImage } from './k8s/versions.ts';
@@ -17,6 +17,9 @@ const params = {
   cgroupDriver: { type: 'string', enum: ['systemd', 'cgroupfs'], default: 'systemd', description: "the kubelet's cgroup driver; the runtime is set to match" },
   kubernetesVersion: taskParam(kubernetesVersion),
   pauseImage: { type: 'string', default: '', pattern: '|[A-Za-z0-9][A-Za-z0-9._/:@-]*', description: "default: kubeadm's pause image for kubernetesVersion" },
+  containerdMirror: taskParam(containerdMirror, true),
+  runcMirror: taskParam(runcMirror, true),
+  allowPackageChanges: taskParam(allowPackageChanges, true),
 } as const;
 
 type P = Params<typeof params> & Record<string, unknown>;
@@ -25,13 +28,19 @@ function resolve(p: P): { runtime: ContainerRuntime; opts: RuntimeOptions } {
   const runtime = findRuntime(p.runtime);
   const pauseImage = p.pauseImage || defaultPauseImage(parseKubernetesVersion(p.kubernetesVersion));
   // An empty URL or checksum: the runtime's own choice (e.g. the CRI-O stream's Release.key).
-  const downloads = Object.fromEntries(runtimeDownloads.map((d) => {
+  const downloads: Record<string, { url: string; sha256?: string }> = Object.fromEntries(runtimeDownloads.map((d) => {
     const [url, sha256] = [String(p[`${d.param}Url`] ?? ''), String(p[`${d.param}Sha256`] ?? '')];
     return [d.name, { url, ...(sha256 ? { sha256 } : {}) }];
   }));
+  // containerd's release and runc, where the distribution's containerd is too old (runtimes/containerd.ts).
+  downloads['containerd'] = { url: String(p.containerdMirror) };
+  downloads['runc'] = { url: String(p.runcMirror) };
   return {
     runtime,
-    opts: { cgroupDriver: p.cgroupDriver as CgroupDriver, pauseImage, kubernetesVersion: p.kubernetesVersion, downloads, otherUnits: otherUnits(runtime) },
+    opts: {
+      cgroupDriver: p.cgroupDriver as CgroupDriver, pauseImage, kubernetesVersion: p.kubernetesVersion, downloads, otherUnits: otherUnits(runtime),
+      allowPackageChanges: p.allowPackageChanges === true,
+    },
   };
 }
 

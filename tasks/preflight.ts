@@ -12,6 +12,8 @@ import { hasCommand, ipv4Addresses, listeningPorts, nodeArch, readIfExists } fro
 import { once } from './k8s/once.ts';
 import { ADMIN_CONF } from './k8s/paths.ts';
 import { parseKubernetesVersion } from './k8s/versions.ts';
+import { containerdSupports, describeMinimums } from '../runtimes/containerd-support.ts';
+import { findBinaries, sourceOf } from '../runtimes/installed.ts';
 
 /** kubeadm's own minimums (its NumCPU and Mem preflight checks). */
 const MIN_CPUS = 2;
@@ -21,6 +23,7 @@ const params = {
   kubernetesVersion: taskParam(kubernetesVersion),
   apiserverPort: taskParam(apiserverPort, true),
   extraConfig: taskParam(extraConfig, true),
+  containerRuntime: { type: 'string', default: '', description: 'the runtime the cluster will use: its version is checked against kubernetesVersion' },
 } as const;
 
 interface Listener { port: number; address: string; component: string }
@@ -43,7 +46,18 @@ function listeners(apiserverPort: number, nodeIp: string): Listener[] {
 
 const isLoopback = (a: string) => a.startsWith('127.');
 
-async function inspect(ctx: TaskContext, p: { kubernetesVersion: string; apiserverPort: number; extraConfig: string[] }) {
+/** A containerd already on the node is checked against containerd's support matrix for this Kubernetes. */
+async function checkRuntimeVersion(ctx: TaskContext, runtime: string, version: { minor: number; text: string }): Promise<void> {
+  if (runtime !== 'containerd') return;
+  const found = (await findBinaries(ctx, ['containerd'])).get('containerd');
+  if (!found?.version || containerdSupports(found.version, version.minor)) return;
+  const what = `containerd ${found.version} on ${ctx.host} (${found.path}, ${sourceOf(found)}) is outside containerd's support for Kubernetes ${version.text} (${describeMinimums(version.minor)})`;
+  ctx.note('warn', found.owner === 'containerd'
+    ? `${what}: the runtime step installs containerd's own release instead`
+    : `${what}: the runtime step will not replace it unless allowed`, found.owner === 'containerd' ? undefined : 'upgrade it from where it came from, or pass --allow-package-changes');
+}
+
+async function inspect(ctx: TaskContext, p: { kubernetesVersion: string; apiserverPort: number; extraConfig: string[]; containerRuntime: string }) {
   return once(ctx, 'preflight', async () => {
     const version = parseKubernetesVersion(p.kubernetesVersion);
     const extra = parseExtraConfig(p.extraConfig);
@@ -113,6 +127,7 @@ async function inspect(ctx: TaskContext, p: { kubernetesVersion: string; apiserv
     for (const tool of ['conntrack', 'socat', 'crictl']) if (!(await hasCommand(ctx, tool))) missing.push(tool);
     if (missing.length) ctx.note('info', `not installed yet: ${missing.join(', ')} (kubestrap installs them in the next steps)`);
 
+    await checkRuntimeVersion(ctx, p.containerRuntime, version);
     for (const e of (kubeadmSetting(extra, 'ignore-preflight-errors') ?? '').split(',')) if (e.trim()) ignore.add(e.trim());
     return {
       nodeIp, arch, initialized,
@@ -135,7 +150,7 @@ function planned(ctx: TaskContext, apiserverPort: number, extra: ReturnType<type
 
 export default defineTask({
   name: 'preflight',
-  description: 'Check that the machine can host a kubeadm control plane: sudo, systemd, free ports, swap, CPU, memory (read-only)',
+  description: 'Check that the machine can host a kubeadm control plane: sudo, systemd, free ports, swap, CPU, memory, the runtime\'s version (read-only)',
   params,
   async check(ctx, p) {
     await inspect(ctx, p);

@@ -49,13 +49,16 @@ async function state(ctx: TaskContext) {
 export default defineTask({
   name: 'prepare-node',
   description: 'Install conntrack, socat, iptables, ethtool; load overlay and br_netfilter; turn on bridged iptables and IP forwarding',
+  params: {
+    allowPackageChanges: { type: 'boolean', default: false, description: 'allow the package transaction to remove or downgrade packages' },
+  },
   async check(ctx) {
     const s = await state(ctx);
     return !s.packages.length && !s.modprobe.length && !s.sysctls.length && s.files.modules && s.files.sysctl;
   },
-  async run(ctx) {
+  async run(ctx, p) {
     const s = await state(ctx);
-    if (s.packages.length) await ctx.packages(s.packages);
+    if (s.packages.length) await ctx.packages(s.packages, { allowRemovals: p.allowPackageChanges });
     await ctx.write(MODULES_FILE, MODULES_CONTENT, { mode: '0644', sudo: true });
     for (const m of s.modprobe) await ctx.sudo`modprobe ${m}`;
     await ctx.write(SYSCTL_FILE, SYSCTL_CONTENT, { mode: '0644', sudo: true });

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { downloadCachePath, sha256 } from '../core/context.ts';
+import { CONTAINERD_RELEASE, CONTAINERD_RELEASES, RUNC_RELEASE, RUNC_RELEASES } from '../runtimes/containerd-support.ts';
 import { UserError } from '../core/errors.ts';
 import * as engine from '../core/engine.ts';
 import { Events } from '../core/events.ts';
@@ -47,6 +48,18 @@ function seedChecksums(home: string, version = VERSION, binaryMirror = 'https://
     const path = downloadCachePath(cache, url);
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, sha256(`stand-in for ${url.replace(/\.sha256$/, '')}`) + '\n');
+  }
+  // containerd's static release and runc publish sha256sum files ("HASH  NAME").
+  const containerd = `${CONTAINERD_RELEASES}/v${CONTAINERD_RELEASE}/containerd-${CONTAINERD_RELEASE}-linux-amd64.tar.gz`;
+  const runc = `${RUNC_RELEASES}/v${RUNC_RELEASE}`;
+  const texts: [string, string][] = [
+    [`${containerd}.sha256sum`, `${sha256(`stand-in for ${containerd}`)}  containerd-${CONTAINERD_RELEASE}-linux-amd64.tar.gz\n`],
+    [`${runc}/runc.sha256sum`, ['amd64', 'arm64'].map((a) => `${sha256(`stand-in for runc.${a}`)}  runc.${a}\n`).join('')],
+  ];
+  for (const [url, text] of texts) {
+    const path = downloadCachePath(cache, url);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
   }
 }
 

@@ -227,7 +227,7 @@ describe('plan and run on the local host', () => {
     // And a plan now shows every step ok and no changes.
     const p2 = JSON.parse((await w.cli(['plan', 'demo.yaml', ...set, '--format', 'json'])).stdout) as PlanDocument;
     assert.deepEqual(p2.steps.map((s) => s.status), ['ok', 'ok', 'ok', 'ok']);
-    assert.deepEqual({ ...p2.summary, stepsOk: 0 }, { commands: 0, sudoCommands: 0, filesWritten: 0, filesOverwritten: 0, filesRemoved: 0, ports: 0, packages: 0, services: 0, downloads: 0, stepsChanging: 0, stepsOk: 0 });
+    assert.deepEqual({ ...p2.summary, stepsOk: 0 }, { commands: 0, sudoCommands: 0, filesWritten: 0, filesOverwritten: 0, filesRemoved: 0, ports: 0, packages: 0, packagesRemoved: 0, services: 0, downloads: 0, stepsChanging: 0, stepsOk: 0 });
     const text = await w.cli(['plan', 'demo.yaml', ...set]);
     assert.match(text.stdout, /0 steps to change, 4 already done; 0 commands \(0 as root\)/);
   });

@@ -5,7 +5,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Effect } from '../core/effects.ts';
 import type { PlanDocument } from '../core/plan.ts';
@@ -13,7 +14,9 @@ import { UserError } from '../core/errors.ts';
 import { parseKubernetesVersion, pauseImage } from '../tasks/k8s/versions.ts';
 import { findRuntime, runtimes, type ContainerRuntime, type RuntimeOptions } from '../runtimes/index.ts';
 import { containerdConfig } from '../runtimes/containerd.ts';
-import { CRI_DOCKERD_BIN, CRI_DOCKERD_SHA256, CRI_DOCKERD_URL, criDockerService, CRI_DOCKER_SOCKET_UNIT } from '../runtimes/docker.ts';
+import { CRI_DOCKERD_BIN, CRI_DOCKERD_SHA256, criDockerdUrl, criDockerService, CRI_DOCKER_SOCKET_UNIT, mergeDaemonJson } from '../runtimes/docker.ts';
+import { CONTAINERD_RELEASE, containerdSupports, describeMinimums, RUNC_RELEASE } from '../runtimes/containerd-support.ts';
+import { CONTAINERD_UNIT } from '../runtimes/containerd.ts';
 import { crioDropIn, crioSources } from '../runtimes/crio.ts';
 import * as engine from '../core/engine.ts';
 import { Events } from '../core/events.ts';
@@ -193,7 +196,7 @@ describe('generated config files', () => {
       '-o', `Dir::Etc::SourceList=${join(dir, 'cri-o.list')}`, '-o', `Dir::Etc::SourceParts=${join(dir, 'none')}`,
       '-o', `Dir::State::Lists=${join(dir, 'lists')}`, '--print-uris', 'update',
     ], { encoding: 'utf8' });
-    assert.match(out, /^'https:\/\/pkgs\.k8s\.io\/addons:\/cri-o:\/stable:\/v1\.32\/deb\/InRelease' /m);
+    assert.match(out, /^'https:\/\/download\.opensuse\.org\/repositories\/isv:\/cri-o:\/stable:\/v1\.32\/deb\/InRelease' /m);
     assert.throws(() => crioSources({ ...OPTS, kubernetesVersion: 'v1.27.3' }), (e: unknown) => e instanceof UserError && e.reason === 'RUNTIME_UNSUPPORTED');
   });
 });
@@ -205,7 +208,7 @@ function lines(effects: Effect[]): string[] {
   return effects.flatMap((e): string[] => {
     switch (e.kind) {
       case 'service': return [`service ${e.action} ${e.name}`];
-      case 'package': return [`package ${e.action} ${e.name}`];
+      case 'package': return [`package ${e.action} ${e.names.join(' ')}`];
       case 'exec': return [`exec${e.sudo ? ' sudo' : ''} ${e.command}`];
       case 'download': return e.cached ? [] : [`download ${e.url} ${e.sha256 ?? '-'}`];
       case 'write': return e.unchanged ? [] : [`write ${e.path} ${e.mode}${e.sudo ? ' sudo' : ''}`];
@@ -214,22 +217,32 @@ function lines(effects: Effect[]): string[] {
   });
 }
 
-/** The probes a runtime's check makes, answered: these units active and enabled, these packages installed. */
-function machineWith(o: { running?: string[]; installed?: string[]; files?: Record<string, string> } = {}): FixedMachine {
+/** The probes a runtime's check makes, answered: these units active and enabled, these packages (and their binaries) installed. */
+function machineWith(o: { running?: string[]; installed?: Record<string, string>; binaries?: FixedMachine['binaries']; files?: Record<string, string>; available?: FixedMachine['available'] } = {}): FixedMachine {
   const base = debianWorkstation();
   const answers: Record<string, string> = { ...base.answers };
   for (const u of o.running ?? []) {
     answers[`systemctl is-active --quiet ${u}`] = '';
     answers[`systemctl is-enabled --quiet ${u}`] = '';
   }
-  for (const r of runtimes) {
-    const names = r.packages;
-    const installed = names.filter((n) => (o.installed ?? []).includes(n));
-    answers[`dpkg-query -W -f '\${Package} \${db:Status-Status}\n' ${names.join(' ')}`] = installed.map((n) => `${n} installed\n`).join('');
-  }
   for (const path of Object.keys(o.files ?? {})) answers[`stat -c %a -- ${path}`] = '644\n';
-  return { ...base, answers, files: { ...base.files, ...o.files } };
+  return {
+    ...base, answers, files: { ...base.files, ...o.files }, installed: o.installed ?? {}, binaries: o.binaries ?? {},
+    available: { ...base.available, ...o.available },
+  };
 }
+
+/** Debian 12's containerd and runc as dpkg and their binaries report them. */
+const DEBIAN_CONTAINERD = {
+  installed: { containerd: '1.6.20~ds1-1+deb12u3', runc: '1.1.5+ds1-1+deb12u1' },
+  binaries: {
+    containerd: { path: '/usr/bin/containerd', owner: 'containerd', versionLine: 'containerd github.com/containerd/containerd 1.6.20~ds1' },
+    runc: { path: '/usr/sbin/runc', owner: 'runc', versionLine: 'runc version 1.1.5+ds1' },
+  },
+};
+
+/** Unreachable (connection refused at once): the release checksums become placeholders in the plan. */
+const MIRROR = 'http://127.0.0.1:9';
 
 async function planOn(t: { after(fn: () => void): void }, m: FixedMachine, withParams: Record<string, unknown>): Promise<PlanDocument> {
   const home = tempDir(t);
@@ -264,24 +277,62 @@ steps:
 }
 
 describe('install-runtime plan (fixed machines)', () => {
-  const v = { kubernetesVersion: 'v1.31.2' };
-  const writes = (runtime: string) => findRuntime(runtime).configFiles({ ...OPTS, ...v, otherUnits: [] }).map((f) => `write ${f.path} 0644 sudo`);
+  // Debian 12's containerd 1.6.20 is enough for 1.28 (1.6.15+), too old for 1.31 (1.6.34+).
+  const v = { kubernetesVersion: 'v1.28.15' };
+  const o28 = { ...OPTS, ...v, pauseImage: pauseImage(parseKubernetesVersion(v.kubernetesVersion)), otherUnits: [] };
+  const writes = (runtime: string, o: RuntimeOptions = o28) => findRuntime(runtime).configFiles(o).map((f) => `write ${f.path} 0644 sudo`);
 
-  it('containerd on a fresh machine: packages, files, then its unit enabled and started', async (t) => {
+  it("containerd on a fresh machine where the distribution's is recent enough: one transaction, files, then its unit", async (t) => {
     const p = await planOn(t, machineWith(), { runtime: 'containerd', ...v });
     assert.deepEqual(lines(p.steps[0]!.effects), [
-      'package install containerd', 'package install runc', ...writes('containerd'), 'service enable containerd', 'service restart containerd',
+      'package install containerd runc', ...writes('containerd'), 'service enable containerd', 'service restart containerd',
     ]);
+    const pkg = p.steps[0]!.effects.find((e) => e.kind === 'package');
+    assert.deepEqual(pkg?.kind === 'package' && pkg.transaction, {
+      install: [{ name: 'containerd', version: '1.6.20~ds1-1+deb12u3' }, { name: 'runc', version: '1.1.5+ds1-1+deb12u1' }], upgrade: [], downgrade: [], remove: [],
+    });
     // Files carry their whole planned content.
-    for (const f of findRuntime('containerd').configFiles({ ...OPTS, ...v, otherUnits: [] })) {
+    for (const f of findRuntime('containerd').configFiles(o28)) {
       const w = p.steps[0]!.effects.find((e) => e.kind === 'write' && e.path === f.path);
       assert.equal(w?.kind === 'write' && w.content, f.content, f.path);
     }
   });
 
+  it("containerd where the distribution's is too old (v1.31 needs 1.6.34+): containerd's release and runc, checksummed, with its own unit", async (t) => {
+    const v31 = { kubernetesVersion: 'v1.31.2' };
+    const p = await planOn(t, machineWith(DEBIAN_CONTAINERD), { runtime: 'containerd', ...v31, containerdMirror: `${MIRROR}/containerd`, runcMirror: `${MIRROR}/runc` });
+    const name = `containerd-${CONTAINERD_RELEASE}-linux-amd64.tar.gz`;
+    const archive = `/var/cache/kubestrap/${name}`;
+    const pending = (what: string) => `<output of fetch of ${what}>`;
+    assert.deepEqual(lines(p.steps[0]!.effects), [
+      `download ${MIRROR}/containerd/v${CONTAINERD_RELEASE}/${name}.sha256sum -`, `download ${MIRROR}/runc/v${RUNC_RELEASE}/runc.sha256sum -`,
+      `download ${MIRROR}/containerd/v${CONTAINERD_RELEASE}/${name} ${pending(`${name}.sha256sum`)}`, `write ${archive} 0644 sudo`,
+      `exec sudo tar -xzf ${archive} -C /usr/local/bin --strip-components=1 --no-same-owner bin/containerd bin/containerd-shim-runc-v2 bin/ctr`,
+      'exec sudo chmod 0755 /usr/local/bin/containerd /usr/local/bin/containerd-shim-runc-v2 /usr/local/bin/ctr',
+      `download ${MIRROR}/runc/v${RUNC_RELEASE}/runc.amd64 ${pending('runc.sha256sum')}`, 'write /usr/local/sbin/runc 0755 sudo',
+      'write /etc/systemd/system/containerd.service 0644 sudo', ...writes('containerd', { ...o28, ...v31 }), 'service daemon-reload systemd',
+      'service enable containerd', 'service restart containerd',
+    ]);
+    const unit = p.steps[0]!.effects.find((e) => e.kind === 'write' && e.path === '/etc/systemd/system/containerd.service');
+    assert.equal(unit?.kind === 'write' && unit.content, CONTAINERD_UNIT);
+    assert.ok(p.steps[0]!.notes?.some((n) => n.message.startsWith('containerd 1.6.20 (/usr/bin/containerd, package containerd) is too old: Kubernetes v1.31.2 needs containerd 1.6.34+, 1.7.20+ or 2.0.0+.')));
+  });
+
+  it("containerd.io's containerd is used as it is: no package transaction, no download", async (t) => {
+    const p = await planOn(t, machineWith({
+      installed: { 'containerd.io': '1.7.25-1' },
+      binaries: {
+        containerd: { path: '/usr/bin/containerd', owner: 'containerd.io', versionLine: 'containerd containerd.io 1.7.25 bcc810d6b9066471b0b6fa75f557a15a1cbf31bb' },
+        runc: { path: '/usr/bin/runc', owner: 'containerd.io', versionLine: 'runc version 1.2.5' },
+      },
+    }), { runtime: 'containerd', kubernetesVersion: 'v1.31.2' });
+    assert.deepEqual(lines(p.steps[0]!.effects), [...writes('containerd', { ...o28, kubernetesVersion: 'v1.31.2' }), 'service enable containerd', 'service restart containerd']);
+    assert.deepEqual(p.steps[0]!.notes?.map((n) => n.message), ['uses the containerd 1.7.25 this machine has (/usr/bin/containerd, package containerd.io): kubestrap does not replace it']);
+  });
+
   it('containerd where docker runs: docker\'s units stopped and disabled first, sockets first', async (t) => {
     const running = ['docker.socket', 'docker', 'cri-docker.socket', 'cri-docker', 'containerd'];
-    const p = await planOn(t, machineWith({ running, installed: ['docker.io', 'containerd', 'runc'] }), { runtime: 'containerd', ...v });
+    const p = await planOn(t, machineWith({ running, installed: { ...DEBIAN_CONTAINERD.installed, 'docker.io': '20.10.24+dfsg1-1+deb12u1+b6' }, binaries: DEBIAN_CONTAINERD.binaries }), { runtime: 'containerd', ...v });
     assert.deepEqual(lines(p.steps[0]!.effects), [
       'service stop docker.socket', 'service disable docker.socket', 'service stop cri-docker.socket', 'service disable cri-docker.socket',
       'service stop docker', 'service disable docker', 'service stop cri-docker', 'service disable cri-docker',
@@ -289,12 +340,13 @@ describe('install-runtime plan (fixed machines)', () => {
     ]);
   });
 
-  it('docker: leaves the system containerd running, and fetches the pinned cri-dockerd release', async (t) => {
+  it("docker: leaves the system containerd running, and fetches the pinned cri-dockerd release for the node's architecture", async (t) => {
     const p = await planOn(t, machineWith({ running: ['containerd', 'crio'] }), { runtime: 'docker', kubernetesVersion: 'v1.34.0' });
-    const archive = `/var/cache/kubestrap/${CRI_DOCKERD_URL.split('/').pop()}`;
+    const url = criDockerdUrl('amd64');
+    const archive = `/var/cache/kubestrap/${url.split('/').pop()}`;
     assert.deepEqual(lines(p.steps[0]!.effects), [
       'service stop crio', 'service disable crio', 'package install docker.io',
-      `download ${CRI_DOCKERD_URL} ${CRI_DOCKERD_SHA256}`, `write ${archive} 0644 sudo`,
+      `download ${url} ${CRI_DOCKERD_SHA256.amd64}`, `write ${archive} 0644 sudo`,
       `exec sudo tar -xzf ${archive} -C /usr/local/bin --strip-components=1 --no-same-owner cri-dockerd/cri-dockerd`, `exec sudo chmod 0755 ${CRI_DOCKERD_BIN}`,
       ...writes('docker'), 'service daemon-reload systemd',
       // Sockets start before their services; a changed file restarts what it feeds.
@@ -303,21 +355,36 @@ describe('install-runtime plan (fixed machines)', () => {
     ]);
     const unit = p.steps[0]!.effects.find((e) => e.kind === 'write' && e.path === '/etc/systemd/system/cri-docker.service');
     assert.match(unit?.kind === 'write' ? unit.content ?? '' : '', /--pod-infra-container-image=registry\.k8s\.io\/pause:3\.10\.1 /);
+    // An arm64 machine gets the arm64 archive.
+    const arm = await planOn(t, { ...machineWith(), answers: { ...machineWith().answers, 'uname -m': 'aarch64\n' } }, { runtime: 'docker', kubernetesVersion: 'v1.34.0' });
+    assert.ok(lines(arm.steps[0]!.effects).includes(`download ${criDockerdUrl('arm64')} ${CRI_DOCKERD_SHA256.arm64}`));
+  });
+
+  it('docker: a docker-ce the machine has is used, and its daemon.json merged into', async (t) => {
+    const user = '{\n  "data-root": "/srv/docker"\n}\n';
+    const p = await planOn(t, machineWith({
+      installed: { 'docker-ce': '5:27.5.1-1~debian.12~bookworm', 'containerd.io': '1.7.25-1' },
+      binaries: { dockerd: { path: '/usr/bin/dockerd', owner: 'docker-ce', versionLine: 'Docker version 27.5.1, build 4c9b3b0' } },
+      files: { '/etc/docker/daemon.json': user },
+    }), { runtime: 'docker', kubernetesVersion: 'v1.34.0' });
+    assert.equal(lines(p.steps[0]!.effects).some((l) => l.startsWith('package ')), false);
+    const w = p.steps[0]!.effects.find((e) => e.kind === 'write' && e.path === '/etc/docker/daemon.json');
+    assert.equal(w?.kind === 'write' && w.content, mergeDaemonJson(user, OPTS).content);
+    assert.equal(w?.kind === 'write' && w.exists, true);
   });
 
   it('cri-o on a fresh machine: its apt repository for the Kubernetes minor first', async (t) => {
     const p = await planOn(t, machineWith(), { runtime: 'cri-o', cgroupDriver: 'cgroupfs', ...v });
     assert.deepEqual(lines(p.steps[0]!.effects), [
-      'download https://pkgs.k8s.io/addons:/cri-o:/stable:/v1.31/deb/Release.key -',
+      'download https://download.opensuse.org/repositories/isv:/cri-o:/stable:/v1.28/deb/Release.key -',
       'write /etc/apt/keyrings/cri-o-apt-keyring.asc 0644 sudo', 'write /etc/apt/sources.list.d/cri-o.list 0644 sudo', 'exec sudo apt-get update',
       'package install cri-o', ...writes('cri-o'), 'service enable crio', 'service restart crio',
     ]);
   });
 
   it('a machine already set up: nothing to do, the step is ok', async (t) => {
-    const o = { ...OPTS, ...v, otherUnits: [] };
-    const files = Object.fromEntries(findRuntime('containerd').configFiles(o).map((f) => [f.path, f.content]));
-    const p = await planOn(t, machineWith({ running: ['containerd'], installed: ['containerd', 'runc'], files }), { runtime: 'containerd', ...v });
+    const files = Object.fromEntries(findRuntime('containerd').configFiles(o28).map((f) => [f.path, f.content]));
+    const p = await planOn(t, machineWith({ running: ['containerd'], ...DEBIAN_CONTAINERD, files }), { runtime: 'containerd', ...v });
     assert.deepEqual(lines(p.steps[0]!.effects), []);
     assert.equal(p.steps[0]!.status, 'ok');
   });
@@ -329,6 +396,7 @@ describe('install-runtime plan (fixed machines)', () => {
       ['{ runtime: containerd, kubernetesVersion: v1.31 }', /"v1\.31" is not a Kubernetes release version.*K8S_VERSION_INVALID/],
       ['{ runtime: containerd, kubernetesVersion: v1.23.0 }', /v1\.23 is not supported.*K8S_VERSION_UNSUPPORTED/],
       ['{ runtime: cri-o, kubernetesVersion: v1.27.0 }', /streams start at v1\.28.*RUNTIME_UNSUPPORTED/],
+      ['{ runtime: docker, kubernetesVersion: v1.31.0, criDockerdUrl: "https://example.org/c.tgz" }', /needs a sha256 checksum.*CHECKSUM_MISSING/],
       ['{ runtime: docker, kubernetesVersion: v1.31.0, criDockerdSha256: abc }', /criDockerdSha256.*must match/],
     ];
     for (const [params, message] of cases) {
@@ -337,5 +405,83 @@ describe('install-runtime plan (fixed machines)', () => {
       const text = r.stderr + JSON.stringify(r.plan?.steps.map((s) => s.error) ?? []);
       assert.match(text, message, params);
     }
+  });
+});
+
+describe('containerd against the Kubernetes version (containerd RELEASES.md)', () => {
+  it('accepts the supported lines and patches, refuses older ones', () => {
+    const table: [version: string, minor: number, ok: boolean][] = [
+      // Debian 12's containerd: enough for 1.26–1.28 only.
+      ['1.6.20', 28, true], ['1.6.20', 29, false], ['1.6.20', 31, false], ['1.6.20', 35, false],
+      ['1.6.36', 31, true], ['1.6.39', 32, false],
+      ['1.7.24', 32, true], ['1.7.24', 34, true], ['1.7.27', 35, false], ['1.7.28', 35, true],
+      ['2.0.4', 33, true], ['2.0.7', 35, false], ['2.1.4', 35, false], ['2.1.5', 35, true],
+      ['2.2.3', 35, true], ['2.2.3', 31, true], ['2.3.0', 36, true], ['1.5.18', 24, false],
+    ];
+    for (const [v, minor, ok] of table) assert.equal(containerdSupports(v, minor), ok, `containerd ${v} for Kubernetes 1.${minor}`);
+    assert.equal(describeMinimums(35), '1.7.28+, 2.1.5+ or 2.2.0+');
+    assert.equal(describeMinimums(31), '1.6.34+, 1.7.20+ or 2.0.0+');
+    // The release kubestrap installs runs every minor it supports.
+    for (let minor = 24; minor <= 37; minor++) assert.ok(containerdSupports(CONTAINERD_RELEASE, minor), `1.${minor}`);
+  });
+});
+
+describe('daemon.json merged into the user\'s', () => {
+  const diff = (a: string, b: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'ks-daemon-'));
+    try {
+      writeFileSync(join(dir, 'a'), a);
+      writeFileSync(join(dir, 'b'), b);
+      return spawnSync('diff', ['-u', '--label', 'before', '--label', 'after', join(dir, 'a'), join(dir, 'b')], { encoding: 'utf8' }).stdout;
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  };
+
+  it('keeps the user\'s data-root and adds exactly our keys', () => {
+    const user = '{\n    "data-root": "/srv/docker",\n    "registry-mirrors": ["https://mirror.example"]\n}\n';
+    const m = mergeDaemonJson(user, OPTS);
+    assert.deepEqual([m.conflicts, m.kept, m.invalid], [[], [], undefined]);
+    assert.equal(diff(user, m.content), `--- before
++++ after
+@@ -1,4 +1,11 @@
+ {
+     "data-root": "/srv/docker",
+-    "registry-mirrors": ["https://mirror.example"]
++    "registry-mirrors": ["https://mirror.example"],
++    "exec-opts": [
++        "native.cgroupdriver=systemd"
++    ],
++    "log-driver": "json-file",
++    "log-opts": {
++        "max-size": "100m"
++    }
+ }
+`);
+  });
+
+  it('adds the cgroup driver to the user\'s own exec-opts', () => {
+    const m = mergeDaemonJson('{"exec-opts":["native.umask=normal"],"log-driver":"json-file","log-opts":{"max-size":"100m"}}', OPTS);
+    assert.equal(m.content, '{\n  "exec-opts": [\n    "native.umask=normal",\n    "native.cgroupdriver=systemd"\n  ],\n  "log-driver": "json-file",\n  "log-opts": {\n    "max-size": "100m"\n  }\n}\n');
+  });
+
+  it('changes nothing in a file that already has what the kubelet needs, and keeps a different max-size', () => {
+    const user = '{\n  "data-root": "/srv/docker",\n  "exec-opts": ["native.cgroupdriver=systemd"],\n  "log-driver": "json-file",\n  "log-opts": { "max-size": "10m" }\n}\n';
+    const m = mergeDaemonJson(user, OPTS);
+    assert.equal(m.content, user);
+    assert.deepEqual(m.kept, ['"log-opts"."max-size" "10m"']);
+  });
+
+  it('refuses to overwrite a conflicting value, and leaves a broken file alone', () => {
+    const user = '{ "exec-opts": ["native.cgroupdriver=cgroupfs", "native.umask=normal"], "log-driver": "journald" }';
+    const m = mergeDaemonJson(user, OPTS);
+    assert.deepEqual(m.conflicts, [
+      '"exec-opts" has native.cgroupdriver=cgroupfs, but the kubelet uses native.cgroupdriver=systemd',
+      '"log-driver" is "journald", but kubectl logs needs "json-file" through cri-dockerd',
+    ]);
+    const parsed = JSON.parse(m.content) as Record<string, unknown>;
+    assert.deepEqual([parsed['exec-opts'], parsed['log-driver']], [['native.cgroupdriver=cgroupfs', 'native.umask=normal'], 'journald']);
+    assert.equal(mergeDaemonJson('{ "data-root": ', OPTS).content, '{ "data-root": ');
+    assert.ok(mergeDaemonJson('{ "data-root": ', OPTS).invalid);
+    assert.ok(mergeDaemonJson('[1]', OPTS).invalid);
+    assert.equal(mergeDaemonJson(null, OPTS).content, golden('docker', 'daemon.json'));
   });
 });

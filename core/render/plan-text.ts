@@ -67,7 +67,7 @@ export function renderPlanText(plan: PlanDocument, style: Style): string {
     const exposed = !LOOPBACK.test(e.address);
     return `${t(e.address)}:${e.port}/${t(e.protocol)} ${t(e.component)}${hostNote(e)}${exposed ? style.yellow(' — reachable from other machines unless a firewall blocks it') : ''}`;
   }));
-  section('Packages', of('package').map(({ e }) => `${t(e.action)} ${t(e.name)}${hostNote(e)}`));
+  section('Packages', of('package').flatMap(({ e }) => packageLines(e).map((l) => `${t(l)}${hostNote(e)}`)));
   section('Services', of('service').map(({ e }) => `${t(e.action)} ${t(e.name)}${hostNote(e)}`));
   section('Downloads', of('download').map(({ e }) => `${t(e.url)}${e.cached ? ' (cached)' : ''}${e.sha256 ? '' : style.yellow(' — no checksum')}`));
   const warnings = plan.steps.flatMap((s) => (s.notes ?? []).filter((n) => n.level !== 'info' && !n.blocks).map((n) => `${t(s.id)}: ${note(n)}`));
@@ -76,7 +76,20 @@ export function renderPlanText(plan: PlanDocument, style: Style): string {
   section(style.red('Blocked: this machine cannot run this plan; a run will refuse to start until these are fixed'), blockers);
 
   const s = plan.summary;
-  out.push('', `${s.stepsChanging} steps to change, ${s.stepsOk} already done; ${s.commands} commands (${s.sudoCommands} as root), ${s.filesWritten} files created, ${s.filesOverwritten} overwritten, ${s.filesRemoved} erased, ${s.ports} ports, ${s.packages} packages, ${s.services} service actions.`);
+  out.push('', `${s.stepsChanging} steps to change, ${s.stepsOk} already done; ${s.commands} commands (${s.sudoCommands} as root), ${s.filesWritten} files created, ${s.filesOverwritten} overwritten, ${s.filesRemoved} erased, ${s.ports} ports, ${s.packages} packages${s.packagesRemoved ? ` (${s.packagesRemoved} removed or downgraded)` : ''}, ${s.services} service actions.`);
   out.push(style.dim(`digest ${t(plan.digest)}`));
   return out.join('\n') + '\n';
+}
+
+/** One line per package a transaction touches; removals and downgrades are marked. */
+function packageLines(e: Extract<Effect, { kind: 'package' }>): string[] {
+  const tx = e.transaction;
+  if (!tx) return [`${e.action} ${e.names.join(' ')} (${e.manager}; simulated by the run before it changes anything)`];
+  const v = (c: { version: string }) => (c.version ? ` ${c.version}` : '');
+  return [
+    ...tx.remove.map((c) => `REMOVE ${c.name}${v(c)}${e.allowRemovals ? ' (allowed)' : ''}`),
+    ...tx.downgrade.map((c) => `DOWNGRADE ${c.name} ${c.from ?? '?'} → ${c.version}${e.allowRemovals ? ' (allowed)' : ''}`),
+    ...tx.install.map((c) => `install ${c.name}${v(c)}`),
+    ...tx.upgrade.map((c) => `upgrade ${c.name} ${c.from ?? '?'} → ${c.version}`),
+  ];
 }

@@ -1,5 +1,6 @@
 // install-runtime for real, inside a systemd node container reached through a test dockerd:
-// the plan for a fresh node is exact, the run leaves the runtime answering with exactly the planned
+// the plan for a fresh node is exact (containerd's release where Debian's is too old, the user's
+// daemon.json merged into), the run leaves the runtime answering with exactly the planned
 // config, and a second run finds everything done. cri-o is not installable here (no Debian package,
 // no internet): test/runtimes.test.ts covers it by its plan and validated files.
 import { after, describe, it } from 'node:test';
@@ -15,7 +16,8 @@ import type { Effect } from '../../core/effects.ts';
 import { isMutating } from '../../core/expectation.ts';
 import type { PlanDocument } from '../../core/plan.ts';
 import { findRuntime, type RuntimeOptions } from '../../runtimes/index.ts';
-import { CRI_DOCKERD_BIN } from '../../runtimes/docker.ts';
+import { CRI_DOCKERD_BIN, mergeDaemonJson } from '../../runtimes/docker.ts';
+import { CONTAINERD_RELEASE, RUNC_RELEASE } from '../../runtimes/containerd-support.ts';
 import { runCli } from '../helpers/cli.ts';
 import { DOCKER_INSTALL, startDockerd } from '../helpers/dockerd.ts';
 import { isRoot, missing, repoRoot, tempDir } from '../helpers/env.ts';
@@ -78,12 +80,18 @@ async function planLines(node: Node, recipe: string): Promise<{ status: string; 
 function line(e: Effect): string {
   switch (e.kind) {
     case 'service': return `service ${e.action} ${e.name}`;
-    case 'package': return `package ${e.action} ${e.name}`;
+    case 'package': return `package ${e.action} ${e.names.join(' ')}`;
     case 'exec': return `exec${e.sudo ? ' sudo' : ''} ${e.command}`;
     case 'download': return `download ${e.url}`;
     case 'write': return `write ${e.path} ${e.mode}${e.exists ? ' (overwrite)' : ''}`;
     default: return `${e.kind}`;
   }
+}
+
+async function planEffects(node: Node, recipe: string): Promise<Effect[]> {
+  const r = await runCli(['plan', recipe, '--format', 'json'], env(node));
+  assert.equal(r.code, 0, r.stderr);
+  return (JSON.parse(r.stdout) as PlanDocument).steps[0]!.effects;
 }
 
 /** Runs the recipe for real; returns the step's final status and the mutating effects it made. */
@@ -101,20 +109,54 @@ async function sh(node: Node, script: string): Promise<{ stdout: string; stderr:
 }
 
 describe('install-runtime on a systemd node container', { skip }, () => {
-  it('containerd: stops Docker, configures and restarts containerd; a second run changes nothing', { timeout: 600_000 }, async (t) => {
+  it("containerd: Debian's 1.6.20 is too old for v1.31, so containerd's release (from a loopback mirror) runs it; Docker stopped; a second run changes nothing", { timeout: 600_000 }, async (t) => {
     const node = await bootNode(t, 'ctd');
-    const recipe = writeRecipe(node, '{ runtime: containerd, kubernetesVersion: v1.31.0 }');
+    // A release-shaped archive (bin/containerd, bin/containerd-shim-runc-v2, bin/ctr) and runc.amd64,
+    // made of this machine's own binaries, with the checksum files the releases publish beside them.
+    const pack = join(node.dir, 'pack');
+    mkdirSync(join(pack, 'bin'), { recursive: true });
+    for (const b of ['containerd', 'containerd-shim-runc-v2', 'ctr']) copyFileSync(`/usr/bin/${b}`, join(pack, 'bin', b));
+    const name = `containerd-${CONTAINERD_RELEASE}-linux-amd64.tar.gz`;
+    execFileSync('tar', ['-czf', join(node.dir, name), '-C', pack, 'bin/containerd', 'bin/containerd-shim-runc-v2', 'bin/ctr']);
+    const archive = readFileSync(join(node.dir, name));
+    const runc = readFileSync('/usr/sbin/runc');
+    const files: Record<string, Buffer> = {
+      [`/containerd/v${CONTAINERD_RELEASE}/${name}`]: archive,
+      [`/containerd/v${CONTAINERD_RELEASE}/${name}.sha256sum`]: Buffer.from(`${sha(archive)}  ${name}\n`),
+      [`/runc/v${RUNC_RELEASE}/runc.amd64`]: runc,
+      [`/runc/v${RUNC_RELEASE}/runc.sha256sum`]: Buffer.from(`${sha('arm64 stand-in')}  runc.arm64\n${sha(runc)}  runc.amd64\n`),
+    };
+    const served: string[] = [];
+    const server = createServer((req, res) => {
+      const body = files[req.url ?? ''];
+      if (!body) { res.writeHead(404).end(); return; }
+      served.push(req.url!);
+      res.writeHead(200, { 'content-length': body.length }).end(body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.after(() => new Promise<void>((r) => server.close(() => r())));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const recipe = writeRecipe(node, `{ runtime: containerd, kubernetesVersion: v1.31.0, containerdMirror: "${base}/containerd", runcMirror: "${base}/runc" }`);
     assert.equal((await sh(node, 'systemctl is-active docker')).stdout.trim(), 'active', 'the image boots Docker, which must be stopped');
 
     // The node is known exactly (our image): so is the plan.
+    const cached = `/var/cache/kubestrap/${name}`;
     const planned = await planLines(node, recipe);
     assert.deepEqual(planned, {
       status: 'change',
       lines: [
         'service stop docker.socket', 'service disable docker.socket', 'service stop docker', 'service disable docker',
-        'write /etc/containerd/config.toml 0644 (overwrite)', 'write /etc/crictl.yaml 0644', 'service restart containerd',
+        `download ${base}/containerd/v${CONTAINERD_RELEASE}/${name}`, `write ${cached} 0644`,
+        `exec sudo tar -xzf ${cached} -C /usr/local/bin --strip-components=1 --no-same-owner bin/containerd bin/containerd-shim-runc-v2 bin/ctr`,
+        'exec sudo chmod 0755 /usr/local/bin/containerd /usr/local/bin/containerd-shim-runc-v2 /usr/local/bin/ctr',
+        `download ${base}/runc/v${RUNC_RELEASE}/runc.amd64`, 'write /usr/local/sbin/runc 0755',
+        'write /etc/systemd/system/containerd.service 0644',
+        'write /etc/containerd/config.toml 0644 (overwrite)', 'write /etc/crictl.yaml 0644',
+        'service daemon-reload systemd', 'service restart containerd',
       ],
     });
+    // Planning fetched only the published checksums.
+    assert.deepEqual(served.sort(), [`/containerd/v${CONTAINERD_RELEASE}/${name}.sha256sum`, `/runc/v${RUNC_RELEASE}/runc.sha256sum`]);
 
     const first = await run(node, recipe);
     assert.deepEqual({ status: first.status, effects: first.effects.map(line) }, { status: 'change', effects: planned.lines });
@@ -122,11 +164,15 @@ describe('install-runtime on a systemd node container', { skip }, () => {
     const version = await sh(node, 'ctr version');
     assert.equal(version.exitCode, 0, version.stderr);
     assert.match(version.stdout, /Server:\s*\n\s*Version:/);
+    // The service runs the release's binary, with the release's runc first on its PATH.
+    assert.equal((await sh(node, 'readlink /proc/$(systemctl show -p MainPID --value containerd)/exe')).stdout.trim(), '/usr/local/bin/containerd');
+    assert.equal((await sh(node, 'sha256sum < /usr/local/sbin/runc')).stdout.split(' ')[0], sha(runc));
     for (const f of findRuntime('containerd').configFiles(OPTS)) assert.equal((await sh(node, `cat ${f.path}`)).stdout, f.content, f.path);
     assert.equal((await sh(node, 'systemctl is-active containerd')).stdout.trim(), 'active');
     assert.equal((await sh(node, 'systemctl is-active docker docker.socket; systemctl is-enabled docker docker.socket')).stdout.trim().split('\n').join(' '), 'inactive inactive disabled disabled');
-    // The original config was backed up on the node before it was replaced.
+    // The original config was backed up on the node before it was replaced; Debian's package stays.
     assert.equal((await sh(node, 'ls /root/.kubestrap/backups/kubestrap/etc/containerd/config.toml')).exitCode, 0);
+    assert.equal((await sh(node, "dpkg-query -W -f '${db:Status-Status}' containerd")).stdout, 'installed');
 
     const second = await run(node, recipe);
     assert.deepEqual({ status: second.status, effects: second.effects.map(line) }, { status: 'ok', effects: [] });
@@ -154,6 +200,9 @@ describe('install-runtime on a systemd node container', { skip }, () => {
     t.after(() => new Promise<void>((r) => server.close(() => r())));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/cri-dockerd-0.0.0-test.amd64.tgz`;
     const recipe = writeRecipe(node, `{ runtime: docker, kubernetesVersion: v1.31.0, criDockerdUrl: "${url}", criDockerdSha256: ${sha(archive)} }`);
+    // The user's own daemon.json: its data-root must survive, and the plan shows exactly what is added.
+    const userJson = '{\n  "data-root": "/var/lib/docker-user"\n}\n';
+    assert.equal((await sh(node, `mkdir -p /etc/docker && printf '%s' '${userJson}' > /etc/docker/daemon.json`)).exitCode, 0);
 
     const cached = '/var/cache/kubestrap/cri-dockerd-0.0.0-test.amd64.tgz';
     const planned = await planLines(node, recipe);
@@ -163,20 +212,38 @@ describe('install-runtime on a systemd node container', { skip }, () => {
         `download ${url}`, `write ${cached} 0644`,
         `exec sudo tar -xzf ${cached} -C /usr/local/bin --strip-components=1 --no-same-owner cri-dockerd/cri-dockerd`,
         'exec sudo chmod 0755 /usr/local/bin/cri-dockerd',
-        'write /etc/docker/daemon.json 0644', 'write /etc/systemd/system/cri-docker.socket 0644',
+        'write /etc/docker/daemon.json 0644 (overwrite)', 'write /etc/systemd/system/cri-docker.socket 0644',
         'write /etc/systemd/system/cri-docker.service 0644', 'write /etc/crictl.yaml 0644',
         'service daemon-reload systemd', 'service restart docker',
         'service enable cri-docker.socket', 'service restart cri-docker.socket', 'service enable cri-docker', 'service restart cri-docker',
       ],
     });
     assert.equal(served, 0, 'a plan downloads nothing');
+    const daemon = (await planEffects(node, recipe)).find((e) => e.kind === 'write' && e.path === '/etc/docker/daemon.json');
+    assert.equal(daemon?.kind === 'write' && daemon.diff, `--- /etc/docker/daemon.json
++++ /etc/docker/daemon.json
+@@ -1,3 +1,10 @@
+ {
+-  "data-root": "/var/lib/docker-user"
++  "data-root": "/var/lib/docker-user",
++  "exec-opts": [
++    "native.cgroupdriver=systemd"
++  ],
++  "log-driver": "json-file",
++  "log-opts": {
++    "max-size": "100m"
++  }
+ }
+`);
 
     const first = await run(node, recipe);
     assert.deepEqual({ status: first.status, effects: first.effects.map(line) }, { status: 'change', effects: planned.lines });
     assert.equal(served, 1);
 
     const files = Object.fromEntries(findRuntime('docker').configFiles(OPTS).map((f) => [f.path, f.content]));
+    files['/etc/docker/daemon.json'] = mergeDaemonJson(userJson, OPTS).content;
     for (const [path, content] of Object.entries(files)) assert.equal((await sh(node, `cat ${path}`)).stdout, content, path);
+    assert.equal((await sh(node, "docker info --format '{{.DockerRootDir}}'")).stdout.trim(), '/var/lib/docker-user', 'the user\'s data-root is in effect');
     assert.equal((await sh(node, `sha256sum < ${CRI_DOCKERD_BIN}`)).stdout.split(' ')[0], sha(readFileSync(join(pack, 'cri-dockerd/cri-dockerd'))));
     assert.equal((await sh(node, 'systemctl is-active docker cri-docker.socket cri-docker')).stdout.trim().split('\n').join(' '), 'active active active');
     // daemon.json took effect: Docker now reports the kubelet's cgroup driver.

@@ -51,7 +51,8 @@ test('ssh driver: start over SSH as a sudo user, start again (no change), delete
     '--driver', 'generic', '--ssh-ip-address', node.address, '--ssh-user', 'kube', '--ssh-key', key,
     '--container-runtime', 'containerd', '--kubernetes-version', VERSION, '--apiserver-port', '9443',
     '--extra-config', 'kubelet.max-pods=40', '--extra-config', 'apiserver.audit-log-maxage=3',
-    '--binary-mirror', release.binaryMirror, '--cri-tools-mirror', release.criToolsMirror, '-p', 'remote',
+    '--binary-mirror', release.binaryMirror, '--cri-tools-mirror', release.criToolsMirror,
+    '--containerd-mirror', release.containerdMirror, '--runc-mirror', release.runcMirror, '-p', 'remote',
   ];
   const cli = async (...argv: string[]) => runCli(argv, { env, cwd: work });
 

@@ -75,12 +75,9 @@ KUBESTRAP_EOF
 # checked: sh -c 'command -v "$1" >/dev/null 2>&1' sh ip
 # read: /proc/filesystems
 # read: /proc/sys/net/ipv4/ip_forward
-# checked: sh -c 'for m in apt-get dnf yum zypper pacman apk; do command -v "$m" >/dev/null 2>&1 && { echo "$m"; exit 0; }; done; exit 1'
-# checked: dpkg-query -W -f '${Package} ${db:Status-Status}\n' conntrack socat iptables ethtool
-sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends conntrack
-sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends socat
-sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends iptables
-sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ethtool
+# checked: sh -c 'for m in apt-get dnf yum zypper pacman apk; do command -v "$m" >/dev/null 2>&1 && break; m=; done\n[ -n "$m" ] || exit 3\necho "manager $m"\n[ $# -gt 0 ] || exit 0\ncase $m in\n  apt-get) dpkg-query -W -f '\''${db:Status-Status} ${Package} ${Version}\n'\'' -- "$@" 2>/dev/null | sed -n "s/^installed /package /p" ;;\n  dnf|yum|zypper) rpm -q --qf '\''package %{NAME} %|EPOCH?{%{EPOCH}:}|%{VERSION}-%{RELEASE}\n'\'' -- "$@" 2>/dev/null | grep "^package " ;;\n  pacman) pacman -Q -- "$@" 2>/dev/null | sed "s/^/package /" ;;\n  apk) for p in "$@"; do apk info -e -- "$p" >/dev/null 2>&1 && echo "package $p"; done ;;\nesac\nexit 0' package-state conntrack socat iptables ethtool
+# checked: env LC_ALL=C apt-get -s install --no-install-recommends -- conntrack socat iptables ethtool
+sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends --no-remove -- conntrack socat iptables ethtool
 sudo -n sh -c "$WRITE_FILE" write-file /etc/modules-load.d/kubestrap.conf 0644 '' '' 103 c3b89cf2623951cffbd513c3493effa61d05eda3c98969f6ab4c3875064121b2 <<'KUBESTRAP_EOF'
 # Written by kubestrap: kernel modules the container runtime and kube-proxy need.
 overlay
@@ -96,12 +93,14 @@ KUBESTRAP_EOF
 sudo -n sysctl -w net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 net.ipv4.ip_forward=1
 
 # ── runtime (install-runtime): change
-# checked: dpkg-query -W -f '${Package} ${db:Status-Status}\n' docker.io
+# checked: uname -m
+# checked: sh -c 'for b in "$@"; do\n  p=$(command -v "$b" 2>/dev/null) || continue\n  v=$("$p" --version 2>/dev/null | head -n 1)\n  o=$(dpkg-query -S "$p" 2>/dev/null | grep -v "^diversion" | head -n 1 | cut -d: -f1)\n  [ -n "$o" ] || o=$(rpm -qf --qf "%{NAME}" "$p" 2>/dev/null) || o=\n  printf "binary\t%s\t%s\t%s\t%s\n" "$b" "$p" "$o" "$v"\ndone' find-binaries dockerd
+# checked: sh -c 'for m in apt-get dnf yum zypper pacman apk; do command -v "$m" >/dev/null 2>&1 && break; m=; done\n[ -n "$m" ] || exit 3\necho "manager $m"\n[ $# -gt 0 ] || exit 0\ncase $m in\n  apt-get) dpkg-query -W -f '\''${db:Status-Status} ${Package} ${Version}\n'\'' -- "$@" 2>/dev/null | sed -n "s/^installed /package /p" ;;\n  dnf|yum|zypper) rpm -q --qf '\''package %{NAME} %|EPOCH?{%{EPOCH}:}|%{VERSION}-%{RELEASE}\n'\'' -- "$@" 2>/dev/null | grep "^package " ;;\n  pacman) pacman -Q -- "$@" 2>/dev/null | sed "s/^/package /" ;;\n  apk) for p in "$@"; do apk info -e -- "$p" >/dev/null 2>&1 && echo "package $p"; done ;;\nesac\nexit 0' package-state docker.io
 # checked: systemctl is-active --quiet crio
 # checked: systemctl is-enabled --quiet crio
-# checked: sh -c 'for m in apt-get dnf yum zypper pacman apk; do command -v "$m" >/dev/null 2>&1 && { echo "$m"; exit 0; }; done; exit 1'
-# checked: dpkg-query -W -f '${Package} ${db:Status-Status}\n' docker.io
-sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io
+# checked: sh -c 'for m in apt-get dnf yum zypper pacman apk; do command -v "$m" >/dev/null 2>&1 && break; m=; done\n[ -n "$m" ] || exit 3\necho "manager $m"\n[ $# -gt 0 ] || exit 0\ncase $m in\n  apt-get) dpkg-query -W -f '\''${db:Status-Status} ${Package} ${Version}\n'\'' -- "$@" 2>/dev/null | sed -n "s/^installed /package /p" ;;\n  dnf|yum|zypper) rpm -q --qf '\''package %{NAME} %|EPOCH?{%{EPOCH}:}|%{VERSION}-%{RELEASE}\n'\'' -- "$@" 2>/dev/null | grep "^package " ;;\n  pacman) pacman -Q -- "$@" 2>/dev/null | sed "s/^/package /" ;;\n  apk) for p in "$@"; do apk info -e -- "$p" >/dev/null 2>&1 && echo "package $p"; done ;;\nesac\nexit 0' package-state docker.io
+# checked: env LC_ALL=C apt-get -s install --no-install-recommends -- docker.io
+sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends --no-remove -- docker.io
 # checked: sh -c '[ "$(sha256sum < "$1" | cut -d" " -f1)" = "$2" ]' sh /var/cache/kubestrap/cri-dockerd-0.3.24.amd64.tgz dd4b7f514c248a3aaca398f467430a4c58aae9a77ea8b96a2f5b5d6fba0948d1
 mkdir -p $KUBESTRAP_HOME/cache/downloads/aab1700e10d57974
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/aab1700e10d57974/cri-dockerd-0.3.24.amd64.tgz https://github.com/Mirantis/cri-dockerd/releases/download/v0.3.24/cri-dockerd-0.3.24.amd64.tgz

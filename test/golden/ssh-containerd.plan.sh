@@ -60,6 +60,7 @@ withheld() { echo "kubestrap: $1; use kubestrap apply" >&2; exit 1; }
 # checked: sh -c 'command -v "$1" >/dev/null 2>&1' sh conntrack
 # checked: sh -c 'command -v "$1" >/dev/null 2>&1' sh socat
 # checked: sh -c 'command -v "$1" >/dev/null 2>&1' sh crictl
+# checked: sh -c 'for b in "$@"; do\n  p=$(command -v "$b" 2>/dev/null) || continue\n  v=$("$p" --version 2>/dev/null | head -n 1)\n  o=$(dpkg-query -S "$p" 2>/dev/null | grep -v "^diversion" | head -n 1 | cut -d: -f1)\n  [ -n "$o" ] || o=$(rpm -qf --qf "%{NAME}" "$p" 2>/dev/null) || o=\n  printf "binary\t%s\t%s\t%s\t%s\n" "$b" "$p" "$o" "$v"\ndone' find-binaries containerd
 
 # ── node.claim (claim-node on ssh:root@192.168.1.20:22): change
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/cluster.json 0644 '' '' 69 de2be7e1012d693eabed939de000e2915c3be4707866c615c013003da2a8b4ef" <<'KUBESTRAP_EOF'
@@ -74,12 +75,9 @@ KUBESTRAP_EOF
 # checked: sh -c 'command -v "$1" >/dev/null 2>&1' sh ip
 # read: /proc/filesystems
 # read: /proc/sys/net/ipv4/ip_forward
-# checked: sh -c 'for m in apt-get dnf yum zypper pacman apk; do command -v "$m" >/dev/null 2>&1 && { echo "$m"; exit 0; }; done; exit 1'
-# checked: dpkg-query -W -f '${Package} ${db:Status-Status}\n' conntrack socat iptables ethtool
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends conntrack'
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends socat'
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends iptables'
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ethtool'
+# checked: sh -c 'for m in apt-get dnf yum zypper pacman apk; do command -v "$m" >/dev/null 2>&1 && break; m=; done\n[ -n "$m" ] || exit 3\necho "manager $m"\n[ $# -gt 0 ] || exit 0\ncase $m in\n  apt-get) dpkg-query -W -f '\''${db:Status-Status} ${Package} ${Version}\n'\'' -- "$@" 2>/dev/null | sed -n "s/^installed /package /p" ;;\n  dnf|yum|zypper) rpm -q --qf '\''package %{NAME} %|EPOCH?{%{EPOCH}:}|%{VERSION}-%{RELEASE}\n'\'' -- "$@" 2>/dev/null | grep "^package " ;;\n  pacman) pacman -Q -- "$@" 2>/dev/null | sed "s/^/package /" ;;\n  apk) for p in "$@"; do apk info -e -- "$p" >/dev/null 2>&1 && echo "package $p"; done ;;\nesac\nexit 0' package-state conntrack socat iptables ethtool
+# checked: env LC_ALL=C apt-get -s install --no-install-recommends -- conntrack socat iptables ethtool
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends --no-remove -- conntrack socat iptables ethtool'
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/modules-load.d/kubestrap.conf 0644 '' '' 103 c3b89cf2623951cffbd513c3493effa61d05eda3c98969f6ab4c3875064121b2" <<'KUBESTRAP_EOF'
 # Written by kubestrap: kernel modules the container runtime and kube-proxy need.
 overlay
@@ -95,7 +93,14 @@ KUBESTRAP_EOF
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'sysctl -w net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 net.ipv4.ip_forward=1'
 
 # ── node.runtime (install-runtime on ssh:root@192.168.1.20:22): change
-# checked: dpkg-query -W -f '${Package} ${db:Status-Status}\n' containerd runc
+# warn: the distribution's containerd 1.6.20 is too old (Kubernetes v1.31.4 needs containerd 1.6.34+, 1.7.20+ or 2.0.0+): kubestrap installs containerd 2.2.3 and runc 1.4.4 from their releases into /usr/local/bin and /usr/local/sbin instead
+# checked: sh -c 'for b in "$@"; do\n  p=$(command -v "$b" 2>/dev/null) || continue\n  v=$("$p" --version 2>/dev/null | head -n 1)\n  o=$(dpkg-query -S "$p" 2>/dev/null | grep -v "^diversion" | head -n 1 | cut -d: -f1)\n  [ -n "$o" ] || o=$(rpm -qf --qf "%{NAME}" "$p" 2>/dev/null) || o=\n  printf "binary\t%s\t%s\t%s\t%s\n" "$b" "$p" "$o" "$v"\ndone' find-binaries containerd runc
+# checked: sh -c 'for m in apt-get dnf yum zypper pacman apk; do command -v "$m" >/dev/null 2>&1 && break; m=; done\n[ -n "$m" ] || exit 3\necho "manager $m"\n[ $# -gt 0 ] || exit 0\ncase $m in\n  apt-get) dpkg-query -W -f '\''${db:Status-Status} ${Package} ${Version}\n'\'' -- "$@" 2>/dev/null | sed -n "s/^installed /package /p" ;;\n  dnf|yum|zypper) rpm -q --qf '\''package %{NAME} %|EPOCH?{%{EPOCH}:}|%{VERSION}-%{RELEASE}\n'\'' -- "$@" 2>/dev/null | grep "^package " ;;\n  pacman) pacman -Q -- "$@" 2>/dev/null | sed "s/^/package /" ;;\n  apk) for p in "$@"; do apk info -e -- "$p" >/dev/null 2>&1 && echo "package $p"; done ;;\nesac\nexit 0' package-state containerd runc
+# checked: env LC_ALL=C apt-get -s install --no-install-recommends -- containerd runc
+# checked: uname -m
+# cached: https://github.com/containerd/containerd/releases/download/v2.2.3/containerd-2.2.3-linux-amd64.tar.gz.sha256sum → $KUBESTRAP_HOME/cache/downloads/e938d6907ebca98f/containerd-2.2.3-linux-amd64.tar.gz.sha256sum
+# cached: https://github.com/opencontainers/runc/releases/download/v1.4.4/runc.sha256sum → $KUBESTRAP_HOME/cache/downloads/e989f2e112c238da/runc.sha256sum
+# checked: sh -c '[ "$(sha256sum < "$1" | cut -d" " -f1)" = "$2" ]' sh /var/cache/kubestrap/containerd-2.2.3-linux-amd64.tar.gz c5b21ce837a84448e2d1eef1bf062432fed56bfe99ad2f10496ace10ab4b5b16
 # checked: systemctl is-active --quiet docker.socket
 # checked: systemctl is-enabled --quiet docker.socket
 # checked: systemctl is-active --quiet cri-docker.socket
@@ -106,10 +111,42 @@ ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'sysctl -w net.bridge.bridge-nf-
 # checked: systemctl is-enabled --quiet cri-docker
 # checked: systemctl is-active --quiet crio
 # checked: systemctl is-enabled --quiet crio
-# checked: sh -c 'for m in apt-get dnf yum zypper pacman apk; do command -v "$m" >/dev/null 2>&1 && { echo "$m"; exit 0; }; done; exit 1'
-# checked: dpkg-query -W -f '${Package} ${db:Status-Status}\n' containerd runc
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends containerd'
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends runc'
+# checked: sh -c '[ "$(sha256sum < "$1" | cut -d" " -f1)" = "$2" ]' sh /var/cache/kubestrap/containerd-2.2.3-linux-amd64.tar.gz c5b21ce837a84448e2d1eef1bf062432fed56bfe99ad2f10496ace10ab4b5b16
+mkdir -p $KUBESTRAP_HOME/cache/downloads/df1e78fc8696543d
+curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/df1e78fc8696543d/containerd-2.2.3-linux-amd64.tar.gz https://github.com/containerd/containerd/releases/download/v2.2.3/containerd-2.2.3-linux-amd64.tar.gz
+echo 'c5b21ce837a84448e2d1eef1bf062432fed56bfe99ad2f10496ace10ab4b5b16  $KUBESTRAP_HOME/cache/downloads/df1e78fc8696543d/containerd-2.2.3-linux-amd64.tar.gz' | sha256sum -c --quiet -
+# checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/cache/kubestrap/containerd-2.2.3-linux-amd64.tar.gz
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/cache/kubestrap/containerd-2.2.3-linux-amd64.tar.gz 0644 '' '' '' c5b21ce837a84448e2d1eef1bf062432fed56bfe99ad2f10496ace10ab4b5b16" < $KUBESTRAP_HOME/cache/downloads/df1e78fc8696543d/containerd-2.2.3-linux-amd64.tar.gz
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'tar -xzf /var/cache/kubestrap/containerd-2.2.3-linux-amd64.tar.gz -C /usr/local/bin --strip-components=1 --no-same-owner bin/containerd bin/containerd-shim-runc-v2 bin/ctr'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'chmod 0755 /usr/local/bin/containerd /usr/local/bin/containerd-shim-runc-v2 /usr/local/bin/ctr'
+mkdir -p $KUBESTRAP_HOME/cache/downloads/14c494e6c19b08a6
+curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/14c494e6c19b08a6/runc.amd64 https://github.com/opencontainers/runc/releases/download/v1.4.4/runc.amd64
+echo '144ebbf45598d81b9c5d1feb6fb8d61f2846a483df6cbd29019c6cb8b20b2f1f  $KUBESTRAP_HOME/cache/downloads/14c494e6c19b08a6/runc.amd64' | sha256sum -c --quiet -
+# checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /usr/local/sbin/runc
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /usr/local/sbin/runc 0755 '' '' '' 144ebbf45598d81b9c5d1feb6fb8d61f2846a483df6cbd29019c6cb8b20b2f1f" < $KUBESTRAP_HOME/cache/downloads/14c494e6c19b08a6/runc.amd64
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/systemd/system/containerd.service 0644 '' '' 528 6683fdbb0a129d5283fe034c66e58fcb8f95753f696b4a8988be8e533b8dd81e" <<'KUBESTRAP_EOF'
+# Generated by kubestrap (install-runtime): containerd from its upstream release.
+[Unit]
+Description=containerd container runtime (upstream release, installed by kubestrap)
+Documentation=https://containerd.io
+After=network.target local-fs.target dbus.service
+
+[Service]
+ExecStartPre=-/sbin/modprobe overlay
+ExecStart=/usr/local/bin/containerd
+Type=notify
+Delegate=yes
+KillMode=process
+Restart=always
+RestartSec=5
+LimitNPROC=infinity
+LimitCORE=infinity
+TasksMax=infinity
+OOMScoreAdjust=-999
+
+[Install]
+WantedBy=multi-user.target
+KUBESTRAP_EOF
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/containerd/config.toml 0644 '' '' 933 eadda4f0b435728f5ba4b4cfd34e9d5140b71d73cbf909a1beedb908c11d30dd" <<'KUBESTRAP_EOF'
 # Generated by kubestrap (install-runtime). The whole file is replaced when its settings change.
 version = 2
@@ -141,6 +178,7 @@ ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") writ
 # Generated by kubestrap (install-runtime): crictl talks to this runtime.
 runtime-endpoint: unix:///run/containerd/containerd.sock
 KUBESTRAP_EOF
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'systemctl daemon-reload'
 # checked: systemctl is-active --quiet containerd
 # checked: systemctl is-enabled --quiet containerd
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'systemctl enable containerd'

@@ -14,6 +14,12 @@ export interface FixedMachine {
   dirs: string[];
   /** Commands `command -v` finds. */
   commands: string[];
+  /** Packages installed now, with their versions. */
+  installed?: Record<string, string>;
+  /** Commands on PATH as runtimes/installed.ts finds them: path, owning package, `--version` line. */
+  binaries?: Record<string, { path: string; owner?: string; versionLine: string }>;
+  /** Packages apt could install, with their versions and the dependencies it would pull in. */
+  available?: Record<string, { version: string; depends?: string[] }>;
   /** Exact command text → answer. Anything else exits 1 with nothing on stdout. */
   answers: Record<string, string>;
   shellPrefix?: string[];
@@ -35,8 +41,36 @@ export class FixedHost implements Host {
     // ctx.put's probe: exit 3 when the file is missing, else its sha256.
     const put = /^sh -c '\[ -e "\$1" \] \|\| exit 3;.*' sh (\S+)$/.exec(command);
     if (put) return put[1]! in this.m.files ? ok(digest(this.m.files[put[1]!]!) + '\n') : fail(3);
-    // ctx.packages: the package manager.
-    if (command.startsWith("sh -c 'for m in apt-get")) return ok('apt-get\n');
+    // ctx.packageState: the package manager, then the installed packages asked about.
+    if (command.startsWith("sh -c 'for m in apt-get")) {
+      const asked = command.split(' package-state ')[1]?.split(' ') ?? [];
+      return ok(`manager apt-get\n${asked.filter((n) => n in (this.m.installed ?? {})).map((n) => `package ${n} ${this.m.installed![n]}\n`).join('')}`);
+    }
+    // runtimes/installed.ts: each binary's path, owner and version line.
+    const bins = command.split(' find-binaries ')[1];
+    if (command.startsWith('sh -c \'for b in "$@"') && bins !== undefined) {
+      return ok(bins.split(' ').filter((b) => this.m.binaries?.[b]).map((b) => {
+        const x = this.m.binaries![b]!;
+        return `binary\t${b}\t${x.path}\t${x.owner ?? ''}\t${x.versionLine}\n`;
+      }).join(''));
+    }
+    // ctx.simulatePackages: apt installs what is asked for and the dependencies the table names.
+    const sim = /^env LC_ALL=C apt-get -s install --no-install-recommends -- (.+)$/.exec(command);
+    if (sim) {
+      const lines: string[] = [];
+      const add = (n: string) => {
+        if (lines.some((l) => l.startsWith(`Inst ${n} `)) || n in (this.m.installed ?? {})) return;
+        const p = this.m.available?.[n];
+        if (!p) return;
+        lines.push(`Inst ${n} (${p.version} Debian:12/stable [amd64])`);
+        for (const d of p.depends ?? []) add(d);
+      };
+      const names = sim[1]!.split(' ');
+      const unknown = names.find((n) => !this.m.available?.[n]);
+      if (unknown) return { stdout: '', stderr: `E: Unable to locate package ${unknown}\n`, exitCode: 100 };
+      names.forEach(add);
+      return ok(`NOTE: This is only a simulation!\n${lines.join('\n')}\n`);
+    }
     return fail(1);
   }
 
@@ -105,6 +139,12 @@ export function debianWorkstation(over: Partial<FixedMachine> = {}): FixedMachin
     },
     dirs: ['/run/systemd/system', '/home/alice'],
     commands: ['systemctl', 'ip', 'ss', 'sudo', 'tar', 'modprobe', 'sysctl', 'apt-get', 'dpkg-query'],
+    // Debian 12's versions (bookworm, 2026).
+    available: {
+      conntrack: { version: '1:1.4.7-1+b2' }, socat: { version: '1.7.4.4-2' }, iptables: { version: '1.8.9-2' }, ethtool: { version: '1:6.1-1' },
+      containerd: { version: '1.6.20~ds1-1+deb12u3', depends: ['runc'] }, runc: { version: '1.1.5+ds1-1+deb12u1' },
+      'docker.io': { version: '20.10.24+dfsg1-1+deb12u1+b6', depends: ['containerd', 'runc', 'tini'] }, tini: { version: '0.19.0-1' },
+    },
     answers: {
       'sudo -n true': '',
       'uname -m': 'x86_64\n',

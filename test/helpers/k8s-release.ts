@@ -8,10 +8,14 @@ import { mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { CONTAINERD_RELEASE, RUNC_RELEASE } from '../../runtimes/containerd-support.ts';
 
 export interface Release {
   binaryMirror: string;
   criToolsMirror: string;
+  /** containerd's static release and runc, in their release layout (see below). */
+  containerdMirror: string;
+  runcMirror: string;
   /** URL path → bytes served. */
   files: Map<string, Buffer>;
   /** Requests served, by path (a cached download is not requested again). */
@@ -45,6 +49,20 @@ export async function startRelease(t: { after(fn: () => void | Promise<void>): v
   execFileSync('tar', ['-czf', tarball, '-C', work, 'crictl']);
   files.set(`/cri-tools/${crictlVersion}/crictl-${crictlVersion}-linux-amd64.tar.gz`, readFileSync(tarball));
   for (const [path, bytes] of [...files]) files.set(`${path}.sha256`, Buffer.from(`${sha(bytes)}\n`));
+  // containerd's release (bin/containerd, the runc shim, ctr) and runc.amd64, which install-runtime
+  // fetches where Debian's containerd is too old: not stand-ins, but this machine's own Debian
+  // binaries in the release layout, beside the sha256sum files the releases publish.
+  const ctd = join(dir, 'containerd-build');
+  mkdirSync(join(ctd, 'bin'), { recursive: true });
+  for (const b of ['containerd', 'containerd-shim-runc-v2', 'ctr']) writeFileSync(join(ctd, 'bin', b), readFileSync(`/usr/bin/${b}`), { mode: 0o755 });
+  const ctdName = `containerd-${CONTAINERD_RELEASE}-linux-amd64.tar.gz`;
+  execFileSync('tar', ['-czf', join(dir, ctdName), '-C', ctd, 'bin/containerd', 'bin/containerd-shim-runc-v2', 'bin/ctr']);
+  const ctdArchive = readFileSync(join(dir, ctdName));
+  files.set(`/containerd/v${CONTAINERD_RELEASE}/${ctdName}`, ctdArchive);
+  files.set(`/containerd/v${CONTAINERD_RELEASE}/${ctdName}.sha256sum`, Buffer.from(`${sha(ctdArchive)}  ${ctdName}\n`));
+  const runc = readFileSync('/usr/sbin/runc');
+  files.set(`/runc/v${RUNC_RELEASE}/runc.amd64`, runc);
+  files.set(`/runc/v${RUNC_RELEASE}/runc.sha256sum`, Buffer.from(`${sha(runc)}  runc.amd64\n`));
 
   const requests: string[] = [];
   const server: Server = createServer((req, res) => {
@@ -57,5 +75,5 @@ export async function startRelease(t: { after(fn: () => void | Promise<void>): v
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections?.(); }));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { binaryMirror: `${base}/release`, criToolsMirror: `${base}/cri-tools`, files, requests };
+  return { binaryMirror: `${base}/release`, criToolsMirror: `${base}/cri-tools`, containerdMirror: `${base}/containerd`, runcMirror: `${base}/runc`, files, requests };
 }

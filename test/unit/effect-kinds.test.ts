@@ -18,7 +18,7 @@ const effects: Effect[] = [
   { kind: 'remove', host: 'local', path: '/var/absent', sudo: true, exists: false },
   { kind: 'remove', host: 'local', path: '/var/present', sudo: true, exists: true, bytes: 10 },
   { kind: 'service', host: 'local', name: 'kubelet', action: 'restart', sudo: true },
-  { kind: 'package', host: 'local', name: 'runc', action: 'install', manager: 'apt', sudo: true },
+  { kind: 'package', host: 'local', names: ['runc'], action: 'install', manager: 'apt', sudo: true },
   { kind: 'listen', host: 'local', port: 10250, protocol: 'tcp', address: '0.0.0.0', component: 'kubelet' },
   { kind: 'download', host: 'local', url: 'https://example.org/x', path: '/c/x', cached: true },
 ];

@@ -1,0 +1,46 @@
+// A release archive (.tar.gz) whose binaries a runtime needs and no distribution package provides
+// (cri-dockerd, containerd's static release): downloaded on the kubestrap machine with its checksum,
+// put on the node (kept there, so later runs compare the binaries against it), and extracted.
+import type { TaskContext } from '../core/context.ts';
+
+/** Where archives are kept on the node. */
+export const ARCHIVE_DIR = '/var/cache/kubestrap';
+
+export interface ReleaseArchive {
+  url: string;
+  sha256: string;
+  /** The archive's path on the node. */
+  path: string;
+  /** Members (one directory deep, e.g. `bin/containerd`), extracted into `dest` without that directory. */
+  members: readonly string[];
+  dest: string;
+}
+
+const ARCHIVE_OK = '[ "$(sha256sum < "$1" | cut -d" " -f1)" = "$2" ]';
+const MEMBERS_OK = 'a=$1; d=$2; shift 2; for m in "$@"; do f="$d/${m##*/}"; tar -xzOf "$a" "$m" | cmp -s - "$f" && [ -x "$f" ] || exit 1; done';
+
+export async function archiveState(ctx: TaskContext, a: ReleaseArchive): Promise<{ archive: boolean; binaries: boolean }> {
+  const archive = (await ctx.probe`sh -c ${ARCHIVE_OK} sh ${a.path} ${a.sha256}`).ok;
+  const binaries = archive && (await ctx.probe`sh -c ${MEMBERS_OK} sh ${a.path} ${a.dest} ${[...a.members]}`).ok;
+  return { archive, binaries };
+}
+
+/** Downloads and puts the archive only when the node lacks it; extracts when a binary differs. Returns whether it changed anything. */
+export async function installArchive(ctx: TaskContext, a: ReleaseArchive): Promise<boolean> {
+  const st = await archiveState(ctx, a);
+  if (st.binaries) return false;
+  if (!st.archive) {
+    const cached = await ctx.download(a.url, { sha256: a.sha256 });
+    await ctx.put(cached, a.path, { mode: '0644', sudo: true, sha256: a.sha256 });
+  }
+  await ctx.sudo`tar -xzf ${a.path} -C ${a.dest} --strip-components=1 --no-same-owner ${[...a.members]}`;
+  await ctx.sudo`chmod 0755 ${a.members.map((m) => `${a.dest}/${m.split('/').pop()}`)}`;
+  return true;
+}
+
+/** The file name at the end of a URL when it is a plain name, else `fallback`. */
+export function archiveName(url: string, fallback: string): string {
+  let base = '';
+  try { base = new URL(url).pathname.split('/').filter(Boolean).pop() ?? ''; } catch { return fallback; }
+  return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(base) ? base : fallback;
+}
