@@ -2,7 +2,6 @@
 // into a versioned directory on the node. Downloads are checked against the checksum files the
 // release publishes beside each binary, and cached under $KUBESTRAP_HOME on this machine.
 import type { TaskContext } from '../core/context.ts';
-import { UserError } from '../core/errors.ts';
 import { parseChecksum as parseSha256File } from '../core/checksum.ts';
 import { defineTask } from '../core/task.ts';
 import { binaryMirror, criToolsMirror, kubernetesVersion } from '../options/cluster.ts';
