@@ -220,21 +220,10 @@ describe('install-runtime on a systemd node container', { skip }, () => {
     });
     assert.equal(served, 0, 'a plan downloads nothing');
     const daemon = (await planEffects(node, recipe)).find((e) => e.kind === 'write' && e.path === '/etc/docker/daemon.json');
-    assert.equal(daemon?.kind === 'write' && daemon.diff, `--- /etc/docker/daemon.json
-+++ /etc/docker/daemon.json
-@@ -1,3 +1,10 @@
- {
--  "data-root": "/var/lib/docker-user"
-+  "data-root": "/var/lib/docker-user",
-+  "exec-opts": [
-+    "native.cgroupdriver=systemd"
-+  ],
-+  "log-driver": "json-file",
-+  "log-opts": {
-+    "max-size": "100m"
-+  }
- }
-`);
+    // daemon.json may hold proxy credentials: the plan says where it changes, not the text (the exact
+    // text of the merge is checked in test/runtimes.test.ts, and on disk after the run below).
+    assert.equal(daemon?.kind === 'write' && daemon.diff, '(content not shown: the file may hold credentials; changed at -1,3 +1,10)\n');
+    assert.equal(daemon?.kind === 'write' && daemon.exists, true);
 
     const first = await run(node, recipe);
     assert.deepEqual({ status: first.status, effects: first.effects.map(line) }, { status: 'change', effects: planned.lines });
