@@ -14,8 +14,10 @@ import { UnreadableError } from './hosts/host.ts';
 import { asRoot, buildCommand, type Command } from './quote.ts';
 import { unifiedDiff } from './diff.ts';
 import type { Expectation } from './expectation.ts';
+import { fileDigest, packageStates, type FactProbe } from './facts.ts';
 import type { Overlay } from './overlay.ts';
 import { mayHoldCredentials, type Secrets } from './secrets.ts';
+import type { ProbeCache } from './probe-cache.ts';
 
 export type Mode = 'plan' | 'run';
 
@@ -64,6 +66,8 @@ export interface TaskContext {
    * undefined (the run decides).
    */
   recipeProbe(argv: readonly string[]): Promise<CommandResult | undefined>;
+  /** A probe the host's fact gathering may already have answered (core/facts.ts); else like probe. */
+  fact(probe: FactProbe): Promise<CommandResult>;
   read(path: string): Promise<string>;
   exists(path: string): Promise<boolean>;
   write(path: string, content: string | Uint8Array, opts?: WriteOptions): Promise<void>;
@@ -127,6 +131,8 @@ export interface ContextOptions {
   /** The local download cache. */
   cacheDir: string;
   overlay: Overlay;
+  /** Probe answers per host, shared by the steps of one plan or run. */
+  probes: ProbeCache;
   signal: AbortSignal;
   onEffect(effect: Effect): void;
   onNote(note: Note): void;
@@ -175,12 +181,25 @@ export class StepContext implements TaskContext {
   $: Template<CommandResult> = (pieces, ...values) => this.exec(buildCommand(pieces, values), false);
   sudo: Template<CommandResult> = (pieces, ...values) => this.exec(buildCommand(pieces, values), true);
 
-  probe: Template<CommandResult> = (pieces, ...values) => this.probeCommand(buildCommand(pieces, values));
+  probe: Template<CommandResult> = (pieces, ...values) => this.probeText(buildCommand(pieces, values).text);
 
-  private async probeCommand(command: Command): Promise<CommandResult> {
-    this.add({ kind: 'probe', host: this.host, command: command.text, readOnly: true });
-    const r = await this.opts.host.exec(command.text, { signal: this.signal });
-    this.observe(`probe ${command.text}\n${r.exitCode}\n${r.stdout}`);
+  private probeCommand(command: Command): Promise<CommandResult> {
+    return this.probeText(command.text);
+  }
+
+  fact(probe: FactProbe): Promise<CommandResult> {
+    return this.probeText(probe.command, probe);
+  }
+
+  /** Lists the script that gathered this host's facts: it is what ran while planning. */
+  gathered(script: string): void {
+    this.add({ kind: 'probe', host: this.host, command: script, readOnly: true });
+  }
+
+  private async probeText(command: string, fact?: FactProbe): Promise<CommandResult> {
+    this.add({ kind: 'probe', host: this.host, command, readOnly: true });
+    const r = fact ? await this.opts.probes.fact(this.opts.host, fact, this.signal) : await this.opts.probes.probe(this.opts.host, command, this.signal);
+    this.observe(`probe ${command}\n${r.exitCode}\n${r.stdout}`);
     return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode, ok: r.exitCode === 0 };
   }
 
@@ -266,9 +285,9 @@ export class StepContext implements TaskContext {
     if (fromPlan !== undefined) { exists = fromPlan !== null; currentDigest = fromPlan ? sha256(fromPlan) : undefined; }
     else if (this.opts.host.future) exists = false; // a machine not created yet has no files
     else {
-      const probe = await this.probe`sh -c ${'[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1'} sh ${path}`;
-      exists = probe.exitCode !== 3;
-      currentDigest = probe.ok ? probe.stdout.trim() || undefined : undefined;
+      exists = (await this.opts.host.stat(path)).exists;
+      const probe = exists ? await this.fact(fileDigest(path)) : undefined;
+      currentDigest = probe?.ok ? probe.stdout.trim() || undefined : undefined;
     }
     const currentMode = exists ? await this.currentMode(path) : undefined;
     const unchanged = exists && currentDigest === digest && (currentMode === undefined || currentMode === mode);
@@ -359,7 +378,7 @@ export class StepContext implements TaskContext {
   async packageState(names: readonly string[]): Promise<PackageState> {
     // A machine that does not exist yet cannot be asked; kubestrap's machine images are Debian-based.
     if (this.opts.host.future) return { manager: 'apt', installed: new Map() };
-    const r = await this.probeCommand(packageStateCommand(names));
+    const r = await this.fact(packageStates(names));
     const state = parsePackageState(r.stdout);
     if (!state) throw new UserError('NO_PACKAGE_MANAGER', `no supported package manager on ${this.host}`, { fix: 'install the packages by hand, or use a host with apt, dnf, yum, zypper, pacman or apk' });
     return state;
@@ -438,7 +457,14 @@ export class StepContext implements TaskContext {
   private async run(command: Command, sudo: boolean, stdin?: Uint8Array): Promise<CommandResult> {
     const facts = sudo ? await this.opts.host.facts() : undefined;
     const text = sudo ? asRoot(command, facts!.uid === 0) : command.text;
-    const r = await this.opts.host.exec(text, { stdin, signal: this.signal, onLine: (s, l) => this.opts.onOutput(s, l) });
+    // Whatever this command changes, no probe answer read before (or during) it still holds.
+    this.opts.probes.changed(this.opts.host);
+    let r;
+    try {
+      r = await this.opts.host.exec(text, { stdin, signal: this.signal, onLine: (s, l) => this.opts.onOutput(s, l) });
+    } finally {
+      this.opts.probes.changed(this.opts.host);
+    }
     if (r.exitCode !== 0) throw new ExecError(this.host, command.text, r.exitCode, r.stdout, r.stderr, r.signal);
     return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode, ok: true };
   }

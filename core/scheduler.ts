@@ -10,6 +10,8 @@ import type { Graph, GraphStep } from './graph.ts';
 import type { Host } from './hosts/host.ts';
 import type { HostPool } from './hosts/pool.ts';
 import { Overlay } from './overlay.ts';
+import type { FactProbe } from './facts.ts';
+import { ProbeCache } from './probe-cache.ts';
 import { resolveParams, type Outputs } from './task.ts';
 import { evaluate, literal, outputsLookup, referencedSteps, TemplateError } from './template.ts';
 import type { HostSpec } from './recipe.ts';
@@ -61,6 +63,16 @@ export async function schedule(opts: ScheduleOptions): Promise<ScheduleResult> {
   const outputs: Record<string, Outputs | undefined> = {};
   const results = new Map<string, StepResult>();
   const announced = new Set<string>();
+  // New for every plan and every run: a run reads the host afresh, not what its plan saw.
+  const probes = new ProbeCache();
+  /** The facts every step on a host declares, with the parameters known so far. */
+  const declared = (hostName: string, scope: Parameters<typeof evaluate>[1]): FactProbe[] => graph.steps.flatMap((s) => {
+    if (s.host !== hostName || !s.task.facts) return [];
+    try { return [...s.task.facts(resolveParams(s.task, evaluate(s.with, scope) as Record<string, unknown>) as never)]; } catch { /* below */ }
+    // A parameter that needs a step's output is not known yet: the facts that need no parameter are
+    // still gathered, and the step's other probes run on their own.
+    try { return [...s.task.facts({} as never)]; } catch { return []; }
+  });
   events.emit({
     type: 'run-start', mode: opts.mode, recipe: graph.recipe.name, profile: opts.profile,
     steps: graph.steps.map((s) => ({ id: s.id, task: s.task.name, host: s.host, needs: s.needs })),
@@ -89,9 +101,10 @@ export async function schedule(opts: ScheduleOptions): Promise<ScheduleResult> {
       base.host = host.name;
       events.emit({ type: 'step-start', step: step.id, task: step.task.name, host: host.name });
       const planned = opts.planned?.get(step.id);
+      const gathering = await probes.gather(host, () => declared(step.host, runScope), opts.signal);
       ctx = new StepContext({
         step: step.id, mode: opts.mode, host, profile: opts.profile, backupRoot: await opts.backupRoot(host),
-        cacheDir: opts.cacheDir, overlay, signal: opts.signal,
+        cacheDir: opts.cacheDir, overlay, probes, signal: opts.signal,
         onEffect: (effect) => events.emit({ type: 'effect', step: step.id, effect }),
         onNote: (note) => events.emit({ type: 'note', step: step.id, note }),
         onOutput: (stream, line) => events.emit({ type: 'output', step: step.id, stream, line }),
@@ -100,6 +113,7 @@ export async function schedule(opts: ScheduleOptions): Promise<ScheduleResult> {
         secrets: events.secrets,
         download: opts.download, downloadCached: opts.downloadCached,
       });
+      if (gathering) ctx.gathered(gathering);
       if (host.firstUse && !announced.has(host.name)) {
         announced.add(host.name);
         ctx.note('info', host.firstUse);

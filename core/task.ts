@@ -1,5 +1,6 @@
 // The task contract: a name, typed parameters with defaults, an optional check and a run.
 import type { TaskContext } from './context.ts';
+import type { FactProbe } from './facts.ts';
 import { UserError, didYouMean } from './errors.ts';
 import { hasPlaceholder, isPlaceholder } from './placeholder.ts';
 
@@ -42,6 +43,8 @@ export interface TaskDefinition<S extends ParamSpecs = ParamSpecs> {
   run(ctx: TaskContext, params: Params<S>): void | Outputs | Promise<void | Outputs>;
   /** When check says done, the outputs run would have given (reads only). */
   outputs?(ctx: TaskContext, params: Params<S>): Outputs | Promise<Outputs>;
+  /** The facts check and run read through ctx.fact: gathered with the host's others, in one script. */
+  facts?(params: Params<S>): readonly FactProbe[];
 }
 
 export const TASK_BRAND = Symbol.for('kubestrap.task');
@@ -63,6 +66,7 @@ export function defineTask<const S extends ParamSpecs = {}>(def: TaskDefinition<
   }
   if (typeof def.run !== 'function') throw new UserError('TASK_INVALID', `task '${def.name}' has no run function`);
   if (def.check !== undefined && typeof def.check !== 'function') throw new UserError('TASK_INVALID', `task '${def.name}': check must be a function`);
+  if (def.facts !== undefined && typeof def.facts !== 'function') throw new UserError('TASK_INVALID', `task '${def.name}': facts must be a function`);
   const params = (def.params ?? {}) as S;
   for (const [key, spec] of Object.entries(params)) {
     if (!/^[a-zA-Z_][a-zA-Z0-9_-]*$/.test(key)) throw new UserError('TASK_INVALID', `task '${def.name}': parameter name '${key}' is not valid`);

@@ -2,6 +2,7 @@
 // and a second enable finds nothing to do.
 import type { TaskContext } from '../core/context.ts';
 import { UserError } from '../core/errors.ts';
+import { commandFact, packageStates, unitActive, unitEnabled, type FactProbe } from '../core/facts.ts';
 import type { RuntimeOptions } from './runtime.ts';
 
 
@@ -55,8 +56,8 @@ export function validateOptions(o: RuntimeOptions): void {
 export interface UnitState { active: boolean; enabled: boolean }
 
 export async function unitState(ctx: TaskContext, unit: string): Promise<UnitState> {
-  const active = (await ctx.probe`systemctl is-active --quiet ${unit}`).ok;
-  const enabled = (await ctx.probe`systemctl is-enabled --quiet ${unit}`).ok;
+  const active = (await ctx.fact(unitActive(unit))).ok;
+  const enabled = (await ctx.fact(unitEnabled(unit))).ok;
   return { active, enabled };
 }
 
@@ -71,8 +72,17 @@ export async function packagesInstalled(ctx: TaskContext, names: readonly string
 export async function fileDiffers(ctx: TaskContext, f: Pick<ManagedFile, 'path' | 'content' | 'mode'>): Promise<boolean> {
   if (!(await ctx.exists(f.path))) return true;
   if ((await ctx.read(f.path)) !== f.content) return true;
-  const mode = (await ctx.probe`stat -c %a -- ${f.path}`).stdout.trim().padStart(4, '0');
+  const mode = (await ctx.fact(commandFact`stat -c %a -- ${f.path}`)).stdout.trim().padStart(4, '0');
   return mode !== f.mode;
+}
+
+/** The facts isSetUp and enableSetup read: gathered in one go with the host's other facts. */
+export function setupFacts(s: Pick<Setup, 'packages' | 'services' | 'others'>): FactProbe[] {
+  const units = [...s.services, ...s.others];
+  return [
+    ...(s.packages.length ? [packageStates(s.packages)] : []),
+    ...units.flatMap((u) => [unitActive(u), unitEnabled(u)]),
+  ];
 }
 
 /** Reads only: packages installed, files exactly as planned, own units running and enabled, others off. */
@@ -127,6 +137,6 @@ export async function enableSetup(ctx: TaskContext, s: Setup): Promise<void> {
 export async function stopUnits(ctx: TaskContext, units: readonly string[]): Promise<void> {
   const sockets = units.filter((u) => u.endsWith('.socket'));
   for (const u of [...sockets, ...units.filter((x) => !sockets.includes(x))]) {
-    if ((await ctx.probe`systemctl is-active --quiet ${u}`).ok) await ctx.service(u, 'stop');
+    if ((await ctx.fact(unitActive(u))).ok) await ctx.service(u, 'stop');
   }
 }

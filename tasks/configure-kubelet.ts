@@ -9,6 +9,9 @@ import { findRuntime } from '../runtimes/index.ts';
 import { parseExtraConfig } from './k8s/extra-config.ts';
 import { renderKubeletDropIn, renderKubeletUnit } from './k8s/kubelet-units.ts';
 import { readIfExists } from './k8s/node-facts.ts';
+import { unitEnabled } from '../core/facts.ts';
+
+const KUBELET_ENABLED = unitEnabled('kubelet');
 import { once } from './k8s/once.ts';
 import { KUBELET_DROPIN, KUBELET_UNIT } from './k8s/paths.ts';
 import { chooseResolver, ETC_RESOLV, RESOLVED_UPSTREAM } from './k8s/resolv.ts';
@@ -47,7 +50,7 @@ async function wanted(ctx: TaskContext, p: { binDir: string; runtime: string; ex
     }
     const withNow = [];
     for (const f of files) withNow.push({ ...f, now: await readIfExists(ctx, f.path) });
-    const enabled = (await ctx.probe`systemctl is-enabled --quiet kubelet`).ok;
+    const enabled = (await ctx.fact(KUBELET_ENABLED)).ok;
     return { files: withNow, resolvConf, enabled };
   });
 }
@@ -56,6 +59,7 @@ export default defineTask({
   name: 'configure-kubelet',
   description: 'Write the kubelet systemd unit and kubeadm drop-in (and a resolver file for pods when needed), enable the kubelet',
   params,
+  facts: () => [KUBELET_ENABLED],
   async check(ctx, p) {
     const w = await wanted(ctx, p);
     return w.enabled && w.files.every((f) => f.now === f.content);

@@ -3,12 +3,13 @@
 // release publishes beside each binary, and cached under $KUBESTRAP_HOME on this machine.
 import type { TaskContext } from '../core/context.ts';
 import { parseChecksum as parseSha256File } from '../core/checksum.ts';
+import { fileDigest } from '../core/facts.ts';
 import { defineTask } from '../core/task.ts';
 import { binaryMirror, criToolsMirror, kubernetesVersion } from '../options/cluster.ts';
 import { taskParam } from '../options/option.ts';
 import { once } from './k8s/once.ts';
 import { binDir } from './k8s/paths.ts';
-import { nodeArch } from './k8s/node-facts.ts';
+import { ARCH, nodeArch } from './k8s/node-facts.ts';
 import { crictlVersion, parseKubernetesVersion } from './k8s/versions.ts';
 
 export const BINARIES = ['kubelet', 'kubeadm', 'kubectl'] as const;
@@ -47,7 +48,8 @@ async function artifacts(ctx: TaskContext, p: { kubernetesVersion: string; binar
 }
 
 async function sha256Of(ctx: TaskContext, path: string): Promise<string | undefined> {
-  const r = await ctx.probe`sh -c ${'sha256sum < "$1" 2>/dev/null | cut -d" " -f1'} sh ${path}`;
+  if (!(await ctx.exists(path))) return undefined;
+  const r = await ctx.fact(fileDigest(path));
   return r.ok ? r.stdout.trim() : undefined;
 }
 
@@ -58,8 +60,9 @@ async function state(ctx: TaskContext, p: Parameters<typeof artifacts>[1]) {
     const missing: Artifact[] = [];
     for (const item of a.list) if ((await sha256Of(ctx, item.dest)) !== item.sha256) missing.push(item);
     const tarball = (await sha256Of(ctx, a.crictl.dest)) === a.crictl.sha256;
-    const version = await ctx.probe`${`${a.dir}/crictl`} --version`;
-    const crictlWorks = version.ok && version.stdout.includes(a.crictlVersion);
+    const crictl = `${a.dir}/crictl`;
+    const version = (await ctx.exists(crictl)) ? await ctx.probe`${crictl} --version` : undefined;
+    const crictlWorks = !!version?.ok && version.stdout.includes(a.crictlVersion);
     return { ...a, missing, tarball, crictlWorks };
   });
 }
@@ -68,6 +71,7 @@ export default defineTask({
   name: 'install-kubernetes',
   description: 'Install kubelet, kubeadm, kubectl and crictl at the exact version into /var/lib/kubestrap/binaries/VERSION (checksummed, cached downloads)',
   params,
+  facts: () => [ARCH],
   async check(ctx, p) {
     const s = await state(ctx, p);
     return !s.missing.length && s.tarball && s.crictlWorks;

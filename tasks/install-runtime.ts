@@ -1,6 +1,7 @@
 // Installs, configures and starts the container runtime the kubelet will use; done when the
 // packages are installed, the config files are exactly the planned ones and the services run.
 import { defineTask, type Params, type ParamSpec } from '../core/task.ts';
+import { setupFacts } from '../runtimes/common.ts';
 import { allowPackageChanges, containerdMirror, containerRuntime, kubernetesVersion, runcMirror } from '../options/cluster.ts';
 import { taskParam } from '../options/option.ts';
 import { findRuntime, otherUnits, runtimeDownloads, type CgroupDriver, type ContainerRuntime, type RuntimeOptions } from '../runtimes/index.ts';
@@ -52,6 +53,10 @@ export default defineTask({
   name: 'install-runtime',
   description: 'Install, configure and start the container runtime (containerd, docker + cri-dockerd, or cri-o)',
   params: { ...params, ...downloadParams },
+  facts(p) {
+    const { runtime, opts } = resolve(p as P);
+    return setupFacts({ packages: runtime.packages, services: runtime.services, others: opts.otherUnits });
+  },
   async check(ctx, p) {
     const { runtime, opts } = resolve(p);
     return runtime.check(ctx, opts);

@@ -8,7 +8,8 @@ import { defineTask } from '../core/task.ts';
 import { apiserverPort, extraConfig, kubernetesVersion } from '../options/cluster.ts';
 import { taskParam } from '../options/option.ts';
 import { parseExtraConfig, kubeadmSetting } from './k8s/extra-config.ts';
-import { hasCommand, ipv4Addresses, listeningPorts, nodeArch, readIfExists } from './k8s/node-facts.ts';
+import { commandPresent } from '../core/facts.ts';
+import { ADDRESS_FACTS, ARCH, CPUS, hasCommand, ipv4Addresses, listeningPorts, nodeArch, PORT_FACTS, readIfExists } from './k8s/node-facts.ts';
 import { once } from './k8s/once.ts';
 import { ADMIN_CONF } from './k8s/paths.ts';
 import { parseKubernetesVersion } from './k8s/versions.ts';
@@ -25,6 +26,9 @@ const params = {
   extraConfig: taskParam(extraConfig, true),
   containerRuntime: { type: 'string', default: '', description: 'the runtime the cluster will use: its version is checked against kubernetesVersion' },
 } as const;
+
+/** Tools the next steps install: reported when missing. */
+const LATER_TOOLS = ['conntrack', 'socat', 'crictl'];
 
 interface Listener { port: number; address: string; component: string }
 
@@ -110,7 +114,7 @@ async function inspect(ctx: TaskContext, p: { kubernetesVersion: string; apiserv
       ignore.add('Swap');
       ctx.note('warn', `swap is on (${swaps.map((l) => l.split(/\s+/)[0]).join(', ')}): the kubelet is configured to tolerate it (failSwapOn: false), and pods may be swapped out`, 'sudo swapoff -a turns it off (and remove it from /etc/fstab to keep it off)');
     }
-    const cpus = Number((await ctx.probe`nproc`).stdout.trim());
+    const cpus = Number((await ctx.fact(CPUS)).stdout.trim());
     if (Number.isFinite(cpus) && cpus > 0 && cpus < MIN_CPUS) {
       ignore.add('NumCPU');
       ctx.note('warn', `${cpus} CPU: kubeadm asks for at least ${MIN_CPUS}; the control plane will be slow`);
@@ -124,7 +128,7 @@ async function inspect(ctx: TaskContext, p: { kubernetesVersion: string; apiserv
       ctx.note('warn', `this machine uses cgroup v1, which Kubernetes ${version.text} supports only in maintenance mode`, 'boot with systemd.unified_cgroup_hierarchy=1 to use cgroup v2');
     }
     const missing: string[] = [];
-    for (const tool of ['conntrack', 'socat', 'crictl']) if (!(await hasCommand(ctx, tool))) missing.push(tool);
+    for (const tool of LATER_TOOLS) if (!(await hasCommand(ctx, tool))) missing.push(tool);
     if (missing.length) ctx.note('info', `not installed yet: ${missing.join(', ')} (kubestrap installs them in the next steps)`);
 
     await checkRuntimeVersion(ctx, p.containerRuntime, version);
@@ -152,6 +156,7 @@ export default defineTask({
   name: 'preflight',
   description: 'Check that the machine can host a kubeadm control plane: sudo, systemd, free ports, swap, CPU, memory, the runtime\'s version (read-only)',
   params,
+  facts: () => [commandPresent('systemctl'), ARCH, ...ADDRESS_FACTS, ...PORT_FACTS, CPUS, ...LATER_TOOLS.map(commandPresent)],
   async check(ctx, p) {
     await inspect(ctx, p);
     return true;

@@ -7,6 +7,7 @@ import { readIfExists } from './k8s/node-facts.ts';
 import { once } from './k8s/once.ts';
 import { ADMIN_CONF, adminContext } from './k8s/paths.ts';
 
+
 export const BEFORE_SUFFIX = '.before-kubestrap';
 
 export async function userKubeconfig(ctx: TaskContext): Promise<{ dir: string; file: string; backup: string }> {
@@ -40,8 +41,10 @@ export default defineTask({
   },
   async run(ctx, p) {
     const s = await state(ctx);
-    const uid = (await ctx.probe`id -u`).stdout.trim();
-    const gid = (await ctx.probe`id -g`).stdout.trim();
+    // The user facts gathered with the host's others; a host that cannot say probes for the group.
+    const facts = await ctx.facts();
+    const uid = String(facts.uid);
+    const gid = facts.gid !== undefined && Number.isInteger(facts.gid) ? String(facts.gid) : (await ctx.probe`id -g`).stdout.trim();
     if (!(await ctx.exists(s.dir))) await ctx.$`mkdir -m 0700 ${s.dir}`;
     if (s.current !== null && !s.ours) {
       if (await ctx.exists(s.backup)) {

@@ -65,7 +65,7 @@ function seedChecksums(home: string, version = VERSION, binaryMirror = 'https://
 
 function sshMachine(over: Partial<FixedMachine> = {}): FixedMachine {
   return debianWorkstation({
-    name: 'ssh:root@192.168.1.20:22', kind: 'ssh', facts: { uid: 0, user: 'root', home: '/root' },
+    name: 'ssh:root@192.168.1.20:22', kind: 'ssh', facts: { uid: 0, gid: 0, user: 'root', home: '/root' },
     shellPrefix: ['ssh', '-p', '22', '-o', 'BatchMode=yes', 'root@192.168.1.20', '--'],
     dirs: ['/run/systemd/system', '/root'],
     ...over,

@@ -1,4 +1,6 @@
-// The machine kubestrap runs on. Commands go through zx (loaded on first use); reads use fs.
+// The machine kubestrap runs on. Commands are spawned under /bin/sh directly (node:child_process:
+// cheaper than zx per command, and nothing extra to load); reads use fs.
+import { spawn } from 'node:child_process';
 import { promises as fs, constants } from 'node:fs';
 import os from 'node:os';
 import type { ExecOptions, ExecResult, FileInfo, Host, HostFacts } from './host.ts';
@@ -6,50 +8,45 @@ import { UnreadableError } from './host.ts';
 import { OutputCollector } from './output.ts';
 import { stopper } from './stop.ts';
 
-type Zx = typeof import('zx');
-let zx: Promise<Zx> | undefined;
-
 export class LocalHost implements Host {
   readonly name = 'local';
   readonly kind = 'local' as const;
 
-  async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
-    const { $ } = await (zx ??= import('zx'));
-    // The command is already fully quoted by core/quote.ts: zx must pass it through untouched.
-    const proc = $({
-      quote: (s: string) => s,
-      shell: '/bin/sh',
-      prefix: '',
-      postfix: '',
-      nothrow: true,
-      quiet: true,
-      verbose: false,
-      input: opts.stdin === undefined ? undefined : Buffer.from(opts.stdin),
-      // Its own process group: an abort must stop everything the command started, not only the shell
-      // (killing just /bin/sh leaves e.g. `sh -c 'sleep 30'` running as an orphan).
-      detached: true,
-    })`${command}`;
-    // Abort and timeout are handled here, not by zx, so that every runtime does the same: SIGTERM to
-    // the whole group first (the command's traps run and clean up), SIGKILL only if it outlives that.
-    const stopping = stopper((sig) => { const pid = proc.pid; if (pid) try { process.kill(-pid, `SIG${sig}`); } catch { /* already gone */ } });
+  exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    // The command is already fully quoted by core/quote.ts: it goes to the shell as it is.
+    // Its own process group: an abort must stop everything the command started, not only the shell
+    // (killing just /bin/sh leaves e.g. `sh -c 'sleep 30'` running as an orphan).
+    const child = spawn('/bin/sh', ['-c', command], { detached: true, stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    // SIGTERM to the whole group first (the command's traps run and clean up), SIGKILL only if it outlives that.
+    const stopping = stopper((sig) => { const pid = child.pid; if (pid) try { process.kill(-pid, `SIG${sig}`); } catch { /* already gone */ } });
     const stopGroup = () => stopping.stop('stopped');
     const timer = opts.timeoutMs ? setTimeout(stopGroup, opts.timeoutMs) : undefined;
     if (opts.signal?.aborted) stopGroup();
     else opts.signal?.addEventListener('abort', stopGroup, { once: true });
     const lines = opts.onLine ? new OutputCollector(opts.onLine) : undefined;
-    if (lines) {
-      proc.stdout.on('data', (chunk: Buffer) => lines.add('stdout', chunk));
-      proc.stderr.on('data', (chunk: Buffer) => lines.add('stderr', chunk));
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout!.on('data', (chunk: Buffer) => { out.push(chunk); lines?.add('stdout', chunk); });
+    child.stderr!.on('data', (chunk: Buffer) => { err.push(chunk); lines?.add('stderr', chunk); });
+    if (child.stdin) {
+      // A command that does not read its input closes the pipe early: that is not a failure here.
+      child.stdin.on('error', () => {});
+      child.stdin.end(Buffer.from(opts.stdin!));
     }
-    try {
-      const out = await proc;
-      lines?.end();
-      return { stdout: out.stdout, stderr: out.stderr, exitCode: out.exitCode, signal: out.signal };
-    } finally {
-      clearTimeout(timer);
-      stopping.done();
-      opts.signal?.removeEventListener('abort', stopGroup);
-    }
+    return new Promise<ExecResult>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        stopping.done();
+        opts.signal?.removeEventListener('abort', stopGroup);
+      };
+      child.on('error', (e) => { done(); reject(e); });
+      // 'close': the exit code and every byte of output are in.
+      child.on('close', (code, signal) => {
+        done();
+        lines?.end();
+        resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: code, signal });
+      });
+    });
   }
 
   async readFile(path: string): Promise<Uint8Array | null> {
@@ -91,7 +88,7 @@ export class LocalHost implements Host {
 
   async facts(): Promise<HostFacts> {
     const info = os.userInfo();
-    return { uid: info.uid, user: info.username, home: os.homedir() };
+    return { uid: info.uid, gid: info.gid, user: info.username, home: os.homedir() };
   }
 
   shellPrefix(): string[] {

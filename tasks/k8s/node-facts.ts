@@ -1,9 +1,22 @@
-// Facts about a node read through the task context (probes and reads only).
+// Facts about a node read through the task context (probes and reads only). The probes are facts
+// (core/facts.ts): a task that declares them gets them from the host's one gathering script.
 import type { TaskContext } from '../../core/context.ts';
 import { goArch } from './versions.ts';
+import { commandFact, commandPresent, type FactProbe } from '../../core/facts.ts';
+
+export const ARCH = commandFact`uname -m`;
+export const CPUS = commandFact`nproc`;
+const DEFAULT_ROUTE = commandFact`ip -4 -o route show default`;
+const GLOBAL_ADDRESSES = commandFact`ip -4 -o addr show scope global`;
+const LISTENING = commandFact`ss -Hltn`;
+
+/** The facts ipv4Addresses reads (where ip is installed). */
+export const ADDRESS_FACTS: readonly FactProbe[] = [commandPresent('ip'), DEFAULT_ROUTE, GLOBAL_ADDRESSES];
+/** The facts listeningPorts reads (where ss is installed). */
+export const PORT_FACTS: readonly FactProbe[] = [LISTENING];
 
 export async function hasCommand(ctx: TaskContext, name: string): Promise<boolean> {
-  return (await ctx.probe`sh -c ${'command -v "$1" >/dev/null 2>&1'} sh ${name}`).ok;
+  return (await ctx.fact(commandPresent(name))).ok;
 }
 
 /**
@@ -12,7 +25,7 @@ export async function hasCommand(ctx: TaskContext, name: string): Promise<boolea
  */
 export async function nodeArch(ctx: TaskContext): Promise<'amd64' | 'arm64'> {
   if (ctx.createdBy) return goArch(process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : process.arch);
-  return goArch((await ctx.probe`uname -m`).stdout);
+  return goArch((await ctx.fact(ARCH)).stdout);
 }
 
 export async function readIfExists(ctx: TaskContext, path: string): Promise<string | null> {
@@ -28,9 +41,9 @@ export interface Addresses {
 
 export async function ipv4Addresses(ctx: TaskContext): Promise<Addresses> {
   if (await hasCommand(ctx, 'ip')) {
-    const route = await ctx.probe`ip -4 -o route show default`;
+    const route = await ctx.fact(DEFAULT_ROUTE);
     const dev = /\bdev\s+(\S+)/.exec(route.stdout)?.[1];
-    const addrs = await ctx.probe`ip -4 -o addr show scope global`;
+    const addrs = await ctx.fact(GLOBAL_ADDRESSES);
     const rows = addrs.stdout.split('\n').map((l) => /^\d+:\s+(\S+)\s+inet\s+([\d.]+)\//.exec(l)).filter((m): m is RegExpExecArray => !!m);
     const global = rows.map((m) => m[2]!);
     // Inside containers an interface shows as eth0@if12.
@@ -45,7 +58,7 @@ export async function ipv4Addresses(ctx: TaskContext): Promise<Addresses> {
 /** TCP ports something listens on: from ss, or from /proc/net/tcp{,6} where ss is missing. */
 export async function listeningPorts(ctx: TaskContext): Promise<Set<number>> {
   const ports = new Set<number>();
-  const ss = await ctx.probe`ss -Hltn`;
+  const ss = await ctx.fact(LISTENING);
   if (ss.ok) {
     for (const line of ss.stdout.split('\n')) {
       const local = line.trim().split(/\s+/)[3];

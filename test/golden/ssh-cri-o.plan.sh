@@ -37,6 +37,7 @@ withheld() { echo "kubestrap: $1; use kubestrap apply" >&2; exit 1; }
 # warn: kube-apiserver :8443, kubelet :10250, etcd (clients) :2379, etcd (peers) :2380, kube-proxy (healthz) :10256 will accept connections on 192.168.1.20: reachable from other machines on those networks — block these ports in the firewall unless other machines should reach the cluster
 # warn: swap is on (/dev/sda3): the kubelet is configured to tolerate it (failSwapOn: false), and pods may be swapped out — sudo swapoff -a turns it off (and remove it from /etc/fstab to keep it off)
 # info: not installed yet: conntrack, socat, crictl (kubestrap installs them in the next steps)
+# checked: k=@@kubestrap-fact@@\ne() { printf '\n%s . %s\n' "$k" "$1"; }\necho "$k 0"; { (set -- systemctl\ncommand -v "$1" >/dev/null 2>&1\n)\n} </dev/null 2>/dev/null; e $?\necho "$k 1"; { uname -m\n} </dev/null 2>/dev/null; e $?\necho "$k 2"; { (set -- ip\ncommand -v "$1" >/dev/null 2>&1\n)\n} </dev/null 2>/dev/null; e $?\necho "$k 3"; { ip -4 -o route show default\n} </dev/null 2>/dev/null; e $?\necho "$k 4"; { ip -4 -o addr show scope global\n} </dev/null 2>/dev/null; e $?\necho "$k 5"; { ss -Hltn\n} </dev/null 2>/dev/null; e $?\necho "$k 6"; { nproc\n} </dev/null 2>/dev/null; e $?\necho "$k 7"; { (set -- conntrack\ncommand -v "$1" >/dev/null 2>&1\n)\n} </dev/null 2>/dev/null; e $?\necho "$k 8"; { (set -- socat\ncommand -v "$1" >/dev/null 2>&1\n)\n} </dev/null 2>/dev/null; e $?\necho "$k 9"; { (set -- crictl\ncommand -v "$1" >/dev/null 2>&1\n)\n} </dev/null 2>/dev/null; e $?\necho "$k 10"; { (set -- iptables\ncommand -v "$1" >/dev/null 2>&1\n)\n} </dev/null 2>/dev/null; e $?\necho "$k 11"; { (set -- ethtool\ncommand -v "$1" >/dev/null 2>&1\n)\n} </dev/null 2>/dev/null; e $?\necho "$k 12"; { systemctl is-enabled --quiet crio\n} </dev/null 2>/dev/null; e $?\necho "$k 13"; { systemctl is-enabled --quiet docker.socket\n} </dev/null 2>/dev/null; e $?\necho "$k 14"; { systemctl is-enabled --quiet cri-docker.socket\n} </dev/null 2>/dev/null; e $?\necho "$k 15"; { systemctl is-enabled --quiet docker\n} </dev/null 2>/dev/null; e $?\necho "$k 16"; { systemctl is-enabled --quiet cri-docker\n} </dev/null 2>/dev/null; e $?\necho "$k 17"; { systemctl is-enabled --quiet containerd\n} </dev/null 2>/dev/null; e $?\necho "$k 18"; { systemctl is-enabled --quiet kubelet\n} </dev/null 2>/dev/null; e $?\necho "$k units"; { systemctl is-active crio docker.socket cri-docker.socket docker cri-docker containerd\n} </dev/null 2>/dev/null; e $?\necho "$k packages"; { sh -c 'for m in apt-get dnf yum zypper pacman apk; do command -v "$m" >/dev/null 2>&1 && break; m=; done\n[ -n "$m" ] || exit 3\necho "manager $m"\n[ $# -gt 0 ] || exit 0\ncase $m in\n  apt-get) dpkg-query -W -f '\''${db:Status-Status} ${Package} ${Version}\n'\'' -- "$@" 2>/dev/null | sed -n "s/^installed /package /p" ;;\n  dnf|yum|zypper) rpm -q --qf '\''package %{NAME} %|EPOCH?{%{EPOCH}:}|%{VERSION}-%{RELEASE}\n'\'' -- "$@" 2>/dev/null | grep "^package " ;;\n  pacman) pacman -Q -- "$@" 2>/dev/null | sed "s/^/package /" ;;\n  apk) for p in "$@"; do apk info -e -- "$p" >/dev/null 2>&1 && echo "package $p"; done ;;\nesac\nexit 0' package-state conntrack socat iptables ethtool iproute2 cri-o\n} </dev/null 2>/dev/null; e $?
 # checked: sh -c 'command -v "$1" >/dev/null 2>&1' sh systemctl
 # checked: uname -m
 # checked: sh -c 'command -v "$1" >/dev/null 2>&1' sh ip
@@ -108,7 +109,6 @@ ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'sysctl -w net.bridge.bridge-nf-
 # checked: sh -c 'for m in apt-get dnf yum zypper pacman apk; do command -v "$m" >/dev/null 2>&1 && break; m=; done\n[ -n "$m" ] || exit 3\necho "manager $m"\n[ $# -gt 0 ] || exit 0\ncase $m in\n  apt-get) dpkg-query -W -f '\''${db:Status-Status} ${Package} ${Version}\n'\'' -- "$@" 2>/dev/null | sed -n "s/^installed /package /p" ;;\n  dnf|yum|zypper) rpm -q --qf '\''package %{NAME} %|EPOCH?{%{EPOCH}:}|%{VERSION}-%{RELEASE}\n'\'' -- "$@" 2>/dev/null | grep "^package " ;;\n  pacman) pacman -Q -- "$@" 2>/dev/null | sed "s/^/package /" ;;\n  apk) for p in "$@"; do apk info -e -- "$p" >/dev/null 2>&1 && echo "package $p"; done ;;\nesac\nexit 0' package-state cri-o
 mkdir -p $KUBESTRAP_HOME/cache/downloads/36c245120c56e967
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/36c245120c56e967/cri-o-apt-keyring.asc https://download.opensuse.org/repositories/isv:/cri-o:/stable:/v1.31/deb/Release.key
-# checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /etc/apt/keyrings/cri-o-apt-keyring.asc
 # create /etc/apt/keyrings/cri-o-apt-keyring.asc on ssh:root@192.168.1.20:22 (mode 0644, from cri-o-apt-keyring.asc once downloaded, as root)
 withheld 'the checksum of /etc/apt/keyrings/cri-o-apt-keyring.asc was not known while planning'
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/apt/sources.list.d/cri-o.list 0644 '' '' 215 6375569998993a3e92c177ec1a340d046bffd248787f87be7f66f1a70f1f4579" <<'KUBESTRAP_EOF'
@@ -151,30 +151,21 @@ ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'systemctl restart crio'
 # cached: https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubeadm.sha256 → $KUBESTRAP_HOME/cache/downloads/9c69f04ce6cefe0e/kubeadm.sha256
 # cached: https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubectl.sha256 → $KUBESTRAP_HOME/cache/downloads/d40fbd9473d85c44/kubectl.sha256
 # cached: https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.31.0/crictl-v1.31.0-linux-amd64.tar.gz.sha256 → $KUBESTRAP_HOME/cache/downloads/d808d3f648a718a1/crictl-v1.31.0-linux-amd64.tar.gz.sha256
-# checked: sh -c 'sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/kubelet
-# checked: sh -c 'sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/kubeadm
-# checked: sh -c 'sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/kubectl
-# checked: sh -c 'sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/crictl-v1.31.0-linux-amd64.tar.gz
-# checked: /var/lib/kubestrap/binaries/v1.31.4/crictl --version
 mkdir -p $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubelet
 echo 'c44c0ccdc9e6a06028ff04a15e2584f7e2a3fbfeb9e92734932beae77cf0225b  $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet' | sha256sum -c --quiet -
-# checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/kubelet
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/binaries/v1.31.4/kubelet 0755 '' '' '' c44c0ccdc9e6a06028ff04a15e2584f7e2a3fbfeb9e92734932beae77cf0225b" < $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet
 mkdir -p $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubeadm
 echo '788c5882ddca72439596e5511bb2554f9341f9912873daf6205a3b6e91c3cf64  $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm' | sha256sum -c --quiet -
-# checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/kubeadm
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/binaries/v1.31.4/kubeadm 0755 '' '' '' 788c5882ddca72439596e5511bb2554f9341f9912873daf6205a3b6e91c3cf64" < $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm
 mkdir -p $KUBESTRAP_HOME/cache/downloads/122baff343a393cd
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubectl
 echo '5b75075256304c2b430f874efdb244f8111ced45f6e13e9db8c95cd07404ffa5  $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl' | sha256sum -c --quiet -
-# checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/kubectl
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/binaries/v1.31.4/kubectl 0755 '' '' '' 5b75075256304c2b430f874efdb244f8111ced45f6e13e9db8c95cd07404ffa5" < $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl
 mkdir -p $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.31.0/crictl-v1.31.0-linux-amd64.tar.gz
 echo 'cdf0726ce789352285d153893691e943425182c1e07e6c25518d41e5b2657ddf  $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz' | sha256sum -c --quiet -
-# checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/binaries/v1.31.4/crictl-v1.31.0-linux-amd64.tar.gz
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/binaries/v1.31.4/crictl-v1.31.0-linux-amd64.tar.gz 0644 '' '' '' cdf0726ce789352285d153893691e943425182c1e07e6c25518d41e5b2657ddf" < $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'tar -xzf /var/lib/kubestrap/binaries/v1.31.4/crictl-v1.31.0-linux-amd64.tar.gz -C /var/lib/kubestrap/binaries/v1.31.4 crictl'
 
@@ -287,10 +278,8 @@ ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'env PATH=/var/lib/kubestrap/bin
 
 # ── node.kubeconfig (user-kubeconfig on ssh:root@192.168.1.20:22): change
 # info: the kubeconfig is /root/.kube/config on ssh:root@192.168.1.20:22: copy it here (e.g. with scp) to use kubectl from this machine
-# checked: id -u
-# checked: id -g
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'mkdir -m 0700 /root/.kube'
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'install -m 0600 -o 1000 -g 1000 /etc/kubernetes/admin.conf /root/.kube/config'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'install -m 0600 -o 0 -g 0 /etc/kubernetes/admin.conf /root/.kube/config'
 
 # ── node.wait (wait-apiserver on ssh:root@192.168.1.20:22): change
 # checked: /var/lib/kubestrap/binaries/v1.31.4/kubectl --kubeconfig /root/.kube/config --request-timeout=5s get --raw=/livez

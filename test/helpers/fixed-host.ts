@@ -2,6 +2,7 @@
 // against it is the same on every machine (golden plans). It never performs anything: a plan only
 // probes and reads, and a run against it would fail at the first command it does not know.
 import { createHash } from 'node:crypto';
+import { quote } from '../../core/quote.ts';
 import type { ExecResult, FileInfo, Host, HostFacts, HostKind } from '../../core/hosts/host.ts';
 
 export interface FixedMachine {
@@ -28,12 +29,48 @@ export interface FixedMachine {
 export class FixedHost implements Host {
   readonly name: string;
   readonly kind: HostKind;
+  /** Every command asked of this host, in order: each one is a process on a real machine. */
+  readonly commands: string[] = [];
   constructor(private readonly m: FixedMachine) {
     this.name = m.name;
     this.kind = m.kind;
   }
 
   async exec(command: string): Promise<ExecResult> {
+    this.commands.push(command);
+    if (command.startsWith(`k=${FRAME}\n`)) return ok(this.gather(command));
+    return this.answer(command);
+  }
+
+  /**
+   * Answers a fact-gathering script (core/facts.ts) frame by frame, each from the same fixed answers
+   * as the probe on its own, in the script's framing.
+   */
+  private gather(script: string): string {
+    let out = '';
+    for (const frame of script.split('\necho "$k ').slice(1)) {
+      const key = frame.slice(0, frame.indexOf('"'));
+      const body = frame.slice(frame.indexOf('{ ') + 2, frame.lastIndexOf('\n} </dev/null'));
+      const r = this.answerFragment(body);
+      out += `${FRAME} ${key}\n${r.stdout}\n${FRAME} . ${r.exitCode}\n`;
+    }
+    return out;
+  }
+
+  private answerFragment(body: string): ExecResult {
+    // `(set -- ARGS\nSCRIPT\n)` is the probe `sh -c SCRIPT sh ARGS` run inside the script's shell.
+    const sub = /^\(set -- (.*)\n([\s\S]*)\n\)$/.exec(body);
+    if (sub) return this.answerSync(`sh -c ${quote(sub[2]!)} sh ${sub[1]}`.trim());
+    const units = /^systemctl is-active (.*)$/.exec(body);
+    if (units) return ok(units[1]!.split(' ').map((u) => (this.answerSync(`systemctl is-active --quiet ${u}`).exitCode === 0 ? 'active' : 'inactive') + '\n').join(''));
+    return this.answerSync(body);
+  }
+
+  private async answer(command: string): Promise<ExecResult> {
+    return this.answerSync(command);
+  }
+
+  private answerSync(command: string): ExecResult {
     if (command in this.m.answers) return ok(this.m.answers[command]!);
     // tasks/k8s/node-facts.ts: sh -c 'command -v "$1" …' sh NAME
     const which = /^sh -c 'command -v "\$1" >\/dev\/null 2>&1' sh (\S+)$/.exec(command);
@@ -105,6 +142,9 @@ export class FixedHost implements Host {
   }
 }
 
+/** The gathering script's frame marker (core/facts.ts). */
+const FRAME = '@@kubestrap-fact@@';
+
 function ok(stdout: string): ExecResult {
   return { stdout, stderr: '', exitCode: 0 };
 }
@@ -126,7 +166,7 @@ export function debianWorkstation(over: Partial<FixedMachine> = {}): FixedMachin
   return {
     name: 'local',
     kind: 'local',
-    facts: { uid: 1000, user: 'alice', home: '/home/alice' },
+    facts: { uid: 1000, gid: 1000, user: 'alice', home: '/home/alice' },
     files: {
       '/etc/resolv.conf': '# This is /run/systemd/resolve/stub-resolv.conf managed by man:systemd-resolved(8).\nnameserver 127.0.0.53\noptions edns0 trust-ad\nsearch lan\n',
       '/run/systemd/resolve/resolv.conf': 'nameserver 192.168.1.1\nnameserver 1.1.1.1\nnameserver 9.9.9.9\nnameserver 8.8.8.8\nsearch lan\n',

@@ -1,0 +1,139 @@
+// Facts about a host, gathered in one shell script instead of one process per probe (Ansible's
+// fact gathering, without Python). A fact is a probe: the command the plan lists and its answer is
+// kept under, plus how the gathering script answers it with the same result.
+import { packageStateCommand } from './packages.ts';
+import { buildCommand, quote } from './quote.ts';
+import type { ExecResult } from './hosts/host.ts';
+
+export interface FactProbe {
+  /** The probe as the plan lists it (and as it runs on its own): also the key of its answer. */
+  command: string;
+  /**
+   * How the script answers it: `shell`, a fragment run by the script's own shell (a probe written
+   * as `sh -c SCRIPT sh ARGS` runs as `(set -- ARGS; SCRIPT)`, without starting another shell);
+   * `unit-active` and `packages`, one query for every unit or package the graph asks about.
+   */
+  via: { kind: 'shell'; fragment: string } | { kind: 'unit-active'; unit: string } | { kind: 'packages'; names: readonly string[] };
+}
+
+/** A probe written as a command (template values quoted): the script runs it as it is. */
+export function commandFact(pieces: TemplateStringsArray, ...values: unknown[]): FactProbe {
+  const command = buildCommand(pieces, values).text;
+  return { command, via: { kind: 'shell', fragment: command } };
+}
+
+/** `sh -c SCRIPT sh ARGS…`: the gathering shell runs SCRIPT in a subshell with ARGS as "$@". */
+export function shellFact(script: string, ...args: string[]): FactProbe {
+  return {
+    command: args.length ? buildCommand(['sh -c ', ' sh ', ''], [script, args]).text : buildCommand(['sh -c ', ''], [script]).text,
+    via: { kind: 'shell', fragment: `(set -- ${args.map(quote).join(' ')}\n${script}\n)` },
+  };
+}
+
+/** Whether a command is on PATH. */
+export function commandPresent(name: string): FactProbe {
+  return shellFact('command -v "$1" >/dev/null 2>&1', name);
+}
+
+/** systemd's view of a unit: running (or reloading)? */
+export function unitActive(unit: string): FactProbe {
+  return { command: buildCommand(['systemctl is-active --quiet ', ''], [unit]).text, via: { kind: 'unit-active', unit } };
+}
+
+/** systemd's view of a unit: enabled (or static, indirect, …: is-enabled's exit code)? */
+export function unitEnabled(unit: string): FactProbe {
+  return commandFact`systemctl is-enabled --quiet ${unit}`;
+}
+
+/** A file's sha256 (empty output when it cannot be read). */
+export function fileDigest(path: string): FactProbe {
+  return shellFact('sha256sum < "$1" 2>/dev/null | cut -d" " -f1', path);
+}
+
+/** The package manager and which of these packages are installed (core/packages.ts: ctx.packageState). */
+export function packageStates(names: readonly string[]): FactProbe {
+  return { command: packageStateCommand(names).text, via: { kind: 'packages', names } };
+}
+
+/** Frames each answer; a line that a probe prints cannot start with it by accident. */
+const MARK = '@@kubestrap-fact@@';
+const ACTIVE = new Set(['active', 'reloading', 'refreshing']);
+
+export interface Gathered {
+  /** The answer to each fact gathered, by its command. */
+  byCommand: Map<string, ExecResult>;
+  /** Answers a unit or package fact not declared but inside what was asked (e.g. a subset of the packages). */
+  derive(fact: FactProbe): ExecResult | undefined;
+}
+
+export interface Gathering {
+  /** The one script that answers every fact (listed in the plan as what ran). */
+  script: string;
+  /** Turns the script's output into the answers. */
+  answers(out: ExecResult): Gathered;
+}
+
+/**
+ * One POSIX sh script for all the facts. Each answer is framed by marker lines carrying its exit
+ * code; units and packages are asked in one query each and split per probe. A fact whose frame is
+ * missing (the script was cut short) has no answer, and its probe then runs on its own.
+ */
+export function gatherScript(facts: readonly FactProbe[]): Gathering {
+  const unique = [...new Map(facts.map((f) => [f.command, f])).values()];
+  const shell = unique.filter((f) => f.via.kind === 'shell');
+  const units = [...new Set(unique.flatMap((f) => (f.via.kind === 'unit-active' ? [f.via.unit] : [])))];
+  const packages = [...new Set(unique.flatMap((f) => (f.via.kind === 'packages' ? f.via.names : [])))];
+  // Answer N is printed between `MARK N` and `MARK . EXIT-CODE` lines.
+  const parts: string[] = [`k=${MARK}`, `e() { printf '\\n%s . %s\\n' "$k" "$1"; }`];
+  const frame = (key: string, body: string) => parts.push(`echo "$k ${key}"; { ${body}\n} </dev/null 2>/dev/null; e $?`);
+  shell.forEach((f, i) => frame(String(i), f.via.kind === 'shell' ? f.via.fragment : ''));
+  if (units.length) frame('units', `systemctl is-active ${units.map(quote).join(' ')}`);
+  if (packages.length) frame('packages', packageStateCommand(packages).text);
+  const script = parts.join('\n');
+
+  const answers = (out: ExecResult): Gathered => {
+    const framed = parseFrames(out.stdout);
+    const byCommand = new Map<string, ExecResult>();
+    shell.forEach((f, i) => { const a = framed.get(String(i)); if (a) byCommand.set(f.command, a); });
+    // One state per unit, in the order asked; none at all when systemd is not running.
+    const unitAnswer = framed.get('units');
+    const states = new Map(unitAnswer ? units.map((u, i) => [u, unitAnswer.stdout.split('\n')[i]?.trim() ?? '']) : []);
+    const pkgAnswer = framed.get('packages');
+    const lines = pkgAnswer ? pkgAnswer.stdout.split('\n').filter((l) => l.trim()) : [];
+    const derive = (f: FactProbe): ExecResult | undefined => {
+      if (f.via.kind === 'unit-active') {
+        const state = states.get(f.via.unit);
+        return state === undefined ? undefined : { stdout: '', stderr: '', exitCode: ACTIVE.has(state) ? 0 : 3 };
+      }
+      if (f.via.kind === 'packages') {
+        if (!pkgAnswer || !f.via.names.every((n) => packages.includes(n))) return undefined;
+        // `manager M`, then `package NAME VERSION` for each installed one: a subset keeps its own lines.
+        const wanted = new Set(f.via.names);
+        const mine = lines.filter((l) => l.startsWith('manager ') || wanted.has(l.split(' ')[1]!));
+        return { stdout: mine.map((l) => l + '\n').join(''), stderr: '', exitCode: pkgAnswer.exitCode };
+      }
+      return undefined;
+    };
+    for (const f of unique) { const d = derive(f); if (d) byCommand.set(f.command, d); }
+    return { byCommand, derive };
+  };
+  return { script, answers };
+}
+function parseFrames(stdout: string): Map<string, ExecResult> {
+  const out = new Map<string, ExecResult>();
+  let at = 0;
+  for (;;) {
+    const open = stdout.indexOf(`${MARK} `, at);
+    if (open < 0) break;
+    const eol = stdout.indexOf('\n', open);
+    if (eol < 0) break;
+    const key = stdout.slice(open + MARK.length + 1, eol);
+    const close = stdout.indexOf(`\n${MARK} . `, eol);
+    if (close < 0) break;
+    const end = stdout.indexOf('\n', close + 1);
+    const code = Number(stdout.slice(close + MARK.length + 4, end < 0 ? undefined : end));
+    if (key !== '.' && Number.isInteger(code)) out.set(key, { stdout: stdout.slice(eol + 1, close), stderr: '', exitCode: code });
+    at = end < 0 ? stdout.length : end + 1;
+  }
+  return out;
+}

@@ -1,0 +1,84 @@
+// Each probe runs once per host: its answer is kept until something changes that host. The facts
+// the graph declares are gathered up front, in one script per host (core/facts.ts).
+import { gatherScript, type FactProbe, type Gathered } from './facts.ts';
+import { USER_FACTS, type ExecResult, type Host } from './hosts/host.ts';
+
+interface HostAnswers {
+  /** Bumped by every change to the host: an answer read across a change is not kept. */
+  generation: number;
+  answers: Map<string, ExecResult>;
+  running: Map<string, Promise<ExecResult>>;
+  gathered: boolean;
+  /** What the gathering found, for unit and package questions it was not asked in those words. */
+  found?: Gathered;
+}
+
+export class ProbeCache {
+  private readonly hosts = new Map<string, HostAnswers>();
+
+  /**
+   * Gathers the declared facts of a host the first time it is used, in one command. Returns that
+   * command (for the plan to list as what ran), or undefined when nothing needed gathering.
+   * `declared`: the facts the graph's steps on this host say they read (asked once).
+   */
+  async gather(host: Host, declared: () => readonly FactProbe[], signal: AbortSignal): Promise<string | undefined> {
+    const h = this.of(host);
+    // A machine an earlier step creates does not exist yet: nothing can be asked of it.
+    if (h.gathered || host.future) return undefined;
+    h.gathered = true;
+    const facts = declared();
+    if (!facts.length) return undefined;
+    const user: FactProbe = { command: USER_FACTS, via: { kind: 'shell', fragment: USER_FACTS } };
+    const g = gatherScript(host.seedFacts ? [user, ...facts] : facts);
+    const generation = h.generation;
+    const out = await host.exec(g.script, { signal });
+    const found = g.answers(out);
+    const mine = found.byCommand.get(USER_FACTS);
+    if (mine && host.seedFacts) host.seedFacts(mine);
+    if (h.generation !== generation) return g.script;
+    for (const [command, answer] of found.byCommand) if (command !== USER_FACTS) h.answers.set(command, answer);
+    h.found = found;
+    return g.script;
+  }
+
+  /** A fact's answer: like probe, and also derived from what the gathering found when it can be. */
+  async fact(host: Host, fact: FactProbe, signal: AbortSignal): Promise<ExecResult> {
+    const h = this.of(host);
+    if (!h.answers.has(fact.command)) {
+      const derived = h.found?.derive(fact);
+      if (derived) h.answers.set(fact.command, derived);
+    }
+    return this.probe(host, fact.command, signal);
+  }
+
+  /** The probe's answer: kept from earlier (or from the gathering), else run now and kept. */
+  async probe(host: Host, command: string, signal: AbortSignal): Promise<ExecResult> {
+    const h = this.of(host);
+    const known = h.answers.get(command);
+    if (known) return known;
+    const inFlight = h.running.get(command);
+    if (inFlight) return inFlight;
+    const generation = h.generation;
+    const p = host.exec(command, { signal }).finally(() => { if (h.running.get(command) === p) h.running.delete(command); });
+    h.running.set(command, p);
+    const r = await p;
+    // Killed or aborted answers are not facts; nor is one read while the host was being changed.
+    if (h.generation === generation && r.exitCode !== null && !signal.aborted) h.answers.set(command, r);
+    return r;
+  }
+
+  /** Something is about to change, or just changed, the host: forget what was read from it. */
+  changed(host: Host): void {
+    const h = this.of(host);
+    h.generation++;
+    h.answers.clear();
+    h.running.clear();
+    h.found = undefined;
+  }
+
+  private of(host: Host): HostAnswers {
+    let h = this.hosts.get(host.name);
+    if (!h) this.hosts.set(host.name, (h = { generation: 0, answers: new Map(), running: new Map(), gathered: false }));
+    return h;
+  }
+}
