@@ -1,0 +1,172 @@
+// Facts gathered once per host: the one script answers every fact exactly as the probe on its own
+// would (here, over real sshd and in a real container), a plan starts only the processes it must,
+// and a run asks again after it changed the host.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { downloadCachePath, sha256 } from '../core/context.ts';
+import Docker from 'dockerode';
+import * as engine from '../core/engine.ts';
+import { Events } from '../core/events.ts';
+import { commandFact, commandPresent, fileDigest, gatherScript, PACKAGE_MANAGER, packageStates, shellFact, unitActive, unitEnabled, type FactProbe } from '../core/facts.ts';
+import type { ExecOptions, ExecResult, Host } from '../core/hosts/host.ts';
+import { LocalHost } from '../core/hosts/local.ts';
+import { defineTask } from '../core/task.ts';
+import { builtinTasks } from '../tasks/index.ts';
+import { ADDRESS_FACTS, ARCH, CPUS, PORT_FACTS } from '../tasks/k8s/node-facts.ts';
+import { DOCKER_INSTALL, startDockerd } from './helpers/dockerd.ts';
+import { isRoot, missing, repoRoot, tempDir } from './helpers/env.ts';
+import { debianWorkstation, FixedHost } from './helpers/fixed-host.ts';
+import { MMDEBSTRAP_INSTALL, nodeImage } from './helpers/node-image.ts';
+import { createTestUser, startSshd } from './helpers/sshd.ts';
+
+/** Facts of every kind, some true and some false on any machine. */
+const SAMPLE: FactProbe[] = [
+  commandPresent('sh'), commandPresent('kubestrap-no-such-tool'), ARCH, CPUS, ...ADDRESS_FACTS, ...PORT_FACTS,
+  PACKAGE_MANAGER, packageStates(['dpkg', 'kubestrap-no-such-package']), packageStates(['dpkg']),
+  unitActive('ssh'), unitEnabled('kubestrap-no-such-unit'), fileDigest('/etc/hostname'),
+  shellFact('printf "%s|" "$@"; exit 7', "it's", 'two words'), commandFact`printf ${'no newline'}`,
+];
+
+/** Gathers SAMPLE on a host in one command and compares each answer with the probe run on its own. */
+async function gatheredEqualsSingle(host: Host): Promise<void> {
+  const g = gatherScript(SAMPLE);
+  const found = g.answers(await host.exec(g.script));
+  for (const f of SAMPLE) {
+    const alone = await host.exec(f.command);
+    const gathered = found.byCommand.get(f.command);
+    assert.ok(gathered, `no gathered answer for ${f.command}`);
+    assert.deepEqual({ stdout: gathered.stdout, ok: gathered.exitCode === 0 }, { stdout: alone.stdout, ok: alone.exitCode === 0 }, f.command);
+    if (f.via.kind === 'shell') assert.equal(gathered.exitCode, alone.exitCode, f.command);
+  }
+}
+
+/** A real local host that counts the commands it is asked to run (each one a process). */
+class CountingHost extends LocalHost {
+  readonly commands: string[] = [];
+  override exec(command: string, opts?: ExecOptions): Promise<ExecResult> {
+    this.commands.push(command);
+    return super.exec(command, opts);
+  }
+}
+
+/** Stand-ins for the checksum files a start plan reads, so planning needs no network. */
+function seedChecksums(home: string): void {
+  const urls = [
+    ...['kubelet', 'kubeadm', 'kubectl'].map((b) => `https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/${b}.sha256`),
+    'https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.31.0/crictl-v1.31.0-linux-amd64.tar.gz.sha256',
+  ];
+  for (const url of urls) {
+    const path = downloadCachePath(join(home, 'cache', 'downloads'), url);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, sha256(url) + '\n');
+  }
+}
+
+function engineOptions(t: { after(fn: () => void): void }, local: Host, tasks = builtinTasks) {
+  const home = tempDir(t);
+  seedChecksums(home);
+  return {
+    env: { KUBESTRAP_HOME: home, PATH: process.env.PATH }, cwd: home, recipeDirs: [join(repoRoot, 'recipes')], builtinTasks: tasks,
+    taskFiles: [], profile: 'kubestrap', concurrency: 1, events: new Events(), signal: new AbortController().signal, localHost: local,
+  };
+}
+
+test('the gathering script answers each fact as the probe on its own does (local host)', async () => {
+  await gatheredEqualsSingle(new LocalHost());
+});
+
+test('a none plan starts one gathering script and only the probes it could not declare', async (t) => {
+  const host = new FixedHost(debianWorkstation());
+  const opts = engineOptions(t, host);
+  // The published checksums are fetched while planning: give the download cache stand-ins.
+  const { plan, exitCode } = await engine.plan(opts, 'driver-none', { kubernetesVersion: 'v1.31.4' });
+  assert.equal(exitCode, 0, JSON.stringify(plan.steps.filter((s) => s.error).map((s) => s.error)));
+  const [gathering, ...rest] = host.commands;
+  assert.match(gathering!, /^k=@@kubestrap-fact@@\n/);
+  // sudo -n true is asked only of a user who is not root; the API server check needs the kubectl the plan installs.
+  assert.deepEqual(rest, [
+    'sudo -n true',
+    '/var/lib/kubestrap/binaries/v1.31.4/kubectl --kubeconfig /home/alice/.kube/config --request-timeout=5s get --raw=/livez',
+  ]);
+  // Every probe is still listed in its step, read-only; the script is listed first, as what ran.
+  const probes = plan.steps.flatMap((s) => s.effects.filter((e) => e.kind === 'probe'));
+  assert.equal(probes[0]!.command, gathering);
+  assert.ok(probes.every((p) => p.kind === 'probe' && p.readOnly));
+  assert.ok(probes.some((p) => p.command === "sh -c 'command -v \"$1\" >/dev/null 2>&1' sh conntrack"));
+  assert.ok(probes.some((p) => p.command === 'systemctl is-active --quiet containerd'));
+});
+
+test('a run asks again after a command changed the host; a plan asks each probe once', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'state');
+  writeFileSync(file, 'before\n');
+  const seen: string[] = [];
+  const task = defineTask({
+    name: 'probe-change',
+    params: { file: { type: 'string' } },
+    description: 'reads a file with a probe, changes it, reads it again',
+    async run(ctx, p) {
+      seen.push(`${ctx.mode} ${(await ctx.probe`cat ${p.file}`).stdout.trim()}`);
+      seen.push(`${ctx.mode} ${(await ctx.probe`cat ${p.file}`).stdout.trim()}`);
+      await ctx.$`sh -c ${'echo after > "$1"'} sh ${p.file}`;
+      seen.push(`${ctx.mode} ${(await ctx.probe`cat ${p.file}`).stdout.trim()}`);
+    },
+  });
+  const recipe = join(dir, 'recipe.yaml');
+  writeFileSync(recipe, `name: probe-change\nsteps:\n  - id: change\n    task: probe-change\n    with: { file: ${JSON.stringify(file)} }\n`);
+  const host = new CountingHost();
+  const opts = engineOptions(t, host, [...builtinTasks, task]);
+  const out = await engine.run(opts, recipe, {}, async () => {});
+  assert.equal(out.exitCode, 0);
+  assert.equal(readFileSync(file, 'utf8'), 'after\n');
+  // The plan's exec is not performed, so its third read is still 'before'; the run's is 'after'.
+  assert.deepEqual(seen, ['plan before', 'plan before', 'plan before', 'run before', 'run before', 'run after']);
+  const cats = host.commands.filter((c) => c.startsWith('cat '));
+  // Plan: once. Run: once before the change (kept for the second read), once after it.
+  assert.equal(cats.length, 3, host.commands.join('\n'));
+});
+
+const skipSsh = isRoot ? missing(['sshd', 'useradd'], 'apt-get install openssh-server passwd') : 'needs root (creates a throw-away user for sshd)';
+
+test('ssh host: one gathering script, with the user facts, answers as single probes do', { skip: skipSsh, timeout: 60_000 }, async (t) => {
+  const { SshHost } = await import('../core/hosts/ssh.ts');
+  const user = createTestUser(t);
+  const s = await startSshd(t);
+  const host = await SshHost.connect({ address: s.address, port: s.port, user: user.name, key: s.key, knownHosts: join(tempDir(t), 'known_hosts'), readKnownHosts: [] });
+  t.after(() => host.close());
+  await gatheredEqualsSingle(host);
+  // The user facts come with the gathering: no command of their own afterwards.
+  const { ProbeCache } = await import('../core/probe-cache.ts');
+  const cache = new ProbeCache();
+  const fresh = await SshHost.connect({ address: s.address, port: s.port, user: user.name, key: s.key, knownHosts: join(tempDir(t), 'known_hosts'), readKnownHosts: [] });
+  t.after(() => fresh.close());
+  const asked: string[] = [];
+  const exec = fresh.exec.bind(fresh);
+  fresh.exec = (command, o) => { asked.push(command); return exec(command, o); };
+  await cache.gather(fresh, () => [ARCH], new AbortController().signal);
+  assert.deepEqual(await fresh.facts(), { uid: user.uid, gid: user.uid, user: user.name, home: user.home });
+  assert.equal((await cache.probe(fresh, ARCH.command, new AbortController().signal)).exitCode, 0);
+  assert.equal(asked.length, 1, asked.join('\n---\n'));
+});
+
+const skipDocker = missing(['dockerd', 'containerd', 'runc'], DOCKER_INSTALL) ?? missing(['mmdebstrap'], MMDEBSTRAP_INSTALL);
+
+test('docker host: the gathering script answers as single probes do', { skip: skipDocker, timeout: 15 * 60_000 }, async (t) => {
+  const { DockerHost } = await import('../core/hosts/docker.ts');
+  const socket = await startDockerd(t);
+  const image = await nodeImage(socket);
+  const docker = new Docker({ socketPath: socket });
+  const name = `ks-facts-${randomBytes(3).toString('hex')}`;
+  const c = await docker.createContainer({ name, Image: image, Cmd: ['sleep', 'infinity'], HostConfig: { NetworkMode: 'none' } });
+  t.after(async () => { await c.remove({ force: true }).catch(() => {}); });
+  await c.start();
+  const host = await DockerHost.connect({ container: name, socket: `unix://${socket}` });
+  t.after(() => host.close());
+  await gatheredEqualsSingle(host);
+  const { ProbeCache } = await import('../core/probe-cache.ts');
+  await new ProbeCache().gather(host, () => [ARCH], new AbortController().signal);
+  assert.deepEqual(await host.facts(), { uid: 0, gid: 0, user: 'root', home: '/root' });
+});
