@@ -13,7 +13,12 @@ export interface FactProbe {
    * as `sh -c SCRIPT sh ARGS` runs as `(set -- ARGS; SCRIPT)`, without starting another shell);
    * `unit-active` and `packages`, one query for every unit or package the graph asks about.
    */
-  via: { kind: 'shell'; fragment: string } | { kind: 'unit-active'; unit: string } | { kind: 'packages'; names: readonly string[] };
+  via:
+    | { kind: 'shell'; fragment: string }
+    /** Only the exit code matters (nothing on stdout): the script runs it in the background, beside the others. */
+    | { kind: 'status'; fragment: string }
+    | { kind: 'unit-active'; unit: string }
+    | { kind: 'packages'; names: readonly string[] };
 }
 
 /** A probe written as a command (template values quoted): the script runs it as it is. */
@@ -42,7 +47,8 @@ export function unitActive(unit: string): FactProbe {
 
 /** systemd's view of a unit: enabled (or static, indirect, …: is-enabled's exit code)? */
 export function unitEnabled(unit: string): FactProbe {
-  return commandFact`systemctl is-enabled --quiet ${unit}`;
+  const command = buildCommand(['systemctl is-enabled --quiet ', ''], [unit]).text;
+  return { command, via: { kind: 'status', fragment: command } };
 }
 
 /** A file's sha256 (empty output when it cannot be read). */
@@ -81,20 +87,25 @@ export interface Gathering {
 export function gatherScript(facts: readonly FactProbe[]): Gathering {
   const unique = [...new Map(facts.map((f) => [f.command, f])).values()];
   const shell = unique.filter((f) => f.via.kind === 'shell');
+  const status = unique.filter((f) => f.via.kind === 'status');
   const units = [...new Set(unique.flatMap((f) => (f.via.kind === 'unit-active' ? [f.via.unit] : [])))];
   const packages = [...new Set(unique.flatMap((f) => (f.via.kind === 'packages' ? f.via.names : [])))];
   // Answer N is printed between `MARK N` and `MARK . EXIT-CODE` lines.
   const parts: string[] = [`k=${MARK}`, `e() { printf '\\n%s . %s\\n' "$k" "$1"; }`];
   const frame = (key: string, body: string) => parts.push(`echo "$k ${key}"; { ${body}\n} </dev/null 2>/dev/null; e $?`);
+  // Exit-code-only facts start first, all at once, and are waited for at the end.
+  status.forEach((f, i) => parts.push(`${f.via.kind === 'status' ? f.via.fragment : ''} </dev/null >/dev/null 2>&1 & p${i}=$!`));
   shell.forEach((f, i) => frame(String(i), f.via.kind === 'shell' ? f.via.fragment : ''));
   if (units.length) frame('units', `systemctl is-active ${units.map(quote).join(' ')}`);
   if (packages.length) frame('packages', packageStateCommand(packages).text);
+  status.forEach((_f, i) => parts.push(`echo "$k s${i}"; wait "$p${i}"; e $?`));
   const script = parts.join('\n');
 
   const answers = (out: ExecResult): Gathered => {
     const framed = parseFrames(out.stdout);
     const byCommand = new Map<string, ExecResult>();
     shell.forEach((f, i) => { const a = framed.get(String(i)); if (a) byCommand.set(f.command, a); });
+    status.forEach((f, i) => { const a = framed.get(`s${i}`); if (a) byCommand.set(f.command, { ...a, stdout: '' }); });
     // One state per unit, in the order asked; none at all when systemd is not running.
     const unitAnswer = framed.get('units');
     const states = new Map(unitAnswer ? units.map((u, i) => [u, unitAnswer.stdout.split('\n')[i]?.trim() ?? '']) : []);

@@ -48,7 +48,10 @@ export class FixedHost implements Host {
    */
   private gather(script: string): string {
     let out = '';
-    for (const frame of script.split('\necho "$k ').slice(1)) {
+    // Exit-code-only facts start in the background first: `CMD </dev/null >/dev/null 2>&1 & pN=$!`.
+    const background = [...script.matchAll(/^(.*) <\/dev\/null >\/dev\/null 2>&1 & p(\d+)=\$!$/gm)];
+    for (const [, command, n] of background) out += `${FRAME} s${n}\n\n${FRAME} . ${this.answerSync(command!).exitCode}\n`;
+    for (const frame of script.split('\necho "$k ').slice(1).filter((f) => !/^s\d+"/.test(f))) {
       const key = frame.slice(0, frame.indexOf('"'));
       const body = frame.slice(frame.indexOf('{ ') + 2, frame.lastIndexOf('\n} </dev/null'));
       const r = this.answerFragment(body);
