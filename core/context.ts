@@ -224,7 +224,7 @@ export class StepContext implements TaskContext {
   async exists(path: string): Promise<boolean> {
     absolute(path);
     const fromPlan = this.opts.overlay.get(this.host, path);
-    const exists = fromPlan !== undefined ? fromPlan !== null : (await this.opts.host.stat(path)).exists;
+    const exists = fromPlan !== undefined ? fromPlan !== null : (await this.opts.probes.stat(this.opts.host, path)).exists;
     this.observe(`exists ${path}\n${exists}`);
     return exists;
   }
@@ -285,7 +285,7 @@ export class StepContext implements TaskContext {
     if (fromPlan !== undefined) { exists = fromPlan !== null; currentDigest = fromPlan ? sha256(fromPlan) : undefined; }
     else if (this.opts.host.future) exists = false; // a machine not created yet has no files
     else {
-      exists = (await this.opts.host.stat(path)).exists;
+      exists = (await this.opts.probes.stat(this.opts.host, path)).exists;
       const probe = exists ? await this.fact(fileDigest(path)) : undefined;
       currentDigest = probe?.ok ? probe.stdout.trim() || undefined : undefined;
     }
@@ -330,7 +330,7 @@ export class StepContext implements TaskContext {
     absolute(path);
     if (path === '/' || /^\/+$/.test(path)) throw new UserError('UNSAFE_REMOVE', `refusing to remove ${path}`);
     const fromPlan = this.opts.overlay.get(this.host, path);
-    const info = fromPlan !== undefined ? { exists: fromPlan !== null } : await this.opts.host.stat(path);
+    const info = fromPlan !== undefined ? { exists: fromPlan !== null } : await this.opts.probes.stat(this.opts.host, path);
     const effect: RemoveEffect = { kind: 'remove', host: this.host, path, sudo: opts.sudo ?? false, exists: info.exists };
     if (info.exists && fromPlan === undefined) {
       const bytes = await this.opts.host.diskUsage(path);
@@ -494,13 +494,13 @@ export class StepContext implements TaskContext {
   private async current(path: string): Promise<Uint8Array | null> {
     const fromPlan = this.opts.overlay.get(this.host, path);
     if (fromPlan !== undefined) return fromPlan;
-    return this.opts.host.readFile(path);
+    return this.opts.probes.readFile(this.opts.host, path);
   }
 
   private async currentMode(path: string): Promise<string | undefined> {
     const fromPlan = this.opts.overlay.mode(this.host, path);
     if (fromPlan !== undefined) return fromPlan;
-    return (await this.opts.host.stat(path)).mode;
+    return (await this.opts.probes.stat(this.opts.host, path)).mode;
   }
 }
 

@@ -3,7 +3,7 @@
 // kept under, plus how the gathering script answers it with the same result.
 import { packageStateCommand } from './packages.ts';
 import { buildCommand, quote } from './quote.ts';
-import type { ExecResult } from './hosts/host.ts';
+import type { ExecResult, FileInfo } from './hosts/host.ts';
 
 export interface FactProbe {
   /** The probe as the plan lists it (and as it runs on its own): also the key of its answer. */
@@ -18,7 +18,9 @@ export interface FactProbe {
     /** Only the exit code matters (nothing on stdout): the script runs it in the background, beside the others. */
     | { kind: 'status'; fragment: string }
     | { kind: 'unit-active'; unit: string }
-    | { kind: 'packages'; names: readonly string[] };
+    | { kind: 'packages'; names: readonly string[] }
+    /** A file read or stat-ed (ctx.exists, ctx.read): gathered from hosts reached over a channel. */
+    | { kind: 'file'; path: string };
 }
 
 /** A probe written as a command (template values quoted): the script runs it as it is. */
@@ -61,6 +63,27 @@ export function packageStates(names: readonly string[]): FactProbe {
   return { command: packageStateCommand(names).text, via: { kind: 'packages', names } };
 }
 
+/** A file a task reads (ctx.exists, ctx.read); its command is only the key, never run or listed. */
+export function fileFact(path: string): FactProbe {
+  return { command: `file ${path}`, via: { kind: 'file', path } };
+}
+
+/** ShellHost.readFile's command: exit 3 when missing, 4 when unreadable or a directory, else base64. */
+export function readFileCommand(path: string): string {
+  const p = quote(path);
+  return `if [ ! -e ${p} ]; then exit 3; elif [ ! -r ${p} ] || [ -d ${p} ]; then exit 4; fi; base64 < ${p}`;
+}
+
+/** What a stat line says: `TYPE|SIZE|MODE` (stat -L -c '%F|%s|%a'), or nothing for a missing file. */
+export function parseStat(line: string | undefined): FileInfo {
+  if (!line || line === 'missing') return { exists: false };
+  const [type, size, mode] = line.split('|');
+  return { exists: true, isDir: type === 'directory', size: Number(size), mode: (mode ?? '').padStart(4, '0') };
+}
+
+/** A file's state as gathered: its stat, and its bytes (null: missing; 'unreadable'; undefined: not read). */
+export interface GatheredFile { info: FileInfo; content?: Uint8Array | null | 'unreadable' }
+
 /** Frames each answer; a line that a probe prints cannot start with it by accident. */
 const MARK = '@@kubestrap-fact@@';
 const ACTIVE = new Set(['active', 'reloading', 'refreshing']);
@@ -70,6 +93,8 @@ export interface Gathered {
   byCommand: Map<string, ExecResult>;
   /** Answers a unit or package fact not declared but inside what was asked (e.g. a subset of the packages). */
   derive(fact: FactProbe): ExecResult | undefined;
+  /** The files gathered, by path. */
+  files: Map<string, GatheredFile>;
 }
 
 export interface Gathering {
@@ -88,6 +113,8 @@ export function gatherScript(facts: readonly FactProbe[]): Gathering {
   const unique = [...new Map(facts.map((f) => [f.command, f])).values()];
   const shell = unique.filter((f) => f.via.kind === 'shell');
   const status = unique.filter((f) => f.via.kind === 'status');
+  // A path with a newline cannot be told apart in stat's output: such a file is read on its own.
+  const files = [...new Set(unique.flatMap((f) => (f.via.kind === 'file' && !f.via.path.includes('\n') ? [f.via.path] : [])))];
   const units = [...new Set(unique.flatMap((f) => (f.via.kind === 'unit-active' ? [f.via.unit] : [])))];
   const packages = [...new Set(unique.flatMap((f) => (f.via.kind === 'packages' ? f.via.names : [])))];
   // Answer N is printed between `MARK N` and `MARK . EXIT-CODE` lines.
@@ -98,6 +125,12 @@ export function gatherScript(facts: readonly FactProbe[]): Gathering {
   shell.forEach((f, i) => frame(String(i), f.via.kind === 'shell' ? f.via.fragment : ''));
   if (units.length) frame('units', `systemctl is-active ${units.map(quote).join(' ')}`);
   if (packages.length) frame('packages', packageStateCommand(packages).text);
+  if (files.length) {
+    // One stat for every file (a line for each that exists), then each file's bytes.
+    frame('stat', `stat -L -c '%F|%s|%a' -- ${files.map(quote).join(' ')}`);
+    // In a subshell: its `exit` ends the read, not the script.
+    files.forEach((path, i) => frame(`f${i}`, `(${readFileCommand(path)})`));
+  }
   status.forEach((_f, i) => parts.push(`echo "$k s${i}"; wait "$p${i}"; e $?`));
   const script = parts.join('\n');
 
@@ -126,7 +159,29 @@ export function gatherScript(facts: readonly FactProbe[]): Gathering {
       return undefined;
     };
     for (const f of unique) { const d = derive(f); if (d) byCommand.set(f.command, d); }
-    return { byCommand, derive };
+    const gatheredFiles = new Map<string, GatheredFile>();
+    const statAnswer = framed.get('stat');
+    if (statAnswer) {
+      // stat prints the existing files' lines in the order asked, and nothing for a missing one.
+      const lines = statAnswer.stdout.split('\n').filter((l) => l);
+      const read = files.map((_p, i) => framed.get(`f${i}`));
+      // Only reads that said missing (3), unreadable (4) or gave the bytes (0) tell which lines are whose.
+      const told = read.every((r) => r !== undefined && [0, 3, 4].includes(r.exitCode ?? -1));
+      let at = 0;
+      if (told) files.forEach((path, i) => {
+        const r = read[i];
+        const missing = r?.exitCode === 3;
+        const info = missing ? { exists: false } : parseStat(lines[at++]);
+        let content: GatheredFile['content'];
+        if (r?.exitCode === 3) content = null;
+        else if (r?.exitCode === 4) content = 'unreadable';
+        else if (r?.exitCode === 0) content = Buffer.from(r.stdout.replace(/\s+/g, ''), 'base64');
+        gatheredFiles.set(path, { info, ...(content !== undefined ? { content } : {}) });
+      });
+      // A file that appeared or vanished between the stat and its read leaves the lines out of step: trust none.
+      if (!told || at !== lines.length) gatheredFiles.clear();
+    }
+    return { byCommand, derive, files: gatheredFiles };
   };
   return { script, answers };
 }

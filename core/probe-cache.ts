@@ -1,7 +1,7 @@
 // Each probe runs once per host: its answer is kept until something changes that host. The facts
 // the graph declares are gathered up front, in one script per host (core/facts.ts).
 import { gatherScript, type FactProbe, type Gathered } from './facts.ts';
-import { USER_FACTS, type ExecResult, type Host } from './hosts/host.ts';
+import { USER_FACTS, type ExecResult, type FileInfo, type Host } from './hosts/host.ts';
 
 interface HostAnswers {
   /** Bumped by every change to the host: an answer read across a change is not kept. */
@@ -11,6 +11,9 @@ interface HostAnswers {
   gathered: boolean;
   /** What the gathering found, for unit and package questions it was not asked in those words. */
   found?: Gathered;
+  /** Files stat-ed and read on a host reached over a channel (each one a command there). */
+  stats: Map<string, Promise<FileInfo>>;
+  reads: Map<string, Promise<Uint8Array | null>>;
 }
 
 export class ProbeCache {
@@ -26,7 +29,8 @@ export class ProbeCache {
     // A machine an earlier step creates does not exist yet: nothing can be asked of it.
     if (h.gathered || host.future) return undefined;
     h.gathered = true;
-    const facts = declared();
+    // The local host reads files directly: cheaper than any script, and always current.
+    const facts = declared().filter((f) => f.via.kind !== 'file' || host.kind !== 'local');
     if (!facts.length) return undefined;
     const user: FactProbe = { command: USER_FACTS, via: { kind: 'shell', fragment: USER_FACTS } };
     const g = gatherScript(host.seedFacts ? [user, ...facts] : facts);
@@ -38,7 +42,36 @@ export class ProbeCache {
     if (h.generation !== generation) return g.script;
     for (const [command, answer] of found.byCommand) if (command !== USER_FACTS) h.answers.set(command, answer);
     h.found = found;
+    for (const [path, f] of found.files) {
+      h.stats.set(path, Promise.resolve(f.info));
+      // An unreadable file is read again on its own, which says so.
+      if (f.content !== undefined && f.content !== 'unreadable') h.reads.set(path, Promise.resolve(f.content));
+    }
     return g.script;
+  }
+
+  /** A file's stat: kept (or gathered) for hosts reached over a channel, until the host changes. */
+  stat(host: Host, path: string): Promise<FileInfo> {
+    if (host.kind === 'local') return host.stat(path);
+    return this.kept(host, this.of(host).stats, path, () => host.stat(path));
+  }
+
+  /** A file's bytes (null when missing): kept like stat. */
+  readFile(host: Host, path: string): Promise<Uint8Array | null> {
+    if (host.kind === 'local') return host.readFile(path);
+    return this.kept(host, this.of(host).reads, path, () => host.readFile(path));
+  }
+
+  private kept<T>(host: Host, map: Map<string, Promise<T>>, path: string, read: () => Promise<T>): Promise<T> {
+    const known = map.get(path);
+    if (known) return known;
+    const h = this.of(host);
+    const generation = h.generation;
+    const p = read();
+    map.set(path, p);
+    // A failed read is not kept, nor one made while the host was being changed.
+    p.then(() => { if (h.generation !== generation && map.get(path) === p) map.delete(path); }, () => { if (map.get(path) === p) map.delete(path); });
+    return p;
   }
 
   /** A fact's answer: like probe, and also derived from what the gathering found when it can be. */
@@ -74,11 +107,13 @@ export class ProbeCache {
     h.answers.clear();
     h.running.clear();
     h.found = undefined;
+    h.stats.clear();
+    h.reads.clear();
   }
 
   private of(host: Host): HostAnswers {
     let h = this.hosts.get(host.name);
-    if (!h) this.hosts.set(host.name, (h = { generation: 0, answers: new Map(), running: new Map(), gathered: false }));
+    if (!h) this.hosts.set(host.name, (h = { generation: 0, answers: new Map(), running: new Map(), gathered: false, stats: new Map(), reads: new Map() }));
     return h;
   }
 }

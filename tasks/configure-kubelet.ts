@@ -9,7 +9,7 @@ import { findRuntime } from '../runtimes/index.ts';
 import { parseExtraConfig } from './k8s/extra-config.ts';
 import { renderKubeletDropIn, renderKubeletUnit } from './k8s/kubelet-units.ts';
 import { readIfExists } from './k8s/node-facts.ts';
-import { unitEnabled } from '../core/facts.ts';
+import { fileFact, unitEnabled } from '../core/facts.ts';
 
 const KUBELET_ENABLED = unitEnabled('kubelet');
 import { once } from './k8s/once.ts';
@@ -59,7 +59,7 @@ export default defineTask({
   name: 'configure-kubelet',
   description: 'Write the kubelet systemd unit and kubeadm drop-in (and a resolver file for pods when needed), enable the kubelet',
   params,
-  facts: () => [KUBELET_ENABLED],
+  facts: () => [KUBELET_ENABLED, ...[ETC_RESOLV, RESOLVED_UPSTREAM, KUBELET_UNIT, KUBELET_DROPIN].map(fileFact)],
   async check(ctx, p) {
     const w = await wanted(ctx, p);
     return w.enabled && w.files.every((f) => f.now === f.content);

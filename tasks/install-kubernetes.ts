@@ -3,7 +3,7 @@
 // release publishes beside each binary, and cached under $KUBESTRAP_HOME on this machine.
 import type { TaskContext } from '../core/context.ts';
 import { parseChecksum as parseSha256File } from '../core/checksum.ts';
-import { fileDigest } from '../core/facts.ts';
+import { fileDigest, fileFact } from '../core/facts.ts';
 import { defineTask } from '../core/task.ts';
 import { binaryMirror, criToolsMirror, kubernetesVersion } from '../options/cluster.ts';
 import { taskParam } from '../options/option.ts';
@@ -71,7 +71,10 @@ export default defineTask({
   name: 'install-kubernetes',
   description: 'Install kubelet, kubeadm, kubectl and crictl at the exact version into /var/lib/kubestrap/binaries/VERSION (checksummed, cached downloads)',
   params,
-  facts: () => [ARCH],
+  facts: (p) => {
+    const dir = binDir(parseKubernetesVersion(p.kubernetesVersion).text);
+    return [ARCH, ...[...BINARIES, 'crictl'].map((b) => fileFact(`${dir}/${b}`))];
+  },
   async check(ctx, p) {
     const s = await state(ctx, p);
     return !s.missing.length && s.tarball && s.crictlWorks;

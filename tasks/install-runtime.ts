@@ -1,6 +1,7 @@
 // Installs, configures and starts the container runtime the kubelet will use; done when the
 // packages are installed, the config files are exactly the planned ones and the services run.
 import { defineTask, type Params, type ParamSpec } from '../core/task.ts';
+import { fileFact } from '../core/facts.ts';
 import { setupFacts } from '../runtimes/common.ts';
 import { allowPackageChanges, containerdMirror, containerRuntime, kubernetesVersion, runcMirror } from '../options/cluster.ts';
 import { taskParam } from '../options/option.ts';
@@ -55,7 +56,10 @@ export default defineTask({
   params: { ...params, ...downloadParams },
   facts(p) {
     const { runtime, opts } = resolve(p as P);
-    return setupFacts({ packages: runtime.packages, services: runtime.services, others: opts.otherUnits });
+    return [
+      ...setupFacts({ packages: runtime.packages, services: runtime.services, others: opts.otherUnits }),
+      ...runtime.configFiles(opts).map((f) => fileFact(f.path)),
+    ];
   },
   async check(ctx, p) {
     const { runtime, opts } = resolve(p);

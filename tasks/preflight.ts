@@ -8,7 +8,7 @@ import { defineTask } from '../core/task.ts';
 import { apiserverPort, extraConfig, kubernetesVersion } from '../options/cluster.ts';
 import { taskParam } from '../options/option.ts';
 import { parseExtraConfig, kubeadmSetting } from './k8s/extra-config.ts';
-import { commandPresent } from '../core/facts.ts';
+import { commandPresent, fileFact } from '../core/facts.ts';
 import { ADDRESS_FACTS, ARCH, CPUS, hasCommand, ipv4Addresses, listeningPorts, nodeArch, PORT_FACTS, readIfExists } from './k8s/node-facts.ts';
 import { once } from './k8s/once.ts';
 import { ADMIN_CONF } from './k8s/paths.ts';
@@ -29,6 +29,9 @@ const params = {
 
 /** Tools the next steps install: reported when missing. */
 const LATER_TOOLS = ['conntrack', 'socat', 'crictl'];
+const API_SERVER_MANIFEST = '/etc/kubernetes/manifests/kube-apiserver.yaml';
+/** Present only where the unified (v2) hierarchy is mounted. */
+const CGROUP_V2 = '/sys/fs/cgroup/cgroup.controllers';
 
 interface Listener { port: number; address: string; component: string }
 
@@ -89,7 +92,7 @@ async function inspect(ctx: TaskContext, p: { kubernetesVersion: string; apiserv
     const nodeIp = addrs.primary;
 
     // A cluster that kubeadm already initialized holds these ports itself.
-    const initialized = (await ctx.exists(ADMIN_CONF)) && (await ctx.exists('/etc/kubernetes/manifests/kube-apiserver.yaml'));
+    const initialized = (await ctx.exists(ADMIN_CONF)) && (await ctx.exists(API_SERVER_MANIFEST));
     const wanted = listeners(p.apiserverPort, nodeIp);
     if (initialized) {
       ctx.note('info', `kubeadm already initialized a control plane here (${ADMIN_CONF} exists): its ports are its own`);
@@ -124,7 +127,7 @@ async function inspect(ctx: TaskContext, p: { kubernetesVersion: string; apiserv
       ignore.add('Mem');
       ctx.note('warn', `${Math.round(memKiB / 1024)} MiB of memory: kubeadm asks for at least ${MIN_MEMORY_MIB} MiB`);
     }
-    if (!(await ctx.exists('/sys/fs/cgroup/cgroup.controllers')) && version.minor >= 31) {
+    if (!(await ctx.exists(CGROUP_V2)) && version.minor >= 31) {
       ctx.note('warn', `this machine uses cgroup v1, which Kubernetes ${version.text} supports only in maintenance mode`, 'boot with systemd.unified_cgroup_hierarchy=1 to use cgroup v2');
     }
     const missing: string[] = [];
@@ -156,7 +159,10 @@ export default defineTask({
   name: 'preflight',
   description: 'Check that the machine can host a kubeadm control plane: sudo, systemd, free ports, swap, CPU, memory, the runtime\'s version (read-only)',
   params,
-  facts: () => [commandPresent('systemctl'), ARCH, ...ADDRESS_FACTS, ...PORT_FACTS, CPUS, ...LATER_TOOLS.map(commandPresent)],
+  facts: () => [
+    commandPresent('systemctl'), ARCH, ...ADDRESS_FACTS, ...PORT_FACTS, CPUS, ...LATER_TOOLS.map(commandPresent),
+    ...['/run/systemd/system', ADMIN_CONF, API_SERVER_MANIFEST, '/proc/swaps', '/proc/meminfo', CGROUP_V2].map(fileFact),
+  ],
   async check(ctx, p) {
     await inspect(ctx, p);
     return true;

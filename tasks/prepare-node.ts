@@ -2,7 +2,7 @@
 // the overlay and br_netfilter kernel modules, and bridged traffic through iptables with
 // forwarding on — loaded now and persisted for the next boot.
 import type { TaskContext } from '../core/context.ts';
-import { commandPresent, packageStates } from '../core/facts.ts';
+import { commandPresent, fileFact, packageStates } from '../core/facts.ts';
 import { defineTask } from '../core/task.ts';
 import { hasCommand, readIfExists } from './k8s/node-facts.ts';
 import { once } from './k8s/once.ts';
@@ -54,7 +54,10 @@ export default defineTask({
     allowPackageChanges: { type: 'boolean', default: false, description: 'allow the package transaction to remove or downgrade packages' },
   },
   // All the tools' packages are asked at once: whichever of them turn out missing is a subset.
-  facts: () => [...TOOLS.map(([tool]) => commandPresent(tool)), packageStates(TOOLS.map(([, pkg]) => pkg))],
+  facts: () => [
+    ...TOOLS.map(([tool]) => commandPresent(tool)), packageStates(TOOLS.map(([, pkg]) => pkg)),
+    ...['/proc/filesystems', '/proc/sys/net/bridge', ...SYSCTLS.map(([k]) => procPath(k)), MODULES_FILE, SYSCTL_FILE].map(fileFact),
+  ],
   async check(ctx) {
     const s = await state(ctx);
     return !s.packages.length && !s.modprobe.length && !s.sysctls.length && s.files.modules && s.files.sysctl;

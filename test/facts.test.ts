@@ -10,7 +10,7 @@ import { downloadCachePath, sha256 } from '../core/context.ts';
 import Docker from 'dockerode';
 import * as engine from '../core/engine.ts';
 import { Events } from '../core/events.ts';
-import { commandFact, commandPresent, fileDigest, gatherScript, PACKAGE_MANAGER, packageStates, shellFact, unitActive, unitEnabled, type FactProbe } from '../core/facts.ts';
+import { commandFact, commandPresent, fileDigest, fileFact, gatherScript, PACKAGE_MANAGER, packageStates, shellFact, unitActive, unitEnabled, type FactProbe } from '../core/facts.ts';
 import type { ExecOptions, ExecResult, Host } from '../core/hosts/host.ts';
 import { LocalHost } from '../core/hosts/local.ts';
 import { defineTask } from '../core/task.ts';
@@ -30,10 +30,20 @@ const SAMPLE: FactProbe[] = [
   shellFact('printf "%s|" "$@"; exit 7', "it's", 'two words'), commandFact`printf ${'no newline'}`,
 ];
 
-/** Gathers SAMPLE on a host in one command and compares each answer with the probe run on its own. */
+/** Files that exist, do not, are a directory, and (for a user) cannot be read. */
+const FILES = ['/etc/os-release', '/etc/kubestrap-no-such-file', '/etc', '/etc/shadow', "/tmp/it's not here"];
+
+/** Gathers SAMPLE and FILES on a host in one command and compares each answer with the probe, stat or read on its own. */
 async function gatheredEqualsSingle(host: Host): Promise<void> {
-  const g = gatherScript(SAMPLE);
+  const g = gatherScript([...SAMPLE, ...FILES.map(fileFact)]);
   const found = g.answers(await host.exec(g.script));
+  for (const path of FILES) {
+    const f = found.files.get(path);
+    assert.ok(f, `no gathered answer for ${path}`);
+    assert.deepEqual(f.info, await host.stat(path), path);
+    const alone = await host.readFile(path).catch((e: Error) => (e.name === 'UnreadableError' ? 'unreadable' : Promise.reject(e)));
+    assert.deepEqual(f.content === undefined ? undefined : f.content instanceof Uint8Array ? Buffer.from(f.content) : f.content, alone instanceof Uint8Array ? Buffer.from(alone) : alone, path);
+  }
   for (const f of SAMPLE) {
     const alone = await host.exec(f.command);
     const gathered = found.byCommand.get(f.command);
@@ -75,7 +85,14 @@ function engineOptions(t: { after(fn: () => void): void }, local: Host, tasks = 
 }
 
 test('the gathering script answers each fact as the probe on its own does (local host)', async () => {
-  await gatheredEqualsSingle(new LocalHost());
+  const local = new LocalHost();
+  const g = gatherScript(SAMPLE);
+  const found = g.answers(await local.exec(g.script));
+  for (const f of SAMPLE) {
+    const alone = await local.exec(f.command);
+    assert.equal(found.byCommand.get(f.command)?.stdout, alone.stdout, f.command);
+    assert.equal(found.byCommand.get(f.command)?.exitCode === 0, alone.exitCode === 0, f.command);
+  }
 });
 
 test('a none plan starts one gathering script and only the probes it could not declare', async (t) => {

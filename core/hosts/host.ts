@@ -1,5 +1,6 @@
 // Where effects land. Tasks never see which kind of host they got.
 import { quote as shq } from '../quote.ts';
+import { parseStat, readFileCommand } from '../facts.ts';
 
 export interface ExecOptions {
   /** Bytes or text fed to the command's standard input. */
@@ -97,7 +98,7 @@ export abstract class ShellHost implements Host {
   private cachedFacts?: Promise<HostFacts>;
 
   async readFile(path: string): Promise<Uint8Array | null> {
-    const r = await this.exec(`if [ ! -e "$1" ]; then exit 3; elif [ ! -r "$1" ] || [ -d "$1" ]; then exit 4; fi; base64 < "$1"`.replace(/"\$1"/g, shq(path)));
+    const r = await this.exec(readFileCommand(path));
     if (r.exitCode === 3) return null;
     if (r.exitCode === 4) throw new UnreadableError(path, this.name);
     if (r.exitCode !== 0) throw new Error(`reading ${path} on ${this.name} failed: ${r.stderr.trim()}`);
@@ -106,10 +107,7 @@ export abstract class ShellHost implements Host {
 
   async stat(path: string): Promise<FileInfo> {
     const r = await this.exec(`stat -L -c '%F|%s|%a' -- ${shq(path)} 2>/dev/null || echo missing`);
-    const out = r.stdout.trim();
-    if (out === 'missing' || out === '') return { exists: false };
-    const [type, size, mode] = out.split('|');
-    return { exists: true, isDir: type === 'directory', size: Number(size), mode: (mode ?? '').padStart(4, '0') };
+    return parseStat(r.stdout.trim());
   }
 
   async diskUsage(path: string): Promise<number | undefined> {

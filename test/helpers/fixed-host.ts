@@ -64,6 +64,17 @@ export class FixedHost implements Host {
     // `(set -- ARGS\nSCRIPT\n)` is the probe `sh -c SCRIPT sh ARGS` run inside the script's shell.
     const sub = /^\(set -- (.*)\n([\s\S]*)\n\)$/.exec(body);
     if (sub) return this.answerSync(`sh -c ${quote(sub[2]!)} sh ${sub[1]}`.trim());
+    const stat = /^stat -L -c '%F\|%s\|%a' -- (.*)$/.exec(body);
+    if (stat) {
+      const lines = words(stat[1]!).map((p) => this.statSync(p)).filter((i) => i.exists).map((i) => `${i.isDir ? 'directory' : 'regular file'}|${i.size}|${i.mode!.replace(/^0/, '')}\n`);
+      return ok(lines.join(''));
+    }
+    const read = /^\(if \[ ! -e ('(?:[^']|'\\'')*'|\S+) \]; then exit 3;/.exec(body);
+    if (read) {
+      const path = words(read[1]!)[0]!;
+      if (!(path in this.m.files)) return this.isDir(path) ? fail(4) : fail(3);
+      return ok(Buffer.from(this.m.files[path]!).toString('base64') + '\n');
+    }
     const units = /^systemctl is-active (.*)$/.exec(body);
     if (units) return ok(units[1]!.split(' ').map((u) => (this.answerSync(`systemctl is-active --quiet ${u}`).exitCode === 0 ? 'active' : 'inactive') + '\n').join(''));
     return this.answerSync(body);
@@ -119,6 +130,10 @@ export class FixedHost implements Host {
   }
 
   async stat(path: string): Promise<FileInfo> {
+    return this.statSync(path);
+  }
+
+  private statSync(path: string): FileInfo {
     if (path in this.m.files) return { exists: true, isDir: false, size: Buffer.byteLength(this.m.files[path]!), mode: '0644' };
     if (this.isDir(path)) return { exists: true, isDir: true, size: 4096, mode: '0755' };
     return { exists: false };
@@ -143,6 +158,11 @@ export class FixedHost implements Host {
   private isDir(path: string): boolean {
     return this.m.dirs.includes(path) || Object.keys(this.m.files).some((p) => p.startsWith(path.replace(/\/$/, '') + '/'));
   }
+}
+
+/** Splits words quoted by core/quote.ts (plain, or single-quoted with '\'' for a quote). */
+function words(text: string): string[] {
+  return [...text.matchAll(/(?:'((?:[^']|'\\'')*)'|(\S+))/g)].map((m) => m[1] !== undefined ? m[1].replace(/'\\''/g, "'") : m[2]!);
 }
 
 /** The gathering script's frame marker (core/facts.ts). */
