@@ -15,6 +15,10 @@ export interface Results {
   /** Phases of one cold plan, in-process (bench/startup-phases.ts). */
   phases: Map<string, number[]>;
   ssh: Map<string, number[]>;
+  /** `node -e 0` and the start plans, in the same rounds (bench/start-plans.ts). */
+  start: Map<string, number[]>;
+  /** Programs each start plan ran (strace), by plan. */
+  programs: Map<string, string[]>;
   notes: string[];
 }
 
@@ -46,6 +50,32 @@ export function renderReadme(r: Results): string {
     out.push('| phase | median ms | × `node -e 0` |', '| --- | ---: | ---: |');
     for (const [k, v] of r.phases) out.push(`| ${k} | ${f1(median(v))} | ${ratio(median(v) / node)} |`);
     out.push('');
+  }
+
+  // ——— the start plans ———
+  if (r.start.size) {
+    const base = r.start.get('node -e 0') ?? [];
+    /** The median of the ratios round by round: a round's load weighs on both commands alike. */
+    const paired = (k: string) => median((r.start.get(k) ?? []).map((ms, i) => ms / base[i]!));
+    out.push('## The real workload: `kubestrap start --dry-run` against `node -e 0`', '');
+    out.push('The shipped `start` recipe planned on this machine (`--driver none --format json`) and against the benchmark\'s sshd ' +
+      '(`--driver ssh`, over loopback, as the throw-away user), with the release checksum files already in the download cache ' +
+      '(as after a first plan online: this machine reaches no release server). Ratios are round by round, then the median.', '');
+    out.push('| command | median ms | × `node -e 0` (paired) |', '| --- | ---: | ---: |');
+    for (const [k, v] of r.start) out.push(`| \`${k}\` | ${f1(median(v))} | ${ratio(paired(k))} |`);
+    const none = paired('kubestrap start --driver none --dry-run --format json');
+    const ssh = m(r.start, 'kubestrap start --driver ssh --dry-run');
+    out.push('');
+    const progs = r.programs.get('kubestrap start --driver none --dry-run --format json');
+    out.push(`**Goal: the none plan ≤ 2× \`node -e 0\`: ${none <= 2 ? 'met' : 'not met'}** (${ratio(none)}).`, '');
+    if (progs) out.push(`**Goal: at most 20 programs in all: ${progs.length <= 20 ? 'met' : 'not met'}** (${progs.length}, counted with \`strace -f -e trace=execve\`, node itself included).`, '');
+    out.push(`**Goal: the ssh plan ≤ 150 ms over loopback: ${ssh <= 150 ? 'met' : 'not met'}** (${f1(ssh)} ms).`, '');
+    for (const [k, v] of r.programs) {
+      const counts = new Map<string, number>();
+      for (const p of v) counts.set(p, (counts.get(p) ?? 0) + 1);
+      out.push(`Programs \`${k}\` ran here (${v.length}): ${[...counts].map(([p, n]) => (n > 1 ? `${p} ×${n}` : p)).join(', ')}.`, '');
+    }
+    out.push('The ssh plan\'s commands on the far side (one gathering script, then the probes no step declared) run under that host\'s sshd and are not in its count.', '');
   }
 
   // ——— ssh ———
@@ -95,6 +125,7 @@ export function renderReadme(r: Results): string {
   out.push('## Files', '');
   out.push('- `bench/run.ts` runs everything and writes this file; `--runs N`, `--ansible-runs N`, `--skip-build`, `--no-readme`.');
   out.push('- `bench/recipes/hundred.yaml` (start-up), `bench/recipes/hundred-ssh.yaml` (SSH runs; port, user and key are `--set`).');
+  out.push('- `bench/start-plans.ts` (the start plans, their seeded download cache, the strace count).');
   out.push('- `bench/ssh-loops.ts` (raw ssh2 and SshHost loops), `bench/ansible.ts` (inventory, config, playbooks), `bench/measure.ts`, `bench/report.ts`.');
   out.push('');
   return out.join('\n');

@@ -10,6 +10,7 @@ import { ansibleVersion, setupAnsible } from './ansible.ts';
 import { median, rounds, timeProcess } from './measure.ts';
 import { renderReadme, type Results } from './report.ts';
 import { hostConnect, hostLoop, rawLoop, type Target } from './ssh-loops.ts';
+import { countPrograms, NONE_PLAN, nonePlanArgv, seededHome, SSH_PLAN, sshPlanArgv } from './start-plans.ts';
 
 const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 const args = process.argv.slice(2);
@@ -47,7 +48,7 @@ async function main(): Promise<void> {
     machine: `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
     versions: { node: process.version, openssh: version(['ssh', '-V']), ansible: ansibleVersion() ?? 'not installed' },
     loadBefore: os.loadavg(), loadAfter: [], env: process.env.NODE_EXTRA_CA_CERTS ? 'NODE_EXTRA_CA_CERTS set (as on these machines)' : 'NODE_EXTRA_CA_CERTS unset',
-    startup: new Map(), phases: new Map(), ssh: new Map(), notes: [],
+    startup: new Map(), phases: new Map(), ssh: new Map(), start: new Map(), programs: new Map(), notes: [],
   };
   try {
     // ——— (a) start-up ———
@@ -82,6 +83,23 @@ async function main(): Promise<void> {
     const user = createTestUser(hooks);
     const sshd = await startSshd(hooks);
     const target: Target = { address: sshd.address, port: sshd.port, user: user.name, key: sshd.key, knownHosts: join(tmp, 'known_hosts') };
+
+    // ——— (c) the workload users run: the shipped start recipe, planned ———
+    const startEnv = { ...process.env, KUBESTRAP_HOME: seededHome(join(tmp, 'home-start')) };
+    const noneArgv = nonePlanArgv(cli);
+    const sshArgv = sshPlanArgv(cli, target);
+    log(`start plans, ${RUNS} rounds`);
+    results.start = await rounds(RUNS, {
+      'node -e 0': () => timeProcess(['node', '-e', '0']),
+      [NONE_PLAN]: () => timeProcess(noneArgv, { env: startEnv }),
+      [SSH_PLAN]: () => timeProcess(sshArgv, { env: startEnv }),
+    }, log);
+    for (const [name, argv] of [[NONE_PLAN, noneArgv], [SSH_PLAN, sshArgv]] as const) {
+      const counted = countPrograms(argv, startEnv, join(tmp, 'strace.txt'));
+      if (counted) results.programs.set(name, counted.programs);
+      else results.notes.push(`strace could not count the programs of \`${name}\` (apt-get install strace).`);
+    }
+
     const sshRecipe = join(root, 'bench', 'recipes', 'hundred-ssh.yaml');
     let runNo = 0;
     const cliRun = (only?: string) => {

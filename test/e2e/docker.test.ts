@@ -213,7 +213,7 @@ test('docker host against a private dockerd', { skip: skipDocker, timeout: 15 * 
     const st = await host.stat('/tmp/bin-file');
     assert.deepEqual([st.exists, st.isDir, st.size, st.mode], [true, false, 3, '0600']);
     assert.equal((await host.stat('/etc')).isDir, true);
-    assert.deepEqual(await host.facts(), { uid: 0, user: 'root', home: '/root' });
+    assert.deepEqual(await host.facts(), { uid: 0, gid: 0, user: 'root', home: '/root' });
     const nobody = await DockerHost.connect({ container: name, socket, user: 'nobody' });
     assert.equal((await nobody.facts()).uid, 65534);
     assert.deepEqual(nobody.shellPrefix(), ['docker', '-H', `unix://${socket}`, 'exec', '-i', '-u', 'nobody', name, 'sh', '-c']);

@@ -83,7 +83,7 @@ test('exec: output, exit codes, signals, stdin, lines, timeout and abort', { ski
   await assert.rejects(host.exec('true', { signal: ac.signal }), /abort/i);
 
   // ShellHost reads through exec: facts, stat, readFile.
-  assert.deepEqual(await host.facts(), { uid: user.uid, user: user.name, home: user.home });
+  assert.deepEqual(await host.facts(), { uid: user.uid, gid: user.uid, user: user.name, home: user.home });
   writeFileSync(join(user.home, 'f.txt'), 'content\n', { mode: 0o640 });
   chownSync(join(user.home, 'f.txt'), user.uid, user.uid);
   assert.deepEqual(await host.stat(join(user.home, 'f.txt')), { exists: true, isDir: false, size: 8, mode: '0640' });
