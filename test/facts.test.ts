@@ -187,3 +187,13 @@ test('docker host: the gathering script answers as single probes do', { skip: sk
   await new ProbeCache().gather(host, () => [ARCH], new AbortController().signal);
   assert.deepEqual(await host.facts(), { uid: 0, gid: 0, user: 'root', home: '/root' });
 });
+
+test('a host an earlier step creates is never gathered from', async () => {
+  const { FutureHost } = await import('../core/hosts/future.ts');
+  const { ProbeCache } = await import('../core/probe-cache.ts');
+  const future = new FutureHost('ssh:<output of vm>:22');
+  let asked = 0;
+  future.exec = async () => { asked++; return { stdout: '', stderr: '', exitCode: 1 }; };
+  assert.equal(await new ProbeCache().gather(future, () => [ARCH, CPUS], new AbortController().signal), undefined);
+  assert.equal(asked, 0);
+});
