@@ -123,7 +123,7 @@ export function renderReadme(r: Results): string {
   out.push('');
   if (r.notes.length) out.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
   out.push('## Files', '');
-  out.push('- `bench/run.ts` runs everything and writes this file; `--runs N`, `--ansible-runs N`, `--skip-build`, `--no-readme`.');
+  out.push('- `bench/run.ts` runs everything and writes this file; `--runs N`, `--ansible-runs N`, `--skip-ansible`, `--skip-build`, `--no-readme`.');
   out.push('- `bench/recipes/hundred.yaml` (start-up), `bench/recipes/hundred-ssh.yaml` (SSH runs; port, user and key are `--set`).');
   out.push('- `bench/start-plans.ts` (the start plans, their seeded download cache, the strace count).');
   out.push('- `bench/ssh-loops.ts` (raw ssh2 and SshHost loops), `bench/ansible.ts` (inventory, config, playbooks), `bench/measure.ts`, `bench/report.ts`.');

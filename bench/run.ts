@@ -1,6 +1,6 @@
 // The benchmark: CLI start-up against `node -e 0`, and per-command cost over SSH against raw ssh2
 // and Ansible, all against one real sshd on 127.0.0.1. Writes the figures into bench/README.md.
-// Usage: npm run bench [-- --runs N --ansible-runs N --skip-build --no-readme]
+// Usage: npm run bench [-- --runs N --ansible-runs N --skip-ansible --skip-build --no-readme]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -121,7 +121,8 @@ async function main(): Promise<void> {
     }, log);
     for (const [k, v] of inProcess) results.ssh.set(k, v);
 
-    if (results.versions.ansible !== 'not installed') {
+    if (flag('--skip-ansible')) results.notes.push('Run with --skip-ansible: no Ansible figures.');
+    else if (results.versions.ansible !== 'not installed') {
       const ansible = setupAnsible(join(tmp, 'ansible'), target);
       log(`ansible, ${ANSIBLE_RUNS} rounds`);
       const a = await rounds(ANSIBLE_RUNS, {

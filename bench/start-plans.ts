@@ -43,12 +43,15 @@ export function countPrograms(argv: string[], env: NodeJS.ProcessEnv, traceFile:
   const r = spawnSync('strace', ['-f', '-qq', '-e', 'trace=execve', '-o', traceFile, ...argv], { env, stdio: 'ignore' });
   if (r.error || r.status !== 0) return undefined;
   const programs: string[] = [];
+  const pending = new Map<string, string>();
   for (const line of readFileSync(traceFile, 'utf8').split('\n')) {
     // `PID execve("/bin/sh", […]) = 0`, or split by another process's line into "unfinished" and "resumed".
-    if (!/= 0$/.test(line)) continue;
+    const pid = line.split(' ')[0]!;
     const m = /execve\("([^"]+)"/.exec(line);
+    if (m && line.includes('<unfinished ...>')) { pending.set(pid, m[1]!); continue; }
+    if (!/= 0$/.test(line)) continue;
     if (m) programs.push(m[1]!);
-    else if (/<\.\.\. execve resumed>/.test(line)) programs.push('(resumed)');
+    else if (line.includes('<... execve resumed>')) programs.push(pending.get(pid) ?? '(unknown)');
   }
   return { count: programs.length, programs };
 }
