@@ -2,6 +2,7 @@
 // claims it (a small file under /var/lib/kubestrap); another profile is refused until delete.
 import type { TaskContext } from '../core/context.ts';
 import { RefusedError } from '../core/errors.ts';
+import { fileFact } from '../core/facts.ts';
 import { defineTask } from '../core/task.ts';
 import { kubernetesVersion } from '../options/cluster.ts';
 import { taskParam } from '../options/option.ts';
@@ -28,6 +29,7 @@ export function refuseOther(ctx: TaskContext, claim: Claim | undefined, doing: s
 export default defineTask({
   name: 'claim-node',
   description: 'Record that this machine hosts the profile\'s cluster; refuse when another profile has it',
+  facts: () => [fileFact(CLAIM_FILE)],
   params: {
     driver: { type: 'string' },
     kubernetesVersion: taskParam(kubernetesVersion),

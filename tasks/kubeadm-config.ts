@@ -1,6 +1,7 @@
 // The kubeadm configuration file kubeadm init reads, in the config API of the requested version,
 // with the runtime's CRI socket and cgroup driver and the user's --extra-config applied.
 import type { TaskContext } from '../core/context.ts';
+import { fileFact } from '../core/facts.ts';
 import { defineTask } from '../core/task.ts';
 import { apiserverPort, extraConfig, kubernetesVersion } from '../options/cluster.ts';
 import { taskParam } from '../options/option.ts';
@@ -40,6 +41,8 @@ export default defineTask({
   name: 'kubeadm-config',
   description: 'Write the kubeadm configuration (InitConfiguration, ClusterConfiguration, KubeletConfiguration, KubeProxyConfiguration)',
   params,
+  // Before the node's address is known its other parameters are not: the path is the default then.
+  facts: (p) => [fileFact(p.path ?? KUBEADM_CONFIG)],
   async check(ctx, p) {
     const w = await wanted(ctx, p);
     return w.now === w.content;
