@@ -188,6 +188,7 @@ export class StepContext implements TaskContext {
   }
 
   fact(probe: FactProbe): Promise<CommandResult> {
+    if (probe.via.kind === 'file') throw new Error(`${probe.via.path} is a file fact: read it with ctx.exists or ctx.read`);
     return this.probeText(probe.command, probe);
   }
 
