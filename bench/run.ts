@@ -10,7 +10,7 @@ import { ansibleVersion, setupAnsible } from './ansible.ts';
 import { median, rounds, timeProcess } from './measure.ts';
 import { renderReadme, type Results } from './report.ts';
 import { hostConnect, hostLoop, rawLoop, type Target } from './ssh-loops.ts';
-import { countPrograms, NONE_PLAN, nonePlanArgv, seededHome, SSH_PLAN, sshPlanArgv } from './start-plans.ts';
+import { countPrograms, NONE_PLAN, nonePlanArgv, seededHome, SSH_PLAN, sshPlanArgv, timeWithCpu } from './start-plans.ts';
 
 const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 const args = process.argv.slice(2);
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     machine: `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
     versions: { node: process.version, openssh: version(['ssh', '-V']), ansible: ansibleVersion() ?? 'not installed' },
     loadBefore: os.loadavg(), loadAfter: [], env: process.env.NODE_EXTRA_CA_CERTS ? 'NODE_EXTRA_CA_CERTS set (as on these machines)' : 'NODE_EXTRA_CA_CERTS unset',
-    startup: new Map(), phases: new Map(), ssh: new Map(), start: new Map(), programs: new Map(), notes: [],
+    startup: new Map(), phases: new Map(), ssh: new Map(), start: new Map(), startCpu: new Map(), programs: new Map(), notes: [],
   };
   try {
     // ——— (a) start-up ———
@@ -89,10 +89,12 @@ async function main(): Promise<void> {
     const noneArgv = nonePlanArgv(cli);
     const sshArgv = sshPlanArgv(cli, target);
     log(`start plans, ${RUNS} rounds`);
+    const cpu = (k: string) => { if (!results.startCpu.has(k)) results.startCpu.set(k, []); return results.startCpu.get(k)!; };
+    const cpuFile = join(tmp, 'cpu.txt');
     results.start = await rounds(RUNS, {
-      'node -e 0': () => timeProcess(['node', '-e', '0']),
-      [NONE_PLAN]: () => timeProcess(noneArgv, { env: startEnv }),
-      [SSH_PLAN]: () => timeProcess(sshArgv, { env: startEnv }),
+      'node -e 0': () => timeWithCpu(['node', '-e', '0'], process.env, cpuFile, cpu('node -e 0')),
+      [NONE_PLAN]: () => timeWithCpu(noneArgv, startEnv, cpuFile, cpu(NONE_PLAN)),
+      [SSH_PLAN]: () => timeWithCpu(sshArgv, startEnv, cpuFile, cpu(SSH_PLAN)),
     }, log);
     for (const [name, argv] of [[NONE_PLAN, noneArgv], [SSH_PLAN, sshArgv]] as const) {
       const counted = countPrograms(argv, startEnv, join(tmp, 'strace.txt'));

@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { timeProcess } from './measure.ts';
 import { dirname, join } from 'node:path';
 import type { Target } from './ssh-loops.ts';
 
@@ -36,6 +37,17 @@ export function nonePlanArgv(cli: string): string[] {
 
 export function sshPlanArgv(cli: string, t: Target): string[] {
   return ['node', cli, 'start', '--driver', 'ssh', '--dry-run', '--ssh-ip-address', t.address, '--ssh-port', String(t.port), '--ssh-user', t.user, '--ssh-key', t.key];
+}
+
+/**
+ * Wall time of a run, and its CPU time (user + system, its children included) as GNU time reports
+ * it: the CPU time varies less than the wall time on a machine that other work keeps busy.
+ */
+export function timeWithCpu(argv: string[], env: NodeJS.ProcessEnv, cpuFile: string, cpu: number[]): number {
+  const wall = timeProcess(['/usr/bin/time', '-f', '%U %S', '-o', cpuFile, ...argv], { env });
+  const [user, sys] = readFileSync(cpuFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  cpu.push(((user ?? NaN) + (sys ?? NaN)) * 1000);
+  return wall;
 }
 
 /** Programs a command starts, itself included: every execve that succeeded, in every process it forks. */
