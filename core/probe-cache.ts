@@ -8,7 +8,8 @@ interface HostAnswers {
   generation: number;
   answers: Map<string, ExecResult>;
   running: Map<string, Promise<ExecResult>>;
-  gathered: boolean;
+  /** Set once the gathering started: steps that start meanwhile wait for it rather than ask on their own. */
+  gathering?: Promise<unknown>;
   /** What the gathering found, for unit and package questions it was not asked in those words. */
   found?: Gathered;
   /** Files stat-ed and read on a host reached over a channel (each one a command there). */
@@ -27,8 +28,14 @@ export class ProbeCache {
   async gather(host: Host, declared: () => readonly FactProbe[], signal: AbortSignal): Promise<string | undefined> {
     const h = this.of(host);
     // A machine an earlier step creates does not exist yet: nothing can be asked of it.
-    if (h.gathered || host.future) return undefined;
-    h.gathered = true;
+    if (host.future) return undefined;
+    if (h.gathering) { await h.gathering.catch(() => {}); return undefined; }
+    const done = this.gatherNow(host, h, declared, signal);
+    h.gathering = done;
+    return done;
+  }
+
+  private async gatherNow(host: Host, h: HostAnswers, declared: () => readonly FactProbe[], signal: AbortSignal): Promise<string | undefined> {
     // The local host reads files directly: cheaper than any script, and always current.
     const facts = declared().filter((f) => f.via.kind !== 'file' || host.kind !== 'local');
     if (!facts.length) return undefined;
@@ -113,7 +120,7 @@ export class ProbeCache {
 
   private of(host: Host): HostAnswers {
     let h = this.hosts.get(host.name);
-    if (!h) this.hosts.set(host.name, (h = { generation: 0, answers: new Map(), running: new Map(), gathered: false, stats: new Map(), reads: new Map() }));
+    if (!h) this.hosts.set(host.name, (h = { generation: 0, answers: new Map(), running: new Map(), stats: new Map(), reads: new Map() }));
     return h;
   }
 }
