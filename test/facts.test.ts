@@ -191,7 +191,7 @@ test('docker host: the gathering script answers as single probes do', { skip: sk
 test('a host an earlier step creates is never gathered from', async () => {
   const { FutureHost } = await import('../core/hosts/future.ts');
   const { ProbeCache } = await import('../core/probe-cache.ts');
-  const future = new FutureHost('ssh:<output of vm>:22');
+  const future = new FutureHost('ssh:<output of vm>:22', 'ssh', 'root', ['vm']);
   let asked = 0;
   future.exec = async () => { asked++; return { stdout: '', stderr: '', exitCode: 1 }; };
   assert.equal(await new ProbeCache().gather(future, () => [ARCH, CPUS], new AbortController().signal), undefined);
