@@ -14,6 +14,7 @@ import { commandFact, commandPresent, fileDigest, fileFact, gatherScript, PACKAG
 import type { ExecOptions, ExecResult, Host } from '../core/hosts/host.ts';
 import { LocalHost } from '../core/hosts/local.ts';
 import { defineTask } from '../core/task.ts';
+import { optionSets } from '../drivers/index.ts';
 import { builtinTasks } from '../tasks/index.ts';
 import { ADDRESS_FACTS, ARCH, CPUS, PORT_FACTS } from '../tasks/k8s/node-facts.ts';
 import { DOCKER_INSTALL, startDockerd } from './helpers/dockerd.ts';
@@ -79,7 +80,7 @@ function engineOptions(t: { after(fn: () => void): void }, local: Host, tasks = 
   const home = tempDir(t);
   seedChecksums(home);
   return {
-    env: { KUBESTRAP_HOME: home, PATH: process.env.PATH }, cwd: home, recipeDirs: [join(repoRoot, 'recipes')], builtinTasks: tasks,
+    env: { KUBESTRAP_HOME: home, PATH: process.env.PATH }, cwd: home, recipeDirs: [join(repoRoot, 'recipes')], builtinTasks: tasks, optionSets: optionSets(),
     taskFiles: [], profile: 'kubestrap', concurrency: 1, events: new Events(), signal: new AbortController().signal, localHost: local,
   };
 }
