@@ -73,9 +73,29 @@ function listCommand(cli: CAC, app: App): void {
       for (const r of recipes) io.stdout.write(`  ${terminalText(r.name.padEnd(20))} ${terminalText(r.description)}\n`);
       io.stdout.write(style.bold('Profiles') + '\n');
       if (!profiles.length) io.stdout.write('  (none)\n');
+      const { nodeStates } = await import('../drivers/container.ts');
       for (const p of profiles) {
         io.stdout.write(`  ${p.name.padEnd(20)} ${p.state ? terminalText(`${p.state.recipe}: ${p.state.status} at ${p.state.finished}`) : 'never ran'}\n`);
+        // Container profiles: their nodes as the engine sees them now.
+        for (const n of p.state ? await nodeStates(p.name, p.state.recipe, p.state.params) : []) io.stdout.write(`    ${terminalText(n)}\n`);
       }
+    });
+}
+
+function imageCommand(cli: CAC, app: App): void {
+  cli.command('image [action] [image]', 'image load IMAGE: put an image from the local Docker/Podman into every node of the profile')
+    .option('--dry-run', 'Only plan')
+    .option('--format <format>', 'With --dry-run: text, json or sh', { default: 'text' })
+    .action(async (action: string | undefined, image: string | undefined, o: DryRun) => {
+      if (action !== 'load' || !image) throw new UserError('USAGE', 'usage: kubestrap image load IMAGE [-p PROFILE]', { fix: 'e.g. kubestrap image load my-app:dev -p demo' });
+      const { imageLoadParams } = await import('../drivers/container.ts');
+      const { kubestrapHome } = await import('../core/profile.ts');
+      const params = imageLoadParams(kubestrapHome(app.io.env), String(o.profile), image);
+      if (o.dryRun) {
+        app.exitCode = await app.plan('image-load', o, params);
+        return;
+      }
+      app.exitCode = await app.run(o, (engine, opts) => engine.run(opts, 'image-load', params, app.confirmFor(o)));
     });
 }
 
@@ -231,5 +251,6 @@ export const commands: readonly Register[] = [
   doctorCommand,
   startCommand,
   deleteCommand,
+  imageCommand,
   statusCommand,
 ];

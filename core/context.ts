@@ -18,6 +18,7 @@ import { fileDigest, packageStates, type FactProbe } from './facts.ts';
 import type { Overlay } from './overlay.ts';
 import { mayHoldCredentials, type Secrets } from './secrets.ts';
 import type { ProbeCache } from './probe-cache.ts';
+import { engineCommand, isReadCall, observedValue, type EngineCall, type EngineResult, type Endpoint } from './engine-api.ts';
 
 export type Mode = 'plan' | 'run';
 
@@ -105,6 +106,12 @@ export interface TaskContext {
    */
   block(reason: string, message: string, fix?: string): void;
   facts(): Promise<HostFacts>;
+  /**
+   * A Docker Engine API call on a local engine socket (Podman's too): the plan shows it as the
+   * equivalent `docker …`/`podman …` command line; a run performs it through the API. Reads (inspect,
+   * list) run in plans too, like probes; calls that change the engine are placeholders in a plan.
+   */
+  engine(endpoint: Endpoint, call: EngineCall): Promise<EngineResult>;
 }
 
 export interface PackagesOptions {
@@ -440,6 +447,24 @@ export class StepContext implements TaskContext {
 
   facts(): Promise<HostFacts> {
     return this.opts.host.facts();
+  }
+
+  async engine(endpoint: Endpoint, call: EngineCall): Promise<EngineResult> {
+    const command = engineCommand(endpoint, call);
+    const { performCall } = await import('./engine-api.ts');
+    if (isReadCall(call)) {
+      this.add({ kind: 'probe', host: this.host, command: command.text, readOnly: true });
+      const r = await performCall(endpoint, call, this.signal);
+      this.observe(`probe ${command.text}\n${JSON.stringify(observedValue(call, r))}`);
+      return r;
+    }
+    this.mutating('engine');
+    this.add({ kind: 'exec', host: this.host, command: command.text, sudo: false, api: true, ...(command.simple ? { simple: true } : {}) });
+    this.execCount++;
+    if (this.mode === 'plan') {
+      return { value: null, stdout: placeholder(this.execCount === 1 ? this.step : `${this.step}#${this.execCount}`), stderr: '', exitCode: 0 };
+    }
+    return performCall(endpoint, call, this.signal, (stream, line) => this.opts.onOutput(stream, line));
   }
 
   // ——— internals ———

@@ -9,6 +9,8 @@ export interface ExecEffect {
   sudo: boolean;
   /** Set when the literal command is one simple command (no shell syntax of its own). */
   simple?: boolean;
+  /** Performed through the container engine's API; the command is its CLI equivalent, for reading and replaying. */
+  api?: true;
 }
 
 export interface ProbeEffect {

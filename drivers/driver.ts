@@ -37,6 +37,8 @@ export interface Driver {
   deleteRecipe: string;
   /** Installed and healthy here? Called through statusWithin, which bounds it. */
   status(): Promise<DriverStatus>;
+  /** Recipe parameters that follow from the flags given (docker: the worker slots --nodes switches on). */
+  derivedParams?(given: Readonly<Record<string, unknown>>): Record<string, unknown>;
   /** Refuses a start that lacks what the driver needs; `params`: the saved ones with the flags over them. */
   checkStart?(params: Readonly<Record<string, unknown>>): void;
   /** The delete recipe's parameters from the start run's; `localBackups`: the profile's backup directory here. */

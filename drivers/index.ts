@@ -8,9 +8,12 @@ import type { Driver, DriverStatus, StartFlags } from './driver.ts';
 import { PRIORITY, statusWithin } from './driver.ts';
 import { none } from './none.ts';
 import { ssh } from './ssh.ts';
+import { docker } from './docker.ts';
+import { podman } from './podman.ts';
+import { savedEngine } from './container.ts';
 
 /** Adding a driver: one file in drivers/ and one entry here. */
-export const drivers: readonly Driver[] = [none, ssh];
+export const drivers: readonly Driver[] = [none, ssh, docker, podman];
 
 /** Every spelling `--driver` accepts. */
 export function driverNames(list: readonly Driver[] = drivers): string[] {
@@ -31,7 +34,7 @@ export function startOptions(driver: Driver): readonly AnyOption[] {
 export function startParams(driver: Driver, flags: StartFlags, saved: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const given = flagsToParams(startOptions(driver), flags);
   driver.checkStart?.({ ...saved, ...given });
-  return given;
+  return { ...given, ...driver.derivedParams?.(given) };
 }
 
 export function findDriver(name: string, list: readonly Driver[] = drivers): Driver {
@@ -42,8 +45,13 @@ export function findDriver(name: string, list: readonly Driver[] = drivers): Dri
   });
 }
 
-/** The driver whose start or delete recipe this is (for a profile's saved state). */
-export function driverOfRecipe(recipe: string, list: readonly Driver[] = drivers): Driver | undefined {
+/**
+ * The driver whose start or delete recipe this is (for a profile's saved state). docker and podman
+ * share their delete and image-load recipes: their saved engine tells them apart.
+ */
+export function driverOfRecipe(recipe: string, list: readonly Driver[] = drivers, params: Record<string, unknown> = {}): Driver | undefined {
+  const container = savedEngine(recipe, params);
+  if (container) return list.find((d) => d.name === container.engine);
   return list.find((d) => d.startRecipe === recipe || d.deleteRecipe === recipe);
 }
 

@@ -10,7 +10,7 @@ export interface Selection { driver: Driver; recipe: string; params: Record<stri
 
 export async function selectStart(flags: StartFlags & { driver?: unknown; dryRun?: unknown }, home: string, profile: string): Promise<Selection> {
   const saved = readState(home, profile);
-  const savedDriver = saved ? driverOfRecipe(saved.recipe) : undefined;
+  const savedDriver = saved ? driverOfRecipe(saved.recipe, undefined, saved.params) : undefined;
   let driver: Driver;
   let why: string;
   if (flags.driver) { driver = findDriver(String(flags.driver)); why = 'chosen with --driver'; }
@@ -34,11 +34,11 @@ export async function selectStart(flags: StartFlags & { driver?: unknown; dryRun
 
 export function selectDelete(flags: { driver?: unknown }, home: string, profile: string): Selection {
   const saved = readState(home, profile);
-  const driver = flags.driver ? findDriver(String(flags.driver)) : saved ? driverOfRecipe(saved.recipe) : undefined;
+  const driver = flags.driver ? findDriver(String(flags.driver)) : saved ? driverOfRecipe(saved.recipe, undefined, saved.params) : undefined;
   if (!driver) {
     throw new UserError('PROFILE_UNKNOWN', `profile '${profile}' has no cluster that kubestrap started`, { fix: 'see kubestrap list, or name the driver: kubestrap delete --driver none' });
   }
-  const started = saved && driverOfRecipe(saved.recipe) === driver ? saved.params : {};
+  const started = saved && driverOfRecipe(saved.recipe, undefined, saved.params) === driver ? saved.params : {};
   const params = driver.deleteParams(started, join(profileDir(home, profile), 'backups'));
   return { driver, recipe: driver.deleteRecipe, params, why: saved ? `profile '${profile}' was started with it` : 'chosen with --driver' };
 }

@@ -18,6 +18,16 @@ import preflight from './preflight.ts';
 import prepareNode from './prepare-node.ts';
 import userKubeconfig from './user-kubeconfig.ts';
 import waitApiserver from './wait-apiserver.ts';
+// Node containers on Docker/Podman (drivers/docker.ts, drivers/podman.ts).
+import createContainerNetwork from './create-container-network.ts';
+import provisionNode from './provision-node.ts';
+import buildNodeImage from './build-node-image.ts';
+import deleteContainerProfile from './delete-container-profile.ts';
+import loadImage from './load-image.ts';
+import containerKubeconfig from './container-kubeconfig.ts';
+import checkContainerEngine from './check-container-engine.ts';
+import kubeadmJoin from './kubeadm-join.ts';
 
 export const builtinTasks: readonly Task[] = [checkVirt, installPackages, installRuntime, manageService, removePath, runCommand, writeFile,
-  claimNode, configureKubelet, deleteCluster, installKubernetes, kubeadmConfig, kubeadmInit, preflight, prepareNode, userKubeconfig, waitApiserver] as Task[];
+  claimNode, configureKubelet, deleteCluster, installKubernetes, kubeadmConfig, kubeadmInit, preflight, prepareNode, userKubeconfig, waitApiserver,
+  createContainerNetwork, provisionNode, buildNodeImage, deleteContainerProfile, loadImage, containerKubeconfig, checkContainerEngine, kubeadmJoin] as Task[];

@@ -29,7 +29,7 @@ export function parseChecksum(text: string, url: string): string {
 
 const trim = (u: string) => u.replace(/\/+$/, '');
 
-async function artifacts(ctx: TaskContext, p: { kubernetesVersion: string; binaryMirror: string; criToolsMirror: string }) {
+export async function artifacts(ctx: TaskContext, p: { kubernetesVersion: string; binaryMirror: string; criToolsMirror: string }) {
   return once(ctx, 'artifacts', async () => {
     const v = parseKubernetesVersion(p.kubernetesVersion);
     const arch = await nodeArch(ctx);

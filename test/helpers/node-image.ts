@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import type { Teardown } from './dockerd.ts';
+import { CGROUP_RW_SCRIPT } from '../../tasks/container/privileges.ts';
 
 export const MMDEBSTRAP_INSTALL = 'apt-get install mmdebstrap';
 
@@ -160,17 +161,19 @@ export async function startNodeContainer(t: Teardown, socket: string, image: str
     IPAM: { Config: [{ Subnet: subnet, Gateway: subnet.replace(/\.0\/24$/, '.1') }] },
   });
   t.after(async () => { await net.remove().catch(() => {}); });
+  // The node's own cgroup namespace and /sys/fs/cgroup, made writable by a bind remount of its
+  // own mounts only (tasks/container/privileges.ts): a bind of the host's /sys/fs/cgroup with the
+  // host's cgroup namespace let systemd remount the host's cgroup tmpfs for the whole machine.
   // CgroupnsMode is API 1.41 but missing from @types/dockerode.
   const hostConfig: Docker.HostConfig & { CgroupnsMode: string } = {
     CapAdd: ['ALL'], CapDrop: ['SYS_RESOURCE'],
     SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
     Tmpfs: { '/run': '', '/run/lock': '' },
-    Binds: ['/sys/fs/cgroup:/sys/fs/cgroup:rw'],
-    CgroupnsMode: 'host',
+    CgroupnsMode: 'private',
     NetworkMode: network,
   };
   const container = await docker.createContainer({
-    name, Hostname: name, Image: image, Cmd: ['/usr/lib/systemd/systemd'], StopSignal: 'SIGRTMIN+3',
+    name, Hostname: name, Image: image, Entrypoint: ['/bin/sh', '-c', CGROUP_RW_SCRIPT, 'kubestrap-node'], Cmd: ['/usr/lib/systemd/systemd'], StopSignal: 'SIGRTMIN+3',
     Env: ['container=docker'], HostConfig: hostConfig,
   });
   // Registered after the network's: teardown runs in reverse, so the container goes first.

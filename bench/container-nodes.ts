@@ -1,0 +1,110 @@
+// Benchmark of the docker driver on this machine: wall time of a 3-node start against a 1-node
+// start (nodes are created side by side: goal ≤ 1.3×), both up to `kubeadm init` (as far as this
+// machine allows: no image registry, kubeadm is the release test double), and kubestrap's per-node
+// overhead over the daemon's own create + start + systemd boot of the same container.
+// Run: nice -n 10 node --import tsx bench/container-nodes.ts [ROUNDS]   (root; a private dockerd)
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { performCall, type RunSpec } from '../core/engine-api.ts';
+import { CGROUP_RW_SCRIPT } from '../tasks/container/privileges.ts';
+import { nodeImagePackages } from '../tasks/build-node-image.ts';
+import { startDockerd } from '../test/helpers/dockerd.ts';
+import { startRelease } from '../test/helpers/k8s-release.ts';
+import { execIn, nodeImage } from '../test/helpers/node-image.ts';
+import { median } from './measure.ts';
+
+const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
+const rounds = Number(process.argv[2] ?? 3);
+const VERSION = 'v1.31.4';
+
+interface Run { wall: number; provision: number[] }
+
+async function main(): Promise<void> {
+  const teardown: (() => void | Promise<void>)[] = [];
+  const td = { after: (fn: () => void | Promise<void>) => { teardown.push(fn); } };
+  const dir = mkdtempSync(join(os.tmpdir(), 'ks-bench-nodes-'));
+  try {
+    const socket = await startDockerd(td);
+    const docker = new Docker({ socketPath: socket });
+    const image = await nodeImage(socket, { packages: nodeImagePackages('containerd') });
+    const release = await startRelease(td, dir, VERSION);
+    const env = { ...process.env, KUBESTRAP_HOME: join(dir, 'home'), HOME: dir, NO_COLOR: '1' };
+
+    const start = (profile: string, nodes: number): Run => {
+      const sets = [
+        'engine=docker', `socket=unix://${socket}`, 'subnet=192.168.215.0/24', 'subnetStep=1', 'subnetTries=4', `baseImage=${image}`,
+        `binaryMirror=${release.binaryMirror}`, `criToolsMirror=${release.criToolsMirror}`, `kubernetesVersion=${VERSION}`,
+        ...Array.from({ length: 4 }, (_, i) => `worker${i + 1}=${i + 1 < nodes}`),
+      ].flatMap((s) => ['--set', s]);
+      const t0 = performance.now();
+      const r = spawnSync('node', ['--import', 'tsx', join(root, 'cli.ts'), 'run', 'driver-docker', '-p', profile, ...sets, '--yes', '--json'], { env, cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+      const wall = performance.now() - t0;
+      const events = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; step?: string; ms?: number; error?: string });
+      const failed = events.filter((e) => e.type === 'step-failed');
+      // The run ends where this machine ends it: kubeadm init (the stand-in cannot init).
+      if (failed.length !== 1 || failed[0]!.step !== 'cp.init') throw new Error(`unexpected end of the run: ${JSON.stringify(failed).slice(0, 2000)}\n${r.stderr}`);
+      const provision = events.filter((e) => e.type === 'step-finish' && /-node$/.test(e.step ?? '')).map((e) => e.ms!);
+      return { wall, provision };
+    };
+    const remove = async (profile: string) => {
+      const filter = JSON.stringify({ label: [`io.kubestrap.profile=${profile}`] });
+      for (const c of await docker.listContainers({ all: true, filters: filter })) await docker.getContainer(c.Id).remove({ force: true, v: true });
+      for (const v of (await docker.listVolumes({ filters: filter })).Volumes ?? []) await docker.getVolume(v.Name).remove();
+      for (const n of await docker.listNetworks({ filters: filter })) await docker.getNetwork(n.Id).remove();
+    };
+    // The daemon alone: the node container kubestrap makes, created, started and booted to systemd.
+    const raw = async (i: number): Promise<number> => {
+      const net = await docker.createNetwork({ Name: `ks-bench-raw-${i}`, Driver: 'bridge', IPAM: { Config: [{ Subnet: '192.168.219.0/24', Gateway: '192.168.219.1' }] } });
+      const spec: RunSpec = {
+        name: `ks-bench-raw-${i}`, hostname: `ks-bench-raw-${i}`, image, labels: {}, network: `ks-bench-raw-${i}`, ip: '192.168.219.2',
+        privileged: false, capAdd: ['ALL'], capDrop: ['SYS_RESOURCE'], securityOpt: ['seccomp=unconfined', 'apparmor=unconfined'], cgroupns: 'private',
+        tmpfs: ['/run', '/tmp'], volumes: [`ks-bench-raw-${i}:/var`], devices: [], env: ['container=docker'], stopSignal: 'SIGRTMIN+3', publish: [],
+        entrypoint: '/bin/sh', args: ['-c', CGROUP_RW_SCRIPT, 'kubestrap-node', '/sbin/init'],
+      };
+      const t0 = performance.now();
+      await performCall({ engine: 'docker', socket }, { op: 'container.run', spec });
+      for (;;) {
+        const s = (await execIn(docker, spec.name, ['systemctl', 'is-system-running'])).stdout.trim();
+        if (s === 'running' || s === 'degraded') break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const ms = performance.now() - t0;
+      await docker.getContainer(spec.name).remove({ force: true, v: true });
+      await docker.getVolume(spec.name).remove();
+      await net.remove();
+      return ms;
+    };
+
+    const one: Run[] = [];
+    const three: Run[] = [];
+    const daemon: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      daemon.push(await raw(i));
+      one.push(start(`bench1-${i}`, 1)); await remove(`bench1-${i}`);
+      three.push(start(`bench3-${i}`, 3)); await remove(`bench3-${i}`);
+    }
+    const w1 = median(one.map((r) => r.wall));
+    const w3 = median(three.map((r) => r.wall));
+    const p1 = median(one.map((r) => r.provision[0]!));
+    const p3 = median(three.map((r) => Math.max(...r.provision)));
+    const d = median(daemon);
+    const load = os.loadavg().map((x) => x.toFixed(2)).join(' / ');
+    console.log(`rounds: ${rounds}; load average after: ${load}`);
+    console.log('| measure | median ms |');
+    console.log('| --- | ---: |');
+    console.log(`| start, 1 node, up to kubeadm init | ${w1.toFixed(0)} |`);
+    console.log(`| start, 3 nodes, up to kubeadm init | ${w3.toFixed(0)} (${(w3 / w1).toFixed(2)}× 1 node) |`);
+    console.log(`| provision-node step, 1 node (create, start, systemd up) | ${p1.toFixed(0)} |`);
+    console.log(`| provision-node steps, 3 nodes at once (the slowest) | ${p3.toFixed(0)} |`);
+    console.log(`| the daemon alone: create + start + systemd up, 1 node | ${d.toFixed(0)} |`);
+    console.log(`| kubestrap's overhead per node (provision step − daemon alone) | ${(p1 - d).toFixed(0)} |`);
+  } finally {
+    for (const fn of teardown.reverse()) await fn();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

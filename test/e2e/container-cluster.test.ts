@@ -1,0 +1,146 @@
+// A 3-node profile on real engines (a private dockerd, a private podman service), as far as this
+// machine allows: the default node image built from Debian, three node containers created at once,
+// the none graph in each node up to the kubeadm config (kubeadm itself is the release test double:
+// no image registry here, so `kubeadm init` stops the run), the workers' joins planned with the
+// join command as a placeholder, an image loaded into every node's containerd, then delete leaves
+// no container, volume or network, and the host is as it was.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import type { PlanDocument } from '../../core/plan.ts';
+import { quote } from '../../core/quote.ts';
+import { nodeImagePackages } from '../../tasks/build-node-image.ts';
+import { runCli } from '../helpers/cli.ts';
+import { DOCKER_INSTALL, PODMAN_INSTALL, startDockerd, startPodman } from '../helpers/dockerd.ts';
+import { isRoot, missing, tempDir } from '../helpers/env.ts';
+import { cgroupSharers, hostChangesExplained, sharersBesides, snapshotHost, type Sharer } from '../helpers/host-state.ts';
+import { startRelease } from '../helpers/k8s-release.ts';
+import { MMDEBSTRAP_INSTALL, execIn, nodeImage } from '../helpers/node-image.ts';
+
+const VERSION = 'v1.31.4';
+const base = missing(['mmdebstrap', 'busybox'], `${MMDEBSTRAP_INSTALL} busybox-static`) ?? (isRoot ? undefined : 'needs root');
+const ENGINES = [
+  { engine: 'docker', start: startDockerd, skip: base ?? missing(['dockerd', 'containerd'], DOCKER_INSTALL), subnet: '192.168.205.0/24' },
+  { engine: 'podman', start: startPodman, skip: base ?? missing(['podman'], PODMAN_INSTALL), subnet: '192.168.212.0/24' },
+] as const;
+
+type Event = { type: string; step?: string; error?: string; line?: string };
+
+for (const { engine, start, skip, subnet } of ENGINES) {
+  describe(`a 3-node ${engine} profile`, { skip }, () => {
+    it('comes up to the kubeadm config on every node, loads an image into each, and deletes to nothing', { timeout: 1_800_000 }, async (t) => {
+      const dir = tempDir(t);
+      const profile = `ks-i9c-${randomBytes(3).toString('hex')}`;
+      const nodes = [profile, `${profile}-m02`, `${profile}-m03`];
+      const names: string[] = [...nodes];
+      const before = snapshotHost();
+      const sharers: Sharer[] = cgroupSharers();
+      const teardown: (() => void | Promise<void>)[] = [];
+      try {
+        const socket = await start({ after: (fn) => { teardown.push(fn); } });
+        names.push(socket.replace(/\/[^/]+$/, ''));
+        const docker = new Docker({ socketPath: socket });
+        const from = await nodeImage(socket, { packages: nodeImagePackages('containerd') });
+        const release = await startRelease({ after: (fn) => { teardown.push(fn); } }, dir, VERSION);
+        const sets = [
+          `engine=${engine}`, `socket=unix://${socket}`, `subnet=${subnet}`, 'subnetStep=1', 'subnetTries=6', `imageFrom=${from}`,
+          `binaryMirror=${release.binaryMirror}`, `criToolsMirror=${release.criToolsMirror}`, `kubernetesVersion=${VERSION}`, 'worker1=true', 'worker2=true',
+        ].flatMap((s) => ['--set', s]);
+        const env = { env: { KUBESTRAP_HOME: join(dir, 'home'), HOME: join(dir, 'user') }, cwd: dir };
+        mkdirSync(join(dir, 'user'));
+        const cli = engine === 'docker' ? `docker -H unix://${socket}` : `podman --url unix://${socket}`;
+
+        // The plan: joins with the join command as a placeholder, never a token.
+        const plan = await runCli(['plan', 'driver-docker', '-p', profile, ...sets, '--format', 'json'], env);
+        assert.equal(plan.code, 0, plan.stderr + plan.stdout.slice(-2000));
+        const doc = JSON.parse(plan.stdout) as PlanDocument;
+        const execs = (id: string) => doc.steps.find((s) => s.id === id)!.effects.filter((e) => e.kind === 'exec').map((e) => (e as { command: string }).command);
+        const kubeadm = `/var/lib/kubestrap/binaries/${VERSION}/kubeadm`;
+        for (const w of ['m02', 'm03']) {
+          assert.deepEqual(execs(`${w}-join`), [
+            `${cli} exec ${profile} ${kubeadm} token create --ttl 15m --print-join-command`,
+            `printf '%s\\n' "\${KUBESTRAP_JOIN_COMMAND:?}" | ${cli} exec -i ${profile}-${w} sh -c ${quote('read -r join; kubeadm=$1; shift; exec "$kubeadm" ${join#kubeadm } "$@"')} kubeadm-join ${kubeadm} --node-name ${profile}-${w} --cri-socket unix:///run/containerd/containerd.sock --ignore-preflight-errors=all`,
+          ]);
+        }
+        assert.doesNotMatch(plan.stdout, /\b[a-z0-9]{6}\.[a-z0-9]{16}\b/, 'no bootstrap token in the plan');
+        // The nodes are created side by side: each needs only the network and the image.
+        const provisions = doc.steps.filter((s) => s.task === 'provision-node').map((s) => s.id);
+        assert.deepEqual(provisions, ['cp-node', 'm02-node', 'm03-node']);
+
+        // The run: everything up to kubeadm init, which the stand-in kubeadm cannot do.
+        const run = await runCli(['run', 'driver-docker', '-p', profile, ...sets, '--yes', '--json'], env);
+        const events = run.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event);
+        const failed = events.filter((e) => e.type === 'step-failed');
+        assert.deepEqual(failed.map((e) => e.step), ['cp.init'], `${run.stderr}\n${failed.map((e) => `${e.step}: ${e.error}`).join('\n')}`);
+        assert.match(failed[0]!.error!, /stand-in kubeadm: cannot init here/);
+        const finished = new Set(events.filter((e) => e.type === 'step-finish').map((e) => e.step));
+        for (const n of ['cp', 'm02', 'm03']) for (const s of ['preflight', 'claim', 'prepare', 'runtime', 'kubernetes', 'kubelet']) assert.ok(finished.has(`${n}.${s}`), `${n}.${s} finished`);
+        assert.ok(finished.has('cp.kubeadm-config'));
+        const starts = events.filter((e) => e.type === 'step-start' && /-node$/.test(e.step ?? '')).map((e) => e.step);
+        assert.equal(starts.length, 3);
+
+        for (const n of nodes) {
+          const sh = async (script: string) => (await execIn(docker, n, ['sh', '-c', script])).stdout.trim();
+          assert.match(await sh('systemctl is-system-running'), /^(running|degraded)$/, n);
+          assert.equal(await sh('systemctl is-active containerd'), 'active', n);
+        }
+        const pids = await Promise.all(nodes.map(async (n) => (await docker.getContainer(n).inspect()).State.Pid));
+        const now = sharersBesides(pids);
+        assert.deepEqual(now.mine, [], 'no node shares the host\'s cgroup tmpfs');
+        sharers.push(...now.others);
+        const config = (await execIn(docker, profile, ['cat', '/var/lib/kubestrap/kubeadm.yaml'])).stdout;
+        assert.match(config, new RegExp(`advertiseAddress: ${subnet.replace(/0\/24$/, '2').replace(/\./g, '\\.')}`));
+        assert.match(config, /kind: InitConfiguration/);
+
+        // image load: a tiny image built here (busybox), into every node's containerd.
+        const root = join(dir, 'img');
+        mkdirSync(join(root, 'bin'), { recursive: true });
+        execFileSync('cp', [execFileSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).trim(), join(root, 'bin/busybox')]);
+        execFileSync('tar', ['-cf', join(dir, 'img.tar'), '-C', root, '.']);
+        await new Promise<void>((resolve, reject) => docker.importImage(join(dir, 'img.tar'), { repo: 'ks-load-test', tag: '1' }, (err: unknown, stream?: NodeJS.ReadableStream) => {
+          if (err || !stream) { reject(err); return; }
+          docker.modem.followProgress(stream, (e: unknown) => (e ? reject(e) : resolve()));
+        }));
+        if (engine === 'podman') {
+          // podman's import ignores repo:tag: tag the newest image.
+          const imgs = await docker.listImages();
+          const newest = imgs.filter((i) => !(i.RepoTags ?? []).some((r) => r.includes('kubestrap-node'))).sort((a, b) => b.Created - a.Created)[0]!;
+          await docker.getImage(newest.Id).tag({ repo: 'ks-load-test', tag: '1' });
+        }
+        // kubestrap list shows the profile's nodes as the engine sees them.
+        const list = await runCli(['list'], env);
+        assert.equal(list.code, 0, list.stderr);
+        for (const n of nodes) assert.match(list.stdout, new RegExp(`^    ${n}\\s+(control-plane|worker)\\s+running `, 'm'), list.stdout);
+        const load = await runCli(['image', 'load', 'ks-load-test:1', '-p', profile, '--yes', '--json'], env);
+        const loadFailed = load.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event).find((e) => e.type === 'step-failed');
+        assert.equal(load.code, 0, `${load.stderr}${loadFailed?.error ?? ''}`);
+        for (const n of nodes) {
+          const listed = (await execIn(docker, n, ['ctr', '--namespace', 'k8s.io', 'images', 'ls', '-q'])).stdout;
+          assert.match(listed, /ks-load-test:1/, `${n}: ${listed}`);
+        }
+        const again = await runCli(['image', 'load', 'ks-load-test:1', '-p', profile, '--dry-run', '--format', 'json'], env);
+        assert.equal((JSON.parse(again.stdout) as PlanDocument).steps[0]!.status, 'ok', 'a second load finds the image in every node');
+
+        // delete: lists, then removes exactly the profile's containers, volumes and network.
+        const del = await runCli(['delete', '-p', profile, '--yes', '--json'], env);
+        assert.equal(del.code, 0, del.stderr);
+        const listing = del.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; note?: { message: string } }).find((e) => e.type === 'note')?.note?.message ?? '';
+        for (const n of nodes) assert.ok(listing.includes(n), listing);
+        const filter = JSON.stringify({ label: [`io.kubestrap.profile=${profile}`] });
+        assert.deepEqual(await docker.listContainers({ all: true, filters: filter }), []);
+        assert.deepEqual((await docker.listVolumes({ filters: filter })).Volumes ?? [], []);
+        assert.deepEqual(await docker.listNetworks({ filters: filter }), []);
+        assert.deepEqual((await docker.listContainers({ all: true })).map((c) => c.Names), []);
+      } finally {
+        for (const fn of teardown.reverse()) await fn();
+      }
+      const { changes, foreign } = hostChangesExplained(before, snapshotHost(), { subnets: /\b192\.168\.2[01]\d\./, names: () => names }, sharers);
+      if (foreign.length) t.diagnostic(`left out (another suite's container shares the host's cgroup tmpfs): ${foreign.join('; ')}`);
+      assert.deepEqual(changes, []);
+    });
+  });
+}

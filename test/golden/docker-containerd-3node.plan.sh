@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# Values are single-quoted on purpose (nothing in them may expand); files put from the download
+# cache are read as you, then written as root.
+# shellcheck disable=SC1003,SC2016,SC2024,SC2034
+# kubestrap plan: recipe driver-docker, profile demo
+# sha256:<digest>
+# The commands a run performs, in order. `kubestrap apply` also checks nothing drifted first.
+set -euo pipefail
+
+# Writes stdin to $1 atomically (mode $2, owner $3), first copying the original to $4.
+WRITE_FILE='set -eu
+dir=$(dirname -- "$1")
+mkdir -p -- "$dir"
+if [ -n "$4" ] && [ -e "$1" ] && [ ! -e "$4" ]; then mkdir -p -- "$(dirname -- "$4")"; cp -p -- "$1" "$4"; fi
+tmp=$(mktemp "$dir/.kubestrap.XXXXXX")
+trap '\''rm -f -- "$tmp"'\'' EXIT
+cat > "$tmp"
+chmod "$2" "$tmp"
+if [ -n "$3" ]; then chown "$3" "$tmp"; fi
+mv -f -- "$tmp" "$1"
+trap - EXIT'
+# Quotes one word for a remote POSIX shell (remote writes send WRITE_FILE this way).
+shq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+# Stops where the script cannot do what a run does (a secret, or an earlier command's output).
+withheld() { echo "kubestrap: $1; use kubestrap apply" >&2; exit 1; }
+
+# ── engine (check-container-engine): already done, nothing to do
+# info: docker 26.1.5+dfsg1 answers at /run/engine.sock (API 1.41)
+# info: cgroup v2 with the systemd cgroup driver; storage driver overlay2
+# info: docker runs as root (rootful)
+# info: privileged node containers work here
+# info: a profile network would get 192.168.49.0/24
+# warn: inotify limits are low for several nodes (max_user_watches 122070, max_user_instances 128): kubelets fail with "too many open files" — sudo sysctl fs.inotify.max_user_watches=524288 fs.inotify.max_user_instances=512
+# checked: docker -H unix:///run/engine.sock version --format '{{json .}}'
+# checked: docker -H unix:///run/engine.sock info --format '{{json .}}'
+# checked: cat /proc/self/status
+# checked: cat /proc/sys/kernel/cap_last_cap
+# checked: docker -H unix:///run/engine.sock network inspect --format '{{.Name}} {{range .IPAM.Config}}{{.Subnet}} {{end}}' $(docker -H unix:///run/engine.sock network ls -q)
+# checked: ip -o -4 addr show
+# checked: ip -4 route show table all
+# checked: cat /proc/sys/fs/inotify/max_user_watches
+# checked: cat /proc/sys/fs/inotify/max_user_instances
+
+# ── network (create-container-network): change
+# checked: docker -H unix:///run/engine.sock network inspect --format '{{.Name}} {{range .IPAM.Config}}{{.Subnet}} {{end}}' $(docker -H unix:///run/engine.sock network ls -q)
+# checked: docker -H unix:///run/engine.sock network inspect --format '{{.Name}} {{range .IPAM.Config}}{{.Subnet}} {{end}}' $(docker -H unix:///run/engine.sock network ls -q)
+# checked: ip -o -4 addr show
+# checked: ip -4 route show table all
+docker -H unix:///run/engine.sock network create --driver bridge --subnet 192.168.49.0/24 --gateway 192.168.49.1 --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo demo
+
+# ── image (build-node-image): change
+# checked: uname -m
+# cached: https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubelet.sha256 → $KUBESTRAP_HOME/cache/downloads/55af166c83b7fc3a/kubelet.sha256
+# cached: https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubeadm.sha256 → $KUBESTRAP_HOME/cache/downloads/9c69f04ce6cefe0e/kubeadm.sha256
+# cached: https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubectl.sha256 → $KUBESTRAP_HOME/cache/downloads/d40fbd9473d85c44/kubectl.sha256
+# cached: https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.31.0/crictl-v1.31.0-linux-amd64.tar.gz.sha256 → $KUBESTRAP_HOME/cache/downloads/d808d3f648a718a1/crictl-v1.31.0-linux-amd64.tar.gz.sha256
+# checked: docker -H unix:///run/engine.sock image inspect kubestrap-node:v1.31.4-f96d3930559e
+mkdir -p $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b
+curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubelet
+echo 'c44c0ccdc9e6a06028ff04a15e2584f7e2a3fbfeb9e92734932beae77cf0225b  $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet' | sha256sum -c --quiet -
+# checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh $KUBESTRAP_HOME/cache/downloads/node-image-f96d3930559e/kubelet
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-f96d3930559e/kubelet 0644 '' '' < $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet
+mkdir -p $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3
+curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubeadm
+echo '788c5882ddca72439596e5511bb2554f9341f9912873daf6205a3b6e91c3cf64  $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm' | sha256sum -c --quiet -
+# checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh $KUBESTRAP_HOME/cache/downloads/node-image-f96d3930559e/kubeadm
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-f96d3930559e/kubeadm 0644 '' '' < $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm
+mkdir -p $KUBESTRAP_HOME/cache/downloads/122baff343a393cd
+curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubectl
+echo '5b75075256304c2b430f874efdb244f8111ced45f6e13e9db8c95cd07404ffa5  $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl' | sha256sum -c --quiet -
+# checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh $KUBESTRAP_HOME/cache/downloads/node-image-f96d3930559e/kubectl
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-f96d3930559e/kubectl 0644 '' '' < $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl
+mkdir -p $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca
+curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.31.0/crictl-v1.31.0-linux-amd64.tar.gz
+echo 'cdf0726ce789352285d153893691e943425182c1e07e6c25518d41e5b2657ddf  $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz' | sha256sum -c --quiet -
+# checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh $KUBESTRAP_HOME/cache/downloads/node-image-f96d3930559e/crictl-v1.31.0-linux-amd64.tar.gz
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-f96d3930559e/crictl-v1.31.0-linux-amd64.tar.gz 0644 '' '' < $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-f96d3930559e/Dockerfile 0644 '' '' <<'KUBESTRAP_EOF'
+FROM docker.io/library/debian:trixie-slim
+RUN missing=; for p in ca-certificates conntrack containerd containernetworking-plugins dbus ethtool iproute2 iptables kmod procps runc socat sudo systemd systemd-sysv util-linux; do dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing="$missing $p"; done; \
+    if [ -n "$missing" ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing && rm -rf /var/lib/apt/lists/*; fi
+RUN mkdir -p /opt/cni && { [ -e /opt/cni/bin ] || ln -s /usr/lib/cni /opt/cni/bin; }
+COPY kubelet kubeadm kubectl crictl-v1.31.0-linux-amd64.tar.gz /var/lib/kubestrap/binaries/v1.31.4/
+RUN cd /var/lib/kubestrap/binaries/v1.31.4 && chmod 0755 kubelet kubeadm kubectl && tar -xzf crictl-*.tar.gz crictl
+ENV container=docker
+STOPSIGNAL SIGRTMIN+3
+CMD ["/sbin/init"]
+KUBESTRAP_EOF
+docker -H unix:///run/engine.sock build --tag kubestrap-node:v1.31.4-f96d3930559e --label io.kubestrap.created-by=kubestrap --label io.kubestrap.kubernetes-version=v1.31.4 $KUBESTRAP_HOME/cache/downloads/node-image-f96d3930559e
+
+# ── cp-node (provision-node): change
+# checked: docker -H unix:///run/engine.sock container inspect demo
+# checked: docker -H unix:///run/engine.sock container inspect demo
+# checked: docker -H unix:///run/engine.sock info --format '{{json .}}'
+# checked: cat /proc/self/status
+# checked: cat /proc/sys/kernel/cap_last_cap
+# checked: docker -H unix:///run/engine.sock volume ls --filter label=io.kubestrap.created-by=kubestrap --filter label=io.kubestrap.profile=demo --format '{{.Name}}'
+docker -H unix:///run/engine.sock volume create --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=control-plane demo
+docker -H unix:///run/engine.sock run -d --name demo --hostname demo --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=control-plane --label io.kubestrap.runtime=containerd --privileged --security-opt seccomp=unconfined --security-opt apparmor=unconfined --cgroupns private --tmpfs /run --tmpfs /tmp --volume /lib/modules:/lib/modules:ro --volume demo:/var --network demo --ip 192.168.49.2 --env container=docker --stop-signal SIGRTMIN+3 --publish 127.0.0.1::8443/tcp kubestrap-node:v1.31.4-f96d3930559e /sbin/init
+docker -H unix:///run/engine.sock exec demo sh -c 'until s=$(systemctl is-system-running 2>/dev/null); [ "$s" = running ] || [ "$s" = degraded ]; do sleep 0.2; done; echo "$s"'
+
+# ── cp.preflight (preflight on docker:demo): already done, nothing to do
+# info: docker:demo does not exist yet (step cp-node creates it): sudo, systemd, ports, swap, CPU and memory are checked on it in the run
+# opens 0.0.0.0:8443/tcp (kube-apiserver)
+# opens 0.0.0.0:10250/tcp (kubelet)
+# opens 127.0.0.1:10248/tcp (kubelet (healthz))
+# opens 127.0.0.1:10259/tcp (kube-scheduler)
+# opens 127.0.0.1:10257/tcp (kube-controller-manager)
+# opens 127.0.0.1:2379/tcp (etcd (clients))
+# opens 192.168.49.2:2379/tcp (etcd (clients))
+# opens 192.168.49.2:2380/tcp (etcd (peers))
+# opens 127.0.0.1:2381/tcp (etcd (metrics))
+# opens 127.0.0.1:10249/tcp (kube-proxy (metrics))
+# opens 0.0.0.0:10256/tcp (kube-proxy (healthz))
+
+# ── cp.claim (claim-node on docker:demo): change
+withheld 'docker:demo is created by step cp-node: its steps run through kubestrap apply'
+
+# ── cp.prepare (prepare-node on docker:demo): change
+withheld 'docker:demo is created by step cp-node: its steps run through kubestrap apply'
+
+# ── cp.runtime (install-runtime on docker:demo): change
+withheld 'docker:demo is created by step cp-node: its steps run through kubestrap apply'
+
+# ── cp.kubernetes (install-kubernetes on docker:demo): change
+# info: kubectl for this cluster: /var/lib/kubestrap/binaries/v1.31.4/kubectl (kubestrap does not put it on PATH)
+withheld 'docker:demo is created by step cp-node: its steps run through kubestrap apply'
+
+# ── cp.kubelet (configure-kubelet on docker:demo): change
+# warn: /etc/resolv.conf does not exist: pods will have no DNS upstream — configure a resolver on this machine first
+withheld 'docker:demo is created by step cp-node: its steps run through kubestrap apply'
+
+# ── cp.kubeadm-config (kubeadm-config on docker:demo): change
+withheld 'docker:demo is created by step cp-node: its steps run through kubestrap apply'
+
+# ── cp.init (kubeadm-init on docker:demo): change
+withheld 'docker:demo is created by step cp-node: its steps run through kubestrap apply'
+
+# ── cp.kubeconfig (user-kubeconfig on docker:demo): change
+# info: the kubeconfig is /root/.kube/config on docker:demo: copy it here (e.g. with scp) to use kubectl from this machine
+withheld 'docker:demo is created by step cp-node: its steps run through kubestrap apply'
+
+# ── cp.wait (wait-apiserver on docker:demo): change
+withheld 'docker:demo is created by step cp-node: its steps run through kubestrap apply'
+
+# ── m02-node (provision-node): change
+# checked: docker -H unix:///run/engine.sock container inspect demo-m02
+# checked: docker -H unix:///run/engine.sock container inspect demo-m02
+# checked: docker -H unix:///run/engine.sock info --format '{{json .}}'
+# checked: cat /proc/self/status
+# checked: cat /proc/sys/kernel/cap_last_cap
+# checked: docker -H unix:///run/engine.sock volume ls --filter label=io.kubestrap.created-by=kubestrap --filter label=io.kubestrap.profile=demo --format '{{.Name}}'
+docker -H unix:///run/engine.sock volume create --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=worker demo-m02
+docker -H unix:///run/engine.sock run -d --name demo-m02 --hostname demo-m02 --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=worker --label io.kubestrap.runtime=containerd --privileged --security-opt seccomp=unconfined --security-opt apparmor=unconfined --cgroupns private --tmpfs /run --tmpfs /tmp --volume /lib/modules:/lib/modules:ro --volume demo-m02:/var --network demo --ip 192.168.49.3 --env container=docker --stop-signal SIGRTMIN+3 kubestrap-node:v1.31.4-f96d3930559e /sbin/init
+docker -H unix:///run/engine.sock exec demo-m02 sh -c 'until s=$(systemctl is-system-running 2>/dev/null); [ "$s" = running ] || [ "$s" = degraded ]; do sleep 0.2; done; echo "$s"'
+
+# ── m02.preflight (preflight on docker:demo-m02): already done, nothing to do
+# info: docker:demo-m02 does not exist yet (step m02-node creates it): sudo, systemd, ports, swap, CPU and memory are checked on it in the run
+# opens 0.0.0.0:8443/tcp (kube-apiserver)
+# opens 0.0.0.0:10250/tcp (kubelet)
+# opens 127.0.0.1:10248/tcp (kubelet (healthz))
+# opens 127.0.0.1:10259/tcp (kube-scheduler)
+# opens 127.0.0.1:10257/tcp (kube-controller-manager)
+# opens 127.0.0.1:2379/tcp (etcd (clients))
+# opens 192.168.49.3:2379/tcp (etcd (clients))
+# opens 192.168.49.3:2380/tcp (etcd (peers))
+# opens 127.0.0.1:2381/tcp (etcd (metrics))
+# opens 127.0.0.1:10249/tcp (kube-proxy (metrics))
+# opens 0.0.0.0:10256/tcp (kube-proxy (healthz))
+
+# ── m02.claim (claim-node on docker:demo-m02): change
+withheld 'docker:demo-m02 is created by step m02-node: its steps run through kubestrap apply'
+
+# ── m02.prepare (prepare-node on docker:demo-m02): change
+withheld 'docker:demo-m02 is created by step m02-node: its steps run through kubestrap apply'
+
+# ── m02.runtime (install-runtime on docker:demo-m02): change
+withheld 'docker:demo-m02 is created by step m02-node: its steps run through kubestrap apply'
+
+# ── m02.kubernetes (install-kubernetes on docker:demo-m02): change
+# info: kubectl for this cluster: /var/lib/kubestrap/binaries/v1.31.4/kubectl (kubestrap does not put it on PATH)
+withheld 'docker:demo-m02 is created by step m02-node: its steps run through kubestrap apply'
+
+# ── m02.kubelet (configure-kubelet on docker:demo-m02): change
+# warn: /etc/resolv.conf does not exist: pods will have no DNS upstream — configure a resolver on this machine first
+withheld 'docker:demo-m02 is created by step m02-node: its steps run through kubestrap apply'
+
+# ── m03-node (provision-node): change
+# checked: docker -H unix:///run/engine.sock container inspect demo-m03
+# checked: docker -H unix:///run/engine.sock container inspect demo-m03
+# checked: docker -H unix:///run/engine.sock info --format '{{json .}}'
+# checked: cat /proc/self/status
+# checked: cat /proc/sys/kernel/cap_last_cap
+# checked: docker -H unix:///run/engine.sock volume ls --filter label=io.kubestrap.created-by=kubestrap --filter label=io.kubestrap.profile=demo --format '{{.Name}}'
+docker -H unix:///run/engine.sock volume create --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=worker demo-m03
+docker -H unix:///run/engine.sock run -d --name demo-m03 --hostname demo-m03 --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=worker --label io.kubestrap.runtime=containerd --privileged --security-opt seccomp=unconfined --security-opt apparmor=unconfined --cgroupns private --tmpfs /run --tmpfs /tmp --volume /lib/modules:/lib/modules:ro --volume demo-m03:/var --network demo --ip 192.168.49.4 --env container=docker --stop-signal SIGRTMIN+3 kubestrap-node:v1.31.4-f96d3930559e /sbin/init
+docker -H unix:///run/engine.sock exec demo-m03 sh -c 'until s=$(systemctl is-system-running 2>/dev/null); [ "$s" = running ] || [ "$s" = degraded ]; do sleep 0.2; done; echo "$s"'
+
+# ── m03.preflight (preflight on docker:demo-m03): already done, nothing to do
+# info: docker:demo-m03 does not exist yet (step m03-node creates it): sudo, systemd, ports, swap, CPU and memory are checked on it in the run
+# opens 0.0.0.0:8443/tcp (kube-apiserver)
+# opens 0.0.0.0:10250/tcp (kubelet)
+# opens 127.0.0.1:10248/tcp (kubelet (healthz))
+# opens 127.0.0.1:10259/tcp (kube-scheduler)
+# opens 127.0.0.1:10257/tcp (kube-controller-manager)
+# opens 127.0.0.1:2379/tcp (etcd (clients))
+# opens 192.168.49.4:2379/tcp (etcd (clients))
+# opens 192.168.49.4:2380/tcp (etcd (peers))
+# opens 127.0.0.1:2381/tcp (etcd (metrics))
+# opens 127.0.0.1:10249/tcp (kube-proxy (metrics))
+# opens 0.0.0.0:10256/tcp (kube-proxy (healthz))
+
+# ── m03.claim (claim-node on docker:demo-m03): change
+withheld 'docker:demo-m03 is created by step m03-node: its steps run through kubestrap apply'
+
+# ── m03.prepare (prepare-node on docker:demo-m03): change
+withheld 'docker:demo-m03 is created by step m03-node: its steps run through kubestrap apply'
+
+# ── m03.runtime (install-runtime on docker:demo-m03): change
+withheld 'docker:demo-m03 is created by step m03-node: its steps run through kubestrap apply'
+
+# ── m03.kubernetes (install-kubernetes on docker:demo-m03): change
+# info: kubectl for this cluster: /var/lib/kubestrap/binaries/v1.31.4/kubectl (kubestrap does not put it on PATH)
+withheld 'docker:demo-m03 is created by step m03-node: its steps run through kubestrap apply'
+
+# ── m03.kubelet (configure-kubelet on docker:demo-m03): change
+# warn: /etc/resolv.conf does not exist: pods will have no DNS upstream — configure a resolver on this machine first
+withheld 'docker:demo-m03 is created by step m03-node: its steps run through kubestrap apply'
+
+# ── kubeconfig (container-kubeconfig): change
+# info: kubectl --context demo reaches the cluster at https://127.0.0.1:<output of cp-node: the published API server port>
+# checked: docker -H unix:///run/engine.sock container inspect demo
+withheld 'the content of /home/alice/.kube/config is a secret'
+
+# ── m02-join (kubeadm-join): change
+# checked: docker -H unix:///run/engine.sock exec demo-m02 test -e /etc/kubernetes/kubelet.conf
+docker -H unix:///run/engine.sock exec demo /var/lib/kubestrap/binaries/v1.31.4/kubeadm token create --ttl 15m --print-join-command
+printf '%s\n' "${KUBESTRAP_JOIN_COMMAND:?}" | docker -H unix:///run/engine.sock exec -i demo-m02 sh -c 'read -r join; kubeadm=$1; shift; exec "$kubeadm" ${join#kubeadm } "$@"' kubeadm-join /var/lib/kubestrap/binaries/v1.31.4/kubeadm --node-name demo-m02 --cri-socket unix:///run/containerd/containerd.sock --ignore-preflight-errors=all
+
+# ── m03-join (kubeadm-join): change
+# checked: docker -H unix:///run/engine.sock exec demo-m03 test -e /etc/kubernetes/kubelet.conf
+docker -H unix:///run/engine.sock exec demo /var/lib/kubestrap/binaries/v1.31.4/kubeadm token create --ttl 15m --print-join-command
+printf '%s\n' "${KUBESTRAP_JOIN_COMMAND:?}" | docker -H unix:///run/engine.sock exec -i demo-m03 sh -c 'read -r join; kubeadm=$1; shift; exec "$kubeadm" ${join#kubeadm } "$@"' kubeadm-join /var/lib/kubestrap/binaries/v1.31.4/kubeadm --node-name demo-m03 --cri-socket unix:///run/containerd/containerd.sock --ignore-preflight-errors=all
