@@ -3,7 +3,7 @@
 // machine allows: no image registry, kubeadm is the release test double), and kubestrap's per-node
 // overhead over the daemon's own create + start + systemd boot of the same container.
 // Run: nice -n 10 node --import tsx bench/container-nodes.ts [ROUNDS]   (root; a private dockerd)
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -33,14 +33,23 @@ async function main(): Promise<void> {
     const release = await startRelease(td, dir, VERSION);
     const env = { ...process.env, KUBESTRAP_HOME: join(dir, 'home'), HOME: dir, NO_COLOR: '1' };
 
-    const start = (profile: string, nodes: number): Run => {
+    // Asynchronous: the release test double is served by this process, which must keep answering.
+    const start = async (profile: string, nodes: number): Promise<Run> => {
       const sets = [
         'engine=docker', `socket=unix://${socket}`, 'subnet=192.168.215.0/24', 'subnetStep=1', 'subnetTries=4', `baseImage=${image}`,
         `binaryMirror=${release.binaryMirror}`, `criToolsMirror=${release.criToolsMirror}`, `kubernetesVersion=${VERSION}`,
         ...Array.from({ length: 4 }, (_, i) => `worker${i + 1}=${i + 1 < nodes}`),
       ].flatMap((s) => ['--set', s]);
       const t0 = performance.now();
-      const r = spawnSync('node', ['--import', 'tsx', join(root, 'cli.ts'), 'run', 'driver-docker', '-p', profile, ...sets, '--yes', '--json'], { env, cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+      const r = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+        const child = spawn('node', ['--import', 'tsx', join(root, 'cli.ts'), 'run', 'driver-docker', '-p', profile, ...sets, '--yes', '--json'], { env, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (b: Buffer) => { stdout += b.toString('utf8'); });
+        child.stderr.on('data', (b: Buffer) => { stderr += b.toString('utf8'); });
+        child.on('error', reject);
+        child.on('close', () => resolve({ stdout, stderr }));
+      });
       const wall = performance.now() - t0;
       const events = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; step?: string; ms?: number; error?: string });
       const failed = events.filter((e) => e.type === 'step-failed');
@@ -83,8 +92,8 @@ async function main(): Promise<void> {
     const daemon: number[] = [];
     for (let i = 0; i < rounds; i++) {
       daemon.push(await raw(i));
-      one.push(start(`bench1-${i}`, 1)); await remove(`bench1-${i}`);
-      three.push(start(`bench3-${i}`, 3)); await remove(`bench3-${i}`);
+      one.push(await start(`bench1-${i}`, 1)); await remove(`bench1-${i}`);
+      three.push(await start(`bench3-${i}`, 3)); await remove(`bench3-${i}`);
     }
     const w1 = median(one.map((r) => r.wall));
     const w3 = median(three.map((r) => r.wall));
