@@ -7,18 +7,27 @@
 # The commands a run performs, in order. `kubestrap apply` also checks nothing drifted first.
 set -euo pipefail
 
-# Writes stdin to $1 atomically (mode $2, owner $3), first copying the original to $4.
+# Writes stdin to $1 atomically (mode $2, owner $3) once its size ($5) and sha256 ($6) check out; backs up what it replaces to $4.
 WRITE_FILE='set -eu
+tmp=
+trap '\''rm -f -- "$tmp"'\'' EXIT
+trap '\''exit 129'\'' HUP; trap '\''exit 130'\'' INT; trap '\''exit 143'\'' TERM; trap '\''exit 141'\'' PIPE
 dir=$(dirname -- "$1")
 mkdir -p -- "$dir"
-if [ -n "$4" ] && [ -e "$1" ] && [ ! -e "$4" ]; then mkdir -p -- "$(dirname -- "$4")"; cp -p -- "$1" "$4"; fi
+if [ -n "$4" ] && [ -f "$1" ]; then
+  b="$4"; if [ -e "$b" ] && ! cmp -s -- "$1" "$b"; then b="$4.$(sha256sum < "$1" | cut -c1-12)"; fi
+  if [ ! -e "$b" ]; then mkdir -p -- "$(dirname -- "$b")"; cp -p -- "$1" "$b.tmp"; mv -f -- "$b.tmp" "$b"; fi
+fi
 tmp=$(mktemp "$dir/.kubestrap.XXXXXX")
-trap '\''rm -f -- "$tmp"'\'' EXIT
 cat > "$tmp"
-chmod "$2" "$tmp"
-if [ -n "$3" ]; then chown "$3" "$tmp"; fi
+size=$(wc -c < "$tmp" | tr -d " ")
+if [ -n "$5" ] && [ "$size" != "$5" ]; then echo "write-file: $1: got $size of $5 bytes: nothing written" >&2; exit 1; fi
+sum=$(sha256sum < "$tmp" | cut -d" " -f1)
+if [ "$sum" != "$6" ]; then echo "write-file: $1: content does not match sha256 $6: nothing written" >&2; exit 1; fi
+chmod -- "$2" "$tmp"
+if [ -n "$3" ]; then chown -- "$3" "$tmp"; fi
 mv -f -- "$tmp" "$1"
-trap - EXIT'
+tmp='
 # Quotes one word for a remote POSIX shell (remote writes send WRITE_FILE this way).
 shq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 # Stops where the script cannot do what a run does (a secret, or an earlier command's output).
@@ -59,23 +68,23 @@ mkdir -p $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubelet
 echo 'c44c0ccdc9e6a06028ff04a15e2584f7e2a3fbfeb9e92734932beae77cf0225b  $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet' | sha256sum -c --quiet -
 # checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh $KUBESTRAP_HOME/cache/downloads/node-image-8f8f779748b5/kubelet
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-8f8f779748b5/kubelet 0644 '' '' < $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-8f8f779748b5/kubelet 0644 '' '' '' c44c0ccdc9e6a06028ff04a15e2584f7e2a3fbfeb9e92734932beae77cf0225b < $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet
 mkdir -p $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubeadm
 echo '788c5882ddca72439596e5511bb2554f9341f9912873daf6205a3b6e91c3cf64  $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm' | sha256sum -c --quiet -
 # checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh $KUBESTRAP_HOME/cache/downloads/node-image-8f8f779748b5/kubeadm
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-8f8f779748b5/kubeadm 0644 '' '' < $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-8f8f779748b5/kubeadm 0644 '' '' '' 788c5882ddca72439596e5511bb2554f9341f9912873daf6205a3b6e91c3cf64 < $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm
 mkdir -p $KUBESTRAP_HOME/cache/downloads/122baff343a393cd
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubectl
 echo '5b75075256304c2b430f874efdb244f8111ced45f6e13e9db8c95cd07404ffa5  $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl' | sha256sum -c --quiet -
 # checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh $KUBESTRAP_HOME/cache/downloads/node-image-8f8f779748b5/kubectl
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-8f8f779748b5/kubectl 0644 '' '' < $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-8f8f779748b5/kubectl 0644 '' '' '' 5b75075256304c2b430f874efdb244f8111ced45f6e13e9db8c95cd07404ffa5 < $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl
 mkdir -p $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.31.0/crictl-v1.31.0-linux-amd64.tar.gz
 echo 'cdf0726ce789352285d153893691e943425182c1e07e6c25518d41e5b2657ddf  $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz' | sha256sum -c --quiet -
 # checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh $KUBESTRAP_HOME/cache/downloads/node-image-8f8f779748b5/crictl-v1.31.0-linux-amd64.tar.gz
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-8f8f779748b5/crictl-v1.31.0-linux-amd64.tar.gz 0644 '' '' < $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-8f8f779748b5/Dockerfile 0644 '' '' <<'KUBESTRAP_EOF'
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-8f8f779748b5/crictl-v1.31.0-linux-amd64.tar.gz 0644 '' '' '' cdf0726ce789352285d153893691e943425182c1e07e6c25518d41e5b2657ddf < $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-8f8f779748b5/Dockerfile 0644 '' '' 876 b77faa4844f3e5d3a70d584e72133af6c105fcae4e76d672c52d44c985203a4a <<'KUBESTRAP_EOF'
 FROM docker.io/library/debian:trixie-slim
 RUN missing=; for p in ca-certificates conntrack containerd containernetworking-plugins dbus docker.io ethtool iproute2 iptables kmod procps runc socat sudo systemd systemd-sysv util-linux; do dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing="$missing $p"; done; \
     if [ -n "$missing" ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing && rm -rf /var/lib/apt/lists/*; fi
@@ -107,8 +116,8 @@ docker -H unix:///run/engine.sock exec demo sh -c 'until s=$(systemctl is-system
 # opens 127.0.0.1:10259/tcp (kube-scheduler)
 # opens 127.0.0.1:10257/tcp (kube-controller-manager)
 # opens 127.0.0.1:2379/tcp (etcd (clients))
-# opens 192.168.49.2:2379/tcp (etcd (clients))
-# opens 192.168.49.2:2380/tcp (etcd (peers))
+# opens <output of the address of docker:demo>:2379/tcp (etcd (clients))
+# opens <output of the address of docker:demo>:2380/tcp (etcd (peers))
 # opens 127.0.0.1:2381/tcp (etcd (metrics))
 # opens 127.0.0.1:10249/tcp (kube-proxy (metrics))
 # opens 0.0.0.0:10256/tcp (kube-proxy (healthz))
