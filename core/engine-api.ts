@@ -326,7 +326,7 @@ async function build(docker: Dockerode, call: Extract<EngineCall, { op: 'image.b
 
 /** The Engine API body for `docker run`'s arguments (runArgs above). */
 function createBody(spec: RunSpec): Dockerode.ContainerCreateOptions {
-  const exposed: Record<string, {}> = {};
+  const exposed: Record<string, Record<PropertyKey, never>> = {};
   const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
   for (const p of spec.publish) {
     const key = `${p.containerPort}/${p.protocol}`;
