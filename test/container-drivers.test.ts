@@ -17,6 +17,7 @@ import { renderPlanText } from '../core/render/plan-text.ts';
 import { styleFor } from '../core/render/style.ts';
 import { memoryMb } from '../drivers/container.ts';
 import { findDriver, optionSets, startParams } from '../drivers/index.ts';
+import { CONTAINERD_RELEASE, CONTAINERD_RELEASES, RUNC_RELEASE, RUNC_RELEASES } from '../runtimes/containerd-support.ts';
 import { builtinTasks } from '../tasks/index.ts';
 import { crictlVersion, parseKubernetesVersion } from '../tasks/k8s/versions.ts';
 import { debianWorkstation, FixedHost } from './helpers/fixed-host.ts';
@@ -57,6 +58,18 @@ function seedChecksums(home: string): void {
     const path = downloadCachePath(cache, url);
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, sha256(`stand-in for ${url.replace(/\.sha256$/, '')}`) + '\n');
+  }
+  // containerd's static release and runc publish sha256sum files ("HASH  NAME").
+  const containerd = `${CONTAINERD_RELEASES}/v${CONTAINERD_RELEASE}/containerd-${CONTAINERD_RELEASE}-linux-amd64.tar.gz`;
+  const runc = `${RUNC_RELEASES}/v${RUNC_RELEASE}`;
+  const texts: [string, string][] = [
+    [`${containerd}.sha256sum`, `${sha256(`stand-in for ${containerd}`)}  containerd-${CONTAINERD_RELEASE}-linux-amd64.tar.gz\n`],
+    [`${runc}/runc.sha256sum`, ['amd64', 'arm64'].map((a) => `${sha256(`stand-in for runc.${a}`)}  runc.${a}\n`).join('')],
+  ];
+  for (const [url, text] of texts) {
+    const path = downloadCachePath(cache, url);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
   }
 }
 

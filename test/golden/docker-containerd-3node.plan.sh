@@ -129,6 +129,7 @@ withheld 'docker:demo is created by step cp-node: its steps run through kubestra
 withheld 'docker:demo is created by step cp-node: its steps run through kubestrap apply'
 
 # ── cp.runtime (install-runtime on docker:demo): change
+# warn: the distribution offers no containerd kubestrap can check: kubestrap installs containerd 2.2.3 and runc 1.4.4 from their releases into /usr/local/bin and /usr/local/sbin instead
 withheld 'docker:demo is created by step cp-node: its steps run through kubestrap apply'
 
 # ── cp.kubernetes (install-kubernetes on docker:demo): change
@@ -184,6 +185,7 @@ withheld 'docker:demo-m02 is created by step m02-node: its steps run through kub
 withheld 'docker:demo-m02 is created by step m02-node: its steps run through kubestrap apply'
 
 # ── m02.runtime (install-runtime on docker:demo-m02): change
+# warn: the distribution offers no containerd kubestrap can check: kubestrap installs containerd 2.2.3 and runc 1.4.4 from their releases into /usr/local/bin and /usr/local/sbin instead
 withheld 'docker:demo-m02 is created by step m02-node: its steps run through kubestrap apply'
 
 # ── m02.kubernetes (install-kubernetes on docker:demo-m02): change
@@ -226,6 +228,7 @@ withheld 'docker:demo-m03 is created by step m03-node: its steps run through kub
 withheld 'docker:demo-m03 is created by step m03-node: its steps run through kubestrap apply'
 
 # ── m03.runtime (install-runtime on docker:demo-m03): change
+# warn: the distribution offers no containerd kubestrap can check: kubestrap installs containerd 2.2.3 and runc 1.4.4 from their releases into /usr/local/bin and /usr/local/sbin instead
 withheld 'docker:demo-m03 is created by step m03-node: its steps run through kubestrap apply'
 
 # ── m03.kubernetes (install-kubernetes on docker:demo-m03): change

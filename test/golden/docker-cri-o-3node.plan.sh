@@ -129,7 +129,7 @@ withheld 'docker:demo is created by step cp-node: its steps run through kubestra
 withheld 'docker:demo is created by step cp-node: its steps run through kubestrap apply'
 
 # ── cp.runtime (install-runtime on docker:demo): change
-# warn: the CRI-O repository key https://pkgs.k8s.io/addons:/cri-o:/stable:/v1.31/deb/Release.key has no pinned checksum: it is trusted as served over HTTPS — pin it with crioKeySha256
+# warn: the CRI-O repository key https://download.opensuse.org/repositories/isv:/cri-o:/stable:/v1.31/deb/Release.key has no pinned checksum: it is trusted as served over HTTPS — pin it with crioKeySha256
 withheld 'docker:demo is created by step cp-node: its steps run through kubestrap apply'
 
 # ── cp.kubernetes (install-kubernetes on docker:demo): change
@@ -185,7 +185,7 @@ withheld 'docker:demo-m02 is created by step m02-node: its steps run through kub
 withheld 'docker:demo-m02 is created by step m02-node: its steps run through kubestrap apply'
 
 # ── m02.runtime (install-runtime on docker:demo-m02): change
-# warn: the CRI-O repository key https://pkgs.k8s.io/addons:/cri-o:/stable:/v1.31/deb/Release.key has no pinned checksum: it is trusted as served over HTTPS — pin it with crioKeySha256
+# warn: the CRI-O repository key https://download.opensuse.org/repositories/isv:/cri-o:/stable:/v1.31/deb/Release.key has no pinned checksum: it is trusted as served over HTTPS — pin it with crioKeySha256
 withheld 'docker:demo-m02 is created by step m02-node: its steps run through kubestrap apply'
 
 # ── m02.kubernetes (install-kubernetes on docker:demo-m02): change
@@ -228,7 +228,7 @@ withheld 'docker:demo-m03 is created by step m03-node: its steps run through kub
 withheld 'docker:demo-m03 is created by step m03-node: its steps run through kubestrap apply'
 
 # ── m03.runtime (install-runtime on docker:demo-m03): change
-# warn: the CRI-O repository key https://pkgs.k8s.io/addons:/cri-o:/stable:/v1.31/deb/Release.key has no pinned checksum: it is trusted as served over HTTPS — pin it with crioKeySha256
+# warn: the CRI-O repository key https://download.opensuse.org/repositories/isv:/cri-o:/stable:/v1.31/deb/Release.key has no pinned checksum: it is trusted as served over HTTPS — pin it with crioKeySha256
 withheld 'docker:demo-m03 is created by step m03-node: its steps run through kubestrap apply'
 
 # ── m03.kubernetes (install-kubernetes on docker:demo-m03): change

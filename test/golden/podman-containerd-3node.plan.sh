@@ -129,6 +129,7 @@ withheld 'docker:demo is created by step cluster.cp-node: its steps run through 
 withheld 'docker:demo is created by step cluster.cp-node: its steps run through kubestrap apply'
 
 # ── cluster.cp.runtime (install-runtime on docker:demo): change
+# warn: the distribution offers no containerd kubestrap can check: kubestrap installs containerd 2.2.3 and runc 1.4.4 from their releases into /usr/local/bin and /usr/local/sbin instead
 withheld 'docker:demo is created by step cluster.cp-node: its steps run through kubestrap apply'
 
 # ── cluster.cp.kubernetes (install-kubernetes on docker:demo): change
@@ -184,6 +185,7 @@ withheld 'docker:demo-m02 is created by step cluster.m02-node: its steps run thr
 withheld 'docker:demo-m02 is created by step cluster.m02-node: its steps run through kubestrap apply'
 
 # ── cluster.m02.runtime (install-runtime on docker:demo-m02): change
+# warn: the distribution offers no containerd kubestrap can check: kubestrap installs containerd 2.2.3 and runc 1.4.4 from their releases into /usr/local/bin and /usr/local/sbin instead
 withheld 'docker:demo-m02 is created by step cluster.m02-node: its steps run through kubestrap apply'
 
 # ── cluster.m02.kubernetes (install-kubernetes on docker:demo-m02): change
@@ -226,6 +228,7 @@ withheld 'docker:demo-m03 is created by step cluster.m03-node: its steps run thr
 withheld 'docker:demo-m03 is created by step cluster.m03-node: its steps run through kubestrap apply'
 
 # ── cluster.m03.runtime (install-runtime on docker:demo-m03): change
+# warn: the distribution offers no containerd kubestrap can check: kubestrap installs containerd 2.2.3 and runc 1.4.4 from their releases into /usr/local/bin and /usr/local/sbin instead
 withheld 'docker:demo-m03 is created by step cluster.m03-node: its steps run through kubestrap apply'
 
 # ── cluster.m03.kubernetes (install-kubernetes on docker:demo-m03): change

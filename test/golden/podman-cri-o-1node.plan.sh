@@ -129,7 +129,7 @@ withheld 'docker:demo is created by step cluster.cp-node: its steps run through 
 withheld 'docker:demo is created by step cluster.cp-node: its steps run through kubestrap apply'
 
 # ── cluster.cp.runtime (install-runtime on docker:demo): change
-# warn: the CRI-O repository key https://pkgs.k8s.io/addons:/cri-o:/stable:/v1.31/deb/Release.key has no pinned checksum: it is trusted as served over HTTPS — pin it with crioKeySha256
+# warn: the CRI-O repository key https://download.opensuse.org/repositories/isv:/cri-o:/stable:/v1.31/deb/Release.key has no pinned checksum: it is trusted as served over HTTPS — pin it with crioKeySha256
 withheld 'docker:demo is created by step cluster.cp-node: its steps run through kubestrap apply'
 
 # ── cluster.cp.kubernetes (install-kubernetes on docker:demo): change
