@@ -67,22 +67,18 @@ docker -H unix:///run/engine.sock network create --driver bridge --subnet 192.16
 mkdir -p $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubelet
 echo 'c44c0ccdc9e6a06028ff04a15e2584f7e2a3fbfeb9e92734932beae77cf0225b  $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet' | sha256sum -c --quiet -
-# checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh $KUBESTRAP_HOME/cache/downloads/node-image-fe2547547fbb/kubelet
 sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-fe2547547fbb/kubelet 0644 '' '' '' c44c0ccdc9e6a06028ff04a15e2584f7e2a3fbfeb9e92734932beae77cf0225b < $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet
 mkdir -p $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubeadm
 echo '788c5882ddca72439596e5511bb2554f9341f9912873daf6205a3b6e91c3cf64  $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm' | sha256sum -c --quiet -
-# checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh $KUBESTRAP_HOME/cache/downloads/node-image-fe2547547fbb/kubeadm
 sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-fe2547547fbb/kubeadm 0644 '' '' '' 788c5882ddca72439596e5511bb2554f9341f9912873daf6205a3b6e91c3cf64 < $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm
 mkdir -p $KUBESTRAP_HOME/cache/downloads/122baff343a393cd
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubectl
 echo '5b75075256304c2b430f874efdb244f8111ced45f6e13e9db8c95cd07404ffa5  $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl' | sha256sum -c --quiet -
-# checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh $KUBESTRAP_HOME/cache/downloads/node-image-fe2547547fbb/kubectl
 sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-fe2547547fbb/kubectl 0644 '' '' '' 5b75075256304c2b430f874efdb244f8111ced45f6e13e9db8c95cd07404ffa5 < $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl
 mkdir -p $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.31.0/crictl-v1.31.0-linux-amd64.tar.gz
 echo 'cdf0726ce789352285d153893691e943425182c1e07e6c25518d41e5b2657ddf  $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz' | sha256sum -c --quiet -
-# checked: sh -c '[ -e "$1" ] || exit 3; sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh $KUBESTRAP_HOME/cache/downloads/node-image-fe2547547fbb/crictl-v1.31.0-linux-amd64.tar.gz
 sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-fe2547547fbb/crictl-v1.31.0-linux-amd64.tar.gz 0644 '' '' '' cdf0726ce789352285d153893691e943425182c1e07e6c25518d41e5b2657ddf < $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz
 sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-fe2547547fbb/Dockerfile 0644 '' '' 850 ace0053f9d10adb26f2b1fc5213896c924ec9de0d2872c941660ea0b424e9a4f <<'KUBESTRAP_EOF'
 FROM docker.io/library/debian:trixie-slim
