@@ -193,6 +193,12 @@ function startCommand(cli: CAC, app: App): void {
       // start and delete are shipped recipes (drivers/*.ts name them) with the flags as parameters.
       const { selectStart } = await import('../drivers/select.ts');
       const { kubestrapHome } = await import('../core/profile.ts');
+      // stable/latest are resolved once, here, and the plan names the exact version.
+      if (o.kubernetesVersion !== undefined) {
+        const { resolveKubernetesVersion } = await import('../tasks/k8s/versions.ts');
+        const { DEFAULT_BINARY_MIRROR } = await import('../options/cluster.ts');
+        o.kubernetesVersion = await resolveKubernetesVersion(String(o.kubernetesVersion), String(o.binaryMirror ?? DEFAULT_BINARY_MIRROR), fetchText);
+      }
       const pick = await selectStart(o, kubestrapHome(app.io.env), String(o.profile));
       if (!o.json && o.format === 'text') app.io.stderr.write(`kubestrap: ${terminalText(`the ${pick.driver.name} driver (${pick.why}), recipe ${pick.recipe}`)}\n`);
       if (o.dryRun) {
@@ -254,3 +260,10 @@ export const commands: readonly Register[] = [
   imageCommand,
   statusCommand,
 ];
+
+/** A small published text (dl.k8s.io's stable.txt), with a timeout. */
+async function fetchText(url: string): Promise<string> {
+  const r = await fetch(url, { signal: AbortSignal.timeout(15_000) });
+  if (!r.ok) throw new Error(`HTTP ${r.status}`);
+  return r.text();
+}

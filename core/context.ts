@@ -3,9 +3,10 @@
 import { createHash } from 'node:crypto';
 import { readFile as readLocal } from 'node:fs/promises';
 import type {
-  DownloadEffect, Effect, ExecEffect, Note, PackageEffect, PackageTransaction, RemoveEffect, ServiceAction, ServiceEffect, WriteEffect,
+  DeclaredPath, DownloadEffect, Effect, ExecEffect, Note, PackageEffect, PackageTransaction, RemoveEffect, ServiceAction, ServiceEffect, WriteEffect,
 } from './effects.ts';
 import { hasPlaceholder, placeholder } from './placeholder.ts';
+import { declaredBase } from './effects.ts';
 import { commandsFor } from './effect-kinds.ts';
 import { describeTransaction, packageStateCommand, parsePackageState, parseSimulation, simulateCommand, takesAway, type PackageState } from './packages.ts';
 import { ExecError, UserError } from './errors.ts';
@@ -44,6 +45,16 @@ export interface WriteOptions {
   sensitive?: boolean;
 }
 
+/** What an opaque command writes and erases by itself (absolute paths; `DIR/*` is DIR's contents). */
+export interface Declaration {
+  writes?: readonly string[];
+  erases?: readonly string[];
+  /** Directories in which every file the command creates or changes must be declared. */
+  watch?: readonly string[];
+  /** How the comparison after a run names the command, e.g. 'kubeadm init'. */
+  label?: string;
+}
+
 export interface TaskContext {
   readonly step: string;
   readonly mode: Mode;
@@ -59,6 +70,11 @@ export interface TaskContext {
   $: Template<CommandResult>;
   /** Like $, as root (`sudo -n`, or nothing when already root). */
   sudo: Template<CommandResult>;
+  /**
+   * $ and sudo for an opaque command that declares what it writes and erases: the plan lists those
+   * paths like writes and removes (existence, size, backup), and a run compares them afterwards.
+   */
+  declaring(d: Declaration): { $: Template<CommandResult>; sudo: Template<CommandResult> };
   /** A read-only command: runs in plan mode too, never with sudo, never fails the step. */
   probe: Template<CommandResult>;
   /**
@@ -157,6 +173,8 @@ export interface ContextOptions {
 const MAX_CONTENT = 64 * 1024;
 /** Files larger than this get no line diff (a digest says they change); a diff is cut at MAX_CONTENT. */
 const MAX_DIFF_INPUT = 1024 * 1024;
+/** Every file under the directories given, with its size and change time. */
+const LIST_FILES = 'for d; do [ -d "$d" ] && find "$d" -xdev -type f -printf "%p\\t%s %C@\\n"; done; exit 0';
 
 export class StepContext implements TaskContext {
   readonly step: string;
@@ -187,6 +205,14 @@ export class StepContext implements TaskContext {
 
   $: Template<CommandResult> = (pieces, ...values) => this.exec(buildCommand(pieces, values), false);
   sudo: Template<CommandResult> = (pieces, ...values) => this.exec(buildCommand(pieces, values), true);
+
+  declaring(d: Declaration): { $: Template<CommandResult>; sudo: Template<CommandResult> } {
+    for (const p of [...(d.writes ?? []), ...(d.erases ?? []), ...(d.watch ?? [])]) absolute(p);
+    return {
+      $: (pieces, ...values) => this.exec(buildCommand(pieces, values), false, d),
+      sudo: (pieces, ...values) => this.exec(buildCommand(pieces, values), true, d),
+    };
+  }
 
   probe: Template<CommandResult> = (pieces, ...values) => this.probeText(buildCommand(pieces, values).text);
 
@@ -469,15 +495,73 @@ export class StepContext implements TaskContext {
 
   // ——— internals ———
 
-  private async exec(command: Command, sudo: boolean): Promise<CommandResult> {
+  private async exec(command: Command, sudo: boolean, declaration?: Declaration): Promise<CommandResult> {
     this.mutating(sudo ? 'sudo' : '$');
-    const effect: ExecEffect = { kind: 'exec', host: this.host, command: command.text, sudo, ...(command.simple ? { simple: true } : {}) };
+    const declares = declaration ? await this.declared(declaration) : [];
+    const effect: ExecEffect = {
+      kind: 'exec', host: this.host, command: command.text, sudo, ...(command.simple ? { simple: true } : {}),
+      ...(declares.length ? { declares } : {}),
+    };
     this.add(effect);
     this.execCount++;
     if (this.mode === 'plan') {
       return { stdout: placeholder(this.execCount === 1 ? this.step : `${this.step}#${this.execCount}`), stderr: '', exitCode: 0, ok: true };
     }
-    return this.run(command, sudo);
+    if (!declaration) return this.run(command, sudo);
+    // The backups of what it overwrites, then the command, then what it really did against what it said.
+    for (const c of commandsFor(effect).slice(0, -1)) await this.run(c.command, c.sudo);
+    const before = await this.listFiles(declaration.watch ?? []);
+    const result = await this.run(command, sudo);
+    await this.compareDeclared(declaration, declares, before);
+    return result;
+  }
+
+  /** Each declared path as the host has it now: exists, size, and where an overwritten one is kept. */
+  private async declared(d: Declaration): Promise<DeclaredPath[]> {
+    const out: DeclaredPath[] = [];
+    const entries: [string, DeclaredPath['action']][] = [...(d.writes ?? []).map((p) => [p, 'write'] as [string, 'write']), ...(d.erases ?? []).map((p) => [p, 'erase'] as [string, 'erase'])];
+    for (const [path, action] of entries) {
+      const base = declaredBase(path);
+      const fromPlan = this.opts.overlay.get(this.host, base);
+      const exists = fromPlan !== undefined ? fromPlan !== null : (await this.opts.host.stat(base)).exists;
+      const item: DeclaredPath = { path, action, exists };
+      if (exists) {
+        const bytes = fromPlan ? fromPlan.length : await this.opts.host.diskUsage(base);
+        if (bytes !== undefined) item.bytes = bytes;
+        if (action === 'write') item.backup = `${this.opts.backupRoot}${base}`;
+      }
+      this.observe(`declared ${action} ${path}\n${exists}`);
+      out.push(item);
+    }
+    return out;
+  }
+
+  /** Files under the watched directories with their size and change time (the engine's own check, not a task's probe). */
+  private async listFiles(dirs: readonly string[]): Promise<Map<string, string> | undefined> {
+    if (!dirs.length) return undefined;
+    const r = await this.opts.host.exec(buildCommand(['sh -c ', ' sh ', ''], [LIST_FILES, dirs]).text, { signal: this.signal });
+    if (r.exitCode !== 0) return undefined;
+    return new Map(r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t') as [string, string]));
+  }
+
+  private async compareDeclared(d: Declaration, declares: DeclaredPath[], before: Map<string, string> | undefined): Promise<void> {
+    const label = d.label ?? 'the command';
+    const differences: string[] = [];
+    for (const item of declares) {
+      const base = declaredBase(item.path);
+      const st = await this.opts.host.stat(base);
+      const emptied = item.path.endsWith('/*') && st.exists && (await this.listFiles([base]))?.size === 0;
+      if (item.action === 'write' && !st.exists) differences.push(`did not write ${item.path}`);
+      if (item.action === 'erase' && st.exists && !emptied) differences.push(`did not erase ${item.path}`);
+    }
+    const after = await this.listFiles(d.watch ?? []);
+    if (before && after) {
+      const writes = declares.filter((x) => x.action === 'write').map((x) => declaredBase(x.path));
+      const covered = (f: string) => writes.some((w) => f === w || f.startsWith(`${w}/`));
+      for (const [file, stamp] of after) if (before.get(file) !== stamp && !covered(file)) differences.push(`also wrote ${file}, which it did not declare`);
+    }
+    if (differences.length) this.note('warn', `${label} ${differences.join('; ')}`, 'the audited plan did not show this: review the paths above');
+    else this.note('info', `${label} wrote and erased exactly the ${declares.length} declared paths`);
   }
 
   private async run(command: Command, sudo: boolean, stdin?: Uint8Array): Promise<CommandResult> {

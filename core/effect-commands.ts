@@ -35,7 +35,8 @@ export const WRITE_FILE_SCRIPT = [
   'if [ "$sum" != "$6" ]; then echo "write-file: $1: content does not match sha256 $6: nothing written" >&2; exit 1; fi',
   'chmod -- "$2" "$tmp"',
   'if [ -n "$3" ]; then chown -- "$3" "$tmp"; fi',
-  'mv -f -- "$tmp" "$1"',
+  // A file that is itself a mount point (a container's /etc/hosts) cannot be renamed over: copied into instead.
+  'mv -f -- "$tmp" "$1" 2>/dev/null || { mountpoint -q -- "$1" && cat -- "$tmp" > "$1" && rm -f -- "$tmp"; }',
   'tmp=',
 ].join('\n');
 
@@ -49,6 +50,13 @@ export interface EffectCommand {
 /** The command that performs a write; content travels on stdin, its size and sha256 go along. */
 export function writeCommand(path: string, mode: string, owner: string | undefined, backup: string | undefined, bytes: number | '', sha256: string): Command {
   return cmd`sh -c ${WRITE_FILE_SCRIPT} write-file ${path} ${mode} ${owner ?? ''} ${backup ?? ''} ${bytes} ${sha256}`;
+}
+
+/** Copies what an opaque command will overwrite to its backup first (the first original is kept). */
+export const BACKUP_SCRIPT = 'if [ -e "$1" ] && [ ! -e "$2" ]; then mkdir -p -- "$(dirname -- "$2")"; cp -a -- "$1" "$2"; fi';
+
+export function backupCommand(path: string, backup: string): Command {
+  return cmd`sh -c ${BACKUP_SCRIPT} backup ${path} ${backup}`;
 }
 
 export function removeCommand(path: string): Command {

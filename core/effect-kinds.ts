@@ -1,9 +1,10 @@
 // Everything kubestrap knows about each kind of effect, in one table the compiler checks is whole:
 // a new kind is one entry here (and its type in effects.ts). Plans, runs, summaries, renderers and
 // the audit all ask this table; none of them switches over effect kinds itself.
-import { commandFor, type EffectCommand, packagesCommand, removeCommand, serviceCommand, writeCommand } from './effect-commands.ts';
+import { backupCommand, commandFor, type EffectCommand, packagesCommand, removeCommand, serviceCommand, writeCommand } from './effect-commands.ts';
 import { describeTransaction } from './packages.ts';
-import type { Effect } from './effects.ts';
+import type { Effect, ExecEffect } from './effects.ts';
+import { declaredBase } from './effects.ts';
 import { hasPlaceholder, isPlaceholder, splitAtPlaceholders } from './placeholder.ts';
 import type { PlanSummary } from './plan.ts';
 import { quote } from './quote.ts';
@@ -34,19 +35,30 @@ export interface EffectKind<E extends Effect> {
 type Kinds = { [K in Effect['kind']]: EffectKind<Extract<Effect, { kind: K }>> };
 
 const none = (): EffectCommand[] => [];
+const declaredPaths = (e: ExecEffect) => (e.declares ?? []).map((d) => `${d.action} ${d.path}`).join('\n');
 
 export const EFFECT_KINDS: Kinds = {
   exec: {
     mutating: () => true,
     shown: true,
-    commands: (e) => [commandFor(e)],
+    // Backups of what an opaque command declared it overwrites come first; the command is last.
+    commands: (e) => [
+      ...(e.declares ?? []).filter((d) => d.backup).map((d) => ({ command: backupCommand(declaredBase(d.path), d.backup!), sudo: e.sudo })),
+      commandFor(e),
+    ],
     describe: (e, on) => `run${e.sudo ? ' as root' : ''}${on}: ${e.command}`,
     sh: (e) => {
       if (hasPlaceholder(e.command)) return { comment: e.command, withheld: 'this command uses the output of an earlier command' };
       if (e.command.includes('<secret:')) return { comment: e.command, withheld: 'this command uses a secret' };
       return undefined;
     },
-    same: (p, a) => p.sudo === a.sudo && wildcard(p.command, a.command),
+    same: (p, a) => p.sudo === a.sudo && wildcard(p.command, a.command) && declaredPaths(p) === declaredPaths(a),
+    // What an opaque command declared counts like the writes and removes it stands for.
+    count: (e, s) => {
+      for (const d of e.declares ?? []) {
+        if (d.action === 'write') { if (d.exists) s.filesOverwritten++; else s.filesWritten++; } else if (d.exists) s.filesRemoved++;
+      }
+    },
   },
   probe: {
     mutating: () => false,

@@ -11,6 +11,27 @@ export interface ExecEffect {
   simple?: boolean;
   /** Performed through the container engine's API; the command is its CLI equivalent, for reading and replaying. */
   api?: true;
+  /** What an opaque command declared it writes or erases, as found on the host when planned. */
+  declares?: DeclaredPath[];
+}
+
+/**
+ * A path an opaque command (kubeadm init, kubeadm reset, …) writes or erases by itself. `DIR/*`
+ * stands for everything in DIR. Audited like a write or a remove; a run compares it afterwards.
+ */
+export interface DeclaredPath {
+  path: string;
+  action: 'write' | 'erase';
+  exists: boolean;
+  /** Current size, for what is erased or overwritten. */
+  bytes?: number;
+  /** Where the current file or directory is copied before the command replaces it. */
+  backup?: string;
+}
+
+/** The directory or file a declared path names (`DIR/*` → DIR). */
+export function declaredBase(path: string): string {
+  return path.endsWith('/*') ? path.slice(0, -2) : path;
 }
 
 export interface ProbeEffect {

@@ -4,6 +4,9 @@ import { UserError } from '../core/errors.ts';
 import { findRuntime, runtimes } from '../runtimes/index.ts';
 import { parseExtraConfig } from '../tasks/k8s/extra-config.ts';
 import { DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion } from '../tasks/k8s/versions.ts';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { DEFAULT_CNI_PLUGINS_MIRROR, parseCni } from '../tasks/k8s/cni.ts';
 import { defineOption, optionSet } from './option.ts';
 import { flag, port, url, wholeNumber } from './parsers.ts';
 import { CONTAINERD_RELEASES, RUNC_RELEASES } from '../runtimes/containerd-support.ts';
@@ -28,7 +31,7 @@ export const kubernetesVersion = defineOption({
   type: 'string',
   default: DEFAULT_KUBERNETES_VERSION,
   arg: 'version',
-  help: 'The Kubernetes version (v1.MINOR.PATCH)',
+  help: 'The Kubernetes version: v1.MINOR.PATCH, or stable or latest (as dl.k8s.io names them, resolved once)',
   parse: parseKubernetesVersion,
   toParam: (v) => v.text,
 });
@@ -96,6 +99,27 @@ export const allowPackageChanges = defineOption({
   parse: flag,
 });
 
+export const cni = defineOption({
+  flag: 'cni', key: 'cni', type: 'string', default: 'auto', arg: 'cni',
+  help: 'The pod network: auto (bridge for one node), bridge, flannel, calico, cilium, false, or a CNI manifest file',
+  parse: cniValue,
+});
+
+export const cniPluginsMirror = defineOption({
+  flag: 'cni-plugins-mirror', key: 'cniPluginsMirror', type: 'string', default: DEFAULT_CNI_PLUGINS_MIRROR, arg: 'url',
+  help: 'Where the CNI plugins are downloaded from: BASE/VERSION/cni-plugins-linux-ARCH-VERSION.tgz (+ .sha256)',
+  parse: url(DEFAULT_CNI_PLUGINS_MIRROR),
+});
+
+/** A name as given; a manifest path made absolute (against the working directory) and checked to exist. */
+function cniValue(v: unknown): string {
+  const text = String(v ?? '');
+  const chosen = parseCni(/[/]|\.(ya?ml|json)$/.test(text) ? resolve(text) : text);
+  if (chosen.kind !== 'file') return text;
+  if (!existsSync(chosen.path)) throw new UserError('CNI_INVALID', `--cni ${text}: ${chosen.path} does not exist`, { fix: 'give the path of a CNI manifest (YAML), or one of auto, bridge, flannel, calico, cilium, false' });
+  return chosen.path;
+}
+
 /** A recipe setting without a flag (minikube's --wait-timeout is a duration, not seconds). */
 export const waitTimeout = defineOption({
   key: 'waitTimeout',
@@ -106,7 +130,7 @@ export const waitTimeout = defineOption({
 });
 
 export const clusterOptions = [
-  containerRuntime, kubernetesVersion, apiserverPort, extraConfig, binaryMirror, criToolsMirror, containerdMirror, runcMirror, allowPackageChanges, waitTimeout,
+  containerRuntime, kubernetesVersion, apiserverPort, extraConfig, cni, binaryMirror, criToolsMirror, cniPluginsMirror, containerdMirror, runcMirror, allowPackageChanges, waitTimeout,
 ] as const;
 
 export const CLUSTER_SET = 'cluster';

@@ -42,7 +42,7 @@ state = "/run/containerd"
     sandbox_image = ${str(o.pauseImage)}
     enable_unprivileged_ports = true
     enable_unprivileged_icmp = true
-    restrict_oom_score_adj = false
+    restrict_oom_score_adj = ${o.restrictOomScoreAdj === true}
     [plugins."io.containerd.grpc.v1.cri".containerd]
       default_runtime_name = "runc"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]

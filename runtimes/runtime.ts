@@ -14,6 +14,11 @@ export interface RuntimeOptions {
    */
   otherUnits: readonly string[];
   /**
+   * The machine cannot lower processes' OOM scores (no CAP_SYS_RESOURCE, as in a node container on
+   * these hosts): the runtime must not try, or no pod sandbox starts.
+   */
+  restrictOomScoreAdj?: boolean;
+  /**
    * Files that do not come from the distribution, by artifact name (e.g. 'cri-dockerd'): where to
    * fetch them and their checksum. A runtime that needs one has a pinned default.
    */

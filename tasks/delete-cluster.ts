@@ -6,14 +6,19 @@ import { defineTask } from '../core/task.ts';
 import { readClaim, refuseOther } from './claim-node.ts';
 import { readIfExists } from './k8s/node-facts.ts';
 import { once } from './k8s/once.ts';
+import { BRIDGE_CONFLIST } from './k8s/cni.ts';
+import { HOSTS_FILE, controlPlaneName, mergeHostsEntry } from './k8s/hosts-file.ts';
 import {
-  KUBEADM_CONFIG, KUBELET_DIR, KUBELET_DROPIN_DIR, KUBELET_UNIT, KUBERNETES_DIR, MODULES_FILE, NODE_DIR, SYSCTL_FILE,
+  KUBEADM_CONFIG, KUBEADM_RESET_ERASES, KUBELET_DIR, KUBELET_DROPIN_DIR, KUBELET_UNIT, KUBERNETES_DIR, MODULES_FILE, NODE_DIR, SYSCTL_FILE,
   binDir, kubeadmPath,
 } from './k8s/paths.ts';
 import { BEFORE_SUFFIX, isOurs, userKubeconfig } from './user-kubeconfig.ts';
 
-/** Erased in this order: the units first (so nothing restarts the kubelet), kubestrap's own directory last. */
-const PATHS = [KUBELET_DROPIN_DIR, KUBELET_UNIT, KUBERNETES_DIR, KUBELET_DIR, MODULES_FILE, SYSCTL_FILE, NODE_DIR];
+/**
+ * Erased in this order: the units first (so nothing restarts the kubelet), kubestrap's own directory
+ * last. The CNI plugins stay in /opt/cni/bin with the runtime; the bridge configuration goes.
+ */
+const PATHS = [KUBELET_DROPIN_DIR, KUBELET_UNIT, KUBERNETES_DIR, KUBELET_DIR, BRIDGE_CONFLIST, MODULES_FILE, SYSCTL_FILE, NODE_DIR];
 
 async function state(ctx: TaskContext, backupDir: string) {
   return once(ctx, 'delete', async () => {
@@ -32,7 +37,9 @@ async function state(ctx: TaskContext, backupDir: string) {
     const ourKubeconfig = isOurs(await readIfExists(ctx, kc.file), ctx.profile);
     const before = ourKubeconfig && (await ctx.exists(kc.backup));
     const backups = backupDir || `${(await ctx.facts()).home}/.kubestrap/backups/${ctx.profile}`;
-    return { claim, present, kubeadm: canReset ? kubeadm : undefined, socket, kubelet, kc, ourKubeconfig, before, backups };
+    const hostsNow = (await readIfExists(ctx, HOSTS_FILE)) ?? '';
+    const hosts = { now: hostsNow, wanted: mergeHostsEntry(hostsNow, controlPlaneName(ctx.profile), undefined) };
+    return { hosts, claim, present, kubeadm: canReset ? kubeadm : undefined, socket, kubelet, kc, ourKubeconfig, before, backups };
   });
 }
 
@@ -44,18 +51,21 @@ export default defineTask({
   },
   async check(ctx, p) {
     const s = await state(ctx, p.backupDir);
-    return !s.present.length && !s.kubelet.active && !s.kubelet.enabled && !s.ourKubeconfig;
+    return !s.present.length && !s.kubelet.active && !s.kubelet.enabled && !s.ourKubeconfig && s.hosts.now === s.hosts.wanted;
   },
   async run(ctx, p) {
     const s = await state(ctx, p.backupDir);
     if (s.kubeadm) {
       const bin = s.kubeadm.slice(0, s.kubeadm.lastIndexOf('/'));
-      await ctx.sudo`env ${kubeadmPath(bin)} kubeadm reset -f ${s.socket ? ['--cri-socket', s.socket] : []}`;
+      await ctx.declaring({ label: 'kubeadm reset', erases: KUBEADM_RESET_ERASES })
+        .sudo`env ${kubeadmPath(bin)} kubeadm reset -f ${s.socket ? ['--cri-socket', s.socket] : []}`;
     }
     if (s.kubelet.active) await ctx.service('kubelet', 'stop');
     if (s.kubelet.enabled) await ctx.service('kubelet', 'disable');
     for (const path of s.present) await ctx.remove(path, { sudo: true });
     if (s.present.some((x) => x.startsWith('/etc/systemd/'))) await ctx.service('systemd', 'daemon-reload');
+    // The control plane's name leaves /etc/hosts; the user's own lines stay.
+    if (s.hosts.now !== s.hosts.wanted) await ctx.write(HOSTS_FILE, s.hosts.wanted, { mode: '0644', sudo: true });
     if (s.ourKubeconfig) {
       await ctx.remove(s.kc.file);
       if (s.before) {

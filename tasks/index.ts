@@ -8,9 +8,12 @@ import removePath from './remove-path.ts';
 import runCommand from './run-command.ts';
 import writeFile from './write-file.ts';
 // The Kubernetes node graph (recipes/driver-none.yaml) and its teardown.
+import applyCni from './apply-cni.ts';
 import claimNode from './claim-node.ts';
 import configureKubelet from './configure-kubelet.ts';
+import controlPlaneName from './control-plane-name.ts';
 import deleteCluster from './delete-cluster.ts';
+import installCni from './install-cni.ts';
 import installKubernetes from './install-kubernetes.ts';
 import kubeadmConfig from './kubeadm-config.ts';
 import kubeadmInit from './kubeadm-init.ts';
@@ -29,5 +32,5 @@ import checkContainerEngine from './check-container-engine.ts';
 import kubeadmJoin from './kubeadm-join.ts';
 
 export const builtinTasks: readonly Task[] = [checkVirt, installPackages, installRuntime, manageService, removePath, runCommand, writeFile,
-  claimNode, configureKubelet, deleteCluster, installKubernetes, kubeadmConfig, kubeadmInit, preflight, prepareNode, userKubeconfig, waitApiserver,
+  applyCni, claimNode, configureKubelet, controlPlaneName, deleteCluster, installCni, installKubernetes, kubeadmConfig, kubeadmInit, preflight, prepareNode, userKubeconfig, waitApiserver,
   createContainerNetwork, provisionNode, buildNodeImage, deleteContainerProfile, loadImage, containerKubeconfig, checkContainerEngine, kubeadmJoin] as Task[];

@@ -1,5 +1,6 @@
 // Installs, configures and starts the container runtime the kubelet will use; done when the
 // packages are installed, the config files are exactly the planned ones and the services run.
+import type { TaskContext } from '../core/context.ts';
 import { defineTask, type Params, type ParamSpec } from '../core/task.ts';
 import { fileFact } from '../core/facts.ts';
 import { setupFacts } from '../runtimes/common.ts';
@@ -50,6 +51,14 @@ function outputs(runtime: ContainerRuntime, opts: RuntimeOptions) {
   return { runtime: runtime.name, criSocket: runtime.criSocket, cgroupDriver: opts.cgroupDriver, pauseImage: opts.pauseImage };
 }
 
+/** CAP_SYS_RESOURCE in the machine's bounding set: without it the runtime may not lower OOM scores. */
+async function withMachineLimits(ctx: TaskContext, opts: RuntimeOptions): Promise<RuntimeOptions> {
+  const r = await ctx.probe`sh -c ${'grep ^CapBnd: /proc/self/status'}`;
+  const mask = /CapBnd:\s*([0-9a-f]+)/.exec(r.stdout)?.[1];
+  const canLower = mask === undefined || (BigInt(`0x${mask}`) & (1n << 24n)) !== 0n;
+  return canLower ? opts : { ...opts, restrictOomScoreAdj: true };
+}
+
 export default defineTask({
   name: 'install-runtime',
   description: 'Install, configure and start the container runtime (containerd, docker + cri-dockerd, or cri-o)',
@@ -63,11 +72,11 @@ export default defineTask({
   },
   async check(ctx, p) {
     const { runtime, opts } = resolve(p);
-    return runtime.check(ctx, opts);
+    return runtime.check(ctx, await withMachineLimits(ctx, opts));
   },
   async run(ctx, p) {
     const { runtime, opts } = resolve(p);
-    await runtime.enable(ctx, opts);
+    await runtime.enable(ctx, await withMachineLimits(ctx, opts));
     return outputs(runtime, opts);
   },
   outputs(_ctx, p) {

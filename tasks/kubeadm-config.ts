@@ -21,17 +21,20 @@ const params = {
   resolvConf: { type: 'string', default: '/etc/resolv.conf' },
   extraConfig: taskParam(extraConfig, true),
   binDir: { type: 'string', description: 'where kubeadm is, to validate the file' },
+  cgroupVersion: { type: 'number', default: 2, description: "the node's cgroup version (preflight)" },
+  controlPlaneName: { type: 'string', default: '', pattern: '|[a-z0-9.-]+', description: 'the stable name of the control plane (empty: its address)' },
   path: { type: 'string', default: KUBEADM_CONFIG },
 } as const;
 
-type P = { kubernetesVersion: string; apiserverPort: number; nodeIp: string; criSocket: string; cgroupDriver: string; resolvConf: string; extraConfig: string[]; path: string };
+type P = { kubernetesVersion: string; apiserverPort: number; nodeIp: string; criSocket: string; cgroupDriver: string; resolvConf: string; extraConfig: string[]; path: string; cgroupVersion: number; controlPlaneName: string };
 
 async function wanted(ctx: TaskContext, p: P) {
   return once(ctx, 'kubeadm-config', async () => {
     const content = renderKubeadmConfig({
       version: parseKubernetesVersion(p.kubernetesVersion), clusterName: ctx.profile, nodeIp: p.nodeIp,
       apiserverPort: p.apiserverPort, criSocket: p.criSocket, cgroupDriver: p.cgroupDriver as 'systemd' | 'cgroupfs',
-      resolvConf: p.resolvConf, extra: parseExtraConfig(p.extraConfig),
+      resolvConf: p.resolvConf, extra: parseExtraConfig(p.extraConfig), cgroupVersion: p.cgroupVersion === 1 ? 1 : 2,
+      ...(p.controlPlaneName ? { controlPlaneName: p.controlPlaneName } : {}),
     });
     return { content, now: await readIfExists(ctx, p.path) };
   });

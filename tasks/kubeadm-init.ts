@@ -1,12 +1,16 @@
 // kubeadm init, as root, with kubestrap's binaries first on PATH (kubeadm runs crictl from there).
+// kubeadm writes its files itself: they are declared here, so the plan lists every one with what
+// this machine has there, and the run compares them with what kubeadm really wrote.
 import { defineTask } from '../core/task.ts';
-import { KUBEADM_CONFIG, ADMIN_CONF, kubeadmPath } from './k8s/paths.ts';
+import { KUBEADM_CONFIG, ADMIN_CONF, kubeadmPath, kubeadmInitWrites, KUBERNETES_DIR } from './k8s/paths.ts';
+import { parseKubernetesVersion } from './k8s/versions.ts';
 
 export default defineTask({
   name: 'kubeadm-init',
   description: 'Initialize the control plane with kubeadm init (pulls the control-plane images)',
   params: {
     binDir: { type: 'string' },
+    kubernetesVersion: { type: 'string', description: 'which files kubeadm writes depends on it' },
     config: { type: 'string', default: KUBEADM_CONFIG },
     ignorePreflightErrors: { type: 'string', default: '', pattern: '[A-Za-z0-9,.-]*', description: "kubeadm preflight checks to skip, comma-separated" },
   },
@@ -17,7 +21,8 @@ export default defineTask({
   outputs: () => ({ fresh: false }),
   async run(ctx, p) {
     const ignore = p.ignorePreflightErrors ? [`--ignore-preflight-errors=${p.ignorePreflightErrors}`] : [];
-    await ctx.sudo`env ${kubeadmPath(p.binDir)} kubeadm init --config ${p.config} ${ignore}`;
+    await ctx.declaring({ label: 'kubeadm init', writes: kubeadmInitWrites(parseKubernetesVersion(p.kubernetesVersion)), watch: [KUBERNETES_DIR] })
+      .sudo`env ${kubeadmPath(p.binDir)} kubeadm init --config ${p.config} ${ignore}`;
     return { fresh: true };
   },
 });

@@ -11,8 +11,10 @@ import { parseExtraConfig, kubeadmSetting } from './k8s/extra-config.ts';
 import { commandPresent, fileFact } from '../core/facts.ts';
 import { ADDRESS_FACTS, ARCH, CPUS, hasCommand, ipv4Addresses, listeningPorts, nodeArch, PORT_FACTS, readIfExists } from './k8s/node-facts.ts';
 import { once } from './k8s/once.ts';
+import { parseCidr } from './k8s/cni.ts';
+import { DEFAULT_POD_SUBNET } from './k8s/kubeadm-yaml.ts';
 import { ADMIN_CONF } from './k8s/paths.ts';
-import { parseKubernetesVersion } from './k8s/versions.ts';
+import { CGROUP_V1_REFUSED_FROM, DEFAULT_KUBERNETES_VERSION, SUPPORTED_MINORS, parseKubernetesVersion, upstreamSupported } from './k8s/versions.ts';
 import { containerdSupports, describeMinimums } from '../runtimes/containerd-support.ts';
 import { findBinaries, sourceOf } from '../runtimes/installed.ts';
 
@@ -69,6 +71,9 @@ async function inspect(ctx: TaskContext, p: { kubernetesVersion: string; apiserv
     const version = parseKubernetesVersion(p.kubernetesVersion);
     const extra = parseExtraConfig(p.extraConfig);
     const ignore = new Set<string>();
+    if (!upstreamSupported(version)) {
+      ctx.note('warn', `Kubernetes v1.${version.minor} no longer gets fixes upstream (supported: ${SUPPORTED_MINORS.map(([m]) => `v1.${m}`).join(', ')})`, `use --kubernetes-version ${DEFAULT_KUBERNETES_VERSION} or stable`);
+    }
     if (ctx.createdBy) return planned(ctx, p.apiserverPort, extra);
     const facts = await ctx.facts();
 
@@ -127,7 +132,13 @@ async function inspect(ctx: TaskContext, p: { kubernetesVersion: string; apiserv
       ignore.add('Mem');
       ctx.note('warn', `${Math.round(memKiB / 1024)} MiB of memory: kubeadm asks for at least ${MIN_MEMORY_MIB} MiB`);
     }
-    if (!(await ctx.exists(CGROUP_V2)) && version.minor >= 31) {
+    const cgroupVersion = (await ctx.exists(CGROUP_V2)) ? 2 : 1;
+    if (cgroupVersion === 1 && version.minor >= CGROUP_V1_REFUSED_FROM) {
+      // From 1.35 the kubelet refuses cgroup v1 unless told otherwise, and kubeadm's SystemVerification fails on it.
+      ignore.add('SystemVerification');
+      ctx.note('warn', `this machine uses cgroup v1, which the kubelet of Kubernetes ${version.text} refuses by default: kubestrap sets failCgroupV1: false in the KubeletConfiguration and skips kubeadm's SystemVerification preflight check (it fails on cgroup v1, and checks nothing else kubestrap does not check here); cgroup v1 support is deprecated and will be removed from Kubernetes`,
+        'boot with systemd.unified_cgroup_hierarchy=1 to use cgroup v2');
+    } else if (cgroupVersion === 1 && version.minor >= 31) {
       ctx.note('warn', `this machine uses cgroup v1, which Kubernetes ${version.text} supports only in maintenance mode`, 'boot with systemd.unified_cgroup_hierarchy=1 to use cgroup v2');
     }
     const missing: string[] = [];
@@ -137,7 +148,8 @@ async function inspect(ctx: TaskContext, p: { kubernetesVersion: string; apiserv
     await checkRuntimeVersion(ctx, p.containerRuntime, version);
     for (const e of (kubeadmSetting(extra, 'ignore-preflight-errors') ?? '').split(',')) if (e.trim()) ignore.add(e.trim());
     return {
-      nodeIp, arch, initialized,
+      nodeIp, arch, initialized, cgroupVersion,
+      podSubnet: parseCidr(kubeadmSetting(extra, 'pod-network-cidr') ?? DEFAULT_POD_SUBNET, '--extra-config kubeadm.pod-network-cidr'),
       ignorePreflightErrors: [...ignore].sort().join(','),
     };
   });
@@ -152,7 +164,9 @@ function planned(ctx: TaskContext, apiserverPort: number, extra: ReturnType<type
   ctx.note('info', `${ctx.host} does not exist yet (step ${ctx.createdBy!.join(', ')} creates it): sudo, systemd, ports, swap, CPU and memory are checked on it in the run`);
   for (const l of listeners(apiserverPort, nodeIp)) ctx.listen(l.port, { address: l.address, component: l.component });
   const ignore = (kubeadmSetting(extra, 'ignore-preflight-errors') ?? '').split(',').map((e) => e.trim()).filter(Boolean);
-  return { nodeIp, arch: process.arch === 'arm64' ? 'arm64' : 'amd64', initialized: false, ignorePreflightErrors: [...new Set(ignore)].sort().join(',') };
+  // The machine's cgroup version is read in the run; the plan assumes v2 (what current images boot).
+  const podSubnet = parseCidr(kubeadmSetting(extra, 'pod-network-cidr') ?? DEFAULT_POD_SUBNET, '--extra-config kubeadm.pod-network-cidr');
+  return { nodeIp, arch: process.arch === 'arm64' ? 'arm64' : 'amd64', initialized: false, cgroupVersion: 2, podSubnet, ignorePreflightErrors: [...new Set(ignore)].sort().join(',') };
 }
 
 export default defineTask({

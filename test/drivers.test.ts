@@ -26,13 +26,15 @@ import { parseExtraConfig } from '../tasks/k8s/extra-config.ts';
 import { renderKubeadmConfig } from '../tasks/k8s/kubeadm-yaml.ts';
 import { renderKubeletDropIn, systemdWord } from '../tasks/k8s/kubelet-units.ts';
 import { chooseResolver } from '../tasks/k8s/resolv.ts';
-import { crictlVersion, kubeadmApiVersion, parseKubernetesVersion } from '../tasks/k8s/versions.ts';
+import { CNI_PLUGINS_VERSION, DEFAULT_CNI_PLUGINS_MIRROR, MANIFESTS, bridgeConflist, cniPluginsTarball, parseCidr, parseCni } from '../tasks/k8s/cni.ts';
+import { controlPlaneName, mergeHostsEntry } from '../tasks/k8s/hosts-file.ts';
+import { crictlVersion, DEFAULT_KUBERNETES_VERSION, kubeadmApiVersion, parseKubernetesVersion } from '../tasks/k8s/versions.ts';
 import { debianWorkstation, FixedHost, type FixedMachine } from './helpers/fixed-host.ts';
 import { runCli } from './helpers/cli.ts';
 import { hasBinary, repoRoot, tempDir } from './helpers/env.ts';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 
-const VERSION = 'v1.31.4';
+const VERSION = DEFAULT_KUBERNETES_VERSION;
 const GOLDEN = join(repoRoot, 'test', 'golden');
 const update = process.env.UPDATE_GOLDEN === '1';
 
@@ -43,6 +45,7 @@ function seedChecksums(home: string, version = VERSION, binaryMirror = 'https://
   const urls = [
     ...['kubelet', 'kubeadm', 'kubectl'].map((b) => `${binaryMirror}/${version}/bin/linux/amd64/${b}.sha256`),
     `${criTools}/${cv}/crictl-${cv}-linux-amd64.tar.gz.sha256`,
+    `${DEFAULT_CNI_PLUGINS_MIRROR}/${CNI_PLUGINS_VERSION}/${cniPluginsTarball('amd64')}.sha256`,
   ];
   for (const url of urls) {
     const path = downloadCachePath(cache, url);
@@ -184,7 +187,13 @@ describe('driver registry', () => {
       [['start', '--driver', 'none', '--extra-config', 'max-pods', '--dry-run'], /not component\.key=value/],
       [['start', '--driver', 'none', '--extra-config', 'kubeadm.token=x', '--dry-run'], /kubeadm\.token is not supported/],
       [['start', '--driver', 'none', '--container-runtime', 'rkt', '--dry-run'], /unknown container runtime 'rkt'/],
-      [['start', '--driver', 'none', '--kubernetes-version', 'latest', '--dry-run'], /not a Kubernetes release version/],
+      [['start', '--driver', 'none', '--kubernetes-version', 'lastest', '--dry-run'], /not a Kubernetes release version/],
+      // Offline (a closed loopback port stands for dl.k8s.io): the URL it could not read, exit 2.
+      [['start', '--driver', 'none', '--kubernetes-version', 'stable', '--binary-mirror', 'http://127.0.0.1:9/release', '--dry-run'], /--kubernetes-version stable: could not fetch http:\/\/127\.0\.0\.1:9\/release\/stable\.txt .*\[K8S_VERSION_UNRESOLVED\]/],
+      [['start', '--driver', 'none', '--extra-config', 'kube-proxy.conntrack.maxPercore=5', '--dry-run'], /KubeProxyConfiguration has no field 'conntrack\.maxPercore'.*did you mean 'kube-proxy\.conntrack\.maxPerCore'/],
+      [['start', '--driver', 'none', '--extra-config', 'kube-proxy.conntrack.maxPerCore=many', '--dry-run'], /a whole number is expected/],
+      [['start', '--driver', 'none', '--cni', 'flanel', '--dry-run'], /--cni "flanel" is not a CNI kubestrap knows.*did you mean 'flannel'/],
+      [['start', '--driver', 'none', '--cni', './no-such-cni.yaml', '--dry-run'], /no-such-cni\.yaml does not exist/],
       [['start', '--driver', 'none', '--kubernetes-version', 'v1.18.0', '--dry-run'], /v1\.18 is not supported/],
       [['start', '--driver', 'none', '--apiserver-port', '70000', '--dry-run'], /"?70000"? is not a port number/],
       [['start', '--driver', 'ssh', '--dry-run'], /needs the machine's address/],
@@ -196,6 +205,28 @@ describe('driver registry', () => {
       assert.match(r.stderr, message, argv.join(' '));
       assert.equal(r.stdout, '', `${argv.join(' ')} planned nothing`);
     }
+  });
+});
+
+describe('--kubernetes-version stable|latest', () => {
+  it('resolves through the binary mirror\'s stable.txt and latest.txt, and plans the exact version', async (t) => {
+    const { createServer } = await import('node:http');
+    const texts: Record<string, string> = { '/release/stable.txt': 'v1.36.6\n', '/release/latest.txt': 'v1.38.0-alpha.2\n' };
+    const server = createServer((req, res) => { const b = texts[req.url ?? '']; if (b) res.end(b); else res.writeHead(404).end(); });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.after(() => new Promise<void>((r) => server.close(() => r())));
+    const mirror = `http://127.0.0.1:${(server.address() as { port: number }).port}/release`;
+    const { resolveKubernetesVersion } = await import('../tasks/k8s/versions.ts');
+    const get = async (u: string) => { const r = await fetch(u); if (!r.ok) throw new Error(`HTTP ${r.status}`); return r.text(); };
+    assert.equal(await resolveKubernetesVersion('stable', mirror, get), 'v1.36.6');
+    assert.equal(await resolveKubernetesVersion('v1.35.2', mirror, get), 'v1.35.2');
+    await assert.rejects(resolveKubernetesVersion('latest', mirror, get), /latest\.txt names "v1\.38\.0-alpha\.2", not a released version/);
+    const home = tempDir(t);
+    // Every URL on loopback: a plan fetches the published checksums.
+    const r = await runCli(['start', '--driver', 'none', '--kubernetes-version', 'stable', '--binary-mirror', mirror, '--cri-tools-mirror', mirror, '--cni-plugins-mirror', mirror, '--dry-run', '--format', 'json'], { env: { KUBESTRAP_HOME: home } });
+    // The machine running the tests may not be able to host it; the parameters are what matters here.
+    const plan = JSON.parse(r.stdout || '{}') as PlanDocument;
+    assert.equal(plan.params?.kubernetesVersion, 'v1.36.6', r.stderr);
   });
 });
 
@@ -224,6 +255,45 @@ describe('generated Kubernetes configuration', () => {
       assert.equal(proxy.mode, 'ipvs');
       assert.equal(proxy.clusterCIDR, '10.50.0.0/16');
     }
+  });
+
+  it('kube-proxy: conntrack left to the machine, dotted keys nested into the configuration', () => {
+    const nested = parseExtraConfig(['kube-proxy.conntrack.maxPerCore=8', 'kube-proxy.iptables.masqueradeAll=true', 'kube-proxy.nodePortAddresses=10.0.0.0/8,192.168.0.0/16', 'kube-proxy.featureGates.Foo=true']);
+    const proxy = parseAllDocuments(renderKubeadmConfig({ ...input, extra: nested, version: parseKubernetesVersion('v1.37.1') })).map((d) => d.toJS())[3];
+    assert.deepEqual(proxy.conntrack, { maxPerCore: 8, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' });
+    assert.deepEqual(proxy.iptables, { masqueradeAll: true });
+    assert.deepEqual(proxy.nodePortAddresses, ['10.0.0.0/8', '192.168.0.0/16']);
+    assert.deepEqual(proxy.featureGates, { Foo: true });
+    assert.equal('conntrack.maxPerCore' in proxy, false, 'no dotted top-level key');
+    const plain = parseAllDocuments(renderKubeadmConfig({ ...input, version: parseKubernetesVersion('v1.37.1') })).map((d) => d.toJS())[3];
+    assert.deepEqual(plain.conntrack, { maxPerCore: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' });
+  });
+
+  it('cgroup v1 from 1.35: the kubelet is told to accept it; the control plane has a stable name', () => {
+    const kubeletOf = (version: string, cgroupVersion: 1 | 2) => parseAllDocuments(renderKubeadmConfig({ ...input, version: parseKubernetesVersion(version), cgroupVersion })).map((d) => d.toJS())[2];
+    assert.equal(kubeletOf('v1.35.9', 1).failCgroupV1, false);
+    assert.equal(kubeletOf('v1.37.1', 1).failCgroupV1, false);
+    assert.equal('failCgroupV1' in kubeletOf('v1.37.1', 2), false);
+    assert.equal('failCgroupV1' in kubeletOf('v1.30.5', 1), false, 'the field does not exist before 1.31');
+    const docs = parseAllDocuments(renderKubeadmConfig({ ...input, version: parseKubernetesVersion('v1.37.1'), controlPlaneName: 'control-plane.demo.internal' })).map((d) => d.toJS());
+    assert.equal(docs[1].controlPlaneEndpoint, 'control-plane.demo.internal:9443');
+    assert.ok(docs[1].apiServer.certSANs.includes('control-plane.demo.internal'));
+    assert.equal(controlPlaneName('My_Profile'), 'control-plane.my-profile.internal');
+    const hosts = '127.0.0.1\tlocalhost\n10.0.0.5 control-plane.demo.internal\n::1 localhost\n';
+    assert.equal(mergeHostsEntry(hosts, 'control-plane.demo.internal', '10.0.0.7'), '127.0.0.1\tlocalhost\n::1 localhost\n10.0.0.7\tcontrol-plane.demo.internal\t# kubestrap: the control plane\'s stable name\n');
+    assert.equal(mergeHostsEntry(mergeHostsEntry(hosts, 'control-plane.demo.internal', '10.0.0.7'), 'control-plane.demo.internal', undefined), '127.0.0.1\tlocalhost\n::1 localhost\n');
+  });
+
+  it('--cni: minikube\'s names, a manifest path, and the bridge configuration with the pod subnet', () => {
+    assert.deepEqual(parseCni('auto'), { kind: 'bridge' });
+    assert.deepEqual(parseCni('auto', 3), { kind: 'manifest', name: 'flannel', url: MANIFESTS.flannel.url });
+    assert.deepEqual(parseCni('false'), { kind: 'none' });
+    assert.deepEqual(parseCni('/srv/cni.yaml'), { kind: 'file', path: '/srv/cni.yaml' });
+    assert.throws(() => parseCni('calcio'), (e: UserError) => e.reason === 'CNI_INVALID' && /did you mean 'calico'/.test(e.fix ?? ''));
+    const conf = JSON.parse(bridgeConflist('10.50.0.0/16'));
+    assert.deepEqual(conf.plugins.map((p: { type: string }) => p.type), ['bridge', 'portmap']);
+    assert.deepEqual(conf.plugins[0].ipam.ranges, [[{ subnet: '10.50.0.0/16' }]]);
+    assert.throws(() => parseCidr('10.50.0.0/33', 'podSubnet'), /not an IPv4 network/);
   });
 
   it('puts kubelet extra-config on the drop-in\'s ExecStart, quoted for systemd', () => {
@@ -302,6 +372,26 @@ describe('golden plans (fixed facts: a Debian 12 workstation)', () => {
     assert.deepEqual(install && install.kind === 'exec' && [install.command, install.sudo], ['install -m 0600 -o 1000 -g 1000 /etc/kubernetes/admin.conf /home/alice/.kube/config', true]);
   });
 
+  it('--cni flannel, or a manifest of yours: put on the node, applied with kubectl after kubeadm init', async (t) => {
+    const flannel = await planWith(t, 'driver-none', { cni: 'flannel' }, {});
+    assert.equal(flannel.exitCode, 0);
+    const cni = flannel.plan.steps.find((s) => s.id === 'cni')!;
+    assert.ok(cni.effects.some((e) => e.kind === 'download' && e.url === MANIFESTS.flannel.url && e.sha256 === undefined));
+    assert.ok(cni.effects.some((e) => e.kind === 'write' && e.path === '/var/lib/kubestrap/cni/manifest.yaml'));
+    assert.ok(!cni.effects.some((e) => e.kind === 'write' && e.path.endsWith('.conflist')), 'no bridge configuration');
+    const apply = flannel.plan.steps.find((s) => s.id === 'pod-network')!;
+    assert.deepEqual(apply.effects.filter((e) => e.kind === 'exec').map((e) => e.kind === 'exec' && [e.command, e.sudo]), [
+      [`/var/lib/kubestrap/binaries/${VERSION}/kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f /var/lib/kubestrap/cni/manifest.yaml`, true],
+    ]);
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'my-cni.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: my-cni }\n');
+    const own = await planWith(t, 'driver-none', { cni: join(dir, 'my-cni.yaml') }, {});
+    const put = own.plan.steps.find((s) => s.id === 'cni')!.effects.find((e) => e.kind === 'write' && e.path === '/var/lib/kubestrap/cni/manifest.yaml');
+    assert.ok(put && put.kind === 'write');
+    assert.equal(put.source, join(dir, 'my-cni.yaml'));
+    assert.equal(put.sha256, sha256('apiVersion: v1\nkind: ConfigMap\nmetadata: { name: my-cni }\n'));
+  });
+
   it('refuses a second none cluster on the same machine (exit 3), and allows ssh profiles on other machines', async (t) => {
     const claimed = debianWorkstation();
     claimed.files['/var/lib/kubestrap/cluster.json'] = JSON.stringify({ profile: 'first', driver: 'none', kubernetesVersion: VERSION }) + '\n';
@@ -311,7 +401,8 @@ describe('golden plans (fixed facts: a Debian 12 workstation)', () => {
     assert.match(claim.error ?? '', /already hosts kubestrap cluster 'first' \(driver none\).*kubestrap delete -p first.*\[MACHINE_IN_USE\]/);
     assert.ok(second.plan.steps.filter((s) => s.id !== 'claim' && s.id !== 'preflight').every((s) => s.status === 'skipped' && !s.effects.length));
     // The same profile again is fine: it is its own cluster.
-    assert.equal((await planWith(t, 'driver-none', {}, { local: claimed }, 'first')).exitCode, 0);
+    const same = await planWith(t, 'driver-none', {}, { local: claimed }, 'first');
+    assert.equal(same.exitCode, 0, JSON.stringify(same.plan.steps.filter((s) => s.error).map((s) => s.error)));
     // ssh: profile 'second' on another machine, while this one hosts 'first'.
     const other = sshMachine({ name: 'ssh:root@192.168.1.30:22' });
     const ssh = await planWith(t, 'driver-ssh', { sshIpAddress: '192.168.1.30' }, { local: claimed, ssh: other }, 'second');

@@ -6,6 +6,7 @@ import type { HostInfo } from '../hosts/host.ts';
 import type { PlanDocument } from '../plan.ts';
 import { asRoot, quote } from '../quote.ts';
 import { shellComment as c, terminalText } from './escape.ts';
+import { declaredLine } from './plan-text.ts';
 
 export function renderPlanSh(plan: PlanDocument): string {
   const hosts = new Map(plan.hosts.map((h) => [h.name, h]));
@@ -47,7 +48,8 @@ function effectLines(e: Effect, host: HostInfo | undefined): string[] {
   const special = shLinesFor(e);
   if (special && 'lines' in special) return special.lines;
   if (special) return [...(special.comment !== undefined ? [`# ${c(special.comment)}`] : []), ...('withheld' in special ? [`withheld ${quote(terminalText(special.withheld))}`] : [])];
-  const lines: string[] = [];
+  // What an opaque command declared, as comments before its backups and the command itself.
+  const lines: string[] = e.kind === 'exec' ? (e.declares ?? []).map((d) => `# declared: ${c(declaredLine(d))}`) : [];
   for (const c of commandsFor(e)) {
     let text = c.sudo ? asRoot(c.command, (host?.uid ?? 1) === 0) : c.command.text;
     const remote = host && host.shellPrefix.length > 0;

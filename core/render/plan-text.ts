@@ -1,6 +1,6 @@
 // The plan for people: what needs root, what is overwritten or erased, what opens ports.
 import { describeEffect, formatBytes, isShown, needsRoot } from '../effect-kinds.ts';
-import type { Effect } from '../effects.ts';
+import type { DeclaredPath, Effect } from '../effects.ts';
 import type { PlanDocument } from '../plan.ts';
 import { terminalText as t } from './escape.ts';
 import type { Style } from './style.ts';
@@ -11,6 +11,12 @@ const LOOPBACK = /^(127\.|::1$|localhost$)/;
 function marker(e: Effect, style: Style): string {
   if (needsRoot(e)) return style.red('#');
   return e.kind === 'listen' ? '*' : '$';
+}
+
+/** One declared path of an opaque command, under the command in the step listing. */
+export function declaredLine(d: DeclaredPath): string {
+  if (d.action === 'erase') return `erases ${d.path} ${d.exists ? `(${formatBytes(d.bytes)})` : '(absent)'}`;
+  return `writes ${d.path} ${d.exists ? `(exists: backup ${d.backup})` : '(new)'}`;
 }
 
 export function renderPlanText(plan: PlanDocument, style: Style): string {
@@ -37,6 +43,7 @@ export function renderPlanText(plan: PlanDocument, style: Style): string {
       out.push(`    ${marker(e, style)} ${t(describeEffect(e))}`);
       // What an overwrite changes, so the reviewer sees it without asking for JSON.
       if (e.kind === 'write' && e.diff && !e.unchanged) for (const l of e.diff.replace(/\n$/, '').split('\n')) out.push(`        ${style.dim(t(l))}`);
+      for (const d of (e.kind === 'exec' && e.declares) || []) out.push(`        ${style.dim(t(declaredLine(d)))}`);
     }
     for (const n of step.notes ?? []) out.push(`    ${n.level === 'info' ? 'i' : '!'} ${note(n)}`);
     if (step.error) out.push(`    ${style.red(t(step.error))}`);
@@ -60,9 +67,21 @@ export function renderPlanText(plan: PlanDocument, style: Style): string {
   const root = all.filter((x) => needsRoot(x.e));
   section(`Needs root (${root.length})`, root.map(({ e }) => t(describeEffect(e))));
   const overwritten = of('write').filter((x) => x.e.exists && !x.e.unchanged);
-  section('Files overwritten (backed up first)', overwritten.map(({ e }) => `${t(e.path)}${hostNote(e)} → backup ${t(e.backup)}`));
-  section('Files created', of('write').filter((x) => !x.e.exists).map(({ e }) => `${t(e.path)}${hostNote(e)} (mode ${t(e.mode)})`));
-  section('Paths erased', of('remove').filter((x) => x.e.exists).map(({ e }) => `${t(e.path)}${hostNote(e)} (${formatBytes(e.bytes)})`));
+  // Paths an opaque command declared, named with the step that runs it.
+  const declared = of('exec').flatMap(({ step, e }) => (e.declares ?? []).map((d) => ({ step, e, d })));
+  const by = (step: string) => style.dim(` (by ${t(step)})`);
+  section('Files overwritten (backed up first)', [
+    ...overwritten.map(({ e }) => `${t(e.path)}${hostNote(e)} → backup ${t(e.backup)}`),
+    ...declared.filter((x) => x.d.action === 'write' && x.d.exists).map(({ step, e, d }) => `${t(d.path)}${hostNote(e)} → backup ${t(d.backup)}${by(step)}`),
+  ]);
+  section('Files created', [
+    ...of('write').filter((x) => !x.e.exists).map(({ e }) => `${t(e.path)}${hostNote(e)} (mode ${t(e.mode)})`),
+    ...declared.filter((x) => x.d.action === 'write' && !x.d.exists).map(({ step, e, d }) => `${t(d.path)}${hostNote(e)}${by(step)}`),
+  ]);
+  section('Paths erased', [
+    ...of('remove').filter((x) => x.e.exists).map(({ e }) => `${t(e.path)}${hostNote(e)} (${formatBytes(e.bytes)})`),
+    ...declared.filter((x) => x.d.action === 'erase' && x.d.exists).map(({ step, e, d }) => `${t(d.path)}${hostNote(e)} (${formatBytes(d.bytes)})${by(step)}`),
+  ]);
   section('Ports opened', of('listen').map(({ e }) => {
     const exposed = !LOOPBACK.test(e.address);
     return `${t(e.address)}:${e.port}/${t(e.protocol)} ${t(e.component)}${hostNote(e)}${exposed ? style.yellow(' — reachable from other machines unless a firewall blocks it') : ''}`;

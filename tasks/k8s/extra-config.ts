@@ -1,5 +1,6 @@
 // minikube's --extra-config component.key=value, checked once and sorted per component.
 import { UserError, didYouMean } from '../../core/errors.ts';
+import { proxyValue } from './kube-proxy-fields.ts';
 
 export const COMPONENTS = ['apiserver', 'controller-manager', 'scheduler', 'etcd', 'kubelet', 'kube-proxy', 'kubeadm'] as const;
 export type Component = (typeof COMPONENTS)[number];
@@ -30,6 +31,8 @@ export function parseExtraConfig(items: readonly string[]): ExtraConfig {
     if (component === 'kubeadm' && !(KUBEADM_KEYS as readonly string[]).includes(key)) {
       throw new UserError('EXTRA_CONFIG_INVALID', `--extra-config kubeadm.${key} is not supported`, { fix: `kubeadm keys: ${KUBEADM_KEYS.join(', ')}; other settings go to a component (apiserver, kubelet, …)` });
     }
+    // kube-proxy's settings are fields of its configuration: checked against the type here.
+    if (component === 'kube-proxy') proxyValue(key, value);
     const list = out[component];
     const at = list.findIndex(([k]) => k === key);
     if (at >= 0) list[at] = [key, value]; // the last one given wins, as with repeated flags

@@ -1,7 +1,8 @@
 // The kubeadm configuration for one node: InitConfiguration, ClusterConfiguration,
 // KubeletConfiguration and KubeProxyConfiguration, in the API version the Kubernetes version reads.
 import { stringify } from 'yaml';
-import { kubeadmApiVersion, kubeletConfigHasRuntimeEndpoint, type KubeVersion } from './versions.ts';
+import { kubeadmApiVersion, kubeletConfigHasFailCgroupV1, kubeletConfigHasRuntimeEndpoint, type KubeVersion } from './versions.ts';
+import { proxyValue } from './kube-proxy-fields.ts';
 import { kubeadmSetting, type ExtraConfig } from './extra-config.ts';
 import { CERTS_DIR, ETCD_DIR } from './paths.ts';
 
@@ -15,6 +16,10 @@ export interface KubeadmConfigInput {
   cgroupDriver: 'systemd' | 'cgroupfs';
   resolvConf: string;
   extra: ExtraConfig;
+  /** The node's cgroup version (preflight): on v1 the kubelet must be told to accept it. */
+  cgroupVersion?: 1 | 2;
+  /** The stable name the control plane is reached by (an /etc/hosts entry on the node). */
+  controlPlaneName?: string;
 }
 
 export const DEFAULT_POD_SUBNET = '10.244.0.0/16';
@@ -27,11 +32,15 @@ function args(v: KubeVersion, list: Args): Record<string, string> | { name: stri
   return v.minor >= 31 ? list.map(([name, value]) => ({ name, value })) : Object.fromEntries(list);
 }
 
-/** kube-proxy settings are fields of its configuration: true/false and numbers keep their type. */
-function typed(value: string): string | number | boolean {
-  if (value === 'true' || value === 'false') return value === 'true';
-  if (/^-?\d+$/.test(value)) return Number(value);
-  return value;
+/** Sets a.b.c in nested objects, keeping what is there (the defaults above). */
+function setDotted(target: Record<string, unknown>, key: string, value: unknown): void {
+  const parts = key.split('.');
+  let at = target;
+  for (const part of parts.slice(0, -1)) {
+    if (!at[part] || typeof at[part] !== 'object') at[part] = {};
+    at = at[part] as Record<string, unknown>;
+  }
+  at[parts.at(-1)!] = value;
 }
 
 export function renderKubeadmConfig(i: KubeadmConfigInput): string {
@@ -57,12 +66,13 @@ export function renderKubeadmConfig(i: KubeadmConfigInput): string {
     kind: 'ClusterConfiguration',
     clusterName: i.clusterName,
     kubernetesVersion: i.version.text,
-    controlPlaneEndpoint: `${i.nodeIp}:${i.apiserverPort}`,
+    // A name, not the address: a changed DHCP address then breaks neither certificates nor kubeconfigs.
+    controlPlaneEndpoint: `${i.controlPlaneName ?? i.nodeIp}:${i.apiserverPort}`,
     // Certificates and etcd data live under kubestrap's directory, so delete erases exactly them.
     certificatesDir: CERTS_DIR,
     etcd: { local: { dataDir: ETCD_DIR, ...withArgs(i.extra.etcd) } },
     networking: { dnsDomain: 'cluster.local', podSubnet, serviceSubnet },
-    apiServer: { certSANs: ['127.0.0.1', 'localhost', i.nodeIp], ...withArgs(i.extra.apiserver) },
+    apiServer: { certSANs: ['127.0.0.1', 'localhost', i.nodeIp, ...(i.controlPlaneName ? [i.controlPlaneName] : [])], ...withArgs(i.extra.apiserver) },
     controllerManager: { ...withArgs(i.extra['controller-manager']) },
     scheduler: { ...withArgs(i.extra.scheduler) },
   };
@@ -79,15 +89,17 @@ export function renderKubeadmConfig(i: KubeadmConfigInput): string {
     // and do not evict pods because the developer's disk is fuller than a server's would be.
     imageGCHighThresholdPercent: 100,
     evictionHard: { 'nodefs.available': '0%', 'nodefs.inodesFree': '0%', 'imagefs.available': '0%' },
+    // A cgroup v1 machine: the kubelet refuses to start on it from 1.35 unless this is false.
+    ...(i.cgroupVersion === 1 && kubeletConfigHasFailCgroupV1(i.version) ? { failCgroupV1: false } : {}),
   };
   const proxy = {
     apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
     kind: 'KubeProxyConfiguration',
     clusterCIDR: podSubnet,
-    // 0 leaves the machine's own nf_conntrack settings alone.
-    conntrack: { maxPerCore: 0 },
-    ...Object.fromEntries(i.extra['kube-proxy'].map(([k, v]) => [k, typed(v)])),
+    // Zeros leave the machine's own nf_conntrack settings alone: table size and TCP timeouts (as minikube does).
+    conntrack: { maxPerCore: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
   };
+  for (const [key, value] of i.extra['kube-proxy']) setDotted(proxy, key, proxyValue(key, value));
   const header = `# kubeadm configuration written by kubestrap (cluster ${i.clusterName}, Kubernetes ${i.version.text}, ${api.split('/')[1]}).\n`;
   return header + [init, cluster, kubelet, proxy].map((doc) => stringify(doc, { lineWidth: 0 })).join('---\n');
 }

@@ -25,6 +25,28 @@ export const KUBERNETES_DIR = '/etc/kubernetes';
 export const ADMIN_CONF = '/etc/kubernetes/admin.conf';
 export const KUBELET_DIR = '/var/lib/kubelet';
 
+/**
+ * What kubeadm init writes with kubestrap's configuration: kubeconfigs, static pod manifests, the
+ * certificates and etcd data (under NODE_DIR, as configured) and the kubelet's files.
+ */
+export function kubeadmInitWrites(v: { minor: number }): string[] {
+  const confs = ['admin', ...(v.minor >= 29 ? ['super-admin'] : []), 'kubelet', 'controller-manager', 'scheduler'];
+  return [
+    ...confs.map((c) => `${KUBERNETES_DIR}/${c}.conf`),
+    ...['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].map((m) => `${KUBERNETES_DIR}/manifests/${m}.yaml`),
+    CERTS_DIR, ETCD_DIR,
+    `${KUBELET_DIR}/config.yaml`, `${KUBELET_DIR}/kubeadm-flags.env`,
+    // NodeLocalCRISocket (beta and on by default from 1.34): the node's CRI socket, for the kubelet.
+    ...(v.minor >= 34 ? [`${KUBELET_DIR}/instance-config.yaml`] : []),
+  ];
+}
+
+/** What kubeadm reset erases: the kubeconfigs, the static pods, the kubelet's state, certificates and etcd data. */
+export const KUBEADM_RESET_ERASES = [
+  ...['admin', 'super-admin', 'kubelet', 'bootstrap-kubelet', 'controller-manager', 'scheduler'].map((c) => `${KUBERNETES_DIR}/${c}.conf`),
+  `${KUBERNETES_DIR}/manifests/*`, `${KUBELET_DIR}/*`, `${CERTS_DIR}/*`, `${ETCD_DIR}/*`,
+];
+
 /** PATH for kubeadm: our versioned binaries first (kubeadm looks up crictl there), then the system's. */
 export function kubeadmPath(dir: string): string {
   return `PATH=${dir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;

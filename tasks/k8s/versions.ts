@@ -3,14 +3,18 @@
 // below: supporting a new minor is an edit there and nowhere else.
 import { UserError } from '../../core/errors.ts';
 
-export const DEFAULT_KUBERNETES_VERSION = 'v1.31.4';
+/** The newest stable patch release known to kubestrap (1.37.1, 2026-09-15); `stable` asks dl.k8s.io. */
+export const DEFAULT_KUBERNETES_VERSION = 'v1.37.1';
 /** Oldest minor: the first without dockershim, so every runtime goes through a CRI socket. */
 export const OLDEST_MINOR = 24;
-export const NEWEST_MINOR = 35;
+export const NEWEST_MINOR = 37;
+/** The minors upstream still patches, with their end of life (kubernetes.io/releases, 2026-12). */
+export const SUPPORTED_MINORS: readonly [minor: number, endOfLife: string][] = [[37, '2027-10-28'], [36, '2027-06-28'], [35, '2027-02-28']];
 
 /**
  * The pause image kubeadm pins per minor (kubeadm's PauseVersion, as minikube's image table lists
- * it), newest first, each row "from this minor on": the runtime's sandbox image must match.
+ * it), newest first, each row "from this minor on": the runtime's sandbox image must match
+ * (1.37 keeps 1.36's 3.10.2).
  */
 const PAUSE: readonly [fromMinor: number, tag: string][] = [
   [36, '3.10.2'], [34, '3.10.1'], [31, '3.10'], [26, '3.9'], [25, '3.8'], [24, '3.7'],
@@ -39,6 +43,37 @@ export function parseKubernetesVersion(input: unknown): KubeVersion {
     throw new UserError('K8S_VERSION_UNSUPPORTED', `Kubernetes v1.${minor} is not supported`, { fix: `use a version from v1.${OLDEST_MINOR}.0 to v1.${NEWEST_MINOR}.x, e.g. ${DEFAULT_KUBERNETES_VERSION}` });
   }
   return { minor, patch, text: `v1.${minor}.${patch}` };
+}
+
+/** Whether upstream still publishes patches for this minor (older ones work, without fixes). */
+export function upstreamSupported(v: KubeVersion): boolean {
+  return SUPPORTED_MINORS.some(([m]) => m === v.minor);
+}
+
+/**
+ * `stable` and `latest` as dl.k8s.io names them (BASE/stable.txt, BASE/latest.txt under the binary
+ * mirror), anything else as given. Unreachable: a one-line error naming the URL (exit 2).
+ */
+export async function resolveKubernetesVersion(input: string, binaryMirror: string, fetchText: (url: string) => Promise<string>): Promise<string> {
+  const word = input.trim();
+  if (word !== 'stable' && word !== 'latest') return parseKubernetesVersion(word).text;
+  const url = `${binaryMirror.replace(/\/+$/, '')}/${word}.txt`;
+  let text: string;
+  try { text = (await fetchText(url)).trim(); } catch (e) {
+    throw new UserError('K8S_VERSION_UNRESOLVED', `--kubernetes-version ${word}: could not fetch ${url} (${(e as Error).message})`, { fix: `give an exact version instead, e.g. ${DEFAULT_KUBERNETES_VERSION}` });
+  }
+  if (!/^v1\.\d+\.\d+$/.test(text)) {
+    throw new UserError('K8S_VERSION_UNRESOLVED', `--kubernetes-version ${word}: ${url} names ${JSON.stringify(text.slice(0, 40))}, not a released version kubestrap brings up`, { fix: `give an exact version instead, e.g. ${DEFAULT_KUBERNETES_VERSION}` });
+  }
+  return parseKubernetesVersion(text).text;
+}
+
+/** From this minor the kubelet refuses cgroup v1 unless KubeletConfiguration.failCgroupV1 is false. */
+export const CGROUP_V1_REFUSED_FROM = 35;
+
+/** KubeletConfiguration.failCgroupV1 exists from 1.31. */
+export function kubeletConfigHasFailCgroupV1(v: KubeVersion): boolean {
+  return v.minor >= 31;
 }
 
 /** kubeadm's config API. */

@@ -15,8 +15,14 @@ import { startDockerd, DOCKER_INSTALL } from '../helpers/dockerd.ts';
 import { missing, tempDir } from '../helpers/env.ts';
 import { startRelease } from '../helpers/k8s-release.ts';
 import { execIn, MMDEBSTRAP_INSTALL, nodeImage, startNodeContainer } from '../helpers/node-image.ts';
+import { crictlVersion, parseKubernetesVersion } from '../../tasks/k8s/versions.ts';
+import { kubeadmInitWrites, KUBEADM_RESET_ERASES } from '../../tasks/k8s/paths.ts';
+import { CNI_PLUGINS_VERSION, cniPluginsTarball } from '../../tasks/k8s/cni.ts';
+import { parseAllDocuments } from 'yaml';
 
-const VERSION = 'v1.31.4';
+// 1.35+: on this cgroup v1 machine the kubelet must be told to accept cgroup v1.
+const VERSION = 'v1.35.9';
+const CRICTL = crictlVersion(parseKubernetesVersion(VERSION));
 const BIN = `/var/lib/kubestrap/binaries/${VERSION}`;
 const skip = missing(['dockerd', 'mmdebstrap'], `${DOCKER_INSTALL}; ${MMDEBSTRAP_INSTALL}`);
 
@@ -62,7 +68,7 @@ test('none driver: the whole graph up to kubeadm init on a systemd node, then a 
     'steps:',
     '  - id: cluster',
     '    recipe: driver-none',
-    `    with: { host: node, kubernetesVersion: ${VERSION}, binaryMirror: "${release.binaryMirror}", criToolsMirror: "${release.criToolsMirror}", containerdMirror: "${release.containerdMirror}", runcMirror: "${release.runcMirror}" }`,
+    `    with: { host: node, kubernetesVersion: ${VERSION}, binaryMirror: "${release.binaryMirror}", criToolsMirror: "${release.criToolsMirror}", containerdMirror: "${release.containerdMirror}", runcMirror: "${release.runcMirror}", cniPluginsMirror: "${release.cniPluginsMirror}" }`,
     '',
   ].join('\n'));
   const removal = join(work, 'delete.yaml');
@@ -88,10 +94,22 @@ test('none driver: the whole graph up to kubeadm init on a systemd node, then a 
   assert.equal(full.code, 0, full.stderr + full.stdout);
   const plan = full.json();
   const init = step(plan, 'cluster.init').effects.filter((e) => e.kind === 'exec');
+  const initWrites = kubeadmInitWrites(parseKubernetesVersion(VERSION));
   assert.deepEqual(init, [{
     kind: 'exec', host: `docker:${name}`, sudo: true, simple: true,
-    command: `env PATH=${BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin kubeadm init --config /var/lib/kubestrap/kubeadm.yaml`,
+    // cgroup v1 here: kubeadm's SystemVerification fails on it from 1.35, so it is skipped (and said).
+    command: `env PATH=${BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin kubeadm init --config /var/lib/kubestrap/kubeadm.yaml --ignore-preflight-errors=SystemVerification`,
+    // Everything kubeadm writes, declared, none there yet on a fresh node.
+    declares: initWrites.map((path) => ({ path, action: 'write', exists: false })),
   }]);
+  const warnings = step(plan, 'cluster.preflight').notes?.map((n) => n.message).join('\n') ?? '';
+  assert.match(warnings, /uses cgroup v1, which the kubelet of Kubernetes v1\.35\.9 refuses by default: kubestrap sets failCgroupV1: false/);
+  // What the kubelet needs to start on this cgroup v1 machine, in the configuration kubeadm hands it.
+  const kubeadmYaml = writes(plan).get('/var/lib/kubestrap/kubeadm.yaml')!.content!;
+  const kubelet = parseAllDocuments(kubeadmYaml).map((d) => d.toJS()).find((d) => d.kind === 'KubeletConfiguration');
+  assert.equal(kubelet.failCgroupV1, false);
+  assert.equal(kubelet.cgroupDriver, 'systemd');
+  assert.equal((await sh('test -e /sys/fs/cgroup/cgroup.controllers || echo v1')).stdout.trim(), 'v1', 'the node sees cgroup v1');
   const kubeconfig = step(plan, 'cluster.kubeconfig').effects.filter((e) => e.kind === 'exec');
   assert.deepEqual(kubeconfig.map((e) => e.kind === 'exec' && [e.command, e.sudo]), [
     ['mkdir -m 0700 /home/kube/.kube', false],
@@ -134,10 +152,15 @@ test('none driver: the whole graph up to kubeadm init on a systemd node, then a 
     assert.equal(sum, release.files.get(`/release/${VERSION}/bin/linux/amd64/${b}.sha256`)!.toString().trim(), `${b} checksum`);
     assert.equal((await sh(`stat -c %a ${BIN}/${b}`)).stdout.trim(), '755');
   }
-  assert.equal((await sh(`${BIN}/crictl --version`)).stdout.trim(), 'crictl version v1.31.0');
+  assert.equal((await sh(`${BIN}/crictl --version`)).stdout.trim(), `crictl version ${CRICTL}`);
   const downloaded = release.requests.filter((p) => !/\.sha256(sum)?$/.test(p)).length;
-  // Debian 12's containerd 1.6.20 is too old for v1.31: containerd's release and runc come too.
-  assert.equal(downloaded, 6, 'kubelet, kubeadm, kubectl, the crictl tarball, containerd and runc, once each');
+  // Debian 12's containerd 1.6.20 is too old for current minors: containerd's release and runc come too.
+  assert.equal(downloaded, 7, 'kubelet, kubeadm, kubectl, the crictl tarball, containerd, runc and the CNI plugins, once each');
+  // The control plane's name, merged into the container's /etc/hosts (a mount point: written into).
+  const hosts = await sh('cat /etc/hosts');
+  assert.match(hosts.stdout, new RegExp(`^\\d+\\.\\d+\\.\\d+\\.\\d+\\tcontrol-plane\\.kubestrap\\.internal\\t# kubestrap`, 'm'));
+  assert.match(hosts.stdout, /^127\.0\.0\.1\s+localhost$/m, 'the lines the engine wrote stay');
+  assert.equal((await sh('getent hosts control-plane.kubestrap.internal')).exitCode, 0);
 
   // A second run changes nothing: every step is already done and no file is touched.
   const mtimes = async () => (await sh('stat -c "%n %Y" /etc/containerd/config.toml /var/lib/kubestrap/kubeadm.yaml /etc/systemd/system/kubelet.service ' + `${BIN}/kubelet`)).stdout;
@@ -145,13 +168,22 @@ test('none driver: the whole graph up to kubeadm init on a systemd node, then a 
   const again = await cli('plan', recipe, '--format', 'json', ...ONLY);
   assert.equal(again.code, 0, again.stderr);
   const second = again.json();
-  assert.deepEqual(second.steps.filter((s) => s.status !== 'ok').map((s) => s.id), []);
+  const pending = second.steps.filter((s) => s.status !== 'ok');
+  assert.deepEqual(pending.map((s) => s.id), [], JSON.stringify(pending.map((s) => s.effects)).slice(0, 3000));
   assert.equal(second.summary.commands, 0);
   const rerun = await cli('run', recipe, '--yes', ...ONLY);
   assert.equal(rerun.code, 0, rerun.stdout + rerun.stderr);
   assert.equal(await mtimes(), before);
   phase('second run');
   assert.equal(release.requests.filter((p) => !/\.sha256(sum)?$/.test(p)).length, downloaded, 'nothing downloaded again');
+
+  // kubeadm init (TEST DOUBLE: the stand-in writes exactly the declared files): the run compares
+  // what it declared with what really happened, and says so.
+  const initRun = await cli('run', recipe, '--yes', '--json', '--only', 'cluster.init');
+  assert.equal(initRun.code, 0, initRun.stdout + initRun.stderr);
+  const initNotes = initRun.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.type === 'note' && e.step === 'cluster.init').map((e) => e.note.message);
+  assert.deepEqual(initNotes, [`kubeadm init wrote and erased exactly the ${initWrites.length} declared paths`]);
+  for (const f of initWrites) assert.equal((await sh(`test -e ${f}`)).exitCode, 0, f);
 
   // Another profile on the same machine is refused, with the reason and the way out.
   const other = await cli('plan', recipe, '-p', 'second', ...ONLY);
@@ -163,13 +195,21 @@ test('none driver: the whole graph up to kubeadm init on a systemd node, then a 
   assert.equal(dplan.code, 0, dplan.stderr);
   const erased = dplan.json().steps.flatMap((s) => s.effects).filter((e) => e.kind === 'remove' && e.exists);
   assert.deepEqual(erased.map((e) => e.kind === 'remove' && e.path), [
-    '/etc/systemd/system/kubelet.service.d', '/etc/systemd/system/kubelet.service', '/etc/modules-load.d/kubestrap.conf', '/etc/sysctl.d/99-kubestrap.conf', '/var/lib/kubestrap',
+    '/etc/systemd/system/kubelet.service.d', '/etc/systemd/system/kubelet.service', '/etc/kubernetes', '/var/lib/kubelet', '/etc/modules-load.d/kubestrap.conf', '/etc/sysctl.d/99-kubestrap.conf', '/var/lib/kubestrap',
   ]);
+  // kubeadm reset first, with what it erases declared and sized.
+  const reset = dplan.json().steps.flatMap((s) => s.effects).find((e) => e.kind === 'exec' && e.command.includes('kubeadm reset'));
+  assert.ok(reset && reset.kind === 'exec');
+  assert.deepEqual(reset.declares!.map((d) => d.path), KUBEADM_RESET_ERASES);
+  assert.ok(reset.declares!.find((d) => d.path === '/etc/kubernetes/admin.conf')!.exists);
   assert.ok(erased.every((e) => e.kind === 'remove' && typeof e.bytes === 'number' && e.bytes > 0));
   const notes = dplan.json().steps.flatMap((s) => s.notes ?? []).map((n) => n.message).join('\n');
   assert.match(notes, /kept in \/home\/kube\/\.kubestrap\/backups\/kubestrap: \/etc\/containerd\/config\.toml/);
-  const del = await cli('run', removal, '--yes');
+  const del = await cli('run', removal, '--yes', '--json');
   assert.equal(del.code, 0, del.stdout + del.stderr);
+  const resetNotes = del.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.type === 'note' && /kubeadm reset/.test(e.note.message)).map((e) => e.note.message);
+  assert.deepEqual(resetNotes, [`kubeadm reset wrote and erased exactly the ${KUBEADM_RESET_ERASES.length} declared paths`]);
+  assert.equal((await sh('grep -c control-plane.kubestrap.internal /etc/hosts')).stdout.trim(), '0', 'delete takes the name out of /etc/hosts');
   assert.equal((await sh('ls -d /var/lib/kubestrap /etc/systemd/system/kubelet.service /etc/systemd/system/kubelet.service.d /etc/modules-load.d/kubestrap.conf /etc/sysctl.d/99-kubestrap.conf 2>/dev/null')).stdout, '');
   assert.notEqual((await sh('systemctl is-enabled kubelet')).stdout.trim(), 'enabled');
   assert.equal((await sh('ctr version')).exitCode, 0, 'the runtime stays');

@@ -21,7 +21,10 @@ import { CONTAINERD_RELEASE, RUNC_RELEASE } from '../../runtimes/containerd-supp
 import { runCli } from '../helpers/cli.ts';
 import { DOCKER_INSTALL, startDockerd } from '../helpers/dockerd.ts';
 import { isRoot, missing, repoRoot, tempDir } from '../helpers/env.ts';
-import { NODE_PACKAGES, execIn, nodeImage, startNodeContainer } from '../helpers/node-image.ts';
+import { NODE_PACKAGES, execIn, freeSubnet, nodeImage, startNodeContainer } from '../helpers/node-image.ts';
+import { BUSYBOX, BUSYBOX_INSTALL, busyboxArchive } from '../helpers/busybox-image.ts';
+import { criClient } from '../helpers/cri.ts';
+import { BRIDGE_CONFLIST, CNI_PLUGINS, CNI_PLUGINS_VERSION } from '../../tasks/k8s/cni.ts';
 
 type T = Parameters<typeof tempDir>[0] & { after(fn: () => void | Promise<void>): void };
 
@@ -29,7 +32,8 @@ const skip = missing(['dockerd', 'containerd', 'mmdebstrap'], `${DOCKER_INSTALL}
 // One image for both runtimes: Debian's docker.io next to containerd, so that enabling containerd
 // has a running Docker to stop and disable (minikube's disableOthers), for real.
 const PACKAGES = [...NODE_PACKAGES, 'docker.io'];
-const OPTS: RuntimeOptions = { cgroupDriver: 'systemd', pauseImage: 'registry.k8s.io/pause:3.10', kubernetesVersion: 'v1.31.0', otherUnits: [] };
+// Node containers run without CAP_SYS_RESOURCE (startNodeContainer): containerd must not lower OOM scores there.
+const OPTS: RuntimeOptions = { cgroupDriver: 'systemd', pauseImage: 'registry.k8s.io/pause:3.10', kubernetesVersion: 'v1.31.0', otherUnits: [], restrictOomScoreAdj: true };
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 interface Node { docker: Docker; name: string; socket: string; dir: string }
@@ -46,14 +50,14 @@ function sharedEngine(): Promise<{ socket: string; image: string }> {
   })();
 }
 
-async function bootNode(t: T, tag: string): Promise<Node> {
+async function bootNode(t: T, tag: string, opts: Parameters<typeof startNodeContainer>[4] = {}): Promise<Node> {
   const { socket, image } = await sharedEngine();
   const name = `ks-rt-${tag}-${randomBytes(3).toString('hex')}`;
-  await startNodeContainer(t, socket, image, name);
+  await startNodeContainer(t, socket, image, name, opts);
   return { docker: new Docker({ socketPath: socket }), name, socket, dir: tempDir(t) };
 }
 
-function writeRecipe(node: Node, withParams: string): string {
+function writeRecipe(node: Node, withParams: string, more = ''): string {
   const file = join(node.dir, 'runtime.yaml');
   writeFileSync(file, `name: runtime-on-node
 hosts:
@@ -63,8 +67,22 @@ steps:
     task: install-runtime
     host: node
     with: ${withParams}
-`);
+${more}`);
   return file;
+}
+
+/** A loopback HTTP server for a test's downloads: path → bytes; counts what it served. */
+async function serve(t: T, files: Map<string, Buffer>): Promise<{ base: string; served: string[] }> {
+  const served: string[] = [];
+  const server = createServer((req, res) => {
+    const body = files.get(req.url ?? '');
+    if (!body) { res.writeHead(404).end(); return; }
+    served.push(req.url!);
+    res.writeHead(200, { 'content-length': body.length }).end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections?.(); }));
+  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, served };
 }
 
 const env = (node: Node) => ({ env: { KUBESTRAP_HOME: join(node.dir, 'home') }, cwd: node.dir });
@@ -95,12 +113,12 @@ async function planEffects(node: Node, recipe: string): Promise<Effect[]> {
 }
 
 /** Runs the recipe for real; returns the step's final status and the mutating effects it made. */
-async function run(node: Node, recipe: string): Promise<{ status: string; effects: Effect[] }> {
+async function run(node: Node, recipe: string, stepId = 'runtime'): Promise<{ status: string; effects: Effect[] }> {
   const r = await runCli(['run', recipe, '--yes', '--json'], env(node));
   const events = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; step?: string; status?: string; effect?: Effect; error?: string });
   const failed = events.find((e) => e.type === 'step-failed');
   assert.equal(r.code, 0, `${r.stderr}${failed ? `\nstep failed: ${failed.error}` : ''}`);
-  const finish = events.find((e) => e.type === 'step-finish' && e.step === 'runtime');
+  const finish = events.find((e) => e.type === 'step-finish' && e.step === stepId);
   return { status: finish?.status ?? 'missing', effects: events.filter((e) => e.type === 'effect' && e.effect && isMutating(e.effect)).map((e) => e.effect!) };
 }
 
@@ -245,5 +263,89 @@ describe('install-runtime on a systemd node container', { skip }, () => {
     const second = await run(node, recipe);
     assert.deepEqual({ status: second.status, effects: second.effects.map(line) }, { status: 'ok', effects: [] });
     assert.equal(served, 1, 'the second run downloads nothing');
+  });
+});
+
+describe('the pod network on a systemd node container', { skip: skip ?? missing([BUSYBOX], BUSYBOX_INSTALL) ?? missing(['/usr/lib/cni/bridge'], 'apt-get install containernetworking-plugins') }, () => {
+  it('containerd with the CNI plugins and the bridge config runs a real pod sandbox and container with an address from the planned subnet', { timeout: 600_000 }, async (t) => {
+    // The runtime's overlay snapshots need a filesystem that is not the node's own overlay root, and
+    // runc in the node mounts its own /proc: as kind and minikube node containers have.
+    const node = await bootNode(t, 'cni', { volumes: ['/var/lib/containerd'], nestedContainers: true });
+    // The CNI plugins release, repacked from Debian's containernetworking-plugins (real plugins,
+    // 1.1.1) in the release's layout, served with its checksum file as the release publishes it.
+    const pack = join(node.dir, 'cni-pack');
+    mkdirSync(pack);
+    for (const p of CNI_PLUGINS) copyFileSync(`/usr/lib/cni/${p}`, join(pack, p));
+    const tgzName = `cni-plugins-linux-amd64-${CNI_PLUGINS_VERSION}.tgz`;
+    execFileSync('tar', ['-czf', join(node.dir, tgzName), '-C', pack, ...CNI_PLUGINS.map((p) => `./${p}`)]);
+    const tgz = readFileSync(join(node.dir, tgzName));
+    const path = `/cni/${CNI_PLUGINS_VERSION}/${tgzName}`;
+    const mirror = await serve(t, new Map([[path, tgz], [`${path}.sha256`, Buffer.from(`${sha(tgz)}  ${tgzName}\n`)]]));
+    const subnet = freeSubnet();
+    const recipe = writeRecipe(node, '{ runtime: containerd, kubernetesVersion: v1.31.0 }', `  - id: cni
+    task: install-cni
+    host: node
+    with: { cni: bridge, podSubnet: "${subnet}", pluginsMirror: "${mirror.base}/cni" }
+`);
+
+    // The plan: the plugins (every file tar writes, declared) and the bridge config with the subnet.
+    const r = await runCli(['plan', recipe, '--format', 'json'], env(node));
+    assert.equal(r.code, 0, r.stderr + r.stdout.slice(0, 2000));
+    const plan = JSON.parse(r.stdout) as PlanDocument;
+    const cni = plan.steps.find((s) => s.id === 'cni')!;
+    const tar = cni.effects.find((e) => e.kind === 'exec' && e.command.startsWith('tar '));
+    assert.ok(tar && tar.kind === 'exec');
+    assert.deepEqual(tar.declares, CNI_PLUGINS.map((p) => ({ path: `/opt/cni/bin/${p}`, action: 'write', exists: false })));
+    const conf = cni.effects.find((e) => e.kind === 'write' && e.path === BRIDGE_CONFLIST);
+    assert.ok(conf && conf.kind === 'write');
+    assert.equal(JSON.parse(conf.content!).plugins[0].ipam.ranges[0][0].subnet, subnet);
+    const config = plan.steps[0]!.effects.find((e) => e.kind === 'write' && e.path === '/etc/containerd/config.toml');
+    assert.ok(config && config.kind === 'write');
+    const pauseImage = /sandbox_image = "([^"]+)"/.exec(config.content!)![1]!;
+    // A node container lacks CAP_SYS_RESOURCE here: containerd must not lower OOM scores, or no sandbox starts.
+    assert.match(config.content!, /restrict_oom_score_adj = true/);
+
+    const first = await run(node, recipe, 'cni');
+    assert.equal(first.status, 'change');
+    assert.deepEqual(mirror.served, [`${path}.sha256`, path]);
+    for (const p of CNI_PLUGINS) {
+      assert.equal((await sh(node, `sha256sum < /opt/cni/bin/${p}`)).stdout.split(' ')[0], sha(readFileSync(join(pack, p))), p);
+      assert.equal((await sh(node, `stat -c %a /opt/cni/bin/${p}`)).stdout.trim(), '755', p);
+    }
+
+    // The images the plan names, built here from busybox and imported into the runtime's k8s.io namespace.
+    const archive = busyboxArchive(node.dir, [
+      { name: pauseImage, entrypoint: ['/bin/sleep', '2147483647'] },
+      { name: 'kubestrap.test/busybox:1', entrypoint: ['/bin/sh'] },
+    ]);
+    execFileSync('tar', ['-cf', join(node.dir, 'images.tar'), '-C', node.dir, 'busybox-images.tar']);
+    await node.docker.getContainer(node.name).putArchive(join(node.dir, 'images.tar'), { path: '/tmp' });
+    assert.ok(archive);
+    const imported = await sh(node, 'ctr -n k8s.io image import /tmp/busybox-images.tar');
+    assert.equal(imported.exitCode, 0, imported.stderr);
+
+    // crictl runp, create, start, inspectp, exec — through the CRI, from this machine to the node's socket.
+    const pid = (await node.docker.getContainer(node.name).inspect()).State.Pid;
+    const cri = criClient(`/proc/${pid}/root/run/containerd/containerd.sock`);
+    t.after(() => cri.close());
+    assert.equal((await cri.version()).runtimeName, 'containerd');
+    const pod = await cri.runPodSandbox('web');
+    t.after(() => cri.removePodSandbox(pod).catch(() => {}));
+    const status = await cri.podSandboxStatus(pod);
+    assert.equal(status.state, 'SANDBOX_READY');
+    const prefix = subnet.replace(/\.0\/24$/, '.');
+    assert.ok(status.ip.startsWith(prefix) && status.ip !== `${prefix}1`, `pod address ${status.ip} is in ${subnet} (the gateway is .1)`);
+    const container = await cri.runContainer(pod, 'web', 'kubestrap.test/busybox:1', ['/bin/sleep', '600']);
+    assert.equal(await cri.containerState(container), 'CONTAINER_RUNNING');
+    const addr = await cri.execSync(container, ['/bin/ip', '-4', '-o', 'addr', 'show', 'eth0']);
+    assert.equal(addr.exitCode, 0, addr.stderr);
+    assert.match(addr.stdout, new RegExp(`inet ${status.ip.replace(/\./g, '\\.')}/24 `));
+    // The node is the pods' gateway on the bridge.
+    assert.match((await sh(node, 'ip -4 -o addr show kubestrap0')).stdout, new RegExp(`inet ${prefix.replace(/\./g, '\\.')}1/24 `));
+    await cri.removePodSandbox(pod);
+
+    const second = await run(node, recipe, 'cni');
+    assert.deepEqual({ status: second.status, effects: second.effects.map(line) }, { status: 'ok', effects: [] });
+    assert.equal(mirror.served.length, 2, 'nothing downloaded again');
   });
 });

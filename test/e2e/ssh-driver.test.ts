@@ -15,6 +15,8 @@ import { runCli } from '../helpers/cli.ts';
 import { startDockerd, DOCKER_INSTALL } from '../helpers/dockerd.ts';
 import { missing, tempDir } from '../helpers/env.ts';
 import { startRelease } from '../helpers/k8s-release.ts';
+import { kubeadmInitWrites } from '../../tasks/k8s/paths.ts';
+import { parseKubernetesVersion } from '../../tasks/k8s/versions.ts';
 import { execIn, MMDEBSTRAP_INSTALL, nodeImage, startNodeContainer } from '../helpers/node-image.ts';
 
 const VERSION = 'v1.30.6';
@@ -52,7 +54,7 @@ test('ssh driver: start over SSH as a sudo user, start again (no change), delete
     '--container-runtime', 'containerd', '--kubernetes-version', VERSION, '--apiserver-port', '9443',
     '--extra-config', 'kubelet.max-pods=40', '--extra-config', 'apiserver.audit-log-maxage=3',
     '--binary-mirror', release.binaryMirror, '--cri-tools-mirror', release.criToolsMirror,
-    '--containerd-mirror', release.containerdMirror, '--runc-mirror', release.runcMirror, '-p', 'remote',
+    '--containerd-mirror', release.containerdMirror, '--runc-mirror', release.runcMirror, '--cni-plugins-mirror', release.cniPluginsMirror, '-p', 'remote',
   ];
   const cli = async (...argv: string[]) => runCli(argv, { env, cwd: work });
 
@@ -66,6 +68,7 @@ test('ssh driver: start over SSH as a sudo user, start again (no change), delete
   assert.deepEqual(init, [{
     kind: 'exec', host, sudo: true, simple: true,
     command: `env PATH=${BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin kubeadm init --config /var/lib/kubestrap/kubeadm.yaml`,
+    declares: kubeadmInitWrites(parseKubernetesVersion(VERSION)).map((path) => ({ path, action: 'write', exists: false })),
   }]);
   const listens = plan.steps.flatMap((s) => s.effects).filter((e) => e.kind === 'listen').map((e) => e.kind === 'listen' && `${e.component} ${e.address}:${e.port}`);
   assert.ok(listens.includes('kube-apiserver 0.0.0.0:9443'));

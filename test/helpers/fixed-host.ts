@@ -199,6 +199,7 @@ export function debianWorkstation(over: Partial<FixedMachine> = {}): FixedMachin
       '/proc/sys/net/ipv4/ip_forward': '0\n',
       '/sys/fs/cgroup/cgroup.controllers': 'cpuset cpu io memory hugetlb pids rdma misc\n',
       '/etc/os-release': 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\n',
+      '/etc/hosts': '127.0.0.1\tlocalhost\n127.0.1.1\tworkstation\n\n# The following lines are desirable for IPv6 capable hosts\n::1     localhost ip6-localhost ip6-loopback\n',
     },
     dirs: ['/run/systemd/system', '/home/alice'],
     commands: ['systemctl', 'ip', 'ss', 'sudo', 'tar', 'modprobe', 'sysctl', 'apt-get', 'dpkg-query'],

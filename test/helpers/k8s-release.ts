@@ -1,14 +1,19 @@
 // TEST DOUBLE for dl.k8s.io and the cri-tools releases: a loopback HTTP server with stand-in
 // kubelet, kubeadm, kubectl and a crictl release tarball, each beside a .sha256 file holding its
 // real checksum — the layout install-kubernetes downloads from. Kubernetes binaries cannot be
-// downloaded on these machines; the stand-ins are small shell scripts that say what they are.
+// downloaded on these machines; the stand-ins are small shell scripts that say what they are. The
+// stand-in kubeadm's init and reset write and erase exactly the paths kubestrap declares for them,
+// so the run's comparison of declared and real writes is checked against a command that obeys it.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { CONTAINERD_RELEASE, RUNC_RELEASE } from '../../runtimes/containerd-support.ts';
+import { KUBEADM_RESET_ERASES, kubeadmInitWrites } from '../../tasks/k8s/paths.ts';
+import { parseKubernetesVersion } from '../../tasks/k8s/versions.ts';
+import { CNI_PLUGINS, CNI_PLUGINS_VERSION, cniPluginsTarball } from '../../tasks/k8s/cni.ts';
 
 export interface Release {
   binaryMirror: string;
@@ -16,6 +21,8 @@ export interface Release {
   /** containerd's static release and runc, in their release layout (see below). */
   containerdMirror: string;
   runcMirror: string;
+  /** The CNI plugins release: Debian's real plugins (containernetworking-plugins) in the release's layout. */
+  cniPluginsMirror: string;
   /** URL path → bytes served. */
   files: Map<string, Buffer>;
   /** Requests served, by path (a cached download is not requested again). */
@@ -25,11 +32,21 @@ export interface Release {
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 function standIn(name: string, version: string): string {
+  const initWrites = /^v1\.\d+\./.test(version) ? kubeadmInitWrites(parseKubernetesVersion(version)) : [];
   const body: Record<string, string> = {
     kubelet: `case "$1" in --version) echo "Kubernetes ${version}"; exit 0;; esac\necho "stand-in kubelet: not a real kubelet" >&2; exit 1`,
     kubectl: `case "$1" in version) echo "Client Version: ${version}"; exit 0;; esac\necho "stand-in kubectl: no cluster here" >&2; exit 1`,
     // kubestrap runs `kubeadm config validate --config FILE` before init: check what a stand-in can.
-    kubeadm: `if [ "$1 $2 $3" = "config validate --config" ]; then grep -q '^kind: InitConfiguration$' "$4" && grep -q '^kubernetesVersion: ${version}$' "$4"; exit $?; fi\ncase "$1" in version) echo "kubeadm version: ${version}"; exit 0;; esac\necho "stand-in kubeadm: cannot $1 here" >&2; exit 1`,
+    kubeadm: [
+      `if [ "$1 $2 $3" = "config validate --config" ]; then grep -q '^kind: InitConfiguration$' "$4" && grep -q '^kubernetesVersion: ${version}$' "$4"; exit $?; fi`,
+      'case "$1" in',
+      `  version) echo "kubeadm version: ${version}"; exit 0;;`,
+      // init and reset write and erase exactly what kubestrap declares for them (no control plane runs).
+      `  init) for f in ${initWrites.join(' ')}; do case "$f" in *.conf|*.yaml|*.env) mkdir -p "$(dirname "$f")"; echo "stand-in kubeadm init" > "$f";; *) mkdir -p "$f"; echo x > "$f/stand-in";; esac; done; exit 0;;`,
+      `  reset) for f in ${KUBEADM_RESET_ERASES.map((e) => e.replace(/\*$/, '')).join(' ')}; do case "$f" in */) rm -rf "$f"* "$f".[!.]*;; *) rm -f "$f";; esac; done; exit 0;;`,
+      'esac',
+      'echo "stand-in kubeadm: cannot $1 here" >&2; exit 1',
+    ].join('\n'),
     crictl: `case "$1" in --version) echo "crictl version ${version}"; exit 0;; esac\necho "stand-in crictl" >&2; exit 1`,
   };
   return `#!/bin/sh\n# TEST DOUBLE: stand-in for ${name} ${version} (kubestrap's tests).\n${body[name]}\n`;
@@ -48,6 +65,11 @@ export async function startRelease(t: { after(fn: () => void | Promise<void>): v
   const tarball = join(dir, 'crictl.tar.gz');
   execFileSync('tar', ['-czf', tarball, '-C', work, 'crictl']);
   files.set(`/cri-tools/${crictlVersion}/crictl-${crictlVersion}-linux-amd64.tar.gz`, readFileSync(tarball));
+  const cni = join(dir, 'cni-build');
+  mkdirSync(cni, { recursive: true });
+  for (const p of CNI_PLUGINS) copyFileSync(`/usr/lib/cni/${p}`, join(cni, p));
+  execFileSync('tar', ['-czf', join(dir, 'cni.tgz'), '-C', cni, ...CNI_PLUGINS.map((p) => `./${p}`)]);
+  files.set(`/cni/${CNI_PLUGINS_VERSION}/${cniPluginsTarball('amd64')}`, readFileSync(join(dir, 'cni.tgz')));
   for (const [path, bytes] of [...files]) files.set(`${path}.sha256`, Buffer.from(`${sha(bytes)}\n`));
   // containerd's release (bin/containerd, the runc shim, ctr) and runc.amd64, which install-runtime
   // fetches where Debian's containerd is too old: not stand-ins, but this machine's own Debian
@@ -75,5 +97,5 @@ export async function startRelease(t: { after(fn: () => void | Promise<void>): v
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections?.(); }));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { binaryMirror: `${base}/release`, criToolsMirror: `${base}/cri-tools`, containerdMirror: `${base}/containerd`, runcMirror: `${base}/runc`, files, requests };
+  return { binaryMirror: `${base}/release`, criToolsMirror: `${base}/cri-tools`, containerdMirror: `${base}/containerd`, runcMirror: `${base}/runc`, cniPluginsMirror: `${base}/cni`, files, requests };
 }

@@ -152,7 +152,7 @@ export interface NodeContainer {
  * systemd reports running (or degraded), and removes container and network when the test ends.
  * `--privileged` fails on these machines (no CAP_SYS_RESOURCE): explicit capabilities instead.
  */
-export async function startNodeContainer(t: Teardown, socket: string, image: string, name: string): Promise<NodeContainer> {
+export async function startNodeContainer(t: Teardown, socket: string, image: string, name: string, opts: { volumes?: readonly string[]; nestedContainers?: boolean } = {}): Promise<NodeContainer> {
   const docker = new Docker({ socketPath: socket });
   const network = `${name}-net`;
   const subnet = freeSubnet();
@@ -165,9 +165,12 @@ export async function startNodeContainer(t: Teardown, socket: string, image: str
   // own mounts only (tasks/container/privileges.ts): a bind of the host's /sys/fs/cgroup with the
   // host's cgroup namespace let systemd remount the host's cgroup tmpfs for the whole machine.
   // CgroupnsMode is API 1.41 but missing from @types/dockerode.
-  const hostConfig: Docker.HostConfig & { CgroupnsMode: string } = {
+  const hostConfig: Docker.HostConfig & { CgroupnsMode: string; MaskedPaths?: string[]; ReadonlyPaths?: string[] } = {
     CapAdd: ['ALL'], CapDrop: ['SYS_RESOURCE'],
     SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
+    // Nested containers need /proc and /sys unmasked (runc mounts its own proc): what the CLI's
+    // --security-opt systempaths=unconfined sends; --privileged would too, and fails on these machines.
+    ...(opts.nestedContainers ? { MaskedPaths: [], ReadonlyPaths: [] } : {}),
     Tmpfs: { '/run': '', '/run/lock': '' },
     CgroupnsMode: 'private',
     NetworkMode: network,
@@ -175,6 +178,9 @@ export async function startNodeContainer(t: Teardown, socket: string, image: str
   const container = await docker.createContainer({
     name, Hostname: name, Image: image, Entrypoint: ['/bin/sh', '-c', CGROUP_RW_SCRIPT, 'kubestrap-node'], Cmd: ['/usr/lib/systemd/systemd'], StopSignal: 'SIGRTMIN+3',
     Env: ['container=docker'], HostConfig: hostConfig,
+    // Anonymous volumes (removed with the container): a runtime's overlayfs snapshots cannot sit
+    // on the container's own overlay root, as kind and minikube know.
+    ...(opts.volumes?.length ? { Volumes: Object.fromEntries(opts.volumes.map((v) => [v, {}])) } : {}),
   });
   // Registered after the network's: teardown runs in reverse, so the container goes first.
   t.after(async () => { await container.remove({ force: true, v: true }).catch(() => {}); });
@@ -220,7 +226,7 @@ async function containerLog(container: Docker.Container): Promise<string> {
  * A random /24 in 10.200.0.0–10.239.255.0 that no route on this machine covers yet: several suites
  * may create networks at the same moment, so the choice is wide as well as checked.
  */
-function freeSubnet(): string {
+export function freeSubnet(): string {
   const used = new Set<string>();
   try {
     for (const line of readFileSync('/proc/net/route', 'utf8').split('\n').slice(1)) {

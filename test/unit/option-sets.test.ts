@@ -8,6 +8,7 @@ import type { PlanDocument } from '../../core/plan.ts';
 import { clusterOptions } from '../../options/cluster.ts';
 import { runCli } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/env.ts';
+import { DEFAULT_KUBERNETES_VERSION } from '../../tasks/k8s/versions.ts';
 
 async function plan(t: { after(fn: () => void): void }, files: Record<string, string>, args: string[] = []) {
   const dir = tempDir(t);
@@ -49,7 +50,7 @@ steps:
     assert.deepEqual(Object.keys(p.params), clusterOptions.map((o) => o.key));
     assert.equal(p.params.apiserverPort, 9443);
     const w = p.steps[0]!.effects.find((e) => e.kind === 'write');
-    assert.equal(w?.kind === 'write' && w.content, 'v1.31.4 9443\n');
+    assert.equal(w?.kind === 'write' && w.content, `${DEFAULT_KUBERNETES_VERSION} 9443\n`);
   });
 
   it("checks --set values with the option's own parser and reason", async (t) => {
