@@ -6,7 +6,7 @@ import { defineTask } from '../core/task.ts';
 import { readClaim, refuseOther } from './claim-node.ts';
 import { readIfExists } from './k8s/node-facts.ts';
 import { once } from './k8s/once.ts';
-import { BRIDGE_CONFLIST } from './k8s/cni.ts';
+import { BRIDGE_CONFLIST, BRIDGE_COPY } from './k8s/cni.ts';
 import { HOSTS_FILE, controlPlaneName, mergeHostsEntry } from './k8s/hosts-file.ts';
 import {
   KUBEADM_CONFIG, KUBEADM_RESET_ERASES, KUBELET_DIR, KUBELET_DROPIN_DIR, KUBELET_UNIT, KUBERNETES_DIR, MODULES_FILE, NODE_DIR, SYSCTL_FILE,
@@ -25,7 +25,11 @@ async function state(ctx: TaskContext, backupDir: string) {
     const claim = await readClaim(ctx);
     refuseOther(ctx, claim, 'kubestrap deletes only the profile\'s own cluster');
     const present: string[] = [];
-    for (const p of PATHS) if (await ctx.exists(p)) present.push(p);
+    for (const p of PATHS) {
+      // The bridge configuration only when it is kubestrap's (this user may not see into its directory).
+      if (p === BRIDGE_CONFLIST && !(await ctx.exists(BRIDGE_COPY))) continue;
+      if (await ctx.exists(p)) present.push(p);
+    }
     const kubeadm = claim ? `${binDir(claim.kubernetesVersion)}/kubeadm` : undefined;
     const canReset = !!kubeadm && (await ctx.exists(kubeadm)) && (await ctx.exists(KUBERNETES_DIR));
     const socket = /^\s*criSocket:\s*(\S+)/m.exec((await readIfExists(ctx, KUBEADM_CONFIG)) ?? '')?.[1];

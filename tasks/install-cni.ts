@@ -4,23 +4,14 @@
 import type { TaskContext } from '../core/context.ts';
 import { defineTask } from '../core/task.ts';
 import {
-  BRIDGE_CONFLIST, CNI_BIN_DIR, CNI_CONF_DIR, CNI_PLUGINS, CNI_PLUGINS_VERSION, DEFAULT_CNI_PLUGINS_MIRROR,
+  BRIDGE_CONFLIST, BRIDGE_COPY, CNI_BIN_DIR, CNI_DIR, CNI_MANIFEST, CNI_CONF_DIR, CNI_PLUGINS, CNI_PLUGINS_VERSION, DEFAULT_CNI_PLUGINS_MIRROR,
   bridgeConflist, cniPluginsTarball, parseCidr, parseCni, type Cni,
 } from './k8s/cni.ts';
 import { nodeArch, readIfExists } from './k8s/node-facts.ts';
 import { once } from './k8s/once.ts';
-import { NODE_DIR } from './k8s/paths.ts';
 import { parseChecksum } from './install-kubernetes.ts';
 import { DEFAULT_POD_SUBNET } from './k8s/kubeadm-yaml.ts';
 
-/** kubestrap's copy of the plugins release and of the CNI manifest, on the node. */
-export const CNI_DIR = `${NODE_DIR}/cni`;
-export const CNI_MANIFEST = `${CNI_DIR}/manifest.yaml`;
-/**
- * The copy of the bridge configuration kubestrap keeps: containerd makes /etc/cni/net.d readable by
- * root only, and a plan never reads as root, so a plan by another user compares this copy instead.
- */
-export const BRIDGE_COPY = `${CNI_DIR}/${BRIDGE_CONFLIST.split('/').pop()}`;
 
 /** $1 the release tarball, $2 the plugin directory, then the members: exit 0 when each has the member's content. */
 const SAME_PLUGINS = 't=$1 d=$2; shift 2; for m; do [ "$(tar -xzOf "$t" "$m" | sha256sum)" = "$(sha256sum < "$d/${m#./}")" ] || exit 1; done';

@@ -1,6 +1,6 @@
 // Where effects land. Tasks never see which kind of host they got.
 import { quote as shq } from '../quote.ts';
-import { parseStat, readFileCommand } from '../facts.ts';
+import { parseStat } from '../facts.ts';
 
 export interface ExecOptions {
   /** Bytes or text fed to the command's standard input. */
@@ -88,6 +88,13 @@ function parseUserFacts(name: string, r: ExecResult): HostFacts {
   return { uid: Number(uid), user: user ?? '', gid: Number(gid), home: home.join('\n') };
 }
 
+/**
+ * For a path $p that test -e does not see: exit 4 when the nearest existing directory above it is
+ * one this user may not enter (the path may well exist, e.g. in containerd's root-only
+ * /etc/cni/net.d), exit 3 when it is really absent.
+ */
+const HIDDEN_OR_MISSING = 'd=$(dirname -- "$p"); while [ ! -e "$d" ]; do d=$(dirname -- "$d"); done; if [ -x "$d" ]; then exit 3; else exit 4; fi';
+
 /** Reads and stats through plain commands: for hosts reached over a channel (ssh, docker exec). */
 export abstract class ShellHost implements Host {
   abstract readonly name: string;
@@ -98,7 +105,7 @@ export abstract class ShellHost implements Host {
   private cachedFacts?: Promise<HostFacts>;
 
   async readFile(path: string): Promise<Uint8Array | null> {
-    const r = await this.exec(readFileCommand(path));
+    const r = await this.exec(`p=${shq(path)}; if [ ! -e "$p" ]; then ${HIDDEN_OR_MISSING}; elif [ ! -r "$p" ] || [ -d "$p" ]; then exit 4; fi; base64 < "$p"`);
     if (r.exitCode === 3) return null;
     if (r.exitCode === 4) throw new UnreadableError(path, this.name);
     if (r.exitCode !== 0) throw new Error(`reading ${path} on ${this.name} failed: ${r.stderr.trim()}`);
@@ -106,7 +113,9 @@ export abstract class ShellHost implements Host {
   }
 
   async stat(path: string): Promise<FileInfo> {
-    const r = await this.exec(`stat -L -c '%F|%s|%a' -- ${shq(path)} 2>/dev/null || echo missing`);
+    const r = await this.exec(`p=${shq(path)}; stat -L -c '%F|%s|%a' -- "$p" 2>/dev/null || { (${HIDDEN_OR_MISSING}); [ $? = 4 ] && echo hidden || echo missing; }`);
+    // Behind a directory this user may not enter: it may exist (as the local host says on EACCES).
+    if (r.stdout.trim() === 'hidden') return { exists: true };
     return parseStat(r.stdout.trim());
   }
 

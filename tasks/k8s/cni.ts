@@ -2,6 +2,7 @@
 // runs `loopback` for every pod), the bridge configuration for one node, and the manifests of the
 // multi-node CNIs, applied after kubeadm init.
 import { UserError, didYouMean } from '../../core/errors.ts';
+import { NODE_DIR } from './paths.ts';
 
 /** Where containerd, cri-dockerd and CRI-O look for plugins and configurations. */
 export const CNI_BIN_DIR = '/opt/cni/bin';
@@ -9,6 +10,14 @@ export const CNI_CONF_DIR = '/etc/cni/net.d';
 /** Named to sort first: the runtime takes the first configuration in CNI_CONF_DIR. */
 export const BRIDGE_CONFLIST = `${CNI_CONF_DIR}/1-kubestrap-bridge.conflist`;
 export const BRIDGE_NAME = 'kubestrap0';
+/** kubestrap's copy of the plugins release, of the CNI manifest and of the bridge configuration, on the node. */
+export const CNI_DIR = `${NODE_DIR}/cni`;
+export const CNI_MANIFEST = `${CNI_DIR}/manifest.yaml`;
+/**
+ * containerd makes /etc/cni/net.d readable by root only, and a plan never reads as root: a plan by
+ * another user compares this copy instead, and delete knows from it that the configuration is ours.
+ */
+export const BRIDGE_COPY = `${CNI_DIR}/${BRIDGE_CONFLIST.split('/').pop()}`;
 
 /**
  * The containernetworking/plugins release, installed from its published tarball (checksummed by the

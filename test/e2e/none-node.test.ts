@@ -195,14 +195,18 @@ test('none driver: the whole graph up to kubeadm init on a systemd node, then a 
   assert.equal(dplan.code, 0, dplan.stderr);
   const erased = dplan.json().steps.flatMap((s) => s.effects).filter((e) => e.kind === 'remove' && e.exists);
   assert.deepEqual(erased.map((e) => e.kind === 'remove' && e.path), [
-    '/etc/systemd/system/kubelet.service.d', '/etc/systemd/system/kubelet.service', '/etc/kubernetes', '/var/lib/kubelet', '/etc/modules-load.d/kubestrap.conf', '/etc/sysctl.d/99-kubestrap.conf', '/var/lib/kubestrap',
+    '/etc/systemd/system/kubelet.service.d', '/etc/systemd/system/kubelet.service', '/etc/kubernetes', '/var/lib/kubelet',
+    '/etc/cni/net.d/1-kubestrap-bridge.conflist', '/etc/modules-load.d/kubestrap.conf', '/etc/sysctl.d/99-kubestrap.conf', '/var/lib/kubestrap',
   ]);
+  // containerd keeps /etc/cni/net.d for root only: the bridge config is erased without a size (this user cannot see it).
+  const hidden = erased.find((e) => e.kind === 'remove' && e.path.startsWith('/etc/cni/'));
+  assert.ok(hidden && hidden.kind === 'remove' && hidden.bytes === undefined);
   // kubeadm reset first, with what it erases declared and sized.
   const reset = dplan.json().steps.flatMap((s) => s.effects).find((e) => e.kind === 'exec' && e.command.includes('kubeadm reset'));
   assert.ok(reset && reset.kind === 'exec');
   assert.deepEqual(reset.declares!.map((d) => d.path), KUBEADM_RESET_ERASES);
   assert.ok(reset.declares!.find((d) => d.path === '/etc/kubernetes/admin.conf')!.exists);
-  assert.ok(erased.every((e) => e.kind === 'remove' && typeof e.bytes === 'number' && e.bytes > 0));
+  assert.ok(erased.filter((e) => e !== hidden).every((e) => e.kind === 'remove' && typeof e.bytes === 'number' && e.bytes > 0));
   const notes = dplan.json().steps.flatMap((s) => s.notes ?? []).map((n) => n.message).join('\n');
   assert.match(notes, /kept in \/home\/kube\/\.kubestrap\/backups\/kubestrap: \/etc\/containerd\/config\.toml/);
   const del = await cli('run', removal, '--yes', '--json');
@@ -210,6 +214,7 @@ test('none driver: the whole graph up to kubeadm init on a systemd node, then a 
   const resetNotes = del.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.type === 'note' && /kubeadm reset/.test(e.note.message)).map((e) => e.note.message);
   assert.deepEqual(resetNotes, [`kubeadm reset wrote and erased exactly the ${KUBEADM_RESET_ERASES.length} declared paths`]);
   assert.equal((await sh('grep -c control-plane.kubestrap.internal /etc/hosts')).stdout.trim(), '0', 'delete takes the name out of /etc/hosts');
+  assert.equal((await sh('test -e /etc/cni/net.d/1-kubestrap-bridge.conflist')).exitCode, 1, 'and the bridge configuration');
   assert.equal((await sh('ls -d /var/lib/kubestrap /etc/systemd/system/kubelet.service /etc/systemd/system/kubelet.service.d /etc/modules-load.d/kubestrap.conf /etc/sysctl.d/99-kubestrap.conf 2>/dev/null')).stdout, '');
   assert.notEqual((await sh('systemctl is-enabled kubelet')).stdout.trim(), 'enabled');
   assert.equal((await sh('ctr version')).exitCode, 0, 'the runtime stays');

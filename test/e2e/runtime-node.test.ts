@@ -50,11 +50,17 @@ function sharedEngine(): Promise<{ socket: string; image: string }> {
   })();
 }
 
-async function bootNode(t: T, tag: string, opts: Parameters<typeof startNodeContainer>[4] = {}): Promise<Node> {
+/**
+ * Teardown at the end of the file, not of the test: Deno runs the hooks of describe and of the
+ * module, but not a test's own t.after inside a describe, and a node left running would outlive it.
+ */
+const atEnd = { after: (fn: () => void | Promise<void>) => { teardown.push(fn); } };
+
+async function bootNode(_t: T, tag: string, opts: Parameters<typeof startNodeContainer>[4] = {}): Promise<Node> {
   const { socket, image } = await sharedEngine();
   const name = `ks-rt-${tag}-${randomBytes(3).toString('hex')}`;
-  await startNodeContainer(t, socket, image, name, opts);
-  return { docker: new Docker({ socketPath: socket }), name, socket, dir: tempDir(t) };
+  await startNodeContainer(atEnd, socket, image, name, opts);
+  return { docker: new Docker({ socketPath: socket }), name, socket, dir: tempDir(atEnd) };
 }
 
 function writeRecipe(node: Node, withParams: string, more = ''): string {
@@ -72,7 +78,7 @@ ${more}`);
 }
 
 /** A loopback HTTP server for a test's downloads: path → bytes; counts what it served. */
-async function serve(t: T, files: Map<string, Buffer>): Promise<{ base: string; served: string[] }> {
+async function serve(files: Map<string, Buffer>): Promise<{ base: string; served: string[] }> {
   const served: string[] = [];
   const server = createServer((req, res) => {
     const body = files.get(req.url ?? '');
@@ -81,7 +87,7 @@ async function serve(t: T, files: Map<string, Buffer>): Promise<{ base: string; 
     res.writeHead(200, { 'content-length': body.length }).end(body);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(() => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections?.(); }));
+  atEnd.after(() => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections?.(); }));
   return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, served };
 }
 
@@ -215,7 +221,7 @@ describe('install-runtime on a systemd node container', { skip }, () => {
       res.writeHead(200, { 'content-length': archive.length }).end(archive);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    t.after(() => new Promise<void>((r) => server.close(() => r())));
+    atEnd.after(() => new Promise<void>((r) => server.close(() => r())));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/cri-dockerd-0.0.0-test.amd64.tgz`;
     const recipe = writeRecipe(node, `{ runtime: docker, kubernetesVersion: v1.31.0, criDockerdUrl: "${url}", criDockerdSha256: ${sha(archive)} }`);
     // The user's own daemon.json: its data-root must survive, and the plan shows exactly what is added.
@@ -280,7 +286,7 @@ describe('the pod network on a systemd node container', { skip: skip ?? missing(
     execFileSync('tar', ['-czf', join(node.dir, tgzName), '-C', pack, ...CNI_PLUGINS.map((p) => `./${p}`)]);
     const tgz = readFileSync(join(node.dir, tgzName));
     const path = `/cni/${CNI_PLUGINS_VERSION}/${tgzName}`;
-    const mirror = await serve(t, new Map([[path, tgz], [`${path}.sha256`, Buffer.from(`${sha(tgz)}  ${tgzName}\n`)]]));
+    const mirror = await serve(new Map([[path, tgz], [`${path}.sha256`, Buffer.from(`${sha(tgz)}  ${tgzName}\n`)]]));
     const subnet = freeSubnet();
     const recipe = writeRecipe(node, '{ runtime: containerd, kubernetesVersion: v1.31.0 }', `  - id: cni
     task: install-cni
@@ -327,10 +333,10 @@ describe('the pod network on a systemd node container', { skip: skip ?? missing(
     // crictl runp, create, start, inspectp, exec — through the CRI, from this machine to the node's socket.
     const pid = (await node.docker.getContainer(node.name).inspect()).State.Pid;
     const cri = criClient(`/proc/${pid}/root/run/containerd/containerd.sock`);
-    t.after(() => cri.close());
+    atEnd.after(() => cri.close());
     assert.equal((await cri.version()).runtimeName, 'containerd');
     const pod = await cri.runPodSandbox('web');
-    t.after(() => cri.removePodSandbox(pod).catch(() => {}));
+    atEnd.after(() => cri.removePodSandbox(pod).catch(() => {}));
     const status = await cri.podSandboxStatus(pod);
     assert.equal(status.state, 'SANDBOX_READY');
     const prefix = subnet.replace(/\.0\/24$/, '.');
