@@ -2,7 +2,7 @@
 // certificates and kubeconfigs do not carry an address that DHCP may change.
 import type { TaskContext } from '../core/context.ts';
 import { defineTask } from '../core/task.ts';
-import { HOSTS_FILE, controlPlaneName, mergeHostsEntry } from './k8s/hosts-file.ts';
+import { controlPlaneName, HOSTS_FILE, mergeHostsEntry } from './k8s/hosts-file.ts';
 import { readIfExists } from './k8s/node-facts.ts';
 import { once } from './k8s/once.ts';
 

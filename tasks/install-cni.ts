@@ -4,14 +4,25 @@
 import type { TaskContext } from '../core/context.ts';
 import { defineTask } from '../core/task.ts';
 import {
-  BRIDGE_CONFLIST, BRIDGE_COPY, CNI_BIN_DIR, CNI_DIR, CNI_MANIFEST, CNI_CONF_DIR, CNI_PLUGINS, CNI_PLUGINS_VERSION, DEFAULT_CNI_PLUGINS_MIRROR,
-  bridgeConflist, cniPluginsTarball, parseCidr, parseCni, type Cni,
+  BRIDGE_CONFLIST,
+  BRIDGE_COPY,
+  bridgeConflist,
+  type Cni,
+  CNI_BIN_DIR,
+  CNI_CONF_DIR,
+  CNI_DIR,
+  CNI_MANIFEST,
+  CNI_PLUGINS,
+  CNI_PLUGINS_VERSION,
+  cniPluginsTarball,
+  DEFAULT_CNI_PLUGINS_MIRROR,
+  parseCidr,
+  parseCni,
 } from './k8s/cni.ts';
 import { nodeArch, readIfExists } from './k8s/node-facts.ts';
 import { once } from './k8s/once.ts';
 import { parseChecksum } from './install-kubernetes.ts';
 import { DEFAULT_POD_SUBNET } from './k8s/kubeadm-yaml.ts';
-
 
 /** $1 the release tarball, $2 the plugin directory, then the members: exit 0 when each has the member's content. */
 const SAME_PLUGINS = 't=$1 d=$2; shift 2; for m; do [ "$(tar -xzOf "$t" "$m" | sha256sum)" = "$(sha256sum < "$d/${m#./}")" ] || exit 1; done';
@@ -54,7 +65,24 @@ async function state(ctx: TaskContext, p: P) {
     const listing = await ctx.probe`sh -c ${'ls -1 "$1" 2>/dev/null; exit 0'} sh ${CNI_CONF_DIR}`;
     const others = listing.stdout.split('\n').filter((f) => /\.(conf|conflist|json)$/.test(f) && `${CNI_CONF_DIR}/${f}` !== BRIDGE_CONFLIST);
     const manifestNow = cni.kind === 'file' || cni.kind === 'manifest' ? await sha256Of(ctx, CNI_MANIFEST) : undefined;
-    return { cni, podSubnet, arch, url, sha256, tarball, haveTarball, pluginsMatch, members, binDirExists, config, configNow, copyNow, visible, others, manifestNow };
+    return {
+      cni,
+      podSubnet,
+      arch,
+      url,
+      sha256,
+      tarball,
+      haveTarball,
+      pluginsMatch,
+      members,
+      binDirExists,
+      config,
+      configNow,
+      copyNow,
+      visible,
+      others,
+      manifestNow,
+    };
   });
 }
 
@@ -69,7 +97,8 @@ export default defineTask({
   async check(ctx, p) {
     const s = await state(ctx, p);
     // A manifest is put again on every run: its source has no checksum to compare with.
-    return s.pluginsMatch && (!s.config || (s.configNow === s.config.content && s.copyNow === s.config.content)) && s.cni.kind !== 'file' && s.cni.kind !== 'manifest';
+    return s.pluginsMatch && (!s.config || (s.configNow === s.config.content && s.copyNow === s.config.content)) && s.cni.kind !== 'file' &&
+      s.cni.kind !== 'manifest';
   },
   outputs: async (ctx, p) => outputsOf((await state(ctx, p)).cni),
   async run(ctx, p) {
@@ -86,17 +115,31 @@ export default defineTask({
     }
     if (s.config && s.configNow !== s.config.content) await ctx.write(s.config.path, s.config.content, { mode: '0644', sudo: true });
     if (s.config && s.copyNow !== s.config.content) await ctx.write(BRIDGE_COPY, s.config.content, { mode: '0644', sudo: true });
-    if (s.config && !s.visible) ctx.note('info', `${CNI_CONF_DIR} is readable by root only (containerd makes it so): this plan compares kubestrap's copy ${BRIDGE_COPY} instead`);
+    if (s.config && !s.visible) {
+      ctx.note('info', `${CNI_CONF_DIR} is readable by root only (containerd makes it so): this plan compares kubestrap's copy ${BRIDGE_COPY} instead`);
+    }
     if (s.config && s.others.length) {
-      ctx.note('warn', `${CNI_CONF_DIR} also holds ${s.others.join(', ')}: the runtime uses the first by name (${BRIDGE_CONFLIST.split('/').pop()} sorts first)`, `remove the others if they are left from another cluster`);
+      ctx.note(
+        'warn',
+        `${CNI_CONF_DIR} also holds ${s.others.join(', ')}: the runtime uses the first by name (${BRIDGE_CONFLIST.split('/').pop()} sorts first)`,
+        `remove the others if they are left from another cluster`,
+      );
     }
     if (s.cni.kind === 'manifest' && s.cni.name === 'flannel' && s.podSubnet !== FLANNEL_NETWORK) {
-      ctx.note('warn', `flannel's manifest assigns pods from ${FLANNEL_NETWORK}, not the cluster's pod subnet ${s.podSubnet}`, `use --extra-config kubeadm.pod-network-cidr=${FLANNEL_NETWORK}, or a flannel manifest of yours with net-conf.json changed`);
+      ctx.note(
+        'warn',
+        `flannel's manifest assigns pods from ${FLANNEL_NETWORK}, not the cluster's pod subnet ${s.podSubnet}`,
+        `use --extra-config kubeadm.pod-network-cidr=${FLANNEL_NETWORK}, or a flannel manifest of yours with net-conf.json changed`,
+      );
     }
     if (s.cni.kind === 'manifest') {
       const cached = await ctx.download(s.cni.url, { name: `${s.cni.name}.yaml` });
       await ctx.put(cached, CNI_MANIFEST, { mode: '0644', sudo: true });
-      ctx.note('info', `the ${s.cni.name} manifest is applied after kubeadm init; its project publishes no checksum for it`, 'pass --cni with the path of a manifest you reviewed to pin it');
+      ctx.note(
+        'info',
+        `the ${s.cni.name} manifest is applied after kubeadm init; its project publishes no checksum for it`,
+        'pass --cni with the path of a manifest you reviewed to pin it',
+      );
     }
     // The user's manifest is read on this machine and put on the node like a download.
     if (s.cni.kind === 'file') await ctx.put(s.cni.path, CNI_MANIFEST, { mode: '0644', sudo: true });

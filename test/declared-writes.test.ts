@@ -38,7 +38,12 @@ function setup(t: Parameters<typeof tempDir>[0], script: string) {
   writeFileSync(join(root, 'cache/blob'), 'x'.repeat(1000));
   mkdirSync(join(dir, 'tasks'));
   writeFileSync(join(dir, 'tasks/opaque-tool.ts'), TASK);
-  writeFileSync(join(dir, 'recipe.yaml'), `name: opaque\nimports: [./tasks/opaque-tool.ts]\nsteps:\n  - id: tool\n    task: opaque-tool\n    with: { root: ${JSON.stringify(root)}, script: ${JSON.stringify(script)} }\n`);
+  writeFileSync(
+    join(dir, 'recipe.yaml'),
+    `name: opaque\nimports: [./tasks/opaque-tool.ts]\nsteps:\n  - id: tool\n    task: opaque-tool\n    with: { root: ${JSON.stringify(root)}, script: ${
+      JSON.stringify(script)
+    } }\n`,
+  );
   const env = { env: { KUBESTRAP_HOME: join(dir, 'home') }, cwd: dir };
   return { dir, root, env, recipe: join(dir, 'recipe.yaml'), backups: join(dir, 'home/profiles/kubestrap/backups') };
 }
@@ -79,7 +84,9 @@ describe('opaque commands declare what they write and erase', () => {
     assert.equal(run.code, 0, run.stderr + run.stdout);
     assert.equal(readFileSync(join(s.root, 'conf/old.conf'), 'utf8'), 'replaced\n');
     assert.equal(readFileSync(join(s.backups, s.root, 'conf/old.conf'), 'utf8'), 'original\n', 'the original was copied before the tool replaced it');
-    const notes = run.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.type === 'note').map((e) => `${e.note.level} ${e.note.message}`);
+    const notes = run.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.type === 'note').map((e) =>
+      `${e.note.level} ${e.note.message}`
+    );
     assert.deepEqual(notes, ['info the tool wrote and erased exactly the 4 declared paths']);
   });
 
@@ -88,7 +95,9 @@ describe('opaque commands declare what they write and erase', () => {
     const run = await runCli(['run', s.recipe, '--yes', '--json'], s.env);
     assert.equal(run.code, 0, run.stderr + run.stdout);
     assert.ok(existsSync(join(s.root, 'conf/undeclared.conf')));
-    const notes = run.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.type === 'note').map((e) => `${e.note.level} ${e.note.message}`);
+    const notes = run.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.type === 'note').map((e) =>
+      `${e.note.level} ${e.note.message}`
+    );
     assert.deepEqual(notes, [
       `warn the tool did not write ${s.root}/conf/new.conf; did not erase ${s.root}/cache/*; also wrote ${s.root}/conf/undeclared.conf, which it did not declare`,
     ]);

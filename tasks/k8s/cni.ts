@@ -1,7 +1,7 @@
 // The pod network: minikube's --cni choices, the CNI plugins release every choice needs (the runtime
 // runs `loopback` for every pod), the bridge configuration for one node, and the manifests of the
 // multi-node CNIs, applied after kubeadm init.
-import { UserError, didYouMean } from '../../core/errors.ts';
+import { didYouMean, UserError } from '../../core/errors.ts';
 import { NODE_DIR } from './paths.ts';
 
 /** Where containerd, cri-dockerd and CRI-O look for plugins and configurations. */
@@ -52,15 +52,26 @@ export type Cni =
 export function parseCni(value: unknown, nodes = 1): Cni {
   const v = String(value ?? '').trim();
   if (v.includes('/') || /\.(ya?ml|json)$/.test(v)) {
-    if (!v.startsWith('/')) throw new UserError('CNI_INVALID', `--cni ${v}: a manifest path must be absolute here`, { fix: 'kubestrap start resolves a relative path; in a recipe give an absolute one' });
+    if (!v.startsWith('/')) {
+      throw new UserError('CNI_INVALID', `--cni ${v}: a manifest path must be absolute here`, {
+        fix: 'kubestrap start resolves a relative path; in a recipe give an absolute one',
+      });
+    }
     return { kind: 'file', path: v };
   }
   switch (v) {
     // minikube: bridge for one node, a CNI that spans nodes for more.
-    case 'auto': case '': return nodes > 1 ? { kind: 'manifest', name: 'flannel', url: MANIFESTS.flannel.url } : { kind: 'bridge' };
-    case 'bridge': return { kind: 'bridge' };
-    case 'false': return { kind: 'none' };
-    case 'flannel': case 'calico': case 'cilium': return { kind: 'manifest', name: v, url: MANIFESTS[v].url };
+    case 'auto':
+    case '':
+      return nodes > 1 ? { kind: 'manifest', name: 'flannel', url: MANIFESTS.flannel.url } : { kind: 'bridge' };
+    case 'bridge':
+      return { kind: 'bridge' };
+    case 'false':
+      return { kind: 'none' };
+    case 'flannel':
+    case 'calico':
+    case 'cilium':
+      return { kind: 'manifest', name: v, url: MANIFESTS[v].url };
   }
   throw new UserError('CNI_INVALID', `--cni ${JSON.stringify(v)} is not a CNI kubestrap knows`, {
     fix: didYouMean(v, CNI_NAMES) ?? `use ${CNI_NAMES.join(', ')}, or the path of a CNI manifest`,
@@ -72,17 +83,25 @@ export function parseCni(value: unknown, nodes = 1): Cni {
  * the node as their gateway and masquerading outbound traffic; portmap for hostPort.
  */
 export function bridgeConflist(podSubnet: string): string {
-  return JSON.stringify({
-    cniVersion: '1.0.0',
-    name: 'kubestrap-bridge',
-    plugins: [
-      {
-        type: 'bridge', bridge: BRIDGE_NAME, isGateway: true, ipMasq: true, hairpinMode: true,
-        ipam: { type: 'host-local', ranges: [[{ subnet: podSubnet }]], routes: [{ dst: '0.0.0.0/0' }] },
-      },
-      { type: 'portmap', capabilities: { portMappings: true } },
-    ],
-  }, null, 2) + '\n';
+  return JSON.stringify(
+    {
+      cniVersion: '1.0.0',
+      name: 'kubestrap-bridge',
+      plugins: [
+        {
+          type: 'bridge',
+          bridge: BRIDGE_NAME,
+          isGateway: true,
+          ipMasq: true,
+          hairpinMode: true,
+          ipam: { type: 'host-local', ranges: [[{ subnet: podSubnet }]], routes: [{ dst: '0.0.0.0/0' }] },
+        },
+        { type: 'portmap', capabilities: { portMappings: true } },
+      ],
+    },
+    null,
+    2,
+  ) + '\n';
 }
 
 /** An IPv4 CIDR, checked (the bridge and kubeadm both read it). */

@@ -1,10 +1,12 @@
 // The fields of kube-proxy's configuration (KubeProxyConfiguration, kubeproxy.config.k8s.io/v1alpha1)
 // that --extra-config kube-proxy.KEY may set, nested keys with dots: conntrack.maxPerCore=0. A key the
 // type does not have is refused with the nearest one, instead of being dropped by kube-proxy.
-import { UserError, didYouMean } from '../../core/errors.ts';
+import { didYouMean, UserError } from '../../core/errors.ts';
 
 type Kind = 'string' | 'number' | 'boolean' | 'duration' | 'list' | 'map';
-interface Fields { [name: string]: Kind | Fields }
+interface Fields {
+  [name: string]: Kind | Fields;
+}
 
 const SYNC = { syncPeriod: 'duration', minSyncPeriod: 'duration' } as const;
 
@@ -29,8 +31,13 @@ export const KUBE_PROXY_FIELDS: Fields = {
   nodePortAddresses: 'list',
   oomScoreAdj: 'number',
   conntrack: {
-    maxPerCore: 'number', min: 'number', tcpEstablishedTimeout: 'duration', tcpCloseWaitTimeout: 'duration',
-    tcpBeLiberal: 'boolean', udpTimeout: 'duration', udpStreamTimeout: 'duration',
+    maxPerCore: 'number',
+    min: 'number',
+    tcpEstablishedTimeout: 'duration',
+    tcpCloseWaitTimeout: 'duration',
+    tcpBeLiberal: 'boolean',
+    udpTimeout: 'duration',
+    udpStreamTimeout: 'duration',
   },
   configSyncPeriod: 'duration',
   portRange: 'string',
@@ -50,7 +57,11 @@ export function proxyField(key: string): Kind {
     if (next === undefined) throw unknown(key, parts.slice(0, i).join('.'), Object.keys(at), parts[i]!);
     at = next;
   }
-  if (typeof at !== 'string') throw new UserError('EXTRA_CONFIG_INVALID', `--extra-config kube-proxy.${key} is a group of settings, not one`, { fix: `set one of its fields: ${Object.keys(at).map((k) => `kube-proxy.${key}.${k}`).join(', ')}` });
+  if (typeof at !== 'string') {
+    throw new UserError('EXTRA_CONFIG_INVALID', `--extra-config kube-proxy.${key} is a group of settings, not one`, {
+      fix: `set one of its fields: ${Object.keys(at).map((k) => `kube-proxy.${key}.${k}`).join(', ')}`,
+    });
+  }
   return at;
 }
 
@@ -69,10 +80,15 @@ export function proxyValue(key: string, value: string): string | number | boolea
       if (!/^-?\d+$/.test(value)) throw new UserError('EXTRA_CONFIG_INVALID', `--extra-config kube-proxy.${key}=${value}: a whole number is expected`);
       return Number(value);
     case 'boolean':
-      if (value !== 'true' && value !== 'false') throw new UserError('EXTRA_CONFIG_INVALID', `--extra-config kube-proxy.${key}=${value}: true or false is expected`);
+      if (value !== 'true' && value !== 'false') {
+        throw new UserError('EXTRA_CONFIG_INVALID', `--extra-config kube-proxy.${key}=${value}: true or false is expected`);
+      }
       return value === 'true';
-    case 'list': return value.split(',').map((x) => x.trim()).filter(Boolean);
-    case 'map': return value === 'true' || value === 'false' ? value === 'true' : value;
-    default: return value;
+    case 'list':
+      return value.split(',').map((x) => x.trim()).filter(Boolean);
+    case 'map':
+      return value === 'true' || value === 'false' ? value === 'true' : value;
+    default:
+      return value;
   }
 }

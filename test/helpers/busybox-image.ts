@@ -11,7 +11,10 @@ export const BUSYBOX_INSTALL = 'apt-get install busybox-static';
 
 const APPLETS = ['sh', 'sleep', 'ip', 'cat', 'hostname', 'ls', 'echo', 'true'];
 
-export interface ImageSpec { name: string; entrypoint: string[] }
+export interface ImageSpec {
+  name: string;
+  entrypoint: string[];
+}
 
 /** Builds one archive holding every image in `images` (all share the busybox layer); returns its path. */
 export function busyboxArchive(dir: string, images: readonly ImageSpec[]): string {
@@ -26,7 +29,8 @@ export function busyboxArchive(dir: string, images: readonly ImageSpec[]): strin
   const diffId = `sha256:${createHash('sha256').update(readFileSync(join(out, 'layer.tar'))).digest('hex')}`;
   const manifest = images.map((img) => {
     const config = JSON.stringify({
-      architecture: 'amd64', os: 'linux',
+      architecture: 'amd64',
+      os: 'linux',
       config: { Entrypoint: img.entrypoint, Env: ['PATH=/bin'] },
       rootfs: { type: 'layers', diff_ids: [diffId] },
     });

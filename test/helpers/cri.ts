@@ -8,9 +8,13 @@ import { repoRoot } from './env.ts';
 
 const PROTO = join(repoRoot, 'test/fixtures/cri/runtime-subset.proto');
 
-type Call = (request: object, options: { deadline: Date }, done: (err: grpc.ServiceError | null, reply: any) => void) => void;
+type Call = (request: object, options: { deadline: Date }, done: (err: grpc.ServiceError | null, reply: unknown) => void) => void;
 
-export interface PodSandbox { id: string; state: string; ip: string }
+export interface PodSandbox {
+  id: string;
+  state: string;
+  ip: string;
+}
 
 export interface CriClient {
   version(): Promise<{ runtimeName: string; runtimeVersion: string; runtimeApiVersion: string }>;
@@ -41,9 +45,15 @@ export function criClient(socket: string, timeoutMs = 60_000): CriClient {
   const definition = loader.loadSync(PROTO, { keepCase: false, longs: Number, enums: String, defaults: true });
   const pkg = grpc.loadPackageDefinition(definition) as unknown as { runtime: { v1: { RuntimeService: grpc.ServiceClientConstructor } } };
   const client = new pkg.runtime.v1.RuntimeService(`unix://${socket}`, grpc.credentials.createInsecure()) as unknown as Record<string, Call> & grpc.Client;
-  const call = <T>(method: string, request: object): Promise<T> => new Promise((resolve, reject) => {
-    client[method]!.call(client, request, { deadline: new Date(Date.now() + timeoutMs) }, (err, reply) => (err ? reject(new Error(`CRI ${method}: ${err.details || err.message}`)) : resolve(reply as T)));
-  });
+  const call = <T>(method: string, request: object): Promise<T> =>
+    new Promise((resolve, reject) => {
+      client[method]!.call(
+        client,
+        request,
+        { deadline: new Date(Date.now() + timeoutMs) },
+        (err, reply) => (err ? reject(new Error(`CRI ${method}: ${err.details || err.message}`)) : resolve(reply as T)),
+      );
+    });
   return {
     version: () => call('Version', { version: 'v1' }),
     async runPodSandbox(name) {
