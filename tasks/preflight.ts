@@ -136,7 +136,7 @@ async function inspect(ctx: TaskContext, p: { kubernetesVersion: string; apiserv
     if (cgroupVersion === 1 && version.minor >= CGROUP_V1_REFUSED_FROM) {
       // From 1.35 the kubelet refuses cgroup v1 unless told otherwise, and kubeadm's SystemVerification fails on it.
       ignore.add('SystemVerification');
-      ctx.note('warn', `this machine uses cgroup v1, which the kubelet of Kubernetes ${version.text} refuses by default: kubestrap sets failCgroupV1: false in the KubeletConfiguration and skips kubeadm's SystemVerification preflight check (it fails on cgroup v1, and checks nothing else kubestrap does not check here); cgroup v1 support is deprecated and will be removed from Kubernetes`,
+      ctx.note('warn', `this machine uses cgroup v1, which the kubelet of Kubernetes ${version.text} refuses by default: kubestrap sets failCgroupV1: false in the KubeletConfiguration and skips kubeadm's SystemVerification preflight check, which fails on cgroup v1 (its kernel and cgroup-controller checks are skipped with it); cgroup v1 support is deprecated and will be removed from Kubernetes`,
         'boot with systemd.unified_cgroup_hierarchy=1 to use cgroup v2');
     } else if (cgroupVersion === 1 && version.minor >= 31) {
       ctx.note('warn', `this machine uses cgroup v1, which Kubernetes ${version.text} supports only in maintenance mode`, 'boot with systemd.unified_cgroup_hierarchy=1 to use cgroup v2');

@@ -343,6 +343,17 @@ describe('golden plans (fixed facts: a Debian 12 workstation)', () => {
     }
   }
 
+  it('none × containerd on a cgroup v1 workstation: the kubelet told to accept it, said in the warnings', async (t) => {
+    const v1 = debianWorkstation();
+    delete v1.files['/sys/fs/cgroup/cgroup.controllers'];
+    const { plan, exitCode, home } = await planWith(t, 'driver-none', {}, { local: v1 });
+    assert.equal(exitCode, 0);
+    const text = normalize(renderPlanText(plan, style), home);
+    golden('none-containerd-cgroup-v1.plan.txt', text);
+    assert.match(text, /^Warnings\n(.*\n)*  preflight: this machine uses cgroup v1, which the kubelet of Kubernetes v1\.37\.1 refuses by default: kubestrap sets failCgroupV1: false/m);
+    assert.match(text, /kubeadm init --config \/var\/lib\/kubestrap\/kubeadm\.yaml --ignore-preflight-errors=Swap,SystemVerification$/m);
+  });
+
   it('the kubeadm init command and the audit are exactly the planned ones', async (t) => {
     const { plan } = await planWith(t, 'driver-none', {}, {});
     const effects = plan.steps.flatMap((s) => s.effects.map((e) => ({ step: s.id, ...e })));
