@@ -26,7 +26,7 @@ sum=$(sha256sum < "$tmp" | cut -d" " -f1)
 if [ "$sum" != "$6" ]; then echo "write-file: $1: content does not match sha256 $6: nothing written" >&2; exit 1; fi
 chmod -- "$2" "$tmp"
 if [ -n "$3" ]; then chown -- "$3" "$tmp"; fi
-mv -f -- "$tmp" "$1"
+mv -f -- "$tmp" "$1" 2>/dev/null || { mountpoint -q -- "$1" && cat -- "$tmp" > "$1" && rm -f -- "$tmp"; }
 tmp='
 # Quotes one word for a remote POSIX shell (remote writes send WRITE_FILE this way).
 shq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
@@ -65,8 +65,8 @@ withheld() { echo "kubestrap: $1; use kubestrap apply" >&2; exit 1; }
 # checked: sh -c 'for b in "$@"; do\n  p=$(command -v "$b" 2>/dev/null) || continue\n  v=$("$p" --version 2>/dev/null | head -n 1)\n  o=$(dpkg-query -S "$p" 2>/dev/null | grep -v "^diversion" | head -n 1 | cut -d: -f1)\n  [ -n "$o" ] || o=$(rpm -qf --qf "%{NAME}" "$p" 2>/dev/null) || o=\n  printf "binary\t%s\t%s\t%s\t%s\n" "$b" "$p" "$o" "$v"\ndone' find-binaries containerd
 
 # ── claim (claim-node): change
-sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/cluster.json 0644 '' '' 70 dc0289bb33bc267319f322bc0ca9c5fd2403cfb980c457cc85cf1f12cd4fe32f <<'KUBESTRAP_EOF'
-{"profile":"kubestrap","driver":"none","kubernetesVersion":"v1.31.4"}
+sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/cluster.json 0644 '' '' 70 d21b720611985d6e59e6b03cfefee608d2a981450b3fcea1e1267329d8775876 <<'KUBESTRAP_EOF'
+{"profile":"kubestrap","driver":"none","kubernetesVersion":"v1.37.1"}
 KUBESTRAP_EOF
 
 # ── prepare (prepare-node): change
@@ -94,8 +94,100 @@ net.ipv4.ip_forward = 1
 KUBESTRAP_EOF
 sudo -n sysctl -w net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 net.ipv4.ip_forward=1
 
+# ── cni (install-cni): change
+# checked: uname -m
+# cached: https://github.com/containernetworking/plugins/releases/download/v1.9.1/cni-plugins-linux-amd64-v1.9.1.tgz.sha256 → $KUBESTRAP_HOME/cache/downloads/bce1d16e35a20bc7/cni-plugins-linux-amd64-v1.9.1.tgz.sha256
+# checked: sh -c 'sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/cni/cni-plugins-linux-amd64-v1.9.1.tgz
+# checked: sh -c 'ls -1 "$1" 2>/dev/null; exit 0' sh /etc/cni/net.d
+mkdir -p $KUBESTRAP_HOME/cache/downloads/8047fe4ed77e8499
+curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/8047fe4ed77e8499/cni-plugins-linux-amd64-v1.9.1.tgz https://github.com/containernetworking/plugins/releases/download/v1.9.1/cni-plugins-linux-amd64-v1.9.1.tgz
+echo '1d5f1dd05f10fc5f416fce34cb1fcb894a77372db756708645e9071a10259a99  $KUBESTRAP_HOME/cache/downloads/8047fe4ed77e8499/cni-plugins-linux-amd64-v1.9.1.tgz' | sha256sum -c --quiet -
+sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/cni/cni-plugins-linux-amd64-v1.9.1.tgz 0644 '' '' '' 1d5f1dd05f10fc5f416fce34cb1fcb894a77372db756708645e9071a10259a99 < $KUBESTRAP_HOME/cache/downloads/8047fe4ed77e8499/cni-plugins-linux-amd64-v1.9.1.tgz
+sudo -n mkdir -p /opt/cni/bin
+# declared: writes /opt/cni/bin/bandwidth (new)
+# declared: writes /opt/cni/bin/bridge (new)
+# declared: writes /opt/cni/bin/firewall (new)
+# declared: writes /opt/cni/bin/host-local (new)
+# declared: writes /opt/cni/bin/loopback (new)
+# declared: writes /opt/cni/bin/portmap (new)
+# declared: writes /opt/cni/bin/tuning (new)
+sudo -n tar -xzf /var/lib/kubestrap/cni/cni-plugins-linux-amd64-v1.9.1.tgz -C /opt/cni/bin --no-same-owner ./bandwidth ./bridge ./firewall ./host-local ./loopback ./portmap ./tuning
+sudo -n sh -c "$WRITE_FILE" write-file /etc/cni/net.d/1-kubestrap-bridge.conflist 0644 '' '' 579 27b1324c3bd512b87ed156c453ad38da88b186d7ba5370173fdb1433fd98d3a2 <<'KUBESTRAP_EOF'
+{
+  "cniVersion": "1.0.0",
+  "name": "kubestrap-bridge",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "kubestrap0",
+      "isGateway": true,
+      "ipMasq": true,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "ranges": [
+          [
+            {
+              "subnet": "10.244.0.0/16"
+            }
+          ]
+        ],
+        "routes": [
+          {
+            "dst": "0.0.0.0/0"
+          }
+        ]
+      }
+    },
+    {
+      "type": "portmap",
+      "capabilities": {
+        "portMappings": true
+      }
+    }
+  ]
+}
+KUBESTRAP_EOF
+sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/cni/1-kubestrap-bridge.conflist 0644 '' '' 579 27b1324c3bd512b87ed156c453ad38da88b186d7ba5370173fdb1433fd98d3a2 <<'KUBESTRAP_EOF'
+{
+  "cniVersion": "1.0.0",
+  "name": "kubestrap-bridge",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "kubestrap0",
+      "isGateway": true,
+      "ipMasq": true,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "ranges": [
+          [
+            {
+              "subnet": "10.244.0.0/16"
+            }
+          ]
+        ],
+        "routes": [
+          {
+            "dst": "0.0.0.0/0"
+          }
+        ]
+      }
+    },
+    {
+      "type": "portmap",
+      "capabilities": {
+        "portMappings": true
+      }
+    }
+  ]
+}
+KUBESTRAP_EOF
+
 # ── runtime (install-runtime): change
-# warn: the distribution's containerd 1.6.20 is too old (Kubernetes v1.31.4 needs containerd 1.6.34+, 1.7.20+ or 2.0.0+): kubestrap installs containerd 2.2.3 and runc 1.4.4 from their releases into /usr/local/bin and /usr/local/sbin instead
+# warn: the distribution's containerd 1.6.20 is too old (Kubernetes v1.37.1 needs containerd 1.7.28+, 2.1.5+ or 2.2.0+): kubestrap installs containerd 2.2.3 and runc 1.4.4 from their releases into /usr/local/bin and /usr/local/sbin instead
+# checked: sh -c 'grep ^CapBnd: /proc/self/status'
 # checked: sh -c 'for b in "$@"; do\n  p=$(command -v "$b" 2>/dev/null) || continue\n  v=$("$p" --version 2>/dev/null | head -n 1)\n  o=$(dpkg-query -S "$p" 2>/dev/null | grep -v "^diversion" | head -n 1 | cut -d: -f1)\n  [ -n "$o" ] || o=$(rpm -qf --qf "%{NAME}" "$p" 2>/dev/null) || o=\n  printf "binary\t%s\t%s\t%s\t%s\n" "$b" "$p" "$o" "$v"\ndone' find-binaries containerd runc
 # checked: sh -c 'for m in apt-get dnf yum zypper pacman apk; do command -v "$m" >/dev/null 2>&1 && break; m=; done\n[ -n "$m" ] || exit 3\necho "manager $m"\n[ $# -gt 0 ] || exit 0\ncase $m in\n  apt-get) dpkg-query -W -f '\''${db:Status-Status} ${Package} ${Version}\n'\'' -- "$@" 2>/dev/null | sed -n "s/^installed /package /p" ;;\n  dnf|yum|zypper) rpm -q --qf '\''package %{NAME} %|EPOCH?{%{EPOCH}:}|%{VERSION}-%{RELEASE}\n'\'' -- "$@" 2>/dev/null | grep "^package " ;;\n  pacman) pacman -Q -- "$@" 2>/dev/null | sed "s/^/package /" ;;\n  apk) for p in "$@"; do apk info -e -- "$p" >/dev/null 2>&1 && echo "package $p"; done ;;\nesac\nexit 0' package-state containerd runc
 # checked: env LC_ALL=C apt-get -s install --no-install-recommends -- containerd runc
@@ -103,6 +195,7 @@ sudo -n sysctl -w net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call
 # cached: https://github.com/containerd/containerd/releases/download/v2.2.3/containerd-2.2.3-linux-amd64.tar.gz.sha256sum → $KUBESTRAP_HOME/cache/downloads/e938d6907ebca98f/containerd-2.2.3-linux-amd64.tar.gz.sha256sum
 # cached: https://github.com/opencontainers/runc/releases/download/v1.4.4/runc.sha256sum → $KUBESTRAP_HOME/cache/downloads/e989f2e112c238da/runc.sha256sum
 # checked: sh -c '[ "$(sha256sum < "$1" | cut -d" " -f1)" = "$2" ]' sh /var/cache/kubestrap/containerd-2.2.3-linux-amd64.tar.gz c5b21ce837a84448e2d1eef1bf062432fed56bfe99ad2f10496ace10ab4b5b16
+# checked: sh -c 'grep ^CapBnd: /proc/self/status'
 # checked: systemctl is-active --quiet docker.socket
 # checked: systemctl is-enabled --quiet docker.socket
 # checked: systemctl is-active --quiet cri-docker.socket
@@ -147,7 +240,7 @@ OOMScoreAdjust=-999
 [Install]
 WantedBy=multi-user.target
 KUBESTRAP_EOF
-sudo -n sh -c "$WRITE_FILE" write-file /etc/containerd/config.toml 0644 '' '' 933 eadda4f0b435728f5ba4b4cfd34e9d5140b71d73cbf909a1beedb908c11d30dd <<'KUBESTRAP_EOF'
+sudo -n sh -c "$WRITE_FILE" write-file /etc/containerd/config.toml 0644 '' '' 935 fc8ac532c6c82a715770d99dd2e196bb2eb9921f1ab8f567c62b12a87a1b7b3b <<'KUBESTRAP_EOF'
 # Generated by kubestrap (install-runtime). The whole file is replaced when its settings change.
 version = 2
 root = "/var/lib/containerd"
@@ -158,7 +251,7 @@ state = "/run/containerd"
 
 [plugins]
   [plugins."io.containerd.grpc.v1.cri"]
-    sandbox_image = "registry.k8s.io/pause:3.10"
+    sandbox_image = "registry.k8s.io/pause:3.10.2"
     enable_unprivileged_ports = true
     enable_unprivileged_icmp = true
     restrict_oom_score_adj = false
@@ -185,29 +278,29 @@ sudo -n systemctl enable containerd
 sudo -n systemctl restart containerd
 
 # ── kubernetes (install-kubernetes): change
-# info: kubectl for this cluster: /var/lib/kubestrap/binaries/v1.31.4/kubectl (kubestrap does not put it on PATH)
+# info: kubectl for this cluster: /var/lib/kubestrap/binaries/v1.37.1/kubectl (kubestrap does not put it on PATH)
 # checked: uname -m
-# cached: https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubelet.sha256 → $KUBESTRAP_HOME/cache/downloads/55af166c83b7fc3a/kubelet.sha256
-# cached: https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubeadm.sha256 → $KUBESTRAP_HOME/cache/downloads/9c69f04ce6cefe0e/kubeadm.sha256
-# cached: https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubectl.sha256 → $KUBESTRAP_HOME/cache/downloads/d40fbd9473d85c44/kubectl.sha256
-# cached: https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.31.0/crictl-v1.31.0-linux-amd64.tar.gz.sha256 → $KUBESTRAP_HOME/cache/downloads/d808d3f648a718a1/crictl-v1.31.0-linux-amd64.tar.gz.sha256
-mkdir -p $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b
-curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubelet
-echo 'c44c0ccdc9e6a06028ff04a15e2584f7e2a3fbfeb9e92734932beae77cf0225b  $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet' | sha256sum -c --quiet -
-sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/binaries/v1.31.4/kubelet 0755 '' '' '' c44c0ccdc9e6a06028ff04a15e2584f7e2a3fbfeb9e92734932beae77cf0225b < $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet
-mkdir -p $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3
-curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubeadm
-echo '788c5882ddca72439596e5511bb2554f9341f9912873daf6205a3b6e91c3cf64  $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm' | sha256sum -c --quiet -
-sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/binaries/v1.31.4/kubeadm 0755 '' '' '' 788c5882ddca72439596e5511bb2554f9341f9912873daf6205a3b6e91c3cf64 < $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm
-mkdir -p $KUBESTRAP_HOME/cache/downloads/122baff343a393cd
-curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubectl
-echo '5b75075256304c2b430f874efdb244f8111ced45f6e13e9db8c95cd07404ffa5  $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl' | sha256sum -c --quiet -
-sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/binaries/v1.31.4/kubectl 0755 '' '' '' 5b75075256304c2b430f874efdb244f8111ced45f6e13e9db8c95cd07404ffa5 < $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl
-mkdir -p $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca
-curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.31.0/crictl-v1.31.0-linux-amd64.tar.gz
-echo 'cdf0726ce789352285d153893691e943425182c1e07e6c25518d41e5b2657ddf  $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz' | sha256sum -c --quiet -
-sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/binaries/v1.31.4/crictl-v1.31.0-linux-amd64.tar.gz 0644 '' '' '' cdf0726ce789352285d153893691e943425182c1e07e6c25518d41e5b2657ddf < $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz
-sudo -n tar -xzf /var/lib/kubestrap/binaries/v1.31.4/crictl-v1.31.0-linux-amd64.tar.gz -C /var/lib/kubestrap/binaries/v1.31.4 crictl
+# cached: https://dl.k8s.io/release/v1.37.1/bin/linux/amd64/kubelet.sha256 → $KUBESTRAP_HOME/cache/downloads/2ff217a43a9b433b/kubelet.sha256
+# cached: https://dl.k8s.io/release/v1.37.1/bin/linux/amd64/kubeadm.sha256 → $KUBESTRAP_HOME/cache/downloads/ac7837f1e7fdc534/kubeadm.sha256
+# cached: https://dl.k8s.io/release/v1.37.1/bin/linux/amd64/kubectl.sha256 → $KUBESTRAP_HOME/cache/downloads/7b1852e4bcb65db8/kubectl.sha256
+# cached: https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.37.0/crictl-v1.37.0-linux-amd64.tar.gz.sha256 → $KUBESTRAP_HOME/cache/downloads/49e24d627b29c3d3/crictl-v1.37.0-linux-amd64.tar.gz.sha256
+mkdir -p $KUBESTRAP_HOME/cache/downloads/6960eec622a0707f
+curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/6960eec622a0707f/kubelet https://dl.k8s.io/release/v1.37.1/bin/linux/amd64/kubelet
+echo '025326c1eae571c58e891fe842747a7b5acc78c237f5f13e18bd44dffe2f1916  $KUBESTRAP_HOME/cache/downloads/6960eec622a0707f/kubelet' | sha256sum -c --quiet -
+sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/binaries/v1.37.1/kubelet 0755 '' '' '' 025326c1eae571c58e891fe842747a7b5acc78c237f5f13e18bd44dffe2f1916 < $KUBESTRAP_HOME/cache/downloads/6960eec622a0707f/kubelet
+mkdir -p $KUBESTRAP_HOME/cache/downloads/a5f34cac0b581661
+curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/a5f34cac0b581661/kubeadm https://dl.k8s.io/release/v1.37.1/bin/linux/amd64/kubeadm
+echo '1699cfc7864087682ea85cf6a3a7c96002f17aa3c96e742c8cf792e7367317ef  $KUBESTRAP_HOME/cache/downloads/a5f34cac0b581661/kubeadm' | sha256sum -c --quiet -
+sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/binaries/v1.37.1/kubeadm 0755 '' '' '' 1699cfc7864087682ea85cf6a3a7c96002f17aa3c96e742c8cf792e7367317ef < $KUBESTRAP_HOME/cache/downloads/a5f34cac0b581661/kubeadm
+mkdir -p $KUBESTRAP_HOME/cache/downloads/a908a9245660e50c
+curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/a908a9245660e50c/kubectl https://dl.k8s.io/release/v1.37.1/bin/linux/amd64/kubectl
+echo 'a45f60acd13e5212ce2c97c9a83bb2d2727289b3c82f965f21a3d62a3ccc1dd8  $KUBESTRAP_HOME/cache/downloads/a908a9245660e50c/kubectl' | sha256sum -c --quiet -
+sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/binaries/v1.37.1/kubectl 0755 '' '' '' a45f60acd13e5212ce2c97c9a83bb2d2727289b3c82f965f21a3d62a3ccc1dd8 < $KUBESTRAP_HOME/cache/downloads/a908a9245660e50c/kubectl
+mkdir -p $KUBESTRAP_HOME/cache/downloads/9fe5c97a55bfee96
+curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/9fe5c97a55bfee96/crictl-v1.37.0-linux-amd64.tar.gz https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.37.0/crictl-v1.37.0-linux-amd64.tar.gz
+echo 'da73fbab8cfa4fe7f938b224a2ab676afe8796e2c87c3af96526e04e1476b485  $KUBESTRAP_HOME/cache/downloads/9fe5c97a55bfee96/crictl-v1.37.0-linux-amd64.tar.gz' | sha256sum -c --quiet -
+sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/binaries/v1.37.1/crictl-v1.37.0-linux-amd64.tar.gz 0644 '' '' '' da73fbab8cfa4fe7f938b224a2ab676afe8796e2c87c3af96526e04e1476b485 < $KUBESTRAP_HOME/cache/downloads/9fe5c97a55bfee96/crictl-v1.37.0-linux-amd64.tar.gz
+sudo -n tar -xzf /var/lib/kubestrap/binaries/v1.37.1/crictl-v1.37.0-linux-amd64.tar.gz -C /var/lib/kubestrap/binaries/v1.37.1 crictl
 
 # ── kubelet (configure-kubelet): change
 # info: /etc/resolv.conf points at systemd-resolved's stub 127.0.0.53, which pods cannot use (CoreDNS would forward to itself: a DNS loop): the kubelet reads /run/systemd/resolve/resolv.conf, the real upstream servers, instead
@@ -215,7 +308,7 @@ sudo -n tar -xzf /var/lib/kubestrap/binaries/v1.31.4/crictl-v1.31.0-linux-amd64.
 # read: /etc/resolv.conf
 # read: /run/systemd/resolve/resolv.conf
 # checked: systemctl is-enabled --quiet kubelet
-sudo -n sh -c "$WRITE_FILE" write-file /etc/systemd/system/kubelet.service 0644 '' '' 382 effee4decd492bf0d4ca15cf4fe765b455c047db587244b8fe82d1e45fab8d54 <<'KUBESTRAP_EOF'
+sudo -n sh -c "$WRITE_FILE" write-file /etc/systemd/system/kubelet.service 0644 '' '' 382 77c1b87a3e24e04f445aae3f7f7bdf3e8153368b2a03f6573bf56f28d707ed19 <<'KUBESTRAP_EOF'
 [Unit]
 Description=kubelet: the Kubernetes node agent (kubestrap profile kubestrap)
 Documentation=https://kubernetes.io/docs/reference/command-line-tools-reference/kubelet/
@@ -223,7 +316,7 @@ Wants=network-online.target
 After=network-online.target
 
 [Service]
-ExecStart=/var/lib/kubestrap/binaries/v1.31.4/kubelet
+ExecStart=/var/lib/kubestrap/binaries/v1.37.1/kubelet
 Restart=always
 StartLimitInterval=0
 RestartSec=10
@@ -231,7 +324,7 @@ RestartSec=10
 [Install]
 WantedBy=multi-user.target
 KUBESTRAP_EOF
-sudo -n sh -c "$WRITE_FILE" write-file /etc/systemd/system/kubelet.service.d/10-kubeadm.conf 0644 '' '' 596 0e1a1fbaf9e8b4655c874a25feb802972213d8ca5c75200a2143541d5c15ed40 <<'KUBESTRAP_EOF'
+sudo -n sh -c "$WRITE_FILE" write-file /etc/systemd/system/kubelet.service.d/10-kubeadm.conf 0644 '' '' 596 30e7ba0f61ba988ef7889ad84e3f85bbc43b22a2f6a7c7b985933f8d6b15bcc6 <<'KUBESTRAP_EOF'
 # Written by kubestrap: how kubeadm expects the kubelet to be started.
 [Unit]
 Wants=containerd.service
@@ -243,7 +336,7 @@ Environment="KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml"
 EnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env
 EnvironmentFile=-/etc/default/kubelet
 ExecStart=
-ExecStart=/var/lib/kubestrap/binaries/v1.31.4/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS
+ExecStart=/var/lib/kubestrap/binaries/v1.37.1/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS
 KUBESTRAP_EOF
 sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/resolv.conf 0644 '' '' 174 13a695023db07bf548f6cdf159e0310721dc1da837185490cfe51efe69f86ddc <<'KUBESTRAP_EOF'
 # Written by kubestrap from /run/systemd/resolve/resolv.conf: the kubelet uses at most 3 nameservers.
@@ -255,9 +348,20 @@ KUBESTRAP_EOF
 sudo -n systemctl daemon-reload
 sudo -n systemctl enable kubelet
 
+# ── control-plane-name (control-plane-name): change
+# read: /etc/hosts
+sudo -n sh -c "$WRITE_FILE" write-file /etc/hosts 0644 '' $KUBESTRAP_HOME/profiles/kubestrap/backups/etc/hosts 238 b3113daf6d3bf0fa6915dd05b2f945a06ab945765ce88507c49c4964f338c210 <<'KUBESTRAP_EOF'
+127.0.0.1	localhost
+127.0.1.1	workstation
+
+# The following lines are desirable for IPv6 capable hosts
+::1     localhost ip6-localhost ip6-loopback
+192.168.1.20	control-plane.kubestrap.internal	# kubestrap: the control plane's stable name
+KUBESTRAP_EOF
+
 # ── kubeadm-config (kubeadm-config): change
-sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/kubeadm.yaml 0644 '' '' 1371 bf6f5d4e346327a0ccfbb3de71b435c1b4d395bbee515a74bc3027cb98d3e551 <<'KUBESTRAP_EOF'
-# kubeadm configuration written by kubestrap (cluster kubestrap, Kubernetes v1.31.4, v1beta4).
+sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/kubeadm.yaml 0644 '' '' 1484 41dd72421e1263b81e884c09cb933bc1cabb7b3140d38c1e3a31d2c0a832e4cc <<'KUBESTRAP_EOF'
+# kubeadm configuration written by kubestrap (cluster kubestrap, Kubernetes v1.37.1, v1beta4).
 apiVersion: kubeadm.k8s.io/v1beta4
 kind: InitConfiguration
 localAPIEndpoint:
@@ -274,8 +378,8 @@ nodeRegistration:
 apiVersion: kubeadm.k8s.io/v1beta4
 kind: ClusterConfiguration
 clusterName: kubestrap
-kubernetesVersion: v1.31.4
-controlPlaneEndpoint: 192.168.1.20:8443
+kubernetesVersion: v1.37.1
+controlPlaneEndpoint: control-plane.kubestrap.internal:8443
 certificatesDir: /var/lib/kubestrap/certs
 etcd:
   local:
@@ -289,6 +393,7 @@ apiServer:
     - 127.0.0.1
     - localhost
     - 192.168.1.20
+    - control-plane.kubestrap.internal
 controllerManager: {}
 scheduler: {}
 ---
@@ -310,20 +415,38 @@ kind: KubeProxyConfiguration
 clusterCIDR: 10.244.0.0/16
 conntrack:
   maxPerCore: 0
+  tcpEstablishedTimeout: 0s
+  tcpCloseWaitTimeout: 0s
 KUBESTRAP_EOF
-/var/lib/kubestrap/binaries/v1.31.4/kubeadm config validate --config /var/lib/kubestrap/kubeadm.yaml
+/var/lib/kubestrap/binaries/v1.37.1/kubeadm config validate --config /var/lib/kubestrap/kubeadm.yaml
 
 # ── init (kubeadm-init): change
-sudo -n env PATH=/var/lib/kubestrap/binaries/v1.31.4:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin kubeadm init --config /var/lib/kubestrap/kubeadm.yaml --ignore-preflight-errors=Swap
+# declared: writes /etc/kubernetes/admin.conf (new)
+# declared: writes /etc/kubernetes/super-admin.conf (new)
+# declared: writes /etc/kubernetes/kubelet.conf (new)
+# declared: writes /etc/kubernetes/controller-manager.conf (new)
+# declared: writes /etc/kubernetes/scheduler.conf (new)
+# declared: writes /etc/kubernetes/manifests/etcd.yaml (new)
+# declared: writes /etc/kubernetes/manifests/kube-apiserver.yaml (new)
+# declared: writes /etc/kubernetes/manifests/kube-controller-manager.yaml (new)
+# declared: writes /etc/kubernetes/manifests/kube-scheduler.yaml (new)
+# declared: writes /var/lib/kubestrap/certs (new)
+# declared: writes /var/lib/kubestrap/etcd (new)
+# declared: writes /var/lib/kubelet/config.yaml (new)
+# declared: writes /var/lib/kubelet/kubeadm-flags.env (new)
+# declared: writes /var/lib/kubelet/instance-config.yaml (new)
+sudo -n env PATH=/var/lib/kubestrap/binaries/v1.37.1:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin kubeadm init --config /var/lib/kubestrap/kubeadm.yaml --ignore-preflight-errors=Swap
+
+# ── pod-network (apply-cni): already done, nothing to do
 
 # ── kubeconfig (user-kubeconfig): change
 mkdir -m 0700 /home/alice/.kube
 sudo -n install -m 0600 -o 1000 -g 1000 /etc/kubernetes/admin.conf /home/alice/.kube/config
 
 # ── wait (wait-apiserver): change
-# checked: /var/lib/kubestrap/binaries/v1.31.4/kubectl --kubeconfig /home/alice/.kube/config --request-timeout=5s get --raw=/livez
+# checked: /var/lib/kubestrap/binaries/v1.37.1/kubectl --kubeconfig /home/alice/.kube/config --request-timeout=5s get --raw=/livez
 sh -c 'deadline=$(( $(date +%s) + $3 ))
 until "$1" --kubeconfig "$2" --request-timeout=5s get --raw=/livez >/dev/null 2>&1; do
   if [ "$(date +%s)" -ge "$deadline" ]; then echo "the API server did not answer /livez within $3 s" >&2; exit 1; fi
   sleep 2
-done' wait-apiserver /var/lib/kubestrap/binaries/v1.31.4/kubectl /home/alice/.kube/config 300
+done' wait-apiserver /var/lib/kubestrap/binaries/v1.37.1/kubectl /home/alice/.kube/config 300

@@ -26,7 +26,7 @@ sum=$(sha256sum < "$tmp" | cut -d" " -f1)
 if [ "$sum" != "$6" ]; then echo "write-file: $1: content does not match sha256 $6: nothing written" >&2; exit 1; fi
 chmod -- "$2" "$tmp"
 if [ -n "$3" ]; then chown -- "$3" "$tmp"; fi
-mv -f -- "$tmp" "$1"
+mv -f -- "$tmp" "$1" 2>/dev/null || { mountpoint -q -- "$1" && cat -- "$tmp" > "$1" && rm -f -- "$tmp"; }
 tmp='
 # Quotes one word for a remote POSIX shell (remote writes send WRITE_FILE this way).
 shq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
@@ -37,7 +37,7 @@ withheld() { echo "kubestrap: $1; use kubestrap apply" >&2; exit 1; }
 # warn: kube-apiserver :8443, kubelet :10250, etcd (clients) :2379, etcd (peers) :2380, kube-proxy (healthz) :10256 will accept connections on 192.168.1.20: reachable from other machines on those networks — block these ports in the firewall unless other machines should reach the cluster
 # warn: swap is on (/dev/sda3): the kubelet is configured to tolerate it (failSwapOn: false), and pods may be swapped out — sudo swapoff -a turns it off (and remove it from /etc/fstab to keep it off)
 # info: not installed yet: conntrack, socat, crictl (kubestrap installs them in the next steps)
-# checked: k=@@kubestrap-fact@@\ne() { printf '\n%s . %s\n' "$k" "$1"; }\nsystemctl is-enabled --quiet containerd </dev/null >/dev/null 2>&1 & p0=$!\nsystemctl is-enabled --quiet docker.socket </dev/null >/dev/null 2>&1 & p1=$!\nsystemctl is-enabled --quiet cri-docker.socket </dev/null >/dev/null 2>&1 & p2=$!\nsystemctl is-enabled --quiet docker </dev/null >/dev/null 2>&1 & p3=$!\nsystemctl is-enabled --quiet cri-docker </dev/null >/dev/null 2>&1 & p4=$!\nsystemctl is-enabled --quiet crio </dev/null >/dev/null 2>&1 & p5=$!\nsystemctl is-enabled --quiet kubelet </dev/null >/dev/null 2>&1 & p6=$!\necho "$k 0"; { (set -- systemctl\ncommand -v "$1" >/dev/null 2>&1\n)\n} </dev/null 2>/dev/null; e $?\necho "$k 1"; { uname -m\n} </dev/null 2>/dev/null; e $?\necho "$k 2"; { (set -- ip\ncommand -v "$1" >/dev/null 2>&1\n)\n} </dev/null 2>/dev/null; e $?\necho "$k 3"; { ip -4 -o route show default\n} </dev/null 2>/dev/null; e $?\necho "$k 4"; { ip -4 -o addr show scope global\n} </dev/null 2>/dev/null; e $?\necho "$k 5"; { ss -Hltn\n} </dev/null 2>/dev/null; e $?\necho "$k 6"; { nproc\n} </dev/null 2>/dev/null; e $?\necho "$k 7"; { (set -- conntrack\ncommand -v "$1" >/dev/null 2>&1\n)\n} </dev/null 2>/dev/null; e $?\necho "$k 8"; { (set -- socat\ncommand -v "$1" >/dev/null 2>&1\n)\n} </dev/null 2>/dev/null; e $?\necho "$k 9"; { (set -- crictl\ncommand -v "$1" >/dev/null 2>&1\n)\n} </dev/null 2>/dev/null; e $?\necho "$k 10"; { (set -- iptables\ncommand -v "$1" >/dev/null 2>&1\n)\n} </dev/null 2>/dev/null; e $?\necho "$k 11"; { (set -- ethtool\ncommand -v "$1" >/dev/null 2>&1\n)\n} </dev/null 2>/dev/null; e $?\necho "$k units"; { systemctl is-active containerd docker.socket cri-docker.socket docker cri-docker crio\n} </dev/null 2>/dev/null; e $?\necho "$k packages"; { sh -c 'for m in apt-get dnf yum zypper pacman apk; do command -v "$m" >/dev/null 2>&1 && break; m=; done\n[ -n "$m" ] || exit 3\necho "manager $m"\n[ $# -gt 0 ] || exit 0\ncase $m in\n  apt-get) dpkg-query -W -f '\''${db:Status-Status} ${Package} ${Version}\n'\'' -- "$@" 2>/dev/null | sed -n "s/^installed /package /p" ;;\n  dnf|yum|zypper) rpm -q --qf '\''package %{NAME} %|EPOCH?{%{EPOCH}:}|%{VERSION}-%{RELEASE}\n'\'' -- "$@" 2>/dev/null | grep "^package " ;;\n  pacman) pacman -Q -- "$@" 2>/dev/null | sed "s/^/package /" ;;\n  apk) for p in "$@"; do apk info -e -- "$p" >/dev/null 2>&1 && echo "package $p"; done ;;\nesac\nexit 0' package-state conntrack socat iptables ethtool iproute2 containerd runc\n} </dev/null 2>/dev/null; e $?\necho "$k stat"; { stat -L -c '%F|%s|%a' -- /run/systemd/system /etc/kubernetes/admin.conf /etc/kubernetes/manifests/kube-apiserver.yaml /proc/swaps /proc/meminfo /sys/fs/cgroup/cgroup.controllers /var/lib/kubestrap/cluster.json /proc/filesystems /proc/sys/net/bridge /proc/sys/net/bridge/bridge-nf-call-iptables /proc/sys/net/bridge/bridge-nf-call-ip6tables /proc/sys/net/ipv4/ip_forward /etc/modules-load.d/kubestrap.conf /etc/sysctl.d/99-kubestrap.conf /etc/containerd/config.toml /etc/crictl.yaml /var/lib/kubestrap/binaries/v1.31.4/kubelet /var/lib/kubestrap/binaries/v1.31.4/kubeadm /var/lib/kubestrap/binaries/v1.31.4/kubectl /var/lib/kubestrap/binaries/v1.31.4/crictl /etc/resolv.conf /run/systemd/resolve/resolv.conf /etc/systemd/system/kubelet.service /etc/systemd/system/kubelet.service.d/10-kubeadm.conf /var/lib/kubestrap/kubeadm.yaml\n} </dev/null 2>/dev/null; e $?\necho "$k f0"; { (if [ ! -e /run/systemd/system ]; then exit 3; elif [ ! -r /run/systemd/system ] || [ -d /run/systemd/system ]; then exit 4; fi; base64 < /run/systemd/system)\n} </dev/null 2>/dev/null; e $?\necho "$k f1"; { (if [ ! -e /etc/kubernetes/admin.conf ]; then exit 3; elif [ ! -r /etc/kubernetes/admin.conf ] || [ -d /etc/kubernetes/admin.conf ]; then exit 4; fi; base64 < /etc/kubernetes/admin.conf)\n} </dev/null 2>/dev/null; e $?\necho "$k f2"; { (if [ ! -e /etc/kubernetes/manifests/kube-apiserver.yaml ]; then exit 3; elif [ ! -r /etc/kubernetes/manifests/kube-apiserver.yaml ] || [ -d /etc/kubernetes/manifests/kube-apiserver.yaml ]; then exit 4; fi; base64 < /etc/kubernetes/manifests/kube-apiserver.yaml)\n} </dev/null 2>/dev/null; e $?\necho "$k f3"; { (if [ ! -e /proc/swaps ]; then exit 3; elif [ ! -r /proc/swaps ] || [ -d /proc/swaps ]; then exit 4; fi; base64 < /proc/swaps)\n} </dev/null 2>/dev/null; e $?\necho "$k f4"; { (if [ ! -e /proc/meminfo ]; then exit 3; elif [ ! -r /proc/meminfo ] || [ -d /proc/meminfo ]; then exit 4; fi; base64 < /proc/meminfo)\n} </dev/null 2>/dev/null; e $?\necho "$k f5"; { (if [ ! -e /sys/fs/cgroup/cgroup.controllers ]; then exit 3; elif [ ! -r /sys/fs/cgroup/cgroup.controllers ] || [ -d /sys/fs/cgroup/cgroup.controllers ]; then exit 4; fi; base64 < /sys/fs/cgroup/cgroup.controllers)\n} </dev/null 2>/dev/null; e $?\necho "$k f6"; { (if [ ! -e /var/lib/kubestrap/cluster.json ]; then exit 3; elif [ ! -r /var/lib/kubestrap/cluster.json ] || [ -d /var/lib/kubestrap/cluster.json ]; then exit 4; fi; base64 < /var/lib/kubestrap/cluster.json)\n} </dev/null 2>/dev/null; e $?\necho "$k f7"; { (if [ ! -e /proc/filesystems ]; then exit 3; elif [ ! -r /proc/filesystems ] || [ -d /proc/filesystems ]; then exit 4; fi; base64 < /proc/filesystems)\n} </dev/null 2>/dev/null; e $?\necho "$k f8"; { (if [ ! -e /proc/sys/net/bridge ]; then exit 3; elif [ ! -r /proc/sys/net/bridge ] || [ -d /proc/sys/net/bridge ]; then exit 4; fi; base64 < /proc/sys/net/bridge)\n} </dev/null 2>/dev/null; e $?\necho "$k f9"; { (if [ ! -e /proc/sys/net/bridge/bridge-nf-call-iptables ]; then exit 3; elif [ ! -r /proc/sys/net/bridge/bridge-nf-call-iptables ] || [ -d /proc/sys/net/bridge/bridge-nf-call-iptables ]; then exit 4; fi; base64 < /proc/sys/net/bridge/bridge-nf-call-iptables)\n} </dev/null 2>/dev/null; e $?\necho "$k f10"; { (if [ ! -e /proc/sys/net/bridge/bridge-nf-call-ip6tables ]; then exit 3; elif [ ! -r /proc/sys/net/bridge/bridge-nf-call-ip6tables ] || [ -d /proc/sys/net/bridge/bridge-nf-call-ip6tables ]; then exit 4; fi; base64 < /proc/sys/net/bridge/bridge-nf-call-ip6tables)\n} </dev/null 2>/dev/null; e $?\necho "$k f11"; { (if [ ! -e /proc/sys/net/ipv4/ip_forward ]; then exit 3; elif [ ! -r /proc/sys/net/ipv4/ip_forward ] || [ -d /proc/sys/net/ipv4/ip_forward ]; then exit 4; fi; base64 < /proc/sys/net/ipv4/ip_forward)\n} </dev/null 2>/dev/null; e $?\necho "$k f12"; { (if [ ! -e /etc/modules-load.d/kubestrap.conf ]; then exit 3; elif [ ! -r /etc/modules-load.d/kubestrap.conf ] || [ -d /etc/modules-load.d/kubestrap.conf ]; then exit 4; fi; base64 < /etc/modules-load.d/kubestrap.conf)\n} </dev/null 2>/dev/null; e $?\necho "$k f13"; { (if [ ! -e /etc/sysctl.d/99-kubestrap.conf ]; then exit 3; elif [ ! -r /etc/sysctl.d/99-kubestrap.conf ] || [ -d /etc/sysctl.d/99-kubestrap.conf ]; then exit 4; fi; base64 < /etc/sysctl.d/99-kubestrap.conf)\n} </dev/null 2>/dev/null; e $?\necho "$k f14"; { (if [ ! -e /etc/containerd/config.toml ]; then exit 3; elif [ ! -r /etc/containerd/config.toml ] || [ -d /etc/containerd/config.toml ]; then exit 4; fi; base64 < /etc/containerd/config.toml)\n} </dev/null 2>/dev/null; e $?\necho "$k f15"; { (if [ ! -e /etc/crictl.yaml ]; then exit 3; elif [ ! -r /etc/crictl.yaml ] || [ -d /etc/crictl.yaml ]; then exit 4; fi; base64 < /etc/crictl.yaml)\n} </dev/null 2>/dev/null; e $?\necho "$k f16"; { (if [ ! -e /var/lib/kubestrap/binaries/v1.31.4/kubelet ]; then exit 3; elif [ ! -r /var/lib/kubestrap/binaries/v1.31.4/kubelet ] || [ -d /var/lib/kubestrap/binaries/v1.31.4/kubelet ]; then exit 4; fi; base64 < /var/lib/kubestrap/binaries/v1.31.4/kubelet)\n} </dev/null 2>/dev/null; e $?\necho "$k f17"; { (if [ ! -e /var/lib/kubestrap/binaries/v1.31.4/kubeadm ]; then exit 3; elif [ ! -r /var/lib/kubestrap/binaries/v1.31.4/kubeadm ] || [ -d /var/lib/kubestrap/binaries/v1.31.4/kubeadm ]; then exit 4; fi; base64 < /var/lib/kubestrap/binaries/v1.31.4/kubeadm)\n} </dev/null 2>/dev/null; e $?\necho "$k f18"; { (if [ ! -e /var/lib/kubestrap/binaries/v1.31.4/kubectl ]; then exit 3; elif [ ! -r /var/lib/kubestrap/binaries/v1.31.4/kubectl ] || [ -d /var/lib/kubestrap/binaries/v1.31.4/kubectl ]; then exit 4; fi; base64 < /var/lib/kubestrap/binaries/v1.31.4/kubectl)\n} </dev/null 2>/dev/null; e $?\necho "$k f19"; { (if [ ! -e /var/lib/kubestrap/binaries/v1.31.4/crictl ]; then exit 3; elif [ ! -r /var/lib/kubestrap/binaries/v1.31.4/crictl ] || [ -d /var/lib/kubestrap/binaries/v1.31.4/crictl ]; then exit 4; fi; base64 < /var/lib/kubestrap/binaries/v1.31.4/crictl)\n} </dev/null 2>/dev/null; e $?\necho "$k f20"; { (if [ ! -e /etc/resolv.conf ]; then exit 3; elif [ ! -r /etc/resolv.conf ] || [ -d /etc/resolv.conf ]; then exit 4; fi; base64 < /etc/resolv.conf)\n} </dev/null 2>/dev/null; e $?\necho "$k f21"; { (if [ ! -e /run/systemd/resolve/resolv.conf ]; then exit 3; elif [ ! -r /run/systemd/resolve/resolv.conf ] || [ -d /run/systemd/resolve/resolv.conf ]; then exit 4; fi; base64 < /run/systemd/resolve/resolv.conf)\n} </dev/null 2>/dev/null; e $?\necho "$k f22"; { (if [ ! -e /etc/systemd/system/kubelet.service ]; then exit 3; elif [ ! -r /etc/systemd/system/kubelet.service ] || [ -d /etc/systemd/system/kubelet.service ]; then exit 4; fi; base64 < /etc/systemd/system/kubelet.service)\n} </dev/null 2>/dev/null; e $?\necho "$k f23"; { (if [ ! -e /etc/systemd/system/kubelet.service.d/10-kubeadm.conf ]; then exit 3; elif [ ! -r /etc/systemd/system/kubelet.service.d/10-kubeadm.conf ] || [ -d /etc/systemd/system/kubelet.service.d/10-kubeadm.conf ]; then exit 4; fi; base64 < /etc/systemd/system/kubelet.service.d/10-kubeadm.conf)\n} </dev/null 2>/dev/null; e $?\necho "$k f24"; { (if [ ! -e /var/lib/kubestrap/kubeadm.yaml ]; then exit 3; elif [ ! -r /var/lib/kubestrap/kubeadm.yaml ] || [ -d /var/lib/kubestrap/kubeadm.yaml ]; then exit 4; fi; base64 < /var/lib/kubestrap/kubeadm.yaml)\n} </dev/null 2>/dev/null; e $?\necho "$k s0"; wait "$p0"; e $?\necho "$k s1"; wait "$p1"; e $?\necho "$k s2"; wait "$p2"; e $?\necho "$k s3"; wait "$p3"; e $?\necho "$k s4"; wait "$p4"; e $?\necho "$k s5"; wait "$p5"; e $?\necho "$k s6"; wait "$p6"; e $?
+# checked: k=@@kubestrap-fact@@\ne() { printf '\n%s . %s\n' "$k" "$1"; }\nsystemctl is-enabled --quiet containerd </dev/null >/dev/null 2>&1 & p0=$!\nsystemctl is-enabled --quiet docker.socket </dev/null >/dev/null 2>&1 & p1=$!\nsystemctl is-enabled --quiet cri-docker.socket </dev/null >/dev/null 2>&1 & p2=$!\nsystemctl is-enabled --quiet docker </dev/null >/dev/null 2>&1 & p3=$!\nsystemctl is-enabled --quiet cri-docker </dev/null >/dev/null 2>&1 & p4=$!\nsystemctl is-enabled --quiet crio </dev/null >/dev/null 2>&1 & p5=$!\nsystemctl is-enabled --quiet kubelet </dev/null >/dev/null 2>&1 & p6=$!\necho "$k 0"; { (set -- systemctl\ncommand -v "$1" >/dev/null 2>&1\n)\n} </dev/null 2>/dev/null; e $?\necho "$k 1"; { uname -m\n} </dev/null 2>/dev/null; e $?\necho "$k 2"; { (set -- ip\ncommand -v "$1" >/dev/null 2>&1\n)\n} </dev/null 2>/dev/null; e $?\necho "$k 3"; { ip -4 -o route show default\n} </dev/null 2>/dev/null; e $?\necho "$k 4"; { ip -4 -o addr show scope global\n} </dev/null 2>/dev/null; e $?\necho "$k 5"; { ss -Hltn\n} </dev/null 2>/dev/null; e $?\necho "$k 6"; { nproc\n} </dev/null 2>/dev/null; e $?\necho "$k 7"; { (set -- conntrack\ncommand -v "$1" >/dev/null 2>&1\n)\n} </dev/null 2>/dev/null; e $?\necho "$k 8"; { (set -- socat\ncommand -v "$1" >/dev/null 2>&1\n)\n} </dev/null 2>/dev/null; e $?\necho "$k 9"; { (set -- crictl\ncommand -v "$1" >/dev/null 2>&1\n)\n} </dev/null 2>/dev/null; e $?\necho "$k 10"; { (set -- iptables\ncommand -v "$1" >/dev/null 2>&1\n)\n} </dev/null 2>/dev/null; e $?\necho "$k 11"; { (set -- ethtool\ncommand -v "$1" >/dev/null 2>&1\n)\n} </dev/null 2>/dev/null; e $?\necho "$k units"; { systemctl is-active containerd docker.socket cri-docker.socket docker cri-docker crio\n} </dev/null 2>/dev/null; e $?\necho "$k packages"; { sh -c 'for m in apt-get dnf yum zypper pacman apk; do command -v "$m" >/dev/null 2>&1 && break; m=; done\n[ -n "$m" ] || exit 3\necho "manager $m"\n[ $# -gt 0 ] || exit 0\ncase $m in\n  apt-get) dpkg-query -W -f '\''${db:Status-Status} ${Package} ${Version}\n'\'' -- "$@" 2>/dev/null | sed -n "s/^installed /package /p" ;;\n  dnf|yum|zypper) rpm -q --qf '\''package %{NAME} %|EPOCH?{%{EPOCH}:}|%{VERSION}-%{RELEASE}\n'\'' -- "$@" 2>/dev/null | grep "^package " ;;\n  pacman) pacman -Q -- "$@" 2>/dev/null | sed "s/^/package /" ;;\n  apk) for p in "$@"; do apk info -e -- "$p" >/dev/null 2>&1 && echo "package $p"; done ;;\nesac\nexit 0' package-state conntrack socat iptables ethtool iproute2 containerd runc\n} </dev/null 2>/dev/null; e $?\necho "$k stat"; { stat -L -c '%F|%s|%a' -- /run/systemd/system /etc/kubernetes/admin.conf /etc/kubernetes/manifests/kube-apiserver.yaml /proc/swaps /proc/meminfo /sys/fs/cgroup/cgroup.controllers /var/lib/kubestrap/cluster.json /proc/filesystems /proc/sys/net/bridge /proc/sys/net/bridge/bridge-nf-call-iptables /proc/sys/net/bridge/bridge-nf-call-ip6tables /proc/sys/net/ipv4/ip_forward /etc/modules-load.d/kubestrap.conf /etc/sysctl.d/99-kubestrap.conf /etc/containerd/config.toml /etc/crictl.yaml /var/lib/kubestrap/binaries/v1.37.1/kubelet /var/lib/kubestrap/binaries/v1.37.1/kubeadm /var/lib/kubestrap/binaries/v1.37.1/kubectl /var/lib/kubestrap/binaries/v1.37.1/crictl /etc/resolv.conf /run/systemd/resolve/resolv.conf /etc/systemd/system/kubelet.service /etc/systemd/system/kubelet.service.d/10-kubeadm.conf /var/lib/kubestrap/kubeadm.yaml\n} </dev/null 2>/dev/null; e $?\necho "$k f0"; { (if [ ! -e /run/systemd/system ]; then exit 3; elif [ ! -r /run/systemd/system ] || [ -d /run/systemd/system ]; then exit 4; fi; base64 < /run/systemd/system)\n} </dev/null 2>/dev/null; e $?\necho "$k f1"; { (if [ ! -e /etc/kubernetes/admin.conf ]; then exit 3; elif [ ! -r /etc/kubernetes/admin.conf ] || [ -d /etc/kubernetes/admin.conf ]; then exit 4; fi; base64 < /etc/kubernetes/admin.conf)\n} </dev/null 2>/dev/null; e $?\necho "$k f2"; { (if [ ! -e /etc/kubernetes/manifests/kube-apiserver.yaml ]; then exit 3; elif [ ! -r /etc/kubernetes/manifests/kube-apiserver.yaml ] || [ -d /etc/kubernetes/manifests/kube-apiserver.yaml ]; then exit 4; fi; base64 < /etc/kubernetes/manifests/kube-apiserver.yaml)\n} </dev/null 2>/dev/null; e $?\necho "$k f3"; { (if [ ! -e /proc/swaps ]; then exit 3; elif [ ! -r /proc/swaps ] || [ -d /proc/swaps ]; then exit 4; fi; base64 < /proc/swaps)\n} </dev/null 2>/dev/null; e $?\necho "$k f4"; { (if [ ! -e /proc/meminfo ]; then exit 3; elif [ ! -r /proc/meminfo ] || [ -d /proc/meminfo ]; then exit 4; fi; base64 < /proc/meminfo)\n} </dev/null 2>/dev/null; e $?\necho "$k f5"; { (if [ ! -e /sys/fs/cgroup/cgroup.controllers ]; then exit 3; elif [ ! -r /sys/fs/cgroup/cgroup.controllers ] || [ -d /sys/fs/cgroup/cgroup.controllers ]; then exit 4; fi; base64 < /sys/fs/cgroup/cgroup.controllers)\n} </dev/null 2>/dev/null; e $?\necho "$k f6"; { (if [ ! -e /var/lib/kubestrap/cluster.json ]; then exit 3; elif [ ! -r /var/lib/kubestrap/cluster.json ] || [ -d /var/lib/kubestrap/cluster.json ]; then exit 4; fi; base64 < /var/lib/kubestrap/cluster.json)\n} </dev/null 2>/dev/null; e $?\necho "$k f7"; { (if [ ! -e /proc/filesystems ]; then exit 3; elif [ ! -r /proc/filesystems ] || [ -d /proc/filesystems ]; then exit 4; fi; base64 < /proc/filesystems)\n} </dev/null 2>/dev/null; e $?\necho "$k f8"; { (if [ ! -e /proc/sys/net/bridge ]; then exit 3; elif [ ! -r /proc/sys/net/bridge ] || [ -d /proc/sys/net/bridge ]; then exit 4; fi; base64 < /proc/sys/net/bridge)\n} </dev/null 2>/dev/null; e $?\necho "$k f9"; { (if [ ! -e /proc/sys/net/bridge/bridge-nf-call-iptables ]; then exit 3; elif [ ! -r /proc/sys/net/bridge/bridge-nf-call-iptables ] || [ -d /proc/sys/net/bridge/bridge-nf-call-iptables ]; then exit 4; fi; base64 < /proc/sys/net/bridge/bridge-nf-call-iptables)\n} </dev/null 2>/dev/null; e $?\necho "$k f10"; { (if [ ! -e /proc/sys/net/bridge/bridge-nf-call-ip6tables ]; then exit 3; elif [ ! -r /proc/sys/net/bridge/bridge-nf-call-ip6tables ] || [ -d /proc/sys/net/bridge/bridge-nf-call-ip6tables ]; then exit 4; fi; base64 < /proc/sys/net/bridge/bridge-nf-call-ip6tables)\n} </dev/null 2>/dev/null; e $?\necho "$k f11"; { (if [ ! -e /proc/sys/net/ipv4/ip_forward ]; then exit 3; elif [ ! -r /proc/sys/net/ipv4/ip_forward ] || [ -d /proc/sys/net/ipv4/ip_forward ]; then exit 4; fi; base64 < /proc/sys/net/ipv4/ip_forward)\n} </dev/null 2>/dev/null; e $?\necho "$k f12"; { (if [ ! -e /etc/modules-load.d/kubestrap.conf ]; then exit 3; elif [ ! -r /etc/modules-load.d/kubestrap.conf ] || [ -d /etc/modules-load.d/kubestrap.conf ]; then exit 4; fi; base64 < /etc/modules-load.d/kubestrap.conf)\n} </dev/null 2>/dev/null; e $?\necho "$k f13"; { (if [ ! -e /etc/sysctl.d/99-kubestrap.conf ]; then exit 3; elif [ ! -r /etc/sysctl.d/99-kubestrap.conf ] || [ -d /etc/sysctl.d/99-kubestrap.conf ]; then exit 4; fi; base64 < /etc/sysctl.d/99-kubestrap.conf)\n} </dev/null 2>/dev/null; e $?\necho "$k f14"; { (if [ ! -e /etc/containerd/config.toml ]; then exit 3; elif [ ! -r /etc/containerd/config.toml ] || [ -d /etc/containerd/config.toml ]; then exit 4; fi; base64 < /etc/containerd/config.toml)\n} </dev/null 2>/dev/null; e $?\necho "$k f15"; { (if [ ! -e /etc/crictl.yaml ]; then exit 3; elif [ ! -r /etc/crictl.yaml ] || [ -d /etc/crictl.yaml ]; then exit 4; fi; base64 < /etc/crictl.yaml)\n} </dev/null 2>/dev/null; e $?\necho "$k f16"; { (if [ ! -e /var/lib/kubestrap/binaries/v1.37.1/kubelet ]; then exit 3; elif [ ! -r /var/lib/kubestrap/binaries/v1.37.1/kubelet ] || [ -d /var/lib/kubestrap/binaries/v1.37.1/kubelet ]; then exit 4; fi; base64 < /var/lib/kubestrap/binaries/v1.37.1/kubelet)\n} </dev/null 2>/dev/null; e $?\necho "$k f17"; { (if [ ! -e /var/lib/kubestrap/binaries/v1.37.1/kubeadm ]; then exit 3; elif [ ! -r /var/lib/kubestrap/binaries/v1.37.1/kubeadm ] || [ -d /var/lib/kubestrap/binaries/v1.37.1/kubeadm ]; then exit 4; fi; base64 < /var/lib/kubestrap/binaries/v1.37.1/kubeadm)\n} </dev/null 2>/dev/null; e $?\necho "$k f18"; { (if [ ! -e /var/lib/kubestrap/binaries/v1.37.1/kubectl ]; then exit 3; elif [ ! -r /var/lib/kubestrap/binaries/v1.37.1/kubectl ] || [ -d /var/lib/kubestrap/binaries/v1.37.1/kubectl ]; then exit 4; fi; base64 < /var/lib/kubestrap/binaries/v1.37.1/kubectl)\n} </dev/null 2>/dev/null; e $?\necho "$k f19"; { (if [ ! -e /var/lib/kubestrap/binaries/v1.37.1/crictl ]; then exit 3; elif [ ! -r /var/lib/kubestrap/binaries/v1.37.1/crictl ] || [ -d /var/lib/kubestrap/binaries/v1.37.1/crictl ]; then exit 4; fi; base64 < /var/lib/kubestrap/binaries/v1.37.1/crictl)\n} </dev/null 2>/dev/null; e $?\necho "$k f20"; { (if [ ! -e /etc/resolv.conf ]; then exit 3; elif [ ! -r /etc/resolv.conf ] || [ -d /etc/resolv.conf ]; then exit 4; fi; base64 < /etc/resolv.conf)\n} </dev/null 2>/dev/null; e $?\necho "$k f21"; { (if [ ! -e /run/systemd/resolve/resolv.conf ]; then exit 3; elif [ ! -r /run/systemd/resolve/resolv.conf ] || [ -d /run/systemd/resolve/resolv.conf ]; then exit 4; fi; base64 < /run/systemd/resolve/resolv.conf)\n} </dev/null 2>/dev/null; e $?\necho "$k f22"; { (if [ ! -e /etc/systemd/system/kubelet.service ]; then exit 3; elif [ ! -r /etc/systemd/system/kubelet.service ] || [ -d /etc/systemd/system/kubelet.service ]; then exit 4; fi; base64 < /etc/systemd/system/kubelet.service)\n} </dev/null 2>/dev/null; e $?\necho "$k f23"; { (if [ ! -e /etc/systemd/system/kubelet.service.d/10-kubeadm.conf ]; then exit 3; elif [ ! -r /etc/systemd/system/kubelet.service.d/10-kubeadm.conf ] || [ -d /etc/systemd/system/kubelet.service.d/10-kubeadm.conf ]; then exit 4; fi; base64 < /etc/systemd/system/kubelet.service.d/10-kubeadm.conf)\n} </dev/null 2>/dev/null; e $?\necho "$k f24"; { (if [ ! -e /var/lib/kubestrap/kubeadm.yaml ]; then exit 3; elif [ ! -r /var/lib/kubestrap/kubeadm.yaml ] || [ -d /var/lib/kubestrap/kubeadm.yaml ]; then exit 4; fi; base64 < /var/lib/kubestrap/kubeadm.yaml)\n} </dev/null 2>/dev/null; e $?\necho "$k s0"; wait "$p0"; e $?\necho "$k s1"; wait "$p1"; e $?\necho "$k s2"; wait "$p2"; e $?\necho "$k s3"; wait "$p3"; e $?\necho "$k s4"; wait "$p4"; e $?\necho "$k s5"; wait "$p5"; e $?\necho "$k s6"; wait "$p6"; e $?
 # checked: sh -c 'command -v "$1" >/dev/null 2>&1' sh systemctl
 # checked: uname -m
 # checked: sh -c 'command -v "$1" >/dev/null 2>&1' sh ip
@@ -64,8 +64,8 @@ withheld() { echo "kubestrap: $1; use kubestrap apply" >&2; exit 1; }
 # checked: sh -c 'for b in "$@"; do\n  p=$(command -v "$b" 2>/dev/null) || continue\n  v=$("$p" --version 2>/dev/null | head -n 1)\n  o=$(dpkg-query -S "$p" 2>/dev/null | grep -v "^diversion" | head -n 1 | cut -d: -f1)\n  [ -n "$o" ] || o=$(rpm -qf --qf "%{NAME}" "$p" 2>/dev/null) || o=\n  printf "binary\t%s\t%s\t%s\t%s\n" "$b" "$p" "$o" "$v"\ndone' find-binaries containerd
 
 # ── node.claim (claim-node on ssh:root@192.168.1.20:22): change
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/cluster.json 0644 '' '' 69 de2be7e1012d693eabed939de000e2915c3be4707866c615c013003da2a8b4ef" <<'KUBESTRAP_EOF'
-{"profile":"kubestrap","driver":"ssh","kubernetesVersion":"v1.31.4"}
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/cluster.json 0644 '' '' 69 9be28b9427379e5cee691d0a429a6f58a5edfabff4dafbd4a23335dc586b7ebb" <<'KUBESTRAP_EOF'
+{"profile":"kubestrap","driver":"ssh","kubernetesVersion":"v1.37.1"}
 KUBESTRAP_EOF
 
 # ── node.prepare (prepare-node on ssh:root@192.168.1.20:22): change
@@ -93,8 +93,100 @@ net.ipv4.ip_forward = 1
 KUBESTRAP_EOF
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'sysctl -w net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 net.ipv4.ip_forward=1'
 
+# ── node.cni (install-cni on ssh:root@192.168.1.20:22): change
+# checked: uname -m
+# cached: https://github.com/containernetworking/plugins/releases/download/v1.9.1/cni-plugins-linux-amd64-v1.9.1.tgz.sha256 → $KUBESTRAP_HOME/cache/downloads/bce1d16e35a20bc7/cni-plugins-linux-amd64-v1.9.1.tgz.sha256
+# checked: sh -c 'sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var/lib/kubestrap/cni/cni-plugins-linux-amd64-v1.9.1.tgz
+# checked: sh -c 'ls -1 "$1" 2>/dev/null; exit 0' sh /etc/cni/net.d
+mkdir -p $KUBESTRAP_HOME/cache/downloads/8047fe4ed77e8499
+curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/8047fe4ed77e8499/cni-plugins-linux-amd64-v1.9.1.tgz https://github.com/containernetworking/plugins/releases/download/v1.9.1/cni-plugins-linux-amd64-v1.9.1.tgz
+echo '1d5f1dd05f10fc5f416fce34cb1fcb894a77372db756708645e9071a10259a99  $KUBESTRAP_HOME/cache/downloads/8047fe4ed77e8499/cni-plugins-linux-amd64-v1.9.1.tgz' | sha256sum -c --quiet -
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/cni/cni-plugins-linux-amd64-v1.9.1.tgz 0644 '' '' '' 1d5f1dd05f10fc5f416fce34cb1fcb894a77372db756708645e9071a10259a99" < $KUBESTRAP_HOME/cache/downloads/8047fe4ed77e8499/cni-plugins-linux-amd64-v1.9.1.tgz
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'mkdir -p /opt/cni/bin'
+# declared: writes /opt/cni/bin/bandwidth (new)
+# declared: writes /opt/cni/bin/bridge (new)
+# declared: writes /opt/cni/bin/firewall (new)
+# declared: writes /opt/cni/bin/host-local (new)
+# declared: writes /opt/cni/bin/loopback (new)
+# declared: writes /opt/cni/bin/portmap (new)
+# declared: writes /opt/cni/bin/tuning (new)
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'tar -xzf /var/lib/kubestrap/cni/cni-plugins-linux-amd64-v1.9.1.tgz -C /opt/cni/bin --no-same-owner ./bandwidth ./bridge ./firewall ./host-local ./loopback ./portmap ./tuning'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/cni/net.d/1-kubestrap-bridge.conflist 0644 '' '' 579 27b1324c3bd512b87ed156c453ad38da88b186d7ba5370173fdb1433fd98d3a2" <<'KUBESTRAP_EOF'
+{
+  "cniVersion": "1.0.0",
+  "name": "kubestrap-bridge",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "kubestrap0",
+      "isGateway": true,
+      "ipMasq": true,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "ranges": [
+          [
+            {
+              "subnet": "10.244.0.0/16"
+            }
+          ]
+        ],
+        "routes": [
+          {
+            "dst": "0.0.0.0/0"
+          }
+        ]
+      }
+    },
+    {
+      "type": "portmap",
+      "capabilities": {
+        "portMappings": true
+      }
+    }
+  ]
+}
+KUBESTRAP_EOF
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/cni/1-kubestrap-bridge.conflist 0644 '' '' 579 27b1324c3bd512b87ed156c453ad38da88b186d7ba5370173fdb1433fd98d3a2" <<'KUBESTRAP_EOF'
+{
+  "cniVersion": "1.0.0",
+  "name": "kubestrap-bridge",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "kubestrap0",
+      "isGateway": true,
+      "ipMasq": true,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "ranges": [
+          [
+            {
+              "subnet": "10.244.0.0/16"
+            }
+          ]
+        ],
+        "routes": [
+          {
+            "dst": "0.0.0.0/0"
+          }
+        ]
+      }
+    },
+    {
+      "type": "portmap",
+      "capabilities": {
+        "portMappings": true
+      }
+    }
+  ]
+}
+KUBESTRAP_EOF
+
 # ── node.runtime (install-runtime on ssh:root@192.168.1.20:22): change
-# warn: the distribution's containerd 1.6.20 is too old (Kubernetes v1.31.4 needs containerd 1.6.34+, 1.7.20+ or 2.0.0+): kubestrap installs containerd 2.2.3 and runc 1.4.4 from their releases into /usr/local/bin and /usr/local/sbin instead
+# warn: the distribution's containerd 1.6.20 is too old (Kubernetes v1.37.1 needs containerd 1.7.28+, 2.1.5+ or 2.2.0+): kubestrap installs containerd 2.2.3 and runc 1.4.4 from their releases into /usr/local/bin and /usr/local/sbin instead
+# checked: sh -c 'grep ^CapBnd: /proc/self/status'
 # checked: sh -c 'for b in "$@"; do\n  p=$(command -v "$b" 2>/dev/null) || continue\n  v=$("$p" --version 2>/dev/null | head -n 1)\n  o=$(dpkg-query -S "$p" 2>/dev/null | grep -v "^diversion" | head -n 1 | cut -d: -f1)\n  [ -n "$o" ] || o=$(rpm -qf --qf "%{NAME}" "$p" 2>/dev/null) || o=\n  printf "binary\t%s\t%s\t%s\t%s\n" "$b" "$p" "$o" "$v"\ndone' find-binaries containerd runc
 # checked: sh -c 'for m in apt-get dnf yum zypper pacman apk; do command -v "$m" >/dev/null 2>&1 && break; m=; done\n[ -n "$m" ] || exit 3\necho "manager $m"\n[ $# -gt 0 ] || exit 0\ncase $m in\n  apt-get) dpkg-query -W -f '\''${db:Status-Status} ${Package} ${Version}\n'\'' -- "$@" 2>/dev/null | sed -n "s/^installed /package /p" ;;\n  dnf|yum|zypper) rpm -q --qf '\''package %{NAME} %|EPOCH?{%{EPOCH}:}|%{VERSION}-%{RELEASE}\n'\'' -- "$@" 2>/dev/null | grep "^package " ;;\n  pacman) pacman -Q -- "$@" 2>/dev/null | sed "s/^/package /" ;;\n  apk) for p in "$@"; do apk info -e -- "$p" >/dev/null 2>&1 && echo "package $p"; done ;;\nesac\nexit 0' package-state containerd runc
 # checked: env LC_ALL=C apt-get -s install --no-install-recommends -- containerd runc
@@ -102,6 +194,7 @@ ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'sysctl -w net.bridge.bridge-nf-
 # cached: https://github.com/containerd/containerd/releases/download/v2.2.3/containerd-2.2.3-linux-amd64.tar.gz.sha256sum → $KUBESTRAP_HOME/cache/downloads/e938d6907ebca98f/containerd-2.2.3-linux-amd64.tar.gz.sha256sum
 # cached: https://github.com/opencontainers/runc/releases/download/v1.4.4/runc.sha256sum → $KUBESTRAP_HOME/cache/downloads/e989f2e112c238da/runc.sha256sum
 # checked: sh -c '[ "$(sha256sum < "$1" | cut -d" " -f1)" = "$2" ]' sh /var/cache/kubestrap/containerd-2.2.3-linux-amd64.tar.gz c5b21ce837a84448e2d1eef1bf062432fed56bfe99ad2f10496ace10ab4b5b16
+# checked: sh -c 'grep ^CapBnd: /proc/self/status'
 # checked: systemctl is-active --quiet docker.socket
 # checked: systemctl is-enabled --quiet docker.socket
 # checked: systemctl is-active --quiet cri-docker.socket
@@ -146,7 +239,7 @@ OOMScoreAdjust=-999
 [Install]
 WantedBy=multi-user.target
 KUBESTRAP_EOF
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/containerd/config.toml 0644 '' '' 933 eadda4f0b435728f5ba4b4cfd34e9d5140b71d73cbf909a1beedb908c11d30dd" <<'KUBESTRAP_EOF'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/containerd/config.toml 0644 '' '' 935 fc8ac532c6c82a715770d99dd2e196bb2eb9921f1ab8f567c62b12a87a1b7b3b" <<'KUBESTRAP_EOF'
 # Generated by kubestrap (install-runtime). The whole file is replaced when its settings change.
 version = 2
 root = "/var/lib/containerd"
@@ -157,7 +250,7 @@ state = "/run/containerd"
 
 [plugins]
   [plugins."io.containerd.grpc.v1.cri"]
-    sandbox_image = "registry.k8s.io/pause:3.10"
+    sandbox_image = "registry.k8s.io/pause:3.10.2"
     enable_unprivileged_ports = true
     enable_unprivileged_icmp = true
     restrict_oom_score_adj = false
@@ -184,29 +277,29 @@ ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'systemctl enable containerd'
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'systemctl restart containerd'
 
 # ── node.kubernetes (install-kubernetes on ssh:root@192.168.1.20:22): change
-# info: kubectl for this cluster: /var/lib/kubestrap/binaries/v1.31.4/kubectl (kubestrap does not put it on PATH)
+# info: kubectl for this cluster: /var/lib/kubestrap/binaries/v1.37.1/kubectl (kubestrap does not put it on PATH)
 # checked: uname -m
-# cached: https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubelet.sha256 → $KUBESTRAP_HOME/cache/downloads/55af166c83b7fc3a/kubelet.sha256
-# cached: https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubeadm.sha256 → $KUBESTRAP_HOME/cache/downloads/9c69f04ce6cefe0e/kubeadm.sha256
-# cached: https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubectl.sha256 → $KUBESTRAP_HOME/cache/downloads/d40fbd9473d85c44/kubectl.sha256
-# cached: https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.31.0/crictl-v1.31.0-linux-amd64.tar.gz.sha256 → $KUBESTRAP_HOME/cache/downloads/d808d3f648a718a1/crictl-v1.31.0-linux-amd64.tar.gz.sha256
-mkdir -p $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b
-curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubelet
-echo 'c44c0ccdc9e6a06028ff04a15e2584f7e2a3fbfeb9e92734932beae77cf0225b  $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet' | sha256sum -c --quiet -
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/binaries/v1.31.4/kubelet 0755 '' '' '' c44c0ccdc9e6a06028ff04a15e2584f7e2a3fbfeb9e92734932beae77cf0225b" < $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet
-mkdir -p $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3
-curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubeadm
-echo '788c5882ddca72439596e5511bb2554f9341f9912873daf6205a3b6e91c3cf64  $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm' | sha256sum -c --quiet -
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/binaries/v1.31.4/kubeadm 0755 '' '' '' 788c5882ddca72439596e5511bb2554f9341f9912873daf6205a3b6e91c3cf64" < $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm
-mkdir -p $KUBESTRAP_HOME/cache/downloads/122baff343a393cd
-curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubectl
-echo '5b75075256304c2b430f874efdb244f8111ced45f6e13e9db8c95cd07404ffa5  $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl' | sha256sum -c --quiet -
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/binaries/v1.31.4/kubectl 0755 '' '' '' 5b75075256304c2b430f874efdb244f8111ced45f6e13e9db8c95cd07404ffa5" < $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl
-mkdir -p $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca
-curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.31.0/crictl-v1.31.0-linux-amd64.tar.gz
-echo 'cdf0726ce789352285d153893691e943425182c1e07e6c25518d41e5b2657ddf  $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz' | sha256sum -c --quiet -
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/binaries/v1.31.4/crictl-v1.31.0-linux-amd64.tar.gz 0644 '' '' '' cdf0726ce789352285d153893691e943425182c1e07e6c25518d41e5b2657ddf" < $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'tar -xzf /var/lib/kubestrap/binaries/v1.31.4/crictl-v1.31.0-linux-amd64.tar.gz -C /var/lib/kubestrap/binaries/v1.31.4 crictl'
+# cached: https://dl.k8s.io/release/v1.37.1/bin/linux/amd64/kubelet.sha256 → $KUBESTRAP_HOME/cache/downloads/2ff217a43a9b433b/kubelet.sha256
+# cached: https://dl.k8s.io/release/v1.37.1/bin/linux/amd64/kubeadm.sha256 → $KUBESTRAP_HOME/cache/downloads/ac7837f1e7fdc534/kubeadm.sha256
+# cached: https://dl.k8s.io/release/v1.37.1/bin/linux/amd64/kubectl.sha256 → $KUBESTRAP_HOME/cache/downloads/7b1852e4bcb65db8/kubectl.sha256
+# cached: https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.37.0/crictl-v1.37.0-linux-amd64.tar.gz.sha256 → $KUBESTRAP_HOME/cache/downloads/49e24d627b29c3d3/crictl-v1.37.0-linux-amd64.tar.gz.sha256
+mkdir -p $KUBESTRAP_HOME/cache/downloads/6960eec622a0707f
+curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/6960eec622a0707f/kubelet https://dl.k8s.io/release/v1.37.1/bin/linux/amd64/kubelet
+echo '025326c1eae571c58e891fe842747a7b5acc78c237f5f13e18bd44dffe2f1916  $KUBESTRAP_HOME/cache/downloads/6960eec622a0707f/kubelet' | sha256sum -c --quiet -
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/binaries/v1.37.1/kubelet 0755 '' '' '' 025326c1eae571c58e891fe842747a7b5acc78c237f5f13e18bd44dffe2f1916" < $KUBESTRAP_HOME/cache/downloads/6960eec622a0707f/kubelet
+mkdir -p $KUBESTRAP_HOME/cache/downloads/a5f34cac0b581661
+curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/a5f34cac0b581661/kubeadm https://dl.k8s.io/release/v1.37.1/bin/linux/amd64/kubeadm
+echo '1699cfc7864087682ea85cf6a3a7c96002f17aa3c96e742c8cf792e7367317ef  $KUBESTRAP_HOME/cache/downloads/a5f34cac0b581661/kubeadm' | sha256sum -c --quiet -
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/binaries/v1.37.1/kubeadm 0755 '' '' '' 1699cfc7864087682ea85cf6a3a7c96002f17aa3c96e742c8cf792e7367317ef" < $KUBESTRAP_HOME/cache/downloads/a5f34cac0b581661/kubeadm
+mkdir -p $KUBESTRAP_HOME/cache/downloads/a908a9245660e50c
+curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/a908a9245660e50c/kubectl https://dl.k8s.io/release/v1.37.1/bin/linux/amd64/kubectl
+echo 'a45f60acd13e5212ce2c97c9a83bb2d2727289b3c82f965f21a3d62a3ccc1dd8  $KUBESTRAP_HOME/cache/downloads/a908a9245660e50c/kubectl' | sha256sum -c --quiet -
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/binaries/v1.37.1/kubectl 0755 '' '' '' a45f60acd13e5212ce2c97c9a83bb2d2727289b3c82f965f21a3d62a3ccc1dd8" < $KUBESTRAP_HOME/cache/downloads/a908a9245660e50c/kubectl
+mkdir -p $KUBESTRAP_HOME/cache/downloads/9fe5c97a55bfee96
+curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/9fe5c97a55bfee96/crictl-v1.37.0-linux-amd64.tar.gz https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.37.0/crictl-v1.37.0-linux-amd64.tar.gz
+echo 'da73fbab8cfa4fe7f938b224a2ab676afe8796e2c87c3af96526e04e1476b485  $KUBESTRAP_HOME/cache/downloads/9fe5c97a55bfee96/crictl-v1.37.0-linux-amd64.tar.gz' | sha256sum -c --quiet -
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/binaries/v1.37.1/crictl-v1.37.0-linux-amd64.tar.gz 0644 '' '' '' da73fbab8cfa4fe7f938b224a2ab676afe8796e2c87c3af96526e04e1476b485" < $KUBESTRAP_HOME/cache/downloads/9fe5c97a55bfee96/crictl-v1.37.0-linux-amd64.tar.gz
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'tar -xzf /var/lib/kubestrap/binaries/v1.37.1/crictl-v1.37.0-linux-amd64.tar.gz -C /var/lib/kubestrap/binaries/v1.37.1 crictl'
 
 # ── node.kubelet (configure-kubelet on ssh:root@192.168.1.20:22): change
 # info: /etc/resolv.conf points at systemd-resolved's stub 127.0.0.53, which pods cannot use (CoreDNS would forward to itself: a DNS loop): the kubelet reads /run/systemd/resolve/resolv.conf, the real upstream servers, instead
@@ -214,7 +307,7 @@ ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'tar -xzf /var/lib/kubestrap/bin
 # read: /etc/resolv.conf
 # read: /run/systemd/resolve/resolv.conf
 # checked: systemctl is-enabled --quiet kubelet
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/systemd/system/kubelet.service 0644 '' '' 382 effee4decd492bf0d4ca15cf4fe765b455c047db587244b8fe82d1e45fab8d54" <<'KUBESTRAP_EOF'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/systemd/system/kubelet.service 0644 '' '' 382 77c1b87a3e24e04f445aae3f7f7bdf3e8153368b2a03f6573bf56f28d707ed19" <<'KUBESTRAP_EOF'
 [Unit]
 Description=kubelet: the Kubernetes node agent (kubestrap profile kubestrap)
 Documentation=https://kubernetes.io/docs/reference/command-line-tools-reference/kubelet/
@@ -222,7 +315,7 @@ Wants=network-online.target
 After=network-online.target
 
 [Service]
-ExecStart=/var/lib/kubestrap/binaries/v1.31.4/kubelet
+ExecStart=/var/lib/kubestrap/binaries/v1.37.1/kubelet
 Restart=always
 StartLimitInterval=0
 RestartSec=10
@@ -230,7 +323,7 @@ RestartSec=10
 [Install]
 WantedBy=multi-user.target
 KUBESTRAP_EOF
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/systemd/system/kubelet.service.d/10-kubeadm.conf 0644 '' '' 596 0e1a1fbaf9e8b4655c874a25feb802972213d8ca5c75200a2143541d5c15ed40" <<'KUBESTRAP_EOF'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/systemd/system/kubelet.service.d/10-kubeadm.conf 0644 '' '' 596 30e7ba0f61ba988ef7889ad84e3f85bbc43b22a2f6a7c7b985933f8d6b15bcc6" <<'KUBESTRAP_EOF'
 # Written by kubestrap: how kubeadm expects the kubelet to be started.
 [Unit]
 Wants=containerd.service
@@ -242,7 +335,7 @@ Environment="KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml"
 EnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env
 EnvironmentFile=-/etc/default/kubelet
 ExecStart=
-ExecStart=/var/lib/kubestrap/binaries/v1.31.4/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS
+ExecStart=/var/lib/kubestrap/binaries/v1.37.1/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS
 KUBESTRAP_EOF
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/resolv.conf 0644 '' '' 174 13a695023db07bf548f6cdf159e0310721dc1da837185490cfe51efe69f86ddc" <<'KUBESTRAP_EOF'
 # Written by kubestrap from /run/systemd/resolve/resolv.conf: the kubelet uses at most 3 nameservers.
@@ -254,9 +347,20 @@ KUBESTRAP_EOF
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'systemctl daemon-reload'
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'systemctl enable kubelet'
 
+# ── node.control-plane-name (control-plane-name on ssh:root@192.168.1.20:22): change
+# read: /etc/hosts
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /etc/hosts 0644 '' /root/.kubestrap/backups/kubestrap/etc/hosts 238 b3113daf6d3bf0fa6915dd05b2f945a06ab945765ce88507c49c4964f338c210" <<'KUBESTRAP_EOF'
+127.0.0.1	localhost
+127.0.1.1	workstation
+
+# The following lines are desirable for IPv6 capable hosts
+::1     localhost ip6-localhost ip6-loopback
+192.168.1.20	control-plane.kubestrap.internal	# kubestrap: the control plane's stable name
+KUBESTRAP_EOF
+
 # ── node.kubeadm-config (kubeadm-config on ssh:root@192.168.1.20:22): change
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/kubeadm.yaml 0644 '' '' 1371 bf6f5d4e346327a0ccfbb3de71b435c1b4d395bbee515a74bc3027cb98d3e551" <<'KUBESTRAP_EOF'
-# kubeadm configuration written by kubestrap (cluster kubestrap, Kubernetes v1.31.4, v1beta4).
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/kubeadm.yaml 0644 '' '' 1484 41dd72421e1263b81e884c09cb933bc1cabb7b3140d38c1e3a31d2c0a832e4cc" <<'KUBESTRAP_EOF'
+# kubeadm configuration written by kubestrap (cluster kubestrap, Kubernetes v1.37.1, v1beta4).
 apiVersion: kubeadm.k8s.io/v1beta4
 kind: InitConfiguration
 localAPIEndpoint:
@@ -273,8 +377,8 @@ nodeRegistration:
 apiVersion: kubeadm.k8s.io/v1beta4
 kind: ClusterConfiguration
 clusterName: kubestrap
-kubernetesVersion: v1.31.4
-controlPlaneEndpoint: 192.168.1.20:8443
+kubernetesVersion: v1.37.1
+controlPlaneEndpoint: control-plane.kubestrap.internal:8443
 certificatesDir: /var/lib/kubestrap/certs
 etcd:
   local:
@@ -288,6 +392,7 @@ apiServer:
     - 127.0.0.1
     - localhost
     - 192.168.1.20
+    - control-plane.kubestrap.internal
 controllerManager: {}
 scheduler: {}
 ---
@@ -309,11 +414,29 @@ kind: KubeProxyConfiguration
 clusterCIDR: 10.244.0.0/16
 conntrack:
   maxPerCore: 0
+  tcpEstablishedTimeout: 0s
+  tcpCloseWaitTimeout: 0s
 KUBESTRAP_EOF
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- '/var/lib/kubestrap/binaries/v1.31.4/kubeadm config validate --config /var/lib/kubestrap/kubeadm.yaml'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- '/var/lib/kubestrap/binaries/v1.37.1/kubeadm config validate --config /var/lib/kubestrap/kubeadm.yaml'
 
 # ── node.init (kubeadm-init on ssh:root@192.168.1.20:22): change
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'env PATH=/var/lib/kubestrap/binaries/v1.31.4:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin kubeadm init --config /var/lib/kubestrap/kubeadm.yaml --ignore-preflight-errors=Swap'
+# declared: writes /etc/kubernetes/admin.conf (new)
+# declared: writes /etc/kubernetes/super-admin.conf (new)
+# declared: writes /etc/kubernetes/kubelet.conf (new)
+# declared: writes /etc/kubernetes/controller-manager.conf (new)
+# declared: writes /etc/kubernetes/scheduler.conf (new)
+# declared: writes /etc/kubernetes/manifests/etcd.yaml (new)
+# declared: writes /etc/kubernetes/manifests/kube-apiserver.yaml (new)
+# declared: writes /etc/kubernetes/manifests/kube-controller-manager.yaml (new)
+# declared: writes /etc/kubernetes/manifests/kube-scheduler.yaml (new)
+# declared: writes /var/lib/kubestrap/certs (new)
+# declared: writes /var/lib/kubestrap/etcd (new)
+# declared: writes /var/lib/kubelet/config.yaml (new)
+# declared: writes /var/lib/kubelet/kubeadm-flags.env (new)
+# declared: writes /var/lib/kubelet/instance-config.yaml (new)
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'env PATH=/var/lib/kubestrap/binaries/v1.37.1:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin kubeadm init --config /var/lib/kubestrap/kubeadm.yaml --ignore-preflight-errors=Swap'
+
+# ── node.pod-network (apply-cni on ssh:root@192.168.1.20:22): already done, nothing to do
 
 # ── node.kubeconfig (user-kubeconfig on ssh:root@192.168.1.20:22): change
 # info: the kubeconfig is /root/.kube/config on ssh:root@192.168.1.20:22: copy it here (e.g. with scp) to use kubectl from this machine
@@ -321,9 +444,9 @@ ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'mkdir -m 0700 /root/.kube'
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'install -m 0600 -o 0 -g 0 /etc/kubernetes/admin.conf /root/.kube/config'
 
 # ── node.wait (wait-apiserver on ssh:root@192.168.1.20:22): change
-# checked: /var/lib/kubestrap/binaries/v1.31.4/kubectl --kubeconfig /root/.kube/config --request-timeout=5s get --raw=/livez
+# checked: /var/lib/kubestrap/binaries/v1.37.1/kubectl --kubeconfig /root/.kube/config --request-timeout=5s get --raw=/livez
 ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'sh -c '\''deadline=$(( $(date +%s) + $3 ))
 until "$1" --kubeconfig "$2" --request-timeout=5s get --raw=/livez >/dev/null 2>&1; do
   if [ "$(date +%s)" -ge "$deadline" ]; then echo "the API server did not answer /livez within $3 s" >&2; exit 1; fi
   sleep 2
-done'\'' wait-apiserver /var/lib/kubestrap/binaries/v1.31.4/kubectl /root/.kube/config 300'
+done'\'' wait-apiserver /var/lib/kubestrap/binaries/v1.37.1/kubectl /root/.kube/config 300'
