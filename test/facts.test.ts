@@ -112,6 +112,11 @@ test('a none plan starts one gathering script and only the probes it could not d
     'sudo -n true',
     `sh -c 'for b in "$@"; do`,
     'env LC_ALL=C apt-get -s install --no-install-recommends -- c',
+    // install-cni's and install-runtime's own probes (not yet declared as facts): the plugins
+    // tarball's checksum, the CNI configurations present, whether the machine may lower OOM scores.
+    `sh -c 'sha256sum < "$1" 2>/dev/null | cut -d" " -f1' sh /var`,
+    `sh -c 'ls -1 "$1" 2>/dev/null; exit 0' sh /etc/cni/net.d`,
+    "sh -c 'grep ^CapBnd: /proc/self/status'",
     `sh -c 'for b in "$@"; do`,
     'env LC_ALL=C apt-get -s install --no-install-recommends -- c',
     `sh -c '[ "$(sha256sum < "$1" | cut -d" " -f1)" = "$2" ]' sh `,
