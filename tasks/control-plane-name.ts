@@ -1,6 +1,7 @@
 // The name the cluster reaches its control plane by, resolved on the node through /etc/hosts, so
 // certificates and kubeconfigs do not carry an address that DHCP may change.
 import type { TaskContext } from '../core/context.ts';
+import { placeholder } from '../core/placeholder.ts';
 import { defineTask } from '../core/task.ts';
 import { controlPlaneName, HOSTS_FILE, mergeHostsEntry } from './k8s/hosts-file.ts';
 import { readIfExists } from './k8s/node-facts.ts';
@@ -11,6 +12,9 @@ const params = { nodeIp: { type: 'string', pattern: '[0-9.]+' } } as const;
 async function state(ctx: TaskContext, p: { nodeIp: string }) {
   return once(ctx, 'control-plane-name', async () => {
     const name = controlPlaneName(ctx.profile);
+    // A machine a step creates has its own /etc/hosts (a container engine writes one): its lines
+    // are known only in the run, where the same merge keeps them.
+    if (ctx.createdBy) return { name, now: null, wanted: mergeHostsEntry(placeholder(`the lines of ${HOSTS_FILE} on ${ctx.host}`), name, p.nodeIp) };
     const now = (await readIfExists(ctx, HOSTS_FILE)) ?? '';
     return { name, now, wanted: mergeHostsEntry(now, name, p.nodeIp) };
   });

@@ -20,6 +20,7 @@ import { findDriver, optionSets, startParams } from '../drivers/index.ts';
 import { CONTAINERD_RELEASE, CONTAINERD_RELEASES, RUNC_RELEASE, RUNC_RELEASES } from '../runtimes/containerd-support.ts';
 import { builtinTasks } from '../tasks/index.ts';
 import { crictlVersion, parseKubernetesVersion } from '../tasks/k8s/versions.ts';
+import { CNI_PLUGINS_VERSION, DEFAULT_CNI_PLUGINS_MIRROR, cniPluginsTarball } from '../tasks/k8s/cni.ts';
 import { debianWorkstation, FixedHost } from './helpers/fixed-host.ts';
 import { DEBIAN_DOCKER, DEBIAN_PODMAN, startFixedEngine } from './helpers/fixed-engine.ts';
 import { hasBinary, repoRoot, tempDir } from './helpers/env.ts';
@@ -53,6 +54,7 @@ function seedChecksums(home: string): void {
   const urls = [
     ...['kubelet', 'kubeadm', 'kubectl'].map((b) => `https://dl.k8s.io/release/${VERSION}/bin/linux/amd64/${b}.sha256`),
     `https://github.com/kubernetes-sigs/cri-tools/releases/download/${cv}/crictl-${cv}-linux-amd64.tar.gz.sha256`,
+    `${DEFAULT_CNI_PLUGINS_MIRROR}/${CNI_PLUGINS_VERSION}/${cniPluginsTarball('amd64')}.sha256`,
   ];
   for (const url of urls) {
     const path = downloadCachePath(cache, url);

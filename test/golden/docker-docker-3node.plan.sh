@@ -26,7 +26,7 @@ sum=$(sha256sum < "$tmp" | cut -d" " -f1)
 if [ "$sum" != "$6" ]; then echo "write-file: $1: content does not match sha256 $6: nothing written" >&2; exit 1; fi
 chmod -- "$2" "$tmp"
 if [ -n "$3" ]; then chown -- "$3" "$tmp"; fi
-mv -f -- "$tmp" "$1"
+mv -f -- "$tmp" "$1" 2>/dev/null || { mountpoint -q -- "$1" && cat -- "$tmp" > "$1" && rm -f -- "$tmp"; }
 tmp='
 # Quotes one word for a remote POSIX shell (remote writes send WRITE_FILE this way).
 shq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
@@ -105,6 +105,7 @@ docker -H unix:///run/engine.sock run -d --name demo --hostname demo --label io.
 docker -H unix:///run/engine.sock exec demo sh -c 'until s=$(systemctl is-system-running 2>/dev/null); [ "$s" = running ] || [ "$s" = degraded ]; do sleep 0.2; done; echo "$s"'
 
 # ── cp.preflight (preflight on docker:demo): already done, nothing to do
+# warn: Kubernetes v1.31 no longer gets fixes upstream (supported: v1.37, v1.36, v1.35) — use --kubernetes-version v1.37.1 or stable
 # info: docker:demo does not exist yet (step cp-node creates it): sudo, systemd, ports, swap, CPU and memory are checked on it in the run
 # opens 0.0.0.0:8443/tcp (kube-apiserver)
 # opens 0.0.0.0:10250/tcp (kubelet)
@@ -124,6 +125,9 @@ withheld 'docker:demo is created by step cp-node: its steps run through kubestra
 # ── cp.prepare (prepare-node on docker:demo): change
 withheld 'docker:demo is created by step cp-node: its steps run through kubestrap apply'
 
+# ── cp.cni (install-cni on docker:demo): change
+withheld 'docker:demo is created by step cp-node: its steps run through kubestrap apply'
+
 # ── cp.runtime (install-runtime on docker:demo): change
 withheld 'docker:demo is created by step cp-node: its steps run through kubestrap apply'
 
@@ -135,11 +139,16 @@ withheld 'docker:demo is created by step cp-node: its steps run through kubestra
 # warn: /etc/resolv.conf does not exist: pods will have no DNS upstream — configure a resolver on this machine first
 withheld 'docker:demo is created by step cp-node: its steps run through kubestrap apply'
 
+# ── cp.control-plane-name (control-plane-name on docker:demo): change
+withheld 'docker:demo is created by step cp-node: its steps run through kubestrap apply'
+
 # ── cp.kubeadm-config (kubeadm-config on docker:demo): change
 withheld 'docker:demo is created by step cp-node: its steps run through kubestrap apply'
 
 # ── cp.init (kubeadm-init on docker:demo): change
 withheld 'docker:demo is created by step cp-node: its steps run through kubestrap apply'
+
+# ── cp.pod-network (apply-cni on docker:demo): already done, nothing to do
 
 # ── cp.kubeconfig (user-kubeconfig on docker:demo): change
 # info: the kubeconfig is /root/.kube/config on docker:demo: copy it here (e.g. with scp) to use kubectl from this machine
@@ -160,6 +169,7 @@ docker -H unix:///run/engine.sock run -d --name demo-m02 --hostname demo-m02 --l
 docker -H unix:///run/engine.sock exec demo-m02 sh -c 'until s=$(systemctl is-system-running 2>/dev/null); [ "$s" = running ] || [ "$s" = degraded ]; do sleep 0.2; done; echo "$s"'
 
 # ── m02.preflight (preflight on docker:demo-m02): already done, nothing to do
+# warn: Kubernetes v1.31 no longer gets fixes upstream (supported: v1.37, v1.36, v1.35) — use --kubernetes-version v1.37.1 or stable
 # info: docker:demo-m02 does not exist yet (step m02-node creates it): sudo, systemd, ports, swap, CPU and memory are checked on it in the run
 # opens 0.0.0.0:8443/tcp (kube-apiserver)
 # opens 0.0.0.0:10250/tcp (kubelet)
@@ -179,6 +189,9 @@ withheld 'docker:demo-m02 is created by step m02-node: its steps run through kub
 # ── m02.prepare (prepare-node on docker:demo-m02): change
 withheld 'docker:demo-m02 is created by step m02-node: its steps run through kubestrap apply'
 
+# ── m02.cni (install-cni on docker:demo-m02): change
+withheld 'docker:demo-m02 is created by step m02-node: its steps run through kubestrap apply'
+
 # ── m02.runtime (install-runtime on docker:demo-m02): change
 withheld 'docker:demo-m02 is created by step m02-node: its steps run through kubestrap apply'
 
@@ -189,6 +202,11 @@ withheld 'docker:demo-m02 is created by step m02-node: its steps run through kub
 # ── m02.kubelet (configure-kubelet on docker:demo-m02): change
 # warn: /etc/resolv.conf does not exist: pods will have no DNS upstream — configure a resolver on this machine first
 withheld 'docker:demo-m02 is created by step m02-node: its steps run through kubestrap apply'
+
+# ── m02.control-plane-name (control-plane-name on docker:demo-m02): change
+withheld 'docker:demo-m02 is created by step m02-node: its steps run through kubestrap apply'
+
+# ── m02.pod-network (apply-cni on docker:demo-m02): already done, nothing to do
 
 # ── m03-node (provision-node): change
 # checked: docker -H unix:///run/engine.sock container inspect demo-m03
@@ -202,6 +220,7 @@ docker -H unix:///run/engine.sock run -d --name demo-m03 --hostname demo-m03 --l
 docker -H unix:///run/engine.sock exec demo-m03 sh -c 'until s=$(systemctl is-system-running 2>/dev/null); [ "$s" = running ] || [ "$s" = degraded ]; do sleep 0.2; done; echo "$s"'
 
 # ── m03.preflight (preflight on docker:demo-m03): already done, nothing to do
+# warn: Kubernetes v1.31 no longer gets fixes upstream (supported: v1.37, v1.36, v1.35) — use --kubernetes-version v1.37.1 or stable
 # info: docker:demo-m03 does not exist yet (step m03-node creates it): sudo, systemd, ports, swap, CPU and memory are checked on it in the run
 # opens 0.0.0.0:8443/tcp (kube-apiserver)
 # opens 0.0.0.0:10250/tcp (kubelet)
@@ -221,6 +240,9 @@ withheld 'docker:demo-m03 is created by step m03-node: its steps run through kub
 # ── m03.prepare (prepare-node on docker:demo-m03): change
 withheld 'docker:demo-m03 is created by step m03-node: its steps run through kubestrap apply'
 
+# ── m03.cni (install-cni on docker:demo-m03): change
+withheld 'docker:demo-m03 is created by step m03-node: its steps run through kubestrap apply'
+
 # ── m03.runtime (install-runtime on docker:demo-m03): change
 withheld 'docker:demo-m03 is created by step m03-node: its steps run through kubestrap apply'
 
@@ -231,6 +253,11 @@ withheld 'docker:demo-m03 is created by step m03-node: its steps run through kub
 # ── m03.kubelet (configure-kubelet on docker:demo-m03): change
 # warn: /etc/resolv.conf does not exist: pods will have no DNS upstream — configure a resolver on this machine first
 withheld 'docker:demo-m03 is created by step m03-node: its steps run through kubestrap apply'
+
+# ── m03.control-plane-name (control-plane-name on docker:demo-m03): change
+withheld 'docker:demo-m03 is created by step m03-node: its steps run through kubestrap apply'
+
+# ── m03.pod-network (apply-cni on docker:demo-m03): already done, nothing to do
 
 # ── kubeconfig (container-kubeconfig): change
 # info: kubectl --context demo reaches the cluster at https://127.0.0.1:<output of cp-node: the published API server port>
