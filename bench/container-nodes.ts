@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     const start = async (profile: string, nodes: number): Promise<Run> => {
       const sets = [
         'engine=docker', `socket=unix://${socket}`, 'subnet=192.168.215.0/24', 'subnetStep=1', 'subnetTries=4', `baseImage=${image}`,
-        `binaryMirror=${release.binaryMirror}`, `criToolsMirror=${release.criToolsMirror}`, `containerdMirror=${release.containerdMirror}`, `runcMirror=${release.runcMirror}`, `kubernetesVersion=${VERSION}`,
+        `binaryMirror=${release.binaryMirror}`, `criToolsMirror=${release.criToolsMirror}`, `containerdMirror=${release.containerdMirror}`, `runcMirror=${release.runcMirror}`, `cniPluginsMirror=${release.cniPluginsMirror}`, `kubernetesVersion=${VERSION}`,
         ...Array.from({ length: 4 }, (_, i) => `worker${i + 1}=${i + 1 < nodes}`),
       ].flatMap((s) => ['--set', s]);
       const t0 = performance.now();

@@ -48,7 +48,7 @@ for (const { engine, start, skip, subnet } of ENGINES) {
         const release = await startRelease({ after: (fn) => { teardown.push(fn); } }, dir, VERSION);
         const sets = [
           `engine=${engine}`, `socket=unix://${socket}`, `subnet=${subnet}`, 'subnetStep=1', 'subnetTries=6', `imageFrom=${from}`,
-          `binaryMirror=${release.binaryMirror}`, `criToolsMirror=${release.criToolsMirror}`, `containerdMirror=${release.containerdMirror}`, `runcMirror=${release.runcMirror}`,
+          `binaryMirror=${release.binaryMirror}`, `criToolsMirror=${release.criToolsMirror}`, `containerdMirror=${release.containerdMirror}`, `runcMirror=${release.runcMirror}`, `cniPluginsMirror=${release.cniPluginsMirror}`,
           `kubernetesVersion=${VERSION}`, 'worker1=true', 'worker2=true',
         ].flatMap((s) => ['--set', s]);
         const env = { env: { KUBESTRAP_HOME: join(dir, 'home'), HOME: join(dir, 'user') }, cwd: dir };
