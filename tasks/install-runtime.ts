@@ -53,6 +53,9 @@ function outputs(runtime: ContainerRuntime, opts: RuntimeOptions) {
 
 /** CAP_SYS_RESOURCE in the machine's bounding set: without it the runtime may not lower OOM scores. */
 async function withMachineLimits(ctx: TaskContext, opts: RuntimeOptions): Promise<RuntimeOptions> {
+  // A machine a step creates is a node container today, and node containers lack CAP_SYS_RESOURCE
+  // on these hosts (docker and podman alike): the plan cannot ask it yet, so it assumes so.
+  if (ctx.createdBy) return { ...opts, restrictOomScoreAdj: true };
   const r = await ctx.probe`sh -c ${'grep ^CapBnd: /proc/self/status'}`;
   const mask = /CapBnd:\s*([0-9a-f]+)/.exec(r.stdout)?.[1];
   const canLower = mask === undefined || (BigInt(`0x${mask}`) & (1n << 24n)) !== 0n;
