@@ -273,7 +273,7 @@ describe('generated Kubernetes configuration', () => {
     const kubeletOf = (version: string, cgroupVersion: 1 | 2) => parseAllDocuments(renderKubeadmConfig({ ...input, version: parseKubernetesVersion(version), cgroupVersion })).map((d) => d.toJS())[2];
     assert.equal(kubeletOf('v1.35.9', 1).failCgroupV1, false);
     assert.equal(kubeletOf('v1.37.1', 1).failCgroupV1, false);
-    assert.equal('failCgroupV1' in kubeletOf('v1.37.1', 2), false);
+    assert.equal(kubeletOf('v1.37.1', 2).failCgroupV1, false, 'set wherever the field exists: it changes nothing on cgroup v2');
     assert.equal('failCgroupV1' in kubeletOf('v1.30.5', 1), false, 'the field does not exist before 1.31');
     const docs = parseAllDocuments(renderKubeadmConfig({ ...input, version: parseKubernetesVersion('v1.37.1'), controlPlaneName: 'control-plane.demo.internal' })).map((d) => d.toJS());
     assert.equal(docs[1].controlPlaneEndpoint, 'control-plane.demo.internal:9443');

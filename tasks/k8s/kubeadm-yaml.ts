@@ -89,8 +89,9 @@ export function renderKubeadmConfig(i: KubeadmConfigInput): string {
     // and do not evict pods because the developer's disk is fuller than a server's would be.
     imageGCHighThresholdPercent: 100,
     evictionHard: { 'nodefs.available': '0%', 'nodefs.inodesFree': '0%', 'imagefs.available': '0%' },
-    // A cgroup v1 machine: the kubelet refuses to start on it from 1.35 unless this is false.
-    ...(i.cgroupVersion === 1 && kubeletConfigHasFailCgroupV1(i.version) ? { failCgroupV1: false } : {}),
+    // The kubelet refuses cgroup v1 from 1.35 unless this is false; on cgroup v2 it changes nothing,
+    // so it is set wherever the field exists (a machine a step creates is planned before it can be asked).
+    ...(kubeletConfigHasFailCgroupV1(i.version) ? { failCgroupV1: false } : {}),
   };
   const proxy = {
     apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',

@@ -360,7 +360,7 @@ sudo -n sh -c "$WRITE_FILE" write-file /etc/hosts 0644 '' $KUBESTRAP_HOME/profil
 KUBESTRAP_EOF
 
 # ── kubeadm-config (kubeadm-config): change
-sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/kubeadm.yaml 0644 '' '' 1484 41dd72421e1263b81e884c09cb933bc1cabb7b3140d38c1e3a31d2c0a832e4cc <<'KUBESTRAP_EOF'
+sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/kubeadm.yaml 0644 '' '' 1504 e2771d5984a838f9393f8471e2e9934994d8421837559d94bd51dd12239b5255 <<'KUBESTRAP_EOF'
 # kubeadm configuration written by kubestrap (cluster kubestrap, Kubernetes v1.37.1, v1beta4).
 apiVersion: kubeadm.k8s.io/v1beta4
 kind: InitConfiguration
@@ -409,6 +409,7 @@ evictionHard:
   nodefs.available: 0%
   nodefs.inodesFree: 0%
   imagefs.available: 0%
+failCgroupV1: false
 ---
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration

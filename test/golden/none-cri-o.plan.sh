@@ -321,7 +321,7 @@ sudo -n sh -c "$WRITE_FILE" write-file /etc/hosts 0644 '' $KUBESTRAP_HOME/profil
 KUBESTRAP_EOF
 
 # ── kubeadm-config (kubeadm-config): change
-sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/kubeadm.yaml 0644 '' '' 1468 53d35cb4dd8ebb78eb38f03c7b78137bdc2b7712b4b1f65d5fa6adb0f24191d5 <<'KUBESTRAP_EOF'
+sudo -n sh -c "$WRITE_FILE" write-file /var/lib/kubestrap/kubeadm.yaml 0644 '' '' 1488 3314efe98683152e1eabf794be0f6ffbb01a8e94ca405312dbde9faebf09e55c <<'KUBESTRAP_EOF'
 # kubeadm configuration written by kubestrap (cluster kubestrap, Kubernetes v1.37.1, v1beta4).
 apiVersion: kubeadm.k8s.io/v1beta4
 kind: InitConfiguration
@@ -370,6 +370,7 @@ evictionHard:
   nodefs.available: 0%
   nodefs.inodesFree: 0%
   imagefs.available: 0%
+failCgroupV1: false
 ---
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration

@@ -320,7 +320,7 @@ ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") writ
 KUBESTRAP_EOF
 
 # ── node.kubeadm-config (kubeadm-config on ssh:root@192.168.1.20:22): change
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/kubeadm.yaml 0644 '' '' 1468 53d35cb4dd8ebb78eb38f03c7b78137bdc2b7712b4b1f65d5fa6adb0f24191d5" <<'KUBESTRAP_EOF'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/kubeadm.yaml 0644 '' '' 1488 3314efe98683152e1eabf794be0f6ffbb01a8e94ca405312dbde9faebf09e55c" <<'KUBESTRAP_EOF'
 # kubeadm configuration written by kubestrap (cluster kubestrap, Kubernetes v1.37.1, v1beta4).
 apiVersion: kubeadm.k8s.io/v1beta4
 kind: InitConfiguration
@@ -369,6 +369,7 @@ evictionHard:
   nodefs.available: 0%
   nodefs.inodesFree: 0%
   imagefs.available: 0%
+failCgroupV1: false
 ---
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration

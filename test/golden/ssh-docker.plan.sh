@@ -361,7 +361,7 @@ ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") writ
 KUBESTRAP_EOF
 
 # ── node.kubeadm-config (kubeadm-config on ssh:root@192.168.1.20:22): change
-ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/kubeadm.yaml 0644 '' '' 1472 47b7dcff8fd1dbf20416f656c24c74485ae4da25c0e9da9b1ef8e227f8335bf3" <<'KUBESTRAP_EOF'
+ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- "sh -c $(shq "$WRITE_FILE") write-file /var/lib/kubestrap/kubeadm.yaml 0644 '' '' 1492 60034796a9cc162503c7f7347125fc1ea106917dc7e745912715e46545cfa722" <<'KUBESTRAP_EOF'
 # kubeadm configuration written by kubestrap (cluster kubestrap, Kubernetes v1.37.1, v1beta4).
 apiVersion: kubeadm.k8s.io/v1beta4
 kind: InitConfiguration
@@ -410,6 +410,7 @@ evictionHard:
   nodefs.available: 0%
   nodefs.inodesFree: 0%
   imagefs.available: 0%
+failCgroupV1: false
 ---
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
