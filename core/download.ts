@@ -17,7 +17,23 @@ export async function fileSha256(path: string): Promise<string> {
   return h.digest('hex');
 }
 
+// Steps on several hosts may fetch the same file at once (one tarball for every node): they share
+// one transfer into the cache instead of racing on one temporary file.
+const inFlight = new Map<string, Promise<void>>();
+
 export async function download(url: string, dest: string, sha256: string | undefined, signal: AbortSignal, progress: (line: string) => void): Promise<void> {
+  const running = inFlight.get(dest);
+  if (running) {
+    await running;
+    if (!(await downloadCached(dest, sha256))) throw new Error(`checksum mismatch for ${url}: the cached file does not have sha256 ${sha256}`);
+    return;
+  }
+  const transfer = fetchInto(url, dest, sha256, signal, progress);
+  inFlight.set(dest, transfer);
+  try { await transfer; } finally { inFlight.delete(dest); }
+}
+
+async function fetchInto(url: string, dest: string, sha256: string | undefined, signal: AbortSignal, progress: (line: string) => void): Promise<void> {
   const { request } = await import('undici');
   await fs.mkdir(dirname(dest), { recursive: true });
   const tmp = `${dest}.part-${process.pid}`;
