@@ -1,6 +1,7 @@
 // A container host that the recipe's own first step creates, against a private dockerd: the plan
 // shows it as created by that step and creates nothing; the run opens the host only after the step
-// made the container; a second plan connects to the now existing container and finds nothing to do.
+// made the container; a second plan connects to the now existing container, and with the recipe's
+// own probe allowed (--allow-recipe-probes) finds nothing to do.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -61,7 +62,20 @@ steps:
   const cat = await execIn(docker, name, ['sh', '-c', 'cat /etc/created/app.conf; stat -c %a /etc/created/app.conf']);
   assert.equal(cat.stdout, 'made after the container\n640\n');
 
-  const again = await runCli(['plan', file, '--format', 'json'], { env, cwd: dir });
+  // The step's `unless:` comes from the recipe: a plain plan does not run it. It lists it as not
+  // run, says how to allow it, and, since the run decides whether the step creates the container,
+  // plans the container's steps as on the host that step creates (it does not connect to it).
+  const audit = await runCli(['plan', file, '--format', 'json'], { env, cwd: dir });
+  assert.equal(audit.code, 0, audit.stderr);
+  const a = JSON.parse(audit.stdout) as PlanDocument;
+  assert.deepEqual(a.steps.map((s) => [s.id, s.status]), [['create', 'change'], ['conf', 'change']]);
+  const unless = a.steps[0]!.effects.find((e) => e.kind === 'probe');
+  assert.ok(unless?.kind === 'probe' && unless.notRun && unless.command.includes(' inspect --format '), JSON.stringify(unless));
+  assert.ok(a.steps[0]!.notes?.some((n) => n.fix?.includes('--allow-recipe-probes')), JSON.stringify(a.steps[0]!.notes));
+  assert.deepEqual(a.hosts.find((h) => h.name === `docker:${name}`)?.createdBy, ['create']);
+
+  // Allowed to run it, the plan asks docker and finds nothing to do.
+  const again = await runCli(['plan', file, '--format', 'json', '--allow-recipe-probes'], { env, cwd: dir });
   assert.equal(again.code, 0, again.stderr);
   const q = JSON.parse(again.stdout) as PlanDocument;
   assert.deepEqual(q.steps.map((s) => [s.id, s.status]), [['create', 'ok'], ['conf', 'ok']]);
