@@ -3,6 +3,7 @@
 import type { TaskContext } from '../core/context.ts';
 import { defineTask, type Params, type ParamSpec } from '../core/task.ts';
 import { fileFact } from '../core/facts.ts';
+import { runtimeBinaries } from '../runtimes/installed.ts';
 import { setupFacts } from '../runtimes/common.ts';
 import { allowPackageChanges, containerdMirror, containerRuntime, kubernetesVersion, runcMirror } from '../options/cluster.ts';
 import { taskParam } from '../options/option.ts';
@@ -71,6 +72,8 @@ export default defineTask({
     return [
       ...setupFacts({ packages: runtime.packages, services: runtime.services, others: opts.otherUnits }),
       ...runtime.configFiles(opts).map((f) => fileFact(f.path)),
+      // containerd and docker look for what the machine already runs (runtimes/installed.ts).
+      runtimeBinaries(),
     ];
   },
   async check(ctx, p) {

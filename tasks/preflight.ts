@@ -16,7 +16,7 @@ import { DEFAULT_POD_SUBNET } from './k8s/kubeadm-yaml.ts';
 import { ADMIN_CONF } from './k8s/paths.ts';
 import { CGROUP_V1_REFUSED_FROM, DEFAULT_KUBERNETES_VERSION, SUPPORTED_MINORS, parseKubernetesVersion, upstreamSupported } from './k8s/versions.ts';
 import { containerdSupports, describeMinimums } from '../runtimes/containerd-support.ts';
-import { findBinaries, sourceOf } from '../runtimes/installed.ts';
+import { findBinaries, runtimeBinaries, sourceOf } from '../runtimes/installed.ts';
 
 /** kubeadm's own minimums (its NumCPU and Mem preflight checks). */
 const MIN_CPUS = 2;
@@ -174,7 +174,7 @@ export default defineTask({
   description: 'Check that the machine can host a kubeadm control plane: sudo, systemd, free ports, swap, CPU, memory, the runtime\'s version (read-only)',
   params,
   facts: () => [
-    commandPresent('systemctl'), ARCH, ...ADDRESS_FACTS, ...PORT_FACTS, CPUS, ...LATER_TOOLS.map(commandPresent),
+    commandPresent('systemctl'), ARCH, ...ADDRESS_FACTS, ...PORT_FACTS, CPUS, ...LATER_TOOLS.map(commandPresent), runtimeBinaries(),
     ...['/run/systemd/system', ADMIN_CONF, API_SERVER_MANIFEST, '/proc/swaps', '/proc/meminfo', CGROUP_V2].map(fileFact),
   ],
   async check(ctx, p) {

@@ -98,15 +98,16 @@ export class FixedHost implements Host {
       return ok(`manager apt-get\n${asked.filter((n) => n in (this.m.installed ?? {})).map((n) => `package ${n} ${this.m.installed![n]}\n`).join('')}`);
     }
     // runtimes/installed.ts: each binary's path, owner and version line.
-    const bins = command.split(' find-binaries ')[1];
-    if (command.startsWith('sh -c \'for b in "$@"') && bins !== undefined) {
+    // The arguments follow the script's `$0`, sh.
+    const bins = command.startsWith('sh -c \'for b in "$@"') ? command.slice(command.lastIndexOf("' sh ") + 5) : undefined;
+    if (bins !== undefined) {
       return ok(bins.split(' ').filter((b) => this.m.binaries?.[b]).map((b) => {
         const x = this.m.binaries![b]!;
         return `binary\t${b}\t${x.path}\t${x.owner ?? ''}\t${x.versionLine}\n`;
       }).join(''));
     }
     // ctx.simulatePackages: apt installs what is asked for and the dependencies the table names.
-    const sim = /^env LC_ALL=C apt-get -s install --no-install-recommends -- (.+)$/.exec(command);
+    const sim = /^sh -c 'export LC_ALL=C\n[^']*' apt-get -s install --no-install-recommends -- (.+)$/.exec(command);
     if (sim) {
       const lines: string[] = [];
       const add = (n: string) => {

@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareDebianVersions, packagesCommand, packageStateCommand, parsePackageState, parseSimulation, simulateCommand } from '../../core/packages.ts';
 import { Expectation } from '../../core/expectation.ts';
@@ -116,9 +116,21 @@ describe('the commands', () => {
     const e = { manager: 'apt' as const, action: 'install' as const, names: ['containerd', 'runc'] };
     assert.equal(packagesCommand(e).text, 'env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends --no-remove -- containerd runc');
     assert.equal(packagesCommand({ ...e, allowRemovals: true }).text, 'env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -- containerd runc');
-    assert.equal(simulateCommand('apt', 'install', ['containerd']).text, 'env LC_ALL=C apt-get -s install --no-install-recommends -- containerd');
+    assert.match(simulateCommand('apt', 'install', ['containerd']).text, /^sh -c 'export LC_ALL=C\n[^']*' apt-get -s install --no-install-recommends -- containerd$/);
     assert.equal(packagesCommand({ manager: 'dnf', action: 'install', names: ['containerd'] }).text, 'dnf install -y containerd');
     assert.equal(packagesCommand({ manager: 'dnf', action: 'install', names: ['containerd'], allowRemovals: true }).text, 'dnf install -y --allowerasing containerd');
+  });
+
+  it("apt's simulation, run against this machine, answers as plain apt-get -s does, twice", (t) => {
+    if (!hasBinary('apt-get')) { t.skip('not a Debian system'); return; }
+    const home = join(tempDir(t), 'home');
+    const names = ['conntrack', 'hello', 'dpkg'];
+    const plain = spawnSync('apt-get', ['-s', 'install', '--no-install-recommends', '--', ...names], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+    const ours = () => spawnSync('sh', ['-c', simulateCommand('apt', 'install', names).text], { encoding: 'utf8', env: { ...process.env, KUBESTRAP_HOME: home } });
+    for (const r of [ours(), ours()]) assert.deepEqual([r.status, r.stdout], [plain.status, plain.stdout]);
+    // Only where the system keeps no cache of its own does the simulation keep one under the home.
+    const systemCache = spawnSync('apt-config', ['shell', 'c', 'Dir::Cache::pkgcache'], { encoding: 'utf8' }).stdout.trim();
+    assert.equal(existsSync(join(home, 'cache', 'apt', 'pkgcache.bin')), systemCache === "c=''", systemCache);
   });
 
   it('the package-state probe, run by sh against this machine', (t) => {
