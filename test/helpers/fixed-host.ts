@@ -98,13 +98,14 @@ export class FixedHost implements Host {
       return ok(`manager apt-get\n${asked.filter((n) => n in (this.m.installed ?? {})).map((n) => `package ${n} ${this.m.installed![n]}\n`).join('')}`);
     }
     // runtimes/installed.ts: each binary's path, owner and version line.
-    // The arguments follow the script's `$0`, sh.
-    const bins = command.startsWith('sh -c \'for b in "$@"') ? command.slice(command.lastIndexOf("' sh ") + 5) : undefined;
+    // The binaries follow the script's `$0` (sh), then `--` and the packages that usually own them.
+    const bins = command.startsWith("sh -c 'n=0; for a in") ? command.slice(command.lastIndexOf("' sh ") + 5).split(' -- ')[0] : undefined;
     if (bins !== undefined) {
-      return ok(bins.split(' ').filter((b) => this.m.binaries?.[b]).map((b) => {
-        const x = this.m.binaries![b]!;
-        return `binary\t${b}\t${x.path}\t${x.owner ?? ''}\t${x.versionLine}\n`;
-      }).join(''));
+      const found = bins.split(' ').flatMap((b) => (this.m.binaries?.[b] ? [[b, this.m.binaries[b]] as const] : []));
+      return ok([
+        ...found.map(([b, x]) => `binary\t${b}\t${x.path}\t${x.versionLine}\n`),
+        ...found.flatMap(([, x]) => (x.owner ? [`owner\t${x.path}\t${x.owner}\n`] : [])),
+      ].join(''));
     }
     // ctx.simulatePackages: apt installs what is asked for and the dependencies the table names.
     const sim = /^sh -c 'export LC_ALL=C\n[^']*' apt-get -s install --no-install-recommends -- (.+)$/.exec(command);
