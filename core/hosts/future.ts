@@ -19,7 +19,7 @@ export class FutureHost implements Host {
     return undefined;
   }
   async facts(): Promise<HostFacts> {
-    return this.user === 'root' ? { uid: 0, user: 'root', home: '/root' } : { uid: 1000, user: this.user, home: `/home/${this.user}` };
+    return this.user === 'root' ? { uid: 0, gid: 0, user: 'root', home: '/root' } : { uid: 1000, gid: 1000, user: this.user, home: `/home/${this.user}` };
   }
   shellPrefix(): string[] {
     return [];

@@ -198,6 +198,13 @@ const nobodySkip = !isRoot ? 'needs root to run doctor as another user'
 test('doctor run by a user without rights names the groups that user lacks', { skip: nobodySkip }, async (t) => {
   const home = tempDir(t);
   chmodSync(home, 0o777);
+  // doctor asks podman as that user, and rootless podman leaves a pause process behind that outlives
+  // the command: stop the ones this test started, so the machine is left as found.
+  const nobodyPids = () => new Set(spawnSync('pgrep', ['-u', 'nobody'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean));
+  const before = nobodyPids();
+  t.after(() => {
+    for (const pid of nobodyPids()) if (!before.has(pid)) { try { process.kill(Number(pid), 'SIGKILL'); } catch { /* already gone */ } }
+  });
   const as = (cmd: string[]) => spawnSync('runuser', ['-u', 'nobody', '--', ...cmd], { encoding: 'utf8' });
   // What that user may really do, asked of the system, not of kubestrap.
   const kvmOpen = existsSync('/dev/kvm') && as(['sh', '-c', '[ -r /dev/kvm ] && [ -w /dev/kvm ]']).status === 0;
