@@ -21,6 +21,13 @@ export interface Libvirtd {
   logDir: string;
   /** Runs virsh against this daemon. */
   virsh(...args: string[]): Promise<{ ok: boolean; stdout: string; stderr: string }>;
+  /** Names a bridge the test makes (directly or through libvirt): teardown removes it if it is left. */
+  bridge(name: string): string;
+}
+
+/** Interface names on this machine. */
+export function hostLinks(): string[] {
+  return readdirSync('/sys/class/net').sort();
 }
 
 const SCRIPT = `set -eu
@@ -62,29 +69,46 @@ export async function startLibvirtd(t: Teardown): Promise<Libvirtd> {
   holder.on('error', () => {});
   const uri = `qemu+unix:///system?socket=${sock}/libvirt-sock`;
   const virsh = (...args: string[]) => run('virsh', ['-c', uri, ...args], 60_000);
-  const lv: Libvirtd = { uri, dir, logDir: join(dir, 'log'), virsh };
+  const ownBridges = new Set<string>();
+  const lv: Libvirtd = { uri, dir, logDir: join(dir, 'log'), virsh, bridge: (name) => { ownBridges.add(name); return name; } };
 
+  const linksBefore = hostLinks();
   t.after(async () => {
-    try {
-      // Domains first (they hold the networks' taps), then networks (their dnsmasq and bridges).
+    const problems: string[] = [];
+    const step = async (what: string, fn: () => Promise<void> | void) => {
+      try { await fn(); } catch (e) { problems.push(`${what}: ${(e as Error).message}`); }
+    };
+    const bridges: string[] = [];
+    // Domains first (they hold the networks' taps), then networks (their dnsmasq and bridges).
+    await step('domains', async () => {
       const doms = (await virsh('list', '--all', '--name')).stdout.split('\n').map((s) => s.trim()).filter(Boolean);
       for (const d of doms) { await virsh('destroy', d); await virsh('undefine', d, '--nvram'); }
+    });
+    await step('networks', async () => {
       const nets = (await virsh('net-list', '--all', '--name')).stdout.split('\n').map((s) => s.trim()).filter(Boolean);
-      const bridges: string[] = [];
       for (const n of nets) {
-        const xml = (await virsh('net-dumpxml', n)).stdout;
-        const br = /<bridge name='([^']+)'/.exec(xml)?.[1];
+        const br = /<bridge name='([^']+)'/.exec((await virsh('net-dumpxml', n)).stdout)?.[1];
         if (br) bridges.push(br);
         await virsh('net-destroy', n);
         await virsh('net-undefine', n);
       }
-      await stopNamespace(dir, holder);
-      for (const br of bridges) if (existsSync(`/sys/class/net/${br}`)) await run('ip', ['link', 'del', br], 10_000);
-      removeNewChains(chainsBefore);
-    } finally {
-      if (!runDirExisted) { try { execSync('rmdir', ['/run/libvirt']); } catch { /* in use by another daemon now */ } }
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
+    await step('processes', () => stopNamespace(dir, holder));
+    // Whatever the daemon could not remove itself: interfaces that were not there before.
+    await step('interfaces', async () => {
+      for (const link of hostLinks()) {
+        if (linksBefore.includes(link) || !(bridges.includes(link) || /^(vnet\d+|virbr\d+(-nic)?)$/.test(link) || ownBridges.has(link))) continue;
+        await run('ip', ['link', 'del', link], 10_000);
+      }
+    });
+    await step('firewall', () => removeNewChains(chainsBefore));
+    if (!runDirExisted) { try { execSync('rmdir', ['/run/libvirt']); } catch { /* in use by another daemon now */ } }
+    rmSync(dir, { recursive: true, force: true });
+    const linksAfter = hostLinks().filter((l) => !linksBefore.includes(l) && (bridges.includes(l) || ownBridges.has(l)));
+    if (linksAfter.length) problems.push(`interfaces left behind: ${linksAfter.join(', ')}`);
+    const chainsAfter = [...libvirtChains()].filter((c) => !chainsBefore.has(c));
+    if (chainsAfter.length) problems.push(`firewall chains left behind: ${chainsAfter.join(', ')}`);
+    if (problems.length) throw new Error(`libvirt teardown: ${problems.join('; ')}`);
   });
 
   const deadline = Date.now() + 60_000;
@@ -136,7 +160,7 @@ export function libvirtChains(): Set<string> {
   return out;
 }
 
-function removeNewChains(before: Set<string>): void {
+export function removeNewChains(before: Set<string>): void {
   const now = libvirtChains();
   for (const key of now) {
     if (before.has(key)) continue;
