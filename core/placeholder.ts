@@ -17,7 +17,11 @@ export function hasPlaceholder(value: unknown): boolean {
   return typeof value === 'string' && PATTERN.test(value);
 }
 
-/** The text around placeholders: `a<output of x>b` → ['a', 'b']. */
+/**
+ * The text around placeholders: `a<output of x>b` → ['a', 'b']. A placeholder interpolated into a
+ * command was quoted as one word (`'<output of x>'`); the real value may need no quotes, so the
+ * quotes go with the placeholder.
+ */
 export function splitAtPlaceholders(text: string): string[] {
-  return text.split(new RegExp(PATTERN.source, 'g'));
+  return text.split(new RegExp(`'${PATTERN.source.replace('[^<>]', "[^<>']")}'|${PATTERN.source}`, 'g'));
 }

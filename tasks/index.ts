@@ -9,6 +9,7 @@ import runCommand from './run-command.ts';
 import writeFile from './write-file.ts';
 // The kvm2 and qemu drivers' machine tasks.
 import createLibvirtNetwork from './create-libvirt-network.ts';
+import provisionVm from './provision-vm.ts';
 // The Kubernetes node graph (recipes/driver-none.yaml) and its teardown.
 import applyCni from './apply-cni.ts';
 import claimNode from './claim-node.ts';
@@ -36,4 +37,5 @@ import kubeadmJoin from './kubeadm-join.ts';
 export const builtinTasks: readonly Task[] = [checkVirt, installPackages, installRuntime, manageService, removePath, runCommand, writeFile,
   applyCni, claimNode, configureKubelet, controlPlaneName, deleteCluster, installCni, installKubernetes, kubeadmConfig, kubeadmInit, preflight, prepareNode, userKubeconfig, waitApiserver,
   createContainerNetwork, provisionNode, buildNodeImage, deleteContainerProfile, loadImage, containerKubeconfig, checkContainerEngine, kubeadmJoin,
-  createLibvirtNetwork] as Task[];
+  createLibvirtNetwork,
+  provisionVm] as Task[];

@@ -91,6 +91,12 @@ describe('wildcard', () => {
     assert.equal(wildcard('<output of s>', ''), true);
     assert.equal(wildcard('[<output of s>]', 'x'), false);
   });
+
+  it('a placeholder quoted as a word in a command stands for the value quoted or not', () => {
+    assert.equal(wildcard("ssh docker@'<output of vm>' true", 'ssh docker@192.168.39.5 true'), true);
+    assert.equal(wildcard("wait '<output of vm>' 400", "wait 'a b' 400"), true);
+    assert.equal(wildcard("wait '<output of vm>' 400", 'wait 10.0.0.1 401'), false);
+  });
 });
 
 describe('isMutating', () => {

@@ -1,0 +1,28 @@
+// The NoCloud seed kubestrap gives a VM: one user with the profile's SSH key and passwordless sudo,
+// the hostname, and nothing else (no password, password login off).
+export interface Seed { hostname: string; user: string; publicKey: string; instanceId: string }
+
+const yamlString = (s: string) => JSON.stringify(s);
+
+export function userData(s: Seed): string {
+  return [
+    '#cloud-config',
+    `hostname: ${yamlString(s.hostname)}`,
+    'preserve_hostname: false',
+    // kubeadm and sudo expect the hostname to resolve.
+    'manage_etc_hosts: true',
+    'ssh_pwauth: false',
+    'users:',
+    `  - name: ${yamlString(s.user)}`,
+    '    sudo: "ALL=(ALL) NOPASSWD:ALL"',
+    '    shell: /bin/bash',
+    '    lock_passwd: true',
+    '    ssh_authorized_keys:',
+    `      - ${yamlString(s.publicKey.trim())}`,
+    '',
+  ].join('\n');
+}
+
+export function metaData(s: Seed): string {
+  return `instance-id: ${yamlString(s.instanceId)}\nlocal-hostname: ${yamlString(s.hostname)}\n`;
+}
