@@ -10,6 +10,9 @@ import writeFile from './write-file.ts';
 // The kvm2 and qemu drivers' machine tasks.
 import createLibvirtNetwork from './create-libvirt-network.ts';
 import provisionVm from './provision-vm.ts';
+import deleteVm from './delete-vm.ts';
+import checkLibvirt from './check-libvirt.ts';
+import repairLibvirtNetwork from './repair-libvirt-network.ts';
 // The Kubernetes node graph (recipes/driver-none.yaml) and its teardown.
 import applyCni from './apply-cni.ts';
 import claimNode from './claim-node.ts';
@@ -38,4 +41,5 @@ export const builtinTasks: readonly Task[] = [checkVirt, installPackages, instal
   applyCni, claimNode, configureKubelet, controlPlaneName, deleteCluster, installCni, installKubernetes, kubeadmConfig, kubeadmInit, preflight, prepareNode, userKubeconfig, waitApiserver,
   createContainerNetwork, provisionNode, buildNodeImage, deleteContainerProfile, loadImage, containerKubeconfig, checkContainerEngine, kubeadmJoin,
   createLibvirtNetwork,
-  provisionVm] as Task[];
+  provisionVm,
+  deleteVm, checkLibvirt, repairLibvirtNetwork] as Task[];

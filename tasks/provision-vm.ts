@@ -40,7 +40,7 @@ const PARAMS = {
   cpus: { type: 'number', default: 2 },
   memory: { type: 'number', default: 2200, description: 'MiB' },
   diskSize: { type: 'string', default: '20000mb' },
-  imageUrl: { type: 'string', default: DEFAULT_IMAGE_URL, description: 'a qcow2 (or raw) cloud image with cloud-init' },
+  imageUrl: { type: 'string', default: '', description: 'a qcow2 (or raw) cloud image with cloud-init (empty: the default image)' },
   imageSha256: { type: 'string', default: '', description: 'its sha256 (else looked up in imageChecksumUrl)' },
   imageChecksumUrl: { type: 'string', default: '', description: 'a SHA256SUMS file naming the image (default: the default image\'s)' },
   user: { type: 'string', default: 'docker', pattern: '[a-z_][a-z0-9_-]{0,31}', description: 'the user cloud-init creates, with sudo' },
@@ -119,7 +119,8 @@ export default defineTask({
     const n = await names(ctx, p);
     return { address: (await leaseOf(ctx, p.uri, n.network, n.macs[0])) ?? '', sshKey: n.key, sshUser: p.user, sshPort: 22, domain: n.domain, mac: n.macs[0] };
   },
-  async run(ctx, p) {
+  async run(ctx, given) {
+    const p = { ...given, imageUrl: given.imageUrl || DEFAULT_IMAGE_URL };
     const uri = checkUri(p.uri);
     const n = await names(ctx, p);
     checkNetworkName(n.network, 'network'); checkNetworkName(p.kvmNetwork, '--kvm-network');

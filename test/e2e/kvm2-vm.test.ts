@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PlanDocument } from '../../core/plan.ts';
 import { readState } from '../../core/profile.ts';
@@ -139,6 +139,25 @@ test('provision-vm: a TCG domain boots the guest image, gets a DHCP lease and an
   // Done: a new plan changes nothing.
   const again = await runCli(['plan', file, ...sets, '--format', 'json', '-p', profile], { env, cwd: work });
   assert.equal((JSON.parse(again.stdout) as PlanDocument).steps.find((s) => s.id === 'vm')!.status, 'ok');
+
+  // delete lists everything first, then destroys the domain, its files and the private network.
+  const delSets = ['--set', `kvmQemuUri=${lv.uri}`, '--set', `network=ks-vm-${id}`];
+  const delPlan = await runCli(['plan', 'delete-kvm2', ...delSets, '--format', 'json', '-p', profile], { env, cwd: work });
+  assert.equal(delPlan.code, 0, delPlan.stderr);
+  const del = (JSON.parse(delPlan.stdout) as PlanDocument).steps[0]!;
+  const q = `'${lv.uri}'`;
+  assert.deepEqual(del.effects.filter((e) => e.kind === 'exec').map((e) => (e as { command: string }).command), [
+    `virsh -c ${q} destroy ${profile}`, `virsh -c ${q} undefine ${profile}`, `virsh -c ${q} net-destroy ks-vm-${id}`, `virsh -c ${q} net-undefine ks-vm-${id}`,
+  ]);
+  const removes = del.effects.filter((e) => e.kind === 'remove') as { path: string; exists: boolean; bytes?: number }[];
+  assert.deepEqual(removes.map((r) => r.path.split(dir).join('DIR')), ['DIR/disk.qcow2', 'DIR/seed.iso', 'DIR/seed', 'DIR/domain.xml', 'DIR/console.log', 'DIR/id_ed25519', 'DIR/id_ed25519.pub', 'DIR']);
+  assert.ok(removes.every((r) => r.exists && (r.bytes ?? 0) > 0), JSON.stringify(removes));
+  const deleted = await runCli(['run', 'delete-kvm2', ...delSets, '--yes', '-p', profile], { env, cwd: work });
+  assert.equal(deleted.code, 0, deleted.stdout + deleted.stderr);
+  assert.equal((await lv.virsh('domstate', profile)).ok, false);
+  assert.equal((await lv.virsh('net-info', `ks-vm-${id}`)).ok, false);
+  assert.equal((await lv.virsh('net-info', `ks-vmnat-${id}`)).ok, true, 'the NAT network stays');
+  assert.equal(existsSync(dir), false);
 });
 
 function tailOf(path: string): string {

@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, readlinkSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Teardown } from './dockerd.ts';
+import { testCacheDir } from './node-image.ts';
 
 export const LIBVIRT_INSTALL = 'apt-get install libvirt-daemon-system libvirt-clients qemu-system-x86 dnsmasq-base';
 
@@ -57,6 +58,8 @@ export async function startLibvirtd(t: Teardown): Promise<Libvirtd> {
     'auth_unix_rw = "none"', 'auth_unix_ro = "none"', 'log_outputs = "3:stderr"', '',
   ].join('\n'));
   const chainsBefore = libvirtChains();
+  // Chains a test's libvirtd creates on a machine that had none are the tests' to remove later.
+  if (!chainsBefore.size) writeFileSync(join(testCacheDir(), 'libvirt-chains-from-tests'), '');
   const runDirExisted = existsSync('/run/libvirt');
   const log = openSync(join(dir, 'namespace.log'), 'a');
   let holder: ChildProcess;
@@ -106,7 +109,7 @@ export async function startLibvirtd(t: Teardown): Promise<Libvirtd> {
     rmSync(dir, { recursive: true, force: true });
     const linksAfter = hostLinks().filter((l) => !linksBefore.includes(l) && (bridges.includes(l) || ownBridges.has(l)));
     if (linksAfter.length) problems.push(`interfaces left behind: ${linksAfter.join(', ')}`);
-    const chainsAfter = [...libvirtChains()].filter((c) => !chainsBefore.has(c));
+    const chainsAfter = libvirtdRunning() ? [] : [...libvirtChains()].filter((c) => !chainsBefore.has(c));
     if (chainsAfter.length) problems.push(`firewall chains left behind: ${chainsAfter.join(', ')}`);
     if (problems.length) throw new Error(`libvirt teardown: ${problems.join('; ')}`);
   });
@@ -160,8 +163,16 @@ export function libvirtChains(): Set<string> {
   return out;
 }
 
+/**
+ * The chains libvirt adds are shared by every libvirtd on the machine, so they go only when no
+ * libvirtd runs any more, and only if they were not there before the first of these tests began
+ * (the marker in the test cache says a test created them).
+ */
 export function removeNewChains(before: Set<string>): void {
-  const now = libvirtChains();
+  if (libvirtdRunning()) return;
+  const marker = join(testCacheDir(), 'libvirt-chains-from-tests');
+  const ours = (key: string) => !before.has(key) || existsSync(marker);
+  const now = new Set([...libvirtChains()].filter(ours));
   for (const key of now) {
     if (before.has(key)) continue;
     const [cmd, table, chain] = key.split('|') as [string, string, string];
@@ -177,6 +188,14 @@ export function removeNewChains(before: Set<string>): void {
     const bin = cmd === 'iptables-save' ? 'iptables' : 'ip6tables';
     try { execSync(bin, ['-t', table, '-F', chain]); execSync(bin, ['-t', table, '-X', chain]); } catch { /* in use */ }
   }
+  if (!libvirtChains().size) rmSync(marker, { force: true });
+}
+
+function libvirtdRunning(): boolean {
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try { if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'libvirtd') return true; } catch { /* gone */ }
+  }
+  return false;
 }
 
 function execSync(bin: string, args: string[]): string {
