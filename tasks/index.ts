@@ -13,6 +13,10 @@ import provisionVm from './provision-vm.ts';
 import deleteVm from './delete-vm.ts';
 import checkLibvirt from './check-libvirt.ts';
 import repairLibvirtNetwork from './repair-libvirt-network.ts';
+import provisionQemuVm from './provision-qemu-vm.ts';
+import deleteQemuVm from './delete-qemu-vm.ts';
+import provisionVirtualboxVm from './provision-virtualbox-vm.ts';
+import deleteVirtualboxVm from './delete-virtualbox-vm.ts';
 // The Kubernetes node graph (recipes/driver-none.yaml) and its teardown.
 import applyCni from './apply-cni.ts';
 import claimNode from './claim-node.ts';
@@ -42,4 +46,5 @@ export const builtinTasks: readonly Task[] = [checkVirt, installPackages, instal
   createContainerNetwork, provisionNode, buildNodeImage, deleteContainerProfile, loadImage, containerKubeconfig, checkContainerEngine, kubeadmJoin,
   createLibvirtNetwork,
   provisionVm,
-  deleteVm, checkLibvirt, repairLibvirtNetwork] as Task[];
+  deleteVm, checkLibvirt, repairLibvirtNetwork,
+  provisionQemuVm, deleteQemuVm, provisionVirtualboxVm, deleteVirtualboxVm] as Task[];

@@ -2,18 +2,15 @@
 // verified, a qcow2 disk over it, a cloud-init NoCloud seed (user, the profile's SSH key, hostname),
 // the domain defined and started, its IP from the private network's DHCP lease for its MAC, and SSH
 // answering with the key. The outputs are the host the rest of the graph runs on.
-import { basename } from 'node:path';
 import type { TaskContext } from '../core/context.ts';
-import { placeholder } from '../core/effects.ts';
 import { ExecError, UserError } from '../core/errors.ts';
 import { defineTask } from '../core/task.ts';
 import { domainMacs, domainXml } from './libvirt/domain.ts';
 import { eligibleGpus, parsePci, PCI_SCRIPT } from './libvirt/gpu.ts';
 import { checkNetworkName } from './libvirt/network.ts';
 import { checkUri, DEFAULT_URI, machineDir, networkState, reachLibvirt } from './libvirt/virsh.ts';
-import { metaData, userData } from './vm/cloud-init.ts';
+import { cachedImage, overlayDisk, seedIso, sshKey, WAIT_SSH_SCRIPT } from './vm/machine-files.ts';
 import { MachineError } from './vm/machine-error.ts';
-import { checksumFor, DEFAULT_IMAGE_CHECKSUMS, DEFAULT_IMAGE_URL } from './vm/images.ts';
 import { sizeMiB } from './vm/size.ts';
 
 /** Prints the IPv4 address of MAC's lease on NET, polling every 2 s; exit 3 with the lease table on stderr at the deadline. */
@@ -22,13 +19,6 @@ while :; do
   ip=$(virsh -c "$1" net-dhcp-leases "$2" --mac "$3" 2>/dev/null | awk '$4 == "ipv4" { sub(/\\/.*/, "", $5); print $5; exit }')
   if [ -n "$ip" ]; then echo "$ip"; exit 0; fi
   if [ "$(date +%s)" -ge "$end" ]; then virsh -c "$1" net-dhcp-leases "$2" >&2; exit 3; fi
-  sleep 2
-done`;
-
-/** Waits until USER@ADDRESS takes the key (cloud-init has run); exit 3 at the deadline. */
-export const WAIT_SSH_SCRIPT = `end=$(( $(date +%s) + $4 ))
-until ssh -i "$1" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o LogLevel=ERROR "$2@$3" true </dev/null; do
-  if [ "$(date +%s)" -ge "$end" ]; then exit 3; fi
   sleep 2
 done`;
 
@@ -92,21 +82,6 @@ async function traversable(ctx: TaskContext, paths: string[]): Promise<void> {
   }
 }
 
-async function imageChecksum(ctx: TaskContext, p: { imageUrl: string; imageSha256: string; imageChecksumUrl: string }): Promise<string | undefined> {
-  if (p.imageSha256) return p.imageSha256;
-  const sumsUrl = p.imageChecksumUrl || (p.imageUrl === DEFAULT_IMAGE_URL ? DEFAULT_IMAGE_CHECKSUMS : '');
-  if (!sumsUrl) {
-    ctx.note('warn', `no checksum for ${p.imageUrl}: the image is used unverified`, 'pass --image-sha256 HEX or --image-checksum-url URL');
-    return undefined;
-  }
-  const sums = await ctx.fetchText(sumsUrl);
-  if (sums.startsWith('<output of ')) return sums;
-  const file = basename(new URL(p.imageUrl).pathname);
-  const sum = checksumFor(sums, file);
-  if (!sum) throw new UserError('IMAGE_CHECKSUM_MISSING', `${sumsUrl} names no ${file}`, { fix: 'pass --image-sha256 HEX' });
-  return sum;
-}
-
 export default defineTask({
   name: 'provision-vm',
   description: 'Create and start the libvirt VM (disk, cloud-init seed, SSH key), wait for its IP and SSH',
@@ -119,8 +94,7 @@ export default defineTask({
     const n = await names(ctx, p);
     return { address: (await leaseOf(ctx, p.uri, n.network, n.macs[0])) ?? '', sshKey: n.key, sshUser: p.user, sshPort: 22, domain: n.domain, mac: n.macs[0] };
   },
-  async run(ctx, given) {
-    const p = { ...given, imageUrl: given.imageUrl || DEFAULT_IMAGE_URL };
+  async run(ctx, p) {
     const uri = checkUri(p.uri);
     const n = await names(ctx, p);
     checkNetworkName(n.network, 'network'); checkNetworkName(p.kvmNetwork, '--kvm-network');
@@ -157,17 +131,12 @@ export default defineTask({
     const disk = `${n.dir}/disk.qcow2`;
     const seed = `${n.dir}/seed.iso`;
     if (state === 'missing') {
-      const sha256 = await imageChecksum(ctx, p);
-      const image = await ctx.download(p.imageUrl, { ...(sha256 ? { sha256 } : {}) });
+      const image = await cachedImage(ctx, p);
       if (!(await ctx.exists(n.dir))) await ctx.$`mkdir -p ${n.dir}`;
       await traversable(ctx, [n.dir, image.slice(0, image.lastIndexOf('/')), ...[p.kernel, p.initrd].filter(Boolean).map((f) => f.slice(0, f.lastIndexOf('/')))]);
-      if (!(await ctx.exists(n.key))) await ctx.$`ssh-keygen -q -t ed25519 -N ${''} -C ${`kubestrap-${ctx.profile}`} -f ${n.key}`;
-      const publicKey = (await ctx.exists(`${n.key}.pub`)) ? await ctx.read(`${n.key}.pub`) : placeholder(`ssh-keygen of ${basename(n.key)}`);
-      const s = { hostname: n.domain, user: p.user, publicKey, instanceId: `${n.domain}-${n.macs[0].replace(/:/g, '')}` };
-      await ctx.write(`${n.dir}/seed/user-data`, userData(s), { mode: '0644' });
-      await ctx.write(`${n.dir}/seed/meta-data`, metaData(s), { mode: '0644' });
-      await ctx.$`genisoimage -quiet -output ${seed} -volid cidata -joliet -rock ${`${n.dir}/seed/user-data`} ${`${n.dir}/seed/meta-data`}`;
-      if (!(await ctx.exists(disk))) await ctx.$`qemu-img create -q -f qcow2 -F qcow2 -b ${image} ${disk} ${`${diskMiB}M`}`;
+      const publicKey = await sshKey(ctx, n.key);
+      await seedIso(ctx, n.dir, { hostname: n.domain, user: p.user, publicKey, instanceId: `${n.domain}-${n.macs[0].replace(/:/g, '')}` });
+      await overlayDisk(ctx, image, disk, diskMiB);
       const xml = domainXml({
         name: n.domain, type, memoryMiB: p.memory, cpus: p.cpus, disk, seed, consoleLog: `${n.dir}/console.log`,
         network: n.network, kvmNetwork: p.kvmNetwork, macs: n.macs, hidden: p.hidden, gpus,
@@ -189,7 +158,7 @@ export default defineTask({
         `a firewall dropping DHCP (udp 67/68) on ${bridge} is the usual cause: kubestrap doctor --driver kvm2 checks it; the console log is ${n.dir}/console.log`);
     }
     try {
-      await ctx.$`sh -c ${WAIT_SSH_SCRIPT} wait-ssh ${n.key} ${p.user} ${address} ${p.sshTimeout}`;
+      await ctx.$`sh -c ${WAIT_SSH_SCRIPT} wait-ssh ${n.key} ${p.user} ${address} ${p.sshTimeout} 22`;
     } catch (e) {
       if (!(e instanceof ExecError) || e.exitCode !== 3) throw e;
       throw new MachineError('PR_KVM_NO_SSH', `${n.domain} at ${address} did not accept SSH with ${n.key} within ${p.sshTimeout} seconds`,

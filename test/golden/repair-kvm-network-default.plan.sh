@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Values are single-quoted on purpose (nothing in them may expand); files put from the download
+# cache are read as you, then written as root.
+# shellcheck disable=SC1003,SC2016,SC2024,SC2034
+# kubestrap plan: recipe repair-kvm-network, profile kubestrap
+# sha256:<digest>
+# The commands a run performs, in order. `kubestrap apply` also checks nothing drifted first.
+set -euo pipefail
+
+# Writes stdin to $1 atomically (mode $2, owner $3), first copying the original to $4.
+WRITE_FILE='set -eu
+dir=$(dirname -- "$1")
+mkdir -p -- "$dir"
+if [ -n "$4" ] && [ -e "$1" ] && [ ! -e "$4" ]; then mkdir -p -- "$(dirname -- "$4")"; cp -p -- "$1" "$4"; fi
+tmp=$(mktemp "$dir/.kubestrap.XXXXXX")
+trap '\''rm -f -- "$tmp"'\'' EXIT
+cat > "$tmp"
+chmod "$2" "$tmp"
+if [ -n "$3" ]; then chown "$3" "$tmp"; fi
+mv -f -- "$tmp" "$1"
+trap - EXIT'
+# Quotes one word for a remote POSIX shell (remote writes send WRITE_FILE this way).
+shq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+# Stops where the script cannot do what a run does (a secret, or an earlier command's output).
+withheld() { echo "kubestrap: $1; use kubestrap apply" >&2; exit 1; }
+
+# ── repair (repair-libvirt-network): change
+# checked: virsh -c qemu:///system net-info default
+# checked: virsh -c qemu:///system net-dumpxml --inactive default
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/profiles/kubestrap/network-repair/default.backup.xml 0600 '' '' <<'KUBESTRAP_EOF'
+<network>
+  <name>default</name>
+  <forward mode='nat'/>
+  <bridge name='virbr0' stp='on' delay='0'/>
+  <ip address='192.168.122.1' netmask='255.255.255.0'>
+    <dhcp>
+      <range start='192.168.122.2' end='192.168.122.254'/>
+    </dhcp>
+  </ip>
+</network>
+KUBESTRAP_EOF
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/profiles/kubestrap/network-repair/default.xml 0644 '' '' <<'KUBESTRAP_EOF'
+<network>
+  <name>default</name>
+  <forward mode='nat'/>
+  <bridge name='virbr0' stp='on' delay='0'/>
+  <ip address='192.168.122.1' netmask='255.255.255.0'>
+    <dhcp>
+      <range start='192.168.122.2' end='192.168.122.254'/>
+    </dhcp>
+  </ip>
+</network>
+KUBESTRAP_EOF
+virsh -c qemu:///system net-destroy default
+virsh -c qemu:///system net-undefine default
+# checked: ip -4 -o addr show
+# checked: virsh -c qemu:///system net-list --all --name
+sh -c 'virsh -c "$1" net-define "$3" || { [ -z "$4" ] || virsh -c "$1" net-define "$4"; exit 1; }' repair qemu:///system default $KUBESTRAP_HOME/profiles/kubestrap/network-repair/default.xml $KUBESTRAP_HOME/profiles/kubestrap/network-repair/default.backup.xml
+sh -c 'virsh -c "$1" net-start "$2" || { if [ -n "$4" ]; then virsh -c "$1" net-undefine "$2"; virsh -c "$1" net-define "$4" && virsh -c "$1" net-start "$2"; fi; exit 1; }' repair qemu:///system default $KUBESTRAP_HOME/profiles/kubestrap/network-repair/default.xml $KUBESTRAP_HOME/profiles/kubestrap/network-repair/default.backup.xml
+virsh -c qemu:///system net-autostart default

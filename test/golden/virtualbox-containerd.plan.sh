@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Values are single-quoted on purpose (nothing in them may expand); files put from the download
+# cache are read as you, then written as root.
+# shellcheck disable=SC1003,SC2016,SC2024,SC2034
+# kubestrap plan: recipe driver-virtualbox, profile kubestrap
+# sha256:<digest>
+# The commands a run performs, in order. `kubestrap apply` also checks nothing drifted first.
+set -euo pipefail
+
+# Writes stdin to $1 atomically (mode $2, owner $3), first copying the original to $4.
+WRITE_FILE='set -eu
+dir=$(dirname -- "$1")
+mkdir -p -- "$dir"
+if [ -n "$4" ] && [ -e "$1" ] && [ ! -e "$4" ]; then mkdir -p -- "$(dirname -- "$4")"; cp -p -- "$1" "$4"; fi
+tmp=$(mktemp "$dir/.kubestrap.XXXXXX")
+trap '\''rm -f -- "$tmp"'\'' EXIT
+cat > "$tmp"
+chmod "$2" "$tmp"
+if [ -n "$3" ]; then chown "$3" "$tmp"; fi
+mv -f -- "$tmp" "$1"
+trap - EXIT'
+# Quotes one word for a remote POSIX shell (remote writes send WRITE_FILE this way).
+shq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+# Stops where the script cannot do what a run does (a secret, or an earlier command's output).
+withheld() { echo "kubestrap: $1; use kubestrap apply" >&2; exit 1; }
+
+# ── check-virt (check-virt): already done, nothing to do
+# warn: the CPU shows no vmx/svm flag — enable VT-x/AMD-V in the firmware settings, or use --driver docker, podman or none
+# info: KVM is unavailable: /dev/kvm does not exist — KVM needs hardware virtualization; use --driver qemu (TCG), or use --driver docker, podman or none
+# info: qemu-system-x86_64 is not installed: the qemu and kvm2 drivers are not available — sudo apt-get install qemu-system-x86
+# info: virsh is not installed: the kvm2 driver is not available — sudo apt-get install libvirt-daemon-system libvirt-clients
+# info: docker is not installed: the docker driver is not available — sudo apt-get install docker.io
+# info: podman is not installed: the podman driver is not available — sudo apt-get install podman
+# checked: timeout 5 sh -c 'for b; do command -v "$b" >/dev/null 2>&1 && echo "$b"; done; true' sh qemu-system-x86_64 virsh docker podman
+
+# ── vm (provision-virtualbox-vm): change
+# error: VBoxManage is not installed — install VirtualBox from virtualbox.org (Debian does not package it), or use --driver kvm2 or qemu
+# checked: sh -c 'command -v VBoxManage'
+# checked: ss -Hltn
+# opens 127.0.0.1:43022/tcp (VirtualBox NAT forward to kubestrap:22 (SSH))
+# opens 127.0.0.1:43023/tcp (VirtualBox NAT forward to kubestrap:8443 (API server))
+# cached: https://cloud-images.ubuntu.com/releases/24.04/release/SHA256SUMS → $KUBESTRAP_HOME/cache/downloads/48a6bb935c9dc78e/SHA256SUMS
+mkdir -p $KUBESTRAP_HOME/cache/downloads/3b6b67faf5fd451e
+curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/3b6b67faf5fd451e/ubuntu-24.04-server-cloudimg-amd64.img https://cloud-images.ubuntu.com/releases/24.04/release/ubuntu-24.04-server-cloudimg-amd64.img
+echo 'a6ecf36c408e6c3048f47fac0bf6f7ca508c06ea53d7d6f12c680a3a88d06991  $KUBESTRAP_HOME/cache/downloads/3b6b67faf5fd451e/ubuntu-24.04-server-cloudimg-amd64.img' | sha256sum -c --quiet -
+mkdir -p $KUBESTRAP_HOME/profiles/kubestrap/machine
+ssh-keygen -q -t ed25519 -N '' -C kubestrap-kubestrap -f $KUBESTRAP_HOME/profiles/kubestrap/machine/id_ed25519
+# create $KUBESTRAP_HOME/profiles/kubestrap/machine/seed/user-data (mode 0644, 278 B)
+withheld 'the content of $KUBESTRAP_HOME/profiles/kubestrap/machine/seed/user-data uses the output of an earlier command'
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/profiles/kubestrap/machine/seed/meta-data 0644 '' '' <<'KUBESTRAP_EOF'
+instance-id: "kubestrap-5254008b14ec"
+local-hostname: "kubestrap"
+KUBESTRAP_EOF
+genisoimage -quiet -output $KUBESTRAP_HOME/profiles/kubestrap/machine/seed.iso -volid cidata -joliet -rock $KUBESTRAP_HOME/profiles/kubestrap/machine/seed/user-data $KUBESTRAP_HOME/profiles/kubestrap/machine/seed/meta-data
+qemu-img convert -O vdi $KUBESTRAP_HOME/cache/downloads/3b6b67faf5fd451e/ubuntu-24.04-server-cloudimg-amd64.img $KUBESTRAP_HOME/profiles/kubestrap/machine/disk.vdi
+VBoxManage modifymedium disk $KUBESTRAP_HOME/profiles/kubestrap/machine/disk.vdi --resize 20000
+VBoxManage createvm --name kubestrap --ostype Ubuntu_64 --basefolder $KUBESTRAP_HOME/profiles/kubestrap/machine --register
+VBoxManage modifyvm kubestrap --cpus 2 --memory 2200 --acpi on --ioapic on --rtcuseutc on --boot1 disk --boot2 none --audio-driver none --nic1 nat --nictype1 virtio --macaddress1 5254008B14EC --natpf1 ssh,tcp,127.0.0.1,43022,,22 --natpf1 apiserver,tcp,127.0.0.1,43023,,8443 --uart1 0x3F8 4 --uartmode1 file $KUBESTRAP_HOME/profiles/kubestrap/machine/console.log
+VBoxManage storagectl kubestrap --name SATA --add sata --controller IntelAhci --portcount 2 --hostiocache on
+VBoxManage storageattach kubestrap --storagectl SATA --port 0 --device 0 --type hdd --medium $KUBESTRAP_HOME/profiles/kubestrap/machine/disk.vdi
+VBoxManage storageattach kubestrap --storagectl SATA --port 1 --device 0 --type dvddrive --medium $KUBESTRAP_HOME/profiles/kubestrap/machine/seed.iso
+VBoxManage startvm kubestrap --type headless
+sh -c 'end=$(( $(date +%s) + $4 ))
+until ssh -i "$1" -p "$5" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o LogLevel=ERROR "$2@$3" true </dev/null; do
+  if [ "$(date +%s)" -ge "$end" ]; then exit 3; fi
+  sleep 2
+done' wait-ssh $KUBESTRAP_HOME/profiles/kubestrap/machine/id_ed25519 docker 127.0.0.1 300 43022
