@@ -11,9 +11,12 @@ import { ssh } from './ssh.ts';
 import { docker } from './docker.ts';
 import { podman } from './podman.ts';
 import { savedEngine } from './container.ts';
+import { kvm2 } from './kvm2.ts';
+import { qemu } from './qemu.ts';
+import { virtualbox } from './virtualbox.ts';
 
 /** Adding a driver: one file in drivers/ and one entry here. */
-export const drivers: readonly Driver[] = [none, ssh, docker, podman];
+export const drivers: readonly Driver[] = [none, ssh, docker, podman, kvm2, qemu, virtualbox];
 
 /** Every spelling `--driver` accepts. */
 export function driverNames(list: readonly Driver[] = drivers): string[] {

@@ -17,6 +17,9 @@ import { renderPlanSh } from '../core/render/plan-sh.ts';
 import { renderPlanText } from '../core/render/plan-text.ts';
 import { styleFor } from '../core/render/style.ts';
 import { builtinTasks } from '../tasks/index.ts';
+import { findDriver } from '../drivers/index.ts';
+import { selectDelete, selectStart } from '../drivers/select.ts';
+import { saveState } from '../core/profile.ts';
 import { bridgeVerdict, dhcpDrop } from '../tasks/check-libvirt.ts';
 import { domainMacs, domainXml } from '../tasks/libvirt/domain.ts';
 import { eligibleGpus, parsePci, PCI_SCRIPT } from '../tasks/libvirt/gpu.ts';
@@ -131,6 +134,23 @@ describe('golden plans of the VM drivers (fixed facts: a Debian 12 workstation w
     assert.deepEqual(net.effects.filter((e) => e.kind === 'exec').map((e) => (e as { command: string }).command.replace(/ \S+\.xml$/, ' FILE')), [
       `virsh -c ${URI} net-define FILE`, `virsh -c ${URI} net-start mk-kubestrap`, `virsh -c ${URI} net-autostart mk-kubestrap`,
     ]);
+  });
+});
+
+describe('VM drivers in the registry', () => {
+  it('kvm (alias) maps its flags to the recipe, both spellings of --gpu and --hidden', async (t) => {
+    const home = tempDir(t);
+    const a = await selectStart({ driver: 'kvm', kvmGpu: true, kvmHidden: true, cpus: '4', memory: '8g', diskSize: '40g', network: 'lab', kvmNetwork: 'nat', kvmQemuUri: 'qemu:///system' } as never, home, 'p1');
+    assert.equal(a.recipe, 'driver-kvm2');
+    assert.deepEqual(a.params, { kvmGpu: true, kvmHidden: true, cpus: 4, memory: 8192, diskSize: '40g', network: 'lab', kvmNetwork: 'nat', kvmQemuUri: 'qemu:///system' });
+    const b = await selectStart({ driver: 'kvm2', gpu: true, hidden: true } as never, home, 'p2');
+    assert.deepEqual(b.params, { kvmGpu: true, kvmHidden: true });
+    await assert.rejects(selectStart({ driver: 'kvm2', kvmQemuUri: 'qemu:///session' } as never, home, 'p3'), /qemu:\/\/\/session \(a user session\) cannot create the bridges/);
+    await assert.rejects(selectStart({ driver: 'qemu', diskSize: 'big' } as never, home, 'p3'), /--disk-size big is not a size/);
+    saveState(home, { profile: 'p4', recipe: 'driver-kvm2', recipeFile: '', params: { network: 'lab' }, status: 'ok', finished: '', steps: [] });
+    assert.deepEqual(selectDelete({}, home, 'p4'), { driver: findDriver('kvm2'), recipe: 'delete-kvm2', params: { network: 'lab' }, why: "profile 'p4' was started with it" });
+    assert.equal(selectDelete({ driver: 'virtualbox' }, home, 'p5').recipe, 'delete-virtualbox');
+    assert.equal(selectDelete({ driver: 'qemu' }, home, 'p5').recipe, 'delete-qemu');
   });
 });
 

@@ -1,0 +1,25 @@
+// qemu: qemu-system directly (no libvirt), user-mode networking with host forwards on 127.0.0.1.
+// Experimental (as minikube's qemu2 on Linux): never picked automatically, only with --driver qemu.
+import type { Driver, StartFlags } from './driver.ts';
+import { PRIORITY, probeLocal } from './driver.ts';
+import { kubeadmParams } from './start-params.ts';
+import { machineParams, type VmFlags } from './vm-flags.ts';
+
+const DOC = 'https://minikube.sigs.k8s.io/docs/drivers/qemu/';
+
+export const qemu: Driver = {
+  name: 'qemu',
+  aliases: [],
+  priority: PRIORITY.Experimental,
+  description: 'a VM run by qemu-system directly (user-mode networking; no libvirt)',
+  startRecipe: 'driver-qemu',
+  deleteRecipe: 'delete-qemu',
+  async status() {
+    if (!(await probeLocal('sh', ['-c', 'command -v qemu-system-x86_64 && command -v qemu-img && command -v genisoimage'])).ok) {
+      return { installed: false, healthy: false, reason: 'qemu-system-x86_64, qemu-img or genisoimage is not installed', fix: 'sudo apt-get install qemu-system-x86 qemu-utils genisoimage', doc: DOC };
+    }
+    return { installed: true, healthy: true };
+  },
+  startParams: (f: StartFlags & VmFlags) => ({ ...kubeadmParams(f), ...machineParams(f) }),
+  deleteParams: () => ({}),
+};
