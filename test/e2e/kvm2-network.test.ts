@@ -105,4 +105,14 @@ test('create-libvirt-network: define, start, autostart, idempotent, repair a sto
   assert.equal(other.code, 0, other.stdout + other.stderr);
   assert.match((await lv.virsh('net-dumpxml', `${names.network}b`)).stdout, /<ip address='192\.168\.241\.1'/);
   assert.ok(existsSync(`/sys/class/net/${names.bridge}b`));
+
+  // The errors users meet: a VM whose networks are missing, and a session URI.
+  const vmFile = join(work, 'vm.yaml');
+  writeFileSync(vmFile, `name: vm-only\ndescription: provision-vm alone\nsteps:\n  - id: vm\n    task: provision-vm\n    with: { uri: "${lv.uri}", network: "ks-none-${id}", kvmNetwork: "ks-gone-${id}", home: "\${{ env.KUBESTRAP_HOME }}" }\n`);
+  const missingNet = await runCli(['run', vmFile, '--yes', '-p', `r${id}`], { env, cwd: work });
+  assert.equal(missingNet.code, 2);
+  assert.match(missingNet.stdout + missingNet.stderr, new RegExp(`libvirt network 'ks-none-${id}' \\(--network\\) does not exist \\(kubestrap run repair-kvm-network --set network=ks-none-${id} defines it \\(for default: from libvirt's template\\), or pass another --network\\) \\[PR_KVM_MISSING_NETWORK\\]`));
+  const session = await runCli(['plan', file, '--set', 'uri=qemu:///session', '-p', `s${id}`], { env, cwd: work });
+  assert.equal(session.code, 2);
+  assert.match(session.stdout + session.stderr, /libvirt qemu:\/\/\/session \(a user session\) cannot create the bridges and DHCP the kvm2 driver needs \(use --kvm-qemu-uri qemu:\/\/\/system and add your user to the libvirt group/);
 });

@@ -45,6 +45,16 @@ test('doctor --driver kvm2 finds what the test broke; repair-kvm-network fixes i
   assert.ok(notes.some((n) => n.message === `${qemuConf} sets dynamic_ownership = 0: qemu cannot open the VM's disk ("Permission denied")`));
   assert.ok(notes.some((n) => n.message === `libvirt has no 'default' network on ${lv.uri}`));
 
+  // A firewall rule dropping DHCP on this network's bridge, ahead of libvirt's own rules.
+  const rule = ['INPUT', '-i', br, '-p', 'udp', '-m', 'udp', '--dport', '67', '-j', 'DROP'];
+  execFileSync('iptables', ['-I', ...rule]);
+  try {
+    notes = await doctor();
+  } finally {
+    execFileSync('iptables', ['-D', ...rule]);
+  }
+  assert.ok(notes.some((n) => n.message === `the firewall drops the VMs' DHCP requests before libvirt's rules: -A INPUT -i ${br} -p udp -m udp --dport 67 -j DROP`), JSON.stringify(notes));
+
   // 1. Stopped, autostart off.
   await lv.virsh('net-destroy', net);
   notes = await doctor();
