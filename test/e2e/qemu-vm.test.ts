@@ -41,8 +41,13 @@ test('provision-qemu-vm: qemu-system boots the guest image; SSH through the host
   const listens = vm.effects.filter((e) => e.kind === 'listen') as { port: number; address: string }[];
   assert.deepEqual(listens.map((l) => l.address), ['127.0.0.1', '127.0.0.1']);
 
-  const run = await runCli(['run', 'driver-qemu', ...sets, '--yes', '-p', profile], { env, cwd: work });
+  const run = await runCli(['run', 'driver-qemu', ...sets, '--yes', '--json', '-p', profile], { env, cwd: work });
   assert.equal(run.code, 0, run.stdout + run.stderr);
+  // The download's progress reaches the user as the step's output events, up to 100 %.
+  const progress = run.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; step?: string; line?: string })
+    .filter((e) => e.type === 'output' && e.step === 'vm' && e.line?.startsWith('guest.qcow2: ')).map((e) => e.line!);
+  assert.ok(progress.length >= 5, progress.join(' | '));
+  assert.match(progress.at(-1)!, /^guest\.qcow2: [\d.]+ MiB of [\d.]+ MiB \(100%\)$/);
   const out = readState(env.KUBESTRAP_HOME, profile)!.steps.find((s) => s.id === 'vm')!.outputs as Record<string, unknown>;
   assert.equal(out.address, '127.0.0.1');
   const got = execFileSync('ssh', ['-i', String(out.sshKey), '-p', String(out.sshPort), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no',
