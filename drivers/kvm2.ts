@@ -1,10 +1,9 @@
 // kvm2 (alias kvm): a libvirt VM per profile on a private network, then the kubeadm graph over SSH.
 // Preferred when libvirt answers and KVM is there (minikube's priority); TCG works, slowly.
 import { existsSync } from 'node:fs';
-import type { Driver, StartFlags } from './driver.ts';
+import type { Driver } from './driver.ts';
 import { PRIORITY, probeLocal } from './driver.ts';
-import { kubeadmParams } from './start-params.ts';
-import { kvmParams, type VmFlags } from './vm-flags.ts';
+import { kvmOptions } from './vm-options.ts';
 
 const DOC = 'https://minikube.sigs.k8s.io/docs/drivers/kvm2/';
 
@@ -13,6 +12,7 @@ export const kvm2: Driver = {
   aliases: ['kvm'],
   priority: PRIORITY.Preferred,
   description: 'a libvirt/KVM virtual machine (TCG emulation when KVM cannot run a guest)',
+  options: kvmOptions,
   startRecipe: 'driver-kvm2',
   deleteRecipe: 'delete-kvm2',
   async status() {
@@ -28,7 +28,6 @@ export const kvm2: Driver = {
     if (!existsSync('/dev/kvm')) return { installed: true, healthy: false, reason: '/dev/kvm does not exist (no hardware virtualization)', fix: 'enable VT-x/AMD-V, or use --driver qemu or docker', doc: DOC };
     return { installed: true, healthy: true };
   },
-  startParams: (f: StartFlags & VmFlags) => ({ ...kubeadmParams(f), ...kvmParams(f) }),
   deleteParams: (started) => ({
     ...(started.kvmQemuUri !== undefined ? { kvmQemuUri: started.kvmQemuUri } : {}),
     ...(started.network !== undefined ? { network: started.network } : {}),

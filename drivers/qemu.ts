@@ -1,9 +1,8 @@
 // qemu: qemu-system directly (no libvirt), user-mode networking with host forwards on 127.0.0.1.
 // Experimental (as minikube's qemu2 on Linux): never picked automatically, only with --driver qemu.
-import type { Driver, StartFlags } from './driver.ts';
+import type { Driver } from './driver.ts';
 import { PRIORITY, probeLocal } from './driver.ts';
-import { kubeadmParams } from './start-params.ts';
-import { machineParams, type VmFlags } from './vm-flags.ts';
+import { machineOptions } from './vm-options.ts';
 
 const DOC = 'https://minikube.sigs.k8s.io/docs/drivers/qemu/';
 
@@ -12,6 +11,7 @@ export const qemu: Driver = {
   aliases: [],
   priority: PRIORITY.Experimental,
   description: 'a VM run by qemu-system directly (user-mode networking; no libvirt)',
+  options: machineOptions,
   startRecipe: 'driver-qemu',
   deleteRecipe: 'delete-qemu',
   async status() {
@@ -20,6 +20,5 @@ export const qemu: Driver = {
     }
     return { installed: true, healthy: true };
   },
-  startParams: (f: StartFlags & VmFlags) => ({ ...kubeadmParams(f), ...machineParams(f) }),
   deleteParams: () => ({}),
 };

@@ -1,9 +1,8 @@
 // virtualbox: a VirtualBox VM through VBoxManage. Plan-only: VirtualBox cannot be installed on the
 // machines kubestrap is tested on, so its plan is audited but never run in the tests.
-import type { Driver, StartFlags } from './driver.ts';
+import type { Driver } from './driver.ts';
 import { PRIORITY, probeLocal } from './driver.ts';
-import { kubeadmParams } from './start-params.ts';
-import { machineParams, type VmFlags } from './vm-flags.ts';
+import { machineOptions } from './vm-options.ts';
 
 const DOC = 'https://minikube.sigs.k8s.io/docs/drivers/virtualbox/';
 
@@ -13,6 +12,7 @@ export const virtualbox: Driver = {
   // minikube: Fallback; here also untested, so never picked before a tested driver.
   priority: PRIORITY.Fallback,
   description: 'a VirtualBox VM (plan-only: untested)',
+  options: machineOptions,
   startRecipe: 'driver-virtualbox',
   deleteRecipe: 'delete-virtualbox',
   async status() {
@@ -23,6 +23,5 @@ export const virtualbox: Driver = {
     if (kvm.ok) return { installed: true, healthy: false, reason: 'KVM is loaded: VirtualBox cannot start a VM at the same time', fix: 'use --driver kvm2, or sudo modprobe -r kvm_intel kvm (kvm_amd on AMD)', doc: DOC };
     return { installed: true, healthy: true };
   },
-  startParams: (f: StartFlags & VmFlags) => ({ ...kubeadmParams(f), ...machineParams(f) }),
   deleteParams: () => ({}),
 };

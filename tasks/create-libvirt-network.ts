@@ -2,7 +2,7 @@
 // the outside through (`--kvm-network`, libvirt's `default`) and the profile's private network
 // (`mk-<profile>` or `--network`), each defined if missing, started, and set to autostart. A new
 // network gets the first free /24 of minikube's search. Every virsh call is a planned command.
-import { placeholder } from '../core/effects.ts';
+import { placeholder } from '../core/placeholder.ts';
 import type { TaskContext } from '../core/context.ts';
 import { defineTask } from '../core/task.ts';
 import { checkBridgeName, checkNetworkName, freeSubnet, networkXml, subnetPrefix, takenPrefixes } from './libvirt/network.ts';

@@ -160,7 +160,8 @@ async function inspect(ctx: TaskContext, p: { kubernetesVersion: string; apiserv
  * ports with its address as a placeholder and says when the checks happen (the run, once it exists).
  */
 function planned(ctx: TaskContext, apiserverPort: number, extra: ReturnType<typeof parseExtraConfig>) {
-  const nodeIp = placeholder(`the address of ${ctx.host}`);
+  // Named by the step that creates it: the host's own name may hold a placeholder (a VM's address), and placeholders do not nest.
+  const nodeIp = placeholder(`the address of the machine step ${ctx.createdBy!.join(', ')} creates`);
   ctx.note('info', `${ctx.host} does not exist yet (step ${ctx.createdBy!.join(', ')} creates it): sudo, systemd, ports, swap, CPU and memory are checked on it in the run`);
   for (const l of listeners(apiserverPort, nodeIp)) ctx.listen(l.port, { address: l.address, component: l.component });
   const ignore = (kubeadmSetting(extra, 'ignore-preflight-errors') ?? '').split(',').map((e) => e.trim()).filter(Boolean);

@@ -17,7 +17,7 @@ import { renderPlanSh } from '../core/render/plan-sh.ts';
 import { renderPlanText } from '../core/render/plan-text.ts';
 import { styleFor } from '../core/render/style.ts';
 import { builtinTasks } from '../tasks/index.ts';
-import { findDriver } from '../drivers/index.ts';
+import { findDriver, optionSets } from '../drivers/index.ts';
 import { selectDelete, selectStart } from '../drivers/select.ts';
 import { saveState } from '../core/profile.ts';
 import { bridgeVerdict, dhcpDrop } from '../tasks/check-libvirt.ts';
@@ -54,7 +54,7 @@ function kvmWorkstation(): FixedMachine {
   });
 }
 
-async function planWith(t: { after(fn: () => void): void }, recipe: string, params: Record<string, unknown>, only?: string[]): Promise<{ plan: PlanDocument; exitCode: number; home: string }> {
+async function planWith(t: { after(fn: () => void): void }, recipe: string, params: Record<string, unknown>, only?: string[], machine = kvmWorkstation()): Promise<{ plan: PlanDocument; exitCode: number; home: string }> {
   const home = tempDir(t, 'kubestrap-golden-');
   // The default image's published checksums, as a fetch would have cached them.
   const sums = join(home, 'cache', 'downloads');
@@ -62,9 +62,9 @@ async function planWith(t: { after(fn: () => void): void }, recipe: string, para
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, `${sha256('stand-in for the cloud image')} *ubuntu-24.04-server-cloudimg-amd64.img\n`);
   const opts: engine.EngineOptions = {
-    env: { KUBESTRAP_HOME: home }, cwd: home, recipeDirs: [join(repoRoot, 'recipes')], builtinTasks, taskFiles: [],
+    env: { KUBESTRAP_HOME: home }, cwd: home, recipeDirs: [join(repoRoot, 'recipes')], builtinTasks, optionSets: optionSets(), taskFiles: [],
     profile: 'kubestrap', concurrency: 1, events: new Events(), signal: new AbortController().signal,
-    localHost: new FixedHost(kvmWorkstation()), hosts: new Map(), ...(only ? { only } : {}),
+    localHost: new FixedHost(machine), hosts: new Map(), ...(only ? { only } : {}),
   };
   const { plan, exitCode } = await engine.plan(opts, recipe, params);
   return { plan, exitCode, home };
@@ -85,14 +85,14 @@ function golden(name: string, actual: string): void {
   assert.equal(actual, readFileSync(file, 'utf8'), `${name} differs from the golden file (UPDATE_GOLDEN=1 rewrites it; review the diff)`);
 }
 
-/** The machine steps (the VM's own graph runs over SSH once it exists). */
+/** Only the machine steps, where a case is about the VM itself. */
 const MACHINE = ['vm'];
 
 const CASES: { name: string; recipe: string; params: Record<string, unknown>; only?: string[] }[] = [
-  { name: 'kvm2-containerd', recipe: 'driver-kvm2', params: { containerRuntime: 'containerd' }, only: MACHINE },
+  ...['containerd', 'docker', 'cri-o'].map((runtime) => ({ name: `kvm2-${runtime}`, recipe: 'driver-kvm2', params: { containerRuntime: runtime } })),
   { name: 'kvm2-gpu-hidden', recipe: 'driver-kvm2', params: { kvmGpu: true, kvmHidden: true, network: 'lab', cpus: 4, memory: 8192, diskSize: '40g' }, only: MACHINE },
-  { name: 'qemu-containerd', recipe: 'driver-qemu', params: {}, only: MACHINE },
-  { name: 'virtualbox-containerd', recipe: 'driver-virtualbox', params: {}, only: MACHINE },
+  { name: 'qemu-containerd', recipe: 'driver-qemu', params: {} },
+  { name: 'virtualbox-containerd', recipe: 'driver-virtualbox', params: {} },
   { name: 'delete-kvm2', recipe: 'delete-kvm2', params: {} },
   { name: 'delete-qemu', recipe: 'delete-qemu', params: {} },
   { name: 'delete-virtualbox', recipe: 'delete-virtualbox', params: {} },
@@ -123,6 +123,13 @@ describe('golden plans of the VM drivers (fixed facts: a Debian 12 workstation w
     const plain = await planWith(t, 'driver-kvm2', {}, MACHINE);
     const plainXml = (plain.plan.steps.find((s) => s.id === 'vm')!.effects.find((e) => e.kind === 'write' && e.path.endsWith('/domain.xml')) as { content: string }).content;
     assert.doesNotMatch(plainXml, /<kvm>|<hostdev/);
+  });
+
+  it('virtualbox: KVM loaded at the same time blocks the plan with the explanation (minikube #4913)', async (t) => {
+    const m = kvmWorkstation();
+    const { plan } = await planWith(t, 'driver-virtualbox', {}, MACHINE, { ...m, dirs: [...m.dirs, '/sys/module/kvm_intel'] });
+    const notes = plan.steps.find((s) => s.id === 'vm')!.notes ?? [];
+    assert.ok(notes.some((n) => n.blocks === 'DRV_VIRTUALBOX_KVM_CONFLICT' && n.message.startsWith('the kvm_intel module is loaded: VirtualBox cannot start a VM while KVM holds')), JSON.stringify(notes));
   });
 
   it('kvm2: the private network takes the first free subnet of the search, beside the default network', async (t) => {

@@ -3,7 +3,7 @@
 // disk over the cached image. Shared by provision-vm (kvm2), provision-qemu-vm and the virtualbox plan.
 import { basename } from 'node:path';
 import type { TaskContext } from '../../core/context.ts';
-import { placeholder } from '../../core/effects.ts';
+import { placeholder } from '../../core/placeholder.ts';
 import { UserError } from '../../core/errors.ts';
 import { metaData, userData } from './cloud-init.ts';
 import { checksumFor, DEFAULT_IMAGE_CHECKSUMS, DEFAULT_IMAGE_URL } from './images.ts';

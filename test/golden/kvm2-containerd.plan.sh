@@ -141,3 +141,51 @@ while :; do
 done' wait-ip qemu:///system mk-kubestrap 52:54:00:8b:14:ec 120
 # sh -c 'end=$(( $(date +%s) + $4 )) ⏎ until ssh -i "$1" -p "$5" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o LogLevel=ERROR "$2@$3" true </dev/null; do ⏎ if [ "$(date +%s)" -ge "$end" ]; then exit 3; fi ⏎ sleep 2 ⏎ done' wait-ssh $KUBESTRAP_HOME/profiles/kubestrap/machine/id_ed25519 docker '<output of vm#7>' 300 22
 withheld 'this command uses the output of an earlier command'
+
+# ── node.preflight (preflight on ssh:docker@<output of vm#7>:22): already done, nothing to do
+# info: ssh:docker@<output of vm#7>:22 does not exist yet (step vm creates it): sudo, systemd, ports, swap, CPU and memory are checked on it in the run
+# opens 0.0.0.0:8443/tcp (kube-apiserver)
+# opens 0.0.0.0:10250/tcp (kubelet)
+# opens 127.0.0.1:10248/tcp (kubelet (healthz))
+# opens 127.0.0.1:10259/tcp (kube-scheduler)
+# opens 127.0.0.1:10257/tcp (kube-controller-manager)
+# opens 127.0.0.1:2379/tcp (etcd (clients))
+# opens <output of the address of the machine step vm creates>:2379/tcp (etcd (clients))
+# opens <output of the address of the machine step vm creates>:2380/tcp (etcd (peers))
+# opens 127.0.0.1:2381/tcp (etcd (metrics))
+# opens 127.0.0.1:10249/tcp (kube-proxy (metrics))
+# opens 0.0.0.0:10256/tcp (kube-proxy (healthz))
+
+# ── node.claim (claim-node on ssh:docker@<output of vm#7>:22): change
+withheld 'ssh:docker@<output of vm#7>:22 is created by step vm: its steps run through kubestrap apply'
+
+# ── node.prepare (prepare-node on ssh:docker@<output of vm#7>:22): change
+withheld 'ssh:docker@<output of vm#7>:22 is created by step vm: its steps run through kubestrap apply'
+
+# ── node.runtime (install-runtime on ssh:docker@<output of vm#7>:22): change
+withheld 'ssh:docker@<output of vm#7>:22 is created by step vm: its steps run through kubestrap apply'
+
+# ── node.kubernetes (install-kubernetes on ssh:docker@<output of vm#7>:22): change
+# warn: could not fetch https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubelet.sha256 while planning (download of https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubelet.sha256 failed: getaddrinfo ENOTFOUND dl.k8s.io): values taken from it are shown as placeholders — plan on a machine that reaches it to see them
+# warn: could not fetch https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubeadm.sha256 while planning (download of https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubeadm.sha256 failed: getaddrinfo ENOTFOUND dl.k8s.io): values taken from it are shown as placeholders — plan on a machine that reaches it to see them
+# warn: could not fetch https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubectl.sha256 while planning (download of https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubectl.sha256 failed: getaddrinfo ENOTFOUND dl.k8s.io): values taken from it are shown as placeholders — plan on a machine that reaches it to see them
+# warn: could not fetch https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.31.0/crictl-v1.31.0-linux-amd64.tar.gz.sha256 while planning (download of https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.31.0/crictl-v1.31.0-linux-amd64.tar.gz.sha256 failed: getaddrinfo ENOTFOUND github.com): values taken from it are shown as placeholders — plan on a machine that reaches it to see them
+# info: kubectl for this cluster: /var/lib/kubestrap/binaries/v1.31.4/kubectl (kubestrap does not put it on PATH)
+withheld 'ssh:docker@<output of vm#7>:22 is created by step vm: its steps run through kubestrap apply'
+
+# ── node.kubelet (configure-kubelet on ssh:docker@<output of vm#7>:22): change
+# warn: /etc/resolv.conf does not exist: pods will have no DNS upstream — configure a resolver on this machine first
+withheld 'ssh:docker@<output of vm#7>:22 is created by step vm: its steps run through kubestrap apply'
+
+# ── node.kubeadm-config (kubeadm-config on ssh:docker@<output of vm#7>:22): change
+withheld 'ssh:docker@<output of vm#7>:22 is created by step vm: its steps run through kubestrap apply'
+
+# ── node.init (kubeadm-init on ssh:docker@<output of vm#7>:22): change
+withheld 'ssh:docker@<output of vm#7>:22 is created by step vm: its steps run through kubestrap apply'
+
+# ── node.kubeconfig (user-kubeconfig on ssh:docker@<output of vm#7>:22): change
+# info: the kubeconfig is /home/docker/.kube/config on ssh:docker@<output of vm#7>:22: copy it here (e.g. with scp) to use kubectl from this machine
+withheld 'ssh:docker@<output of vm#7>:22 is created by step vm: its steps run through kubestrap apply'
+
+# ── node.wait (wait-apiserver on ssh:docker@<output of vm#7>:22): change
+withheld 'ssh:docker@<output of vm#7>:22 is created by step vm: its steps run through kubestrap apply'
