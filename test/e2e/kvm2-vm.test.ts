@@ -140,6 +140,21 @@ test('provision-vm: a TCG domain boots the guest image, gets a DHCP lease and an
   const again = await runCli(['plan', file, ...sets, '--format', 'json', '-p', profile], { env, cwd: work });
   assert.equal((JSON.parse(again.stdout) as PlanDocument).steps.find((s) => s.id === 'vm')!.status, 'ok');
 
+  // The shipped kvm2 recipe finds the machine and its networks done, and its node graph runs over
+  // SSH in the guest as far as this machine allows (no package mirror: up to the node's preparation).
+  const shipped = ['--set', `kvmQemuUri=${lv.uri}`, '--set', `network=ks-vm-${id}`, '--set', `kvmNetwork=ks-vmnat-${id}`,
+    '--set', 'subnetStart=192.168.233.0', '--set', 'kvmSubnetStart=192.168.249.0', '--only', 'node.prepare'];
+  const node = await runCli(['run', 'driver-kvm2', ...shipped, '--yes', '--json', '-p', profile], { env, cwd: work });
+  const finished = node.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; step?: string; status?: string; error?: string })
+    .filter((e) => e.type === 'step-finish' || e.type === 'step-failed').map((e) => `${e.step} ${e.status ?? `failed: ${e.error}`}`);
+  assert.equal(node.code, 0, finished.join('\n') + node.stderr);
+  assert.deepEqual(finished.filter((f) => !f.startsWith('node.')), ['check-virt ok', 'network ok', 'vm ok']);
+  assert.deepEqual(finished.filter((f) => f.startsWith('node.')).map((f) => f.split(' ')[0]), ['node.preflight', 'node.claim', 'node.prepare']);
+  const claim = execFileSync('ssh', ['-i', join(dir, 'id_ed25519'), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+    '-o', 'LogLevel=ERROR', `docker@${outputs.address}`, 'cat /var/lib/kubestrap/cluster.json; sysctl -n net.ipv4.ip_forward'], { encoding: 'utf8' });
+  assert.match(claim, new RegExp(`"profile":"${profile}","driver":"kvm2"`));
+  assert.match(claim, /\n1\n$/);
+
   // delete lists everything first, then destroys the domain, its files and the private network.
   const delSets = ['--set', `kvmQemuUri=${lv.uri}`, '--set', `network=ks-vm-${id}`];
   const delPlan = await runCli(['plan', 'delete-kvm2', ...delSets, '--format', 'json', '-p', profile], { env, cwd: work });
