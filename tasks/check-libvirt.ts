@@ -2,7 +2,6 @@
 // libvirt group membership, `virsh domcapabilities --virttype kvm`, virt-host-validate, `virsh uri`,
 // each network's active/autostart state, each bridge against the host's interfaces, qemu.conf's
 // dynamic_ownership, and a firewall that drops the VMs' DHCP. Every finding says what to do.
-import type { TaskContext } from '../core/context.ts';
 import { defineTask } from '../core/task.ts';
 import { parseNetworkState } from './libvirt/network.ts';
 import { DEFAULT_URI } from './libvirt/virsh.ts';
@@ -37,7 +36,8 @@ export function dhcpDrop(rules: string): string | undefined {
   return policyDrop ? '-P INPUT DROP (and no rule accepts DHCP before it)' : undefined;
 }
 
-async function lines(ctx: TaskContext, r: Promise<{ ok: boolean; stdout: string; stderr: string }>): Promise<{ ok: boolean; out: string; err: string }> {
+/** A probe's output and the last line of its error, without virsh's "error:" prefix. */
+async function lines(r: Promise<{ ok: boolean; stdout: string; stderr: string }>): Promise<{ ok: boolean; out: string; err: string }> {
   const x = await r;
   return { ok: x.ok, out: x.stdout, err: (x.stderr.trim().split('\n').pop() ?? '').replace(/^error:\s*/, '') };
 }
@@ -68,7 +68,7 @@ export default defineTask({
       else ctx.note('info', `${facts.user} is in the libvirt group`);
     }
 
-    const uriNow = await lines(ctx, ctx.probe`virsh -c ${uri} uri`);
+    const uriNow = await lines(ctx.probe`virsh -c ${uri} uri`);
     if (!uriNow.ok) {
       warn('unreachable', `libvirt does not answer on ${uri}: ${uriNow.err}`, 'start it: sudo systemctl start libvirtd (without systemd: sudo virtlogd -d && sudo libvirtd -d)');
       return { checked: true, findings };
@@ -79,7 +79,7 @@ export default defineTask({
       ctx.note('info', `plain virsh (no -c) connects to ${plainUri}, not ${uri}: what you see with virsh by hand differs from what kubestrap uses`, `export LIBVIRT_DEFAULT_URI=${uri}`);
     }
 
-    const caps = await lines(ctx, ctx.probe`virsh -c ${uri} domcapabilities --virttype kvm`);
+    const caps = await lines(ctx.probe`virsh -c ${uri} domcapabilities --virttype kvm`);
     if (!caps.ok) warn('no-kvm', `libvirt cannot create KVM domains: ${caps.err}`, 'load kvm_intel or kvm_amd and check /dev/kvm; kubestrap falls back to TCG emulation (slow)');
     else ctx.note('info', 'libvirt offers KVM domains (virsh domcapabilities --virttype kvm)');
 

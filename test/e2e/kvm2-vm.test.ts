@@ -151,7 +151,7 @@ test('provision-vm: a TCG domain boots the guest image, gets a DHCP lease and an
   assert.deepEqual(finished.filter((f) => !f.startsWith('node.')), ['check-virt ok', 'network ok', 'vm ok']);
   assert.deepEqual(finished.filter((f) => f.startsWith('node.')).map((f) => f.split(' ')[0]), ['node.preflight', 'node.claim', 'node.prepare']);
   const claim = execFileSync('ssh', ['-i', join(dir, 'id_ed25519'), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
-    '-o', 'LogLevel=ERROR', `docker@${outputs.address}`, 'cat /var/lib/kubestrap/cluster.json; sysctl -n net.ipv4.ip_forward'], { encoding: 'utf8' });
+    '-o', 'LogLevel=ERROR', `docker@${outputs.address}`, 'cat /var/lib/kubestrap/cluster.json; cat /proc/sys/net/ipv4/ip_forward'], { encoding: 'utf8' });
   assert.match(claim, new RegExp(`"profile":"${profile}","driver":"kvm2"`));
   assert.match(claim, /\n1\n$/);
 

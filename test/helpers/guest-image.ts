@@ -13,6 +13,8 @@ export const GUEST_INSTALL = 'apt-get install mmdebstrap qemu-utils e2fsprogs';
 const PACKAGES = [
   'linux-image-cloud-amd64', 'initramfs-tools', 'systemd', 'systemd-sysv', 'udev', 'dbus', 'kmod', 'iproute2',
   'openssh-server', 'cloud-init', 'sudo', 'procps',
+  // What prepare-node installs: no package mirror is reachable from the guest, so they are baked in.
+  'conntrack', 'socat', 'iptables', 'ethtool',
 ].sort();
 
 /** Bump when the build below changes in a way its arguments do not show. */
