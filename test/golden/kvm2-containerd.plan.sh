@@ -7,18 +7,27 @@
 # The commands a run performs, in order. `kubestrap apply` also checks nothing drifted first.
 set -euo pipefail
 
-# Writes stdin to $1 atomically (mode $2, owner $3), first copying the original to $4.
+# Writes stdin to $1 atomically (mode $2, owner $3) once its size ($5) and sha256 ($6) check out; backs up what it replaces to $4.
 WRITE_FILE='set -eu
+tmp=
+trap '\''rm -f -- "$tmp"'\'' EXIT
+trap '\''exit 129'\'' HUP; trap '\''exit 130'\'' INT; trap '\''exit 143'\'' TERM; trap '\''exit 141'\'' PIPE
 dir=$(dirname -- "$1")
 mkdir -p -- "$dir"
-if [ -n "$4" ] && [ -e "$1" ] && [ ! -e "$4" ]; then mkdir -p -- "$(dirname -- "$4")"; cp -p -- "$1" "$4"; fi
+if [ -n "$4" ] && [ -f "$1" ]; then
+  b="$4"; if [ -e "$b" ] && ! cmp -s -- "$1" "$b"; then b="$4.$(sha256sum < "$1" | cut -c1-12)"; fi
+  if [ ! -e "$b" ]; then mkdir -p -- "$(dirname -- "$b")"; cp -p -- "$1" "$b.tmp"; mv -f -- "$b.tmp" "$b"; fi
+fi
 tmp=$(mktemp "$dir/.kubestrap.XXXXXX")
-trap '\''rm -f -- "$tmp"'\'' EXIT
 cat > "$tmp"
-chmod "$2" "$tmp"
-if [ -n "$3" ]; then chown "$3" "$tmp"; fi
+size=$(wc -c < "$tmp" | tr -d " ")
+if [ -n "$5" ] && [ "$size" != "$5" ]; then echo "write-file: $1: got $size of $5 bytes: nothing written" >&2; exit 1; fi
+sum=$(sha256sum < "$tmp" | cut -d" " -f1)
+if [ "$sum" != "$6" ]; then echo "write-file: $1: content does not match sha256 $6: nothing written" >&2; exit 1; fi
+chmod -- "$2" "$tmp"
+if [ -n "$3" ]; then chown -- "$3" "$tmp"; fi
 mv -f -- "$tmp" "$1"
-trap - EXIT'
+tmp='
 # Quotes one word for a remote POSIX shell (remote writes send WRITE_FILE this way).
 shq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 # Stops where the script cannot do what a run does (a secret, or an earlier command's output).
@@ -45,7 +54,7 @@ withheld() { echo "kubestrap: $1; use kubestrap apply" >&2; exit 1; }
 # checked: virsh -c qemu:///system net-info default
 # checked: virsh -c qemu:///system net-dumpxml --inactive default
 # checked: virsh -c qemu:///system net-info mk-kubestrap
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/profiles/kubestrap/machine/network-mk-kubestrap.xml 0644 '' '' <<'KUBESTRAP_EOF'
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/profiles/kubestrap/machine/network-mk-kubestrap.xml 0644 '' '' 212 4c3e3643d214442a1f77cc39bcd351569d5cb3870ecd724a213ecdb73c8add98 <<'KUBESTRAP_EOF'
 <network>
   <name>mk-kubestrap</name>
   <dns enable='no'/>
@@ -74,13 +83,13 @@ mkdir -p $KUBESTRAP_HOME/profiles/kubestrap/machine
 ssh-keygen -q -t ed25519 -N '' -C kubestrap-kubestrap -f $KUBESTRAP_HOME/profiles/kubestrap/machine/id_ed25519
 # create $KUBESTRAP_HOME/profiles/kubestrap/machine/seed/user-data (mode 0644, 278 B)
 withheld 'the content of $KUBESTRAP_HOME/profiles/kubestrap/machine/seed/user-data uses the output of an earlier command'
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/profiles/kubestrap/machine/seed/meta-data 0644 '' '' <<'KUBESTRAP_EOF'
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/profiles/kubestrap/machine/seed/meta-data 0644 '' '' 66 7b48d95b2468a6382f0c0964eb9c2a9aba954849baa278f3ecc93f2e53c86d3b <<'KUBESTRAP_EOF'
 instance-id: "kubestrap-5254008b14ec"
 local-hostname: "kubestrap"
 KUBESTRAP_EOF
 genisoimage -quiet -output $KUBESTRAP_HOME/profiles/kubestrap/machine/seed.iso -volid cidata -joliet -rock $KUBESTRAP_HOME/profiles/kubestrap/machine/seed/user-data $KUBESTRAP_HOME/profiles/kubestrap/machine/seed/meta-data
 qemu-img create -q -f qcow2 -F qcow2 -b $KUBESTRAP_HOME/cache/downloads/3b6b67faf5fd451e/ubuntu-24.04-server-cloudimg-amd64.img $KUBESTRAP_HOME/profiles/kubestrap/machine/disk.qcow2 20000M
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/profiles/kubestrap/machine/domain.xml 0644 '' '' <<'KUBESTRAP_EOF'
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/profiles/kubestrap/machine/domain.xml 0644 '' '' 1415 092e618d2fa25b3536d300d1bd7ce91a456ce314e8fca0ccbfa28eed21442c76 <<'KUBESTRAP_EOF'
 <domain type='qemu'>
   <name>kubestrap</name>
   <memory unit='MiB'>2200</memory>
@@ -139,7 +148,7 @@ while :; do
   if [ "$(date +%s)" -ge "$end" ]; then virsh -c "$1" net-dhcp-leases "$2" >&2; exit 3; fi
   sleep 2
 done' wait-ip qemu:///system mk-kubestrap 52:54:00:8b:14:ec 120
-# sh -c 'end=$(( $(date +%s) + $4 )) ⏎ until ssh -i "$1" -p "$5" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o LogLevel=ERROR "$2@$3" true </dev/null; do ⏎ if [ "$(date +%s)" -ge "$end" ]; then exit 3; fi ⏎ sleep 2 ⏎ done' wait-ssh $KUBESTRAP_HOME/profiles/kubestrap/machine/id_ed25519 docker '<output of vm#7>' 300 22
+# sh -c 'end=$(( $(date +%s) + $4 ))\nuntil ssh -i "$1" -p "$5" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o LogLevel=ERROR "$2@$3" true </dev/null; do\n  if [ "$(date +%s)" -ge "$end" ]; then exit 3; fi\n  sleep 2\ndone' wait-ssh $KUBESTRAP_HOME/profiles/kubestrap/machine/id_ed25519 docker '<output of vm#7>' 300 22
 withheld 'this command uses the output of an earlier command'
 
 # ── node.preflight (preflight on ssh:docker@<output of vm#7>:22): already done, nothing to do
@@ -163,6 +172,9 @@ withheld 'ssh:docker@<output of vm#7>:22 is created by step vm: its steps run th
 withheld 'ssh:docker@<output of vm#7>:22 is created by step vm: its steps run through kubestrap apply'
 
 # ── node.runtime (install-runtime on ssh:docker@<output of vm#7>:22): change
+# warn: the distribution offers no containerd kubestrap can check: kubestrap installs containerd 2.2.3 and runc 1.4.4 from their releases into /usr/local/bin and /usr/local/sbin instead
+# warn: could not fetch https://github.com/containerd/containerd/releases/download/v2.2.3/containerd-2.2.3-linux-amd64.tar.gz.sha256sum while planning (download of https://github.com/containerd/containerd/releases/download/v2.2.3/containerd-2.2.3-linux-amd64.tar.gz.sha256sum failed: getaddrinfo ENOTFOUND github.com): values taken from it are shown as placeholders — plan on a machine that reaches it to see them
+# warn: could not fetch https://github.com/opencontainers/runc/releases/download/v1.4.4/runc.sha256sum while planning (download of https://github.com/opencontainers/runc/releases/download/v1.4.4/runc.sha256sum failed: getaddrinfo ENOTFOUND github.com): values taken from it are shown as placeholders — plan on a machine that reaches it to see them
 withheld 'ssh:docker@<output of vm#7>:22 is created by step vm: its steps run through kubestrap apply'
 
 # ── node.kubernetes (install-kubernetes on ssh:docker@<output of vm#7>:22): change
