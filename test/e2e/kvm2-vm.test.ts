@@ -147,7 +147,7 @@ test('provision-vm: a TCG domain boots the guest image, gets a DHCP lease and an
   const node = await runCli(['run', 'driver-kvm2', ...shipped, '--yes', '--json', '-p', profile], { env, cwd: work });
   const finished = node.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; step?: string; status?: string; error?: string })
     .filter((e) => e.type === 'step-finish' || e.type === 'step-failed').map((e) => `${e.step} ${e.status ?? `failed: ${e.error}`}`);
-  assert.equal(node.code, 0, finished.join('\n') + node.stderr);
+  assert.equal(node.code, 0, finished.join('\n') + node.stderr + node.stdout.slice(-3000));
   assert.deepEqual(finished.filter((f) => !f.startsWith('node.')), ['check-virt ok', 'network ok', 'vm ok']);
   assert.deepEqual(finished.filter((f) => f.startsWith('node.')).map((f) => f.split(' ')[0]), ['node.preflight', 'node.claim', 'node.prepare']);
   const claim = execFileSync('ssh', ['-i', join(dir, 'id_ed25519'), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
