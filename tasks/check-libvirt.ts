@@ -1,7 +1,8 @@
 // `kubestrap doctor --driver kvm2`: minikube's kvm2 troubleshooting list, automated and read-only.
 // libvirt group membership, `virsh domcapabilities --virttype kvm`, virt-host-validate, `virsh uri`,
 // each network's active/autostart state, each bridge against the host's interfaces, qemu.conf's
-// dynamic_ownership, and a firewall that drops the VMs' DHCP. Every finding says what to do.
+// dynamic_ownership, and a firewall that drops the VMs' DHCP. Every finding says what to do; every
+// probe has a timeout.
 import { defineTask } from '../core/task.ts';
 import { parseNetworkState } from './libvirt/network.ts';
 import { DEFAULT_URI } from './libvirt/virsh.ts';
@@ -59,8 +60,8 @@ export default defineTask({
 
     // Group membership: without it every virsh call goes through polkit and asks for a password.
     if (facts.uid !== 0) {
-      const groups = (await ctx.probe`id -nG`).stdout.split(/\s+/);
-      const listed = (await ctx.probe`getent group libvirt`).stdout;
+      const groups = (await ctx.probe`timeout 5 id -nG`).stdout.split(/\s+/);
+      const listed = (await ctx.probe`timeout 5 getent group libvirt`).stdout;
       const inGroup = groups.includes('libvirt');
       const added = listed.split(':')[3]?.split(',').map((s) => s.trim()).includes(facts.user) ?? false;
       if (!inGroup && added) warn('group-not-active', `${facts.user} was added to the libvirt group, but this session does not have it yet`, 'log out and in again (or run newgrp libvirt)');
@@ -68,33 +69,33 @@ export default defineTask({
       else ctx.note('info', `${facts.user} is in the libvirt group`);
     }
 
-    const uriNow = await lines(ctx.probe`virsh -c ${uri} uri`);
+    const uriNow = await lines(ctx.probe`timeout 10 virsh -c ${uri} uri`);
     if (!uriNow.ok) {
       warn('unreachable', `libvirt does not answer on ${uri}: ${uriNow.err}`, 'start it: sudo systemctl start libvirtd (without systemd: sudo virtlogd -d && sudo libvirtd -d)');
       return { checked: true, findings };
     }
     ctx.note('info', `virsh connects to ${uriNow.out.trim()}`);
-    const plainUri = (await ctx.probe`virsh uri`).stdout.trim();
+    const plainUri = (await ctx.probe`timeout 10 virsh uri`).stdout.trim();
     if (plainUri && plainUri !== uriNow.out.trim()) {
       ctx.note('info', `plain virsh (no -c) connects to ${plainUri}, not ${uri}: what you see with virsh by hand differs from what kubestrap uses`, `export LIBVIRT_DEFAULT_URI=${uri}`);
     }
 
-    const caps = await lines(ctx.probe`virsh -c ${uri} domcapabilities --virttype kvm`);
+    const caps = await lines(ctx.probe`timeout 10 virsh -c ${uri} domcapabilities --virttype kvm`);
     if (!caps.ok) warn('no-kvm', `libvirt cannot create KVM domains: ${caps.err}`, 'load kvm_intel or kvm_amd and check /dev/kvm; kubestrap falls back to TCG emulation (slow)');
     else ctx.note('info', 'libvirt offers KVM domains (virsh domcapabilities --virttype kvm)');
 
-    const validate = await ctx.probe`virt-host-validate qemu`;
+    const validate = await ctx.probe`timeout 30 virt-host-validate qemu`;
     for (const line of validate.stdout.split('\n')) {
       const m = /^\s*QEMU:\s*(.+?)\s*:\s*(FAIL|WARN)\s*(?:\((.*)\))?\s*$/.exec(line);
       if (m) warn(`validate:${m[1]}`, `virt-host-validate: ${m[1]}: ${m[2]}`, m[3] ?? 'see virt-host-validate qemu');
     }
 
-    const addrs = (await ctx.probe`ip -4 -o addr show`).stdout;
-    const names = (await ctx.probe`virsh -c ${uri} net-list --all --name`).stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+    const addrs = (await ctx.probe`timeout 5 ip -4 -o addr show`).stdout;
+    const names = (await ctx.probe`timeout 10 virsh -c ${uri} net-list --all --name`).stdout.split('\n').map((s) => s.trim()).filter(Boolean);
     if (!names.includes('default')) warn('no-default', `libvirt has no 'default' network on ${uri}`, 'kubestrap run repair-kvm-network --set network=default defines it from libvirt\'s template');
     for (const name of names) {
-      const info = await ctx.probe`virsh -c ${uri} net-info ${name}`;
-      const xml = await ctx.probe`virsh -c ${uri} net-dumpxml --inactive ${name}`;
+      const info = await ctx.probe`timeout 10 virsh -c ${uri} net-info ${name}`;
+      const xml = await ctx.probe`timeout 10 virsh -c ${uri} net-dumpxml --inactive ${name}`;
       const s = parseNetworkState(info.stdout, xml.stdout);
       const repair = `kubestrap run repair-kvm-network --set network=${name}`;
       if (!s.active) warn(`inactive:${name}`, `network '${name}' is not active`, `virsh -c ${uri} net-start ${name}, or ${repair}`);
@@ -114,7 +115,7 @@ export default defineTask({
       if (v === '0') warn('dynamic-ownership', `${p.qemuConf} sets dynamic_ownership = 0: qemu cannot open the VM's disk ("Permission denied")`, `set dynamic_ownership = 1 in ${p.qemuConf} and restart libvirtd`);
     }
 
-    const fw = await ctx.probe`iptables -S INPUT`;
+    const fw = await ctx.probe`timeout 5 iptables -S INPUT`;
     if (!fw.ok) ctx.note('info', 'could not read the firewall (iptables -S INPUT needs root): run doctor as root to check that DHCP reaches libvirt');
     else {
       const drop = dhcpDrop(fw.stdout);

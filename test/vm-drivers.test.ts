@@ -39,7 +39,7 @@ const NET_INFO = 'Name:           default\nUUID:           3c5a2a5e-8f0e-4b7a-9d
 /** A workstation with libvirt installed and its default network up; a PCI bus with one NVIDIA GPU bound to vfio-pci. */
 function kvmWorkstation(): FixedMachine {
   const base = debianWorkstation();
-  return debianWorkstation({
+  const m = debianWorkstation({
     commands: [...base.commands, 'virsh', 'qemu-system-x86_64', 'qemu-img', 'genisoimage', 'ssh-keygen', 'ssh'],
     answers: {
       ...base.answers,
@@ -52,6 +52,12 @@ function kvmWorkstation(): FixedMachine {
       [`sh -c ${quote(PCI_SCRIPT)}`]: '0000:00:02.0 0x8086 i915 0\n0000:01:00.0 0x10de vfio-pci 1\n0000:01:00.1 0x10de vfio-pci 1\n0000:02:00.0 0x10de nvidia 2\n',
     },
   });
+  // The doctor asks the same with a timeout in front.
+  for (const [cmd, out] of Object.entries(m.answers)) {
+    if (cmd.startsWith('virsh ')) m.answers[`timeout 10 ${cmd}`] = out;
+    if (cmd.startsWith('ip ')) m.answers[`timeout 5 ${cmd}`] = out;
+  }
+  return m;
 }
 
 async function planWith(t: { after(fn: () => void): void }, recipe: string, params: Record<string, unknown>, only?: string[], machine = kvmWorkstation()): Promise<{ plan: PlanDocument; exitCode: number; home: string }> {
@@ -71,7 +77,9 @@ async function planWith(t: { after(fn: () => void): void }, recipe: string, para
 }
 
 function normalize(text: string, home: string): string {
-  return text.split(home).join('$KUBESTRAP_HOME').split(repoRoot).join('<repo>').replace(/sha256:[0-9a-f]{64}/g, 'sha256:<digest>');
+  return text.split(home).join('$KUBESTRAP_HOME').split(repoRoot).join('<repo>').replace(/sha256:[0-9a-f]{64}/g, 'sha256:<digest>')
+    // The domain XML and qemu.json name files under the temp home, so their checksums differ from run to run.
+    .replace(/((?:domain\.xml|qemu\.json) 0644 '' '' \d+ )[0-9a-f]{64}/g, '$1<sha256 of a file that names the temp home>');
 }
 
 function golden(name: string, actual: string): void {
@@ -123,6 +131,16 @@ describe('golden plans of the VM drivers (fixed facts: a Debian 12 workstation w
     const plain = await planWith(t, 'driver-kvm2', {}, MACHINE);
     const plainXml = (plain.plan.steps.find((s) => s.id === 'vm')!.effects.find((e) => e.kind === 'write' && e.path.endsWith('/domain.xml')) as { content: string }).content;
     assert.doesNotMatch(plainXml, /<kvm>|<hostdev/);
+  });
+
+  it('doctor --driver kvm2 only reads, and every probe has a timeout', async (t) => {
+    const { plan } = await planWith(t, 'doctor', { driver: 'kvm2', kvmBootTest: false });
+    const libvirt = plan.steps.find((s) => s.id === 'libvirt')!;
+    assert.ok(libvirt.effects.length > 5);
+    for (const e of libvirt.effects) {
+      assert.ok(e.kind === 'probe' || e.kind === 'read', e.kind);
+      if (e.kind === 'probe') assert.match(e.command, /^timeout \d+ /);
+    }
   });
 
   it('virtualbox: KVM loaded at the same time blocks the plan with the explanation (minikube #4913)', async (t) => {

@@ -89,7 +89,7 @@ local-hostname: "kubestrap"
 KUBESTRAP_EOF
 genisoimage -quiet -output $KUBESTRAP_HOME/profiles/kubestrap/machine/seed.iso -volid cidata -joliet -rock $KUBESTRAP_HOME/profiles/kubestrap/machine/seed/user-data $KUBESTRAP_HOME/profiles/kubestrap/machine/seed/meta-data
 qemu-img create -q -f qcow2 -F qcow2 -b $KUBESTRAP_HOME/cache/downloads/3b6b67faf5fd451e/ubuntu-24.04-server-cloudimg-amd64.img $KUBESTRAP_HOME/profiles/kubestrap/machine/disk.qcow2 20000M
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/profiles/kubestrap/machine/domain.xml 0644 '' '' 1415 aa84e768c052a5a0e34a756bdb04ce91067d3c62ab31946174f9234c61967f37 <<'KUBESTRAP_EOF'
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/profiles/kubestrap/machine/domain.xml 0644 '' '' 1415 <sha256 of a file that names the temp home> <<'KUBESTRAP_EOF'
 <domain type='qemu'>
   <name>kubestrap</name>
   <memory unit='MiB'>2200</memory>

@@ -91,7 +91,7 @@ local-hostname: "kubestrap"
 KUBESTRAP_EOF
 genisoimage -quiet -output $KUBESTRAP_HOME/profiles/kubestrap/machine/seed.iso -volid cidata -joliet -rock $KUBESTRAP_HOME/profiles/kubestrap/machine/seed/user-data $KUBESTRAP_HOME/profiles/kubestrap/machine/seed/meta-data
 qemu-img create -q -f qcow2 -F qcow2 -b $KUBESTRAP_HOME/cache/downloads/3b6b67faf5fd451e/ubuntu-24.04-server-cloudimg-amd64.img $KUBESTRAP_HOME/profiles/kubestrap/machine/disk.qcow2 40960M
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/profiles/kubestrap/machine/domain.xml 0644 '' '' 1902 73b9cc234f88aa03cce58f4f1b371ad777cc605f8a6fc8c2a3458a31adecb3a8 <<'KUBESTRAP_EOF'
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/profiles/kubestrap/machine/domain.xml 0644 '' '' 1902 <sha256 of a file that names the temp home> <<'KUBESTRAP_EOF'
 <domain type='qemu'>
   <name>kubestrap</name>
   <memory unit='MiB'>8192</memory>

@@ -62,7 +62,7 @@ local-hostname: "kubestrap"
 KUBESTRAP_EOF
 genisoimage -quiet -output $KUBESTRAP_HOME/profiles/kubestrap/machine/seed.iso -volid cidata -joliet -rock $KUBESTRAP_HOME/profiles/kubestrap/machine/seed/user-data $KUBESTRAP_HOME/profiles/kubestrap/machine/seed/meta-data
 qemu-img create -q -f qcow2 -F qcow2 -b $KUBESTRAP_HOME/cache/downloads/3b6b67faf5fd451e/ubuntu-24.04-server-cloudimg-amd64.img $KUBESTRAP_HOME/profiles/kubestrap/machine/disk.qcow2 20000M
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/profiles/kubestrap/machine/qemu.json 0644 '' '' 124 b5bd59b9d1e1740388ab7353b0e7c471549606956af0aed90b507f3961e006df <<'KUBESTRAP_EOF'
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/profiles/kubestrap/machine/qemu.json 0644 '' '' 124 <sha256 of a file that names the temp home> <<'KUBESTRAP_EOF'
 {
   "sshPort": 42022,
   "apiPort": 42023,
