@@ -6,9 +6,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { downloadCachePath, sha256 } from '../core/context.ts';
-import { CONTAINERD_RELEASE, CONTAINERD_RELEASES, RUNC_RELEASE, RUNC_RELEASES } from '../runtimes/containerd-support.ts';
+import { join } from 'node:path';
+import { sha256 } from '../core/context.ts';
 import { UserError } from '../core/errors.ts';
 import * as engine from '../core/engine.ts';
 import { Events } from '../core/events.ts';
@@ -26,9 +25,10 @@ import { parseExtraConfig } from '../tasks/k8s/extra-config.ts';
 import { renderKubeadmConfig } from '../tasks/k8s/kubeadm-yaml.ts';
 import { renderKubeletDropIn, systemdWord } from '../tasks/k8s/kubelet-units.ts';
 import { chooseResolver } from '../tasks/k8s/resolv.ts';
-import { CNI_PLUGINS_VERSION, DEFAULT_CNI_PLUGINS_MIRROR, MANIFESTS, bridgeConflist, cniPluginsTarball, parseCidr, parseCni } from '../tasks/k8s/cni.ts';
+import { MANIFESTS, bridgeConflist, parseCidr, parseCni } from '../tasks/k8s/cni.ts';
 import { controlPlaneName, mergeHostsEntry } from '../tasks/k8s/hosts-file.ts';
-import { crictlVersion, DEFAULT_KUBERNETES_VERSION, kubeadmApiVersion, parseKubernetesVersion } from '../tasks/k8s/versions.ts';
+import { DEFAULT_KUBERNETES_VERSION, kubeadmApiVersion, parseKubernetesVersion } from '../tasks/k8s/versions.ts';
+import { seedChecksums } from './helpers/checksum-seed.ts';
 import { debianWorkstation, FixedHost, type FixedMachine } from './helpers/fixed-host.ts';
 import { runCli } from './helpers/cli.ts';
 import { hasBinary, repoRoot, tempDir } from './helpers/env.ts';
@@ -37,34 +37,6 @@ import { parse as parseYaml, parseAllDocuments } from 'yaml';
 const VERSION = DEFAULT_KUBERNETES_VERSION;
 const GOLDEN = join(repoRoot, 'test', 'golden');
 const update = process.env.UPDATE_GOLDEN === '1';
-
-/** Fake but well-formed published checksums, seeded into the test's download cache. */
-function seedChecksums(home: string, version = VERSION, binaryMirror = 'https://dl.k8s.io/release', criTools = 'https://github.com/kubernetes-sigs/cri-tools/releases/download'): void {
-  const cache = join(home, 'cache', 'downloads');
-  const cv = crictlVersion(parseKubernetesVersion(version));
-  const urls = [
-    ...['kubelet', 'kubeadm', 'kubectl'].map((b) => `${binaryMirror}/${version}/bin/linux/amd64/${b}.sha256`),
-    `${criTools}/${cv}/crictl-${cv}-linux-amd64.tar.gz.sha256`,
-    `${DEFAULT_CNI_PLUGINS_MIRROR}/${CNI_PLUGINS_VERSION}/${cniPluginsTarball('amd64')}.sha256`,
-  ];
-  for (const url of urls) {
-    const path = downloadCachePath(cache, url);
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, sha256(`stand-in for ${url.replace(/\.sha256$/, '')}`) + '\n');
-  }
-  // containerd's static release and runc publish sha256sum files ("HASH  NAME").
-  const containerd = `${CONTAINERD_RELEASES}/v${CONTAINERD_RELEASE}/containerd-${CONTAINERD_RELEASE}-linux-amd64.tar.gz`;
-  const runc = `${RUNC_RELEASES}/v${RUNC_RELEASE}`;
-  const texts: [string, string][] = [
-    [`${containerd}.sha256sum`, `${sha256(`stand-in for ${containerd}`)}  containerd-${CONTAINERD_RELEASE}-linux-amd64.tar.gz\n`],
-    [`${runc}/runc.sha256sum`, ['amd64', 'arm64'].map((a) => `${sha256(`stand-in for runc.${a}`)}  runc.${a}\n`).join('')],
-  ];
-  for (const [url, text] of texts) {
-    const path = downloadCachePath(cache, url);
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, text);
-  }
-}
 
 function sshMachine(over: Partial<FixedMachine> = {}): FixedMachine {
   return debianWorkstation({

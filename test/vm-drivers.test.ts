@@ -26,6 +26,7 @@ import { eligibleGpus, parsePci, PCI_SCRIPT } from '../tasks/libvirt/gpu.ts';
 import { freeSubnet, networkXml, takenPrefixes } from '../tasks/libvirt/network.ts';
 import { DEFAULT_IMAGE_CHECKSUMS } from '../tasks/vm/images.ts';
 import { sizeMiB } from '../tasks/vm/size.ts';
+import { seedChecksums } from './helpers/checksum-seed.ts';
 import { debianWorkstation, FixedHost, type FixedMachine } from './helpers/fixed-host.ts';
 import { hasBinary, repoRoot, tempDir } from './helpers/env.ts';
 
@@ -62,6 +63,7 @@ function kvmWorkstation(): FixedMachine {
 
 async function planWith(t: { after(fn: () => void): void }, recipe: string, params: Record<string, unknown>, only?: string[], machine = kvmWorkstation()): Promise<{ plan: PlanDocument; exitCode: number; home: string }> {
   const home = tempDir(t, 'kubestrap-golden-');
+  seedChecksums(home);
   // The default image's published checksums, as a fetch would have cached them.
   const sums = join(home, 'cache', 'downloads');
   const path = downloadCachePath(sums, DEFAULT_IMAGE_CHECKSUMS);

@@ -153,8 +153,8 @@ test('plan doctor lists its probes as read-only, each with a timeout, and nothin
   if (hasBinary('virsh')) assert.ok(probes.some((c) => c.startsWith('timeout 10 virsh -c qemu:///system uri')));
   if (hasBinary('docker')) assert.ok(probes.some((c) => c.includes('docker version')));
   if (hasBinary('qemu-system-x86_64') && existsSync('/dev/kvm') && isRoot) assert.ok(probes.some((c) => c.includes('-accel "$1"')));
-  // check-virt, and the kvm2 checks (which only look with --driver kvm2).
-  assert.deepEqual(plan.steps.map((s) => s.status), ['ok', 'ok']);
+  // check-virt, the container engines, and the kvm2 checks (which only look with --driver kvm2).
+  assert.deepEqual(plan.steps.map((s) => s.status), ['ok', 'ok', 'ok', 'ok']);
   for (const k of ['commands', 'sudoCommands', 'filesWritten', 'filesOverwritten', 'filesRemoved', 'ports', 'packages', 'services', 'downloads']) {
     assert.equal(plan.summary[k], 0, k);
   }

@@ -26,7 +26,7 @@ sum=$(sha256sum < "$tmp" | cut -d" " -f1)
 if [ "$sum" != "$6" ]; then echo "write-file: $1: content does not match sha256 $6: nothing written" >&2; exit 1; fi
 chmod -- "$2" "$tmp"
 if [ -n "$3" ]; then chown -- "$3" "$tmp"; fi
-mv -f -- "$tmp" "$1"
+mv -f -- "$tmp" "$1" 2>/dev/null || { mountpoint -q -- "$1" && cat -- "$tmp" > "$1" && rm -f -- "$tmp"; }
 tmp='
 # Quotes one word for a remote POSIX shell (remote writes send WRITE_FILE this way).
 shq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
@@ -95,22 +95,22 @@ withheld 'ssh:docker@127.0.0.1:43022 is created by step vm: its steps run throug
 # ── node.prepare (prepare-node on ssh:docker@127.0.0.1:43022): change
 withheld 'ssh:docker@127.0.0.1:43022 is created by step vm: its steps run through kubestrap apply'
 
+# ── node.cni (install-cni on ssh:docker@127.0.0.1:43022): change
+withheld 'ssh:docker@127.0.0.1:43022 is created by step vm: its steps run through kubestrap apply'
+
 # ── node.runtime (install-runtime on ssh:docker@127.0.0.1:43022): change
 # warn: the distribution offers no containerd kubestrap can check: kubestrap installs containerd 2.2.3 and runc 1.4.4 from their releases into /usr/local/bin and /usr/local/sbin instead
-# warn: could not fetch https://github.com/containerd/containerd/releases/download/v2.2.3/containerd-2.2.3-linux-amd64.tar.gz.sha256sum while planning (download of https://github.com/containerd/containerd/releases/download/v2.2.3/containerd-2.2.3-linux-amd64.tar.gz.sha256sum failed: getaddrinfo ENOTFOUND github.com): values taken from it are shown as placeholders — plan on a machine that reaches it to see them
-# warn: could not fetch https://github.com/opencontainers/runc/releases/download/v1.4.4/runc.sha256sum while planning (download of https://github.com/opencontainers/runc/releases/download/v1.4.4/runc.sha256sum failed: getaddrinfo ENOTFOUND github.com): values taken from it are shown as placeholders — plan on a machine that reaches it to see them
 withheld 'ssh:docker@127.0.0.1:43022 is created by step vm: its steps run through kubestrap apply'
 
 # ── node.kubernetes (install-kubernetes on ssh:docker@127.0.0.1:43022): change
-# warn: could not fetch https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubelet.sha256 while planning (download of https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubelet.sha256 failed: getaddrinfo ENOTFOUND dl.k8s.io): values taken from it are shown as placeholders — plan on a machine that reaches it to see them
-# warn: could not fetch https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubeadm.sha256 while planning (download of https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubeadm.sha256 failed: getaddrinfo ENOTFOUND dl.k8s.io): values taken from it are shown as placeholders — plan on a machine that reaches it to see them
-# warn: could not fetch https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubectl.sha256 while planning (download of https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubectl.sha256 failed: getaddrinfo ENOTFOUND dl.k8s.io): values taken from it are shown as placeholders — plan on a machine that reaches it to see them
-# warn: could not fetch https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.31.0/crictl-v1.31.0-linux-amd64.tar.gz.sha256 while planning (download of https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.31.0/crictl-v1.31.0-linux-amd64.tar.gz.sha256 failed: getaddrinfo ENOTFOUND github.com): values taken from it are shown as placeholders — plan on a machine that reaches it to see them
-# info: kubectl for this cluster: /var/lib/kubestrap/binaries/v1.31.4/kubectl (kubestrap does not put it on PATH)
+# info: kubectl for this cluster: /var/lib/kubestrap/binaries/v1.37.1/kubectl (kubestrap does not put it on PATH)
 withheld 'ssh:docker@127.0.0.1:43022 is created by step vm: its steps run through kubestrap apply'
 
 # ── node.kubelet (configure-kubelet on ssh:docker@127.0.0.1:43022): change
 # warn: /etc/resolv.conf does not exist: pods will have no DNS upstream — configure a resolver on this machine first
+withheld 'ssh:docker@127.0.0.1:43022 is created by step vm: its steps run through kubestrap apply'
+
+# ── node.control-plane-name (control-plane-name on ssh:docker@127.0.0.1:43022): change
 withheld 'ssh:docker@127.0.0.1:43022 is created by step vm: its steps run through kubestrap apply'
 
 # ── node.kubeadm-config (kubeadm-config on ssh:docker@127.0.0.1:43022): change
@@ -118,6 +118,8 @@ withheld 'ssh:docker@127.0.0.1:43022 is created by step vm: its steps run throug
 
 # ── node.init (kubeadm-init on ssh:docker@127.0.0.1:43022): change
 withheld 'ssh:docker@127.0.0.1:43022 is created by step vm: its steps run through kubestrap apply'
+
+# ── node.pod-network (apply-cni on ssh:docker@127.0.0.1:43022): already done, nothing to do
 
 # ── node.kubeconfig (user-kubeconfig on ssh:docker@127.0.0.1:43022): change
 # info: the kubeconfig is /home/docker/.kube/config on ssh:docker@127.0.0.1:43022: copy it here (e.g. with scp) to use kubectl from this machine
