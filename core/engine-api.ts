@@ -148,8 +148,8 @@ export function runArgs(spec: RunSpec): string[] {
 export function engineCommand(ep: Endpoint, call: EngineCall): Command {
   const p = prefix(ep);
   switch (call.op) {
-    case 'version': return cmd`${p} version --format ${'{{json .}}'}`;
-    case 'info': return cmd`${p} info --format ${'{{json .}}'}`;
+    case 'version': return cmd`timeout ${ANSWER_SECONDS} ${p} version --format ${'{{json .}}'}`;
+    case 'info': return cmd`timeout ${ANSWER_SECONDS} ${p} info --format ${'{{json .}}'}`;
     case 'network.list': {
       const ls = buildCommand(['', ' network ls -q'], [p]).text;
       return { text: `${cmd`${p} network inspect --format ${'{{.Name}} {{range .IPAM.Config}}{{.Subnet}} {{end}}'}`.text} $(${ls})`, simple: false };
@@ -190,6 +190,21 @@ export function describeCall(ep: Endpoint, call: EngineCall): string {
 }
 
 // ——— performing ———
+
+/**
+ * The first calls to an engine are how kubestrap learns whether it answers at all: a daemon that
+ * accepts the connection and never replies must not hang doctor or start, so they are bounded.
+ */
+const ANSWER_SECONDS = 10;
+
+async function answered<T>(ep: Endpoint, what: string, call: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new UserError(ep.engine === 'docker' ? 'DOCKER_UNREACHABLE' : 'PODMAN_UNREACHABLE',
+      `${ep.engine} at ${ep.socket} did not answer '${what}' within ${ANSWER_SECONDS} s`, { fix: `check the daemon: its log, or restart it` })), ANSWER_SECONDS * 1000);
+  });
+  try { return await Promise.race([call, late]); } finally { clearTimeout(timer); }
+}
 
 const clients = new Map<string, Promise<Dockerode>>();
 
@@ -237,8 +252,8 @@ export async function performCall(ep: Endpoint, call: EngineCall, signal?: Abort
   const done = (value: unknown): EngineResult => ({ value, stdout: '', stderr: '', exitCode: 0 });
   try {
     switch (call.op) {
-      case 'version': return done(await docker.version());
-      case 'info': return done(await docker.info());
+      case 'version': return done(await answered(ep, 'version', docker.version()));
+      case 'info': return done(await answered(ep, 'info', docker.info()));
       case 'network.list': {
         const nets = await docker.listNetworks();
         return done(nets.map((n) => ({ name: n.Name, labels: n.Labels ?? {}, subnets: (n.IPAM?.Config ?? []).map((c) => c.Subnet).filter(Boolean) })));

@@ -40,8 +40,8 @@ withheld() { echo "kubestrap: $1; use kubestrap apply" >&2; exit 1; }
 # info: privileged node containers work here
 # info: a profile network would get 192.168.49.0/24
 # warn: inotify limits are low for several nodes (max_user_watches 122070, max_user_instances 128): kubelets fail with "too many open files" — sudo sysctl fs.inotify.max_user_watches=524288 fs.inotify.max_user_instances=512
-# checked: docker -H unix:///run/engine.sock version --format '{{json .}}'
-# checked: docker -H unix:///run/engine.sock info --format '{{json .}}'
+# checked: timeout 10 docker -H unix:///run/engine.sock version --format '{{json .}}'
+# checked: timeout 10 docker -H unix:///run/engine.sock info --format '{{json .}}'
 # checked: cat /proc/self/status
 # checked: cat /proc/sys/kernel/cap_last_cap
 # checked: docker -H unix:///run/engine.sock network inspect --format '{{.Name}} {{range .IPAM.Config}}{{.Subnet}} {{end}}' $(docker -H unix:///run/engine.sock network ls -q)
@@ -96,7 +96,7 @@ docker -H unix:///run/engine.sock build --tag kubestrap-node:v1.31.4-8f8f779748b
 # ── cp-node (provision-node): change
 # checked: docker -H unix:///run/engine.sock container inspect demo
 # checked: docker -H unix:///run/engine.sock container inspect demo
-# checked: docker -H unix:///run/engine.sock info --format '{{json .}}'
+# checked: timeout 10 docker -H unix:///run/engine.sock info --format '{{json .}}'
 # checked: cat /proc/self/status
 # checked: cat /proc/sys/kernel/cap_last_cap
 # checked: docker -H unix:///run/engine.sock volume ls --filter label=io.kubestrap.created-by=kubestrap --filter label=io.kubestrap.profile=demo --format '{{.Name}}'
@@ -113,8 +113,8 @@ docker -H unix:///run/engine.sock exec demo sh -c 'until s=$(systemctl is-system
 # opens 127.0.0.1:10259/tcp (kube-scheduler)
 # opens 127.0.0.1:10257/tcp (kube-controller-manager)
 # opens 127.0.0.1:2379/tcp (etcd (clients))
-# opens <output of the address of docker:demo>:2379/tcp (etcd (clients))
-# opens <output of the address of docker:demo>:2380/tcp (etcd (peers))
+# opens <output of the address of the machine step cp-node creates>:2379/tcp (etcd (clients))
+# opens <output of the address of the machine step cp-node creates>:2380/tcp (etcd (peers))
 # opens 127.0.0.1:2381/tcp (etcd (metrics))
 # opens 127.0.0.1:10249/tcp (kube-proxy (metrics))
 # opens 0.0.0.0:10256/tcp (kube-proxy (healthz))

@@ -40,8 +40,8 @@ withheld() { echo "kubestrap: $1; use kubestrap apply" >&2; exit 1; }
 # info: privileged node containers work here
 # info: a profile network would get 192.168.49.0/24
 # warn: inotify limits are low for several nodes (max_user_watches 122070, max_user_instances 128): kubelets fail with "too many open files" — sudo sysctl fs.inotify.max_user_watches=524288 fs.inotify.max_user_instances=512
-# checked: podman --url unix:///run/engine.sock version --format '{{json .}}'
-# checked: podman --url unix:///run/engine.sock info --format '{{json .}}'
+# checked: timeout 10 podman --url unix:///run/engine.sock version --format '{{json .}}'
+# checked: timeout 10 podman --url unix:///run/engine.sock info --format '{{json .}}'
 # checked: cat /proc/self/status
 # checked: cat /proc/sys/kernel/cap_last_cap
 # checked: podman --url unix:///run/engine.sock network inspect --format '{{.Name}} {{range .IPAM.Config}}{{.Subnet}} {{end}}' $(podman --url unix:///run/engine.sock network ls -q)
@@ -96,7 +96,7 @@ podman --url unix:///run/engine.sock build --tag kubestrap-node:v1.31.4-fe254754
 # ── cluster.cp-node (provision-node): change
 # checked: podman --url unix:///run/engine.sock container inspect demo
 # checked: podman --url unix:///run/engine.sock container inspect demo
-# checked: podman --url unix:///run/engine.sock info --format '{{json .}}'
+# checked: timeout 10 podman --url unix:///run/engine.sock info --format '{{json .}}'
 # checked: cat /proc/self/status
 # checked: cat /proc/sys/kernel/cap_last_cap
 # checked: podman --url unix:///run/engine.sock volume ls --filter label=io.kubestrap.created-by=kubestrap --filter label=io.kubestrap.profile=demo --format '{{.Name}}'
@@ -113,8 +113,8 @@ podman --url unix:///run/engine.sock exec demo sh -c 'until s=$(systemctl is-sys
 # opens 127.0.0.1:10259/tcp (kube-scheduler)
 # opens 127.0.0.1:10257/tcp (kube-controller-manager)
 # opens 127.0.0.1:2379/tcp (etcd (clients))
-# opens <output of the address of docker:demo>:2379/tcp (etcd (clients))
-# opens <output of the address of docker:demo>:2380/tcp (etcd (peers))
+# opens <output of the address of the machine step cluster.cp-node creates>:2379/tcp (etcd (clients))
+# opens <output of the address of the machine step cluster.cp-node creates>:2380/tcp (etcd (peers))
 # opens 127.0.0.1:2381/tcp (etcd (metrics))
 # opens 127.0.0.1:10249/tcp (kube-proxy (metrics))
 # opens 0.0.0.0:10256/tcp (kube-proxy (healthz))
@@ -161,7 +161,7 @@ withheld 'docker:demo is created by step cluster.cp-node: its steps run through 
 # ── cluster.m02-node (provision-node): change
 # checked: podman --url unix:///run/engine.sock container inspect demo-m02
 # checked: podman --url unix:///run/engine.sock container inspect demo-m02
-# checked: podman --url unix:///run/engine.sock info --format '{{json .}}'
+# checked: timeout 10 podman --url unix:///run/engine.sock info --format '{{json .}}'
 # checked: cat /proc/self/status
 # checked: cat /proc/sys/kernel/cap_last_cap
 # checked: podman --url unix:///run/engine.sock volume ls --filter label=io.kubestrap.created-by=kubestrap --filter label=io.kubestrap.profile=demo --format '{{.Name}}'
@@ -178,8 +178,8 @@ podman --url unix:///run/engine.sock exec demo-m02 sh -c 'until s=$(systemctl is
 # opens 127.0.0.1:10259/tcp (kube-scheduler)
 # opens 127.0.0.1:10257/tcp (kube-controller-manager)
 # opens 127.0.0.1:2379/tcp (etcd (clients))
-# opens <output of the address of docker:demo-m02>:2379/tcp (etcd (clients))
-# opens <output of the address of docker:demo-m02>:2380/tcp (etcd (peers))
+# opens <output of the address of the machine step cluster.m02-node creates>:2379/tcp (etcd (clients))
+# opens <output of the address of the machine step cluster.m02-node creates>:2380/tcp (etcd (peers))
 # opens 127.0.0.1:2381/tcp (etcd (metrics))
 # opens 127.0.0.1:10249/tcp (kube-proxy (metrics))
 # opens 0.0.0.0:10256/tcp (kube-proxy (healthz))
@@ -213,7 +213,7 @@ withheld 'docker:demo-m02 is created by step cluster.m02-node: its steps run thr
 # ── cluster.m03-node (provision-node): change
 # checked: podman --url unix:///run/engine.sock container inspect demo-m03
 # checked: podman --url unix:///run/engine.sock container inspect demo-m03
-# checked: podman --url unix:///run/engine.sock info --format '{{json .}}'
+# checked: timeout 10 podman --url unix:///run/engine.sock info --format '{{json .}}'
 # checked: cat /proc/self/status
 # checked: cat /proc/sys/kernel/cap_last_cap
 # checked: podman --url unix:///run/engine.sock volume ls --filter label=io.kubestrap.created-by=kubestrap --filter label=io.kubestrap.profile=demo --format '{{.Name}}'
@@ -230,8 +230,8 @@ podman --url unix:///run/engine.sock exec demo-m03 sh -c 'until s=$(systemctl is
 # opens 127.0.0.1:10259/tcp (kube-scheduler)
 # opens 127.0.0.1:10257/tcp (kube-controller-manager)
 # opens 127.0.0.1:2379/tcp (etcd (clients))
-# opens <output of the address of docker:demo-m03>:2379/tcp (etcd (clients))
-# opens <output of the address of docker:demo-m03>:2380/tcp (etcd (peers))
+# opens <output of the address of the machine step cluster.m03-node creates>:2379/tcp (etcd (clients))
+# opens <output of the address of the machine step cluster.m03-node creates>:2380/tcp (etcd (peers))
 # opens 127.0.0.1:2381/tcp (etcd (metrics))
 # opens 127.0.0.1:10249/tcp (kube-proxy (metrics))
 # opens 0.0.0.0:10256/tcp (kube-proxy (healthz))
