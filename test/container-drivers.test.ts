@@ -6,9 +6,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { downloadCachePath, sha256 } from '../core/context.ts';
 import * as engine from '../core/engine.ts';
 import { Events } from '../core/events.ts';
 import type { PlanDocument } from '../core/plan.ts';
@@ -17,10 +16,8 @@ import { renderPlanText } from '../core/render/plan-text.ts';
 import { styleFor } from '../core/render/style.ts';
 import { memoryMb } from '../drivers/container.ts';
 import { findDriver, optionSets, startParams } from '../drivers/index.ts';
-import { CONTAINERD_RELEASE, CONTAINERD_RELEASES, RUNC_RELEASE, RUNC_RELEASES } from '../runtimes/containerd-support.ts';
 import { builtinTasks } from '../tasks/index.ts';
-import { crictlVersion, parseKubernetesVersion } from '../tasks/k8s/versions.ts';
-import { CNI_PLUGINS_VERSION, DEFAULT_CNI_PLUGINS_MIRROR, cniPluginsTarball } from '../tasks/k8s/cni.ts';
+import { seedChecksums } from './helpers/checksum-seed.ts';
 import { debianWorkstation, FixedHost } from './helpers/fixed-host.ts';
 import { DEBIAN_DOCKER, DEBIAN_PODMAN, startFixedEngine } from './helpers/fixed-engine.ts';
 import { hasBinary, repoRoot, tempDir } from './helpers/env.ts';
@@ -47,33 +44,6 @@ const workstation = () => {
     },
   });
 };
-
-function seedChecksums(home: string): void {
-  const cache = join(home, 'cache', 'downloads');
-  const cv = crictlVersion(parseKubernetesVersion(VERSION));
-  const urls = [
-    ...['kubelet', 'kubeadm', 'kubectl'].map((b) => `https://dl.k8s.io/release/${VERSION}/bin/linux/amd64/${b}.sha256`),
-    `https://github.com/kubernetes-sigs/cri-tools/releases/download/${cv}/crictl-${cv}-linux-amd64.tar.gz.sha256`,
-    `${DEFAULT_CNI_PLUGINS_MIRROR}/${CNI_PLUGINS_VERSION}/${cniPluginsTarball('amd64')}.sha256`,
-  ];
-  for (const url of urls) {
-    const path = downloadCachePath(cache, url);
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, sha256(`stand-in for ${url.replace(/\.sha256$/, '')}`) + '\n');
-  }
-  // containerd's static release and runc publish sha256sum files ("HASH  NAME").
-  const containerd = `${CONTAINERD_RELEASES}/v${CONTAINERD_RELEASE}/containerd-${CONTAINERD_RELEASE}-linux-amd64.tar.gz`;
-  const runc = `${RUNC_RELEASES}/v${RUNC_RELEASE}`;
-  const texts: [string, string][] = [
-    [`${containerd}.sha256sum`, `${sha256(`stand-in for ${containerd}`)}  containerd-${CONTAINERD_RELEASE}-linux-amd64.tar.gz\n`],
-    [`${runc}/runc.sha256sum`, ['amd64', 'arm64'].map((a) => `${sha256(`stand-in for runc.${a}`)}  runc.${a}\n`).join('')],
-  ];
-  for (const [url, text] of texts) {
-    const path = downloadCachePath(cache, url);
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, text);
-  }
-}
 
 function golden(name: string, actual: string): void {
   const file = join(GOLDEN, name);
@@ -107,7 +77,7 @@ describe('golden plans (fixed facts: a Debian workstation with Docker or Podman)
       for (const nodes of [1, 3]) {
         it(`${fixed.engine} × ${runtime} × ${nodes} node${nodes > 1 ? 's' : ''}`, async (t) => {
           const home = tempDir(t, 'kubestrap-golden-');
-          seedChecksums(home);
+          seedChecksums(home, VERSION);
           const socket = await startFixedEngine(t, fixed);
           const opts: engine.EngineOptions = {
             env: { KUBESTRAP_HOME: home }, cwd: home, recipeDirs: [join(repoRoot, 'recipes')], builtinTasks, optionSets: optionSets(), taskFiles: [],
@@ -135,7 +105,7 @@ describe('golden plans (fixed facts: a Debian workstation with Docker or Podman)
 describe('errors users meet with the container drivers, one line each with the fix', () => {
   it('a host port in use blocks the plan; a daemon that is not running is exit 2', async (t) => {
     const home = tempDir(t, 'kubestrap-golden-');
-    seedChecksums(home);
+    seedChecksums(home, VERSION);
     const socket = await startFixedEngine(t, DEBIAN_DOCKER);
     const opts: engine.EngineOptions = {
       env: { KUBESTRAP_HOME: home }, cwd: home, recipeDirs: [join(repoRoot, 'recipes')], builtinTasks, optionSets: optionSets(), taskFiles: [],
