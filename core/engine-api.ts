@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { UserError } from './errors.ts';
 import { buildCommand, type Command } from './quote.ts';
+import { frames } from './docker-stream.ts';
 
 export type EngineKind = 'docker' | 'podman';
 
@@ -392,22 +393,6 @@ async function execIn(docker: Dockerode, name: string, argv: string[], stdin: Re
   let info = await exec.inspect();
   for (let i = 0; info.Running && i < 100; i++) { await new Promise((r) => setTimeout(r, 20)); info = await exec.inspect(); }
   return { value: null, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: info.ExitCode ?? -1 };
-}
-
-/** The Docker stream format: 8-byte header (stream type, 3 zero bytes, big-endian length), then the payload. */
-function frames(onFrame: (type: number, payload: Buffer) => void): (chunk: Buffer) => void {
-  let buf: Buffer = Buffer.alloc(0);
-  return (chunk) => {
-    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-    let at = 0;
-    while (buf.length - at >= 8) {
-      const size = buf.readUInt32BE(at + 4);
-      if (buf.length - at - 8 < size) break;
-      onFrame(buf[at]!, buf.subarray(at + 8, at + 8 + size));
-      at += 8 + size;
-    }
-    buf = buf.subarray(at);
-  };
 }
 
 function demuxAll(buf: Buffer): string {

@@ -8,6 +8,7 @@ import { OutputCollector } from './output.ts';
 import type { ExecOptions, ExecResult } from './host.ts';
 import { ShellHost } from './host.ts';
 import { stopper } from './stop.ts';
+import { frames } from '../docker-stream.ts';
 
 export interface DockerConnectOptions {
   container: string;
@@ -216,22 +217,6 @@ export class DockerHost extends ShellHost {
       await new Promise((r) => setTimeout(r, i < 10 ? 10 : 50));
     }
   }
-}
-
-/** The Docker stream format: 8-byte header (stream type, 3 zero bytes, big-endian length), then the payload. */
-function frames(onFrame: (type: number, payload: Buffer) => void): (chunk: Buffer) => void {
-  let buf: Buffer = Buffer.alloc(0);
-  return (chunk) => {
-    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-    let at = 0;
-    while (buf.length - at >= 8) {
-      const size = buf.readUInt32BE(at + 4);
-      if (buf.length - at - 8 < size) break;
-      onFrame(buf[at]!, buf.subarray(at + 8, at + 8 + size));
-      at += 8 + size;
-    }
-    buf = buf.subarray(at);
-  };
 }
 
 function socketPath(socket: string | undefined, dockerHost: string | undefined): string {
