@@ -71,7 +71,7 @@ async function fetchInto(url: string, dest: string, sha256: string | undefined, 
       try {
         res = await followRedirects(request, url, headers, signal);
       } catch (e) {
-        if (signal.aborted || attempt >= RESUMES) throw new Error(`download of ${url} failed: ${(e as Error).message}`);
+        if (signal.aborted || attempt >= RESUMES || !transient(e)) throw new Error(`download of ${url} failed: ${(e as Error).message}`);
         await pause(attempt);
         continue;
       }
@@ -156,6 +156,16 @@ async function size(path: string): Promise<number> {
 
 function mib(n: number): string {
   return n >= 1048576 ? `${(n / 1048576).toFixed(1)} MiB` : `${Math.round(n / 1024)} KiB`;
+}
+
+/**
+ * Worth asking again: a connection that broke or timed out. A name that does not resolve or a port
+ * that refuses does not change in a few seconds; retrying it only delays an offline plan.
+ */
+function transient(e: unknown): boolean {
+  const err = e as { code?: string; cause?: { code?: string } } | undefined;
+  const code = err?.code ?? err?.cause?.code ?? '';
+  return ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'].includes(code);
 }
 
 function pause(attempt: number): Promise<void> {
