@@ -477,9 +477,11 @@ export class StepContext implements TaskContext {
 
   async engine(endpoint: Endpoint, call: EngineCall): Promise<EngineResult> {
     const command = engineCommand(endpoint, call);
-    const { performCall } = await import('./engine-api.ts');
+    // Recorded before the first await: calls a task makes side by side (Promise.all) are listed
+    // in the order it made them, in the plan and in the run alike, which the audit's match needs.
     if (isReadCall(call)) {
       this.add({ kind: 'probe', host: this.host, command: command.text, readOnly: true });
+      const { performCall } = await import('./engine-api.ts');
       const r = await performCall(endpoint, call, this.signal);
       this.observe(`probe ${command.text}\n${JSON.stringify(observedValue(call, r))}`);
       return r;
@@ -490,6 +492,7 @@ export class StepContext implements TaskContext {
     if (this.mode === 'plan') {
       return { value: null, stdout: placeholder(this.execCount === 1 ? this.step : `${this.step}#${this.execCount}`), stderr: '', exitCode: 0 };
     }
+    const { performCall } = await import('./engine-api.ts');
     return performCall(endpoint, call, this.signal, (stream, line) => this.opts.onOutput(stream, line));
   }
 

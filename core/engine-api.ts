@@ -6,6 +6,7 @@ import type Dockerode from 'dockerode';
 import { UserError } from './errors.ts';
 import { buildCommand, type Command } from './quote.ts';
 import { frames } from './docker-stream.ts';
+import { libpodCreate } from './libpod-create.ts';
 
 export type EngineKind = 'docker' | 'podman';
 
@@ -285,7 +286,7 @@ export async function performCall(ep: Endpoint, call: EngineCall, signal?: Abort
       case 'volume.create': await docker.createVolume({ Name: call.name, Labels: call.labels }); return done(null);
       case 'volume.remove': await docker.getVolume(call.name).remove(); return done(null);
       case 'container.run': {
-        const c = await docker.createContainer(createBody(call.spec));
+        const c = ep.engine === 'podman' ? docker.getContainer(await libpodCreate(docker, call.spec)) : await docker.createContainer(createBody(call.spec));
         try { await c.start(); } catch (e) {
           await c.remove({ force: true, v: false }).catch(() => {});
           throw e;

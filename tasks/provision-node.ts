@@ -99,10 +99,9 @@ async function nodeSpec(ctx: TaskContext, ep: Endpoint, p: P, ip: string, info: 
     privileged: privileged.yes,
     capAdd: privileged.yes ? [] : ['ALL'], capDrop: privileged.yes ? [] : privileged.missing,
     securityOpt: ['seccomp=unconfined', ...(ep.engine === 'docker' ? ['apparmor=unconfined'] : [])],
-    // Docker: the node's own cgroup namespace (its default only on cgroup v2). Podman's compatible
-    // API ignores the setting; podman gives the node its own /sys/fs/cgroup tmpfs with only the
-    // node's own cgroup directories bound in, which keeps the host's mounts out of reach as well.
-    ...(ep.engine === 'docker' ? { cgroupns: 'private' as const } : {}),
+    // The node's own cgroup namespace (the engines' default only on cgroup v2): systemd in a node
+    // that shares the host's would change the host's cgroup mounts (cgroup2 gains nsdelegate).
+    cgroupns: 'private',
     tmpfs: ['/run', '/tmp'],
     volumes, devices,
     env: [`container=${ep.engine}`],

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import type { PlanDocument } from '../../core/plan.ts';
@@ -91,6 +91,9 @@ for (const { engine, start, skip, subnet } of ENGINES) {
           assert.equal(await sh('systemctl is-active containerd'), 'active', n);
         }
         const pids = await Promise.all(nodes.map(async (n) => (await docker.getContainer(n).inspect()).State.Pid));
+        // Each node in its own cgroup namespace: systemd in one sharing the host's would remount the
+        // host's cgroup2 with nsdelegate (podman's compatible API dropped the setting).
+        for (const [i, pid] of pids.entries()) assert.notEqual(readlinkSync(`/proc/${pid}/ns/cgroup`), readlinkSync('/proc/self/ns/cgroup'), `${nodes[i]} has its own cgroup namespace`);
         const now = sharersBesides(pids);
         assert.deepEqual(now.mine, [], 'no node shares the host\'s cgroup tmpfs');
         sharers.push(...now.others);

@@ -101,7 +101,7 @@ podman --url unix:///run/engine.sock build --tag kubestrap-node:v1.31.4-fe254754
 # checked: cat /proc/sys/kernel/cap_last_cap
 # checked: podman --url unix:///run/engine.sock volume ls --filter label=io.kubestrap.created-by=kubestrap --filter label=io.kubestrap.profile=demo --format '{{.Name}}'
 podman --url unix:///run/engine.sock volume create --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=control-plane demo
-podman --url unix:///run/engine.sock run -d --name demo --hostname demo --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=control-plane --label io.kubestrap.runtime=cri-o --privileged --security-opt seccomp=unconfined --tmpfs /run --tmpfs /tmp --volume /lib/modules:/lib/modules:ro --volume demo:/var:exec --network demo --ip 192.168.49.2 --env container=podman --stop-signal SIGRTMIN+3 --publish 127.0.0.1::8443/tcp kubestrap-node:v1.31.4-fe2547547fbb /sbin/init
+podman --url unix:///run/engine.sock run -d --name demo --hostname demo --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=control-plane --label io.kubestrap.runtime=cri-o --privileged --security-opt seccomp=unconfined --cgroupns private --tmpfs /run --tmpfs /tmp --volume /lib/modules:/lib/modules:ro --volume demo:/var:exec --network demo --ip 192.168.49.2 --env container=podman --stop-signal SIGRTMIN+3 --publish 127.0.0.1::8443/tcp kubestrap-node:v1.31.4-fe2547547fbb /sbin/init
 podman --url unix:///run/engine.sock exec demo sh -c 'until s=$(systemctl is-system-running 2>/dev/null); [ "$s" = running ] || [ "$s" = degraded ]; do sleep 0.2; done; echo "$s"'
 
 # ── cluster.cp.preflight (preflight on docker:demo): already done, nothing to do
@@ -166,7 +166,7 @@ withheld 'docker:demo is created by step cluster.cp-node: its steps run through 
 # checked: cat /proc/sys/kernel/cap_last_cap
 # checked: podman --url unix:///run/engine.sock volume ls --filter label=io.kubestrap.created-by=kubestrap --filter label=io.kubestrap.profile=demo --format '{{.Name}}'
 podman --url unix:///run/engine.sock volume create --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=worker demo-m02
-podman --url unix:///run/engine.sock run -d --name demo-m02 --hostname demo-m02 --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=worker --label io.kubestrap.runtime=cri-o --privileged --security-opt seccomp=unconfined --tmpfs /run --tmpfs /tmp --volume /lib/modules:/lib/modules:ro --volume demo-m02:/var:exec --network demo --ip 192.168.49.3 --env container=podman --stop-signal SIGRTMIN+3 kubestrap-node:v1.31.4-fe2547547fbb /sbin/init
+podman --url unix:///run/engine.sock run -d --name demo-m02 --hostname demo-m02 --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=worker --label io.kubestrap.runtime=cri-o --privileged --security-opt seccomp=unconfined --cgroupns private --tmpfs /run --tmpfs /tmp --volume /lib/modules:/lib/modules:ro --volume demo-m02:/var:exec --network demo --ip 192.168.49.3 --env container=podman --stop-signal SIGRTMIN+3 kubestrap-node:v1.31.4-fe2547547fbb /sbin/init
 podman --url unix:///run/engine.sock exec demo-m02 sh -c 'until s=$(systemctl is-system-running 2>/dev/null); [ "$s" = running ] || [ "$s" = degraded ]; do sleep 0.2; done; echo "$s"'
 
 # ── cluster.m02.preflight (preflight on docker:demo-m02): already done, nothing to do
@@ -218,7 +218,7 @@ withheld 'docker:demo-m02 is created by step cluster.m02-node: its steps run thr
 # checked: cat /proc/sys/kernel/cap_last_cap
 # checked: podman --url unix:///run/engine.sock volume ls --filter label=io.kubestrap.created-by=kubestrap --filter label=io.kubestrap.profile=demo --format '{{.Name}}'
 podman --url unix:///run/engine.sock volume create --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=worker demo-m03
-podman --url unix:///run/engine.sock run -d --name demo-m03 --hostname demo-m03 --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=worker --label io.kubestrap.runtime=cri-o --privileged --security-opt seccomp=unconfined --tmpfs /run --tmpfs /tmp --volume /lib/modules:/lib/modules:ro --volume demo-m03:/var:exec --network demo --ip 192.168.49.4 --env container=podman --stop-signal SIGRTMIN+3 kubestrap-node:v1.31.4-fe2547547fbb /sbin/init
+podman --url unix:///run/engine.sock run -d --name demo-m03 --hostname demo-m03 --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=worker --label io.kubestrap.runtime=cri-o --privileged --security-opt seccomp=unconfined --cgroupns private --tmpfs /run --tmpfs /tmp --volume /lib/modules:/lib/modules:ro --volume demo-m03:/var:exec --network demo --ip 192.168.49.4 --env container=podman --stop-signal SIGRTMIN+3 kubestrap-node:v1.31.4-fe2547547fbb /sbin/init
 podman --url unix:///run/engine.sock exec demo-m03 sh -c 'until s=$(systemctl is-system-running 2>/dev/null); [ "$s" = running ] || [ "$s" = degraded ]; do sleep 0.2; done; echo "$s"'
 
 # ── cluster.m03.preflight (preflight on docker:demo-m03): already done, nothing to do
