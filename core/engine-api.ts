@@ -352,9 +352,12 @@ function createBody(spec: RunSpec): Dockerode.ContainerCreateOptions {
   }
   const tmpfs: Record<string, string> = {};
   for (const t of spec.tmpfs) { const [path, opts] = t.split(/:(.*)/); tmpfs[path!] = opts ?? ''; }
+  // `systempaths=unconfined` is the docker CLI's word for empty masked and read-only path lists.
+  const unmasked = spec.securityOpt.includes('systempaths=unconfined');
   // CgroupnsMode is API 1.41 but missing from @types/dockerode.
   const host: Dockerode.HostConfig & { CgroupnsMode?: string } = {
-    Privileged: spec.privileged, CapAdd: spec.capAdd, CapDrop: spec.capDrop, SecurityOpt: spec.securityOpt,
+    Privileged: spec.privileged, CapAdd: spec.capAdd, CapDrop: spec.capDrop, SecurityOpt: spec.securityOpt.filter((o) => o !== 'systempaths=unconfined'),
+    ...(unmasked ? { MaskedPaths: [], ReadonlyPaths: [] } : {}),
     Tmpfs: tmpfs, Binds: spec.volumes, NetworkMode: spec.network, PortBindings: bindings,
     Devices: spec.devices.map((d) => ({ PathOnHost: d, PathInContainer: d, CgroupPermissions: 'rwm' })),
     ...(spec.cgroupns ? { CgroupnsMode: spec.cgroupns } : {}),

@@ -38,6 +38,7 @@ export function libpodCreateBody(spec: RunSpec): Record<string, unknown> {
     if (key === 'seccomp') security.seccomp_profile_path = value;
     else if (key === 'apparmor') security.apparmor_profile = value;
     else if (key === 'label') security.selinux_opts = [value];
+    else if (key === 'unmask') security.unmask = value!.split(':');
     else throw new Error(`security option ${o} has no libpod equivalent here`);
   }
   const resources: Record<string, unknown> = {};

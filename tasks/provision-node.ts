@@ -98,7 +98,12 @@ async function nodeSpec(ctx: TaskContext, ep: Endpoint, p: P, ip: string, info: 
     network: p.network, ip,
     privileged: privileged.yes,
     capAdd: privileged.yes ? [] : ['ALL'], capDrop: privileged.yes ? [] : privileged.missing,
-    securityOpt: ['seccomp=unconfined', ...(ep.engine === 'docker' ? ['apparmor=unconfined'] : [])],
+    // Unprivileged, /proc and /sys are partly masked, and the kernel then refuses runc in the node a
+    // fresh procfs for each pod ("mount_too_revealing"): unmask them, as --privileged would.
+    securityOpt: [
+      'seccomp=unconfined', ...(ep.engine === 'docker' ? ['apparmor=unconfined'] : []),
+      ...(privileged.yes ? [] : [ep.engine === 'docker' ? 'systempaths=unconfined' : 'unmask=ALL']),
+    ],
     // The node's own cgroup namespace (the engines' default only on cgroup v2): systemd in a node
     // that shares the host's would change the host's cgroup mounts (cgroup2 gains nsdelegate).
     cgroupns: 'private',

@@ -2,11 +2,11 @@
 // machine allows: the default node image built from Debian, three node containers created at once,
 // the none graph in each node up to the kubeadm config (kubeadm itself is the release test double:
 // no image registry here, so `kubeadm init` stops the run), the workers' joins planned with the
-// join command as a placeholder, an image loaded into every node's containerd, then delete leaves
-// no container, volume or network, and the host is as it was.
+// join command as a placeholder, an image loaded into every node's containerd, a pod sandbox with a
+// bridge CNI address in every node, then delete leaves no container, volume or network, and the
+// host is as it was.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +14,8 @@ import Docker from 'dockerode';
 import type { PlanDocument } from '../../core/plan.ts';
 import { quote } from '../../core/quote.ts';
 import { nodeImagePackages } from '../../tasks/build-node-image.ts';
+import { busyboxArchive } from '../helpers/busybox-image.ts';
+import { criClient } from '../helpers/cri.ts';
 import { runCli } from '../helpers/cli.ts';
 import { DOCKER_INSTALL, PODMAN_INSTALL, startDockerd, startPodman } from '../helpers/dockerd.ts';
 import { isRoot, missing, tempDir } from '../helpers/env.ts';
@@ -50,6 +52,8 @@ for (const { engine, start, skip, subnet } of ENGINES) {
           `engine=${engine}`, `socket=unix://${socket}`, `subnet=${subnet}`, 'subnetStep=1', 'subnetTries=6', `imageFrom=${from}`,
           `binaryMirror=${release.binaryMirror}`, `criToolsMirror=${release.criToolsMirror}`, `containerdMirror=${release.containerdMirror}`, `runcMirror=${release.runcMirror}`, `cniPluginsMirror=${release.cniPluginsMirror}`,
           `kubernetesVersion=${VERSION}`, 'worker1=true', 'worker2=true', 'waitTimeout=5',
+          // Bridge in each node: the multi-node default (flannel) is a manifest whose images no registry gives here.
+          'cni=bridge',
         ].flatMap((s) => ['--set', s]);
         const env = { env: { KUBESTRAP_HOME: join(dir, 'home'), HOME: join(dir, 'user') }, cwd: dir };
         mkdirSync(join(dir, 'user'));
@@ -101,21 +105,19 @@ for (const { engine, start, skip, subnet } of ENGINES) {
         assert.match(config, new RegExp(`advertiseAddress: ${subnet.replace(/0\/24$/, '2').replace(/\./g, '\\.')}`));
         assert.match(config, /kind: InitConfiguration/);
 
-        // image load: a tiny image built here (busybox), into every node's containerd.
-        const root = join(dir, 'img');
-        mkdirSync(join(root, 'bin'), { recursive: true });
-        execFileSync('cp', [execFileSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).trim(), join(root, 'bin/busybox')]);
-        execFileSync('tar', ['-cf', join(dir, 'img.tar'), '-C', root, '.']);
-        await new Promise<void>((resolve, reject) => docker.importImage(join(dir, 'img.tar'), { repo: 'ks-load-test', tag: '1' }, (err: unknown, stream?: NodeJS.ReadableStream) => {
+        // image load: tiny images built here (busybox) into the local engine: one to load, and the
+        // sandbox (pause) image the nodes' containerd names, which no registry can give them here.
+        const runtimeConfig = (await execIn(docker, profile, ['cat', '/etc/containerd/config.toml'])).stdout;
+        const pauseImage = /sandbox(?:_image)? = "([^"]+)"/.exec(runtimeConfig)?.[1];
+        assert.ok(pauseImage, runtimeConfig);
+        const archive = busyboxArchive(dir, [
+          { name: 'ks-load-test:1', entrypoint: ['/bin/sh'] },
+          { name: pauseImage, entrypoint: ['/bin/sleep', '2147483647'] },
+        ]);
+        await new Promise<void>((resolve, reject) => docker.loadImage(archive, {}, (err: unknown, stream?: NodeJS.ReadableStream) => {
           if (err || !stream) { reject(err); return; }
           docker.modem.followProgress(stream, (e: unknown) => (e ? reject(e) : resolve()));
         }));
-        if (engine === 'podman') {
-          // podman's import ignores repo:tag: tag the newest image.
-          const imgs = await docker.listImages();
-          const newest = imgs.filter((i) => !(i.RepoTags ?? []).some((r) => r.includes('kubestrap-node'))).sort((a, b) => b.Created - a.Created)[0]!;
-          await docker.getImage(newest.Id).tag({ repo: 'ks-load-test', tag: '1' });
-        }
         // kubestrap list shows the profile's nodes as the engine sees them.
         const list = await runCli(['list'], env);
         assert.equal(list.code, 0, list.stderr);
@@ -129,6 +131,23 @@ for (const { engine, start, skip, subnet } of ENGINES) {
         }
         const again = await runCli(['image', 'load', 'ks-load-test:1', '-p', profile, '--dry-run', '--format', 'json'], env);
         assert.equal((JSON.parse(again.stdout) as PlanDocument).steps[0]!.status, 'ok', 'a second load finds the image in every node');
+
+        // A pod sandbox in every node (crictl runp, through the CRI from here to each node's socket):
+        // the node can run pods, and the bridge CNI gives each one an address from the pod subnet.
+        const pause = await runCli(['image', 'load', pauseImage, '-p', profile, '--yes', '--json'], env);
+        assert.equal(pause.code, 0, pause.stderr + pause.stdout.slice(-1500));
+        for (const [i, n] of nodes.entries()) {
+          const cri = criClient(`/proc/${pids[i]}/root/run/containerd/containerd.sock`);
+          try {
+            const pod = await cri.runPodSandbox(`web-${i}`);
+            const status = await cri.podSandboxStatus(pod);
+            assert.equal(status.state, 'SANDBOX_READY', n);
+            assert.match(status.ip, /^10\.244\.\d+\.\d+$/, `${n}: pod address ${status.ip} is in the pod subnet`);
+            await cri.removePodSandbox(pod);
+          } finally {
+            cri.close();
+          }
+        }
 
         // delete: lists, then removes exactly the profile's containers, volumes and network.
         const del = await runCli(['delete', '-p', profile, '--yes', '--json'], env);

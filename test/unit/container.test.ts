@@ -9,7 +9,7 @@ import { hostAddress, isPrivate, overlaps, parseCidr } from '../../tasks/contain
 import { missingCaps } from '../../tasks/container/privileges.ts';
 import { scrubSecrets } from '../../tasks/container/secrets.ts';
 import { mergeKubeconfig } from '../../tasks/container-kubeconfig.ts';
-import { fullReference } from '../../tasks/load-image.ts';
+import { fullReference, nodeReference } from '../../tasks/load-image.ts';
 
 describe('container driver pieces', () => {
   it('subnets: overlap, private ranges, node addresses', () => {
@@ -40,6 +40,14 @@ describe('container driver pieces', () => {
     assert.equal(fullReference('me/app:1'), 'docker.io/me/app:1');
     assert.equal(fullReference('localhost:5000/app'), 'localhost:5000/app:latest');
     assert.equal(fullReference('ghcr.io/x/app@sha256:abc'), 'ghcr.io/x/app@sha256:abc');
+  });
+
+  it('loads an image under the name its engine keeps: podman stores a short name as localhost/NAME', () => {
+    assert.equal(nodeReference('app:1', ['app:1']), 'docker.io/library/app:1');
+    assert.equal(nodeReference('app:1', ['docker.io/library/app:1']), 'docker.io/library/app:1');
+    assert.equal(nodeReference('app:1', ['localhost/app:1']), 'localhost/app:1');
+    assert.equal(nodeReference('app', ['localhost/app:latest']), 'localhost/app:latest');
+    assert.equal(nodeReference('registry.k8s.io/pause:3.10', ['registry.k8s.io/pause:3.10']), 'registry.k8s.io/pause:3.10');
   });
 
   it('merges the admin kubeconfig as a context named after the profile, keeping the others', () => {
