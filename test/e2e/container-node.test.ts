@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import type { PlanDocument } from '../../core/plan.ts';
@@ -73,7 +73,7 @@ steps:
         const commands = node.effects.filter((e) => e.kind === 'exec').map((e) => (e as { command: string }).command);
         const labels = `--label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=${profile}`;
         const privileges = engine === 'docker'
-          ? '--cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined --security-opt apparmor=unconfined'
+          ? '--cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt systempaths=unconfined'
           : '--privileged --security-opt seccomp=unconfined';
         const devices = engine === 'docker' ? ' --device /dev/kmsg' : '';
         const entry = engine === 'docker' ? ` --entrypoint /bin/sh ${image} -c ${quote(CGROUP_RW_SCRIPT)} kubestrap-node /sbin/init` : ` ${image} /sbin/init`;
@@ -82,7 +82,7 @@ steps:
         const limits = engine === 'docker' ? ' --cpus=1 --memory=1024m' : ' --cpus=1 --memory=1024m';
         assert.deepEqual(commands, [
           `${cli} volume create ${labels} --label io.kubestrap.role=control-plane ${profile}`,
-          `${cli} run -d --name ${profile} --hostname ${profile} ${labels} --label io.kubestrap.role=control-plane --label io.kubestrap.runtime=containerd ${privileges} ${engine === 'docker' ? '--cgroupns private ' : ''}--tmpfs /run --tmpfs /tmp${modules} --volume ${profile}:/var${engine === 'podman' ? ':exec' : ''}${devices} --network ${profile} --ip ${ip} --env container=${engine} --stop-signal SIGRTMIN+3${limits} --publish 127.0.0.1::8443/tcp${entry}`,
+          `${cli} run -d --name ${profile} --hostname ${profile} ${labels} --label io.kubestrap.role=control-plane --label io.kubestrap.runtime=containerd ${privileges} --cgroupns private --tmpfs /run --tmpfs /tmp${modules} --volume ${profile}:/var${engine === 'podman' ? ':exec' : ''}${devices} --network ${profile} --ip ${ip} --env container=${engine} --stop-signal SIGRTMIN+3${limits} --publish 127.0.0.1::8443/tcp${entry}`,
           `${cli} exec ${profile} sh -c ${quote('until s=$(systemctl is-system-running 2>/dev/null); [ "$s" = running ] || [ "$s" = degraded ]; do sleep 0.2; done; echo "$s"')}`,
         ]);
         if (engine === 'docker') assert.ok((node.notes ?? []).some((n) => /without --privileged: .*CAP_SYS_RESOURCE/.test(n.message)), JSON.stringify(node.notes));
@@ -98,9 +98,13 @@ steps:
         assert.equal(c.Config.Labels['io.kubestrap.profile'], profile);
         assert.equal(c.NetworkSettings.Networks[profile]?.IPAddress, ip);
         assert.equal(c.HostConfig.Privileged, engine === 'podman');
+        // Its own cgroup namespace (podman: created through its own API, which keeps the setting).
+        assert.notEqual(readlinkSync(`/proc/${c.State.Pid}/ns/cgroup`), readlinkSync('/proc/self/ns/cgroup'));
         assert.deepEqual(c.NetworkSettings.Ports['8443/tcp']?.map((b) => b.HostIp), ['127.0.0.1']);
         assert.ok(Number(c.NetworkSettings.Ports['8443/tcp']?.[0]?.HostPort) > 0);
         const sh = (script: string) => execIn(docker, profile, ['sh', '-c', script]);
+        // Nothing of /proc masked: runc in the node mounts a fresh procfs for each pod.
+        assert.equal((await sh('grep -c " /proc/" /proc/self/mountinfo || true')).stdout.trim(), '0');
         assert.match((await sh('systemctl is-system-running')).stdout.trim(), /^(running|degraded)$/);
         assert.equal((await sh('readlink /proc/1/exe')).stdout.trim(), '/usr/lib/systemd/systemd');
         assert.equal((await sh('findmnt -no FSTYPE /run; findmnt -no FSTYPE /tmp')).stdout.trim().split('\n').join(' '), 'tmpfs tmpfs');
