@@ -105,9 +105,10 @@ export class App {
     const stop = this.renderEvents(renderers, o, events);
     try {
       const outcome = await call(engine, opts);
-      if (!outcome.result && !o.json) {
-        // The plan itself failed (a probe or a parameter): show it, nothing ran.
-        this.io.stdout.write((await import('../core/render/plan-text.ts')).renderPlanText(outcome.plan, this.style));
+      if (!outcome.result) {
+        // The plan itself failed (a probe or a parameter): show it, nothing ran. With --json as the
+        // same plan event a run emits before it starts, its failed steps carrying their errors.
+        this.io.stdout.write(o.json ? JSON.stringify({ type: 'plan', plan: outcome.plan }) + '\n' : (await import('../core/render/plan-text.ts')).renderPlanText(outcome.plan, this.style));
       }
       return outcome.exitCode;
     } finally {

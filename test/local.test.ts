@@ -301,6 +301,33 @@ describe('plan and run on the local host', () => {
     }
   });
 
+  it('run --json of a plan that fails prints that plan, its failed step with the error; nothing runs', async (t) => {
+    const w = workspace(t);
+    writeFileSync(join(w.dir, 'tasks/broken-check.ts'), `import { defineTask } from 'kubestrap';
+export default defineTask({
+  name: 'broken-check',
+  description: 'A check that cannot answer',
+  params: {},
+  async check() { throw new Error('the probe broke'); },
+  async run() {},
+});
+`);
+    writeFileSync(join(w.dir, 'broken.yaml'), `name: broken
+imports: [./tasks/broken-check.ts]
+steps:
+  - { id: first, task: write-file, with: { path: "${w.root}/first", content: "1" } }
+  - { id: broken, task: broken-check }
+`);
+    const r = await w.cli(['run', 'broken.yaml', '--yes', '--json']);
+    assert.notEqual(r.code, 0);
+    const plan = events(r.stdout).find((e) => e.type === 'plan') as { plan: PlanDocument } | undefined;
+    assert.ok(plan, `a plan event: ${r.stdout}${r.stderr}`);
+    const failed = plan.plan.steps.filter((s) => s.status === 'failed');
+    assert.deepEqual(failed.map((s) => s.id), ['broken']);
+    assert.match(failed[0]!.error ?? '', /the probe broke/);
+    assert.equal(existsSync(join(w.root, 'first')), false, 'nothing ran');
+  });
+
   it('a failing step skips its dependents but not independent steps; exit 1', async (t) => {
     const w = workspace(t);
     writeFileSync(join(w.dir, 'fail.yaml'), `name: fail

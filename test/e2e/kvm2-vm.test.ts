@@ -145,9 +145,11 @@ test('provision-vm: a TCG domain boots the guest image, gets a DHCP lease and an
   const shipped = ['--set', `kvmQemuUri=${lv.uri}`, '--set', `network=ks-vm-${id}`, '--set', `kvmNetwork=ks-vmnat-${id}`,
     '--set', 'subnetStart=192.168.233.0', '--set', 'kvmSubnetStart=192.168.249.0', '--only', 'node.prepare'];
   const node = await runCli(['run', 'driver-kvm2', ...shipped, '--yes', '--json', '-p', profile], { env, cwd: work });
-  const finished = node.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; step?: string; status?: string; error?: string })
-    .filter((e) => e.type === 'step-finish' || e.type === 'step-failed').map((e) => `${e.step} ${e.status ?? `failed: ${e.error}`}`);
-  assert.equal(node.code, 0, finished.join('\n') + node.stderr + node.stdout.slice(-3000));
+  const nodeEvents = node.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; step?: string; status?: string; error?: string; plan?: PlanDocument });
+  const finished = nodeEvents.filter((e) => e.type === 'step-finish' || e.type === 'step-failed').map((e) => `${e.step} ${e.status ?? `failed: ${e.error}`}`);
+  // A plan that failed is the plan event alone: its failed steps say why.
+  const planFailures = nodeEvents.flatMap((e) => e.plan?.steps.filter((s) => s.status === 'failed').map((s) => `${s.id} (plan) failed: ${s.error}`) ?? []);
+  assert.equal(node.code, 0, [...planFailures, ...finished].join('\n') + node.stderr);
   assert.deepEqual(finished.filter((f) => !f.startsWith('node.')), ['check-virt ok', 'network ok', 'vm ok']);
   assert.deepEqual(finished.filter((f) => f.startsWith('node.')).map((f) => f.split(' ')[0]), ['node.preflight', 'node.claim', 'node.prepare']);
   const claim = execFileSync('ssh', ['-i', join(dir, 'id_ed25519'), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
