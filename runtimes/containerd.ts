@@ -105,7 +105,7 @@ async function arch(ctx: TaskContext): Promise<'amd64' | 'arm64'> {
 }
 
 /** The upstream release for this node, checksums from the files the releases publish. */
-async function staticRelease(ctx: TaskContext, o: RuntimeOptions): Promise<Extract<Source, { kind: 'static' }>> {
+export async function staticRelease(ctx: TaskContext, o: Pick<RuntimeOptions, 'downloads'>): Promise<Extract<Source, { kind: 'static' }>> {
   const a = await arch(ctx);
   const mirror = (o.downloads?.['containerd']?.url || CONTAINERD_RELEASES).replace(/\/+$/, '');
   const runcMirror = (o.downloads?.['runc']?.url || RUNC_RELEASES).replace(/\/+$/, '');

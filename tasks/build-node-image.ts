@@ -1,28 +1,43 @@
 // The default node image, built on this machine from a public Debian base image: systemd, the
-// runtime's Debian packages, the CNI plugins, and kubelet/kubeadm/kubectl/crictl at the requested
-// version (checksummed downloads, where install-kubernetes looks for them, so that step finds them
-// done). Tagged by the hash of all its inputs, so a second start reuses it; no image registry is
-// involved beyond the base image's own.
+// runtime (containerd's upstream release for containerd; Debian's packages for Docker), the CNI
+// plugins, and kubelet/kubeadm/kubectl/crictl at the requested version (checksummed downloads,
+// where install-runtime and install-kubernetes look for them, so those steps find them done in
+// every node instead of each node fetching and unpacking its own). Tagged by the hash of all its
+// inputs, so a second start reuses it; no image registry is involved beyond the base image's own.
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { UserError } from '../core/errors.ts';
 import { defineTask } from '../core/task.ts';
 import type { TaskContext } from '../core/context.ts';
 import { ENGINE_PARAMS, endpoint } from './container/common.ts';
-import { DEFAULT_BINARY_MIRROR, DEFAULT_CRI_TOOLS_MIRROR } from '../options/cluster.ts';
+import { containerdMirror, DEFAULT_BINARY_MIRROR, DEFAULT_CRI_TOOLS_MIRROR, runcMirror } from '../options/cluster.ts';
+import { taskParam } from '../options/option.ts';
+import { CONTAINERD_UNIT, CONTAINERD_UNIT_FILE, STATIC_RUNC, staticRelease } from '../runtimes/containerd.ts';
 import { artifacts } from './install-kubernetes.ts';
+import { once } from './k8s/once.ts';
 
 /** Debian 13 (trixie), the stable release, as kind's base image uses. */
 export const DEFAULT_BASE_IMAGE = 'docker.io/library/debian:trixie-slim';
 /** Bump when the Dockerfile below changes in a way its inputs do not show. */
-const BUILD_REVISION = 1;
+const BUILD_REVISION = 2;
 
 const COMMON_PACKAGES = [
   'systemd', 'systemd-sysv', 'dbus', 'iproute2', 'iptables', 'conntrack', 'socat', 'ethtool', 'kmod', 'ca-certificates', 'procps',
   'sudo', 'util-linux', 'containernetworking-plugins',
 ];
-/** The runtime's packages baked in; cri-o is not packaged by Debian and is installed at start. */
-const RUNTIME_PACKAGES: Record<string, string[]> = { containerd: ['containerd', 'runc'], docker: ['docker.io', 'containerd', 'runc'], 'cri-o': [] };
+/**
+ * The runtime's Debian packages baked in. containerd comes from its release instead (Debian's is
+ * too old for current Kubernetes); Docker keeps Debian's, whose docker.io needs Debian's containerd;
+ * cri-o is not packaged by Debian and is installed at start.
+ */
+const RUNTIME_PACKAGES: Record<string, string[]> = { containerd: [], docker: ['docker.io', 'containerd', 'runc'], 'cri-o': [] };
+
+/** containerd's release in the image, laid out as install-runtime leaves it on a node. */
+interface BakedRuntime {
+  files: { name: string; url: string; sha256: string }[];
+  unit: string;
+  lines: string[];
+}
 
 export function nodeImagePackages(runtime: string): string[] {
   return [...new Set([...COMMON_PACKAGES, ...(RUNTIME_PACKAGES[runtime] ?? [])])].sort();
@@ -32,7 +47,7 @@ export function nodeImagePackages(runtime: string): string[] {
  * Packages are installed only when the base lacks them, so a base that has them all builds
  * without a network. Debian's CNI plugins live in /usr/lib/cni; the kubelet looks in /opt/cni/bin.
  */
-export function dockerfile(base: string, packages: string[], binDir: string, files: string[]): string {
+export function dockerfile(base: string, packages: string[], binDir: string, files: string[], runtimeLines: readonly string[] = []): string {
   return [
     `FROM ${base}`,
     `RUN missing=; for p in ${packages.join(' ')}; do dpkg-query -W -f '\${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing="$missing $p"; done; \\`,
@@ -40,6 +55,7 @@ export function dockerfile(base: string, packages: string[], binDir: string, fil
     'RUN mkdir -p /opt/cni && { [ -e /opt/cni/bin ] || ln -s /usr/lib/cni /opt/cni/bin; }',
     `COPY ${files.join(' ')} ${binDir}/`,
     `RUN cd ${binDir} && chmod 0755 kubelet kubeadm kubectl && tar -xzf crictl-*.tar.gz crictl`,
+    ...runtimeLines,
     'ENV container=docker',
     'STOPSIGNAL SIGRTMIN+3',
     'CMD ["/sbin/init"]',
@@ -58,6 +74,8 @@ export default defineTask({
     kubernetesVersion: { type: 'string' },
     binaryMirror: { type: 'string', default: DEFAULT_BINARY_MIRROR },
     criToolsMirror: { type: 'string', default: DEFAULT_CRI_TOOLS_MIRROR },
+    containerdMirror: taskParam(containerdMirror, true),
+    runcMirror: taskParam(runcMirror, true),
   },
   async check(ctx, p) {
     const tag = p.image || (await inputs(ctx, p)).tag;
@@ -72,28 +90,56 @@ export default defineTask({
     const i = await inputs(ctx, p);
     const files: string[] = [];
     let context = '';
-    for (const a of [...i.artifacts.list, i.artifacts.crictl]) {
+    for (const a of i.downloads) {
       const cached = await ctx.download(a.url, { sha256: a.sha256 });
       // The build context sits in the download cache, beside the files it is made of.
       context ||= `${dirname(dirname(cached))}/node-image-${i.hash}`;
       await ctx.put(cached, `${context}/${a.name}`, { mode: '0644', sha256: a.sha256 });
       files.push(a.name);
     }
-    await ctx.write(`${context}/Dockerfile`, dockerfile(p.baseImage, i.packages, i.artifacts.dir, files));
+    if (i.runtime) {
+      await ctx.write(`${context}/${i.runtime.unit}`, CONTAINERD_UNIT);
+      files.push(i.runtime.unit);
+    }
+    await ctx.write(`${context}/Dockerfile`, i.dockerfile);
     await ctx.engine(ep, { op: 'image.build', context, files, tag: i.tag, labels: { 'io.kubestrap.created-by': 'kubestrap', 'io.kubestrap.kubernetes-version': i.version } });
     return { image: i.tag };
   },
 });
 
-async function inputs(ctx: TaskContext, p: { engine: string; socket: string; baseImage: string; runtime: string; kubernetesVersion: string; binaryMirror: string; criToolsMirror: string }) {
+type Inputs = { engine: string; socket: string; baseImage: string; runtime: string; kubernetesVersion: string; binaryMirror: string; criToolsMirror: string; containerdMirror: string; runcMirror: string };
+
+async function inputs(ctx: TaskContext, p: Inputs) {
   const a = await artifacts(ctx, p);
+  const runtime = p.runtime === 'containerd' ? await bakedContainerd(ctx, p) : undefined;
   const packages = nodeImagePackages(p.runtime);
-  const files = [...a.list, a.crictl].map((x) => x.name);
+  const downloads = [...a.list, a.crictl, ...(runtime?.files ?? [])];
+  const text = dockerfile(p.baseImage, packages, a.dir, [...a.list, a.crictl].map((x) => x.name), runtime?.lines);
   const hash = createHash('sha256').update(JSON.stringify({
     BUILD_REVISION, // The base by its reference: pin a digest (debian@sha256:…) to make a new pull a new input.
-    base: p.baseImage, packages, sums: [...a.list, a.crictl].map((x) => x.sha256),
-    dockerfile: dockerfile(p.baseImage, packages, a.dir, files),
+    base: p.baseImage, packages, sums: downloads.map((x) => x.sha256), dockerfile: text, unit: runtime ? CONTAINERD_UNIT : '',
   })).digest('hex').slice(0, 12);
   const version = a.dir.split('/').pop()!;
-  return { artifacts: a, packages, hash, version, tag: `kubestrap-node:${version}-${hash}` };
+  return { artifacts: a, runtime, packages, downloads, dockerfile: text, hash, version, tag: `kubestrap-node:${version}-${hash}` };
+}
+
+/** containerd's and runc's releases (the ones install-runtime would put on the node), their unit, and how the image unpacks them. */
+async function bakedContainerd(ctx: TaskContext, p: Inputs): Promise<BakedRuntime> {
+  const r = await once(ctx, 'containerd-release', () => staticRelease(ctx, { downloads: { containerd: { url: p.containerdMirror }, runc: { url: p.runcMirror } } }));
+  const archive = r.containerd.path.split('/').pop()!;
+  const runc = r.runc.url.split('/').pop()!;
+  const unit = CONTAINERD_UNIT_FILE.split('/').pop()!;
+  const members = r.containerd.members;
+  const bins = members.map((m) => `${r.containerd.dest}/${m.split('/').pop()}`);
+  return {
+    files: [{ name: archive, url: r.containerd.url, sha256: r.containerd.sha256 }, { name: runc, url: r.runc.url, sha256: r.runc.sha256 }],
+    unit,
+    lines: [
+      // The archive stays where install-runtime keeps it: that step compares the binaries against it.
+      `COPY ${archive} ${dirname(r.containerd.path)}/`,
+      `COPY ${runc} ${STATIC_RUNC}`,
+      `COPY ${unit} ${CONTAINERD_UNIT_FILE}`,
+      `RUN tar -xzf ${r.containerd.path} -C ${r.containerd.dest} --strip-components=1 --no-same-owner ${members.join(' ')} && chmod 0755 ${[...bins, STATIC_RUNC].join(' ')} && chmod 0644 ${r.containerd.path} ${CONTAINERD_UNIT_FILE}`,
+    ],
+  };
 }

@@ -8,9 +8,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
+import { parse } from 'yaml';
 import type { PlanDocument } from '../../core/plan.ts';
 import { quote } from '../../core/quote.ts';
 import { nodeImagePackages } from '../../tasks/build-node-image.ts';
@@ -30,7 +31,10 @@ const ENGINES = [
   { engine: 'podman', start: startPodman, skip: base ?? missing(['podman'], PODMAN_INSTALL), subnet: '192.168.212.0/24' },
 ] as const;
 
-type Event = { type: string; step?: string; error?: string; line?: string };
+type Event = { type: string; step?: string; error?: string; line?: string; effect?: { kind: string } };
+
+/** The user's own kubeconfig before start: its cluster, user and context stay. */
+const USER_KUBECONFIG = 'apiVersion: v1\nkind: Config\nclusters:\n- name: work\n  cluster: { server: "https://work:6443" }\nusers:\n- name: work\n  user: { token: t }\ncontexts:\n- name: work\n  context: { cluster: work, user: work }\ncurrent-context: work\n';
 
 for (const { engine, start, skip, subnet } of ENGINES) {
   describe(`a 3-node ${engine} profile`, { skip }, () => {
@@ -86,6 +90,10 @@ for (const { engine, start, skip, subnet } of ENGINES) {
         const finished = new Set(events.filter((e) => e.type === 'step-finish').map((e) => e.step));
         for (const n of ['cp', 'm02', 'm03']) for (const s of ['preflight', 'claim', 'prepare', 'runtime', 'kubernetes', 'kubelet']) assert.ok(finished.has(`${n}.${s}`), `${n}.${s} finished`);
         for (const s of ['kubeadm-config', 'init', 'kubeconfig']) assert.ok(finished.has(`cp.${s}`), `cp.${s} finished`);
+        // containerd's release comes with the node image: no node fetches, puts or unpacks its own.
+        const runtimeChanges = events.filter((e) => e.type === 'effect' && /\.runtime$/.test(e.step ?? '') && !['probe', 'read'].includes(e.effect?.kind ?? ''))
+          .filter((e) => /containerd-[\d.]+-linux|\/usr\/local\/sbin\/runc/.test(JSON.stringify(e.effect)));
+        assert.deepEqual(runtimeChanges.map((e) => e.step), []);
         const starts = events.filter((e) => e.type === 'step-start' && /-node$/.test(e.step ?? '')).map((e) => e.step);
         assert.equal(starts.length, 3);
 
@@ -148,6 +156,24 @@ for (const { engine, start, skip, subnet } of ENGINES) {
             cri.close();
           }
         }
+
+        // The host's kubeconfig: the recipe merges it once the API server answers, which the stand-in's
+        // never does, so its task runs here on its own (state under another home, so the profile's
+        // record stays the driver's): the profile's context beside the user's own, mode 0600.
+        mkdirSync(join(dir, 'user/.kube'), { recursive: true });
+        writeFileSync(join(dir, 'user/.kube/config'), USER_KUBECONFIG, { mode: 0o600 });
+        const hostPort = (await docker.getContainer(profile).inspect()).NetworkSettings.Ports['8443/tcp']?.[0]?.HostPort;
+        assert.ok(hostPort, 'the API server port is published');
+        const kcRecipe = join(dir, 'kubeconfig.yaml');
+        writeFileSync(kcRecipe, `name: host-kubeconfig\nsteps:\n  - id: kubeconfig\n    task: container-kubeconfig\n    with: { engine: ${engine}, socket: "unix://${socket}", container: "${profile}", apiserverHostPort: "${hostPort}" }\n`);
+        const kc = await runCli(['run', kcRecipe, '-p', profile, '--yes', '--json'], { ...env, env: { ...env.env, KUBESTRAP_HOME: join(dir, 'home-kubeconfig') } });
+        assert.equal(kc.code, 0, kc.stderr + kc.stdout.slice(-1500));
+        const merged = parse(readFileSync(join(dir, 'user/.kube/config'), 'utf8')) as { clusters: { name: string; cluster: { server: string } }[]; contexts: { name: string }[]; 'current-context': string };
+        assert.deepEqual(merged.contexts.map((c) => c.name).sort(), [profile, 'work'].sort());
+        assert.equal(merged.clusters.find((c) => c.name === profile)?.cluster.server, `https://127.0.0.1:${hostPort}`);
+        assert.equal(merged.clusters.find((c) => c.name === 'work')?.cluster.server, 'https://work:6443');
+        assert.equal(merged['current-context'], profile);
+        assert.equal(statSync(join(dir, 'user/.kube/config')).mode & 0o777, 0o600);
 
         // delete: lists, then removes exactly the profile's containers, volumes and network.
         const del = await runCli(['delete', '-p', profile, '--yes', '--json'], env);

@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import type { PlanDocument } from '../../core/plan.ts';
+import { CONTAINERD_RELEASE } from '../../runtimes/containerd-support.ts';
 import { nodeImagePackages } from '../../tasks/build-node-image.ts';
 import { runCli } from '../helpers/cli.ts';
 import { DOCKER_INSTALL, startDockerd } from '../helpers/dockerd.ts';
@@ -19,6 +20,14 @@ import { MMDEBSTRAP_INSTALL, nodeImage } from '../helpers/node-image.ts';
 
 const skip = missing(['dockerd', 'containerd', 'mmdebstrap'], `${DOCKER_INSTALL} ${MMDEBSTRAP_INSTALL}`) ?? (isRoot ? undefined : 'needs root');
 const VERSION = 'v1.31.4';
+// containerd's release as install-runtime leaves it on a node: the archive it compares against, the
+// binaries unpacked from it, runc, and the unit; no Debian containerd beside it.
+const CONTAINERD_CHECK = [
+  `a=/var/cache/kubestrap/containerd-${CONTAINERD_RELEASE}-linux-amd64.tar.gz`,
+  'for m in containerd containerd-shim-runc-v2 ctr; do tar -xzOf $a bin/$m | cmp -s - /usr/local/bin/$m && test -x /usr/local/bin/$m || exit 1; done',
+  'test -x /usr/local/sbin/runc', 'grep -q "^ExecStart=/usr/local/bin/containerd$" /etc/systemd/system/containerd.service',
+  '! dpkg-query -W containerd 2>/dev/null', 'echo containerd from its release',
+].join(' && ');
 
 describe('build-node-image on docker', { skip }, () => {
   it('plans the build, builds the image with progress, then finds it built', { timeout: 900_000 }, async (t) => {
@@ -36,7 +45,7 @@ describe('build-node-image on docker', { skip }, () => {
 steps:
   - id: image
     task: build-node-image
-    with: { engine: docker, socket: "unix://${socket}", baseImage: "${base}", kubernetesVersion: ${VERSION}, binaryMirror: "${release.binaryMirror}", criToolsMirror: "${release.criToolsMirror}" }
+    with: { engine: docker, socket: "unix://${socket}", baseImage: "${base}", kubernetesVersion: ${VERSION}, binaryMirror: "${release.binaryMirror}", criToolsMirror: "${release.criToolsMirror}", containerdMirror: "${release.containerdMirror}", runcMirror: "${release.runcMirror}" }
 `);
       const env = { env: { KUBESTRAP_HOME: join(dir, 'home') }, cwd: dir };
 
@@ -49,8 +58,8 @@ steps:
       assert.ok(m, builds[0]);
       const [, tag, context] = m;
       const writes = step.effects.filter((e) => e.kind === 'write').map((e) => (e as { path: string }).path);
-      assert.deepEqual(writes, ['kubelet', 'kubeadm', 'kubectl', `crictl-v1.31.0-linux-amd64.tar.gz`, 'Dockerfile'].map((f) => `${context}/${f}`));
-      assert.equal(step.effects.filter((e) => e.kind === 'download').length >= 4, true);
+      assert.deepEqual(writes, ['kubelet', 'kubeadm', 'kubectl', `crictl-v1.31.0-linux-amd64.tar.gz`, `containerd-${CONTAINERD_RELEASE}-linux-amd64.tar.gz`, 'runc.amd64', 'containerd.service', 'Dockerfile'].map((f) => `${context}/${f}`));
+      assert.equal(step.effects.filter((e) => e.kind === 'download').length >= 6, true);
 
       const run = await runCli(['run', recipe, '--yes', '--json'], env);
       const events = run.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; line?: string; error?: string });
@@ -61,12 +70,12 @@ steps:
       assert.deepEqual(img.Config.Cmd, ['/sbin/init']);
 
       // What the node will find: the binaries at the version's path, crictl unpacked, CNI plugins.
-      const c = await docker.createContainer({ Image: tag!, Entrypoint: ['sh', '-c'], Cmd: [`/var/lib/kubestrap/binaries/${VERSION}/kubelet --version; /var/lib/kubestrap/binaries/${VERSION}/crictl --version; test -x /opt/cni/bin/bridge && echo cni`], HostConfig: { NetworkMode: 'none' } });
+      const c = await docker.createContainer({ Image: tag!, Entrypoint: ['sh', '-c'], Cmd: [`/var/lib/kubestrap/binaries/${VERSION}/kubelet --version; /var/lib/kubestrap/binaries/${VERSION}/crictl --version; test -x /opt/cni/bin/bridge && echo cni; ${CONTAINERD_CHECK}`], HostConfig: { NetworkMode: 'none' } });
       await c.start();
       await c.wait();
       const out = ((await c.logs({ stdout: true, stderr: true })) as unknown as Buffer).toString('utf8').replace(/[\x00-\x08]/g, '');
       await c.remove({ force: true });
-      assert.match(out, new RegExp(`Kubernetes ${VERSION}[\\s\\S]*crictl version v1\\.31\\.0[\\s\\S]*cni`));
+      assert.match(out, new RegExp(`Kubernetes ${VERSION}[\\s\\S]*crictl version v1\\.31\\.0[\\s\\S]*cni[\\s\\S]*containerd from its release`));
 
       const again = await runCli(['plan', recipe, '--format', 'json'], env);
       assert.equal((JSON.parse(again.stdout) as PlanDocument).steps[0]!.status, 'ok');
