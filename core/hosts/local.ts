@@ -12,6 +12,9 @@ export class LocalHost implements Host {
   readonly name = 'local';
   readonly kind = 'local' as const;
 
+  /** `home`: the engine's $HOME (the caller's environment, not necessarily this process's). */
+  constructor(private readonly opts: { home?: string } = {}) {}
+
   exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     // The command is already fully quoted by core/quote.ts: it goes to the shell as it is.
     // Its own process group: an abort must stop everything the command started, not only the shell
@@ -88,7 +91,7 @@ export class LocalHost implements Host {
 
   async facts(): Promise<HostFacts> {
     const info = os.userInfo();
-    return { uid: info.uid, gid: info.gid, user: info.username, home: os.homedir() };
+    return { uid: info.uid, gid: info.gid, user: info.username, home: this.opts.home || os.homedir() };
   }
 
   shellPrefix(): string[] {

@@ -25,10 +25,10 @@ export class HostPool {
     /** Who SSH logs in as when a host names no user (ssh's own default). */
     localUser?: string;
   }) {
-    this.local = opts.local ?? new LocalHost();
+    this.env = opts.env ?? {};
+    this.local = opts.local ?? new LocalHost(this.env.HOME ? { home: this.env.HOME } : {});
     this.knownHostsFile = opts.knownHostsFile;
     if (opts.injected) this.injected = opts.injected;
-    this.env = opts.env ?? {};
     this.localUser = opts.localUser ?? userInfo().username;
   }
 
