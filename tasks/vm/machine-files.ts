@@ -52,9 +52,12 @@ export async function overlayDisk(ctx: TaskContext, image: string, disk: string,
   if (!(await ctx.exists(disk))) await ctx.$`qemu-img create -q -f qcow2 -F qcow2 -b ${image} ${disk} ${`${sizeMiB}M`}`;
 }
 
-/** Waits until USER@ADDRESS:PORT takes the key (cloud-init has run); exit 3 at the deadline. */
+/**
+ * Waits until USER@ADDRESS:PORT takes the key and cloud-init has finished (it restarts sshd while it
+ * configures the guest, so a first answer can be followed by refused connections); exit 3 at the deadline.
+ */
 export const WAIT_SSH_SCRIPT = `end=$(( $(date +%s) + $4 ))
-until ssh -i "$1" -p "$5" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o LogLevel=ERROR "$2@$3" true </dev/null; do
+until ssh -i "$1" -p "$5" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o LogLevel=ERROR "$2@$3" 'command -v cloud-init >/dev/null 2>&1 || exit 0; cloud-init status --wait >/dev/null 2>&1; test -e /var/lib/cloud/instance/boot-finished' </dev/null; do
   if [ "$(date +%s)" -ge "$end" ]; then exit 3; fi
   sleep 2
 done`;

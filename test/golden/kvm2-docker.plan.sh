@@ -148,7 +148,7 @@ while :; do
   if [ "$(date +%s)" -ge "$end" ]; then virsh -c "$1" net-dhcp-leases "$2" >&2; exit 3; fi
   sleep 2
 done' wait-ip qemu:///system mk-kubestrap 52:54:00:8b:14:ec 120
-# sh -c 'end=$(( $(date +%s) + $4 ))\nuntil ssh -i "$1" -p "$5" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o LogLevel=ERROR "$2@$3" true </dev/null; do\n  if [ "$(date +%s)" -ge "$end" ]; then exit 3; fi\n  sleep 2\ndone' wait-ssh $KUBESTRAP_HOME/profiles/kubestrap/machine/id_ed25519 docker '<output of vm#7>' 300 22
+# sh -c 'end=$(( $(date +%s) + $4 ))\nuntil ssh -i "$1" -p "$5" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o LogLevel=ERROR "$2@$3" '\''command -v cloud-init >/dev/null 2>&1 || exit 0; cloud-init status --wait >/dev/null 2>&1; test -e /var/lib/cloud/instance/boot-finished'\'' </dev/null; do\n  if [ "$(date +%s)" -ge "$end" ]; then exit 3; fi\n  sleep 2\ndone' wait-ssh $KUBESTRAP_HOME/profiles/kubestrap/machine/id_ed25519 docker '<output of vm#7>' 300 22
 withheld 'this command uses the output of an earlier command'
 
 # ── node.preflight (preflight on ssh:docker@<output of vm#7>:22): already done, nothing to do

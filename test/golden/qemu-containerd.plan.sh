@@ -71,7 +71,7 @@ sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/profiles/kubestrap/machine/qemu.j
 KUBESTRAP_EOF
 qemu-system-x86_64 -name kubestrap -accel tcg -m 2200 -smp 2 -nodefaults -display none -daemonize -pidfile $KUBESTRAP_HOME/profiles/kubestrap/machine/qemu.pid -serial file:$KUBESTRAP_HOME/profiles/kubestrap/machine/console.log -drive file=$KUBESTRAP_HOME/profiles/kubestrap/machine/disk.qcow2,if=virtio,format=qcow2 -drive file=$KUBESTRAP_HOME/profiles/kubestrap/machine/seed.iso,if=virtio,format=raw,readonly=on -netdev user,id=net0,hostfwd=tcp:127.0.0.1:42022-:22,hostfwd=tcp:127.0.0.1:42023-:8443 -device virtio-net-pci,netdev=net0,mac=52:54:00:8b:14:ec -device virtio-rng-pci
 sh -c 'end=$(( $(date +%s) + $4 ))
-until ssh -i "$1" -p "$5" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o LogLevel=ERROR "$2@$3" true </dev/null; do
+until ssh -i "$1" -p "$5" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o LogLevel=ERROR "$2@$3" '\''command -v cloud-init >/dev/null 2>&1 || exit 0; cloud-init status --wait >/dev/null 2>&1; test -e /var/lib/cloud/instance/boot-finished'\'' </dev/null; do
   if [ "$(date +%s)" -ge "$end" ]; then exit 3; fi
   sleep 2
 done' wait-ssh $KUBESTRAP_HOME/profiles/kubestrap/machine/id_ed25519 docker 127.0.0.1 300 42022

@@ -70,7 +70,7 @@ VBoxManage storageattach kubestrap --storagectl SATA --port 0 --device 0 --type 
 VBoxManage storageattach kubestrap --storagectl SATA --port 1 --device 0 --type dvddrive --medium $KUBESTRAP_HOME/profiles/kubestrap/machine/seed.iso
 VBoxManage startvm kubestrap --type headless
 sh -c 'end=$(( $(date +%s) + $4 ))
-until ssh -i "$1" -p "$5" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o LogLevel=ERROR "$2@$3" true </dev/null; do
+until ssh -i "$1" -p "$5" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 -o LogLevel=ERROR "$2@$3" '\''command -v cloud-init >/dev/null 2>&1 || exit 0; cloud-init status --wait >/dev/null 2>&1; test -e /var/lib/cloud/instance/boot-finished'\'' </dev/null; do
   if [ "$(date +%s)" -ge "$end" ]; then exit 3; fi
   sleep 2
 done' wait-ssh $KUBESTRAP_HOME/profiles/kubestrap/machine/id_ed25519 docker 127.0.0.1 300 43022
