@@ -88,21 +88,16 @@ export default defineTask({
       throw new UserError('NODE_IMAGE_MISSING', `the node image ${p.image} (--base-image) is not in the local ${ep.engine}`, { fix: `pull or load it first (${ep.engine} pull ${p.image}), or leave --base-image out to build the default image` });
     }
     const i = await inputs(ctx, p);
-    const files: string[] = [];
     let context = '';
     for (const a of i.downloads) {
       const cached = await ctx.download(a.url, { sha256: a.sha256 });
       // The build context sits in the download cache, beside the files it is made of.
       context ||= `${dirname(dirname(cached))}/node-image-${i.hash}`;
       await ctx.put(cached, `${context}/${a.name}`, { mode: '0644', sha256: a.sha256 });
-      files.push(a.name);
     }
-    if (i.runtime) {
-      await ctx.write(`${context}/${i.runtime.unit}`, CONTAINERD_UNIT);
-      files.push(i.runtime.unit);
-    }
+    if (i.runtime) await ctx.write(`${context}/${i.runtime.unit}`, CONTAINERD_UNIT);
     await ctx.write(`${context}/Dockerfile`, i.dockerfile);
-    await ctx.engine(ep, { op: 'image.build', context, files, tag: i.tag, labels: { 'io.kubestrap.created-by': 'kubestrap', 'io.kubestrap.kubernetes-version': i.version } });
+    await ctx.engine(ep, { op: 'image.build', context, files: i.contextFiles, tag: i.tag, labels: { 'io.kubestrap.created-by': 'kubestrap', 'io.kubestrap.kubernetes-version': i.version } });
     return { image: i.tag };
   },
 });
@@ -120,7 +115,9 @@ async function inputs(ctx: TaskContext, p: Inputs) {
     base: p.baseImage, packages, sums: downloads.map((x) => x.sha256), dockerfile: text, unit: runtime ? CONTAINERD_UNIT : '',
   })).digest('hex').slice(0, 12);
   const version = a.dir.split('/').pop()!;
-  return { artifacts: a, runtime, packages, downloads, dockerfile: text, hash, version, tag: `kubestrap-node:${version}-${hash}` };
+  // What the build context holds besides the Dockerfile: the downloads, then the unit.
+  const contextFiles = [...downloads.map((x) => x.name), ...(runtime ? [runtime.unit] : [])];
+  return { runtime, downloads, contextFiles, dockerfile: text, hash, version, tag: `kubestrap-node:${version}-${hash}` };
 }
 
 /** containerd's and runc's releases (the ones install-runtime would put on the node), their unit, and how the image unpacks them. */

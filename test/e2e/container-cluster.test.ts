@@ -19,6 +19,7 @@ import { quote } from '../../core/quote.ts';
 import { nodeImagePackages } from '../../tasks/build-node-image.ts';
 import { busyboxArchive } from '../helpers/busybox-image.ts';
 import { criClient } from '../helpers/cri.ts';
+import { USER_KUBECONFIG, adminConf } from '../fixtures/kubeconfigs.ts';
 import { runCli } from '../helpers/cli.ts';
 import { DOCKER_INSTALL, PODMAN_INSTALL, startDockerd, startPodman } from '../helpers/dockerd.ts';
 import { isRoot, missing, tempDir } from '../helpers/env.ts';
@@ -34,12 +35,6 @@ const ENGINES = [
 ] as const;
 
 type Event = { type: string; step?: string; error?: string; line?: string; effect?: { kind: string } };
-
-/** What kubeadm init writes as /etc/kubernetes/admin.conf, with dummy credentials. */
-const ADMIN_CONF = 'apiVersion: v1\nkind: Config\nclusters:\n- name: kubernetes\n  cluster: { certificate-authority-data: Q0E=, server: "https://control-plane.internal:8443" }\nusers:\n- name: kubernetes-admin\n  user: { client-certificate-data: Q0VSVA==, client-key-data: S0VZ }\ncontexts:\n- name: kubernetes-admin@kubernetes\n  context: { cluster: kubernetes, user: kubernetes-admin }\ncurrent-context: kubernetes-admin@kubernetes\n';
-
-/** The user's own kubeconfig before start: its cluster, user and context stay. */
-const USER_KUBECONFIG = 'apiVersion: v1\nkind: Config\nclusters:\n- name: work\n  cluster: { server: "https://work:6443" }\nusers:\n- name: work\n  user: { token: t }\ncontexts:\n- name: work\n  context: { cluster: work, user: work }\ncurrent-context: work\n';
 
 for (const { engine, start, skip, subnet } of ENGINES) {
   describe(`a 3-node ${engine} profile`, { skip }, () => {
@@ -170,7 +165,7 @@ for (const { engine, start, skip, subnet } of ENGINES) {
         writeFileSync(join(dir, 'user/.kube/config'), USER_KUBECONFIG, { mode: 0o600 });
         // TEST DOUBLE: the stand-in kubeadm's admin.conf is a placeholder; this is the shape a real
         // kubeadm init writes (cluster, user, context), with dummy credentials.
-        const written = await execIn(docker, profile, ['sh', '-c', 'printf "%s" "$1" > /etc/kubernetes/admin.conf', 'sh', ADMIN_CONF]);
+        const written = await execIn(docker, profile, ['sh', '-c', 'printf "%s" "$1" > /etc/kubernetes/admin.conf', 'sh', adminConf('kubernetes', 'https://control-plane.internal:8443')]);
         assert.equal(written.exitCode, 0, written.stderr);
         const hostPort = (await docker.getContainer(profile).inspect()).NetworkSettings.Ports['8443/tcp']?.[0]?.HostPort;
         assert.ok(hostPort, 'the API server port is published');

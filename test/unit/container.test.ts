@@ -10,6 +10,7 @@ import { missingCaps } from '../../tasks/container/privileges.ts';
 import { scrubSecrets } from '../../tasks/container/secrets.ts';
 import { mergeKubeconfig } from '../../tasks/container-kubeconfig.ts';
 import { fullReference, nodeReference } from '../../tasks/load-image.ts';
+import { USER_KUBECONFIG, adminConf } from '../fixtures/kubeconfigs.ts';
 
 describe('container driver pieces', () => {
   it('subnets: overlap, private ranges, node addresses', () => {
@@ -51,8 +52,8 @@ describe('container driver pieces', () => {
   });
 
   it('merges the admin kubeconfig as a context named after the profile, keeping the others', () => {
-    const admin = 'apiVersion: v1\nkind: Config\nclusters:\n- name: demo\n  cluster: { certificate-authority-data: Q0E=, server: "https://192.168.49.2:8443" }\nusers:\n- name: kubernetes-admin\n  user: { client-certificate-data: Q0VSVA==, client-key-data: S0VZ }\ncontexts:\n- name: kubernetes-admin@demo\n  context: { cluster: demo, user: kubernetes-admin }\ncurrent-context: kubernetes-admin@demo\n';
-    const mine = 'apiVersion: v1\nkind: Config\nclusters:\n- name: work\n  cluster: { server: "https://work:6443" }\nusers:\n- name: work\n  user: { token: t }\ncontexts:\n- name: work\n  context: { cluster: work, user: work }\ncurrent-context: work\n';
+    const admin = adminConf('demo', 'https://192.168.49.2:8443');
+    const mine = USER_KUBECONFIG;
     const merged = parse(mergeKubeconfig(mine, admin, 'demo', 'https://127.0.0.1:32771'));
     assert.deepEqual(merged.clusters.map((c: { name: string }) => c.name), ['work', 'demo']);
     assert.equal(merged.clusters[1].cluster.server, 'https://127.0.0.1:32771');
