@@ -4,6 +4,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { readFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { UserError } from '../errors.ts';
 import { quote } from '../quote.ts';
@@ -135,7 +136,7 @@ export class SshHost extends ShellHost {
     if (this.lost) throw this.lost;
     await this.acquire(opts.signal);
     try {
-      for (;;) {
+      for (let lateRetries = 0; ; ) {
         try {
           return await this.execChannel(command, opts);
         } catch (e) {
@@ -143,14 +144,21 @@ export class SshHost extends ShellHost {
           // The server allows fewer sessions than we assumed (sshd's MaxSessions): from now on use
           // no more channels than it has granted at once, and retry when one of ours ends. (sshd
           // frees a session a little after its channel closes, so a refusal can also come at the
-          // limit: the peak it granted is the proof of what it allows.) When no other command
-          // could free a session, the refusal is final.
-          if (!(await this.channelEnded())) {
+          // limit: the peak it granted is the proof of what it allows.)
+          if (await this.channelEnded()) {
+            this.limit = Math.max(1, Math.min(this.limit, this.peakOpen));
+            this.release();
+            await this.acquire(opts.signal);
+            continue;
+          }
+          // No other command can free a session. A server that has granted sessions before is
+          // still freeing the one that just closed: try again shortly. One that never granted
+          // any, or keeps refusing, has refused for good.
+          if (this.peakOpen === 0 || lateRetries >= LATE_RETRY_MS.length) {
             throw new Error(`${this.name} refused to open a session for the command (${(e as Error).message}); sshd's MaxSessions may be 0`, { cause: e });
           }
-          this.limit = Math.max(1, Math.min(this.limit, this.peakOpen));
-          this.release();
-          await this.acquire(opts.signal);
+          await delay(LATE_RETRY_MS[lateRetries++]!, undefined, { signal: opts.signal });
+          if (this.lost) throw this.lost;
         }
       }
     } finally {
@@ -274,6 +282,9 @@ function sendSignal(stream: ClientChannel, name: 'TERM' | 'KILL'): void {
   const ch = stream as unknown as { outgoing: { id: number; state: string }; _client: { _protocol: { signal(id: number, signal: string): void } } };
   if (ch.outgoing.state === 'open' || ch.outgoing.state === 'eof') ch._client._protocol.signal(ch.outgoing.id, name);
 }
+
+/** Waits between retries of a refusal that no other channel of ours explains (about 3 s in all). */
+const LATE_RETRY_MS = [20, 50, 100, 200, 400, 800, 1500];
 
 function isSessionLimit(e: unknown): boolean {
   // OpenSSH refuses a session over MaxSessions with reason 2 ("open failed"); others may say 1
