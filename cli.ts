@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // The command line: parse argv, call the engine once, print, set the exit code. Nothing else;
 // each command is one function in cli/commands.ts.
-import { cac } from 'cac';
+import { cac, type CAC } from 'cac';
 import { fileURLToPath } from 'node:url';
 import { App } from './cli/app.ts';
 import { commands } from './cli/commands.ts';
-import { EXIT, UserError } from './core/errors.ts';
+import { EXIT, UserError, didYouMean } from './core/errors.ts';
 import { fromSource, isMain } from './core/runtime.ts';
 import { styleFor, type Style } from './core/render/style.ts';
 import { terminalText } from './core/render/escape.ts';
@@ -31,8 +31,8 @@ export async function main(io: Io): Promise<number> {
   const style = styleFor(!!io.stdout.isTTY, io.env);
   // Secret values met during this call: every event, plan, state and error line is redacted with it.
   const secrets = new Secrets();
+  const cli = cac('kubestrap');
   try {
-    const cli = cac('kubestrap');
     cli.option('--tasks <path>', 'Load custom task files (a file or a directory; repeatable)')
       .option('--json', 'Print one JSON event per line')
       .option('-v, --verbose', 'Show command output and error stacks')
@@ -51,7 +51,6 @@ export async function main(io: Io): Promise<number> {
       if (cli.options.help || cli.options.version) return 0;
       const name = cli.args[0];
       if (name === undefined) { cli.outputHelp(); return EXIT.ok; }
-      const { didYouMean } = await import('./core/errors.ts');
       throw new UserError('USAGE', `unknown command '${name}'`, { fix: didYouMean(String(name), cli.commands.map((c) => c.name).filter(Boolean)) ?? 'see kubestrap --help' });
     }
     if (cli.options.help) return 0;
@@ -64,7 +63,7 @@ export async function main(io: Io): Promise<number> {
       return EXIT.interrupted;
     }
     if (e instanceof Error) e.message = secrets.redact(e.message);
-    return report(e, io, verbose, style);
+    return report(unknownOption(e, io.argv, cli) ?? e, io, verbose, style);
   }
 }
 
@@ -88,6 +87,21 @@ function keepStrings(argv: readonly string[], options: readonly { names: string[
     }
     if (values.length) for (const n of o.names) parsed[n] = values.length === 1 ? values[0] : values;
   }
+}
+
+/**
+ * cac names an unknown option in camelCase (`--sshAddress`): name it as typed, with the nearest
+ * option the command has.
+ */
+function unknownOption(e: unknown, argv: readonly string[], cli: CAC): UserError | undefined {
+  const m = e instanceof Error && e.name === 'CACError' ? /^Unknown option `--?([^`]+)`/.exec(e.message) : null;
+  if (!m) return undefined;
+  const camel = (s: string) => s.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  const typed = argv.map((a) => a.split('=')[0]!).find((a) => /^--?[^-]/.test(a) && camel(a.replace(/^--?/, '')) === m[1]) ?? `--${m[1]}`;
+  const options = [...cli.globalCommand.options, ...(cli.matchedCommand?.options ?? [])];
+  const flags = options.flatMap((o) => o.rawName.split(',').map((f) => f.trim().split(/\s/)[0]!)).filter((f) => f.startsWith('--'));
+  const help = cli.matchedCommand?.name ? `kubestrap ${cli.matchedCommand.name} --help` : 'kubestrap --help';
+  return new UserError('USAGE', `unknown option '${typed}'`, { fix: didYouMean(typed, flags) ?? `see ${help}` });
 }
 
 function report(e: unknown, io: Io, verbose: boolean, style: Style): number {

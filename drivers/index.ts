@@ -3,7 +3,7 @@
 import { UserError, didYouMean } from '../core/errors.ts';
 import type { OptionSets } from '../core/recipe.ts';
 import { CLUSTER_SET, clusterOptions, clusterSet } from '../options/cluster.ts';
-import { flagsToParams, optionSet, type AnyOption } from '../options/option.ts';
+import { flagKey, flagsToParams, optionSet, type AnyOption } from '../options/option.ts';
 import type { Driver, DriverStatus, StartFlags } from './driver.ts';
 import { PRIORITY, statusWithin } from './driver.ts';
 import { none } from './none.ts';
@@ -35,9 +35,22 @@ export function startOptions(driver: Driver): readonly AnyOption[] {
 
 /** The start recipe's parameters from the flags given (each parsed by its option), over the profile's saved ones. */
 export function startParams(driver: Driver, flags: StartFlags, saved: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  refuseOtherDriversFlags(driver, flags);
   const given = flagsToParams(startOptions(driver), flags);
   driver.checkStart?.({ ...saved, ...given });
   return { ...given, ...driver.derivedParams?.(given) };
+}
+
+/** A flag only other drivers take is refused rather than ignored: `--nodes 3` must not quietly start one node. */
+function refuseOtherDriversFlags(driver: Driver, flags: StartFlags, list: readonly Driver[] = drivers): void {
+  const own = new Set(startOptions(driver).map((o) => o.flag));
+  for (const flag of new Set(list.flatMap((d) => d.options.map((o) => o.flag)))) {
+    if (!flag || own.has(flag) || flags[flagKey(flag)] === undefined) continue;
+    const takers = list.filter((d) => d.options.some((o) => o.flag === flag)).map((d) => d.name);
+    throw new UserError('FLAG_NOT_FOR_DRIVER', `--${flag} is not an option of the ${driver.name} driver`, {
+      fix: `drop it, or start with --driver ${takers.join(' or --driver ')}, which take${takers.length === 1 ? 's' : ''} it`,
+    });
+  }
 }
 
 export function findDriver(name: string, list: readonly Driver[] = drivers): Driver {
