@@ -85,9 +85,9 @@ async function main(): Promise<void> {
     const target: Target = { address: sshd.address, port: sshd.port, user: user.name, key: sshd.key, knownHosts: join(tmp, 'known_hosts') };
 
     // ——— (c) the workload users run: the shipped start recipe, planned ———
-    const startEnv = { ...process.env, KUBESTRAP_HOME: seededHome(join(tmp, 'home-start')) };
     const noneArgv = nonePlanArgv(cli);
     const sshArgv = sshPlanArgv(cli, target);
+    const startEnv = { ...process.env, KUBESTRAP_HOME: seededHome(join(tmp, 'home-start'), noneArgv, process.env) };
     log(`start plans, ${RUNS} rounds`);
     const cpu = (k: string) => { if (!results.startCpu.has(k)) results.startCpu.set(k, []); return results.startCpu.get(k)!; };
     const cpuFile = join(tmp, 'cpu.txt');

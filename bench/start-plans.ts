@@ -2,10 +2,10 @@
 // this machine and for the ssh driver against the benchmark's sshd, and how many programs a plan
 // starts (strace -f -e trace=execve: kubestrap itself, its children and what they start).
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { timeProcess } from './measure.ts';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { downloadCachePath, sha256 } from '../core/context.ts';
 import type { Target } from './ssh-loops.ts';
 
 export const NONE_PLAN = 'kubestrap start --driver none --dry-run --format json';
@@ -14,19 +14,18 @@ export const SSH_PLAN = 'kubestrap start --driver ssh --dry-run';
 /**
  * A KUBESTRAP_HOME whose download cache holds the release checksum files the plan reads, as after
  * a first plan on a machine online: this machine reaches no release server, and a plan that tries
- * to would measure the network instead (the files' contents do not matter to the timing).
+ * to would measure the network instead (the files' contents do not matter to the timing). The files
+ * are the ones a first plan lists as downloads without a checksum, so the seed follows the versions
+ * the recipe defaults to.
  */
-export function seededHome(dir: string, version = 'v1.31.4', crictl = 'v1.31.0'): string {
-  const urls = [
-    ...['kubelet', 'kubeadm', 'kubectl'].map((b) => `https://dl.k8s.io/release/${version}/bin/linux/amd64/${b}.sha256`),
-    `https://github.com/kubernetes-sigs/cri-tools/releases/download/${crictl}/crictl-${crictl}-linux-amd64.tar.gz.sha256`,
-  ];
-  for (const url of urls) {
-    // core/context.ts downloadCachePath: keyed by the URL.
-    const key = createHash('sha256').update(url).digest('hex');
-    const path = join(dir, 'cache', 'downloads', key.slice(0, 16), new URL(url).pathname.split('/').pop()!);
+export function seededHome(dir: string, argv: string[], env: NodeJS.ProcessEnv): string {
+  const first = spawnSync(argv[0]!, argv.slice(1), { env: { ...env, KUBESTRAP_HOME: dir }, encoding: 'utf8' });
+  const plan = JSON.parse(first.stdout) as { steps: { effects?: { kind: string; url?: string; sha256?: string }[] }[] };
+  const urls = plan.steps.flatMap((s) => s.effects ?? []).filter((e) => e.kind === 'download' && !e.sha256).map((e) => e.url!);
+  for (const url of new Set(urls)) {
+    const path = downloadCachePath(join(dir, 'cache', 'downloads'), url);
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, `${key}\n`);
+    writeFileSync(path, `${sha256(url)}  ${basename(path).replace(/\.sha256(sum)?$/, '')}\n`);
   }
   return dir;
 }

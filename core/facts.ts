@@ -1,7 +1,7 @@
 // Facts about a host, gathered in one shell script instead of one process per probe (Ansible's
 // fact gathering, without Python). A fact is a probe: the command the plan lists and its answer is
 // kept under, plus how the gathering script answers it with the same result.
-import { packageStateCommand } from './packages.ts';
+import { PACKAGE_STATE_SCRIPT, packageStateCommand } from './packages.ts';
 import { buildCommand, quote } from './quote.ts';
 import type { ExecResult, FileInfo } from './hosts/host.ts';
 
@@ -53,9 +53,14 @@ export function unitEnabled(unit: string): FactProbe {
   return { command, via: { kind: 'status', fragment: command } };
 }
 
-/** A file's sha256 (empty output when it cannot be read). */
+/** A file's sha256 (empty output when it cannot be read). A missing file costs no process. */
 export function fileDigest(path: string): FactProbe {
-  return shellFact('sha256sum < "$1" 2>/dev/null | cut -d" " -f1', path);
+  return shellFact('[ -f "$1" ] && [ -r "$1" ] || exit 0; sha256sum < "$1" | { read -r h _; echo "$h"; }', path);
+}
+
+/** The names in a directory, one a line (none when it is missing or unreadable), by the shell's own glob. */
+export function dirListing(path: string): FactProbe {
+  return shellFact('for f in "$1"/*; do [ -e "$f" ] && printf "%s\\n" "${f##*/}"; done; exit 0', path);
 }
 
 /** The package manager and which of these packages are installed (core/packages.ts: ctx.packageState). */
@@ -124,7 +129,8 @@ export function gatherScript(facts: readonly FactProbe[]): Gathering {
   status.forEach((f, i) => parts.push(`${f.via.kind === 'status' ? f.via.fragment : ''} </dev/null >/dev/null 2>&1 & p${i}=$!`));
   shell.forEach((f, i) => frame(String(i), f.via.kind === 'shell' ? f.via.fragment : ''));
   if (units.length) frame('units', `systemctl is-active ${units.map(quote).join(' ')}`);
-  if (packages.length) frame('packages', packageStateCommand(packages).text);
+  // The package query runs in a subshell of this one: the same script, without another sh.
+  if (packages.length) frame('packages', `(set -- ${packages.map(quote).join(' ')}\n${PACKAGE_STATE_SCRIPT}\n)`);
   if (files.length) {
     // One stat for every file (a line for each that exists), then each file's bytes.
     frame('stat', `stat -L -c '%F|%s|%a' -- ${files.map(quote).join(' ')}`);

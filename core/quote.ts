@@ -24,6 +24,26 @@ export function quoteValue(value: unknown, position: number): string {
   throw new TypeError(`cannot interpolate ${value === null ? 'null' : typeof value} into a command (value #${position + 1})`);
 }
 
+/**
+ * The words of a command that is only words as quote() writes them (bare, or single-quoted with
+ * `'\\''` for a quote), each separated by one space; undefined for anything else.
+ */
+export function words(text: string): string[] | undefined {
+  if (text.endsWith(' ')) return undefined;
+  const out: string[] = [];
+  const word = /(?:[A-Za-z0-9_\/.,:@%+=-]+|'[^']*'|\\')+/y;
+  let at = 0;
+  while (at < text.length) {
+    word.lastIndex = at;
+    const m = word.exec(text);
+    if (!m) return undefined;
+    at += m[0].length;
+    if (at < text.length && text[at++] !== ' ') return undefined;
+    out.push(m[0].replace(/'([^']*)'|\\'/g, (q, inner: string | undefined) => (q === "\\'" ? "'" : inner ?? '')));
+  }
+  return out.length ? out : undefined;
+}
+
 /** Characters that make a command more than one simple command when they appear in its literal text. */
 const SHELL_SYNTAX = /[;&|<>()`$\n*?[\]{}~#!\\"']/;
 

@@ -2,6 +2,7 @@
 // (cri-dockerd, containerd's static release): downloaded on the kubestrap machine with its checksum,
 // put on the node (kept there, so later runs compare the binaries against it), and extracted.
 import type { TaskContext } from '../core/context.ts';
+import { fileDigest } from '../core/facts.ts';
 
 /** Where archives are kept on the node. */
 export const ARCHIVE_DIR = '/var/cache/kubestrap';
@@ -16,11 +17,10 @@ export interface ReleaseArchive {
   dest: string;
 }
 
-const ARCHIVE_OK = '[ "$(sha256sum < "$1" | cut -d" " -f1)" = "$2" ]';
 const MEMBERS_OK = 'a=$1; d=$2; shift 2; for m in "$@"; do f="$d/${m##*/}"; tar -xzOf "$a" "$m" | cmp -s - "$f" && [ -x "$f" ] || exit 1; done';
 
 export async function archiveState(ctx: TaskContext, a: ReleaseArchive): Promise<{ archive: boolean; binaries: boolean }> {
-  const archive = (await ctx.probe`sh -c ${ARCHIVE_OK} sh ${a.path} ${a.sha256}`).ok;
+  const archive = (await ctx.fact(fileDigest(a.path))).stdout.trim() === a.sha256;
   const binaries = archive && (await ctx.probe`sh -c ${MEMBERS_OK} sh ${a.path} ${a.dest} ${[...a.members]}`).ok;
   return { archive, binaries };
 }

@@ -2,7 +2,8 @@
 // Debian 12's containerd 1.6 reads) instead of minikube's sed edits of whatever file is there.
 import type { TaskContext } from '../core/context.ts';
 import { parseChecksum } from '../core/checksum.ts';
-import { nodeArch } from '../tasks/k8s/node-facts.ts';
+import { commandFact, fileDigest, type FactProbe } from '../core/facts.ts';
+import { ARCHES, nodeArch } from '../tasks/k8s/node-facts.ts';
 import { once } from '../tasks/k8s/once.ts';
 import { ARCHIVE_DIR, archiveState, installArchive, type ReleaseArchive } from './archive.ts';
 import { CONTAINERD_RELEASE, CONTAINERD_RELEASES, containerdSupports, describeMinimums, kubernetesMinor, RUNC_RELEASE, RUNC_RELEASES } from './containerd-support.ts';
@@ -100,6 +101,10 @@ export type Source =
   | { kind: 'existing'; containerd: FoundBinary }
   | { kind: 'static'; containerd: ReleaseArchive; runc: { url: string; sha256: string } };
 
+function containerdArchiveName(a: 'amd64' | 'arm64'): string {
+  return `containerd-${CONTAINERD_RELEASE}-linux-${a}.tar.gz`;
+}
+
 async function arch(ctx: TaskContext): Promise<'amd64' | 'arm64'> {
   return await nodeArch(ctx);
 }
@@ -109,7 +114,7 @@ export async function staticRelease(ctx: TaskContext, o: Pick<RuntimeOptions, 'd
   const a = await arch(ctx);
   const mirror = (o.downloads?.['containerd']?.url || CONTAINERD_RELEASES).replace(/\/+$/, '');
   const runcMirror = (o.downloads?.['runc']?.url || RUNC_RELEASES).replace(/\/+$/, '');
-  const name = `containerd-${CONTAINERD_RELEASE}-linux-${a}.tar.gz`;
+  const name = containerdArchiveName(a);
   const url = `${mirror}/v${CONTAINERD_RELEASE}/${name}`;
   const sha256 = parseChecksum(await ctx.fetchText(`${url}.sha256sum`), `${url}.sha256sum`, 'check --containerd-mirror');
   const runcUrl = `${runcMirror}/v${RUNC_RELEASE}/runc.${a}`;
@@ -170,13 +175,19 @@ async function setup(ctx: TaskContext, o: RuntimeOptions): Promise<Setup> {
     packages: source.kind === 'packages' ? containerd.packages : [], allowRemovals: o.allowPackageChanges ?? false,
     files: files(o, source), services: containerd.services, others: o.otherUnits,
     ...(source.kind === 'static' ? {
-      installed: async (c: TaskContext) => (await archiveState(c, source.containerd)).binaries && (await c.probe`sh -c ${RUNC_OK} sh ${STATIC_RUNC} ${source.runc.sha256}`).ok,
+      installed: async (c: TaskContext) => (await archiveState(c, source.containerd)).binaries && (await c.fact(RUNC_RUNNABLE)).ok &&
+        (await c.fact(fileDigest(STATIC_RUNC))).stdout.trim() === source.runc.sha256,
       afterPackages: (c: TaskContext) => installStatic(c, source),
     } : {}),
   };
 }
 
-const RUNC_OK = '[ -x "$1" ] && [ "$(sha256sum < "$1" | cut -d" " -f1)" = "$2" ]';
+const RUNC_RUNNABLE = commandFact`test -x ${STATIC_RUNC}`;
+
+/** The static release's archive (for either architecture) and runc: what the check compares. */
+function staticFacts(): FactProbe[] {
+  return [...ARCHES.map((a) => fileDigest(`${ARCHIVE_DIR}/${containerdArchiveName(a)}`)), fileDigest(STATIC_RUNC), RUNC_RUNNABLE];
+}
 
 export const containerd: ContainerRuntime = {
   name: 'containerd',
@@ -184,6 +195,7 @@ export const containerd: ContainerRuntime = {
   criSocket: `unix://${SOCKET}`,
   packages: ['containerd', 'runc'],
   services: ['containerd'],
+  facts: staticFacts,
   configFiles: (o) => files(o).map(({ path, content, mode }) => ({ path, content, mode })),
   check: async (ctx, o) => isSetUp(ctx, await setup(ctx, o)),
   enable: async (ctx, o) => enableSetup(ctx, await setup(ctx, o)),

@@ -4,7 +4,8 @@
 // node, and its binary extracted from there, so the node's copy is what the check compares against.
 import type { TaskContext } from '../core/context.ts';
 import { UserError } from '../core/errors.ts';
-import { nodeArch } from '../tasks/k8s/node-facts.ts';
+import { fileDigest } from '../core/facts.ts';
+import { ARCHES, nodeArch } from '../tasks/k8s/node-facts.ts';
 import { once } from '../tasks/k8s/once.ts';
 import { ARCHIVE_DIR, archiveName, archiveState, installArchive, type ReleaseArchive } from './archive.ts';
 import { findBinaries, sourceOf } from './installed.ts';
@@ -220,6 +221,8 @@ export const docker: ContainerRuntime = {
   uses: ['containerd'],
   // Empty defaults: the pinned release for the node's architecture (criDockerdArchive).
   downloads: [{ name: 'cri-dockerd', param: 'criDockerd', url: '', sha256: '', description: "release archive (.tgz) of cri-dockerd, for runtime docker; default: the pinned release for the node's architecture" }],
+  // The archive's name may hold the node's architecture: both are asked.
+  facts: (o) => [...new Set(ARCHES.map((a) => criDockerdArchive(o, a).path))].map(fileDigest),
   configFiles: (o) => files(o).map(({ path, content, mode }) => ({ path, content, mode })),
   check: async (ctx, o) => isSetUp(ctx, await setup(ctx, o)),
   enable: async (ctx, o) => enableSetup(ctx, await setup(ctx, o)),

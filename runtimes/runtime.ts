@@ -1,4 +1,5 @@
 // The narrow interface every container runtime implements (containerd, docker + cri-dockerd, cri-o).
+import type { FactProbe } from '../core/facts.ts';
 import type { TaskContext } from '../core/context.ts';
 
 export type CgroupDriver = 'systemd' | 'cgroupfs';
@@ -57,6 +58,8 @@ export interface ContainerRuntime {
    * `${param}Url` and `${param}Sha256` parameters for each, passed on as RuntimeOptions.downloads.
    */
   downloads?: readonly RuntimeDownload[];
+  /** What its check reads beyond packages, units and config files (release archives' digests), for the host's gathering. */
+  facts?(opts: RuntimeOptions): readonly FactProbe[];
   /** Files the runtime's configuration consists of, exactly as written. */
   configFiles(opts: RuntimeOptions): { path: string; content: string; mode: string }[];
   /** Reads only: installed, configured as configFiles says, and its services running? */

@@ -19,7 +19,8 @@ import {
   parseCidr,
   parseCni,
 } from './k8s/cni.ts';
-import { nodeArch, readIfExists } from './k8s/node-facts.ts';
+import { ARCH, ARCHES, nodeArch, readIfExists } from './k8s/node-facts.ts';
+import { commandFact, dirListing, fileDigest, fileFact } from '../core/facts.ts';
 import { once } from './k8s/once.ts';
 import { parseChecksum } from './install-kubernetes.ts';
 import { DEFAULT_POD_SUBNET } from './k8s/kubeadm-yaml.ts';
@@ -40,9 +41,11 @@ const params = {
 type P = { cni: string; nodes: number; podSubnet: string; pluginsMirror: string };
 
 async function sha256Of(ctx: TaskContext, path: string): Promise<string | undefined> {
-  const r = await ctx.probe`sh -c ${'sha256sum < "$1" 2>/dev/null | cut -d" " -f1'} sh ${path}`;
-  return r.ok ? r.stdout.trim() : undefined;
+  return (await ctx.fact(fileDigest(path))).stdout.trim() || undefined;
 }
+
+const CONF_VISIBLE = commandFact`test -r ${CNI_CONF_DIR} -a -x ${CNI_CONF_DIR}`;
+const CONF_LISTING = dirListing(CNI_CONF_DIR);
 
 async function state(ctx: TaskContext, p: P) {
   return once(ctx, 'install-cni', async () => {
@@ -59,10 +62,10 @@ async function state(ctx: TaskContext, p: P) {
     const binDirExists = await ctx.exists(CNI_BIN_DIR);
     const pluginsMatch = haveTarball && (await ctx.probe`sh -c ${SAME_PLUGINS} sh ${tarball} ${CNI_BIN_DIR} ${members}`).ok;
     const config = cni.kind === 'bridge' ? { path: BRIDGE_CONFLIST, content: bridgeConflist(podSubnet) } : undefined;
-    const visible = !(await ctx.exists(CNI_CONF_DIR)) || (await ctx.probe`test -r ${CNI_CONF_DIR} -a -x ${CNI_CONF_DIR}`).ok;
+    const visible = !(await ctx.exists(CNI_CONF_DIR)) || (await ctx.fact(CONF_VISIBLE)).ok;
     const copyNow = config ? await readIfExists(ctx, BRIDGE_COPY) : null;
     const configNow = config ? (visible ? await readIfExists(ctx, config.path) : copyNow) : null;
-    const listing = await ctx.probe`sh -c ${'ls -1 "$1" 2>/dev/null; exit 0'} sh ${CNI_CONF_DIR}`;
+    const listing = await ctx.fact(CONF_LISTING);
     const others = listing.stdout.split('\n').filter((f) => /\.(conf|conflist|json)$/.test(f) && `${CNI_CONF_DIR}/${f}` !== BRIDGE_CONFLIST);
     const manifestNow = cni.kind === 'file' || cni.kind === 'manifest' ? await sha256Of(ctx, CNI_MANIFEST) : undefined;
     return {
@@ -94,6 +97,11 @@ export default defineTask({
   name: 'install-cni',
   description: `Install the CNI plugins (${CNI_PLUGINS_VERSION}, checksummed, cached) into ${CNI_BIN_DIR} and the pod network's configuration or manifest`,
   params,
+  // The tarball's name holds the node's architecture, not known before the gathering: both are asked.
+  facts: () => [
+    ARCH, ...ARCHES.map((a) => fileDigest(`${CNI_DIR}/${cniPluginsTarball(a)}`)), fileDigest(CNI_MANIFEST), CONF_VISIBLE, CONF_LISTING,
+    ...[CNI_BIN_DIR, CNI_CONF_DIR, BRIDGE_COPY, BRIDGE_CONFLIST].map(fileFact),
+  ],
   async check(ctx, p) {
     const s = await state(ctx, p);
     // A manifest is put again on every run: its source has no checksum to compare with.

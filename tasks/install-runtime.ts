@@ -2,7 +2,7 @@
 // packages are installed, the config files are exactly the planned ones and the services run.
 import type { TaskContext } from '../core/context.ts';
 import { defineTask, type Params, type ParamSpec } from '../core/task.ts';
-import { fileFact } from '../core/facts.ts';
+import { fileFact, shellFact } from '../core/facts.ts';
 import { runtimeBinaries } from '../runtimes/installed.ts';
 import { setupFacts } from '../runtimes/common.ts';
 import { allowPackageChanges, containerdMirror, containerRuntime, kubernetesVersion, runcMirror } from '../options/cluster.ts';
@@ -52,12 +52,15 @@ function outputs(runtime: ContainerRuntime, opts: RuntimeOptions) {
   return { runtime: runtime.name, criSocket: runtime.criSocket, cgroupDriver: opts.cgroupDriver, pauseImage: opts.pauseImage };
 }
 
+/** The capability bounding set line, read by the shell itself (no grep). */
+const BOUNDING_SET = shellFact('while read -r k v; do [ "$k" = CapBnd: ] && echo "$k $v"; done < /proc/self/status; exit 0');
+
 /** CAP_SYS_RESOURCE in the machine's bounding set: without it the runtime may not lower OOM scores. */
 async function withMachineLimits(ctx: TaskContext, opts: RuntimeOptions): Promise<RuntimeOptions> {
   // A machine a step creates is a node container today, and node containers lack CAP_SYS_RESOURCE
   // on these hosts (docker and podman alike): the plan cannot ask it yet, so it assumes so.
   if (ctx.createdBy) return { ...opts, restrictOomScoreAdj: true };
-  const r = await ctx.probe`sh -c ${'grep ^CapBnd: /proc/self/status'}`;
+  const r = await ctx.fact(BOUNDING_SET);
   const mask = /CapBnd:\s*([0-9a-f]+)/.exec(r.stdout)?.[1];
   const canLower = mask === undefined || (BigInt(`0x${mask}`) & (1n << 24n)) !== 0n;
   return canLower ? opts : { ...opts, restrictOomScoreAdj: true };
@@ -74,6 +77,8 @@ export default defineTask({
       ...runtime.configFiles(opts).map((f) => fileFact(f.path)),
       // containerd and docker look for what the machine already runs (runtimes/installed.ts).
       runtimeBinaries(),
+      BOUNDING_SET,
+      ...(runtime.facts?.(opts) ?? []),
     ];
   },
   async check(ctx, p) {

@@ -7,6 +7,7 @@ import type { ExecOptions, ExecResult, FileInfo, Host, HostFacts } from './host.
 import { UnreadableError } from './host.ts';
 import { OutputCollector } from './output.ts';
 import { stopper } from './stop.ts';
+import { words } from '../quote.ts';
 
 export class LocalHost implements Host {
   readonly name = 'local';
@@ -19,7 +20,10 @@ export class LocalHost implements Host {
     // The command is already fully quoted by core/quote.ts: it goes to the shell as it is.
     // Its own process group: an abort must stop everything the command started, not only the shell
     // (killing just /bin/sh leaves e.g. `sh -c 'sleep 30'` running as an orphan).
-    const child = spawn('/bin/sh', ['-c', command], { detached: true, stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    // `sh -c SCRIPT ARGS…` (how probes are written) starts that sh itself, not a shell that starts it.
+    const argv = command.startsWith('sh -c ') ? words(command) : undefined;
+    const [file, args] = argv ? ['sh', argv.slice(1)] : ['/bin/sh', ['-c', command]];
+    const child = spawn(file, args, { detached: true, stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     // SIGTERM to the whole group first (the command's traps run and clean up), SIGKILL only if it outlives that.
     const stopping = stopper((sig) => { const pid = child.pid; if (pid) try { process.kill(-pid, `SIG${sig}`); } catch { /* already gone */ } });
     const stopGroup = () => stopping.stop('stopped');

@@ -5,6 +5,8 @@ import { goArch } from './versions.ts';
 import { commandFact, commandPresent, type FactProbe } from '../../core/facts.ts';
 
 export const ARCH = commandFact`uname -m`;
+/** The architectures kubestrap installs binaries for (goArch's answers). */
+export const ARCHES = ['amd64', 'arm64'] as const;
 export const CPUS = commandFact`nproc`;
 const DEFAULT_ROUTE = commandFact`ip -4 -o route show default`;
 const GLOBAL_ADDRESSES = commandFact`ip -4 -o addr show scope global`;

@@ -94,7 +94,8 @@ export class FixedHost implements Host {
     if (put) return put[1]! in this.m.files ? ok(digest(this.m.files[put[1]!]!) + '\n') : fail(3);
     // ctx.packageState: the package manager, then the installed packages asked about.
     if (command.startsWith("sh -c 'for m in apt-get")) {
-      const asked = command.split(' package-state ')[1]?.split(' ') ?? [];
+      // The names follow the script and its `$0` (package-state on its own, sh in the gathering).
+      const asked = command.slice(command.lastIndexOf("' ") + 2).split(' ').slice(1);
       return ok(`manager apt-get\n${asked.filter((n) => n in (this.m.installed ?? {})).map((n) => `package ${n} ${this.m.installed![n]}\n`).join('')}`);
     }
     // runtimes/installed.ts: each binary's path, owner and version line.

@@ -4,13 +4,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareDebianVersions, packagesCommand, packageStateCommand, parsePackageState, parseSimulation, simulateCommand } from '../../core/packages.ts';
 import { Expectation } from '../../core/expectation.ts';
 import type { PackageEffect } from '../../core/effects.ts';
 import { runCli } from '../helpers/cli.ts';
-import { hasBinary, tempDir } from '../helpers/env.ts';
+import { hasBinary, isRoot, tempDir } from '../helpers/env.ts';
 
 describe('simulations read into a transaction', () => {
   it('apt: Inst, Inst over an older or newer version, Remv', () => {
@@ -131,6 +131,37 @@ describe('the commands', () => {
     // Only where the system keeps no cache of its own does the simulation keep one under the home.
     const systemCache = spawnSync('apt-config', ['shell', 'c', 'Dir::Cache::pkgcache'], { encoding: 'utf8' }).stdout.trim();
     assert.equal(existsSync(join(home, 'cache', 'apt', 'pkgcache.bin')), systemCache === "c=''", systemCache);
+  });
+
+  it("apt's answer comes from the cache while apt's and dpkg's state is unchanged, and from apt once dpkg's status changes", (t) => {
+    if (!hasBinary('apt-get') || !hasBinary('unshare') || !isRoot) { t.skip('needs a Debian system, unshare and root (a private mount namespace)'); return; }
+    const dir = tempDir(t);
+    const home = join(dir, 'home');
+    const names = ['socat'];
+    const script = simulateCommand('apt', 'install', names).text;
+    const env = { ...process.env, KUBESTRAP_HOME: home, LC_ALL: 'C' };
+    const plainArgs = ['-s', 'install', '--no-install-recommends', '--', ...names];
+    const first = spawnSync('sh', ['-c', script], { encoding: 'utf8', env });
+    assert.equal(first.status, 0, first.stderr);
+    const answers = join(home, 'cache', 'apt', 'answers');
+    assert.equal(readdirSync(answers).length, 1, 'the answer is kept');
+    assert.equal(spawnSync('sh', ['-c', script], { encoding: 'utf8', env }).stdout, first.stdout);
+    assert.equal(readdirSync(answers).length, 1, 'the same state answers from the cache');
+
+    // The same machine with socat recorded as installed in an old version, in dpkg's status file
+    // seen only inside a private mount namespace: the host's file is not touched.
+    const status = join(dir, 'status');
+    const stanzas = readFileSync('/var/lib/dpkg/status', 'utf8').split(/\n\n+/).filter((st) => st.trim() && !/^Package: socat$/m.test(st));
+    writeFileSync(status, [...stanzas, 'Package: socat\nStatus: install ok installed\nPriority: optional\nVersion: 0.0.1~kubestrap\nArchitecture: amd64\nDescription: test\n'].join('\n\n'));
+    const inside = (cmd: string) => spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount --bind "$0" /var/lib/dpkg/status && ${cmd}`, status],
+      { encoding: 'utf8', env });
+    const changed = inside(script);
+    const plainChanged = inside(`apt-get ${plainArgs.join(' ')}`);
+    assert.equal(changed.status, 0, changed.stderr);
+    assert.match(plainChanged.stdout, /Inst socat \[0\.0\.1~kubestrap\]/, 'apt sees the changed status');
+    assert.equal(changed.stdout, plainChanged.stdout, 'a changed status is a new question for apt, not a cached answer');
+    assert.equal(readdirSync(answers).length, 2);
+    assert.equal(spawnSync('sh', ['-c', script], { encoding: 'utf8', env }).stdout, first.stdout, "outside, the host's answer again");
   });
 
   it('the package-state probe, run by sh against this machine', (t) => {

@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { asRoot, buildCommand, quote, quoteValue } from '../../core/quote.ts';
+import { asRoot, buildCommand, quote, quoteValue, words } from '../../core/quote.ts';
 import { UserError } from '../../core/errors.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -154,5 +154,21 @@ describe('asRoot', () => {
     assert.equal(compound.simple, false);
     assert.match(asRoot(compound, false), /^sudo -n sh -c '/);
     assert.deepEqual(execFileSync('dash', ['-c', asRoot(compound, false)], { encoding: 'utf8' }).split('\0').slice(0, -1), words);
+  });
+});
+
+describe('words: the argv of a command written only of quoted words', () => {
+  it('gives back exactly the words a shell sees, for every nasty word', () => {
+    const text = buildCommand(['sh -c ', ' sh ', ''], ['printf "%s\\0" "$@"', NASTY.filter((w) => !w.includes('\0'))]).text;
+    const argv = words(text)!;
+    assert.ok(argv, text);
+    assert.deepEqual(argv, ['sh', '-c', 'printf "%s\\0" "$@"', 'sh', ...NASTY]);
+    // The same words, as dash parses the text.
+    const seen = execFileSync('dash', ['-c', `printf '%s\\0' ${text}`], { encoding: 'utf8' }).split('\0').slice(0, -1);
+    assert.deepEqual(seen, argv);
+  });
+
+  it('is undefined for anything a shell would read as more than words', () => {
+    for (const t of ['a | b', 'a  b', 'a; b', 'echo $HOME', 'a > f', "a 'open", ' a', 'a ', '', 'a\nb', 'echo "x"']) assert.equal(words(t), undefined, t);
   });
 });
