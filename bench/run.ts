@@ -67,6 +67,8 @@ async function main(): Promise<void> {
       'kubestrap plan hundred.yaml': () => timeProcess(['node', cli, 'plan', hundred, '--set', `dir=${join(tmp, 'hundred')}`], { env: planEnv }),
     }, log);
     // The same plan, phase by phase, to show where its time goes.
+    // Its types are in build.d.mts beside it.
+    // deno-lint-ignore no-sloppy-imports
     const { bundle } = await import('../scripts/build.mjs');
     const phasesDir = join(tmp, 'phases-bundle');
     await bundle(['bench/startup-phases.ts'], phasesDir);

@@ -8,7 +8,7 @@ import type {
 import { hasPlaceholder, placeholder } from './placeholder.ts';
 import { declaredBase } from './effects.ts';
 import { commandsFor } from './effect-kinds.ts';
-import { describeTransaction, packageStateCommand, parsePackageState, parseSimulation, simulateCommand, takesAway, type PackageState } from './packages.ts';
+import { describeTransaction, parsePackageState, parseSimulation, simulateCommand, takesAway, type PackageState } from './packages.ts';
 import { ExecError, UserError } from './errors.ts';
 import type { Host, HostFacts } from './hosts/host.ts';
 import { UnreadableError } from './hosts/host.ts';

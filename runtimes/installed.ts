@@ -71,7 +71,7 @@ export function parseBinaries(stdout: string): Map<string, FoundBinary> {
   const found = new Map<string, FoundBinary>();
   const owners = new Map<string, string>();
   for (const line of stdout.split('\n')) {
-    const [tag, a, b, c = ''] = line.split('\t');
+    const [tag, a, b] = line.split('\t');
     // dpkg names a multi-arch package with its architecture (containerd:amd64).
     if (tag === 'owner' && a && b && !owners.has(a)) owners.set(a, b.replace(/:[a-z0-9-]+(?=,|$)/g, ''));
   }

@@ -322,7 +322,7 @@ describe('golden plans (fixed facts: a Debian 12 workstation)', () => {
     assert.equal(exitCode, 0);
     const text = normalize(renderPlanText(plan, style), home);
     golden('none-containerd-cgroup-v1.plan.txt', text);
-    assert.match(text, /^Warnings\n(.*\n)*  preflight: this machine uses cgroup v1, which the kubelet of Kubernetes v1\.37\.1 refuses by default: kubestrap sets failCgroupV1: false/m);
+    assert.match(text, /^Warnings\n(.*\n)* {2}preflight: this machine uses cgroup v1, which the kubelet of Kubernetes v1\.37\.1 refuses by default: kubestrap sets failCgroupV1: false/m);
     assert.match(text, /kubeadm init --config \/var\/lib\/kubestrap\/kubeadm\.yaml --ignore-preflight-errors=Swap,SystemVerification$/m);
   });
 

@@ -382,16 +382,16 @@ describe('graph, tasks and status', () => {
     assert.equal(text.stdout, 'demo — Files in a temp root\n  motd (put-motd)\n  stamp (write-file) ← motd\n  hosts (ensure-line)\n  done (run-command) ← stamp, hosts\n');
     const dot = await w.cli(['graph', 'demo.yaml', '--format', 'dot']);
     assert.match(dot.stdout, /^digraph "demo" \{\n/);
-    assert.match(dot.stdout, /^  "motd" -> "stamp";$/m);
-    assert.match(dot.stdout, /^  "stamp" -> "done";$/m);
-    assert.match(dot.stdout, /^  "hosts" -> "done";$/m);
-    assert.match(dot.stdout, /^  "hosts" \[label="hosts\\nensure-line"\];$/m);
+    assert.match(dot.stdout, /^ {2}"motd" -> "stamp";$/m);
+    assert.match(dot.stdout, /^ {2}"stamp" -> "done";$/m);
+    assert.match(dot.stdout, /^ {2}"hosts" -> "done";$/m);
+    assert.match(dot.stdout, /^ {2}"hosts" \[label="hosts\\nensure-line"\];$/m);
     assert.match(dot.stdout, /\}\n$/);
     const mermaid = await w.cli(['graph', 'demo.yaml', '--format', 'mermaid']);
     assert.equal(mermaid.stdout, 'flowchart LR\n  s0["motd<br/>put-motd"]\n  s1["stamp<br/>write-file"]\n  s2["hosts<br/>ensure-line"]\n  s3["done<br/>run-command"]\n  s0 --> s1\n  s1 --> s3\n  s2 --> s3\n');
     // --set reaches the graph: a dropped step disappears and its dependents take its needs.
     const dropped = await w.cli(['graph', 'demo.yaml', '--set', 'withStamp=false']);
-    assert.match(dropped.stdout, /^  done \(run-command\) ← motd, hosts$/m);
+    assert.match(dropped.stdout, /^ {2}done \(run-command\) ← motd, hosts$/m);
     assert.doesNotMatch(dropped.stdout, /stamp/);
   });
 
@@ -403,8 +403,8 @@ describe('graph, tasks and status', () => {
       assert.match(r.stdout, new RegExp(`^${name} — `, 'm'), name);
     }
     assert.match(r.stdout, new RegExp(`^ensure-line \\(${join(w.dir, 'extra/ensure-line.ts').replace(/[.]/g, '\\.')}\\) — Ensure a line`, 'm'));
-    assert.match(r.stdout, /^    line: string \(required\)$/m);
-    assert.match(r.stdout, /^    mode: string = "0644"/m);
+    assert.match(r.stdout, /^ {4}line: string \(required\)$/m);
+    assert.match(r.stdout, /^ {4}mode: string = "0644"/m);
     const j = JSON.parse((await w.cli(['tasks', '--json'])).stdout) as { name: string; source: string }[];
     assert.equal(j.find((x) => x.name === 'ensure-line')!.source, join(w.dir, 'extra/ensure-line.ts'));
     assert.equal(j.find((x) => x.name === 'write-file')!.source, 'built-in');

@@ -17,7 +17,6 @@ import { startRelease } from '../helpers/k8s-release.ts';
 import { execIn, MMDEBSTRAP_INSTALL, nodeImage, startNodeContainer } from '../helpers/node-image.ts';
 import { crictlVersion, parseKubernetesVersion } from '../../tasks/k8s/versions.ts';
 import { kubeadmInitWrites, KUBEADM_RESET_ERASES } from '../../tasks/k8s/paths.ts';
-import { CNI_PLUGINS_VERSION, cniPluginsTarball } from '../../tasks/k8s/cni.ts';
 import { parseAllDocuments } from 'yaml';
 
 // 1.35+: on this cgroup v1 machine the kubelet must be told to accept cgroup v1.
