@@ -221,7 +221,7 @@ export class StepContext implements TaskContext {
   }
 
   fact(probe: FactProbe): Promise<CommandResult> {
-    if (probe.via.kind === 'file') throw new Error(`${probe.via.path} is a file fact: read it with ctx.exists or ctx.read`);
+    if (probe.via.kind === 'file' || probe.via.kind === 'stat') throw new Error(`${probe.via.path} is a file fact: read it with ctx.exists or ctx.read`);
     return this.probeText(probe.command, probe);
   }
 
@@ -526,7 +526,8 @@ export class StepContext implements TaskContext {
     for (const [path, action] of entries) {
       const base = declaredBase(path);
       const fromPlan = this.opts.overlay.get(this.host, base);
-      const exists = fromPlan !== undefined ? fromPlan !== null : (await this.opts.host.stat(base)).exists;
+      // As the probe cache has it (gathered once; cleared by every change to the host).
+      const exists = fromPlan !== undefined ? fromPlan !== null : (await this.opts.probes.stat(this.opts.host, base)).exists;
       const item: DeclaredPath = { path, action, exists };
       if (exists) {
         const bytes = fromPlan ? fromPlan.length : await this.opts.host.diskUsage(base);

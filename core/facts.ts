@@ -20,7 +20,9 @@ export interface FactProbe {
     | { kind: 'unit-active'; unit: string }
     | { kind: 'packages'; names: readonly string[] }
     /** A file read or stat-ed (ctx.exists, ctx.read): gathered from hosts reached over a channel. */
-    | { kind: 'file'; path: string };
+    | { kind: 'file'; path: string }
+    /** Only a file's stat (a path a step may write: exists, size, mode), not its bytes. */
+    | { kind: 'stat'; path: string };
 }
 
 /** A probe written as a command (template values quoted): the script runs it as it is. */
@@ -73,6 +75,22 @@ export function fileFact(path: string): FactProbe {
   return { command: `file ${path}`, via: { kind: 'file', path } };
 }
 
+/** A path a step may write: its stat is gathered (hosts reached over a channel), its bytes are not. */
+export function statFact(path: string): FactProbe {
+  return { command: `stat ${path}`, via: { kind: 'stat', path } };
+}
+
+/** With $p a missing path: exit 3 when it is missing, 4 when a directory above it cannot be entered. */
+export const HIDDEN_OR_MISSING = 'd=$(dirname -- "$p"); while [ ! -e "$d" ]; do d=$(dirname -- "$d"); done; if [ -x "$d" ]; then exit 3; else exit 4; fi';
+
+/** ShellHost.stat's command for $p: one line, a stat line, `missing` or `hidden`. */
+export const statLineCommand = `stat -L -c '%F|%s|%a' -- "$p" 2>/dev/null || { (${HIDDEN_OR_MISSING}); [ $? = 4 ] && echo hidden || echo missing; }`;
+
+/** What statLineCommand printed. Behind a directory this user may not enter, a path may exist (as the local host says on EACCES). */
+export function parseStatLine(line: string): FileInfo {
+  return line === 'hidden' ? { exists: true } : parseStat(line);
+}
+
 /** ShellHost.readFile's command: exit 3 when missing, 4 when unreadable or a directory, else base64. */
 export function readFileCommand(path: string): string {
   const p = quote(path);
@@ -100,6 +118,8 @@ export interface Gathered {
   derive(fact: FactProbe): ExecResult | undefined;
   /** The files gathered, by path. */
   files: Map<string, GatheredFile>;
+  /** The stats of paths asked for their stat only. */
+  stats: Map<string, FileInfo>;
 }
 
 export interface Gathering {
@@ -122,6 +142,7 @@ export function gatherScript(facts: readonly FactProbe[]): Gathering {
   const files = [...new Set(unique.flatMap((f) => (f.via.kind === 'file' && !f.via.path.includes('\n') ? [f.via.path] : [])))];
   const units = [...new Set(unique.flatMap((f) => (f.via.kind === 'unit-active' ? [f.via.unit] : [])))];
   const packages = [...new Set(unique.flatMap((f) => (f.via.kind === 'packages' ? f.via.names : [])))];
+  const statPaths = [...new Set(unique.flatMap((f) => (f.via.kind === 'stat' && !f.via.path.includes('\n') && !files.includes(f.via.path) ? [f.via.path] : [])))];
   // Answer N is printed between `MARK N` and `MARK . EXIT-CODE` lines.
   const parts: string[] = [`k=${MARK}`, `e() { printf '\\n%s . %s\\n' "$k" "$1"; }`];
   const frame = (key: string, body: string) => parts.push(`echo "$k ${key}"; { ${body}\n} </dev/null 2>/dev/null; e $?`);
@@ -137,6 +158,8 @@ export function gatherScript(facts: readonly FactProbe[]): Gathering {
     // In a subshell: its `exit` ends the read, not the script.
     files.forEach((path, i) => frame(`f${i}`, `(${readFileCommand(path)})`));
   }
+  // A line for each path asked for its stat only, in the order asked.
+  if (statPaths.length) frame('stats', `for p in ${statPaths.map(quote).join(' ')}; do ${statLineCommand}; done`);
   status.forEach((_f, i) => parts.push(`echo "$k s${i}"; wait "$p${i}"; e $?`));
   const script = parts.join('\n');
 
@@ -187,7 +210,11 @@ export function gatherScript(facts: readonly FactProbe[]): Gathering {
       // A file that appeared or vanished between the stat and its read leaves the lines out of step: trust none.
       if (!told || at !== lines.length) gatheredFiles.clear();
     }
-    return { byCommand, derive, files: gatheredFiles };
+    const stats = new Map<string, FileInfo>();
+    const statsAnswer = framed.get('stats');
+    const statLines = statsAnswer ? statsAnswer.stdout.split('\n').filter((l) => l) : [];
+    if (statLines.length === statPaths.length) statPaths.forEach((path, i) => stats.set(path, parseStatLine(statLines[i]!)));
+    return { byCommand, derive, files: gatheredFiles, stats };
   };
   return { script, answers };
 }

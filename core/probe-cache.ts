@@ -37,7 +37,7 @@ export class ProbeCache {
 
   private async gatherNow(host: Host, h: HostAnswers, declared: () => readonly FactProbe[], signal: AbortSignal): Promise<string | undefined> {
     // The local host reads files directly: cheaper than any script, and always current.
-    const facts = declared().filter((f) => f.via.kind !== 'file' || host.kind !== 'local');
+    const facts = declared().filter((f) => (f.via.kind !== 'file' && f.via.kind !== 'stat') || host.kind !== 'local');
     if (!facts.length) return undefined;
     const user: FactProbe = { command: USER_FACTS, via: { kind: 'shell', fragment: USER_FACTS } };
     const g = gatherScript(host.seedFacts ? [user, ...facts] : facts);
@@ -54,6 +54,7 @@ export class ProbeCache {
       // An unreadable file is read again on its own, which says so.
       if (f.content !== undefined && f.content !== 'unreadable') h.reads.set(path, Promise.resolve(f.content));
     }
+    for (const [path, info] of found.stats) if (!h.stats.has(path)) h.stats.set(path, Promise.resolve(info));
     return g.script;
   }
 

@@ -2,7 +2,7 @@
 // Debian 12's containerd 1.6 reads) instead of minikube's sed edits of whatever file is there.
 import type { TaskContext } from '../core/context.ts';
 import { parseChecksum } from '../core/checksum.ts';
-import { commandFact, fileDigest, type FactProbe } from '../core/facts.ts';
+import { commandFact, fileDigest, fileFact, statFact, type FactProbe } from '../core/facts.ts';
 import { ARCHES, nodeArch } from '../tasks/k8s/node-facts.ts';
 import { once } from '../tasks/k8s/once.ts';
 import { ARCHIVE_DIR, archiveState, installArchive, type ReleaseArchive } from './archive.ts';
@@ -186,7 +186,8 @@ const RUNC_RUNNABLE = commandFact`test -x ${STATIC_RUNC}`;
 
 /** The static release's archive (for either architecture) and runc: what the check compares. */
 function staticFacts(): FactProbe[] {
-  return [...ARCHES.map((a) => fileDigest(`${ARCHIVE_DIR}/${containerdArchiveName(a)}`)), fileDigest(STATIC_RUNC), RUNC_RUNNABLE];
+  const paths = [...ARCHES.map((a) => `${ARCHIVE_DIR}/${containerdArchiveName(a)}`), STATIC_RUNC];
+  return [...paths.map(fileDigest), ...paths.map(statFact), RUNC_RUNNABLE, fileFact(CONTAINERD_UNIT_FILE)];
 }
 
 export const containerd: ContainerRuntime = {

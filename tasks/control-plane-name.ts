@@ -5,6 +5,7 @@ import { placeholder } from '../core/placeholder.ts';
 import { defineTask } from '../core/task.ts';
 import { controlPlaneName, HOSTS_FILE, mergeHostsEntry } from './k8s/hosts-file.ts';
 import { readIfExists } from './k8s/node-facts.ts';
+import { fileFact } from '../core/facts.ts';
 import { once } from './k8s/once.ts';
 
 const params = { nodeIp: { type: 'string', pattern: '[0-9.]+' } } as const;
@@ -24,6 +25,7 @@ export default defineTask({
   name: 'control-plane-name',
   description: 'Give the control plane a stable name on the node: one line merged into /etc/hosts',
   params,
+  facts: () => [fileFact(HOSTS_FILE)],
   async check(ctx, p) {
     const s = await state(ctx, p);
     return s.now === s.wanted;

@@ -20,7 +20,7 @@ import {
   parseCni,
 } from './k8s/cni.ts';
 import { ARCH, ARCHES, nodeArch, readIfExists } from './k8s/node-facts.ts';
-import { commandFact, dirListing, fileDigest, fileFact } from '../core/facts.ts';
+import { commandFact, dirListing, fileDigest, fileFact, statFact } from '../core/facts.ts';
 import { once } from './k8s/once.ts';
 import { parseChecksum } from './install-kubernetes.ts';
 import { DEFAULT_POD_SUBNET } from './k8s/kubeadm-yaml.ts';
@@ -101,6 +101,7 @@ export default defineTask({
   facts: () => [
     ARCH, ...ARCHES.map((a) => fileDigest(`${CNI_DIR}/${cniPluginsTarball(a)}`)), fileDigest(CNI_MANIFEST), CONF_VISIBLE, CONF_LISTING,
     ...[CNI_BIN_DIR, CNI_CONF_DIR, BRIDGE_COPY, BRIDGE_CONFLIST].map(fileFact),
+    ...[...ARCHES.map((a) => `${CNI_DIR}/${cniPluginsTarball(a)}`), ...CNI_PLUGINS.map((n) => `${CNI_BIN_DIR}/${n}`)].map(statFact),
   ],
   async check(ctx, p) {
     const s = await state(ctx, p);

@@ -3,13 +3,13 @@
 // release publishes beside each binary, and cached under $KUBESTRAP_HOME on this machine.
 import type { TaskContext } from '../core/context.ts';
 import { parseChecksum as parseSha256File } from '../core/checksum.ts';
-import { fileDigest, fileFact } from '../core/facts.ts';
+import { fileDigest, statFact } from '../core/facts.ts';
 import { defineTask } from '../core/task.ts';
 import { binaryMirror, criToolsMirror, kubernetesVersion } from '../options/cluster.ts';
 import { taskParam } from '../options/option.ts';
 import { once } from './k8s/once.ts';
 import { binDir } from './k8s/paths.ts';
-import { ARCH, nodeArch } from './k8s/node-facts.ts';
+import { ARCH, ARCHES, nodeArch } from './k8s/node-facts.ts';
 import { crictlVersion, parseKubernetesVersion } from './k8s/versions.ts';
 
 export const BINARIES = ['kubelet', 'kubeadm', 'kubectl'] as const;
@@ -71,9 +71,14 @@ export default defineTask({
   name: 'install-kubernetes',
   description: 'Install kubelet, kubeadm, kubectl and crictl at the exact version into /var/lib/kubestrap/binaries/VERSION (checksummed, cached downloads)',
   params,
+  // Stats and digests, never the bytes: these are binaries of tens of megabytes. crictl's tarball
+  // is named for the node's architecture, not known before the gathering: both are asked.
   facts: (p) => {
-    const dir = binDir(parseKubernetesVersion(p.kubernetesVersion).text);
-    return [ARCH, ...[...BINARIES, 'crictl'].map((b) => fileFact(`${dir}/${b}`))];
+    const v = parseKubernetesVersion(p.kubernetesVersion);
+    const dir = binDir(v.text);
+    const tarballs = ARCHES.map((a) => `${dir}/crictl-${crictlVersion(v)}-linux-${a}.tar.gz`);
+    const binaries = BINARIES.map((b) => `${dir}/${b}`);
+    return [ARCH, ...[...binaries, `${dir}/crictl`, ...tarballs].map(statFact), ...[...binaries, ...tarballs].map(fileDigest)];
   },
   async check(ctx, p) {
     const s = await state(ctx, p);

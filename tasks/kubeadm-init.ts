@@ -2,6 +2,7 @@
 // kubeadm writes its files itself: they are declared here, so the plan lists every one with what
 // this machine has there, and the run compares them with what kubeadm really wrote.
 import { defineTask } from '../core/task.ts';
+import { statFact } from '../core/facts.ts';
 import { KUBEADM_CONFIG, ADMIN_CONF, kubeadmPath, kubeadmInitWrites, KUBERNETES_DIR } from './k8s/paths.ts';
 import { parseKubernetesVersion } from './k8s/versions.ts';
 
@@ -17,6 +18,8 @@ export default defineTask({
   async check(ctx) {
     return (await ctx.exists(ADMIN_CONF)) && ctx.exists('/etc/kubernetes/manifests/kube-apiserver.yaml');
   },
+  // Every version's paths (its parameters may be outputs of earlier steps, unknown before the gathering).
+  facts: () => [ADMIN_CONF, ...kubeadmInitWrites({ minor: Number.MAX_SAFE_INTEGER })].map(statFact),
   // A fresh control plane has new credentials: later steps must pick them up.
   outputs: () => ({ fresh: false }),
   async run(ctx, p) {

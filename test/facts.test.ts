@@ -10,7 +10,7 @@ import { downloadCachePath, sha256 } from '../core/context.ts';
 import Docker from 'dockerode';
 import * as engine from '../core/engine.ts';
 import { Events } from '../core/events.ts';
-import { commandFact, commandPresent, fileDigest, fileFact, gatherScript, packageStates, shellFact, unitActive, unitEnabled, type FactProbe } from '../core/facts.ts';
+import { commandFact, commandPresent, dirListing, fileDigest, fileFact, gatherScript, packageStates, shellFact, statFact, unitActive, unitEnabled, type FactProbe } from '../core/facts.ts';
 import type { ExecOptions, ExecResult, Host } from '../core/hosts/host.ts';
 import { LocalHost } from '../core/hosts/local.ts';
 import { defineTask } from '../core/task.ts';
@@ -27,17 +27,22 @@ import { createTestUser, startSshd } from './helpers/sshd.ts';
 const SAMPLE: FactProbe[] = [
   commandPresent('sh'), commandPresent('kubestrap-no-such-tool'), ARCH, CPUS, ...ADDRESS_FACTS, ...PORT_FACTS,
   packageStates(['dpkg', 'kubestrap-no-such-package']), packageStates(['dpkg']),
-  unitActive('ssh'), unitEnabled('kubestrap-no-such-unit'), fileDigest('/etc/hostname'),
+  unitActive('ssh'), unitEnabled('kubestrap-no-such-unit'), fileDigest('/etc/hostname'), fileDigest('/etc/kubestrap-no-such-file'), fileDigest('/etc'),
+  dirListing('/etc/apt'), dirListing('/etc/kubestrap-no-such-dir'),
   shellFact('printf "%s|" "$@"; exit 7', "it's", 'two words'), commandFact`printf ${'no newline'}`,
 ];
 
 /** Files that exist, do not, are a directory, and (for a user) cannot be read. */
 const FILES = ['/etc/os-release', '/etc/kubestrap-no-such-file', '/etc', '/etc/shadow', "/tmp/it's not here"];
 
+/** Paths asked for their stat only: a file, a missing one, a directory, one under a directory a user may not enter. */
+const STATS = ['/etc/hostname', '/etc/kubestrap-no-such-stat', '/etc/apt', '/root/.kubestrap-no-such-file', "/tmp/it's not here either"];
+
 /** Gathers SAMPLE and FILES on a host in one command and compares each answer with the probe, stat or read on its own. */
 async function gatheredEqualsSingle(host: Host): Promise<void> {
-  const g = gatherScript([...SAMPLE, ...FILES.map(fileFact)]);
+  const g = gatherScript([...SAMPLE, ...FILES.map(fileFact), ...STATS.map(statFact)]);
   const found = g.answers(await host.exec(g.script));
+  for (const path of STATS) assert.deepEqual(found.stats.get(path), await host.stat(path), path);
   for (const path of FILES) {
     const f = found.files.get(path);
     assert.ok(f, `no gathered answer for ${path}`);

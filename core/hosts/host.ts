@@ -1,6 +1,6 @@
 // Where effects land. Tasks never see which kind of host they got.
 import { quote as shq } from '../quote.ts';
-import { parseStat } from '../facts.ts';
+import { HIDDEN_OR_MISSING, parseStatLine, statLineCommand } from '../facts.ts';
 
 export interface ExecOptions {
   /** Bytes or text fed to the command's standard input. */
@@ -93,7 +93,6 @@ function parseUserFacts(name: string, r: ExecResult): HostFacts {
  * one this user may not enter (the path may well exist, e.g. in containerd's root-only
  * /etc/cni/net.d), exit 3 when it is really absent.
  */
-const HIDDEN_OR_MISSING = 'd=$(dirname -- "$p"); while [ ! -e "$d" ]; do d=$(dirname -- "$d"); done; if [ -x "$d" ]; then exit 3; else exit 4; fi';
 
 /** Reads and stats through plain commands: for hosts reached over a channel (ssh, docker exec). */
 export abstract class ShellHost implements Host {
@@ -113,10 +112,8 @@ export abstract class ShellHost implements Host {
   }
 
   async stat(path: string): Promise<FileInfo> {
-    const r = await this.exec(`p=${shq(path)}; stat -L -c '%F|%s|%a' -- "$p" 2>/dev/null || { (${HIDDEN_OR_MISSING}); [ $? = 4 ] && echo hidden || echo missing; }`);
-    // Behind a directory this user may not enter: it may exist (as the local host says on EACCES).
-    if (r.stdout.trim() === 'hidden') return { exists: true };
-    return parseStat(r.stdout.trim());
+    const r = await this.exec(`p=${shq(path)}; ${statLineCommand}`);
+    return parseStatLine(r.stdout.trim());
   }
 
   async diskUsage(path: string): Promise<number | undefined> {
