@@ -2,7 +2,7 @@
 // and Ansible, all against one real sshd on 127.0.0.1. Writes the figures into bench/README.md.
 // Usage: npm run bench [-- --runs N --ansible-runs N --skip-ansible --skip-build --no-readme]
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { createTestUser, startSshd } from '../test/helpers/sshd.ts';
@@ -13,6 +13,8 @@ import { hostConnect, hostLoop, rawLoop, type Target } from './ssh-loops.ts';
 import { countPrograms, NONE_PLAN, nonePlanArgv, seededHome, SSH_PLAN, sshPlanArgv, timeWithCpu } from './start-plans.ts';
 
 const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
+/** The line after which bench/README.md is not rewritten by this benchmark. */
+const KEPT = '<!-- Below: not written by bench/run.ts; kept as it is. -->';
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(name);
 const num = (name: string, dflt: number) => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : dflt; };
@@ -146,7 +148,13 @@ async function main(): Promise<void> {
 
   const readme = renderReadme(results);
   process.stdout.write(readme);
-  if (!flag('--no-readme')) writeFileSync(join(root, 'bench', 'README.md'), readme);
+  if (!flag('--no-readme')) {
+    // What follows KEPT in the README (other benchmarks' figures, written by hand) stays as it is.
+    const file = join(root, 'bench', 'README.md');
+    const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    const at = old.indexOf(KEPT);
+    writeFileSync(file, at < 0 ? readme : `${readme.trimEnd()}\n\n${old.slice(at)}`);
+  }
   log(`medians: ${[...results.startup, ...results.ssh].map(([k, v]) => `${k} ${median(v).toFixed(1)}`).join('; ')}`);
 }
 
