@@ -523,11 +523,12 @@ export class StepContext implements TaskContext {
   private async declared(d: Declaration): Promise<DeclaredPath[]> {
     const out: DeclaredPath[] = [];
     const entries: [string, DeclaredPath['action']][] = [...(d.writes ?? []).map((p) => [p, 'write'] as [string, 'write']), ...(d.erases ?? []).map((p) => [p, 'erase'] as [string, 'erase'])];
-    for (const [path, action] of entries) {
+    // As the probe cache has them (gathered once; cleared by every change to the host), the rest in one command.
+    const stats = await this.opts.probes.statMany(this.opts.host, entries.map(([path]) => declaredBase(path)));
+    for (const [i, [path, action]] of entries.entries()) {
       const base = declaredBase(path);
       const fromPlan = this.opts.overlay.get(this.host, base);
-      // As the probe cache has it (gathered once; cleared by every change to the host).
-      const exists = fromPlan !== undefined ? fromPlan !== null : (await this.opts.probes.stat(this.opts.host, base)).exists;
+      const exists = fromPlan !== undefined ? fromPlan !== null : stats[i]!.exists;
       const item: DeclaredPath = { path, action, exists };
       if (exists) {
         const bytes = fromPlan ? fromPlan.length : await this.opts.host.diskUsage(base);
@@ -551,9 +552,12 @@ export class StepContext implements TaskContext {
   private async compareDeclared(d: Declaration, declares: DeclaredPath[], before: Map<string, string> | undefined): Promise<void> {
     const label = d.label ?? 'the command';
     const differences: string[] = [];
-    for (const item of declares) {
+    // The command just changed the host, so none of these is kept: they are asked now, in one command.
+    this.opts.probes.changed(this.opts.host);
+    const stats = await this.opts.probes.statMany(this.opts.host, declares.map((x) => declaredBase(x.path)));
+    for (const [i, item] of declares.entries()) {
       const base = declaredBase(item.path);
-      const st = await this.opts.host.stat(base);
+      const st = stats[i]!;
       const emptied = item.path.endsWith('/*') && st.exists && (await this.listFiles([base]))?.size === 0;
       if (item.action === 'write' && !st.exists) differences.push(`did not write ${item.path}`);
       if (item.action === 'erase' && st.exists && !emptied) differences.push(`did not erase ${item.path}`);

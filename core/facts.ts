@@ -80,7 +80,11 @@ export function statFact(path: string): FactProbe {
   return { command: `stat ${path}`, via: { kind: 'stat', path } };
 }
 
-/** With $p a missing path: exit 3 when it is missing, 4 when a directory above it cannot be entered. */
+/**
+ * For a path $p that test -e does not see: exit 4 when the nearest existing directory above it is
+ * one this user may not enter (the path may well exist, e.g. in containerd's root-only
+ * /etc/cni/net.d), exit 3 when it is really absent.
+ */
 export const HIDDEN_OR_MISSING = 'd=$(dirname -- "$p"); while [ ! -e "$d" ]; do d=$(dirname -- "$d"); done; if [ -x "$d" ]; then exit 3; else exit 4; fi';
 
 /** ShellHost.stat's command for $p: one line, a stat line, `missing` or `hidden`. */

@@ -1,6 +1,7 @@
 // Each probe runs once per host: its answer is kept until something changes that host. The facts
 // the graph declares are gathered up front, in one script per host (core/facts.ts).
-import { gatherScript, type FactProbe, type Gathered } from './facts.ts';
+import { gatherScript, parseStatLine, statLineCommand, type FactProbe, type Gathered } from './facts.ts';
+import { quote } from './quote.ts';
 import { USER_FACTS, type ExecResult, type FileInfo, type Host } from './hosts/host.ts';
 
 interface HostAnswers {
@@ -80,6 +81,24 @@ export class ProbeCache {
     // A failed read is not kept, nor one made while the host was being changed.
     p.then(() => { if (h.generation !== generation && map.get(path) === p) map.delete(path); }, () => { if (map.get(path) === p) map.delete(path); });
     return p;
+  }
+
+  /**
+   * Several paths' stats: those not kept are asked in one command on a host reached over a channel
+   * (a step's declared writes: a dozen paths for kubeadm init), and kept like stat.
+   */
+  async statMany(host: Host, paths: readonly string[]): Promise<FileInfo[]> {
+    const h = this.of(host);
+    const unknown = [...new Set(paths)].filter((p) => !h.stats.has(p) && !p.includes('\n'));
+    if (host.kind !== 'local' && unknown.length > 1) {
+      const generation = h.generation;
+      const r = await host.exec(`for p in ${unknown.map(quote).join(' ')}; do ${statLineCommand}; done`);
+      const lines = r.stdout.split('\n').filter((l) => l);
+      if (r.exitCode === 0 && lines.length === unknown.length && h.generation === generation) {
+        unknown.forEach((p, i) => { if (!h.stats.has(p)) h.stats.set(p, Promise.resolve(parseStatLine(lines[i]!))); });
+      }
+    }
+    return Promise.all(paths.map((p) => this.stat(host, p)));
   }
 
   /** A fact's answer: like probe, and also derived from what the gathering found when it can be. */

@@ -88,12 +88,6 @@ function parseUserFacts(name: string, r: ExecResult): HostFacts {
   return { uid: Number(uid), user: user ?? '', gid: Number(gid), home: home.join('\n') };
 }
 
-/**
- * For a path $p that test -e does not see: exit 4 when the nearest existing directory above it is
- * one this user may not enter (the path may well exist, e.g. in containerd's root-only
- * /etc/cni/net.d), exit 3 when it is really absent.
- */
-
 /** Reads and stats through plain commands: for hosts reached over a channel (ssh, docker exec). */
 export abstract class ShellHost implements Host {
   abstract readonly name: string;
