@@ -243,7 +243,9 @@ export function unreachable(ep: Endpoint, e: unknown): UserError {
   const fix = code === 'EACCES'
     ? (ep.engine === 'docker' ? 'add your user to the docker group (sudo usermod -aG docker $USER) and log in again' : 'run podman as this user (rootless) or give the rootful socket\'s group access')
     : ep.engine === 'docker' ? 'start the daemon: sudo systemctl start docker (or set DOCKER_HOST to its socket)'
-      : 'start the service: sudo systemctl start podman.socket, or podman system service --time=0 unix:///run/podman/podman.sock';
+      // podman.socket serves only the usual socket: for another one (CONTAINER_HOST), a service on that one.
+      : ep.socket === DEFAULT_SOCKETS.podman ? `start the service: sudo systemctl start podman.socket, or podman system service --time=0 unix://${ep.socket}`
+        : `start the service on it: podman system service --time=0 unix://${ep.socket} (or set CONTAINER_HOST to a running service's socket)`;
   return new UserError(ep.engine === 'docker' ? 'DOCKER_UNREACHABLE' : 'PODMAN_UNREACHABLE', `cannot reach ${ep.engine} at ${ep.socket}: ${why}`, { fix, cause: e });
 }
 

@@ -24,7 +24,9 @@ export default defineTask({
   },
   async check() { return false; },
   async run(ctx, p) {
-    p = { ...p, required: p.required || p.driver === p.engine };
+    // doctor --driver names this engine: it must be usable, and that is doctor's verdict.
+    const verdict = p.driver === p.engine;
+    p = { ...p, required: p.required || verdict };
     const ep = endpoint(p);
     const problem = (message: string, fix: string) => {
       if (p.required) ctx.note('error', message, fix);
@@ -35,6 +37,14 @@ export default defineTask({
       version = (await ctx.engine(ep, { op: 'version' })).value as typeof version;
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
+      if (verdict) {
+        // Like check-virt's verdicts: the plan notes it and the run fails on it, so the run's plan
+        // phase does not fail first (doctor would print a plan, exit 2 and show no run's findings).
+        const line = `the ${ep.engine} driver cannot run here: ${e.message}`;
+        if (ctx.mode === 'run') throw new Error(`${line} (${e.fix})`);
+        ctx.note('error', line, e.fix);
+        return { usable: false, socket: ep.socket };
+      }
       if (p.required) throw e;
       ctx.note('info', `${e.message}: the ${ep.engine} driver is not available`, e.fix);
       return { usable: false, socket: ep.socket };
@@ -51,11 +61,12 @@ export default defineTask({
       if (info.CgroupVersion !== '2') problem(`${ep.engine} runs rootless on cgroup v1: nodes cannot get their own cgroups`, 'boot with cgroup v2 (systemd.unified_cgroup_hierarchy=1) and delegate cpu, memory and pids to the user');
       else ctx.note('info', `${ep.engine} runs rootless: nodes need the cpu, memory and pids controllers delegated to this user`, 'systemctl edit user@.service: [Service] Delegate=yes');
     } else ctx.note('info', `${ep.engine} runs as root (rootful)`);
-    if (security.some((s) => /name=userns/.test(s))) ctx.note('warn', 'the daemon remaps user namespaces (userns-remap): privileged node containers are refused', 'nodes need --userns=host, or run the daemon without userns-remap');
+    const remapped = security.some((s) => /name=userns/.test(s));
+    if (remapped) ctx.note('warn', 'the daemon remaps user namespaces (userns-remap): privileged node containers are refused', 'nodes need --userns=host, or run the daemon without userns-remap');
     const missing = missingCaps((await ctx.probe`cat /proc/self/status`).stdout, Number((await ctx.probe`cat /proc/sys/kernel/cap_last_cap`).stdout.trim()) || 40);
     if (ep.engine === 'docker' && missing.length) {
       ctx.note('warn', `privileged containers fail here (the capability bounding set lacks ${missing.map((c) => `CAP_${c}`).join(', ')}: "unable to apply caps: operation not permitted")`, 'nothing to do: kubestrap gives nodes every other capability instead and says so in the plan');
-    } else ctx.note('info', 'privileged node containers work here');
+    } else if (!remapped) ctx.note('info', 'privileged node containers work here');
     const search = await freeSubnet(ctx, { ...p, subnetStep: 9, subnetTries: 20 });
     if (search.chosen) ctx.note('info', `a profile network would get ${formatCidr(search.chosen)}`);
     else problem(`no free private /24 from ${search.tried[0]} on (${search.tried.length} tried): host interfaces, routes or networks cover them`, `remove unused networks (${ep.engine} network prune) or start with --subnet 10.90.0.0/24`);

@@ -1,7 +1,7 @@
 // Private container engines for the test suites: a dockerd or a podman service of their own, in a
 // temp dir, on a unix socket there, stopped by PID when the test ends and removed with all they made.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +14,9 @@ export const PODMAN_INSTALL = 'apt-get install podman';
 /**
  * Starts dockerd with its own data root, exec root (its own containerd lives there), pid file and
  * socket, without iptables, masquerading or the default bridge (environment.md). Returns the socket path.
+ * With `usernsRemap`, the daemon maps container root to nobody's subordinate IDs (--userns-remap).
  */
-export async function startDockerd(t: Teardown): Promise<string> {
+export async function startDockerd(t: Teardown, opts: { usernsRemap?: boolean } = {}): Promise<string> {
   // Unix socket paths must stay under 108 bytes: keep the directory short.
   const dir = mkdtempSync(join(tmpdir(), 'ks-dockerd-'));
   const socket = join(dir, 'docker.sock');
@@ -26,7 +27,20 @@ export async function startDockerd(t: Teardown): Promise<string> {
     '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'docker.pid'),
     '-H', `unix://${socket}`, '--iptables=false', '--ip-masq=false', '--bridge=none',
   ];
-  const child = launch('dockerd', args, dir, {});
+  let child: ChildProcess;
+  if (opts.usernsRemap) {
+    // dockerd reads the ranges from /etc/subuid and /etc/subgid: files of our own are bound over
+    // them in a private mount namespace, so the host's stay as they are. dockerd will not remap root
+    // to itself, so the ranges are nobody's; the remapped root must be able to pass through the directory.
+    chmodSync(dir, 0o711);
+    for (const f of ['subuid', 'subgid']) writeFileSync(join(dir, f), 'nobody:100000:65536\n');
+    const group = execFileSync('id', ['-gn', 'nobody'], { encoding: 'utf8' }).trim();
+    const script = 'd=$1; shift; mount --bind "$d/subuid" /etc/subuid && mount --bind "$d/subgid" /etc/subgid && exec dockerd "$@"';
+    // unshare and sh exec into dockerd: the child's PID is the daemon's.
+    child = launch('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', dir, ...args, '--userns-remap', `nobody:${group}`], dir, {});
+  } else {
+    child = launch('dockerd', args, dir, {});
+  }
   t.after(() => stopEngine(child, dir, socket, 30_000));
   await waitForSocket(child, socket, dir, 60_000);
   return socket;
@@ -200,7 +214,7 @@ function removeNewChains(before: Set<string>): void {
   }
 }
 
-function otherPodmanRunning(): boolean {
+export function otherPodmanRunning(): boolean {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
