@@ -10,6 +10,7 @@ import { fromSource, isMain } from './core/runtime.ts';
 import { styleFor, type Style } from './core/render/style.ts';
 import { terminalText } from './core/render/escape.ts';
 import { Secrets } from './core/secrets.ts';
+import { flagKey } from './options/option.ts';
 
 export interface Io {
   argv: string[];
@@ -96,8 +97,7 @@ function keepStrings(argv: readonly string[], options: readonly { names: string[
 function unknownOption(e: unknown, argv: readonly string[], cli: CAC): UserError | undefined {
   const m = e instanceof Error && e.name === 'CACError' ? /^Unknown option `--?([^`]+)`/.exec(e.message) : null;
   if (!m) return undefined;
-  const camel = (s: string) => s.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-  const typed = argv.map((a) => a.split('=')[0]!).find((a) => /^--?[^-]/.test(a) && camel(a.replace(/^--?/, '')) === m[1]) ?? `--${m[1]}`;
+  const typed = argv.map((a) => a.split('=')[0]!).find((a) => /^--?[^-]/.test(a) && flagKey(a.replace(/^--?/, '')) === m[1]) ?? `--${m[1]}`;
   const options = [...cli.globalCommand.options, ...(cli.matchedCommand?.options ?? [])];
   const flags = options.flatMap((o) => o.rawName.split(',').map((f) => f.trim().split(/\s/)[0]!)).filter((f) => f.startsWith('--'));
   const help = cli.matchedCommand?.name ? `kubestrap ${cli.matchedCommand.name} --help` : 'kubestrap --help';

@@ -90,6 +90,11 @@ export const HIDDEN_OR_MISSING = 'd=$(dirname -- "$p"); while [ ! -e "$d" ]; do 
 /** ShellHost.stat's command for $p: one line, a stat line, `missing` or `hidden`. */
 export const statLineCommand = `stat -L -c '%F|%s|%a' -- "$p" 2>/dev/null || { (${HIDDEN_OR_MISSING}); [ $? = 4 ] && echo hidden || echo missing; }`;
 
+/** One line for each path, in the order given, as statLineCommand prints it. */
+export function statLinesCommand(paths: readonly string[]): string {
+  return `for p in ${paths.map(quote).join(' ')}; do ${statLineCommand}; done`;
+}
+
 /** What statLineCommand printed. Behind a directory this user may not enter, a path may exist (as the local host says on EACCES). */
 export function parseStatLine(line: string): FileInfo {
   return line === 'hidden' ? { exists: true } : parseStat(line);
@@ -163,7 +168,7 @@ export function gatherScript(facts: readonly FactProbe[]): Gathering {
     files.forEach((path, i) => frame(`f${i}`, `(${readFileCommand(path)})`));
   }
   // A line for each path asked for its stat only, in the order asked.
-  if (statPaths.length) frame('stats', `for p in ${statPaths.map(quote).join(' ')}; do ${statLineCommand}; done`);
+  if (statPaths.length) frame('stats', statLinesCommand(statPaths));
   status.forEach((_f, i) => parts.push(`echo "$k s${i}"; wait "$p${i}"; e $?`));
   const script = parts.join('\n');
 

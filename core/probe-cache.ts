@@ -1,7 +1,6 @@
 // Each probe runs once per host: its answer is kept until something changes that host. The facts
 // the graph declares are gathered up front, in one script per host (core/facts.ts).
-import { gatherScript, parseStatLine, statLineCommand, type FactProbe, type Gathered } from './facts.ts';
-import { quote } from './quote.ts';
+import { gatherScript, parseStatLine, statLinesCommand, type FactProbe, type Gathered } from './facts.ts';
 import { USER_FACTS, type ExecResult, type FileInfo, type Host } from './hosts/host.ts';
 
 interface HostAnswers {
@@ -92,7 +91,7 @@ export class ProbeCache {
     const unknown = [...new Set(paths)].filter((p) => !h.stats.has(p) && !p.includes('\n'));
     if (host.kind !== 'local' && unknown.length > 1) {
       const generation = h.generation;
-      const r = await host.exec(`for p in ${unknown.map(quote).join(' ')}; do ${statLineCommand}; done`);
+      const r = await host.exec(statLinesCommand(unknown));
       const lines = r.stdout.split('\n').filter((l) => l);
       if (r.exitCode === 0 && lines.length === unknown.length && h.generation === generation) {
         unknown.forEach((p, i) => { if (!h.stats.has(p)) h.stats.set(p, Promise.resolve(parseStatLine(lines[i]!))); });
