@@ -44,6 +44,9 @@ async function sha256Of(ctx: TaskContext, path: string): Promise<string | undefi
   return (await ctx.fact(fileDigest(path))).stdout.trim() || undefined;
 }
 
+/** Where the plugins' tarball is kept, for each architecture (the node's is known only after the gathering). */
+const TARBALLS = ARCHES.map((a) => `${CNI_DIR}/${cniPluginsTarball(a)}`);
+
 const CONF_VISIBLE = commandFact`test -r ${CNI_CONF_DIR} -a -x ${CNI_CONF_DIR}`;
 const CONF_LISTING = dirListing(CNI_CONF_DIR);
 
@@ -97,11 +100,10 @@ export default defineTask({
   name: 'install-cni',
   description: `Install the CNI plugins (${CNI_PLUGINS_VERSION}, checksummed, cached) into ${CNI_BIN_DIR} and the pod network's configuration or manifest`,
   params,
-  // The tarball's name holds the node's architecture, not known before the gathering: both are asked.
   facts: () => [
-    ARCH, ...ARCHES.map((a) => fileDigest(`${CNI_DIR}/${cniPluginsTarball(a)}`)), fileDigest(CNI_MANIFEST), CONF_VISIBLE, CONF_LISTING,
+    ARCH, ...TARBALLS.map(fileDigest), fileDigest(CNI_MANIFEST), CONF_VISIBLE, CONF_LISTING,
     ...[CNI_BIN_DIR, CNI_CONF_DIR, BRIDGE_COPY, BRIDGE_CONFLIST].map(fileFact),
-    ...[...ARCHES.map((a) => `${CNI_DIR}/${cniPluginsTarball(a)}`), ...CNI_PLUGINS.map((n) => `${CNI_BIN_DIR}/${n}`)].map(statFact),
+    ...[...TARBALLS, ...CNI_PLUGINS.map((n) => `${CNI_BIN_DIR}/${n}`)].map(statFact),
   ],
   async check(ctx, p) {
     const s = await state(ctx, p);

@@ -10,7 +10,7 @@ import { taskParam } from '../options/option.ts';
 import { once } from './k8s/once.ts';
 import { binDir } from './k8s/paths.ts';
 import { ARCH, ARCHES, nodeArch } from './k8s/node-facts.ts';
-import { crictlVersion, parseKubernetesVersion } from './k8s/versions.ts';
+import { crictlTarball, crictlVersion, parseKubernetesVersion } from './k8s/versions.ts';
 
 export const BINARIES = ['kubelet', 'kubeadm', 'kubectl'] as const;
 
@@ -40,7 +40,7 @@ export async function artifacts(ctx: TaskContext, p: { kubernetesVersion: string
       list.push({ name, url, sha256: parseChecksum(await ctx.fetchText(`${url}.sha256`), `${url}.sha256`), dest: `${dir}/${name}` });
     }
     const cv = crictlVersion(v);
-    const tarball = `crictl-${cv}-linux-${arch}.tar.gz`;
+    const tarball = crictlTarball(cv, arch);
     const crictlUrl = `${trim(p.criToolsMirror)}/${cv}/${tarball}`;
     const crictl = { name: tarball, url: crictlUrl, sha256: parseChecksum(await ctx.fetchText(`${crictlUrl}.sha256`), `${crictlUrl}.sha256`), dest: `${dir}/${tarball}` };
     return { dir, list, crictl, crictlVersion: cv };
@@ -76,7 +76,7 @@ export default defineTask({
   facts: (p) => {
     const v = parseKubernetesVersion(p.kubernetesVersion);
     const dir = binDir(v.text);
-    const tarballs = ARCHES.map((a) => `${dir}/crictl-${crictlVersion(v)}-linux-${a}.tar.gz`);
+    const tarballs = ARCHES.map((a) => `${dir}/${crictlTarball(crictlVersion(v), a)}`);
     const binaries = BINARIES.map((b) => `${dir}/${b}`);
     return [ARCH, ...[...binaries, `${dir}/crictl`, ...tarballs].map(statFact), ...[...binaries, ...tarballs].map(fileDigest)];
   },

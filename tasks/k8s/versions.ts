@@ -91,6 +91,11 @@ export function crictlVersion(v: KubeVersion): string {
   return `v1.${v.minor}.0`;
 }
 
+/** cri-tools' release tarball of crictl for a version and architecture. */
+export function crictlTarball(version: string, arch: string): string {
+  return `crictl-${version}-linux-${arch}.tar.gz`;
+}
+
 /** The CRI-O package stream for this version, or undefined when CRI-O publishes none. */
 export function crioStream(v: KubeVersion): string | undefined {
   return v.minor >= CRIO_STREAMS_FROM ? `v1.${v.minor}` : undefined;
