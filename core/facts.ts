@@ -11,13 +11,13 @@ export interface FactProbe {
   /**
    * How the script answers it: `shell`, a fragment run by the script's own shell (a probe written
    * as `sh -c SCRIPT sh ARGS` runs as `(set -- ARGS; SCRIPT)`, without starting another shell);
-   * `unit-active` and `packages`, one query for every unit or package the graph asks about.
+   * `unit-active`, `unit-enabled` and `packages`, one query for every unit or package the graph
+   * asks about.
    */
   via:
     | { kind: 'shell'; fragment: string }
-    /** Only the exit code matters (nothing on stdout): the script runs it in the background, beside the others. */
-    | { kind: 'status'; fragment: string }
     | { kind: 'unit-active'; unit: string }
+    | { kind: 'unit-enabled'; unit: string }
     | { kind: 'packages'; names: readonly string[] }
     /** A file read or stat-ed (ctx.exists, ctx.read): gathered from hosts reached over a channel. */
     | { kind: 'file'; path: string }
@@ -51,9 +51,41 @@ export function unitActive(unit: string): FactProbe {
 
 /** systemd's view of a unit: enabled (or static, indirect, …: is-enabled's exit code)? */
 export function unitEnabled(unit: string): FactProbe {
-  const command = buildCommand(['systemctl is-enabled --quiet ', ''], [unit]).text;
-  return { command, via: { kind: 'status', fragment: command } };
+  return { command: buildCommand(['systemctl is-enabled --quiet ', ''], [unit]).text, via: { kind: 'unit-enabled', unit } };
 }
+
+/** is-enabled's states that it answers with exit code 0 (systemctl(1)); every other state is 1. */
+const ENABLED = new Set(['enabled', 'enabled-runtime', 'static', 'alias', 'indirect', 'generated', 'transient']);
+
+/**
+ * `UNIT STATE` for each unit in "$@", from one `systemctl is-enabled` for all of them. That call
+ * stops at the first unit it has no file for, so units with no file in any of systemd's unit
+ * directories are answered `not-found` by the shell first (unless SYSTEMD_UNIT_PATH moves them);
+ * should it still stop early, the unit it stopped at is `failed` (its probe then runs on its own)
+ * and the call goes on with the rest.
+ */
+export const UNIT_ENABLED_SCRIPT = [
+  'set -f; found=',
+  'for u in "$@"; do',
+  '  case $u in *.*) n=$u ;; *) n=$u.service ;; esac',
+  '  case $n in *@?*.*) t=${n%%@*}@.${n##*.} ;; *) t=$n ;; esac',
+  '  f=${SYSTEMD_UNIT_PATH:+y}',
+  '  for d in /etc/systemd/system.control /run/systemd/system.control /run/systemd/transient /run/systemd/generator.early \\',
+  '    /etc/systemd/system /etc/systemd/system.attached /run/systemd/system /run/systemd/system.attached /run/systemd/generator \\',
+  '    /usr/local/lib/systemd/system /usr/lib/systemd/system /lib/systemd/system /run/systemd/generator.late; do',
+  '    [ -n "$f" ] && break',
+  '    if [ -e "$d/$n" ] || [ -L "$d/$n" ] || [ -e "$d/$t" ]; then f=y; fi',
+  '  done',
+  '  if [ -n "$f" ]; then found="$found $u"; else echo "$u not-found"; fi',
+  'done',
+  '# shellcheck disable=SC2086 # unit names have no spaces, and globbing is off',
+  'set -- $found',
+  'while [ $# -gt 0 ]; do',
+  '  for s in $(systemctl is-enabled -- "$@" 2>/dev/null); do [ $# -gt 0 ] || break; echo "$1 $s"; shift; done',
+  '  [ $# -gt 0 ] || break',
+  '  echo "$1 failed"; shift',
+  'done',
+].join('\n');
 
 /** A file's sha256 (empty output when it cannot be read). A missing file costs no process. */
 export function fileDigest(path: string): FactProbe {
@@ -146,19 +178,18 @@ export interface Gathering {
 export function gatherScript(facts: readonly FactProbe[]): Gathering {
   const unique = [...new Map(facts.map((f) => [f.command, f])).values()];
   const shell = unique.filter((f) => f.via.kind === 'shell');
-  const status = unique.filter((f) => f.via.kind === 'status');
   // A path with a newline cannot be told apart in stat's output: such a file is read on its own.
   const files = [...new Set(unique.flatMap((f) => (f.via.kind === 'file' && !f.via.path.includes('\n') ? [f.via.path] : [])))];
   const units = [...new Set(unique.flatMap((f) => (f.via.kind === 'unit-active' ? [f.via.unit] : [])))];
+  const enabledUnits = [...new Set(unique.flatMap((f) => (f.via.kind === 'unit-enabled' ? [f.via.unit] : [])))];
   const packages = [...new Set(unique.flatMap((f) => (f.via.kind === 'packages' ? f.via.names : [])))];
   const statPaths = [...new Set(unique.flatMap((f) => (f.via.kind === 'stat' && !f.via.path.includes('\n') && !files.includes(f.via.path) ? [f.via.path] : [])))];
   // Answer N is printed between `MARK N` and `MARK . EXIT-CODE` lines.
   const parts: string[] = [`k=${MARK}`, `e() { printf '\\n%s . %s\\n' "$k" "$1"; }`];
   const frame = (key: string, body: string) => parts.push(`echo "$k ${key}"; { ${body}\n} </dev/null 2>/dev/null; e $?`);
-  // Exit-code-only facts start first, all at once, and are waited for at the end.
-  status.forEach((f, i) => parts.push(`${f.via.kind === 'status' ? f.via.fragment : ''} </dev/null >/dev/null 2>&1 & p${i}=$!`));
   shell.forEach((f, i) => frame(String(i), f.via.kind === 'shell' ? f.via.fragment : ''));
   if (units.length) frame('units', `systemctl is-active ${units.map(quote).join(' ')}`);
+  if (enabledUnits.length) frame('enabled', `(set -- ${enabledUnits.map(quote).join(' ')}\n${UNIT_ENABLED_SCRIPT}\n)`);
   // The package query runs in a subshell of this one: the same script, without another sh.
   if (packages.length) frame('packages', `(set -- ${packages.map(quote).join(' ')}\n${PACKAGE_STATE_SCRIPT}\n)`);
   if (files.length) {
@@ -169,23 +200,27 @@ export function gatherScript(facts: readonly FactProbe[]): Gathering {
   }
   // A line for each path asked for its stat only, in the order asked.
   if (statPaths.length) frame('stats', statLinesCommand(statPaths));
-  status.forEach((_f, i) => parts.push(`echo "$k s${i}"; wait "$p${i}"; e $?`));
   const script = parts.join('\n');
 
   const answers = (out: ExecResult): Gathered => {
     const framed = parseFrames(out.stdout);
     const byCommand = new Map<string, ExecResult>();
     shell.forEach((f, i) => { const a = framed.get(String(i)); if (a) byCommand.set(f.command, a); });
-    status.forEach((f, i) => { const a = framed.get(`s${i}`); if (a) byCommand.set(f.command, { ...a, stdout: '' }); });
     // One state per unit, in the order asked; none at all when systemd is not running.
     const unitAnswer = framed.get('units');
     const states = new Map(unitAnswer ? units.map((u, i) => [u, unitAnswer.stdout.split('\n')[i]?.trim() ?? '']) : []);
+    // `UNIT STATE` lines; a unit whose call failed has no answer.
+    const enabled = new Map((framed.get('enabled')?.stdout ?? '').split('\n').map((l) => l.split(' ')).filter((w) => w.length === 2 && w[1] !== 'failed').map(([u, st]) => [u!, st!]));
     const pkgAnswer = framed.get('packages');
     const lines = pkgAnswer ? pkgAnswer.stdout.split('\n').filter((l) => l.trim()) : [];
     const derive = (f: FactProbe): ExecResult | undefined => {
       if (f.via.kind === 'unit-active') {
         const state = states.get(f.via.unit);
         return state === undefined ? undefined : { stdout: '', stderr: '', exitCode: ACTIVE.has(state) ? 0 : 3 };
+      }
+      if (f.via.kind === 'unit-enabled') {
+        const state = enabled.get(f.via.unit);
+        return state === undefined ? undefined : { stdout: '', stderr: '', exitCode: ENABLED.has(state) ? 0 : 1 };
       }
       if (f.via.kind === 'packages') {
         if (!pkgAnswer || !f.via.names.every((n) => packages.includes(n))) return undefined;

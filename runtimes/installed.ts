@@ -28,9 +28,10 @@ const USUAL_OWNERS = ['containerd', 'runc', 'docker.io', 'containerd.io', 'docke
 
 // Arguments: the binaries, `--`, the usual owners. The `--version` runs start in the background
 // (dockerd's alone takes a tenth of a second), each printing its one line; meanwhile the owners:
-// the file lists of the usual packages that are installed (`dpkg-query -L`, a blank line between
-// packages; `-W`'s ${db-fsys:Files} reads every package's list, a tenth of a second here), then
-// `dpkg-query -S` (as slow) only for paths they do not hold; rpm -qf where there is no dpkg.
+// the usual packages' file lists, read by the shell itself from dpkg's database (a package's
+// `info/NAME.list`, or `NAME:ARCH.list` for a multi-arch one; a removed package's list keeps only
+// its conffiles, so it owns no binary), then `dpkg-query -S` (a tenth of a second: it reads every
+// package's list) only for paths they do not hold; rpm -qf where there is no dpkg.
 const SCRIPT = [
   'n=0; for a in "$@"; do n=$((n + 1)); [ "$a" = -- ] && break; done',
   'm=$#',
@@ -44,10 +45,10 @@ const SCRIPT = [
   'shift "$m"',
   'if [ $# -gt 0 ] && command -v dpkg-query >/dev/null 2>&1; then',
   '  t=$(printf "\\t")',
-  '  k=$(dpkg-query -W -f "\\${db:Status-Status} \\${Package}\\n" -- $u 2>/dev/null | while read -r s q; do [ "$s" = installed ] && printf "%s " "${q%%:*}"; done)',
-  '  o=$([ -z "$k" ] || dpkg-query -L -- $k 2>/dev/null | { r=$k; q=${r%% *}; while IFS= read -r l; do',
-  '    case $l in "") r=${r#* }; q=${r%% *} ;; /*) for p in "$@"; do [ "$p" != "$l" ] || printf "owner\\t%s\\t%s\\n" "$p" "$q"; done ;; esac',
-  '  done; })',
+  '  o=$(for q in $u; do for f in /var/lib/dpkg/info/"$q".list /var/lib/dpkg/info/"$q":*.list; do',
+  '    [ -f "$f" ] || continue',
+  '    while IFS= read -r l; do for p in "$@"; do [ "$p" != "$l" ] || printf "owner\\t%s\\t%s\\n" "$p" "$q"; done; done < "$f"',
+  '  done; done)',
   '  [ -z "$o" ] || printf "%s\\n" "$o"',
   '  for p in "$@"; do case "$o" in *"owner$t$p$t"*) ;; *) set -- "$@" "$p" ;; esac; shift; done',
   '  [ $# -eq 0 ] || dpkg-query -S -- "$@" 2>/dev/null | while IFS= read -r l; do case $l in diversion*) ;; *": /"*) printf "owner\\t%s\\t%s\\n" "${l#*: }" "${l%%: /*}" ;; esac; done',

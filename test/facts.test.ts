@@ -27,7 +27,7 @@ import { createTestUser, startSshd } from './helpers/sshd.ts';
 const SAMPLE: FactProbe[] = [
   commandPresent('sh'), commandPresent('kubestrap-no-such-tool'), ARCH, CPUS, ...ADDRESS_FACTS, ...PORT_FACTS,
   packageStates(['dpkg', 'kubestrap-no-such-package']), packageStates(['dpkg']),
-  unitActive('ssh'), unitEnabled('kubestrap-no-such-unit'), fileDigest('/etc/hostname'), fileDigest('/etc/kubestrap-no-such-file'), fileDigest('/etc'),
+  unitActive('ssh'), unitEnabled('kubestrap-no-such-unit'), unitEnabled('ssh'), unitEnabled('getty@tty1'), unitEnabled('kubestrap-no-such@x.service'), unitEnabled('systemd-journald.socket'), fileDigest('/etc/hostname'), fileDigest('/etc/kubestrap-no-such-file'), fileDigest('/etc'),
   dirListing('/etc/apt'), dirListing('/etc/kubestrap-no-such-dir'),
   shellFact('printf "%s|" "$@"; exit 7', "it's", 'two words'), commandFact`printf ${'no newline'}`,
 ];
@@ -99,6 +99,28 @@ test('the gathering script answers each fact as the probe on its own does (local
     assert.equal(found.byCommand.get(f.command)?.stdout, alone.stdout, f.command);
     assert.equal(found.byCommand.get(f.command)?.exitCode === 0, alone.exitCode === 0, f.command);
   }
+});
+
+test('units systemd has no file for are answered by the shell; one systemctl asks for the rest', async () => {
+  const local = new LocalHost();
+  const units = ['kubestrap-no-such-unit', 'ssh', 'getty@tty1', 'kubestrap-no-such@x'];
+  const g = gatherScript(units.map(unitEnabled));
+  const r = await local.exec(g.script);
+  const found = g.answers(r);
+  for (const u of units) {
+    const alone = await local.exec(`systemctl is-enabled --quiet ${u}`);
+    assert.equal(found.byCommand.get(`systemctl is-enabled --quiet ${u}`)?.exitCode === 0, alone.exitCode === 0, u);
+  }
+  assert.match(r.stdout, /^kubestrap-no-such-unit not-found$/m);
+  assert.match(r.stdout, /^kubestrap-no-such@x not-found$/m);
+  // Where the unit directories are not the usual ones, systemctl is asked for every unit; it stops at
+  // a missing one, which is then left to its own probe, and goes on with the rest.
+  const moved = await local.exec(`SYSTEMD_UNIT_PATH=/nonexistent:; export SYSTEMD_UNIT_PATH\n${g.script}`);
+  const answers = g.answers(moved);
+  assert.equal(answers.byCommand.get('systemctl is-enabled --quiet kubestrap-no-such-unit'), undefined);
+  assert.match(moved.stdout, /^kubestrap-no-such-unit failed$/m);
+  const ssh = await local.exec('systemctl is-enabled --quiet ssh');
+  assert.equal(answers.byCommand.get('systemctl is-enabled --quiet ssh')?.exitCode === 0, ssh.exitCode === 0);
 });
 
 test('a none plan starts one gathering script and only the probes it could not declare', async (t) => {

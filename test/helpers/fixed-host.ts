@@ -3,6 +3,7 @@
 // probes and reads, and a run against it would fail at the first command it does not know.
 import { createHash } from 'node:crypto';
 import { quote } from '../../core/quote.ts';
+import { UNIT_ENABLED_SCRIPT } from '../../core/facts.ts';
 import type { ExecResult, FileInfo, Host, HostFacts, HostKind } from '../../core/hosts/host.ts';
 
 export interface FixedMachine {
@@ -48,10 +49,7 @@ export class FixedHost implements Host {
    */
   private gather(script: string): string {
     let out = '';
-    // Exit-code-only facts start in the background first: `CMD </dev/null >/dev/null 2>&1 & pN=$!`.
-    const background = [...script.matchAll(/^(.*) <\/dev\/null >\/dev\/null 2>&1 & p(\d+)=\$!$/gm)];
-    for (const [, command, n] of background) out += `${FRAME} s${n}\n\n${FRAME} . ${this.answerSync(command!).exitCode}\n`;
-    for (const frame of script.split('\necho "$k ').slice(1).filter((f) => !/^s\d+"/.test(f))) {
+    for (const frame of script.split('\necho "$k ').slice(1)) {
       const key = frame.slice(0, frame.indexOf('"'));
       const body = frame.slice(frame.indexOf('{ ') + 2, frame.lastIndexOf('\n} </dev/null'));
       const r = this.answerFragment(body);
@@ -63,6 +61,10 @@ export class FixedHost implements Host {
   private answerFragment(body: string): ExecResult {
     // `(set -- ARGS\nSCRIPT\n)` is the probe `sh -c SCRIPT sh ARGS` run inside the script's shell.
     const sub = /^\(set -- (.*)\n([\s\S]*)\n\)$/.exec(body);
+    // Each unit's enabled state, from the answer its probe has on its own.
+    if (sub?.[2] === UNIT_ENABLED_SCRIPT) {
+      return ok(words(sub[1]!).map((u) => `${u} ${this.answerSync(`systemctl is-enabled --quiet ${u}`).exitCode === 0 ? 'enabled' : 'disabled'}\n`).join(''));
+    }
     if (sub) return this.answerSync(`sh -c ${quote(sub[2]!)} sh ${sub[1]}`.trim());
     const stat = /^stat -L -c '%F\|%s\|%a' -- (.*)$/.exec(body);
     if (stat) {
