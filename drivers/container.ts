@@ -8,6 +8,7 @@ import type { Driver, DriverStatus } from './driver.ts';
 import { defineOption } from '../options/option.ts';
 import { text, wholeNumber } from '../options/parsers.ts';
 import { DEFAULT_BASE_IMAGE } from '../tasks/build-node-image.ts';
+import { SUBNET_SEARCH } from '../tasks/container/common.ts';
 
 /** Nodes a profile can have: the control plane and the worker slots of recipes/driver-docker.yaml. */
 export const MAX_NODES = 5;
@@ -98,13 +99,13 @@ export const containerOptions = [
   defineOption({ flag: 'base-image', key: 'baseImage', type: 'string', default: '', arg: 'image', help: 'A node image of your own; empty: build the default one from Debian', parse: text }),
   defineOption({ flag: 'ports', key: 'ports', type: 'string[]', default: [], arg: '[addr:]host:container', help: 'Publish a port of the control-plane node (repeatable)', parse: portList }),
   defineOption({ flag: 'network', key: 'network', type: 'string', default: '', arg: 'name', help: 'The network; empty: one named after the profile', parse: text }),
-  defineOption({ flag: 'subnet', key: 'subnet', type: 'string', default: '192.168.49.0/24', arg: 'cidr', help: 'Where the search for a free /24 starts', parse: subnet24 }),
+  defineOption({ flag: 'subnet', key: 'subnet', type: 'string', default: SUBNET_SEARCH.start, arg: 'cidr', help: 'Where the search for a free /24 starts', parse: subnet24 }),
   defineOption({ flag: 'listen-address', key: 'listenAddress', type: 'string', default: '127.0.0.1', arg: 'ip', help: 'The host address published ports bind to', parse: ipv4 }),
   // Recipe-only settings (--set KEY=VALUE).
   defineOption({ key: 'socket', type: 'string', default: '', help: "The engine's API socket (unix://PATH); empty: DOCKER_HOST / CONTAINER_HOST, else the usual one", parse: text }),
   defineOption({ key: 'imageFrom', type: 'string', default: DEFAULT_BASE_IMAGE, help: 'The Debian image the default node image is built from', parse: text }),
-  defineOption({ key: 'subnetStep', type: 'number', default: 9, help: 'How far each try of the subnet search moves in the third octet', parse: wholeNumber(1) }),
-  defineOption({ key: 'subnetTries', type: 'number', default: 20, help: 'How many subnets the search tries', parse: wholeNumber(1) }),
+  defineOption({ key: 'subnetStep', type: 'number', default: SUBNET_SEARCH.step, help: 'How far each try of the subnet search moves in the third octet', parse: wholeNumber(1) }),
+  defineOption({ key: 'subnetTries', type: 'number', default: SUBNET_SEARCH.tries, help: 'How many subnets the search tries', parse: wholeNumber(1) }),
   defineOption({
     key: 'privileged', type: 'string', default: 'auto', help: 'auto: --privileged where the engine can grant it; always; never',
     parse: (v) => { if (v !== 'auto' && v !== 'always' && v !== 'never') throw new UserError('PARAM_INVALID', `${JSON.stringify(v)}: use auto, always or never`); return v; },

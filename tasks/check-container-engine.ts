@@ -4,7 +4,7 @@
 // finding comes with what to do.
 import { UserError } from '../core/errors.ts';
 import { defineTask } from '../core/task.ts';
-import { ENGINE_PARAMS, endpoint, formatCidr } from './container/common.ts';
+import { ENGINE_PARAMS, SUBNET_SEARCH, endpoint, formatCidr } from './container/common.ts';
 import { missingCaps } from './container/privileges.ts';
 import { freeSubnet } from './create-container-network.ts';
 
@@ -20,7 +20,10 @@ export default defineTask({
     ...ENGINE_PARAMS,
     required: { type: 'boolean', default: false, description: 'fail when the engine cannot host nodes' },
     driver: { type: 'string', default: '', description: 'doctor --driver: required when it names this engine' },
-    subnet: { type: 'string', default: '192.168.49.0/24' },
+    // The search create-container-network makes with the same settings (start passes the driver's).
+    subnet: { type: 'string', default: SUBNET_SEARCH.start },
+    subnetStep: { type: 'number', default: SUBNET_SEARCH.step },
+    subnetTries: { type: 'number', default: SUBNET_SEARCH.tries },
   },
   async check() { return false; },
   async run(ctx, p) {
@@ -67,7 +70,7 @@ export default defineTask({
     if (ep.engine === 'docker' && missing.length) {
       ctx.note('warn', `privileged containers fail here (the capability bounding set lacks ${missing.map((c) => `CAP_${c}`).join(', ')}: "unable to apply caps: operation not permitted")`, 'nothing to do: kubestrap gives nodes every other capability instead and says so in the plan');
     } else if (!remapped) ctx.note('info', 'privileged node containers work here');
-    const search = await freeSubnet(ctx, { ...p, subnetStep: 9, subnetTries: 20 });
+    const search = await freeSubnet(ctx, p);
     if (search.chosen) ctx.note('info', `a profile network would get ${formatCidr(search.chosen)}`);
     else problem(`no free private /24 from ${search.tried[0]} on (${search.tried.length} tried): host interfaces, routes or networks cover them`, `remove unused networks (${ep.engine} network prune) or start with --subnet 10.90.0.0/24`);
     const watches = Number((await ctx.probe`cat /proc/sys/fs/inotify/max_user_watches`).stdout.trim());

@@ -5,7 +5,7 @@ import { UserError } from '../core/errors.ts';
 import type { TaskContext } from '../core/context.ts';
 import { defineTask } from '../core/task.ts';
 import { EngineError } from '../core/engine-api.ts';
-import { ENGINE_PARAMS, endpoint, formatCidr, hostAddress, isOurs, isPrivate, overlaps, parseCidr, profileLabels, type Cidr } from './container/common.ts';
+import { ENGINE_PARAMS, SUBNET_SEARCH, endpoint, formatCidr, hostAddress, isOurs, isPrivate, overlaps, parseCidr, profileLabels, type Cidr } from './container/common.ts';
 
 interface NetworkRow { name: string; labels: Record<string, string>; subnets: string[] }
 
@@ -15,9 +15,9 @@ export default defineTask({
   params: {
     ...ENGINE_PARAMS,
     name: { type: 'string', default: '', description: 'network name (--network); empty: the profile' },
-    subnet: { type: 'string', default: '192.168.49.0/24', pattern: '\\d+\\.\\d+\\.\\d+\\.0/24', description: 'where the search for a free /24 starts' },
-    subnetStep: { type: 'number', default: 9, description: 'how far each try moves in the third octet (minikube: 9)' },
-    subnetTries: { type: 'number', default: 20, description: 'how many subnets are tried' },
+    subnet: { type: 'string', default: SUBNET_SEARCH.start, pattern: '\\d+\\.\\d+\\.\\d+\\.0/24', description: 'where the search for a free /24 starts' },
+    subnetStep: { type: 'number', default: SUBNET_SEARCH.step, description: 'how far each try moves in the third octet' },
+    subnetTries: { type: 'number', default: SUBNET_SEARCH.tries, description: 'how many subnets are tried' },
   },
   async check(ctx, p) {
     p = named(ctx, p);

@@ -118,6 +118,15 @@ describe('errors users meet with the container drivers, one line each with the f
     const blocks = plan.steps.flatMap((s) => (s.notes ?? []).filter((n) => n.blocks).map((n) => `${s.id}: ${n.message} (${n.fix}) [${n.blocks}]`));
     assert.deepEqual(blocks, [`cp-node: host port 127.0.0.1:22/tcp is already in use on this machine (choose another host port in --ports, or stop what listens there (ss -ltnp 'sport = :22')) [HOST_PORT_IN_USE]`]);
 
+    // Where 192.168.49.0/24 is taken, the engine check's forecast and the network step make the same
+    // search, with the search settings the start was given.
+    const taken = await startFixedEngine(t, { ...DEBIAN_DOCKER, networks: [...DEBIAN_DOCKER.networks, { Name: 'other', Subnet: '192.168.49.0/24' }] });
+    const stepped = { ...startParams(findDriver('docker'), { kubernetesVersion: VERSION }, {}), socket: `unix://${taken}`, subnetStep: 5 };
+    const search = (await engine.plan(opts, 'driver-docker', stepped)).plan;
+    const note = search.steps.find((s) => s.id === 'engine')?.notes?.find((n) => n.message.startsWith('a profile network would get'));
+    assert.equal(note?.message, 'a profile network would get 192.168.54.0/24');
+    assert.ok(search.steps.find((s) => s.id === 'network')?.effects.some((e) => e.kind === 'exec' && e.command.includes(' network create --driver bridge --subnet 192.168.54.0/24 ')));
+
     const gone = join(home, 'no-such.sock');
     const r = await runCli(['start', '--driver', 'docker', '--dry-run', '--format', 'json'], { env: { KUBESTRAP_HOME: home, DOCKER_HOST: `unix://${gone}` }, cwd: home });
     assert.equal(r.code, 2);

@@ -11,6 +11,9 @@ export const LABEL = {
 } as const;
 export const CREATED_BY = 'kubestrap';
 
+/** minikube's search for a profile network's /24: from 192.168.49.0, 9 apart in the third octet, 20 tries. */
+export const SUBNET_SEARCH = { start: '192.168.49.0/24', step: 9, tries: 20 } as const;
+
 export const ENGINE_PARAMS = {
   engine: { type: 'string', enum: ['docker', 'podman'], default: 'docker', description: 'the container engine' },
   socket: { type: 'string', default: '', description: "the engine's unix socket; empty: dockerHost (docker) or containerHost (podman), else the usual socket" },
