@@ -15,7 +15,7 @@ export interface FactProbe {
    * asks about.
    */
   via:
-    | { kind: 'shell'; fragment: string }
+    | { kind: 'shell'; fragment: string; /** Slow to answer (it waits on a slow program): answered beside the others. */ background?: boolean }
     | { kind: 'unit-active'; unit: string }
     | { kind: 'unit-enabled'; unit: string }
     | { kind: 'packages'; names: readonly string[] }
@@ -37,6 +37,11 @@ export function shellFact(script: string, ...args: string[]): FactProbe {
     command: args.length ? buildCommand(['sh -c ', ' sh ', ''], [script, args]).text : buildCommand(['sh -c ', ''], [script]).text,
     via: { kind: 'shell', fragment: `(set -- ${args.map(quote).join(' ')}\n${script}\n)` },
   };
+}
+
+/** A shell fact slow to answer (it waits on a slow program): the gathering answers it beside the others. */
+export function slow(fact: FactProbe): FactProbe {
+  return fact.via.kind === 'shell' ? { ...fact, via: { ...fact.via, background: true } } : fact;
 }
 
 /** Whether a command is on PATH. */
@@ -178,6 +183,7 @@ export interface Gathering {
 export function gatherScript(facts: readonly FactProbe[]): Gathering {
   const unique = [...new Map(facts.map((f) => [f.command, f])).values()];
   const shell = unique.filter((f) => f.via.kind === 'shell');
+  const background = shell.filter((f) => f.via.kind === 'shell' && f.via.background);
   // A path with a newline cannot be told apart in stat's output: such a file is read on its own.
   const files = [...new Set(unique.flatMap((f) => (f.via.kind === 'file' && !f.via.path.includes('\n') ? [f.via.path] : [])))];
   const units = [...new Set(unique.flatMap((f) => (f.via.kind === 'unit-active' ? [f.via.unit] : [])))];
@@ -187,7 +193,13 @@ export function gatherScript(facts: readonly FactProbe[]): Gathering {
   // Answer N is printed between `MARK N` and `MARK . EXIT-CODE` lines.
   const parts: string[] = [`k=${MARK}`, `e() { printf '\\n%s . %s\\n' "$k" "$1"; }`];
   const frame = (key: string, body: string) => parts.push(`echo "$k ${key}"; { ${body}\n} </dev/null 2>/dev/null; e $?`);
-  shell.forEach((f, i) => frame(String(i), f.via.kind === 'shell' ? f.via.fragment : ''));
+  // Slow facts run on the left of a pipe, all other frames on its right; the right side passes the
+  // left's frames on at its end (by the shell's read: no other program), so a slow answer costs no
+  // more time than the others together.
+  if (background.length) parts.push('{');
+  shell.forEach((f, i) => { if (background.includes(f)) frame(String(i), f.via.kind === 'shell' ? f.via.fragment : ''); });
+  if (background.length) parts.push('} | {');
+  shell.forEach((f, i) => { if (!background.includes(f)) frame(String(i), f.via.kind === 'shell' ? f.via.fragment : ''); });
   if (units.length) frame('units', `systemctl is-active ${units.map(quote).join(' ')}`);
   if (enabledUnits.length) frame('enabled', `(set -- ${enabledUnits.map(quote).join(' ')}\n${UNIT_ENABLED_SCRIPT}\n)`);
   // The package query runs in a subshell of this one: the same script, without another sh.
@@ -200,6 +212,7 @@ export function gatherScript(facts: readonly FactProbe[]): Gathering {
   }
   // A line for each path asked for its stat only, in the order asked.
   if (statPaths.length) frame('stats', statLinesCommand(statPaths));
+  if (background.length) parts.push(`while IFS= read -r l || [ -n "$l" ]; do printf '%s\\n' "$l"; done\n}`);
   const script = parts.join('\n');
 
   const answers = (out: ExecResult): Gathered => {
