@@ -45,13 +45,19 @@ export async function main(io: Io): Promise<number> {
     const app = new App(io, style, verbose, root, secrets);
     for (const register of commands) register(cli, app);
     cli.help();
-    cli.version(VERSION);
+    // -v is --verbose (declared above): the version answers to --version only.
+    cli.version(VERSION, '--version');
 
     cli.parse(['node', 'kubestrap', ...io.argv], { run: false });
     if (!cli.matchedCommand) {
       if (cli.options.help || cli.options.version) return 0;
       const name = cli.args[0];
-      if (name === undefined) { cli.outputHelp(); return EXIT.ok; }
+      if (name === undefined) {
+        // `kubestrap --nope` is a typo, not a request for help.
+        cli.globalCommand.checkUnknownOptions();
+        cli.outputHelp();
+        return EXIT.ok;
+      }
       throw new UserError('USAGE', `unknown command '${name}'`, { fix: didYouMean(String(name), cli.commands.map((c) => c.name).filter(Boolean)) ?? 'see kubestrap --help' });
     }
     if (cli.options.help) return 0;

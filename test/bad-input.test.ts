@@ -68,6 +68,8 @@ const CLI_CASES: Case[] = [
   { name: 'unknown command', argv: () => ['frobnicate'], code: 2, reason: 'USAGE', message: /unknown command 'frobnicate'/ },
   { name: 'unknown command with a near miss', argv: (r) => ['pln', join(r, P)], code: 2, reason: 'USAGE', message: /did you mean 'plan'/ },
   { name: 'unknown option, named as typed', argv: run(P, '--bogus-flag'), code: 2, reason: 'USAGE', message: /: unknown option '--bogus-flag' \(see kubestrap run --help\) \[/ },
+  { name: 'unknown option and no command', argv: () => ['--nope'], code: 2, reason: 'USAGE', message: /: unknown option '--nope' \(see kubestrap --help\) \[/ },
+  { name: 'unknown option and no command, with a near miss', argv: () => ['--profil', 'x'], code: 2, reason: 'USAGE', message: /unknown option '--profil' \(did you mean '--profile'\?\)/ },
   { name: 'unknown option with a near miss', argv: (r) => ['plan', join(r, P), '--fromat', 'json'], code: 2, reason: 'USAGE', message: /unknown option '--fromat' \(did you mean '--format'\?\)/ },
   { name: 'a flag of another driver', argv: () => ['start', '--driver', 'kvm2', '--nodes', '3', '--dry-run'], code: 2, reason: 'FLAG_NOT_FOR_DRIVER', message: /: --nodes is not an option of the kvm2 driver \(drop it, or start with --driver docker or --driver podman, which take it\) \[/ },
   { name: 'missing recipe argument', argv: () => ['run'], code: 2, reason: 'USAGE', message: /missing required args/ },
@@ -195,6 +197,10 @@ describe('bad input', () => {
     assert.match(rest.join('\n'), /^UserError: steps form a cycle/m);
     assert.match(rest.join('\n'), /^\s+at .*graph\.ts/m);
     for (const m of r.markers) assert.equal(existsSync(m), false);
+    // -v is the short --verbose, not --version.
+    const short = await cli(c, ['-v']);
+    assert.equal(short.code, 2);
+    assert.match(short.stderr, /^UserError: steps form a cycle/m);
   });
 
   it('a mistake only a step can see (a relative path) fails the plan with exit 2, and nothing runs', async () => {
