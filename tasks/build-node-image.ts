@@ -14,6 +14,7 @@ import { containerdMirror, DEFAULT_BINARY_MIRROR, DEFAULT_CRI_TOOLS_MIRROR, runc
 import { taskParam } from '../options/option.ts';
 import { CONTAINERD_UNIT, CONTAINERD_UNIT_FILE, STATIC_RUNC, staticRelease } from '../runtimes/containerd.ts';
 import { artifacts } from './install-kubernetes.ts';
+import { nodeContainerConfigFiles } from './install-runtime.ts';
 import { once } from './k8s/once.ts';
 
 /** Debian 13 (trixie), the stable release, as kind's base image uses. */
@@ -35,7 +36,8 @@ const RUNTIME_PACKAGES: Record<string, string[]> = { containerd: [], docker: ['d
 /** containerd's release in the image, laid out as install-runtime leaves it on a node. */
 interface BakedRuntime {
   files: { name: string; url: string; sha256: string }[];
-  unit: string;
+  /** Files the build context gets written (the unit, the configuration), by their name there. */
+  written: { name: string; content: string }[];
   lines: string[];
 }
 
@@ -95,7 +97,7 @@ export default defineTask({
       context ||= `${dirname(dirname(cached))}/node-image-${i.hash}`;
       await ctx.put(cached, `${context}/${a.name}`, { mode: '0644', sha256: a.sha256 });
     }
-    if (i.runtime) await ctx.write(`${context}/${i.runtime.unit}`, CONTAINERD_UNIT);
+    for (const f of i.runtime?.written ?? []) await ctx.write(`${context}/${f.name}`, f.content);
     await ctx.write(`${context}/Dockerfile`, i.dockerfile);
     await ctx.engine(ep, { op: 'image.build', context, files: i.contextFiles, tag: i.tag, labels: { 'io.kubestrap.created-by': 'kubestrap', 'io.kubestrap.kubernetes-version': i.version } });
     return { image: i.tag };
@@ -112,15 +114,19 @@ async function inputs(ctx: TaskContext, p: Inputs) {
   const text = dockerfile(p.baseImage, packages, a.dir, [...a.list, a.crictl].map((x) => x.name), runtime?.lines);
   const hash = createHash('sha256').update(JSON.stringify({
     BUILD_REVISION, // The base by its reference: pin a digest (debian@sha256:…) to make a new pull a new input.
-    base: p.baseImage, packages, sums: downloads.map((x) => x.sha256), dockerfile: text, unit: runtime ? CONTAINERD_UNIT : '',
+    base: p.baseImage, packages, sums: downloads.map((x) => x.sha256), dockerfile: text, written: runtime?.written ?? [],
   })).digest('hex').slice(0, 12);
   const version = a.dir.split('/').pop()!;
-  // What the build context holds besides the Dockerfile: the downloads, then the unit.
-  const contextFiles = [...downloads.map((x) => x.name), ...(runtime ? [runtime.unit] : [])];
+  // What the build context holds besides the Dockerfile: the downloads, then the written files.
+  const contextFiles = [...downloads.map((x) => x.name), ...(runtime?.written ?? []).map((f) => f.name)];
   return { runtime, downloads, contextFiles, dockerfile: text, hash, version, tag: `kubestrap-node:${version}-${hash}` };
 }
 
-/** containerd's and runc's releases (the ones install-runtime would put on the node), their unit, and how the image unpacks them. */
+/**
+ * containerd's and runc's releases (the ones install-runtime would put on the node), their unit and
+ * the configuration install-runtime writes on a node container, enabled: every node's install-runtime
+ * then finds containerd installed, configured and running, and neither writes nor restarts.
+ */
 async function bakedContainerd(ctx: TaskContext, p: Inputs): Promise<BakedRuntime> {
   const r = await once(ctx, 'containerd-release', () => staticRelease(ctx, { downloads: { containerd: { url: p.containerdMirror }, runc: { url: p.runcMirror } } }));
   const archive = r.containerd.path.split('/').pop()!;
@@ -128,15 +134,17 @@ async function bakedContainerd(ctx: TaskContext, p: Inputs): Promise<BakedRuntim
   const unit = CONTAINERD_UNIT_FILE.split('/').pop()!;
   const members = r.containerd.members;
   const bins = members.map((m) => `${r.containerd.dest}/${m.split('/').pop()}`);
+  const config = nodeContainerConfigFiles('containerd', p.kubernetesVersion).map((f) => ({ ...f, name: f.path.split('/').pop()! }));
   return {
     files: [{ name: archive, url: r.containerd.url, sha256: r.containerd.sha256 }, { name: runc, url: r.runc.url, sha256: r.runc.sha256 }],
-    unit,
+    written: [{ name: unit, content: CONTAINERD_UNIT }, ...config.map((f) => ({ name: f.name, content: f.content }))],
     lines: [
       // The archive stays where install-runtime keeps it: that step compares the binaries against it.
       `COPY ${archive} ${dirname(r.containerd.path)}/`,
       `COPY ${runc} ${STATIC_RUNC}`,
       `COPY ${unit} ${CONTAINERD_UNIT_FILE}`,
-      `RUN tar -xzf ${r.containerd.path} -C ${r.containerd.dest} --strip-components=1 --no-same-owner ${members.join(' ')} && chmod 0755 ${[...bins, STATIC_RUNC].join(' ')} && chmod 0644 ${r.containerd.path} ${CONTAINERD_UNIT_FILE}`,
+      ...config.map((f) => `COPY ${f.name} ${f.path}`),
+      `RUN tar -xzf ${r.containerd.path} -C ${r.containerd.dest} --strip-components=1 --no-same-owner ${members.join(' ')} && chmod 0755 ${[...bins, STATIC_RUNC].join(' ')} && chmod 0644 ${r.containerd.path} ${CONTAINERD_UNIT_FILE}${config.map((f) => ` && chmod ${f.mode} ${f.path}`).join('')} && systemctl enable containerd`,
     ],
   };
 }

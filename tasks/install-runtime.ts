@@ -48,6 +48,17 @@ function resolve(p: P): { runtime: ContainerRuntime; opts: RuntimeOptions } {
   };
 }
 
+/**
+ * The runtime's configuration files as install-runtime writes them on a node container (systemd
+ * cgroups, the pause image of the version, no OOM score changes), for a node image to carry them:
+ * those nodes then find the step done.
+ */
+export function nodeContainerConfigFiles(runtime: string, kubernetesVersion: string): { path: string; content: string; mode: string }[] {
+  // The values driver-none gives the step on a node container; downloads do not shape the files.
+  const { runtime: r, opts } = resolve({ runtime, kubernetesVersion, cgroupDriver: 'systemd', pauseImage: '', containerdMirror: '', runcMirror: '', allowPackageChanges: false } as P);
+  return r.configFiles({ ...opts, restrictOomScoreAdj: true });
+}
+
 function outputs(runtime: ContainerRuntime, opts: RuntimeOptions) {
   return { runtime: runtime.name, criSocket: runtime.criSocket, cgroupDriver: opts.cgroupDriver, pauseImage: opts.pauseImage };
 }

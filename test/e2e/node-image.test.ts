@@ -21,11 +21,12 @@ import { MMDEBSTRAP_INSTALL, nodeImage } from '../helpers/node-image.ts';
 const skip = missing(['dockerd', 'containerd', 'mmdebstrap'], `${DOCKER_INSTALL} ${MMDEBSTRAP_INSTALL}`) ?? (isRoot ? undefined : 'needs root');
 const VERSION = 'v1.31.4';
 // containerd's release as install-runtime leaves it on a node: the archive it compares against, the
-// binaries unpacked from it, runc, and the unit; no Debian containerd beside it.
+// binaries unpacked from it, runc, the unit, enabled, and the configuration; no Debian containerd beside it.
 const CONTAINERD_CHECK = [
   `a=/var/cache/kubestrap/containerd-${CONTAINERD_RELEASE}-linux-amd64.tar.gz`,
   'for m in containerd containerd-shim-runc-v2 ctr; do tar -xzOf $a bin/$m | cmp -s - /usr/local/bin/$m && test -x /usr/local/bin/$m || exit 1; done',
   'test -x /usr/local/sbin/runc', 'grep -q "^ExecStart=/usr/local/bin/containerd$" /etc/systemd/system/containerd.service',
+  'systemctl is-enabled --quiet containerd', 'grep -q "SystemdCgroup = true" /etc/containerd/config.toml', 'grep -q "^runtime-endpoint: unix:///run/containerd/containerd.sock" /etc/crictl.yaml',
   '! dpkg-query -W containerd 2>/dev/null', 'echo containerd from its release',
 ].join(' && ');
 
@@ -58,7 +59,7 @@ steps:
       assert.ok(m, builds[0]);
       const [, tag, context] = m;
       const writes = step.effects.filter((e) => e.kind === 'write').map((e) => (e as { path: string }).path);
-      assert.deepEqual(writes, ['kubelet', 'kubeadm', 'kubectl', `crictl-v1.31.0-linux-amd64.tar.gz`, `containerd-${CONTAINERD_RELEASE}-linux-amd64.tar.gz`, 'runc.amd64', 'containerd.service', 'Dockerfile'].map((f) => `${context}/${f}`));
+      assert.deepEqual(writes, ['kubelet', 'kubeadm', 'kubectl', `crictl-v1.31.0-linux-amd64.tar.gz`, `containerd-${CONTAINERD_RELEASE}-linux-amd64.tar.gz`, 'runc.amd64', 'containerd.service', 'config.toml', 'crictl.yaml', 'Dockerfile'].map((f) => `${context}/${f}`));
       assert.equal(step.effects.filter((e) => e.kind === 'download').length >= 6, true);
 
       const run = await runCli(['run', recipe, '--yes', '--json'], env);
