@@ -21,7 +21,7 @@ const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 const rounds = Number(process.argv[2] ?? 3);
 const VERSION = 'v1.31.4';
 
-interface Run { wall: number; provision: number[] }
+interface Run { wall: number; provision: number[]; steps: Map<string, number> }
 
 async function main(): Promise<void> {
   const teardown: (() => void | Promise<void>)[] = [];
@@ -58,7 +58,8 @@ async function main(): Promise<void> {
       if (failed.length !== 1 || failed[0]!.step !== 'cp.wait') throw new Error(`unexpected end of the run: ${JSON.stringify(failed).slice(0, 2000)}\n${r.stderr}`);
       const wall = performance.now() - t0 - failed[0]!.ms!;
       const provision = events.filter((e) => e.type === 'step-finish' && /-node$/.test(e.step ?? '')).map((e) => e.ms!);
-      return { wall, provision };
+      const steps = new Map(events.filter((e) => e.type === 'step-finish' || e.type === 'step-failed').map((e) => [e.step!, e.ms!]));
+      return { wall, provision, steps };
     };
     const remove = async (profile: string) => {
       const filter = JSON.stringify({ label: [`io.kubestrap.profile=${profile}`] });
@@ -114,6 +115,13 @@ async function main(): Promise<void> {
     console.log(`| provision-node steps, 3 nodes at once (the slowest) | ${p3.toFixed(0)} |`);
     console.log(`| the daemon alone: create + start + systemd up, 1 node | ${d.toFixed(0)} |`);
     console.log(`| kubestrap's overhead per node (provision step − daemon alone) | ${(p1 - d).toFixed(0)} |`);
+    // Where the time goes: each step's median, the slowest first (steps of a node run side by side
+    // with the other nodes' steps).
+    for (const [label, runs] of [['1 node', one], ['3 nodes', three]] as const) {
+      const ids = [...new Set(runs.flatMap((r) => [...r.steps.keys()]))];
+      const slowest = ids.map((id) => [id, median(runs.map((r) => r.steps.get(id) ?? 0))] as const).sort((a, b) => b[1] - a[1]).slice(0, 8);
+      console.log(`\nslowest steps, ${label}: ${slowest.map(([id, ms]) => `${id} ${(ms / 1000).toFixed(1)} s`).join(', ')}`);
+    }
   } finally {
     for (const fn of teardown.reverse()) await fn();
     rmSync(dir, { recursive: true, force: true });

