@@ -18,17 +18,24 @@ export interface ReleaseArchive {
 }
 
 /**
- * Whether every member is in place, executable and equal to the archive's. GNU tar's --compare
- * checks them all in one pass through the archive (0.5 s for containerd's, against 1.9 s for one
- * decompression per member); where it cannot say yes (another tar, a changed modification time),
- * each member is compared by content.
+ * `sh -c SCRIPT sh ARCHIVE DIR MEMBERS…`: exit 0 when every member is in DIR (without its first
+ * `strip` path components), executable, and equal to the archive's. GNU tar's --compare checks
+ * them all in one pass through the archive (0.5 s for containerd's, against 1.9 s for one
+ * decompression per member); where it cannot say yes (another tar, a changed modification time
+ * or owner) each member is compared by content, so the answer is the same.
  */
-export const MEMBERS_OK = [
-  'a=$1; d=$2; shift 2',
-  'ok=1; for m in "$@"; do [ -x "$d/${m##*/}" ] || ok=; done; [ -n "$ok" ] || exit 1',
-  'tar -dzf "$a" -C "$d" --strip-components=1 -- "$@" >/dev/null 2>&1 && exit 0',
-  'for m in "$@"; do tar -xzOf "$a" "$m" | cmp -s - "$d/${m##*/}" || exit 1; done',
-].join('; ');
+export function membersInPlace(strip: 0 | 1): string {
+  const file = '"$d/${m#*/}"';
+  return [
+    'a=$1; d=$2; shift 2',
+    `for m in "$@"; do [ -x ${file} ] || exit 1; done`,
+    `tar -dzf "$a" -C "$d"${strip ? ' --strip-components=1' : ''} -- "$@" >/dev/null 2>&1 && exit 0`,
+    `for m in "$@"; do tar -xzOf "$a" "$m" | cmp -s - ${file} || exit 1; done`,
+  ].join('; ');
+}
+
+/** For release archives whose members sit one directory deep (bin/containerd). */
+export const MEMBERS_OK = membersInPlace(1);
 
 export async function archiveState(ctx: TaskContext, a: ReleaseArchive): Promise<{ archive: boolean; binaries: boolean }> {
   const archive = (await ctx.fact(fileDigest(a.path))).stdout.trim() === a.sha256;

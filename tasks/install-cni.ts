@@ -22,11 +22,12 @@ import {
 import { ARCH, ARCHES, nodeArch, readIfExists } from './k8s/node-facts.ts';
 import { commandFact, dirListing, fileDigest, fileFact, statFact } from '../core/facts.ts';
 import { once } from './k8s/once.ts';
+import { membersInPlace } from '../runtimes/archive.ts';
 import { parseChecksum } from './install-kubernetes.ts';
 import { DEFAULT_POD_SUBNET } from './k8s/kubeadm-yaml.ts';
 
-/** $1 the release tarball, $2 the plugin directory, then the members: exit 0 when each has the member's content. */
-const SAME_PLUGINS = 't=$1 d=$2; shift 2; for m; do [ "$(tar -xzOf "$t" "$m" | sha256sum)" = "$(sha256sum < "$d/${m#./}")" ] || exit 1; done';
+/** $1 the release tarball, $2 the plugin directory, then the members (./NAME): exit 0 when each has the member's content. */
+const SAME_PLUGINS = membersInPlace(0);
 
 /** The network flannel's published manifest configures (its net-conf.json). */
 const FLANNEL_NETWORK = '10.244.0.0/16';
