@@ -5,7 +5,7 @@
 // overhead over the daemon's own create + start + systemd boot of the same container.
 // Run: nice -n 10 node --import tsx bench/container-nodes.ts [ROUNDS]   (root; a private dockerd)
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -51,6 +51,8 @@ async function main(): Promise<void> {
         child.on('error', reject);
         child.on('close', () => resolve({ stdout, stderr }));
       });
+      // BENCH_EVENTS=DIR keeps each run's events (--json lines) there, to see where a step's time goes.
+      if (process.env.BENCH_EVENTS) writeFileSync(join(process.env.BENCH_EVENTS, `${profile}.jsonl`), r.stdout);
       const events = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; step?: string; ms?: number; error?: string });
       const failed = events.filter((e) => e.type === 'step-failed');
       // The run ends where this machine ends it: the wait for the API server, which the stand-in

@@ -24,23 +24,33 @@ export class ProbeCache {
    * Gathers the declared facts of a host the first time it is used, in one command. Returns that
    * command (for the plan to list as what ran), or undefined when nothing needed gathering.
    * `declared`: the facts the graph's steps on this host say they read (asked once).
+   * `own`: the facts of the step about to run. Once something changed the host (a run), what was
+   * gathered is forgotten; the step's own facts not known since are then gathered again in one
+   * command, instead of one command each.
    */
-  async gather(host: Host, declared: () => readonly FactProbe[], signal: AbortSignal): Promise<string | undefined> {
+  async gather(host: Host, declared: () => readonly FactProbe[], signal: AbortSignal, own?: () => readonly FactProbe[]): Promise<string | undefined> {
     const h = this.of(host);
     // A machine an earlier step creates does not exist yet: nothing can be asked of it.
     if (host.future) return undefined;
-    if (h.gathering) { await h.gathering.catch(() => {}); return undefined; }
-    const done = this.gatherNow(host, h, declared, signal);
+    if (h.gathering) {
+      await h.gathering.catch(() => {});
+      if (!own || h.generation === 0) return undefined;
+      const known = (f: FactProbe) => (f.via.kind === 'file' ? h.reads.has(f.via.path) : f.via.kind === 'stat' ? h.stats.has(f.via.path) : h.answers.has(f.command) || !!h.found?.derive(f));
+      const unknown = () => own().filter((f) => !known(f));
+      return this.gatherNow(host, h, unknown, signal, false);
+    }
+    const done = this.gatherNow(host, h, declared, signal, true);
     h.gathering = done;
     return done;
   }
 
-  private async gatherNow(host: Host, h: HostAnswers, declared: () => readonly FactProbe[], signal: AbortSignal): Promise<string | undefined> {
+  private async gatherNow(host: Host, h: HostAnswers, declared: () => readonly FactProbe[], signal: AbortSignal, first: boolean): Promise<string | undefined> {
     // The local host reads files directly: cheaper than any script, and always current.
     const facts = declared().filter((f) => (f.via.kind !== 'file' && f.via.kind !== 'stat') || host.kind !== 'local');
-    if (!facts.length) return undefined;
+    // Again after a change: one fact is one command either way.
+    if (!facts.length || (!first && facts.length < 2)) return undefined;
     const user: FactProbe = { command: USER_FACTS, via: { kind: 'shell', fragment: USER_FACTS } };
-    const g = gatherScript(host.seedFacts ? [user, ...facts] : facts);
+    const g = gatherScript(first && host.seedFacts ? [user, ...facts] : facts);
     const generation = h.generation;
     const out = await host.exec(g.script, { signal });
     const found = g.answers(out);

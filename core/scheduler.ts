@@ -66,13 +66,14 @@ export async function schedule(opts: ScheduleOptions): Promise<ScheduleResult> {
   // New for every plan and every run: a run reads the host afresh, not what its plan saw.
   const probes = new ProbeCache();
   /** The facts every step on a host declares, with the parameters known so far. */
-  const declared = (hostName: string, scope: Parameters<typeof evaluate>[1]): FactProbe[] => graph.steps.flatMap((s) => {
-    if (s.host !== hostName || !s.task.facts) return [];
+  const factsOf = (s: GraphStep, scope: Parameters<typeof evaluate>[1]): FactProbe[] => {
+    if (!s.task.facts) return [];
     try { return [...s.task.facts(resolveParams(s.task, evaluate(s.with, scope) as Record<string, unknown>) as never)]; } catch { /* below */ }
     // A parameter that needs a step's output is not known yet: the facts that need no parameter are
     // still gathered, and the step's other probes run on their own.
     try { return [...s.task.facts({} as never)]; } catch { return []; }
-  });
+  };
+  const declared = (hostName: string, scope: Parameters<typeof evaluate>[1]): FactProbe[] => graph.steps.flatMap((s) => (s.host === hostName ? factsOf(s, scope) : []));
   events.emit({
     type: 'run-start', mode: opts.mode, recipe: graph.recipe.name, profile: opts.profile,
     steps: graph.steps.map((s) => ({ id: s.id, task: s.task.name, host: s.host, needs: s.needs })),
@@ -101,7 +102,7 @@ export async function schedule(opts: ScheduleOptions): Promise<ScheduleResult> {
       base.host = host.name;
       events.emit({ type: 'step-start', step: step.id, task: step.task.name, host: host.name });
       const planned = opts.planned?.get(step.id);
-      const gathering = await probes.gather(host, () => declared(step.host, runScope), opts.signal);
+      const gathering = await probes.gather(host, () => declared(step.host, runScope), opts.signal, () => factsOf(step, runScope));
       ctx = new StepContext({
         step: step.id, mode: opts.mode, host, profile: opts.profile, backupRoot: await opts.backupRoot(host),
         cacheDir: opts.cacheDir, overlay, probes, signal: opts.signal,

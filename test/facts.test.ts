@@ -182,6 +182,43 @@ test('a run asks again after a command changed the host; a plan asks each probe 
 
 const skipSsh = isRoot ? missing(['sshd', 'useradd'], 'apt-get install openssh-server passwd') : 'needs root (creates a throw-away user for sshd)';
 
+test('after a step changed the host, the next step asks its own facts again in one script', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'state');
+  writeFileSync(file, 'before\n');
+  const facts = (p: { file: string }) => [commandFact`cat ${p.file}`, commandFact`test -s ${p.file}`, commandPresent('sh')];
+  const seen: string[] = [];
+  const change = defineTask({
+    name: 'fact-change', params: { file: { type: 'string' } }, description: 'reads its facts, then changes the file', facts,
+    async run(ctx, p) {
+      for (const f of facts(p)) await ctx.fact(f);
+      await ctx.$`sh -c ${'echo after > "$1"'} sh ${p.file}`;
+    },
+  });
+  const read = defineTask({
+    name: 'fact-read', params: { file: { type: 'string' } }, description: 'reads its facts', facts,
+    async run(ctx, p) {
+      const [cat, ...rest] = facts(p);
+      seen.push(`${ctx.mode} ${(await ctx.fact(cat!)).stdout.trim()}`);
+      for (const f of rest) assert.equal((await ctx.fact(f)).ok, true);
+    },
+  });
+  const recipe = join(dir, 'recipe.yaml');
+  const w = `with: { file: ${JSON.stringify(file)} }`;
+  writeFileSync(recipe, `name: fact-change\nsteps:\n  - id: change\n    task: fact-change\n    ${w}\n  - id: read\n    task: fact-read\n    needs: [change]\n    ${w}\n`);
+  const host = new CountingHost();
+  const opts = engineOptions(t, host, [...builtinTasks, change, read]);
+  const out = await engine.run(opts, recipe, {}, async () => {});
+  assert.equal(out.exitCode, 0);
+  assert.deepEqual(seen, ['plan before', 'run after']);
+  // The plan gathers once; the run gathers once, changes the file, then gathers the read step's
+  // three facts in one script: no fact is asked on its own.
+  const gatherings = host.commands.filter((c) => c.startsWith('k=@@kubestrap-fact@@'));
+  assert.equal(gatherings.length, 3, host.commands.join('\n---\n'));
+  assert.deepEqual(host.commands.filter((c) => c.startsWith('cat ') || c.startsWith('test -s') || c.startsWith("sh -c 'command -v")), []);
+  assert.match(gatherings[2]!, /cat /);
+});
+
 test('ssh host: one gathering script, with the user facts, answers as single probes do', { skip: skipSsh, timeout: 60_000 }, async (t) => {
   const { SshHost } = await import('../core/hosts/ssh.ts');
   const user = createTestUser(t);
