@@ -68,11 +68,16 @@ export async function packagesInstalled(ctx: TaskContext, names: readonly string
   return names.every((n) => installed.has(n));
 }
 
+/** A managed file's mode, as fileDiffers asks it (a fact: declare it with the file). */
+export function fileMode(path: string): FactProbe {
+  return commandFact`stat -c %a -- ${path}`;
+}
+
 /** Content and mode differ from what is planned (a missing file differs). */
 export async function fileDiffers(ctx: TaskContext, f: Pick<ManagedFile, 'path' | 'content' | 'mode'>): Promise<boolean> {
   if (!(await ctx.exists(f.path))) return true;
   if ((await ctx.read(f.path)) !== f.content) return true;
-  const mode = (await ctx.fact(commandFact`stat -c %a -- ${f.path}`)).stdout.trim().padStart(4, '0');
+  const mode = (await ctx.fact(fileMode(f.path))).stdout.trim().padStart(4, '0');
   return mode !== f.mode;
 }
 

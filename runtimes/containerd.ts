@@ -9,7 +9,7 @@ import { ARCHIVE_DIR, archiveState, installArchive, type ReleaseArchive } from '
 import { CONTAINERD_RELEASE, CONTAINERD_RELEASES, containerdSupports, describeMinimums, kubernetesMinor, RUNC_RELEASE, RUNC_RELEASES } from './containerd-support.ts';
 import { findBinaries, sourceOf, versionIn, type FoundBinary } from './installed.ts';
 import type { ContainerRuntime, RuntimeOptions } from './runtime.ts';
-import { CRICTL_CONFIG, crictlConfig, enableSetup, isSetUp, stopUnits, validateOptions, type ManagedFile, type Setup } from './common.ts';
+import { CRICTL_CONFIG, crictlConfig, enableSetup, fileMode, isSetUp, stopUnits, validateOptions, type ManagedFile, type Setup } from './common.ts';
 
 export const CONTAINERD_CONFIG = '/etc/containerd/config.toml';
 const SOCKET = '/run/containerd/containerd.sock';
@@ -187,7 +187,7 @@ const RUNC_RUNNABLE = commandFact`test -x ${STATIC_RUNC}`;
 /** The static release's archive (for either architecture) and runc: what the check compares. */
 function staticFacts(): FactProbe[] {
   const paths = [...ARCHES.map((a) => `${ARCHIVE_DIR}/${containerdArchiveName(a)}`), STATIC_RUNC];
-  return [...paths.map(fileDigest), ...paths.map(statFact), RUNC_RUNNABLE, fileFact(CONTAINERD_UNIT_FILE)];
+  return [...paths.map(fileDigest), ...paths.map(statFact), RUNC_RUNNABLE, fileFact(CONTAINERD_UNIT_FILE), fileMode(CONTAINERD_UNIT_FILE)];
 }
 
 export const containerd: ContainerRuntime = {

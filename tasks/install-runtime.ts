@@ -4,7 +4,8 @@ import type { TaskContext } from '../core/context.ts';
 import { defineTask, type Params, type ParamSpec } from '../core/task.ts';
 import { fileFact, shellFact } from '../core/facts.ts';
 import { runtimeBinaries } from '../runtimes/installed.ts';
-import { setupFacts } from '../runtimes/common.ts';
+import { fileMode, setupFacts } from '../runtimes/common.ts';
+import { ARCH } from './k8s/node-facts.ts';
 import { allowPackageChanges, containerdMirror, containerRuntime, kubernetesVersion, runcMirror } from '../options/cluster.ts';
 import { taskParam } from '../options/option.ts';
 import { findRuntime, otherUnits, runtimeDownloads, type CgroupDriver, type ContainerRuntime, type RuntimeOptions } from '../runtimes/index.ts';
@@ -85,7 +86,8 @@ export default defineTask({
     const { runtime, opts } = resolve(p as P);
     return [
       ...setupFacts({ packages: runtime.packages, services: runtime.services, others: opts.otherUnits }),
-      ...runtime.configFiles(opts).map((f) => fileFact(f.path)),
+      ...runtime.configFiles(opts).flatMap((f) => [fileFact(f.path), fileMode(f.path)]),
+      ARCH,
       // containerd and docker look for what the machine already runs (runtimes/installed.ts).
       runtimeBinaries(),
       BOUNDING_SET,
