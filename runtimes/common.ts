@@ -2,7 +2,7 @@
 // and a second enable finds nothing to do.
 import type { TaskContext } from '../core/context.ts';
 import { UserError } from '../core/errors.ts';
-import { commandFact, packageStates, unitActive, unitEnabled, type FactProbe } from '../core/facts.ts';
+import { packageStates, shellFact, unitActive, unitEnabled, type FactProbe } from '../core/facts.ts';
 import type { RuntimeOptions } from './runtime.ts';
 
 
@@ -68,9 +68,9 @@ export async function packagesInstalled(ctx: TaskContext, names: readonly string
   return names.every((n) => installed.has(n));
 }
 
-/** A managed file's mode, as fileDiffers asks it (a fact: declare it with the file). */
+/** A managed file's mode, as fileDiffers asks it (a fact: declare it with the file). A missing file costs no process. */
 export function fileMode(path: string): FactProbe {
-  return commandFact`stat -c %a -- ${path}`;
+  return shellFact('[ -e "$1" ] || exit 0; stat -c %a -- "$1"', path);
 }
 
 /** Content and mode differ from what is planned (a missing file differs). */

@@ -17,6 +17,7 @@ import { containerdConfig } from '../runtimes/containerd.ts';
 import { CRI_DOCKERD_BIN, CRI_DOCKERD_SHA256, criDockerdUrl, criDockerService, CRI_DOCKER_SOCKET_UNIT, mergeDaemonJson } from '../runtimes/docker.ts';
 import { CONTAINERD_RELEASE, containerdSupports, describeMinimums, RUNC_RELEASE } from '../runtimes/containerd-support.ts';
 import { CONTAINERD_UNIT } from '../runtimes/containerd.ts';
+import { fileMode } from '../runtimes/common.ts';
 import { crioDropIn, crioSources } from '../runtimes/crio.ts';
 import * as engine from '../core/engine.ts';
 import { Events } from '../core/events.ts';
@@ -225,7 +226,7 @@ function machineWith(o: { running?: string[]; installed?: Record<string, string>
     answers[`systemctl is-active --quiet ${u}`] = '';
     answers[`systemctl is-enabled --quiet ${u}`] = '';
   }
-  for (const path of Object.keys(o.files ?? {})) answers[`stat -c %a -- ${path}`] = '644\n';
+  for (const path of Object.keys(o.files ?? {})) answers[fileMode(path).command] = '644\n';
   return {
     ...base, answers, files: { ...base.files, ...o.files }, installed: o.installed ?? {}, binaries: o.binaries ?? {},
     available: { ...base.available, ...o.available },
