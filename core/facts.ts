@@ -196,10 +196,13 @@ export function gatherScript(facts: readonly FactProbe[]): Gathering {
   // Slow facts run on the left of a pipe, all other frames on its right; the right side passes the
   // left's frames on at its end (by the shell's read: no other program), so a slow answer costs no
   // more time than the others together.
+  const shellFrames = (slowOnes: boolean) => shell.forEach((f, i) => {
+    if (background.includes(f) === slowOnes) frame(String(i), f.via.kind === 'shell' ? f.via.fragment : '');
+  });
   if (background.length) parts.push('{');
-  shell.forEach((f, i) => { if (background.includes(f)) frame(String(i), f.via.kind === 'shell' ? f.via.fragment : ''); });
+  shellFrames(true);
   if (background.length) parts.push('} | {');
-  shell.forEach((f, i) => { if (!background.includes(f)) frame(String(i), f.via.kind === 'shell' ? f.via.fragment : ''); });
+  shellFrames(false);
   if (units.length) frame('units', `systemctl is-active ${units.map(quote).join(' ')}`);
   if (enabledUnits.length) frame('enabled', `(set -- ${enabledUnits.map(quote).join(' ')}\n${UNIT_ENABLED_SCRIPT}\n)`);
   // The package query runs in a subshell of this one: the same script, without another sh.
