@@ -3,7 +3,7 @@
 // package that owns the file. One read-only probe for every binary a runtime looks for, declared
 // as a fact, so the host's gathering script answers it once for the whole plan.
 import type { TaskContext } from '../core/context.ts';
-import { shellFact, slow, type FactProbe } from '../core/facts.ts';
+import { type FactProbe, shellFact, slow } from '../core/facts.ts';
 
 export interface FoundBinary {
   name: string;
@@ -28,9 +28,9 @@ const USUAL_OWNERS = ['containerd', 'runc', 'docker.io', 'containerd.io', 'docke
 
 // Arguments: the binaries, `--`, the usual owners. The `--version` runs start in the background
 // (dockerd's alone takes a tenth of a second), each printing its one line; meanwhile the owners:
-// the usual packages' file lists, read by the shell itself from dpkg's database (a package's
+// the usual packages' file lists in dpkg's database, searched by one grep (a package's
 // `info/NAME.list`, or `NAME:ARCH.list` for a multi-arch one; a removed package's list keeps only
-// its conffiles, so it owns no binary), then `dpkg-query -S` (a tenth of a second: it reads every
+// its conffiles, so it owns no binary; /dev/null makes grep name the file of each line), then `dpkg-query -S` (a tenth of a second: it reads every
 // package's list) only for paths they do not hold; rpm -qf where there is no dpkg.
 const SCRIPT = [
   'n=0; for a in "$@"; do n=$((n + 1)); [ "$a" = -- ] && break; done',
@@ -45,10 +45,9 @@ const SCRIPT = [
   'shift "$m"',
   'if [ $# -gt 0 ] && command -v dpkg-query >/dev/null 2>&1; then',
   '  t=$(printf "\\t")',
-  '  o=$(for q in $u; do for f in /var/lib/dpkg/info/"$q".list /var/lib/dpkg/info/"$q":*.list; do',
-  '    [ -f "$f" ] || continue',
-  '    while IFS= read -r l; do for p in "$@"; do [ "$p" != "$l" ] || printf "owner\\t%s\\t%s\\n" "$p" "$q"; done; done < "$f"',
-  '  done; done)',
+  '  l=$(for q in $u; do for f in /var/lib/dpkg/info/"$q".list /var/lib/dpkg/info/"$q":*.list; do [ -f "$f" ] && printf "%s\\n" "$f"; done; done)',
+  '  # shellcheck disable=SC2086 # the lists are dpkg file names: no spaces, no wildcards',
+  '  o=$([ -z "$l" ] || grep -Fx -e "$(printf "%s\\n" "$@")" -- $l /dev/null | while IFS= read -r r; do f=${r%%:/*}; f=${f##*/}; f=${f%.list}; printf "owner\\t/%s\\t%s\\n" "${r#*:/}" "${f%%:*}"; done)',
   '  [ -z "$o" ] || printf "%s\\n" "$o"',
   '  for p in "$@"; do case "$o" in *"owner$t$p$t"*) ;; *) set -- "$@" "$p" ;; esac; shift; done',
   '  [ $# -eq 0 ] || dpkg-query -S -- "$@" 2>/dev/null | while IFS= read -r l; do case $l in diversion*) ;; *": /"*) printf "owner\\t%s\\t%s\\n" "${l#*: }" "${l%%: /*}" ;; esac; done',
