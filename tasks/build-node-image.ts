@@ -1,6 +1,6 @@
 // The default node image, built on this machine from a public Debian base image: systemd, the
 // runtime (containerd's upstream release for containerd; Debian's packages for Docker), the CNI
-// plugins, and kubelet/kubeadm/kubectl/crictl at the requested version (checksummed downloads,
+// plugins' release, and kubelet/kubeadm/kubectl/crictl at the requested version (checksummed downloads,
 // where install-runtime and install-kubernetes look for them, so those steps find them done in
 // every node instead of each node fetching and unpacking its own). Tagged by the hash of all its
 // inputs, so a second start reuses it; no image registry is involved beyond the base image's own.
@@ -10,21 +10,23 @@ import { UserError } from '../core/errors.ts';
 import { defineTask } from '../core/task.ts';
 import type { TaskContext } from '../core/context.ts';
 import { ENGINE_PARAMS, endpoint } from './container/common.ts';
-import { containerdMirror, DEFAULT_BINARY_MIRROR, DEFAULT_CRI_TOOLS_MIRROR, runcMirror } from '../options/cluster.ts';
+import { cniPluginsMirror, containerdMirror, DEFAULT_BINARY_MIRROR, DEFAULT_CRI_TOOLS_MIRROR, runcMirror } from '../options/cluster.ts';
 import { taskParam } from '../options/option.ts';
 import { CONTAINERD_UNIT, CONTAINERD_UNIT_FILE, STATIC_RUNC, staticRelease } from '../runtimes/containerd.ts';
 import { artifacts } from './install-kubernetes.ts';
+import { pluginsRelease } from './install-cni.ts';
 import { nodeContainerConfigFiles } from './install-runtime.ts';
+import { CNI_BIN_DIR } from './k8s/cni.ts';
 import { once } from './k8s/once.ts';
 
 /** Debian 13 (trixie), the stable release, as kind's base image uses. */
 export const DEFAULT_BASE_IMAGE = 'docker.io/library/debian:trixie-slim';
 /** Bump when the Dockerfile below changes in a way its inputs do not show. */
-const BUILD_REVISION = 2;
+const BUILD_REVISION = 3;
 
 const COMMON_PACKAGES = [
   'systemd', 'systemd-sysv', 'dbus', 'iproute2', 'iptables', 'conntrack', 'socat', 'ethtool', 'kmod', 'ca-certificates', 'procps',
-  'sudo', 'util-linux', 'containernetworking-plugins',
+  'sudo', 'util-linux',
 ];
 /**
  * The runtime's Debian packages baked in. containerd comes from its release instead (Debian's is
@@ -47,17 +49,16 @@ export function nodeImagePackages(runtime: string): string[] {
 
 /**
  * Packages are installed only when the base lacks them, so a base that has them all builds
- * without a network. Debian's CNI plugins live in /usr/lib/cni; the kubelet looks in /opt/cni/bin.
+ * without a network. `lines`: what puts the CNI plugins and the runtime's release in place.
  */
-export function dockerfile(base: string, packages: string[], binDir: string, files: string[], runtimeLines: readonly string[] = []): string {
+export function dockerfile(base: string, packages: string[], binDir: string, files: string[], lines: readonly string[] = []): string {
   return [
     `FROM ${base}`,
     `RUN missing=; for p in ${packages.join(' ')}; do dpkg-query -W -f '\${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing="$missing $p"; done; \\`,
     '    if [ -n "$missing" ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing && rm -rf /var/lib/apt/lists/*; fi',
-    'RUN mkdir -p /opt/cni && { [ -e /opt/cni/bin ] || ln -s /usr/lib/cni /opt/cni/bin; }',
     `COPY ${files.join(' ')} ${binDir}/`,
     `RUN cd ${binDir} && chmod 0755 kubelet kubeadm kubectl && tar -xzf crictl-*.tar.gz crictl`,
-    ...runtimeLines,
+    ...lines,
     'ENV container=docker',
     'STOPSIGNAL SIGRTMIN+3',
     'CMD ["/sbin/init"]',
@@ -78,6 +79,7 @@ export default defineTask({
     criToolsMirror: { type: 'string', default: DEFAULT_CRI_TOOLS_MIRROR },
     containerdMirror: taskParam(containerdMirror, true),
     runcMirror: taskParam(runcMirror, true),
+    cniPluginsMirror: taskParam(cniPluginsMirror, true),
   },
   async check(ctx, p) {
     const tag = p.image || (await inputs(ctx, p)).tag;
@@ -104,14 +106,18 @@ export default defineTask({
   },
 });
 
-type Inputs = { engine: string; socket: string; baseImage: string; runtime: string; kubernetesVersion: string; binaryMirror: string; criToolsMirror: string; containerdMirror: string; runcMirror: string };
+type Inputs = {
+  engine: string; socket: string; baseImage: string; runtime: string; kubernetesVersion: string;
+  binaryMirror: string; criToolsMirror: string; containerdMirror: string; runcMirror: string; cniPluginsMirror: string;
+};
 
 async function inputs(ctx: TaskContext, p: Inputs) {
   const a = await artifacts(ctx, p);
+  const cni = await bakedPlugins(ctx, p);
   const runtime = p.runtime === 'containerd' ? await bakedContainerd(ctx, p) : undefined;
   const packages = nodeImagePackages(p.runtime);
-  const downloads = [...a.list, a.crictl, ...(runtime?.files ?? [])];
-  const text = dockerfile(p.baseImage, packages, a.dir, [...a.list, a.crictl].map((x) => x.name), runtime?.lines);
+  const downloads = [...a.list, a.crictl, ...cni.files, ...(runtime?.files ?? [])];
+  const text = dockerfile(p.baseImage, packages, a.dir, [...a.list, a.crictl].map((x) => x.name), [...cni.lines, ...(runtime?.lines ?? [])]);
   const hash = createHash('sha256').update(JSON.stringify({
     BUILD_REVISION, // The base by its reference: pin a digest (debian@sha256:…) to make a new pull a new input.
     base: p.baseImage, packages, sums: downloads.map((x) => x.sha256), dockerfile: text, written: runtime?.written ?? [],
@@ -120,6 +126,21 @@ async function inputs(ctx: TaskContext, p: Inputs) {
   // What the build context holds besides the Dockerfile: the downloads, then the written files.
   const contextFiles = [...downloads.map((x) => x.name), ...(runtime?.written ?? []).map((f) => f.name)];
   return { runtime, downloads, contextFiles, dockerfile: text, hash, version, tag: `kubestrap-node:${version}-${hash}` };
+}
+
+/**
+ * The CNI plugins' release, unpacked into /opt/cni/bin and kept where install-cni keeps it, as that
+ * step leaves a node: every node's install-cni then compares and writes no plugin.
+ */
+async function bakedPlugins(ctx: TaskContext, p: Inputs): Promise<Pick<BakedRuntime, 'files' | 'lines'>> {
+  const r = await pluginsRelease(ctx, p.cniPluginsMirror);
+  return {
+    files: [{ name: r.name, url: r.url, sha256: r.sha256 }],
+    lines: [
+      `COPY ${r.name} ${dirname(r.tarball)}/`,
+      `RUN mkdir -p ${CNI_BIN_DIR} && tar -xzf ${r.tarball} -C ${CNI_BIN_DIR} --no-same-owner ${r.members.join(' ')} && chmod 0644 ${r.tarball}`,
+    ],
+  };
 }
 
 /**

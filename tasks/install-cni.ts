@@ -51,18 +51,24 @@ const TARBALLS = ARCHES.map((a) => `${CNI_DIR}/${cniPluginsTarball(a)}`);
 const CONF_VISIBLE = commandFact`test -r ${CNI_CONF_DIR} -a -x ${CNI_CONF_DIR}`;
 const CONF_LISTING = dirListing(CNI_CONF_DIR);
 
+/** The plugins' release for the node's architecture: where it comes from, its checksum, where the node keeps it. */
+export async function pluginsRelease(ctx: TaskContext, mirror: string) {
+  return once(ctx, 'cni-plugins-release', async () => {
+    const name = cniPluginsTarball(await nodeArch(ctx));
+    const url = `${mirror.replace(/\/+$/, '')}/${CNI_PLUGINS_VERSION}/${name}`;
+    const sha256 = parseChecksum(await ctx.fetchText(`${url}.sha256`), `${url}.sha256`);
+    return { name, url, sha256, tarball: `${CNI_DIR}/${name}`, members: CNI_PLUGINS.map((n) => `./${n}`) };
+  });
+}
+
 async function state(ctx: TaskContext, p: P) {
   return once(ctx, 'install-cni', async () => {
     const cni = parseCni(p.cni, p.nodes);
     const podSubnet = parseCidr(p.podSubnet, 'podSubnet');
     const arch = await nodeArch(ctx);
-    const name = cniPluginsTarball(arch);
-    const url = `${p.pluginsMirror.replace(/\/+$/, '')}/${CNI_PLUGINS_VERSION}/${name}`;
-    const sha256 = parseChecksum(await ctx.fetchText(`${url}.sha256`), `${url}.sha256`);
-    const tarball = `${CNI_DIR}/${name}`;
+    const { url, sha256, tarball, members } = await pluginsRelease(ctx, p.pluginsMirror);
     const haveTarball = (await sha256Of(ctx, tarball)) === sha256;
     // Every plugin in /opt/cni/bin is byte for byte the release's (contents only: owner and times may differ).
-    const members = CNI_PLUGINS.map((n) => `./${n}`);
     const binDirExists = await ctx.exists(CNI_BIN_DIR);
     const pluginsMatch = haveTarball && (await ctx.probe`sh -c ${SAME_PLUGINS} sh ${tarball} ${CNI_BIN_DIR} ${members}`).ok;
     const config = cni.kind === 'bridge' ? { path: BRIDGE_CONFLIST, content: bridgeConflist(podSubnet) } : undefined;

@@ -94,6 +94,10 @@ for (const { engine, start, skip, subnet } of ENGINES) {
         // node's runtime step changes anything (no put, unpack, write, enable or restart).
         const runtimeChanges = events.filter((e) => e.type === 'effect' && /\.runtime$/.test(e.step ?? '') && e.effect && isMutating(e.effect as Effect));
         assert.deepEqual(runtimeChanges.map((e) => e.step), [], JSON.stringify(runtimeChanges.slice(0, 4)).slice(0, 3000));
+        // So do the CNI plugins: each node's cni step writes the bridge configuration and nothing else.
+        const cniWrites = events.filter((e) => e.type === 'effect' && /\.cni$/.test(e.step ?? '') && e.effect && isMutating(e.effect as Effect));
+        const cniPaths = cniWrites.map((e) => (e.effect as { kind: string; path?: string }).path ?? (e.effect as { kind: string }).kind);
+        assert.deepEqual([...new Set(cniPaths)].sort(), ['/etc/cni/net.d/1-kubestrap-bridge.conflist', '/var/lib/kubestrap/cni/1-kubestrap-bridge.conflist'], JSON.stringify(cniWrites.slice(0, 4)).slice(0, 3000));
         const starts = events.filter((e) => e.type === 'step-start' && /-node$/.test(e.step ?? '')).map((e) => e.step);
         assert.equal(starts.length, 3);
 

@@ -12,6 +12,7 @@ import Docker from 'dockerode';
 import type { PlanDocument } from '../../core/plan.ts';
 import { CONTAINERD_RELEASE } from '../../runtimes/containerd-support.ts';
 import { nodeImagePackages } from '../../tasks/build-node-image.ts';
+import { CNI_PLUGINS, CNI_PLUGINS_VERSION } from '../../tasks/k8s/cni.ts';
 import { runCli } from '../helpers/cli.ts';
 import { DOCKER_INSTALL, startDockerd } from '../helpers/dockerd.ts';
 import { isRoot, missing, tempDir } from '../helpers/env.ts';
@@ -22,6 +23,8 @@ const skip = missing(['dockerd', 'containerd', 'mmdebstrap'], `${DOCKER_INSTALL}
 const VERSION = 'v1.31.4';
 // containerd's release as install-runtime leaves it on a node: the archive it compares against, the
 // binaries unpacked from it, runc, the unit, enabled, and the configuration; no Debian containerd beside it.
+// The plugins unpacked from the release kept beside them, as install-cni compares them.
+const CNI_CHECK = `cd /opt/cni/bin && tar -dzf /var/lib/kubestrap/cni/cni-plugins-linux-amd64-${CNI_PLUGINS_VERSION}.tgz ${CNI_PLUGINS.map((n) => `./${n}`).join(' ')} && echo cni`;
 const CONTAINERD_CHECK = [
   `a=/var/cache/kubestrap/containerd-${CONTAINERD_RELEASE}-linux-amd64.tar.gz`,
   'for m in containerd containerd-shim-runc-v2 ctr; do tar -xzOf $a bin/$m | cmp -s - /usr/local/bin/$m && test -x /usr/local/bin/$m || exit 1; done',
@@ -46,7 +49,7 @@ describe('build-node-image on docker', { skip }, () => {
 steps:
   - id: image
     task: build-node-image
-    with: { engine: docker, socket: "unix://${socket}", baseImage: "${base}", kubernetesVersion: ${VERSION}, binaryMirror: "${release.binaryMirror}", criToolsMirror: "${release.criToolsMirror}", containerdMirror: "${release.containerdMirror}", runcMirror: "${release.runcMirror}" }
+    with: { engine: docker, socket: "unix://${socket}", baseImage: "${base}", kubernetesVersion: ${VERSION}, binaryMirror: "${release.binaryMirror}", criToolsMirror: "${release.criToolsMirror}", containerdMirror: "${release.containerdMirror}", runcMirror: "${release.runcMirror}", cniPluginsMirror: "${release.cniPluginsMirror}" }
 `);
       const env = { env: { KUBESTRAP_HOME: join(dir, 'home') }, cwd: dir };
 
@@ -59,7 +62,7 @@ steps:
       assert.ok(m, builds[0]);
       const [, tag, context] = m;
       const writes = step.effects.filter((e) => e.kind === 'write').map((e) => (e as { path: string }).path);
-      assert.deepEqual(writes, ['kubelet', 'kubeadm', 'kubectl', `crictl-v1.31.0-linux-amd64.tar.gz`, `containerd-${CONTAINERD_RELEASE}-linux-amd64.tar.gz`, 'runc.amd64', 'containerd.service', 'config.toml', 'crictl.yaml', 'Dockerfile'].map((f) => `${context}/${f}`));
+      assert.deepEqual(writes, ['kubelet', 'kubeadm', 'kubectl', `crictl-v1.31.0-linux-amd64.tar.gz`, `cni-plugins-linux-amd64-${CNI_PLUGINS_VERSION}.tgz`, `containerd-${CONTAINERD_RELEASE}-linux-amd64.tar.gz`, 'runc.amd64', 'containerd.service', 'config.toml', 'crictl.yaml', 'Dockerfile'].map((f) => `${context}/${f}`));
       assert.equal(step.effects.filter((e) => e.kind === 'download').length >= 6, true);
 
       const run = await runCli(['run', recipe, '--yes', '--json'], env);
@@ -71,7 +74,7 @@ steps:
       assert.deepEqual(img.Config.Cmd, ['/sbin/init']);
 
       // What the node will find: the binaries at the version's path, crictl unpacked, CNI plugins.
-      const c = await docker.createContainer({ Image: tag!, Entrypoint: ['sh', '-c'], Cmd: [`/var/lib/kubestrap/binaries/${VERSION}/kubelet --version; /var/lib/kubestrap/binaries/${VERSION}/crictl --version; test -x /opt/cni/bin/bridge && echo cni; ${CONTAINERD_CHECK}`], HostConfig: { NetworkMode: 'none' } });
+      const c = await docker.createContainer({ Image: tag!, Entrypoint: ['sh', '-c'], Cmd: [`/var/lib/kubestrap/binaries/${VERSION}/kubelet --version; /var/lib/kubestrap/binaries/${VERSION}/crictl --version; ${CNI_CHECK}; ${CONTAINERD_CHECK}`], HostConfig: { NetworkMode: 'none' } });
       await c.start();
       await c.wait();
       const out = ((await c.logs({ stdout: true, stderr: true })) as unknown as Buffer).toString('utf8').replace(/[\x00-\x08]/g, '');

@@ -94,6 +94,7 @@ ssh -p 22 -o BatchMode=yes root@192.168.1.20 -- 'sysctl -w net.bridge.bridge-nf-
 
 # ── node.cni (install-cni on ssh:root@192.168.1.20:22): change
 # checked: uname -m
+# checked: uname -m
 # cached: https://github.com/containernetworking/plugins/releases/download/v1.9.1/cni-plugins-linux-amd64-v1.9.1.tgz.sha256 → $KUBESTRAP_HOME/cache/downloads/bce1d16e35a20bc7/cni-plugins-linux-amd64-v1.9.1.tgz.sha256
 # checked: sh -c '[ -f "$1" ] && [ -r "$1" ] || exit 0; sha256sum < "$1" | { read -r h _; echo "$h"; }' sh /var/lib/kubestrap/cni/cni-plugins-linux-amd64-v1.9.1.tgz
 # checked: sh -c 'for f in "$1"/*; do [ -e "$f" ] && printf "%s\n" "${f##*/}"; done; exit 0' sh /etc/cni/net.d
