@@ -18,7 +18,7 @@ import type { Expectation } from './expectation.ts';
 import { fileDigest, packageStates, type FactProbe } from './facts.ts';
 import type { Overlay } from './overlay.ts';
 import { mayHoldCredentials, type Secrets } from './secrets.ts';
-import type { ProbeCache } from './probe-cache.ts';
+import { StepView, type Gathering, type ProbeCache } from './probe-cache.ts';
 import { engineCommand, isReadCall, observedValue, type EngineCall, type EngineResult, type Endpoint } from './engine-api.ts';
 
 export type Mode = 'plan' | 'run';
@@ -156,6 +156,8 @@ export interface ContextOptions {
   overlay: Overlay;
   /** Probe answers per host, shared by the steps of one plan or run. */
   probes: ProbeCache;
+  /** What the host's gathering script found for this step before it started. */
+  gathering?: Gathering;
   signal: AbortSignal;
   onEffect(effect: Effect): void;
   onNote(note: Note): void;
@@ -188,6 +190,8 @@ export class StepContext implements TaskContext {
   readOnly = false;
   private readonly observedHash = createHash('sha256');
   private execCount = 0;
+  /** What this step read of its host, until it changes the host itself. */
+  private readonly view: StepView;
 
   constructor(private readonly opts: ContextOptions) {
     if (opts.host.future && opts.host.createdBy) this.createdBy = opts.host.createdBy;
@@ -196,6 +200,11 @@ export class StepContext implements TaskContext {
     this.host = opts.host.name;
     this.profile = opts.profile;
     this.signal = opts.signal;
+    this.view = new StepView(opts.probes, opts.host);
+    if (opts.gathering) {
+      this.view.adopt(opts.gathering.found);
+      this.gathered(opts.gathering.script);
+    }
   }
 
   finish(): StepRecord {
@@ -232,7 +241,7 @@ export class StepContext implements TaskContext {
 
   private async probeText(command: string, fact?: FactProbe): Promise<CommandResult> {
     this.add({ kind: 'probe', host: this.host, command, readOnly: true });
-    const r = fact ? await this.opts.probes.fact(this.opts.host, fact, this.signal) : await this.opts.probes.probe(this.opts.host, command, this.signal);
+    const r = fact ? await this.view.fact(fact, this.signal) : await this.view.probe(command, this.signal);
     this.observe(`probe ${command}\n${r.exitCode}\n${r.stdout}`);
     return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode, ok: r.exitCode === 0 };
   }
@@ -258,7 +267,7 @@ export class StepContext implements TaskContext {
   async exists(path: string): Promise<boolean> {
     absolute(path);
     const fromPlan = this.opts.overlay.get(this.host, path);
-    const exists = fromPlan !== undefined ? fromPlan !== null : (await this.opts.probes.stat(this.opts.host, path)).exists;
+    const exists = fromPlan !== undefined ? fromPlan !== null : (await this.view.stat(path)).exists;
     this.observe(`exists ${path}\n${exists}`);
     return exists;
   }
@@ -319,7 +328,7 @@ export class StepContext implements TaskContext {
     if (fromPlan !== undefined) { exists = fromPlan !== null; currentDigest = fromPlan ? sha256(fromPlan) : undefined; }
     else if (this.opts.host.future) exists = false; // a machine not created yet has no files
     else {
-      exists = (await this.opts.probes.stat(this.opts.host, path)).exists;
+      exists = (await this.view.stat(path)).exists;
       const probe = exists ? await this.fact(fileDigest(path)) : undefined;
       currentDigest = probe?.ok ? probe.stdout.trim() || undefined : undefined;
     }
@@ -364,7 +373,7 @@ export class StepContext implements TaskContext {
     absolute(path);
     if (path === '/' || /^\/+$/.test(path)) throw new UserError('UNSAFE_REMOVE', `refusing to remove ${path}`);
     const fromPlan = this.opts.overlay.get(this.host, path);
-    const info = fromPlan !== undefined ? { exists: fromPlan !== null } : await this.opts.probes.stat(this.opts.host, path);
+    const info = fromPlan !== undefined ? { exists: fromPlan !== null } : await this.view.stat(path);
     const effect: RemoveEffect = { kind: 'remove', host: this.host, path, sudo: opts.sudo ?? false, exists: info.exists };
     if (info.exists && fromPlan === undefined) {
       const bytes = await this.opts.host.diskUsage(path);
@@ -523,8 +532,8 @@ export class StepContext implements TaskContext {
   private async declared(d: Declaration): Promise<DeclaredPath[]> {
     const out: DeclaredPath[] = [];
     const entries: [string, DeclaredPath['action']][] = [...(d.writes ?? []).map((p) => [p, 'write'] as [string, 'write']), ...(d.erases ?? []).map((p) => [p, 'erase'] as [string, 'erase'])];
-    // As the probe cache has them (gathered once; cleared by every change to the host), the rest in one command.
-    const stats = await this.opts.probes.statMany(this.opts.host, entries.map(([path]) => declaredBase(path)));
+    // As this step's view has them (gathered once; cleared by its own changes), the rest in one command.
+    const stats = await this.view.statMany(entries.map(([path]) => declaredBase(path)));
     for (const [i, [path, action]] of entries.entries()) {
       const base = declaredBase(path);
       const fromPlan = this.opts.overlay.get(this.host, base);
@@ -553,8 +562,8 @@ export class StepContext implements TaskContext {
     const label = d.label ?? 'the command';
     const differences: string[] = [];
     // The command just changed the host, so none of these is kept: they are asked now, in one command.
-    this.opts.probes.changed(this.opts.host);
-    const stats = await this.opts.probes.statMany(this.opts.host, declares.map((x) => declaredBase(x.path)));
+    this.view.changed();
+    const stats = await this.view.statMany(declares.map((x) => declaredBase(x.path)));
     for (const [i, item] of declares.entries()) {
       const base = declaredBase(item.path);
       const st = stats[i]!;
@@ -576,12 +585,12 @@ export class StepContext implements TaskContext {
     const facts = sudo ? await this.opts.host.facts() : undefined;
     const text = sudo ? asRoot(command, facts!.uid === 0) : command.text;
     // Whatever this command changes, no probe answer read before (or during) it still holds.
-    this.opts.probes.changed(this.opts.host);
+    this.view.changed();
     let r;
     try {
       r = await this.opts.host.exec(text, { stdin, signal: this.signal, onLine: (s, l) => this.opts.onOutput(s, l) });
     } finally {
-      this.opts.probes.changed(this.opts.host);
+      this.view.changed();
     }
     if (r.exitCode !== 0) throw new ExecError(this.host, command.text, r.exitCode, r.stdout, r.stderr, r.signal);
     return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode, ok: true };
@@ -612,13 +621,13 @@ export class StepContext implements TaskContext {
   private async current(path: string): Promise<Uint8Array | null> {
     const fromPlan = this.opts.overlay.get(this.host, path);
     if (fromPlan !== undefined) return fromPlan;
-    return this.opts.probes.readFile(this.opts.host, path);
+    return this.view.readFile(path);
   }
 
   private async currentMode(path: string): Promise<string | undefined> {
     const fromPlan = this.opts.overlay.mode(this.host, path);
     if (fromPlan !== undefined) return fromPlan;
-    return (await this.opts.probes.stat(this.opts.host, path)).mode;
+    return (await this.view.stat(path)).mode;
   }
 }
 

@@ -3,6 +3,12 @@
 import { gatherScript, parseStatLine, statLinesCommand, type FactProbe, type Gathered } from './facts.ts';
 import { USER_FACTS, type ExecResult, type FileInfo, type Host } from './hosts/host.ts';
 
+/** A gathering script that ran (for the plan to list) and what it found. */
+export interface Gathering {
+  script: string;
+  found: Gathered;
+}
+
 interface HostAnswers {
   /** Bumped by every change to the host: an answer read across a change is not kept. */
   generation: number;
@@ -28,7 +34,7 @@ export class ProbeCache {
    * gathered is forgotten; the step's own facts not known since are then gathered again in one
    * command, instead of one command each.
    */
-  async gather(host: Host, declared: () => readonly FactProbe[], signal: AbortSignal, own?: () => readonly FactProbe[]): Promise<string | undefined> {
+  async gather(host: Host, declared: () => readonly FactProbe[], signal: AbortSignal, own?: () => readonly FactProbe[]): Promise<Gathering | undefined> {
     const h = this.of(host);
     // A machine an earlier step creates does not exist yet: nothing can be asked of it.
     if (host.future) return undefined;
@@ -44,7 +50,7 @@ export class ProbeCache {
     return done;
   }
 
-  private async gatherNow(host: Host, h: HostAnswers, declared: () => readonly FactProbe[], signal: AbortSignal, first: boolean): Promise<string | undefined> {
+  private async gatherNow(host: Host, h: HostAnswers, declared: () => readonly FactProbe[], signal: AbortSignal, first: boolean): Promise<Gathering | undefined> {
     // The local host reads files directly: cheaper than any script, and always current.
     const facts = declared().filter((f) => (f.via.kind !== 'file' && f.via.kind !== 'stat') || host.kind !== 'local');
     // Again after a change: one fact is one command either way.
@@ -56,7 +62,8 @@ export class ProbeCache {
     const found = g.answers(out);
     const mine = found.byCommand.get(USER_FACTS);
     if (mine && host.seedFacts) host.seedFacts(mine);
-    if (h.generation !== generation) return g.script;
+    // Read while another step changed the host: not kept for all, but the asking step may use it.
+    if (h.generation !== generation) return { script: g.script, found };
     for (const [command, answer] of found.byCommand) if (command !== USER_FACTS) h.answers.set(command, answer);
     h.found = found;
     for (const [path, f] of found.files) {
@@ -65,7 +72,7 @@ export class ProbeCache {
       if (f.content !== undefined && f.content !== 'unreadable') h.reads.set(path, Promise.resolve(f.content));
     }
     for (const [path, info] of found.stats) if (!h.stats.has(path)) h.stats.set(path, Promise.resolve(info));
-    return g.script;
+    return { script: g.script, found };
   }
 
   /** A file's stat: kept (or gathered) for hosts reached over a channel, until the host changes. */
@@ -152,4 +159,93 @@ export class ProbeCache {
     if (!h) this.hosts.set(host.name, (h = { generation: 0, answers: new Map(), running: new Map(), stats: new Map(), reads: new Map() }));
     return h;
   }
+}
+
+/**
+ * What one step has read of its host, kept until the step itself changes the host. The host's
+ * answers (ProbeCache) are forgotten at every change, by any step; but steps that run beside this
+ * one are independent of it (no `needs` between them), so whether it sees their changes depends on
+ * timing anyway, and what it read before them stays as good as a fresh read. Without this, a step
+ * asked each fact again, one command each, whenever a step beside it wrote a file.
+ */
+export class StepView {
+  private readonly answers = new Map<string, ExecResult>();
+  private readonly stats = new Map<string, FileInfo>();
+  private readonly reads = new Map<string, Uint8Array | null>();
+  private found: Gathered[] = [];
+  /** Bumped by this step's own changes: an answer asked across one is not kept. */
+  private generation = 0;
+
+  constructor(private readonly cache: ProbeCache, private readonly host: Host) {}
+
+  /** Keeps what a gathering for this step found (also when the host's answers could not keep it). */
+  adopt(found: Gathered): void {
+    for (const [command, answer] of found.byCommand) if (command !== USER_FACTS) this.answers.set(command, answer);
+    for (const [path, f] of found.files) {
+      this.stats.set(path, f.info);
+      if (f.content !== undefined && f.content !== 'unreadable') this.reads.set(path, f.content);
+    }
+    for (const [path, info] of found.stats) if (!this.stats.has(path)) this.stats.set(path, info);
+    this.found.push(found);
+  }
+
+  async fact(fact: FactProbe, signal: AbortSignal): Promise<ExecResult> {
+    const mine = this.answers.get(fact.command) ?? this.derive(fact);
+    return mine ?? this.keep(this.answers, fact.command, () => this.cache.fact(this.host, fact, signal), (r) => answered(r, signal));
+  }
+
+  async probe(command: string, signal: AbortSignal): Promise<ExecResult> {
+    return this.answers.get(command) ?? this.keep(this.answers, command, () => this.cache.probe(this.host, command, signal), (r) => answered(r, signal));
+  }
+
+  async stat(path: string): Promise<FileInfo> {
+    // The local host is read directly, always current: nothing to keep.
+    if (this.host.kind === 'local') return this.cache.stat(this.host, path);
+    return this.stats.get(path) ?? this.keep(this.stats, path, () => this.cache.stat(this.host, path));
+  }
+
+  async readFile(path: string): Promise<Uint8Array | null> {
+    if (this.host.kind === 'local') return this.cache.readFile(this.host, path);
+    return this.reads.has(path) ? this.reads.get(path)! : this.keep(this.reads, path, () => this.cache.readFile(this.host, path));
+  }
+
+  async statMany(paths: readonly string[]): Promise<FileInfo[]> {
+    if (this.host.kind === 'local') return this.cache.statMany(this.host, paths);
+    const unknown = paths.filter((p) => !this.stats.has(p));
+    const generation = this.generation;
+    const infos = unknown.length ? await this.cache.statMany(this.host, unknown) : [];
+    if (generation === this.generation) unknown.forEach((p, i) => this.stats.set(p, infos[i]!));
+    const asked = new Map(unknown.map((p, i) => [p, infos[i]!]));
+    return paths.map((p) => asked.get(p) ?? this.stats.get(p)!);
+  }
+
+  /** This step is about to change, or just changed, the host: nothing it read still holds. */
+  changed(): void {
+    this.generation++;
+    this.answers.clear();
+    this.stats.clear();
+    this.reads.clear();
+    this.found = [];
+    this.cache.changed(this.host);
+  }
+
+  private derive(fact: FactProbe): ExecResult | undefined {
+    for (const g of this.found) {
+      const d = g.derive(fact);
+      if (d) return d;
+    }
+    return undefined;
+  }
+
+  private async keep<T>(map: Map<string, T>, key: string, ask: () => Promise<T>, worth: (r: T) => boolean = () => true): Promise<T> {
+    const generation = this.generation;
+    const r = await ask();
+    if (generation === this.generation && worth(r)) map.set(key, r);
+    return r;
+  }
+}
+
+/** Killed or aborted answers are not facts. */
+function answered(r: ExecResult, signal: AbortSignal): boolean {
+  return r.exitCode !== null && !signal.aborted;
 }

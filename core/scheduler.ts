@@ -105,7 +105,7 @@ export async function schedule(opts: ScheduleOptions): Promise<ScheduleResult> {
       const gathering = await probes.gather(host, () => declared(step.host, runScope), opts.signal, () => factsOf(step, runScope));
       ctx = new StepContext({
         step: step.id, mode: opts.mode, host, profile: opts.profile, backupRoot: await opts.backupRoot(host),
-        cacheDir: opts.cacheDir, overlay, probes, signal: opts.signal,
+        cacheDir: opts.cacheDir, overlay, probes, signal: opts.signal, ...(gathering ? { gathering } : {}),
         onEffect: (effect) => events.emit({ type: 'effect', step: step.id, effect }),
         onNote: (note) => events.emit({ type: 'note', step: step.id, note }),
         onOutput: (stream, line) => events.emit({ type: 'output', step: step.id, stream, line }),
@@ -114,7 +114,6 @@ export async function schedule(opts: ScheduleOptions): Promise<ScheduleResult> {
         secrets: events.secrets,
         download: opts.download, downloadCached: opts.downloadCached,
       });
-      if (gathering) ctx.gathered(gathering);
       if (host.firstUse && !announced.has(host.name)) {
         announced.add(host.name);
         ctx.note('info', host.firstUse);

@@ -180,6 +180,51 @@ test('a run asks again after a command changed the host; a plan asks each probe 
   assert.equal(cats.length, 3, host.commands.join('\n'));
 });
 
+test('a step keeps what it read while a step beside it changes the host, and forgets it at its own change', async (t) => {
+  const dir = tempDir(t);
+  const mine = join(dir, 'mine');
+  const other = join(dir, 'other');
+  writeFileSync(mine, 'before\n');
+  // The two steps take turns: the reader reads, the writer changes the host, the reader reads again.
+  let wrote!: () => void;
+  const written = new Promise<void>((r) => { wrote = r; });
+  let read!: () => void;
+  const firstRead = new Promise<void>((r) => { read = r; });
+  const facts = (p: { file: string }) => [commandFact`cat ${p.file}`, commandFact`test -s ${p.file}`];
+  const seen: string[] = [];
+  const writer = defineTask({
+    name: 'view-writer', params: { file: { type: 'string' } }, description: 'changes the host once the reader has read',
+    async run(ctx, p) {
+      if (ctx.mode === 'run') await firstRead;
+      await ctx.$`sh -c ${'echo x > "$1"'} sh ${p.file}`;
+      if (ctx.mode === 'run') wrote();
+    },
+  });
+  const reader = defineTask({
+    name: 'view-reader', params: { file: { type: 'string' } }, description: 'reads its facts, again after the writer, then changes its file', facts,
+    async run(ctx, p) {
+      const [cat, nonEmpty] = facts(p);
+      seen.push(`${ctx.mode} ${(await ctx.fact(cat!)).stdout.trim()}`);
+      if (ctx.mode === 'run') { read(); await written; }
+      seen.push(`${ctx.mode} ${(await ctx.fact(cat!)).stdout.trim()} ${(await ctx.fact(nonEmpty!)).ok}`);
+      await ctx.$`sh -c ${'echo after > "$1"'} sh ${p.file}`;
+      seen.push(`${ctx.mode} ${(await ctx.fact(cat!)).stdout.trim()}`);
+    },
+  });
+  const recipe = join(dir, 'recipe.yaml');
+  writeFileSync(recipe, `name: view\nsteps:\n  - id: reader\n    task: view-reader\n    with: { file: ${JSON.stringify(mine)} }\n  - id: writer\n    task: view-writer\n    with: { file: ${JSON.stringify(other)} }\n`);
+  const host = new CountingHost();
+  const opts = { ...engineOptions(t, host, [...builtinTasks, writer, reader]), concurrency: 2 };
+  const out = await engine.run(opts, recipe, {}, async () => {});
+  assert.equal(out.exitCode, 0);
+  assert.deepEqual(seen.filter((l) => l.startsWith('run')), ['run before', 'run before true', 'run after']);
+  // The run's gathering answers both facts; the writer's change does not make the reader ask again
+  // (one command each, before this view); the reader's own change does, for the one fact it reads.
+  const runStart = host.commands.findLastIndex((c) => c.startsWith('k=@@kubestrap-fact@@'));
+  const after = host.commands.slice(runStart + 1);
+  assert.deepEqual(after.filter((c) => c.startsWith('cat ') || c.startsWith('test -s')).map((c) => c.split(' ')[0]), ['cat'], after.join('\n---\n'));
+});
+
 const skipSsh = isRoot ? missing(['sshd', 'useradd'], 'apt-get install openssh-server passwd') : 'needs root (creates a throw-away user for sshd)';
 
 test('after a step changed the host, the next step asks its own facts again in one script', async (t) => {
