@@ -122,10 +122,16 @@ export function statFact(path: string): FactProbe {
  * one this user may not enter (the path may well exist, e.g. in containerd's root-only
  * /etc/cni/net.d), exit 3 when it is really absent.
  */
-export const HIDDEN_OR_MISSING = 'd=$(dirname -- "$p"); while [ ! -e "$d" ]; do d=$(dirname -- "$d"); done; if [ -x "$d" ]; then exit 3; else exit 4; fi';
+export const HIDDEN_OR_MISSING = [
+  // The parent by the shell's own expansion, not dirname: one process less per level (a stat of 30
+  // paths, most of them not there yet, started 150 of them).
+  'case $p in /*) r=/ ;; *) r=. ;; esac; d=$p',
+  'while case $d in */*) d=${d%/*} ;; *) d= ;; esac; [ -n "$d" ] && [ ! -e "$d" ]; do :; done',
+  'if [ -x "${d:-$r}" ]; then exit 3; else exit 4; fi',
+].join('; ');
 
-/** ShellHost.stat's command for $p: one line, a stat line, `missing` or `hidden`. */
-export const statLineCommand = `stat -L -c '%F|%s|%a' -- "$p" 2>/dev/null || { (${HIDDEN_OR_MISSING}); [ $? = 4 ] && echo hidden || echo missing; }`;
+/** ShellHost.stat's command for $p: one line, a stat line, `missing` or `hidden`; stat runs only for a path test -e sees. */
+export const statLineCommand = `{ [ -e "$p" ] && stat -L -c '%F|%s|%a' -- "$p" 2>/dev/null; } || { (${HIDDEN_OR_MISSING}); [ $? = 4 ] && echo hidden || echo missing; }`;
 
 /** One line for each path, in the order given, as statLineCommand prints it. */
 export function statLinesCommand(paths: readonly string[]): string {
