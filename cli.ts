@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // The command line: parse argv, call the engine once, print, set the exit code. Nothing else;
 // each command is one function in cli/commands.ts.
-import { cac, type CAC } from 'cac';
+import { type CAC, cac } from 'cac';
 import { fileURLToPath } from 'node:url';
 import { App } from './cli/app.ts';
 import { commands } from './cli/commands.ts';
-import { EXIT, UserError, didYouMean } from './core/errors.ts';
+import { didYouMean, EXIT, UserError } from './core/errors.ts';
 import { fromSource, isMain } from './core/runtime.ts';
-import { styleFor, type Style } from './core/render/style.ts';
+import { type Style, styleFor } from './core/render/style.ts';
 import { terminalText } from './core/render/escape.ts';
 import { Secrets } from './core/secrets.ts';
 import { flagKey } from './options/option.ts';
@@ -58,7 +58,9 @@ export async function main(io: Io): Promise<number> {
         cli.outputHelp();
         return EXIT.ok;
       }
-      throw new UserError('USAGE', `unknown command '${name}'`, { fix: didYouMean(String(name), cli.commands.map((c) => c.name).filter(Boolean)) ?? 'see kubestrap --help' });
+      throw new UserError('USAGE', `unknown command '${name}'`, {
+        fix: didYouMean(String(name), cli.commands.map((c) => c.name).filter(Boolean)) ?? 'see kubestrap --help',
+      });
     }
     if (cli.options.help) return 0;
     keepStrings(io.argv, [...cli.globalCommand.options, ...cli.matchedCommand.options], cli.options);
@@ -92,7 +94,7 @@ function keepStrings(argv: readonly string[], options: readonly { names: string[
       if (a === flag) { if (i + 1 < args.length) values.push(args[++i]!); }
       else values.push(a.slice(flag.length + 1));
     }
-    if (values.length) for (const n of o.names) parsed[n] = values.length === 1 ? values[0] : values;
+    if (values.length) { for (const n of o.names) parsed[n] = values.length === 1 ? values[0] : values; }
   }
 }
 
@@ -131,7 +133,9 @@ function report(e: unknown, io: Io, verbose: boolean, style: Style): number {
 export async function runProcess(): Promise<void> {
   // `kubestrap tasks | head`: a reader that stops early is not an error.
   for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (e: NodeJS.ErrnoException) => { if (e.code !== 'EPIPE') throw e; });
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+    });
   }
   const controller = new AbortController();
   let interrupts = 0;
@@ -141,7 +145,9 @@ export async function runProcess(): Promise<void> {
     interrupts++;
     if (interrupts === 1) {
       signalCode = code;
-      process.stderr.write(`\ninterrupting: stopping running commands (${name}; ${name === 'SIGINT' ? 'Ctrl-C again to quit at once' : 'again to quit at once'})\n`);
+      process.stderr.write(
+        `\ninterrupting: stopping running commands (${name}; ${name === 'SIGINT' ? 'Ctrl-C again to quit at once' : 'again to quit at once'})\n`,
+      );
       controller.abort();
     } else process.exit(code);
   };
@@ -149,14 +155,26 @@ export async function runProcess(): Promise<void> {
   process.on('SIGTERM', onSignal('SIGTERM', 143));
   process.on('SIGHUP', onSignal('SIGHUP', 129));
   const io: Io = {
-    argv: process.argv.slice(2), env: process.env, cwd: process.cwd(),
-    stdout: process.stdout, stderr: process.stderr, stdinIsTTY: !!process.stdin.isTTY, signal: controller.signal,
+    argv: process.argv.slice(2),
+    env: process.env,
+    cwd: process.cwd(),
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdinIsTTY: !!process.stdin.isTTY,
+    signal: controller.signal,
     ask: async (q) => {
       const { createInterface } = await import('node:readline/promises');
       const rl = createInterface({ input: process.stdin, output: process.stdout });
       // Ctrl-C at the prompt: readline catches it on a terminal, so pass it on as an interrupt.
-      rl.on('SIGINT', () => { interrupts++; controller.abort(); });
-      try { return await rl.question(q, { signal: controller.signal }); } finally { rl.close(); }
+      rl.on('SIGINT', () => {
+        interrupts++;
+        controller.abort();
+      });
+      try {
+        return await rl.question(q, { signal: controller.signal });
+      } finally {
+        rl.close();
+      }
     },
   };
   // A task whose promise never settles, with nothing left to wait for, would end the process with

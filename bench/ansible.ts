@@ -37,19 +37,22 @@ export function setupAnsible(dir: string, t: Target): AnsibleSetup {
       const cp = join(dir, `cp-${++n}`);
       mkdirSync(cp);
       const config = join(dir, `ansible-${n}.cfg`);
-      writeFileSync(config, [
-        '[defaults]',
-        `inventory = ${inventory}`,
-        'interpreter_python = /usr/bin/python3',
-        `local_tmp = ${join(dir, 'local-tmp')}`,
-        'retry_files_enabled = False',
-        '[ssh_connection]',
-        'pipelining = True',
-        // Ansible's default ssh_args, plus a known_hosts of its own.
-        `ssh_args = -C -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=${t.knownHosts}.ansible -o StrictHostKeyChecking=accept-new`,
-        `control_path_dir = ${cp}`,
-        '',
-      ].join('\n'));
+      writeFileSync(
+        config,
+        [
+          '[defaults]',
+          `inventory = ${inventory}`,
+          'interpreter_python = /usr/bin/python3',
+          `local_tmp = ${join(dir, 'local-tmp')}`,
+          'retry_files_enabled = False',
+          '[ssh_connection]',
+          'pipelining = True',
+          // Ansible's default ssh_args, plus a known_hosts of its own.
+          `ssh_args = -C -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=${t.knownHosts}.ansible -o StrictHostKeyChecking=accept-new`,
+          `control_path_dir = ${cp}`,
+          '',
+        ].join('\n'),
+      );
       try {
         return timeProcess(['ansible-playbook', playbook(module, tasks)], {
           cwd: dir,
@@ -66,7 +69,9 @@ export function setupAnsible(dir: string, t: Target): AnsibleSetup {
 /** Ends the ControlPersist master this run left behind, through its own control socket. */
 function stopMasters(cp: string): void {
   for (const name of readdirSync(cp)) {
-    try { execFileSync('ssh', ['-O', 'exit', '-o', `ControlPath=${join(cp, name)}`, 'node'], { stdio: 'ignore' }); } catch { /* already gone */ }
+    try {
+      execFileSync('ssh', ['-O', 'exit', '-o', `ControlPath=${join(cp, name)}`, 'node'], { stdio: 'ignore' });
+    } catch { /* already gone */ }
   }
   rmSync(cp, { recursive: true, force: true });
 }

@@ -21,11 +21,19 @@ const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 const rounds = Number(process.argv[2] ?? 3);
 const VERSION = 'v1.31.4';
 
-interface Run { wall: number; provision: number[]; steps: Map<string, number> }
+interface Run {
+  wall: number;
+  provision: number[];
+  steps: Map<string, number>;
+}
 
 async function main(): Promise<void> {
   const teardown: (() => void | Promise<void>)[] = [];
-  const td = { after: (fn: () => void | Promise<void>) => { teardown.push(fn); } };
+  const td = {
+    after: (fn: () => void | Promise<void>) => {
+      teardown.push(fn);
+    },
+  };
   const dir = mkdtempSync(join(os.tmpdir(), 'ks-bench-nodes-'));
   try {
     const socket = await startDockerd(td);
@@ -37,17 +45,36 @@ async function main(): Promise<void> {
     // Asynchronous: the release test double is served by this process, which must keep answering.
     const start = async (profile: string, nodes: number): Promise<Run> => {
       const sets = [
-        'engine=docker', `socket=unix://${socket}`, 'subnet=192.168.215.0/24', 'subnetStep=1', 'subnetTries=4', `imageFrom=${image}`, 'waitTimeout=5',
-        `binaryMirror=${release.binaryMirror}`, `criToolsMirror=${release.criToolsMirror}`, `containerdMirror=${release.containerdMirror}`, `runcMirror=${release.runcMirror}`, `cniPluginsMirror=${release.cniPluginsMirror}`, `kubernetesVersion=${VERSION}`,
+        'engine=docker',
+        `socket=unix://${socket}`,
+        'subnet=192.168.215.0/24',
+        'subnetStep=1',
+        'subnetTries=4',
+        `imageFrom=${image}`,
+        'waitTimeout=5',
+        `binaryMirror=${release.binaryMirror}`,
+        `criToolsMirror=${release.criToolsMirror}`,
+        `containerdMirror=${release.containerdMirror}`,
+        `runcMirror=${release.runcMirror}`,
+        `cniPluginsMirror=${release.cniPluginsMirror}`,
+        `kubernetesVersion=${VERSION}`,
         ...Array.from({ length: 4 }, (_, i) => `worker${i + 1}=${i + 1 < nodes}`),
       ].flatMap((s) => ['--set', s]);
       const t0 = performance.now();
       const r = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn('node', ['--import', 'tsx', join(root, 'cli.ts'), 'run', 'driver-docker', '-p', profile, ...sets, '--yes', '--json'], { env, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn('node', ['--import', 'tsx', join(root, 'cli.ts'), 'run', 'driver-docker', '-p', profile, ...sets, '--yes', '--json'], {
+          env,
+          cwd: root,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let stdout = '';
         let stderr = '';
-        child.stdout.on('data', (b: Buffer) => { stdout += b.toString('utf8'); });
-        child.stderr.on('data', (b: Buffer) => { stderr += b.toString('utf8'); });
+        child.stdout.on('data', (b: Buffer) => {
+          stdout += b.toString('utf8');
+        });
+        child.stderr.on('data', (b: Buffer) => {
+          stderr += b.toString('utf8');
+        });
         child.on('error', reject);
         child.on('close', () => resolve({ stdout, stderr }));
       });
@@ -57,7 +84,9 @@ async function main(): Promise<void> {
       const failed = events.filter((e) => e.type === 'step-failed');
       // The run ends where this machine ends it: the wait for the API server, which the stand-in
       // kubeadm never starts. Its bounded wait (waitTimeout) is not part of the start.
-      if (failed.length !== 1 || failed[0]!.step !== 'cp.wait') throw new Error(`unexpected end of the run: ${JSON.stringify(failed).slice(0, 2000)}\n${r.stderr}`);
+      if (failed.length !== 1 || failed[0]!.step !== 'cp.wait') {
+        throw new Error(`unexpected end of the run: ${JSON.stringify(failed).slice(0, 2000)}\n${r.stderr}`);
+      }
       const wall = performance.now() - t0 - failed[0]!.ms!;
       const provision = events.filter((e) => e.type === 'step-finish' && /-node$/.test(e.step ?? '')).map((e) => e.ms!);
       const steps = new Map(events.filter((e) => e.type === 'step-finish' || e.type === 'step-failed').map((e) => [e.step!, e.ms!]));
@@ -71,12 +100,31 @@ async function main(): Promise<void> {
     };
     // The daemon alone: the node container kubestrap makes, created, started and booted to systemd.
     const raw = async (i: number): Promise<number> => {
-      const net = await docker.createNetwork({ Name: `ks-bench-raw-${i}`, Driver: 'bridge', IPAM: { Config: [{ Subnet: '192.168.219.0/24', Gateway: '192.168.219.1' }] } });
+      const net = await docker.createNetwork({
+        Name: `ks-bench-raw-${i}`,
+        Driver: 'bridge',
+        IPAM: { Config: [{ Subnet: '192.168.219.0/24', Gateway: '192.168.219.1' }] },
+      });
       const spec: RunSpec = {
-        name: `ks-bench-raw-${i}`, hostname: `ks-bench-raw-${i}`, image, labels: {}, network: `ks-bench-raw-${i}`, ip: '192.168.219.2',
-        privileged: false, capAdd: ['ALL'], capDrop: ['SYS_RESOURCE'], securityOpt: ['seccomp=unconfined', 'apparmor=unconfined'], cgroupns: 'private',
-        tmpfs: ['/run', '/tmp'], volumes: [`ks-bench-raw-${i}:/var`], devices: [], env: ['container=docker'], stopSignal: 'SIGRTMIN+3', publish: [],
-        entrypoint: '/bin/sh', args: ['-c', CGROUP_RW_SCRIPT, 'kubestrap-node', '/sbin/init'],
+        name: `ks-bench-raw-${i}`,
+        hostname: `ks-bench-raw-${i}`,
+        image,
+        labels: {},
+        network: `ks-bench-raw-${i}`,
+        ip: '192.168.219.2',
+        privileged: false,
+        capAdd: ['ALL'],
+        capDrop: ['SYS_RESOURCE'],
+        securityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
+        cgroupns: 'private',
+        tmpfs: ['/run', '/tmp'],
+        volumes: [`ks-bench-raw-${i}:/var`],
+        devices: [],
+        env: ['container=docker'],
+        stopSignal: 'SIGRTMIN+3',
+        publish: [],
+        entrypoint: '/bin/sh',
+        args: ['-c', CGROUP_RW_SCRIPT, 'kubestrap-node', '/sbin/init'],
       };
       const t0 = performance.now();
       await performCall({ engine: 'docker', socket }, { op: 'container.run', spec });
@@ -96,11 +144,14 @@ async function main(): Promise<void> {
     const three: Run[] = [];
     const daemon: number[] = [];
     // Untimed: the first start builds the node image (cached by its inputs for the rest).
-    await start('bench-warm', 1); await remove('bench-warm');
+    await start('bench-warm', 1);
+    await remove('bench-warm');
     for (let i = 0; i < rounds; i++) {
       daemon.push(await raw(i));
-      one.push(await start(`bench1-${i}`, 1)); await remove(`bench1-${i}`);
-      three.push(await start(`bench3-${i}`, 3)); await remove(`bench3-${i}`);
+      one.push(await start(`bench1-${i}`, 1));
+      await remove(`bench1-${i}`);
+      three.push(await start(`bench3-${i}`, 3));
+      await remove(`bench3-${i}`);
     }
     const w1 = median(one.map((r) => r.wall));
     const w3 = median(three.map((r) => r.wall));

@@ -1,7 +1,10 @@
 // Timing plumbing for the benchmark: wall time of a process or a function, medians.
 import { spawnSync } from 'node:child_process';
 
-export interface Sample { name: string; ms: number[] }
+export interface Sample {
+  name: string;
+  ms: number[];
+}
 
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -32,7 +35,11 @@ export async function timeAsync(fn: () => Promise<unknown>): Promise<number> {
  * Runs every variant once per round, `rounds` times, interleaved so that a machine whose load drifts
  * affects all variants alike.
  */
-export async function rounds(count: number, variants: Record<string, () => number | Promise<number>>, log: (s: string) => void): Promise<Map<string, number[]>> {
+export async function rounds(
+  count: number,
+  variants: Record<string, () => number | Promise<number>>,
+  log: (s: string) => void,
+): Promise<Map<string, number[]>> {
   const out = new Map<string, number[]>(Object.keys(variants).map((k) => [k, []]));
   for (let i = 0; i < count; i++) {
     for (const [name, fn] of Object.entries(variants)) {

@@ -17,7 +17,10 @@ const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 const KEPT = '<!-- Below: not written by bench/run.ts; kept as it is. -->';
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(name);
-const num = (name: string, dflt: number) => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : dflt; };
+const num = (name: string, dflt: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
 const RUNS = num('--runs', 7);
 const ANSIBLE_RUNS = num('--ansible-runs', 3);
 const N = 100;
@@ -26,13 +29,23 @@ const log = (s: string) => process.stderr.write(s + '\n');
 /** dist/ is stale when any source file the build compiles is newer than dist/cli.js. */
 function distStale(): boolean {
   let built: number;
-  try { built = statSync(join(root, 'dist', 'cli.js')).mtimeMs; } catch { return true; }
+  try {
+    built = statSync(join(root, 'dist', 'cli.js')).mtimeMs;
+  } catch {
+    return true;
+  }
   const newest = (p: string): number => {
     const s = statSync(p);
     if (!s.isDirectory()) return p.endsWith('.ts') ? s.mtimeMs : 0;
     return Math.max(0, ...readdirSync(p).map((n) => newest(join(p, n))));
   };
-  return ['cli.ts', 'index.ts', 'core', 'tasks', 'drivers', 'runtimes'].some((p) => { try { return newest(join(root, p)) > built; } catch { return false; } });
+  return ['cli.ts', 'index.ts', 'core', 'tasks', 'drivers', 'runtimes'].some((p) => {
+    try {
+      return newest(join(root, p)) > built;
+    } catch {
+      return false;
+    }
+  });
 }
 
 function version(argv: string[]): string {
@@ -42,15 +55,30 @@ function version(argv: string[]): string {
 
 async function main(): Promise<void> {
   const afters: (() => unknown)[] = [];
-  const hooks = { after: (fn: () => unknown) => { afters.push(fn); } };
+  const hooks = {
+    after: (fn: () => unknown) => {
+      afters.push(fn);
+    },
+  };
   const tmp = mkdtempSync(join(os.tmpdir(), 'kubestrap-bench-'));
   afters.push(() => rmSync(tmp, { recursive: true, force: true }));
   const results: Results = {
-    date: new Date().toISOString(), command: `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`, runs: RUNS, ansibleRuns: ANSIBLE_RUNS,
+    date: new Date().toISOString(),
+    command: `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`,
+    runs: RUNS,
+    ansibleRuns: ANSIBLE_RUNS,
     machine: `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
     versions: { node: process.version, openssh: version(['ssh', '-V']), ansible: ansibleVersion() ?? 'not installed' },
-    loadBefore: os.loadavg(), loadAfter: [], env: process.env.NODE_EXTRA_CA_CERTS ? 'NODE_EXTRA_CA_CERTS set (as on these machines)' : 'NODE_EXTRA_CA_CERTS unset',
-    startup: new Map(), phases: new Map(), ssh: new Map(), start: new Map(), startCpu: new Map(), programs: new Map(), notes: [],
+    loadBefore: os.loadavg(),
+    loadAfter: [],
+    env: process.env.NODE_EXTRA_CA_CERTS ? 'NODE_EXTRA_CA_CERTS set (as on these machines)' : 'NODE_EXTRA_CA_CERTS unset',
+    startup: new Map(),
+    phases: new Map(),
+    ssh: new Map(),
+    start: new Map(),
+    startCpu: new Map(),
+    programs: new Map(),
+    notes: [],
   };
   try {
     // ——— (a) start-up ———
@@ -75,8 +103,14 @@ async function main(): Promise<void> {
     const phasesDir = join(tmp, 'phases-bundle');
     await bundle(['bench/startup-phases.ts'], phasesDir);
     for (let i = 0; i < RUNS; i++) {
-      const r = spawnSync('node', [join(phasesDir, 'startup-phases.js'), hundred, join(tmp, 'phases'), join(root, 'recipes')], { encoding: 'utf8', env: planEnv });
-      if (r.status !== 0) { results.notes.push(`The start-up breakdown failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`); break; }
+      const r = spawnSync('node', [join(phasesDir, 'startup-phases.js'), hundred, join(tmp, 'phases'), join(root, 'recipes')], {
+        encoding: 'utf8',
+        env: planEnv,
+      });
+      if (r.status !== 0) {
+        results.notes.push(`The start-up breakdown failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
+        break;
+      }
       for (const [k, v] of Object.entries(JSON.parse(r.stdout) as Record<string, number>)) {
         if (!results.phases.has(k)) results.phases.set(k, []);
         results.phases.get(k)!.push(v);
@@ -93,7 +127,10 @@ async function main(): Promise<void> {
     const sshArgv = sshPlanArgv(cli, target);
     const startEnv = { ...process.env, KUBESTRAP_HOME: seededHome(join(tmp, 'home-start'), noneArgv, process.env) };
     log(`start plans, ${RUNS} rounds`);
-    const cpu = (k: string) => { if (!results.startCpu.has(k)) results.startCpu.set(k, []); return results.startCpu.get(k)!; };
+    const cpu = (k: string) => {
+      if (!results.startCpu.has(k)) results.startCpu.set(k, []);
+      return results.startCpu.get(k)!;
+    };
     const cpuFile = join(tmp, 'cpu.txt');
     results.start = await rounds(RUNS, {
       'node -e 0': () => timeWithCpu(['node', '-e', '0'], process.env, cpuFile, cpu('node -e 0')),
@@ -111,9 +148,22 @@ async function main(): Promise<void> {
     const cliRun = (only?: string) => {
       // A fresh KUBESTRAP_HOME per run: no state from an earlier run, and the host key is a first use.
       const home = join(tmp, `home-run-${++runNo}`);
-      return timeProcess(['node', cli, 'run', sshRecipe, '--yes', '--concurrency', '1',
-        '--set', `port=${target.port}`, '--set', `user=${target.user}`, '--set', `key=${target.key}`,
-        ...(only ? ['--only', only] : [])], { env: { ...process.env, KUBESTRAP_HOME: home } });
+      return timeProcess([
+        'node',
+        cli,
+        'run',
+        sshRecipe,
+        '--yes',
+        '--concurrency',
+        '1',
+        '--set',
+        `port=${target.port}`,
+        '--set',
+        `user=${target.user}`,
+        '--set',
+        `key=${target.key}`,
+        ...(only ? ['--only', only] : []),
+      ], { env: { ...process.env, KUBESTRAP_HOME: home } });
     };
     log(`ssh in-process loops and CLI runs, ${RUNS} rounds`);
     const inProcess = await rounds(RUNS, {
@@ -143,7 +193,13 @@ async function main(): Promise<void> {
     }
     results.loadAfter = os.loadavg();
   } finally {
-    for (const fn of afters.reverse()) { try { await fn(); } catch (e) { log(`cleanup: ${e}`); } }
+    for (const fn of afters.reverse()) {
+      try {
+        await fn();
+      } catch (e) {
+        log(`cleanup: ${e}`);
+      }
+    }
   }
 
   const readme = renderReadme(results);

@@ -4,13 +4,22 @@ import { connect as tcpConnect } from 'node:net';
 import type { Client, ClientChannel } from 'ssh2';
 import { SshHost } from '../core/hosts/ssh.ts';
 
-export interface Target { address: string; port: number; user: string; key: string; knownHosts: string }
+export interface Target {
+  address: string;
+  port: number;
+  user: string;
+  key: string;
+  knownHosts: string;
+}
 
 /** A plain ssh2 client, the way its README shows it; optionally with TCP_NODELAY on its socket. */
 async function rawClient(t: Target, noDelay: boolean): Promise<Client> {
   const { Client } = await import('ssh2');
   const sock = tcpConnect({ host: t.address, port: t.port });
-  await new Promise<void>((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
+  await new Promise<void>((resolve, reject) => {
+    sock.once('connect', resolve);
+    sock.once('error', reject);
+  });
   if (noDelay) sock.setNoDelay(true);
   const client = new Client();
   await new Promise<void>((resolve, reject) => {
@@ -23,9 +32,14 @@ async function rawClient(t: Target, noDelay: boolean): Promise<Client> {
 function rawExec(client: Client, command: string): Promise<number> {
   return new Promise((resolve, reject) => {
     client.exec(command, (err: Error | undefined, stream: ClientChannel) => {
-      if (err) { reject(err); return; }
+      if (err) {
+        reject(err);
+        return;
+      }
       let code = -1;
-      stream.on('exit', (c: number) => { code = c; });
+      stream.on('exit', (c: number) => {
+        code = c;
+      });
       stream.on('close', () => resolve(code));
       stream.resume();
       stream.stderr.resume();

@@ -35,7 +35,22 @@ export function nonePlanArgv(cli: string): string[] {
 }
 
 export function sshPlanArgv(cli: string, t: Target): string[] {
-  return ['node', cli, 'start', '--driver', 'ssh', '--dry-run', '--ssh-ip-address', t.address, '--ssh-port', String(t.port), '--ssh-user', t.user, '--ssh-key', t.key];
+  return [
+    'node',
+    cli,
+    'start',
+    '--driver',
+    'ssh',
+    '--dry-run',
+    '--ssh-ip-address',
+    t.address,
+    '--ssh-port',
+    String(t.port),
+    '--ssh-user',
+    t.user,
+    '--ssh-key',
+    t.key,
+  ];
 }
 
 /**
@@ -59,7 +74,10 @@ export function countPrograms(argv: string[], env: NodeJS.ProcessEnv, traceFile:
     // `PID execve("/bin/sh", […]) = 0`, or split by another process's line into "unfinished" and "resumed".
     const pid = line.split(' ')[0]!;
     const m = /execve\("([^"]+)"/.exec(line);
-    if (m && line.includes('<unfinished ...>')) { pending.set(pid, m[1]!); continue; }
+    if (m && line.includes('<unfinished ...>')) {
+      pending.set(pid, m[1]!);
+      continue;
+    }
     if (!/= 0$/.test(line)) continue;
     if (m) programs.push(m[1]!);
     else if (line.includes('<... execve resumed>')) programs.push(pending.get(pid) ?? '(unknown)');

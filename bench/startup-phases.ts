@@ -4,7 +4,11 @@
 const t0 = performance.now();
 const phases: Record<string, number> = {};
 let last = t0;
-const mark = (name: string) => { const now = performance.now(); phases[name] = now - last; last = now; };
+const mark = (name: string) => {
+  const now = performance.now();
+  phases[name] = now - last;
+  last = now;
+};
 
 await import('../core/errors.ts');
 mark('import the CLI basics (errors, events, style)');
@@ -16,8 +20,15 @@ const { builtinTasks } = await import('../tasks/index.ts');
 mark('import every built-in task');
 const [recipe, dir, recipes] = process.argv.slice(2) as [string, string, string];
 const opts = {
-  env: { KUBESTRAP_HOME: `${dir}/home` }, cwd: process.cwd(), recipeDirs: [recipes],
-  builtinTasks, taskFiles: [], profile: 'kubestrap', concurrency: 4, events: new Events(), signal: new AbortController().signal,
+  env: { KUBESTRAP_HOME: `${dir}/home` },
+  cwd: process.cwd(),
+  recipeDirs: [recipes],
+  builtinTasks,
+  taskFiles: [],
+  profile: 'kubestrap',
+  concurrency: 4,
+  events: new Events(),
+  signal: new AbortController().signal,
 };
 const loaded = await engine.load(opts, recipe, { dir });
 mark('load: recipe (cached after the first run), validation, graph');

@@ -108,7 +108,11 @@ export class App {
       if (!outcome.result) {
         // The plan itself failed (a probe or a parameter): show it, nothing ran. With --json as the
         // same plan event a run emits before it starts, its failed steps carrying their errors.
-        this.io.stdout.write(o.json ? JSON.stringify({ type: 'plan', plan: outcome.plan }) + '\n' : (await import('../core/render/plan-text.ts')).renderPlanText(outcome.plan, this.style));
+        this.io.stdout.write(
+          o.json
+            ? JSON.stringify({ type: 'plan', plan: outcome.plan }) + '\n'
+            : (await import('../core/render/plan-text.ts')).renderPlanText(outcome.plan, this.style),
+        );
       }
       return outcome.exitCode;
     } finally {

@@ -47,7 +47,11 @@ function applyCommand(cli: CAC, app: App): void {
       // The plan fixes the profile, the steps and the parameters: options that would change them are refused.
       const given = (flags: string[]) => app.io.argv.some((a) => flags.some((f) => a === f || a.startsWith(`${f}=`)));
       for (const what of ['--only', '--allow-recipe-probes']) {
-        if (given([what])) throw new UserError('USAGE', `apply runs the saved plan as it was made: ${what} does not apply to it`, { fix: `make a new plan with ${what} and apply that` });
+        if (given([what])) {
+          throw new UserError('USAGE', `apply runs the saved plan as it was made: ${what} does not apply to it`, {
+            fix: `make a new plan with ${what} and apply that`,
+          });
+        }
       }
       const profile = given(['-p', '--profile']) ? String(o.profile) : undefined;
       app.exitCode = await app.run(o, (engine, opts) => engine.apply(opts, resolve(app.io.cwd, file), app.confirmFor(o), app.sets(o.set), profile));
@@ -87,7 +91,9 @@ function imageCommand(cli: CAC, app: App): void {
     .option('--dry-run', 'Only plan')
     .option('--format <format>', 'With --dry-run: text, json or sh', { default: 'text' })
     .action(async (action: string | undefined, image: string | undefined, o: DryRun) => {
-      if (action !== 'load' || !image) throw new UserError('USAGE', 'usage: kubestrap image load IMAGE [-p PROFILE]', { fix: 'e.g. kubestrap image load my-app:dev -p demo' });
+      if (action !== 'load' || !image) {
+        throw new UserError('USAGE', 'usage: kubestrap image load IMAGE [-p PROFILE]', { fix: 'e.g. kubestrap image load my-app:dev -p demo' });
+      }
       const { imageLoadParams } = await import('../drivers/container.ts');
       const { kubestrapHome } = await import('../core/profile.ts');
       const params = imageLoadParams(kubestrapHome(app.io.env), String(o.profile), image);
@@ -112,7 +118,9 @@ function tasksCommand(cli: CAC, app: App): void {
         return;
       }
       for (const { task, source } of list) {
-        io.stdout.write(`${style.bold(task.name)}${source === 'built-in' ? '' : style.dim(` (${terminalText(source)})`)} — ${terminalText(task.description)}\n`);
+        io.stdout.write(
+          `${style.bold(task.name)}${source === 'built-in' ? '' : style.dim(` (${terminalText(source)})`)} — ${terminalText(task.description)}\n`,
+        );
         for (const [k, spec] of Object.entries(task.params)) {
           const dflt = spec.default !== undefined ? ` = ${JSON.stringify(spec.default)}` : ' (required)';
           io.stdout.write(`    ${terminalText(`${k}: ${spec.type}${dflt}`)}${spec.description ? style.dim(`  ${terminalText(spec.description)}`) : ''}\n`);
@@ -184,7 +192,9 @@ function driverHelp(): string {
 function startCommand(cli: CAC, app: App): void {
   const command = cli.command('start', 'Start a Kubernetes cluster: plan, confirm, then run exactly that plan')
     .option('--driver <driver>', `${driverHelp()}; default: the profile's, else picked like minikube`);
-  for (const { option, help } of optionFlags()) command.option(option.type === 'boolean' ? `--${option.flag}` : `--${option.flag} <${option.arg ?? 'value'}>`, help);
+  for (const { option, help } of optionFlags()) {
+    command.option(option.type === 'boolean' ? `--${option.flag}` : `--${option.flag} <${option.arg ?? 'value'}>`, help);
+  }
   command
     .option('--dry-run', 'Only plan: print every command and change (same as kubestrap plan)')
     .option('--format <format>', 'With --dry-run: text, json or sh', { default: 'text' })
@@ -200,7 +210,9 @@ function startCommand(cli: CAC, app: App): void {
         o.kubernetesVersion = await resolveKubernetesVersion(String(o.kubernetesVersion), String(o.binaryMirror ?? DEFAULT_BINARY_MIRROR), fetchText);
       }
       const pick = await selectStart(o, kubestrapHome(app.io.env), String(o.profile));
-      if (!o.json && o.format === 'text') app.io.stderr.write(`kubestrap: ${terminalText(`the ${pick.driver.name} driver (${pick.why}), recipe ${pick.recipe}`)}\n`);
+      if (!o.json && o.format === 'text') {
+        app.io.stderr.write(`kubestrap: ${terminalText(`the ${pick.driver.name} driver (${pick.why}), recipe ${pick.recipe}`)}\n`);
+      }
       if (o.dryRun) {
         app.exitCode = await app.plan(pick.recipe, o, pick.params);
         return;

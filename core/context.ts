@@ -3,23 +3,33 @@
 import { createHash } from 'node:crypto';
 import { readFile as readLocal } from 'node:fs/promises';
 import type {
-  DeclaredPath, DownloadEffect, Effect, ExecEffect, Note, PackageEffect, PackageTransaction, RemoveEffect, ServiceAction, ServiceEffect, WriteEffect,
+  DeclaredPath,
+  DownloadEffect,
+  Effect,
+  ExecEffect,
+  Note,
+  PackageEffect,
+  PackageTransaction,
+  RemoveEffect,
+  ServiceAction,
+  ServiceEffect,
+  WriteEffect,
 } from './effects.ts';
 import { hasPlaceholder, placeholder } from './placeholder.ts';
 import { declaredBase } from './effects.ts';
 import { commandsFor } from './effect-kinds.ts';
-import { describeTransaction, parsePackageState, parseSimulation, simulateCommand, takesAway, type PackageState } from './packages.ts';
+import { describeTransaction, type PackageState, parsePackageState, parseSimulation, simulateCommand, takesAway } from './packages.ts';
 import { ExecError, UserError } from './errors.ts';
 import type { Host, HostFacts } from './hosts/host.ts';
 import { UnreadableError } from './hosts/host.ts';
 import { asRoot, buildCommand, type Command } from './quote.ts';
 import { unifiedDiff } from './diff.ts';
 import type { Expectation } from './expectation.ts';
-import { fileDigest, packageStates, type FactProbe } from './facts.ts';
+import { type FactProbe, fileDigest, packageStates } from './facts.ts';
 import type { Overlay } from './overlay.ts';
 import { mayHoldCredentials, type Secrets } from './secrets.ts';
-import { StepView, type Gathering, type ProbeCache } from './probe-cache.ts';
-import { engineCommand, isReadCall, observedValue, type EngineCall, type EngineResult, type Endpoint } from './engine-api.ts';
+import { type Gathering, type ProbeCache, StepView } from './probe-cache.ts';
+import { type Endpoint, type EngineCall, engineCommand, type EngineResult, isReadCall, observedValue } from './engine-api.ts';
 
 export type Mode = 'plan' | 'run';
 
@@ -250,8 +260,11 @@ export class StepContext implements TaskContext {
     if (this.mode === 'run' || this.opts.allowRecipeProbes) return this.probe`${argv}`;
     const command = buildCommand(['', ''], [argv]);
     this.add({ kind: 'probe', host: this.host, command: command.text, readOnly: true, notRun: true });
-    this.note('info', `not run while planning, as it comes from the recipe: ${command.text} (the run decides whether the step is needed)`,
-      'plan with --allow-recipe-probes to run such commands while planning');
+    this.note(
+      'info',
+      `not run while planning, as it comes from the recipe: ${command.text} (the run decides whether the step is needed)`,
+      'plan with --allow-recipe-probes to run such commands while planning',
+    );
     return undefined;
   }
 
@@ -279,7 +292,9 @@ export class StepContext implements TaskContext {
     const mode = normalizeMode(opts.mode ?? '0644');
     if (opts.owner !== undefined) checkName('owner', opts.owner, OWNER);
     let current: Uint8Array | null | 'unreadable';
-    try { current = await this.current(path); } catch (e) {
+    try {
+      current = await this.current(path);
+    } catch (e) {
       if (!(e instanceof UnreadableError)) throw e;
       current = 'unreadable';
     }
@@ -288,26 +303,47 @@ export class StepContext implements TaskContext {
     const unchanged = current instanceof Uint8Array && Buffer.compare(Buffer.from(current), bytes) === 0 && (currentMode === undefined || currentMode === mode);
     const text = isText(bytes);
     const effect: WriteEffect = {
-      kind: 'write', host: this.host, path, mode, ...(opts.owner ? { owner: opts.owner } : {}),
-      sudo: opts.sudo ?? false, exists, ...(unchanged ? { unchanged: true } : {}),
-      sha256: sha256(bytes), bytes: bytes.length, ...(current instanceof Uint8Array && !unchanged ? { currentSha256: sha256(current) } : {}),
+      kind: 'write',
+      host: this.host,
+      path,
+      mode,
+      ...(opts.owner ? { owner: opts.owner } : {}),
+      sudo: opts.sudo ?? false,
+      exists,
+      ...(unchanged ? { unchanged: true } : {}),
+      sha256: sha256(bytes),
+      bytes: bytes.length,
+      ...(current instanceof Uint8Array && !unchanged ? { currentSha256: sha256(current) } : {}),
     };
-    if (opts.secret) { effect.secret = true; effect.content = `<secret:${opts.secret}>`; }
-    else if (text && bytes.length <= MAX_CONTENT) effect.content = bytes.toString('utf8');
+    if (opts.secret) {
+      effect.secret = true;
+      effect.content = `<secret:${opts.secret}>`;
+    } else if (text && bytes.length <= MAX_CONTENT) effect.content = bytes.toString('utf8');
     if (!unchanged && exists) {
       effect.backup = `${this.opts.backupRoot}${path}`;
       if (current === 'unreadable') effect.diff = '(current file is not readable without root: no diff)';
       else if (!opts.secret && text && isText(Buffer.from(current!))) {
         const old = current!;
-        const d = old.length > MAX_DIFF_INPUT || bytes.length > MAX_DIFF_INPUT ? undefined : unifiedDiff(Buffer.from(old).toString('utf8'), bytes.toString('utf8'), path);
-        if (d === undefined) effect.diff = `(${formatSize(old.length)} → ${formatSize(bytes.length)}: too large for a line diff; sha256 ${sha256(old).slice(0, 12)}… → ${effect.sha256.slice(0, 12)}…)`;
-        else if (d && (opts.sensitive || mayHoldCredentials(path))) effect.diff = whereOnly(d);
-        else if (d) effect.diff = d.length > MAX_CONTENT ? `${d.slice(0, d.lastIndexOf('\n', MAX_CONTENT) + 1)}(diff cut at ${formatSize(MAX_CONTENT)} of ${formatSize(d.length)})\n` : d;
-        else if (currentMode !== mode) effect.diff = `(mode ${currentMode} → ${mode})`;
+        const d = old.length > MAX_DIFF_INPUT || bytes.length > MAX_DIFF_INPUT
+          ? undefined
+          : unifiedDiff(Buffer.from(old).toString('utf8'), bytes.toString('utf8'), path);
+        if (d === undefined) {
+          effect.diff = `(${formatSize(old.length)} → ${formatSize(bytes.length)}: too large for a line diff; sha256 ${sha256(old).slice(0, 12)}… → ${
+            effect.sha256.slice(0, 12)
+          }…)`;
+        } else if (d && (opts.sensitive || mayHoldCredentials(path))) effect.diff = whereOnly(d);
+        else if (d) {
+          effect.diff = d.length > MAX_CONTENT
+            ? `${d.slice(0, d.lastIndexOf('\n', MAX_CONTENT) + 1)}(diff cut at ${formatSize(MAX_CONTENT)} of ${formatSize(d.length)})\n`
+            : d;
+        } else if (currentMode !== mode) effect.diff = `(mode ${currentMode} → ${mode})`;
       }
     }
     this.add(effect);
-    if (this.mode === 'plan') { this.opts.overlay.set(this.host, path, bytes, mode); return; }
+    if (this.mode === 'plan') {
+      this.opts.overlay.set(this.host, path, bytes, mode);
+      return;
+    }
     await this.perform(effect, bytes);
   }
 
@@ -317,7 +353,11 @@ export class StepContext implements TaskContext {
     const mode = normalizeMode(opts.mode ?? '0644');
     if (opts.owner !== undefined) checkName('owner', opts.owner, OWNER);
     let cached: Uint8Array | undefined;
-    try { cached = await readLocal(cachedPath); } catch { cached = undefined; }
+    try {
+      cached = await readLocal(cachedPath);
+    } catch {
+      cached = undefined;
+    }
     if (!cached && this.mode === 'run') throw new Error(`${cachedPath} is not in the download cache: download it first`);
     const digest = cached ? sha256(cached) : opts.sha256 ?? placeholder(`download of ${cachedPath.split('/').pop()}`);
     if (opts.sha256 && cached && digest !== opts.sha256) throw new Error(`${cachedPath}: checksum ${digest} does not match ${opts.sha256}`);
@@ -325,8 +365,10 @@ export class StepContext implements TaskContext {
     const fromPlan = this.opts.overlay.get(this.host, path);
     let exists: boolean;
     let currentDigest: string | undefined;
-    if (fromPlan !== undefined) { exists = fromPlan !== null; currentDigest = fromPlan ? sha256(fromPlan) : undefined; }
-    else if (this.opts.host.future) exists = false; // a machine not created yet has no files
+    if (fromPlan !== undefined) {
+      exists = fromPlan !== null;
+      currentDigest = fromPlan ? sha256(fromPlan) : undefined;
+    } else if (this.opts.host.future) exists = false; // a machine not created yet has no files
     else {
       exists = (await this.view.stat(path)).exists;
       const probe = exists ? await this.fact(fileDigest(path)) : undefined;
@@ -335,19 +377,35 @@ export class StepContext implements TaskContext {
     const currentMode = exists ? await this.currentMode(path) : undefined;
     const unchanged = exists && currentDigest === digest && (currentMode === undefined || currentMode === mode);
     const effect: WriteEffect = {
-      kind: 'write', host: this.host, path, mode, ...(opts.owner ? { owner: opts.owner } : {}), sudo: opts.sudo ?? false, exists,
-      ...(unchanged ? { unchanged: true } : {}), sha256: digest, bytes: cached?.length ?? 0, source: cachedPath,
+      kind: 'write',
+      host: this.host,
+      path,
+      mode,
+      ...(opts.owner ? { owner: opts.owner } : {}),
+      sudo: opts.sudo ?? false,
+      exists,
+      ...(unchanged ? { unchanged: true } : {}),
+      sha256: digest,
+      bytes: cached?.length ?? 0,
+      source: cachedPath,
       ...(currentDigest && !unchanged ? { currentSha256: currentDigest } : {}),
       ...(exists && !unchanged ? { backup: `${this.opts.backupRoot}${path}` } : {}),
     };
     this.add(effect);
-    if (this.mode === 'plan') { this.opts.overlay.set(this.host, path, cached ?? new Uint8Array(), mode); return; }
+    if (this.mode === 'plan') {
+      this.opts.overlay.set(this.host, path, cached ?? new Uint8Array(), mode);
+      return;
+    }
     await this.perform(effect, cached);
   }
 
   async fetchText(url: string): Promise<string> {
     let parsed: URL;
-    try { parsed = new URL(url); } catch { throw new UserError('URL_INVALID', `not a URL: ${url}`); }
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new UserError('URL_INVALID', `not a URL: ${url}`);
+    }
     const dest = downloadCachePath(this.opts.cacheDir, url, parsed);
     if (!(await this.opts.downloadCached(dest, undefined))) {
       try {
@@ -356,7 +414,11 @@ export class StepContext implements TaskContext {
         if (this.mode === 'run' || this.signal.aborted) throw e;
         // Planning offline: the run fetches it, and what depends on it is a placeholder until then.
         this.add({ kind: 'download', host: 'local', url, path: dest, cached: false });
-        this.note('warn', `could not fetch ${url} while planning (${(e as Error).message}): values taken from it are shown as placeholders`, 'plan on a machine that reaches it to see them');
+        this.note(
+          'warn',
+          `could not fetch ${url} while planning (${(e as Error).message}): values taken from it are shown as placeholders`,
+          'plan on a machine that reaches it to see them',
+        );
         return placeholder(`fetch of ${url.split('/').pop()}`);
       }
     }
@@ -380,7 +442,10 @@ export class StepContext implements TaskContext {
       if (bytes !== undefined) effect.bytes = bytes;
     } else if (fromPlan) effect.bytes = fromPlan.length;
     this.add(effect);
-    if (this.mode === 'plan') { this.opts.overlay.set(this.host, path, null); return; }
+    if (this.mode === 'plan') {
+      this.opts.overlay.set(this.host, path, null);
+      return;
+    }
     await this.perform(effect);
   }
 
@@ -401,16 +466,25 @@ export class StepContext implements TaskContext {
     if (!todo.length) return undefined;
     const transaction = await this.simulatePackages(todo, action, state);
     const effect: PackageEffect = {
-      kind: 'package', host: this.host, names: todo, action, manager: state.manager, sudo: opts.sudo ?? true,
-      ...(transaction ? { transaction } : {}), ...(opts.allowRemovals ? { allowRemovals: true as const } : {}),
+      kind: 'package',
+      host: this.host,
+      names: todo,
+      action,
+      manager: state.manager,
+      sudo: opts.sudo ?? true,
+      ...(transaction ? { transaction } : {}),
+      ...(opts.allowRemovals ? { allowRemovals: true as const } : {}),
     };
     const what = `${action === 'install' ? 'installing' : 'removing'} ${todo.join(' ')} on ${this.host}`;
     if (transaction && takesAway(transaction)) {
       const taken = describeTransaction({ ...transaction, install: [], upgrade: [] });
       if (opts.allowRemovals) this.note('warn', `${what} ${taken} (allowed)`);
       else {
-        this.block('PACKAGES_TAKEN_AWAY', `${what} ${taken}: packages installed on this machine would be lost`,
-          'keep what is installed (use the runtime it provides, or install from the same source), or allow these changes with --allow-package-changes (recipes: allowPackageChanges: true)');
+        this.block(
+          'PACKAGES_TAKEN_AWAY',
+          `${what} ${taken}: packages installed on this machine would be lost`,
+          'keep what is installed (use the runtime it provides, or install from the same source), or allow these changes with --allow-package-changes (recipes: allowPackageChanges: true)',
+        );
       }
     }
     this.add(effect);
@@ -423,7 +497,11 @@ export class StepContext implements TaskContext {
     if (this.opts.host.future) return { manager: 'apt', installed: new Map() };
     const r = await this.fact(packageStates(names));
     const state = parsePackageState(r.stdout);
-    if (!state) throw new UserError('NO_PACKAGE_MANAGER', `no supported package manager on ${this.host}`, { fix: 'install the packages by hand, or use a host with apt, dnf, yum, zypper, pacman or apk' });
+    if (!state) {
+      throw new UserError('NO_PACKAGE_MANAGER', `no supported package manager on ${this.host}`, {
+        fix: 'install the packages by hand, or use a host with apt, dnf, yum, zypper, pacman or apk',
+      });
+    }
     return state;
   }
 
@@ -435,7 +513,14 @@ export class StepContext implements TaskContext {
     const printed = r.ok || ((state.manager === 'dnf' || state.manager === 'yum') && /Transaction Summary|Nothing to do/.test(r.stdout));
     if (!printed) {
       const why = (r.stderr.split('\n').find((l) => /^E:|error/i.test(l)) ?? r.stderr.split('\n')[0] ?? '').trim();
-      if (this.mode === 'plan') this.note('warn', `${state.manager} could not simulate ${action === 'install' ? 'installing' : 'removing'} ${names.join(' ')} now${why ? ` (${why})` : ''}: the run simulates it again and stops before anything installed is removed`);
+      if (this.mode === 'plan') {
+        this.note(
+          'warn',
+          `${state.manager} could not simulate ${action === 'install' ? 'installing' : 'removing'} ${names.join(' ')} now${
+            why ? ` (${why})` : ''
+          }: the run simulates it again and stops before anything installed is removed`,
+        );
+      }
       return undefined;
     }
     return parseSimulation(state.manager, action, r.stdout, state.installed);
@@ -449,7 +534,11 @@ export class StepContext implements TaskContext {
   async download(url: string, opts: { sha256?: string; name?: string } = {}): Promise<string> {
     this.mutating('download');
     let parsed: URL;
-    try { parsed = new URL(url); } catch { throw new UserError('URL_INVALID', `not a URL: ${url}`); }
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new UserError('URL_INVALID', `not a URL: ${url}`);
+    }
     // A checksum that only a fetch could give is a placeholder in a plan that could not fetch it.
     const pending = opts.sha256 !== undefined && this.mode === 'plan' && hasPlaceholder(opts.sha256);
     if (opts.sha256 && !pending && !/^[a-f0-9]{64}$/.test(opts.sha256)) throw new UserError('CHECKSUM_INVALID', `sha256 for ${url} must be 64 hex digits`);
@@ -511,7 +600,11 @@ export class StepContext implements TaskContext {
     this.mutating(sudo ? 'sudo' : '$');
     const declares = declaration ? await this.declared(declaration) : [];
     const effect: ExecEffect = {
-      kind: 'exec', host: this.host, command: command.text, sudo, ...(command.simple ? { simple: true } : {}),
+      kind: 'exec',
+      host: this.host,
+      command: command.text,
+      sudo,
+      ...(command.simple ? { simple: true } : {}),
       ...(declares.length ? { declares } : {}),
     };
     this.add(effect);
@@ -531,7 +624,10 @@ export class StepContext implements TaskContext {
   /** Each declared path as the host has it now: exists, size, and where an overwritten one is kept. */
   private async declared(d: Declaration): Promise<DeclaredPath[]> {
     const out: DeclaredPath[] = [];
-    const entries: [string, DeclaredPath['action']][] = [...(d.writes ?? []).map((p) => [p, 'write'] as [string, 'write']), ...(d.erases ?? []).map((p) => [p, 'erase'] as [string, 'erase'])];
+    const entries: [string, DeclaredPath['action']][] = [
+      ...(d.writes ?? []).map((p) => [p, 'write'] as [string, 'write']),
+      ...(d.erases ?? []).map((p) => [p, 'erase'] as [string, 'erase']),
+    ];
     // As this step's view has them (gathered once; cleared by its own changes), the rest in one command.
     const stats = await this.view.statMany(entries.map(([path]) => declaredBase(path)));
     for (const [i, [path, action]] of entries.entries()) {
@@ -648,7 +744,9 @@ const OWNER = /^(?:[A-Za-z0-9_][A-Za-z0-9_.-]*\$?)(?::[A-Za-z0-9_][A-Za-z0-9_.-]
 
 function checkName(what: string, value: string, pattern: RegExp): void {
   if (typeof value !== 'string' || !pattern.test(value) || value.length > 256) {
-    throw new UserError('NAME_INVALID', `${what} name ${JSON.stringify(value)} is not valid`, { fix: `a ${what} name has letters, digits and . _ - (and never starts with -)` });
+    throw new UserError('NAME_INVALID', `${what} name ${JSON.stringify(value)} is not valid`, {
+      fix: `a ${what} name has letters, digits and . _ - (and never starts with -)`,
+    });
   }
 }
 
@@ -658,7 +756,9 @@ function absolute(path: string): void {
 }
 
 function normalizeMode(mode: string): string {
-  if (!/^0?[0-7]{3,4}$/.test(mode)) throw new UserError('MODE_INVALID', `file mode ${JSON.stringify(mode)} is not an octal mode`, { fix: "write it like '0644'" });
+  if (!/^0?[0-7]{3,4}$/.test(mode)) {
+    throw new UserError('MODE_INVALID', `file mode ${JSON.stringify(mode)} is not an octal mode`, { fix: "write it like '0644'" });
+  }
   return mode.padStart(4, '0').slice(-4);
 }
 
@@ -674,5 +774,10 @@ export function sha256(bytes: Uint8Array | string): string {
 
 function isText(bytes: Uint8Array): boolean {
   if (bytes.includes(0)) return false;
-  try { new TextDecoder('utf-8', { fatal: true }).decode(bytes); return true; } catch { return false; }
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -12,15 +12,24 @@ export function unifiedDiff(oldText: string, newText: string, path: string, cont
   const hunks: string[] = [];
   let i = 0;
   while (i < ops.length) {
-    if (ops[i]!.op === ' ') { i++; continue; }
+    if (ops[i]!.op === ' ') {
+      i++;
+      continue;
+    }
     let start = Math.max(0, i - context);
     let end = i;
     // Extend the hunk while changes are within 2*context lines of each other.
     while (end < ops.length) {
-      if (ops[end]!.op !== ' ') { end++; continue; }
+      if (ops[end]!.op !== ' ') {
+        end++;
+        continue;
+      }
       let next = end;
       while (next < ops.length && ops[next]!.op === ' ') next++;
-      if (next < ops.length && next - end <= context * 2) { end = next; continue; }
+      if (next < ops.length && next - end <= context * 2) {
+        end = next;
+        continue;
+      }
       break;
     }
     const stop = Math.min(ops.length, end + context);
@@ -52,7 +61,12 @@ function splitLines(text: string): string[] {
   return lines;
 }
 
-interface Op { op: ' ' | '-' | '+'; line: string; ai: number; bi: number }
+interface Op {
+  op: ' ' | '-' | '+';
+  line: string;
+  ai: number;
+  bi: number;
+}
 
 function lcsOps(a: string[], b: string[]): Op[] {
   const n = a.length, m = b.length;
@@ -66,10 +80,18 @@ function lcsOps(a: string[], b: string[]): Op[] {
   const ops: Op[] = [];
   let i = 0, j = 0;
   while (i < n || j < m) {
-    if (i < n && j < m && a[i] === b[j]) { ops.push({ op: ' ', line: a[i]!, ai: i, bi: j }); i++; j++; }
-    // Removals before additions within a change, as diff -u and git print them.
-    else if (i < n && (j === m || table[at(i + 1, j)]! >= table[at(i, j + 1)]!)) { ops.push({ op: '-', line: a[i]!, ai: i, bi: j }); i++; }
-    else { ops.push({ op: '+', line: b[j]!, ai: i, bi: j }); j++; }
+    if (i < n && j < m && a[i] === b[j]) {
+      ops.push({ op: ' ', line: a[i]!, ai: i, bi: j });
+      i++;
+      j++;
+    } // Removals before additions within a change, as diff -u and git print them.
+    else if (i < n && (j === m || table[at(i + 1, j)]! >= table[at(i, j + 1)]!)) {
+      ops.push({ op: '-', line: a[i]!, ai: i, bi: j });
+      i++;
+    } else {
+      ops.push({ op: '+', line: b[j]!, ai: i, bi: j });
+      j++;
+    }
   }
   return ops;
 }

@@ -7,7 +7,11 @@ import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 
 export async function downloadCached(dest: string, sha256: string | undefined): Promise<boolean> {
-  try { await fs.access(dest); } catch { return false; }
+  try {
+    await fs.access(dest);
+  } catch {
+    return false;
+  }
   if (!sha256) return true;
   return (await fileSha256(dest)) === sha256;
 }
@@ -23,7 +27,10 @@ const RESUMES = 5;
 
 export class ChecksumError extends Error {}
 
-interface PartMeta { url: string; validator?: string }
+interface PartMeta {
+  url: string;
+  validator?: string;
+}
 
 // Steps on several hosts may fetch the same file at once (one tarball for every node): they share
 // one transfer into the cache instead of racing on one temporary file.
@@ -38,7 +45,11 @@ export async function download(url: string, dest: string, sha256: string | undef
   }
   const transfer = fetchInto(url, dest, sha256, signal, progress);
   inFlight.set(dest, transfer);
-  try { await transfer; } finally { inFlight.delete(dest); }
+  try {
+    await transfer;
+  } finally {
+    inFlight.delete(dest);
+  }
 }
 
 async function fetchInto(url: string, dest: string, sha256: string | undefined, signal: AbortSignal, progress: (line: string) => void): Promise<void> {
@@ -50,9 +61,14 @@ async function fetchInto(url: string, dest: string, sha256: string | undefined, 
   const unlock = await lockFile(`${dest}.lock`);
   try {
     let meta: PartMeta | undefined;
-    try { meta = JSON.parse(await fs.readFile(metaFile, 'utf8')) as PartMeta; } catch { /* no partial download */ }
+    try {
+      meta = JSON.parse(await fs.readFile(metaFile, 'utf8')) as PartMeta;
+    } catch { /* no partial download */ }
     let have = meta?.url === url ? await size(part) : 0;
-    if (!have) { await fs.rm(part, { force: true }); meta = { url }; }
+    if (!have) {
+      await fs.rm(part, { force: true });
+      meta = { url };
+    }
     let validator = meta?.validator;
     let total = 0;
     let lastShown = -1;
@@ -64,9 +80,12 @@ async function fetchInto(url: string, dest: string, sha256: string | undefined, 
       lastShown = bucket;
       progress(`${url.split('/').pop()}: ${mib(got)}${total ? ` of ${mib(total)} (${Math.floor((got / total) * 100)}%)` : ''}`);
     };
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 0;; attempt++) {
       const headers: Record<string, string> = {};
-      if (have) { headers.range = `bytes=${have}-`; if (validator) headers['if-range'] = validator; }
+      if (have) {
+        headers.range = `bytes=${have}-`;
+        if (validator) headers['if-range'] = validator;
+      }
       let res;
       try {
         res = await followRedirects(request, url, headers, signal);
@@ -139,7 +158,7 @@ type Request = typeof import('undici').request;
 
 async function followRedirects(request: Request, url: string, headers: Record<string, string>, signal: AbortSignal) {
   let target = url;
-  for (let hops = 0; ; hops++) {
+  for (let hops = 0;; hops++) {
     const res = await request(target, { method: 'GET', headers, signal });
     if (res.statusCode >= 300 && res.statusCode < 400 && res.headers.location && hops < 5) {
       await res.body.dump();
@@ -151,7 +170,11 @@ async function followRedirects(request: Request, url: string, headers: Record<st
 }
 
 async function size(path: string): Promise<number> {
-  try { return (await fs.stat(path)).size; } catch { return 0; }
+  try {
+    return (await fs.stat(path)).size;
+  } catch {
+    return 0;
+  }
 }
 
 function mib(n: number): string {
@@ -165,7 +188,8 @@ function mib(n: number): string {
 function transient(e: unknown): boolean {
   const err = e as { code?: string; cause?: { code?: string } } | undefined;
   const code = err?.code ?? err?.cause?.code ?? '';
-  return ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'].includes(code);
+  return ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']
+    .includes(code);
 }
 
 function pause(attempt: number): Promise<void> {
@@ -174,7 +198,7 @@ function pause(attempt: number): Promise<void> {
 
 /** One download per cache file at a time; a holder that died no longer blocks. */
 async function lockFile(path: string): Promise<() => Promise<void>> {
-  for (let i = 0; ; i++) {
+  for (let i = 0;; i++) {
     try {
       const fh = await fs.open(path, 'wx');
       await fh.writeFile(String(process.pid));
@@ -185,8 +209,18 @@ async function lockFile(path: string): Promise<() => Promise<void>> {
     }
     const holder = Number(await fs.readFile(path, 'utf8').catch(() => '0'));
     let alive = false;
-    if (holder > 0) { try { process.kill(holder, 0); alive = true; } catch { alive = false; } }
-    if (!alive && (holder > 0 || i > 20)) { await fs.rm(path, { force: true }); continue; }
+    if (holder > 0) {
+      try {
+        process.kill(holder, 0);
+        alive = true;
+      } catch {
+        alive = false;
+      }
+    }
+    if (!alive && (holder > 0 || i > 20)) {
+      await fs.rm(path, { force: true });
+      continue;
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
 }

@@ -18,7 +18,7 @@ export const WRITE_FILE_SCRIPT = [
   'tmp=',
   // A signal removes the temp file too (dash runs an EXIT trap on exit only, not on a signal).
   'trap \'rm -f -- "$tmp"\' EXIT',
-  'trap \'exit 129\' HUP; trap \'exit 130\' INT; trap \'exit 143\' TERM; trap \'exit 141\' PIPE',
+  "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 141' PIPE",
   'dir=$(dirname -- "$1")',
   'mkdir -p -- "$dir"',
   // The first original stays at $4; any later content that is not it (a user's edit since) is kept

@@ -56,7 +56,10 @@ export const EFFECT_KINDS: Kinds = {
     // What an opaque command declared counts like the writes and removes it stands for.
     count: (e, s) => {
       for (const d of e.declares ?? []) {
-        if (d.action === 'write') { if (d.exists) s.filesOverwritten++; else s.filesWritten++; } else if (d.exists) s.filesRemoved++;
+        if (d.action === 'write') {
+          if (d.exists) s.filesOverwritten++;
+          else s.filesWritten++;
+        } else if (d.exists) s.filesRemoved++;
       }
     },
   },
@@ -86,7 +89,8 @@ export const EFFECT_KINDS: Kinds = {
       // Size and sha256 go along: the script renames only a complete, verified file. A file put from
       // a download not made yet has no size in the plan; its sha256 is still checked.
       command: writeCommand(e.path, e.mode, e.owner, e.backup, e.source && !e.bytes ? '' : e.bytes, e.sha256),
-      sudo: e.sudo, ...(content ? { stdin: content } : {}),
+      sudo: e.sudo,
+      ...(content ? { stdin: content } : {}),
     }]),
     describe: (e, on) => {
       if (e.unchanged) return `keep ${e.path}${on} (already as planned)`;

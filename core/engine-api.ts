@@ -16,7 +16,12 @@ export interface Endpoint {
   socket: string;
 }
 
-export interface PortSpec { hostIp: string; hostPort: number | ''; containerPort: number; protocol: 'tcp' | 'udp' }
+export interface PortSpec {
+  hostIp: string;
+  hostPort: number | '';
+  containerPort: number;
+  protocol: 'tcp' | 'udp';
+}
 
 /** Everything `docker run` says about a node container. */
 export interface RunSpec {
@@ -61,12 +66,16 @@ export type EngineCall =
   | { op: 'container.remove'; name: string }
   | { op: 'container.logs'; name: string; tail: number }
   | {
-    op: 'container.exec'; name: string; argv: string[]; timeoutMs?: number;
+    op: 'container.exec';
+    name: string;
+    argv: string[];
+    timeoutMs?: number;
     /**
      * Fed on stdin and never recorded: a secret (a join command) stays out of the command line, the
      * plan and the events. The plan shows it as the shell variable `stdinVar` a reader would set.
      */
-    stdin?: string; stdinVar?: string;
+    stdin?: string;
+    stdinVar?: string;
   }
   /** A read-only command in a container (what a check asks a node). */
   | { op: 'container.probe'; name: string; argv: string[] }
@@ -85,7 +94,19 @@ export interface EngineResult {
   exitCode: number;
 }
 
-const READS = new Set<EngineCall['op']>(['version', 'info', 'network.list', 'container.inspect', 'container.list', 'volume.list', 'network.list-labelled', 'image.inspect', 'container.logs', 'container.journal', 'container.probe']);
+const READS = new Set<EngineCall['op']>([
+  'version',
+  'info',
+  'network.list',
+  'container.inspect',
+  'container.list',
+  'volume.list',
+  'network.list-labelled',
+  'image.inspect',
+  'container.logs',
+  'container.journal',
+  'container.probe',
+]);
 
 export function isReadCall(call: EngineCall): boolean {
   return READS.has(call.op);
@@ -150,35 +171,52 @@ export function runArgs(spec: RunSpec): string[] {
 export function engineCommand(ep: Endpoint, call: EngineCall): Command {
   const p = prefix(ep);
   switch (call.op) {
-    case 'version': return cmd`timeout ${ANSWER_SECONDS} ${p} version --format ${'{{json .}}'}`;
-    case 'info': return cmd`timeout ${ANSWER_SECONDS} ${p} info --format ${'{{json .}}'}`;
+    case 'version':
+      return cmd`timeout ${ANSWER_SECONDS} ${p} version --format ${'{{json .}}'}`;
+    case 'info':
+      return cmd`timeout ${ANSWER_SECONDS} ${p} info --format ${'{{json .}}'}`;
     case 'network.list': {
       const ls = buildCommand(['', ' network ls -q'], [p]).text;
       return { text: `${cmd`${p} network inspect --format ${'{{.Name}} {{range .IPAM.Config}}{{.Subnet}} {{end}}'}`.text} $(${ls})`, simple: false };
     }
-    case 'network.list-labelled': return cmd`${p} network ls ${filterArgs(call.labels)} --format ${'{{.Name}}'}`;
-    case 'container.inspect': return cmd`${p} container inspect ${call.name}`;
-    case 'container.list': return cmd`${p} ps -a ${filterArgs(call.labels)} --format ${'{{.Names}}'}`;
-    case 'volume.list': return cmd`${p} volume ls ${filterArgs(call.labels)} --format ${'{{.Name}}'}`;
-    case 'image.inspect': return cmd`${p} image inspect ${call.image}`;
+    case 'network.list-labelled':
+      return cmd`${p} network ls ${filterArgs(call.labels)} --format ${'{{.Name}}'}`;
+    case 'container.inspect':
+      return cmd`${p} container inspect ${call.name}`;
+    case 'container.list':
+      return cmd`${p} ps -a ${filterArgs(call.labels)} --format ${'{{.Names}}'}`;
+    case 'volume.list':
+      return cmd`${p} volume ls ${filterArgs(call.labels)} --format ${'{{.Name}}'}`;
+    case 'image.inspect':
+      return cmd`${p} image inspect ${call.image}`;
     case 'network.create':
       return cmd`${p} network create --driver bridge --subnet ${call.subnet} --gateway ${call.gateway} ${labelArgs(call.labels)} ${call.name}`;
-    case 'network.remove': return cmd`${p} network rm ${call.name}`;
-    case 'volume.create': return cmd`${p} volume create ${labelArgs(call.labels)} ${call.name}`;
-    case 'volume.remove': return cmd`${p} volume rm ${call.name}`;
-    case 'container.run': return cmd`${p} run ${runArgs(call.spec)}`;
-    case 'container.remove': return cmd`${p} rm -f -v ${call.name}`;
-    case 'container.logs': return cmd`${p} logs --tail ${call.tail} ${call.name}`;
+    case 'network.remove':
+      return cmd`${p} network rm ${call.name}`;
+    case 'volume.create':
+      return cmd`${p} volume create ${labelArgs(call.labels)} ${call.name}`;
+    case 'volume.remove':
+      return cmd`${p} volume rm ${call.name}`;
+    case 'container.run':
+      return cmd`${p} run ${runArgs(call.spec)}`;
+    case 'container.remove':
+      return cmd`${p} rm -f -v ${call.name}`;
+    case 'container.logs':
+      return cmd`${p} logs --tail ${call.tail} ${call.name}`;
     case 'container.exec':
       if (call.stdinVar !== undefined) {
         const exec = cmd`${p} exec -i ${call.name} ${call.argv}`.text;
         return { text: `printf '%s\\n' "\${${call.stdinVar}:?}" | ${exec}`, simple: false };
       }
       return cmd`${p} exec ${call.name} ${call.argv}`;
-    case 'container.journal': return cmd`${p} exec ${call.name} ${journalArgv(call.lines)}`;
-    case 'container.probe': return cmd`${p} exec ${call.name} ${call.argv}`;
-    case 'image.pipe': return cmd`${p} save ${call.image} | ${p} exec -i ${call.name} ${call.argv}`;
-    case 'image.build': return cmd`${p} build --tag ${call.tag} ${labelArgs(call.labels)} ${call.context}`;
+    case 'container.journal':
+      return cmd`${p} exec ${call.name} ${journalArgv(call.lines)}`;
+    case 'container.probe':
+      return cmd`${p} exec ${call.name} ${call.argv}`;
+    case 'image.pipe':
+      return cmd`${p} save ${call.image} | ${p} exec -i ${call.name} ${call.argv}`;
+    case 'image.build':
+      return cmd`${p} build --tag ${call.tag} ${labelArgs(call.labels)} ${call.context}`;
   }
 }
 
@@ -202,10 +240,23 @@ const ANSWER_SECONDS = 10;
 async function answered<T>(ep: Endpoint, what: string, call: Promise<T>): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new UserError(ep.engine === 'docker' ? 'DOCKER_UNREACHABLE' : 'PODMAN_UNREACHABLE',
-      `${ep.engine} at ${ep.socket} did not answer '${what}' within ${ANSWER_SECONDS} s`, { fix: `check the daemon: its log, or restart it` })), ANSWER_SECONDS * 1000);
+    timer = setTimeout(
+      () =>
+        reject(
+          new UserError(
+            ep.engine === 'docker' ? 'DOCKER_UNREACHABLE' : 'PODMAN_UNREACHABLE',
+            `${ep.engine} at ${ep.socket} did not answer '${what}' within ${ANSWER_SECONDS} s`,
+            { fix: `check the daemon: its log, or restart it` },
+          ),
+        ),
+      ANSWER_SECONDS * 1000,
+    );
   });
-  try { return await Promise.race([call, late]); } finally { clearTimeout(timer); }
+  try {
+    return await Promise.race([call, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const clients = new Map<string, Promise<Dockerode>>();
@@ -239,25 +290,45 @@ export class EngineError extends Error {
 
 export function unreachable(ep: Endpoint, e: unknown): UserError {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  const why = code === 'ENOENT' ? 'no such socket' : code === 'ECONNREFUSED' ? 'nothing listens on it' : code === 'EACCES' ? 'permission denied' : engineMessage(e);
+  const why = code === 'ENOENT'
+    ? 'no such socket'
+    : code === 'ECONNREFUSED'
+    ? 'nothing listens on it'
+    : code === 'EACCES'
+    ? 'permission denied'
+    : engineMessage(e);
   const fix = code === 'EACCES'
-    ? (ep.engine === 'docker' ? 'add your user to the docker group (sudo usermod -aG docker $USER) and log in again' : 'run podman as this user (rootless) or give the rootful socket\'s group access')
-    : ep.engine === 'docker' ? 'start the daemon: sudo systemctl start docker (or set DOCKER_HOST to its socket)'
-      // podman.socket serves only the usual socket: for another one (CONTAINER_HOST), a service on that one.
-      : ep.socket === DEFAULT_SOCKETS.podman ? `start the service: sudo systemctl start podman.socket, or podman system service --time=0 unix://${ep.socket}`
-        : `start the service on it: podman system service --time=0 unix://${ep.socket} (or set CONTAINER_HOST to a running service's socket)`;
-  return new UserError(ep.engine === 'docker' ? 'DOCKER_UNREACHABLE' : 'PODMAN_UNREACHABLE', `cannot reach ${ep.engine} at ${ep.socket}: ${why}`, { fix, cause: e });
+    ? (ep.engine === 'docker'
+      ? 'add your user to the docker group (sudo usermod -aG docker $USER) and log in again'
+      : "run podman as this user (rootless) or give the rootful socket's group access")
+    : ep.engine === 'docker'
+    ? 'start the daemon: sudo systemctl start docker (or set DOCKER_HOST to its socket)'
+    // podman.socket serves only the usual socket: for another one (CONTAINER_HOST), a service on that one.
+    : ep.socket === DEFAULT_SOCKETS.podman
+    ? `start the service: sudo systemctl start podman.socket, or podman system service --time=0 unix://${ep.socket}`
+    : `start the service on it: podman system service --time=0 unix://${ep.socket} (or set CONTAINER_HOST to a running service's socket)`;
+  return new UserError(ep.engine === 'docker' ? 'DOCKER_UNREACHABLE' : 'PODMAN_UNREACHABLE', `cannot reach ${ep.engine} at ${ep.socket}: ${why}`, {
+    fix,
+    cause: e,
+  });
 }
 
 const toLabelFilter = (labels: Record<string, string>) => JSON.stringify({ label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) });
 
-export async function performCall(ep: Endpoint, call: EngineCall, signal?: AbortSignal, onLine?: (stream: 'stdout' | 'stderr', line: string) => void): Promise<EngineResult> {
+export async function performCall(
+  ep: Endpoint,
+  call: EngineCall,
+  signal?: AbortSignal,
+  onLine?: (stream: 'stdout' | 'stderr', line: string) => void,
+): Promise<EngineResult> {
   const docker = await client(ep.socket);
   const done = (value: unknown): EngineResult => ({ value, stdout: '', stderr: '', exitCode: 0 });
   try {
     switch (call.op) {
-      case 'version': return done(await answered(ep, 'version', docker.version()));
-      case 'info': return done(await answered(ep, 'info', docker.info()));
+      case 'version':
+        return done(await answered(ep, 'version', docker.version()));
+      case 'info':
+        return done(await answered(ep, 'info', docker.info()));
       case 'network.list': {
         const nets = await docker.listNetworks();
         return done(nets.map((n) => ({ name: n.Name, labels: n.Labels ?? {}, subnets: (n.IPAM?.Config ?? []).map((c) => c.Subnet).filter(Boolean) })));
@@ -267,51 +338,90 @@ export async function performCall(ep: Endpoint, call: EngineCall, signal?: Abort
         return done(nets.map((n) => n.Name).sort());
       }
       case 'container.inspect':
-        try { return done(await docker.getContainer(call.name).inspect()); } catch (e) { if (statusOf(e) === 404) return done(null); throw e; }
+        try {
+          return done(await docker.getContainer(call.name).inspect());
+        } catch (e) {
+          if (statusOf(e) === 404) return done(null);
+          throw e;
+        }
       case 'container.list': {
         const cs = await docker.listContainers({ all: true, filters: toLabelFilter(call.labels) });
-        return done(cs.map((c) => ({ name: (c.Names[0] ?? '').replace(/^\//, ''), state: c.State, labels: c.Labels })).sort((a, b) => a.name.localeCompare(b.name)));
+        return done(
+          cs.map((c) => ({ name: (c.Names[0] ?? '').replace(/^\//, ''), state: c.State, labels: c.Labels })).sort((a, b) => a.name.localeCompare(b.name)),
+        );
       }
       case 'volume.list': {
         const vs = await docker.listVolumes({ filters: toLabelFilter(call.labels) });
         return done((vs.Volumes ?? []).map((v) => v.Name).sort());
       }
       case 'image.inspect':
-        try { return done(await docker.getImage(call.image).inspect()); } catch (e) { if (statusOf(e) === 404) return done(null); throw e; }
+        try {
+          return done(await docker.getImage(call.image).inspect());
+        } catch (e) {
+          if (statusOf(e) === 404) return done(null);
+          throw e;
+        }
       case 'network.create':
         await docker.createNetwork({
-          Name: call.name, Driver: 'bridge', CheckDuplicate: true, Labels: call.labels,
+          Name: call.name,
+          Driver: 'bridge',
+          CheckDuplicate: true,
+          Labels: call.labels,
           IPAM: { Driver: 'default', Config: [{ Subnet: call.subnet, Gateway: call.gateway }] },
         });
         return done(null);
-      case 'network.remove': await docker.getNetwork(call.name).remove(); return done(null);
-      case 'volume.create': await docker.createVolume({ Name: call.name, Labels: call.labels }); return done(null);
-      case 'volume.remove': await docker.getVolume(call.name).remove(); return done(null);
+      case 'network.remove':
+        await docker.getNetwork(call.name).remove();
+        return done(null);
+      case 'volume.create':
+        await docker.createVolume({ Name: call.name, Labels: call.labels });
+        return done(null);
+      case 'volume.remove':
+        await docker.getVolume(call.name).remove();
+        return done(null);
       case 'container.run': {
         const c = ep.engine === 'podman' ? docker.getContainer(await libpodCreate(docker, call.spec)) : await docker.createContainer(createBody(call.spec));
-        try { await c.start(); } catch (e) {
+        try {
+          await c.start();
+        } catch (e) {
           await c.remove({ force: true, v: false }).catch(() => {});
           throw e;
         }
         return done(null);
       }
       case 'container.remove':
-        try { await docker.getContainer(call.name).remove({ force: true, v: true }); } catch (e) { if (statusOf(e) !== 404) throw e; }
+        try {
+          await docker.getContainer(call.name).remove({ force: true, v: true });
+        } catch (e) {
+          if (statusOf(e) !== 404) throw e;
+        }
         return done(null);
       case 'container.logs': {
         const buf = (await docker.getContainer(call.name).logs({ stdout: true, stderr: true, tail: call.tail })) as unknown as Buffer;
         const text = demuxAll(Buffer.from(buf));
         return { value: null, stdout: text, stderr: '', exitCode: 0 };
       }
-      case 'container.exec': return await execIn(docker, call.name, call.argv, call.stdin === undefined ? undefined : Readable.from([Buffer.from(call.stdin)]), signal, call.timeoutMs);
+      case 'container.exec':
+        return await execIn(
+          docker,
+          call.name,
+          call.argv,
+          call.stdin === undefined ? undefined : Readable.from([Buffer.from(call.stdin)]),
+          signal,
+          call.timeoutMs,
+        );
       case 'container.probe':
         // A node that does not exist (yet) answers like a failed command: checks read it as "not done".
-        try { return await execIn(docker, call.name, call.argv, undefined, signal, 60_000); } catch (e) {
+        try {
+          return await execIn(docker, call.name, call.argv, undefined, signal, 60_000);
+        } catch (e) {
           if (statusOf(e) === 404 || statusOf(e) === 409) return { value: null, stdout: '', stderr: engineMessage(e), exitCode: -1 };
           throw e;
         }
-      case 'container.journal': return await execIn(docker, call.name, journalArgv(call.lines), undefined, signal, 15_000);
-      case 'image.build': return await build(docker, call, onLine);
+      case 'container.journal':
+        return await execIn(docker, call.name, journalArgv(call.lines), undefined, signal, 15_000);
+      case 'image.build':
+        return await build(docker, call, onLine);
       case 'image.pipe': {
         const tar = (await docker.getImage(call.image).get()) as unknown as Readable;
         return await execIn(docker, call.name, call.argv, tar, signal);
@@ -325,19 +435,32 @@ export async function performCall(ep: Endpoint, call: EngineCall, signal?: Abort
 }
 
 /** Builds through the API; each line of the build's output is progress. */
-async function build(docker: Dockerode, call: Extract<EngineCall, { op: 'image.build' }>, onLine?: (stream: 'stdout' | 'stderr', line: string) => void): Promise<EngineResult> {
-  const stream = await docker.buildImage({ context: call.context, src: ['Dockerfile', ...call.files] }, { t: call.tag, labels: call.labels, rm: true, forcerm: true });
+async function build(
+  docker: Dockerode,
+  call: Extract<EngineCall, { op: 'image.build' }>,
+  onLine?: (stream: 'stdout' | 'stderr', line: string) => void,
+): Promise<EngineResult> {
+  const stream = await docker.buildImage({ context: call.context, src: ['Dockerfile', ...call.files] }, {
+    t: call.tag,
+    labels: call.labels,
+    rm: true,
+    forcerm: true,
+  });
   const lines: string[] = [];
   let failure: string | undefined;
   await new Promise<void>((resolve, reject) => {
-    docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve()), (ev: { stream?: string; status?: string; error?: string; errorDetail?: { message?: string } }) => {
-      if (ev.error) failure = ev.errorDetail?.message ?? ev.error;
-      for (const l of (ev.stream ?? ev.status ?? '').split('\n')) {
-        if (!l.trim()) continue;
-        lines.push(l);
-        onLine?.('stdout', l);
-      }
-    });
+    docker.modem.followProgress(
+      stream,
+      (err) => (err ? reject(err) : resolve()),
+      (ev: { stream?: string; status?: string; error?: string; errorDetail?: { message?: string } }) => {
+        if (ev.error) failure = ev.errorDetail?.message ?? ev.error;
+        for (const l of (ev.stream ?? ev.status ?? '').split('\n')) {
+          if (!l.trim()) continue;
+          lines.push(l);
+          onLine?.('stdout', l);
+        }
+      },
+    );
   });
   if (failure) throw new EngineError(`build of ${call.tag}`, undefined, `${failure}\n${lines.slice(-15).join('\n')}`);
   return { value: null, stdout: lines.join('\n'), stderr: '', exitCode: 0 };
@@ -353,51 +476,97 @@ function createBody(spec: RunSpec): Dockerode.ContainerCreateOptions {
     (bindings[key] ??= []).push({ HostIp: p.hostIp, HostPort: p.hostPort === '' ? '' : String(p.hostPort) });
   }
   const tmpfs: Record<string, string> = {};
-  for (const t of spec.tmpfs) { const [path, opts] = t.split(/:(.*)/); tmpfs[path!] = opts ?? ''; }
+  for (const t of spec.tmpfs) {
+    const [path, opts] = t.split(/:(.*)/);
+    tmpfs[path!] = opts ?? '';
+  }
   // `systempaths=unconfined` is the docker CLI's word for empty masked and read-only path lists.
   const unmasked = spec.securityOpt.includes('systempaths=unconfined');
   // CgroupnsMode is API 1.41 but missing from @types/dockerode.
   const host: Dockerode.HostConfig & { CgroupnsMode?: string } = {
-    Privileged: spec.privileged, CapAdd: spec.capAdd, CapDrop: spec.capDrop, SecurityOpt: spec.securityOpt.filter((o) => o !== 'systempaths=unconfined'),
+    Privileged: spec.privileged,
+    CapAdd: spec.capAdd,
+    CapDrop: spec.capDrop,
+    SecurityOpt: spec.securityOpt.filter((o) => o !== 'systempaths=unconfined'),
     ...(unmasked ? { MaskedPaths: [], ReadonlyPaths: [] } : {}),
-    Tmpfs: tmpfs, Binds: spec.volumes, NetworkMode: spec.network, PortBindings: bindings,
+    Tmpfs: tmpfs,
+    Binds: spec.volumes,
+    NetworkMode: spec.network,
+    PortBindings: bindings,
     Devices: spec.devices.map((d) => ({ PathOnHost: d, PathInContainer: d, CgroupPermissions: 'rwm' })),
     ...(spec.cgroupns ? { CgroupnsMode: spec.cgroupns } : {}),
     ...(spec.cpus !== undefined ? { NanoCpus: Math.round(spec.cpus * 1e9) } : {}),
     ...(spec.memoryMb !== undefined ? { Memory: spec.memoryMb * 1024 * 1024 } : {}),
   };
   return {
-    name: spec.name, Hostname: spec.hostname, Image: spec.image, Labels: spec.labels, Env: spec.env, Tty: false,
+    name: spec.name,
+    Hostname: spec.hostname,
+    Image: spec.image,
+    Labels: spec.labels,
+    Env: spec.env,
+    Tty: false,
     ...(spec.stopSignal ? { StopSignal: spec.stopSignal } : {}),
     ...(spec.entrypoint !== undefined ? { Entrypoint: [spec.entrypoint] } : {}),
-    Cmd: spec.args, ExposedPorts: exposed, HostConfig: host,
+    Cmd: spec.args,
+    ExposedPorts: exposed,
+    HostConfig: host,
     NetworkingConfig: { EndpointsConfig: { [spec.network]: spec.ip ? { IPAMConfig: { IPv4Address: spec.ip } } : {} } },
   };
 }
 
 /** Runs argv in a container, optionally feeding a stream to its stdin; non-zero exits are results. */
-async function execIn(docker: Dockerode, name: string, argv: string[], stdin: Readable | undefined, signal?: AbortSignal, timeoutMs?: number): Promise<EngineResult> {
+async function execIn(
+  docker: Dockerode,
+  name: string,
+  argv: string[],
+  stdin: Readable | undefined,
+  signal?: AbortSignal,
+  timeoutMs?: number,
+): Promise<EngineResult> {
   const exec = await docker.getContainer(name).exec({ Cmd: argv, AttachStdin: !!stdin, AttachStdout: true, AttachStderr: true, Tty: false });
   const stream = (await exec.start({ hijack: true, stdin: !!stdin })) as unknown as NodeJS.ReadWriteStream & { destroy(): void };
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const demux = frames((type, payload) => (type === 2 ? err : out).push(Buffer.from(payload)));
   await new Promise<void>((resolve, reject) => {
-    const timer = timeoutMs ? setTimeout(() => { stream.destroy(); reject(new Error(`${argv.join(' ')} in ${name} did not finish within ${timeoutMs} ms`)); }, timeoutMs) : undefined;
-    const onAbort = () => { stream.destroy(); reject(signal!.reason ?? new Error('aborted')); };
+    const timer = timeoutMs
+      ? setTimeout(() => {
+        stream.destroy();
+        reject(new Error(`${argv.join(' ')} in ${name} did not finish within ${timeoutMs} ms`));
+      }, timeoutMs)
+      : undefined;
+    const onAbort = () => {
+      stream.destroy();
+      reject(signal!.reason ?? new Error('aborted'));
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
-    const end = () => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); resolve(); };
+    const end = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    };
     stream.on('data', demux);
     stream.on('end', end);
     stream.on('close', end);
-    stream.on('error', (e: NodeJS.ErrnoException) => { if (e.code !== 'EPIPE' && e.code !== 'ECONNRESET') { clearTimeout(timer); reject(e); } });
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE' && e.code !== 'ECONNRESET') {
+        clearTimeout(timer);
+        reject(e);
+      }
+    });
     if (stdin) {
-      stdin.on('error', (e) => { clearTimeout(timer); reject(e); });
+      stdin.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
       stdin.pipe(stream as NodeJS.WritableStream);
     }
   });
   let info = await exec.inspect();
-  for (let i = 0; info.Running && i < 100; i++) { await new Promise((r) => setTimeout(r, 20)); info = await exec.inspect(); }
+  for (let i = 0; info.Running && i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    info = await exec.inspect();
+  }
   return { value: null, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: info.ExitCode ?? -1 };
 }
 

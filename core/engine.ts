@@ -7,11 +7,11 @@ import { Events } from './events.ts';
 import { buildGraph, type Graph } from './graph.ts';
 import type { Host } from './hosts/host.ts';
 import { HostPool } from './hosts/pool.ts';
-import { buildPlan, driftBetween, verifyPlan, type PlanDocument } from './plan.ts';
-import { kubestrapHome, lockProfile, profileDir, saveState, checkProfileName } from './profile.ts';
+import { buildPlan, driftBetween, type PlanDocument, verifyPlan } from './plan.ts';
+import { checkProfileName, kubestrapHome, lockProfile, profileDir, saveState } from './profile.ts';
 import { findRecipe, loadRecipe, type OptionSets } from './recipe.ts';
 import { TaskRegistry } from './registry.ts';
-import { runExitCode, schedule, type PlannedStep, type ScheduleResult } from './scheduler.ts';
+import { type PlannedStep, runExitCode, schedule, type ScheduleResult } from './scheduler.ts';
 import type { Task } from './task.ts';
 import { download, downloadCached } from './download.ts';
 import { literal } from './template.ts';
@@ -57,12 +57,23 @@ export async function load(opts: EngineOptions, recipeRef: string, overrides: Re
   const file = findRecipe(recipeRef, opts.recipeDirs, opts.cwd);
   let graph: Graph;
   try {
-    graph = await buildGraph({ file, overrides, profile: opts.profile, env: opts.env, registry, recipeDirs: opts.recipeDirs,
-      recipeCache: join(kubestrapHome(opts.env), 'cache', 'recipes'), ...(opts.only ? { only: opts.only } : {}),
-      ...(opts.optionSets ? { optionSets: opts.optionSets } : {}) });
+    graph = await buildGraph({
+      file,
+      overrides,
+      profile: opts.profile,
+      env: opts.env,
+      registry,
+      recipeDirs: opts.recipeDirs,
+      recipeCache: join(kubestrapHome(opts.env), 'cache', 'recipes'),
+      ...(opts.only ? { only: opts.only } : {}),
+      ...(opts.optionSets ? { optionSets: opts.optionSets } : {}),
+    });
   } catch (e) {
     // An error about a secret parameter's value must not show it either.
-    try { const r = loadRecipe(file); for (const [k, v] of Object.entries(overrides)) if (r.params[k]?.secret) opts.events.secrets.add(k, v); } catch { /* the error below says why */ }
+    try {
+      const r = loadRecipe(file);
+      for (const [k, v] of Object.entries(overrides)) if (r.params[k]?.secret) opts.events.secrets.add(k, v);
+    } catch { /* the error below says why */ }
     if (e instanceof Error) e.message = opts.events.secrets.redact(e.message);
     throw e;
   }
@@ -73,30 +84,49 @@ export async function load(opts: EngineOptions, recipeRef: string, overrides: Re
 function scheduleOptions(opts: EngineOptions, graph: Graph, pool: HostPool, mode: 'plan' | 'run', events: Events, planned?: Map<string, PlannedStep>) {
   const home = kubestrapHome(opts.env);
   return {
-    graph, mode, profile: opts.profile, concurrency: opts.concurrency, events, signal: opts.signal, pool,
+    graph,
+    mode,
+    profile: opts.profile,
+    concurrency: opts.concurrency,
+    events,
+    signal: opts.signal,
+    pool,
     cacheDir: join(home, 'cache', 'downloads'),
-    backupRoot: async (host: Host) => host.name === 'local'
-      ? join(profileDir(home, opts.profile), 'backups')
-      : `${(await host.facts()).home}/.kubestrap/backups/${opts.profile}`,
+    backupRoot: async (host: Host) =>
+      host.name === 'local' ? join(profileDir(home, opts.profile), 'backups') : `${(await host.facts()).home}/.kubestrap/backups/${opts.profile}`,
     ...(planned ? { planned } : {}),
     ...(opts.allowRecipeProbes ? { allowRecipeProbes: true } : {}),
-    download, downloadCached,
+    download,
+    downloadCached,
   };
 }
 
 function newPool(opts: EngineOptions): HostPool {
   return new HostPool({
-    knownHostsFile: join(kubestrapHome(opts.env), 'known_hosts'), env: opts.env,
-    ...(opts.localHost ? { local: opts.localHost } : {}), ...(opts.hosts ? { injected: opts.hosts } : {}),
+    knownHostsFile: join(kubestrapHome(opts.env), 'known_hosts'),
+    env: opts.env,
+    ...(opts.localHost ? { local: opts.localHost } : {}),
+    ...(opts.hosts ? { injected: opts.hosts } : {}),
   });
 }
 
 /** Plans a loaded graph: every probe runs, nothing changes. */
-export async function planGraph(opts: EngineOptions, loaded: Loaded, pool: HostPool, events = new Events(opts.events.secrets)): Promise<{ plan: PlanDocument; result: ScheduleResult }> {
+export async function planGraph(
+  opts: EngineOptions,
+  loaded: Loaded,
+  pool: HostPool,
+  events = new Events(opts.events.secrets),
+): Promise<{ plan: PlanDocument; result: ScheduleResult }> {
   const result = await schedule(scheduleOptions(opts, loaded.graph, pool, 'plan', events));
   const plan = buildPlan({
-    recipe: loaded.graph.recipe.name, recipeFile: loaded.file, profile: opts.profile, params: opts.events.secrets.redactDeep(literal(loaded.graph.params)),
-    ...(opts.only ? { only: opts.only } : {}), ...(opts.allowRecipeProbes ? { recipeProbes: true } : {}), hosts: await pool.describe(), result,
+    recipe: loaded.graph.recipe.name,
+    recipeFile: loaded.file,
+    profile: opts.profile,
+    params: opts.events.secrets.redactDeep(literal(loaded.graph.params)),
+    ...(opts.only ? { only: opts.only } : {}),
+    ...(opts.allowRecipeProbes ? { recipeProbes: true } : {}),
+    hosts: await pool.describe(),
+    result,
   });
   return { plan, result };
 }
@@ -127,8 +157,11 @@ export interface RunOutcome {
  * match it first (apply); either way every effect the run makes must be one the plan listed.
  */
 export async function run(
-  opts: EngineOptions, recipeRef: string, overrides: Record<string, unknown>,
-  confirm: (plan: PlanDocument) => Promise<void>, audited?: PlanDocument,
+  opts: EngineOptions,
+  recipeRef: string,
+  overrides: Record<string, unknown>,
+  confirm: (plan: PlanDocument) => Promise<void>,
+  audited?: PlanDocument,
 ): Promise<RunOutcome> {
   const loaded = await load(opts, recipeRef, overrides);
   const home = kubestrapHome(opts.env);
@@ -140,26 +173,44 @@ export async function run(
     if (planExit !== 0) return { plan: fresh, exitCode: planExit };
     if (audited) {
       const drift = driftBetween(audited, fresh);
-      if (drift) throw new RefusedError('PLAN_DRIFTED', `the plan no longer matches this machine: ${drift}`, { fix: 'review a new plan (kubestrap plan … --out FILE) and apply that' });
+      if (drift) {
+        throw new RefusedError('PLAN_DRIFTED', `the plan no longer matches this machine: ${drift}`, {
+          fix: 'review a new plan (kubestrap plan … --out FILE) and apply that',
+        });
+      }
     }
     const plan = audited ?? fresh;
     const blocked = plan.steps.flatMap((st) => (st.notes ?? []).filter((n) => n.blocks).map((n) => ({ step: st.id, note: n })));
     if (blocked.length) {
       const { step, note } = blocked[0]!;
-      throw new RefusedError('PLAN_BLOCKED', `step '${step}' cannot run here: ${note.message}${blocked.length > 1 ? ` (and ${blocked.length - 1} more: see the plan)` : ''}`, note.fix ? { fix: note.fix } : {});
+      throw new RefusedError(
+        'PLAN_BLOCKED',
+        `step '${step}' cannot run here: ${note.message}${blocked.length > 1 ? ` (and ${blocked.length - 1} more: see the plan)` : ''}`,
+        note.fix ? { fix: note.fix } : {},
+      );
     }
     await confirm(plan);
     const expected = new Map(plan.steps.map((s) => [s.id, { status: s.status as 'change' | 'ok', effects: s.effects }]));
     const result = await schedule(scheduleOptions(opts, loaded.graph, pool, 'run', opts.events, expected));
-    saveState(home, opts.events.secrets.redactDeep({
-      profile: opts.profile, recipe: loaded.graph.recipe.name, recipeFile: loaded.file, params: literal(loaded.graph.params),
-      status: result.status, finished: new Date().toISOString(),
-      steps: result.steps.map((s) => ({
-        id: s.id, task: s.task, host: s.host, status: s.status,
-        ...(s.error ? { error: s.error instanceof Error ? s.error.message : String(s.error) } : {}),
-        ...(s.outputs ? { outputs: s.outputs } : {}),
-      })),
-    }));
+    saveState(
+      home,
+      opts.events.secrets.redactDeep({
+        profile: opts.profile,
+        recipe: loaded.graph.recipe.name,
+        recipeFile: loaded.file,
+        params: literal(loaded.graph.params),
+        status: result.status,
+        finished: new Date().toISOString(),
+        steps: result.steps.map((s) => ({
+          id: s.id,
+          task: s.task,
+          host: s.host,
+          status: s.status,
+          ...(s.error ? { error: s.error instanceof Error ? s.error.message : String(s.error) } : {}),
+          ...(s.outputs ? { outputs: s.outputs } : {}),
+        })),
+      }),
+    );
     return { plan, result, exitCode: runExitCode(result) };
   } finally {
     await pool.closeAll();
@@ -169,11 +220,17 @@ export async function run(
 
 export function readPlanFile(file: string): PlanDocument {
   let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch (e) {
-    throw new UserError('PLAN_NOT_FOUND', `cannot read plan ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`, { fix: 'give the file written by kubestrap plan --out' });
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UserError('PLAN_NOT_FOUND', `cannot read plan ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`, {
+      fix: 'give the file written by kubestrap plan --out',
+    });
   }
   let doc: unknown;
-  try { doc = JSON.parse(text); } catch (e) {
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
     throw new UserError('PLAN_INVALID', `${file} is not JSON: ${(e as Error).message}`);
   }
   return verifyPlan(doc, file);
@@ -183,22 +240,49 @@ export function readPlanFile(file: string): PlanDocument {
  * Applies a saved plan: same recipe, parameters and profile, refusing if anything drifted. The plan
  * hides secret parameters, so their values are given again (`secrets`, from --set).
  */
-export async function apply(opts: EngineOptions, file: string, confirm: (plan: PlanDocument) => Promise<void>, secrets: Record<string, string> = {}, profile?: string): Promise<RunOutcome> {
+export async function apply(
+  opts: EngineOptions,
+  file: string,
+  confirm: (plan: PlanDocument) => Promise<void>,
+  secrets: Record<string, string> = {},
+  profile?: string,
+): Promise<RunOutcome> {
   const audited = readPlanFile(file);
   if (profile !== undefined && profile !== audited.profile) {
-    throw new UserError('USAGE', `${file} was made for profile '${audited.profile}': -p ${profile} does not apply to it`, { fix: `make a new plan with -p ${profile} and apply that` });
+    throw new UserError('USAGE', `${file} was made for profile '${audited.profile}': -p ${profile} does not apply to it`, {
+      fix: `make a new plan with -p ${profile} and apply that`,
+    });
   }
   const { only: _ignored, ...rest } = opts;
   const params: Record<string, unknown> = { ...audited.params };
   const hidden = Object.entries(audited.params).filter(([, v]) => JSON.stringify(v).includes('<secret:'));
   for (const k of Object.keys(secrets)) {
-    if (!hidden.some(([h]) => h === k)) throw new UserError('USAGE', `apply takes --set only for the secret parameters the plan hides${hidden.length ? ` (${hidden.map(([h]) => h).join(', ')})` : ' (it hides none)'}, not '${k}'`, { fix: 'the other parameters are part of the audited plan: make a new plan to change them' });
+    if (!hidden.some(([h]) => h === k)) {
+      throw new UserError(
+        'USAGE',
+        `apply takes --set only for the secret parameters the plan hides${
+          hidden.length ? ` (${hidden.map(([h]) => h).join(', ')})` : ' (it hides none)'
+        }, not '${k}'`,
+        { fix: 'the other parameters are part of the audited plan: make a new plan to change them' },
+      );
+    }
   }
   for (const [k, v] of hidden) {
-    if (v !== `<secret:${k}>`) throw new RefusedError('PLAN_SECRET', `parameter '${k}' of the plan contains a secret value`, { fix: `mark '${k}' secret: true in the recipe, or apply with kubestrap run` });
-    if (secrets[k] === undefined) throw new UserError('SECRET_NEEDED', `the plan hides the secret parameter '${k}'`, { fix: `give it again: kubestrap apply ${file} --set ${k}=…` });
+    if (v !== `<secret:${k}>`) {
+      throw new RefusedError('PLAN_SECRET', `parameter '${k}' of the plan contains a secret value`, {
+        fix: `mark '${k}' secret: true in the recipe, or apply with kubestrap run`,
+      });
+    }
+    if (secrets[k] === undefined) {
+      throw new UserError('SECRET_NEEDED', `the plan hides the secret parameter '${k}'`, { fix: `give it again: kubestrap apply ${file} --set ${k}=…` });
+    }
     params[k] = secrets[k];
   }
-  return run({ ...rest, profile: audited.profile, ...(audited.only ? { only: audited.only } : {}), allowRecipeProbes: audited.recipeProbes === true },
-    audited.recipeFile, params, confirm, audited);
+  return run(
+    { ...rest, profile: audited.profile, ...(audited.only ? { only: audited.only } : {}), allowRecipeProbes: audited.recipeProbes === true },
+    audited.recipeFile,
+    params,
+    confirm,
+    audited,
+  );
 }

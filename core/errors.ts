@@ -67,10 +67,14 @@ export class ExecError extends Error {
 
 function exitMeaning(code: number | null): string {
   switch (code) {
-    case 126: return ' (not executable)';
-    case 127: return ' (command not found)';
-    case 1: return '';
-    default: return code !== null && code > 128 ? ` (signal ${code - 128})` : '';
+    case 126:
+      return ' (not executable)';
+    case 127:
+      return ' (command not found)';
+    case 1:
+      return '';
+    default:
+      return code !== null && code > 128 ? ` (signal ${code - 128})` : '';
   }
 }
 
@@ -80,7 +84,10 @@ export function nearest(word: string, candidates: Iterable<string>): string | un
   let bestScore = Infinity;
   for (const c of candidates) {
     const d = distance(word, c);
-    if (d < bestScore) { best = c; bestScore = d; }
+    if (d < bestScore) {
+      best = c;
+      bestScore = d;
+    }
   }
   return best !== undefined && bestScore <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }

@@ -23,7 +23,9 @@ export class Events {
   constructor(readonly secrets = new Secrets()) {}
   on(listener: Listener): () => void {
     this.listeners.push(listener);
-    return () => { this.listeners = this.listeners.filter((l) => l !== listener); };
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
   }
   emit(event: EngineEvent): void {
     const shown = this.secrets.redactDeep(event);

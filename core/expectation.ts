@@ -16,7 +16,10 @@ export class Expectation {
   match(step: string, actual: Effect): void {
     if (!isMutating(actual)) return;
     for (let i = this.next; i < this.planned.length; i++) {
-      if (sameEffect(this.planned[i]!, actual)) { this.next = i + 1; return; }
+      if (sameEffect(this.planned[i]!, actual)) {
+        this.next = i + 1;
+        return;
+      }
     }
     throw new RefusedError('PLAN_DRIFTED', `step '${step}' would ${describeEffect(actual)}, which the audited plan did not list`, {
       fix: 'the machine changed since the plan was made: review a new plan',

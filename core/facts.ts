@@ -131,7 +131,8 @@ export const HIDDEN_OR_MISSING = [
 ].join('; ');
 
 /** ShellHost.stat's command for $p: one line, a stat line, `missing` or `hidden`; stat runs only for a path test -e sees. */
-export const statLineCommand = `{ [ -e "$p" ] && stat -L -c '%F|%s|%a' -- "$p" 2>/dev/null; } || { (${HIDDEN_OR_MISSING}); [ $? = 4 ] && echo hidden || echo missing; }`;
+export const statLineCommand =
+  `{ [ -e "$p" ] && stat -L -c '%F|%s|%a' -- "$p" 2>/dev/null; } || { (${HIDDEN_OR_MISSING}); [ $? = 4 ] && echo hidden || echo missing; }`;
 
 /** One line for each path, in the order given, as statLineCommand prints it. */
 export function statLinesCommand(paths: readonly string[]): string {
@@ -157,7 +158,10 @@ export function parseStat(line: string | undefined): FileInfo {
 }
 
 /** A file's state as gathered: its stat, and its bytes (null: missing; 'unreadable'; undefined: not read). */
-export interface GatheredFile { info: FileInfo; content?: Uint8Array | null | 'unreadable' }
+export interface GatheredFile {
+  info: FileInfo;
+  content?: Uint8Array | null | 'unreadable';
+}
 
 /** Frames each answer; a line that a probe prints cannot start with it by accident. */
 const MARK = '@@kubestrap-fact@@';
@@ -195,16 +199,19 @@ export function gatherScript(facts: readonly FactProbe[]): Gathering {
   const units = [...new Set(unique.flatMap((f) => (f.via.kind === 'unit-active' ? [f.via.unit] : [])))];
   const enabledUnits = [...new Set(unique.flatMap((f) => (f.via.kind === 'unit-enabled' ? [f.via.unit] : [])))];
   const packages = [...new Set(unique.flatMap((f) => (f.via.kind === 'packages' ? f.via.names : [])))];
-  const statPaths = [...new Set(unique.flatMap((f) => (f.via.kind === 'stat' && !f.via.path.includes('\n') && !files.includes(f.via.path) ? [f.via.path] : [])))];
+  const statPaths = [
+    ...new Set(unique.flatMap((f) => (f.via.kind === 'stat' && !f.via.path.includes('\n') && !files.includes(f.via.path) ? [f.via.path] : []))),
+  ];
   // Answer N is printed between `MARK N` and `MARK . EXIT-CODE` lines.
   const parts: string[] = [`k=${MARK}`, `e() { printf '\\n%s . %s\\n' "$k" "$1"; }`];
   const frame = (key: string, body: string) => parts.push(`echo "$k ${key}"; { ${body}\n} </dev/null 2>/dev/null; e $?`);
   // Slow facts run on the left of a pipe, all other frames on its right; the right side passes the
   // left's frames on at its end (by the shell's read: no other program), so a slow answer costs no
   // more time than the others together.
-  const shellFrames = (slowOnes: boolean) => shell.forEach((f, i) => {
-    if (background.includes(f) === slowOnes) frame(String(i), f.via.kind === 'shell' ? f.via.fragment : '');
-  });
+  const shellFrames = (slowOnes: boolean) =>
+    shell.forEach((f, i) => {
+      if (background.includes(f) === slowOnes) frame(String(i), f.via.kind === 'shell' ? f.via.fragment : '');
+    });
   if (background.length) parts.push('{');
   shellFrames(true);
   if (background.length) parts.push('} | {');
@@ -227,12 +234,17 @@ export function gatherScript(facts: readonly FactProbe[]): Gathering {
   const answers = (out: ExecResult): Gathered => {
     const framed = parseFrames(out.stdout);
     const byCommand = new Map<string, ExecResult>();
-    shell.forEach((f, i) => { const a = framed.get(String(i)); if (a) byCommand.set(f.command, a); });
+    shell.forEach((f, i) => {
+      const a = framed.get(String(i));
+      if (a) byCommand.set(f.command, a);
+    });
     // One state per unit, in the order asked; none at all when systemd is not running.
     const unitAnswer = framed.get('units');
     const states = new Map(unitAnswer ? units.map((u, i) => [u, unitAnswer.stdout.split('\n')[i]?.trim() ?? '']) : []);
     // `UNIT STATE` lines; a unit whose call failed has no answer.
-    const enabled = new Map((framed.get('enabled')?.stdout ?? '').split('\n').map((l) => l.split(' ')).filter((w) => w.length === 2 && w[1] !== 'failed').map(([u, st]) => [u!, st!]));
+    const enabled = new Map(
+      (framed.get('enabled')?.stdout ?? '').split('\n').map((l) => l.split(' ')).filter((w) => w.length === 2 && w[1] !== 'failed').map(([u, st]) => [u!, st!]),
+    );
     const pkgAnswer = framed.get('packages');
     const lines = pkgAnswer ? pkgAnswer.stdout.split('\n').filter((l) => l.trim()) : [];
     const derive = (f: FactProbe): ExecResult | undefined => {
@@ -253,7 +265,10 @@ export function gatherScript(facts: readonly FactProbe[]): Gathering {
       }
       return undefined;
     };
-    for (const f of unique) { const d = derive(f); if (d) byCommand.set(f.command, d); }
+    for (const f of unique) {
+      const d = derive(f);
+      if (d) byCommand.set(f.command, d);
+    }
     const gatheredFiles = new Map<string, GatheredFile>();
     const statAnswer = framed.get('stat');
     if (statAnswer) {
@@ -263,16 +278,18 @@ export function gatherScript(facts: readonly FactProbe[]): Gathering {
       // Only reads that said missing (3), unreadable (4) or gave the bytes (0) tell which lines are whose.
       const told = read.every((r) => r !== undefined && [0, 3, 4].includes(r.exitCode ?? -1));
       let at = 0;
-      if (told) files.forEach((path, i) => {
-        const r = read[i];
-        const missing = r?.exitCode === 3;
-        const info = missing ? { exists: false } : parseStat(lines[at++]);
-        let content: GatheredFile['content'];
-        if (r?.exitCode === 3) content = null;
-        else if (r?.exitCode === 4) content = 'unreadable';
-        else if (r?.exitCode === 0) content = Buffer.from(r.stdout.replace(/\s+/g, ''), 'base64');
-        gatheredFiles.set(path, { info, ...(content !== undefined ? { content } : {}) });
-      });
+      if (told) {
+        files.forEach((path, i) => {
+          const r = read[i];
+          const missing = r?.exitCode === 3;
+          const info = missing ? { exists: false } : parseStat(lines[at++]);
+          let content: GatheredFile['content'];
+          if (r?.exitCode === 3) content = null;
+          else if (r?.exitCode === 4) content = 'unreadable';
+          else if (r?.exitCode === 0) content = Buffer.from(r.stdout.replace(/\s+/g, ''), 'base64');
+          gatheredFiles.set(path, { info, ...(content !== undefined ? { content } : {}) });
+        });
+      }
       // A file that appeared or vanished between the stat and its read leaves the lines out of step: trust none.
       if (!told || at !== lines.length) gatheredFiles.clear();
     }

@@ -1,11 +1,11 @@
 // A recipe becomes a validated graph before anything runs: includes expanded, tasks and
 // parameters checked, needs resolved, cycles reported whole, steps in a stable topological order.
 import { dirname } from 'node:path';
-import { UserError, didYouMean, type Where } from './errors.ts';
-import { findRecipe, loadRecipe, type HostSpec, type OptionSets, type Recipe, type RecipeStep } from './recipe.ts';
+import { didYouMean, UserError, type Where } from './errors.ts';
+import { findRecipe, type HostSpec, loadRecipe, type OptionSets, type Recipe, type RecipeStep } from './recipe.ts';
 import type { TaskRegistry } from './registry.ts';
 import { coerceParam, type Task } from './task.ts';
-import { evaluate, hasTemplate, referencedSteps, stepRef, TemplateError, type Scope } from './template.ts';
+import { evaluate, hasTemplate, referencedSteps, type Scope, stepRef, TemplateError } from './template.ts';
 import type { YamlPath } from './yaml-source.ts';
 import { hasPlaceholder } from './placeholder.ts';
 
@@ -67,11 +67,17 @@ function loadWithOptions(file: string, opts: GraphOptions): Recipe {
     const set = opts.optionSets?.[name];
     if (!set) {
       throw new UserError('RECIPE_INVALID', `unknown option set '${name}'`, {
-        where: recipe.where(['options', i]), fix: didYouMean(name, Object.keys(opts.optionSets ?? {})) ?? `option sets: ${Object.keys(opts.optionSets ?? {}).join(', ') || 'none'}`,
+        where: recipe.where(['options', i]),
+        fix: didYouMean(name, Object.keys(opts.optionSets ?? {})) ?? `option sets: ${Object.keys(opts.optionSets ?? {}).join(', ') || 'none'}`,
       });
     }
     for (const [k, p] of Object.entries(set)) {
-      if (k in recipe.params) throw new UserError('RECIPE_INVALID', `parameter '${k}' is also an option of '${name}'`, { where: recipe.where(['params', k], true), fix: 'remove it from params:' });
+      if (k in recipe.params) {
+        throw new UserError('RECIPE_INVALID', `parameter '${k}' is also an option of '${name}'`, {
+          where: recipe.where(['params', k], true),
+          fix: 'remove it from params:',
+        });
+      }
       params[k] = p;
     }
   });
@@ -90,7 +96,9 @@ function onlyTargets(steps: GraphStep[], targets: readonly string[], recipe: Rec
   for (const t of targets) {
     const matches = steps.filter((s) => s.id === t || s.id.startsWith(t + '.'));
     if (!matches.length) {
-      throw new UserError('STEP_UNKNOWN', `--only ${t}: no such step in recipe '${recipe.name}'`, { fix: didYouMean(t, byId.keys()) ?? 'see kubestrap graph RECIPE' });
+      throw new UserError('STEP_UNKNOWN', `--only ${t}: no such step in recipe '${recipe.name}'`, {
+        fix: didYouMean(t, byId.keys()) ?? 'see kubestrap graph RECIPE',
+      });
     }
     matches.forEach((s) => add(s.id));
   }
@@ -99,12 +107,23 @@ function onlyTargets(steps: GraphStep[], targets: readonly string[], recipe: Rec
 
 /** The recipe's parameters: defaults, then overrides (strings from --set or values from an include). */
 export function recipeParams(
-  recipe: Recipe, overrides: Record<string, unknown>, fromCli: boolean, base: { profile: string; env: Record<string, string | undefined> },
+  recipe: Recipe,
+  overrides: Record<string, unknown>,
+  fromCli: boolean,
+  base: { profile: string; env: Record<string, string | undefined> },
 ): Record<string, unknown> {
   const params: Record<string, unknown> = {};
-  const defaultsScope: Scope = { params: {}, ...base, step: () => { throw new TemplateError('a parameter default cannot use step outputs'); } };
+  const defaultsScope: Scope = {
+    params: {},
+    ...base,
+    step: () => {
+      throw new TemplateError('a parameter default cannot use step outputs');
+    },
+  };
   for (const [k, p] of Object.entries(recipe.params)) {
-    try { params[k] = evaluate(p.default, defaultsScope); } catch (e) {
+    try {
+      params[k] = evaluate(p.default, defaultsScope);
+    } catch (e) {
       if (e instanceof TemplateError) throw new UserError('TEMPLATE_INVALID', `parameter '${k}': ${e.message}`, { where: recipe.where(['params', k]) });
       throw e;
     }
@@ -144,21 +163,36 @@ function coerceCli(recipe: Recipe, key: string, type: 'string' | 'number' | 'boo
   try {
     return coerceParam(recipe.name, key, { type }, value);
   } catch (e) {
-    throw new UserError('PARAM_INVALID', `--set ${key}=${value}: ${type === 'number' ? 'must be a number' : type === 'boolean' ? 'must be true or false' : (e as Error).message}`, { where: recipe.where(['params', key]) });
+    throw new UserError(
+      'PARAM_INVALID',
+      `--set ${key}=${value}: ${type === 'number' ? 'must be a number' : type === 'boolean' ? 'must be true or false' : (e as Error).message}`,
+      { where: recipe.where(['params', key]) },
+    );
   }
 }
 
 /** An option's own parser: its reason is kept, the message says which parameter. */
 function parseParam(recipe: Recipe, key: string, parse: (v: unknown) => unknown, value: unknown, fromCli: boolean): unknown {
-  try { return parse(value); } catch (e) {
+  try {
+    return parse(value);
+  } catch (e) {
     if (!(e instanceof UserError)) throw e;
-    throw new UserError(e.reason, `${fromCli ? '--set ' : ''}${key}: ${e.message}`, { ...(fromCli ? { where: { file: recipe.file } } : {}), ...(e.fix ? { fix: e.fix } : {}) });
+    throw new UserError(e.reason, `${fromCli ? '--set ' : ''}${key}: ${e.message}`, {
+      ...(fromCli ? { where: { file: recipe.file } } : {}),
+      ...(e.fix ? { fix: e.fix } : {}),
+    });
   }
 }
 
 async function expand(
-  recipe: Recipe, params: Record<string, unknown>, prefix: string, entryNeeds: string[], parentHosts: HostSpecScope[],
-  opts: GraphOptions, out: GraphStep[], stack: string[],
+  recipe: Recipe,
+  params: Record<string, unknown>,
+  prefix: string,
+  entryNeeds: string[],
+  parentHosts: HostSpecScope[],
+  opts: GraphOptions,
+  out: GraphStep[],
+  stack: string[],
 ): Promise<{ ids: string[]; sinks: string[] }> {
   for (const file of recipe.imports) await opts.registry.load(file, () => recipe.where(['imports']));
   const localIds = new Set(recipe.steps.map((s) => s.id));
@@ -166,7 +200,9 @@ async function expand(
   const standsFor = new Map<string, string[]>();
   const q = (id: string) => prefix + id;
   const scope: Scope = {
-    params, profile: opts.profile, env: opts.env,
+    params,
+    profile: opts.profile,
+    env: opts.env,
     step: (id, key) => {
       if (!localIds.has(id)) throw new TemplateError(`\${{ steps.${id}.outputs.${key} }}: no step '${id}' in this recipe${hint(didYouMean(id, localIds))}`);
       return stepRef(q(id), key);
@@ -178,7 +214,9 @@ async function expand(
   const hosts: HostSpecScope[] = [{ hosts: recipe.hosts, recipe, scope, created }, ...parentHosts];
   const at = (step: RecipeStep, path: YamlPath, key = false) => step.where(path, key);
   const ev = (step: RecipeStep, path: YamlPath, value: unknown) => {
-    try { return evaluate(value, scope); } catch (e) {
+    try {
+      return evaluate(value, scope);
+    } catch (e) {
       if (e instanceof TemplateError) throw new UserError('TEMPLATE_INVALID', e.message, { where: at(step, path) });
       throw e;
     }
@@ -209,25 +247,40 @@ async function expand(
     const loop = visiting.indexOf(step.id);
     if (loop >= 0) {
       const cycle = [...visiting.slice(loop), step.id].join(' → ');
-      throw new UserError('GRAPH_CYCLE', `steps form a cycle: ${cycle}`, { where: at(byId.get(visiting[loop]!)!, ['needs']), fix: 'remove one of these needs' });
+      throw new UserError('GRAPH_CYCLE', `steps form a cycle: ${cycle}`, {
+        where: at(byId.get(visiting[loop]!)!, ['needs']),
+        fix: 'remove one of these needs',
+      });
     }
     visiting.push(step.id);
-    for (const n of step.needs) { const dep = byId.get(n); if (dep && dep !== step) await visit(dep); }
+    for (const n of step.needs) {
+      const dep = byId.get(n);
+      if (dep && dep !== step) await visit(dep);
+    }
     visiting.pop();
     visited.add(step.id);
     const needs = resolveNeeds(step);
 
     if (step.when !== undefined) {
-      if (referencedSteps(step.when).length) throw new UserError('TEMPLATE_INVALID', `step '${step.id}': when: can use params, profile and env only`, { where: at(step, ['when']) });
+      if (referencedSteps(step.when).length) {
+        throw new UserError('TEMPLATE_INVALID', `step '${step.id}': when: can use params, profile and env only`, { where: at(step, ['when']) });
+      }
       const cond = ev(step, ['when'], step.when);
-      if (!truthy(cond)) { standsFor.set(step.id, needs); return; }
+      if (!truthy(cond)) {
+        standsFor.set(step.id, needs);
+        return;
+      }
     }
 
     if (step.recipe !== undefined) {
       const ref = ev(step, ['recipe'], step.recipe);
-      if (typeof ref !== 'string' || !ref) throw new UserError('RECIPE_INVALID', `step '${step.id}': recipe must name a recipe`, { where: at(step, ['recipe']) });
+      if (typeof ref !== 'string' || !ref) {
+        throw new UserError('RECIPE_INVALID', `step '${step.id}': recipe must name a recipe`, { where: at(step, ['recipe']) });
+      }
       let file: string;
-      try { file = findRecipe(ref, opts.recipeDirs, dirname(recipe.file)); } catch (e) {
+      try {
+        file = findRecipe(ref, opts.recipeDirs, dirname(recipe.file));
+      } catch (e) {
         if (e instanceof UserError) throw new UserError(e.reason, `step '${step.id}': ${e.message}`, { where: at(step, ['recipe']), fix: e.fix });
         throw e;
       }
@@ -238,12 +291,17 @@ async function expand(
       const withValues = ev(step, ['with'], step.with) as Record<string, unknown>;
       for (const name of step.forward ?? []) {
         if (!recipe.options.includes(name)) {
-          throw new UserError('RECIPE_INVALID', `step '${step.id}': forward: ${name}, but this recipe does not take the '${name}' options`, { where: at(step, ['forward']), fix: `add options: [${name}] to the recipe` });
+          throw new UserError('RECIPE_INVALID', `step '${step.id}': forward: ${name}, but this recipe does not take the '${name}' options`, {
+            where: at(step, ['forward']),
+            fix: `add options: [${name}] to the recipe`,
+          });
         }
         for (const k of Object.keys(opts.optionSets![name]!)) if (k in sub.params && !(k in withValues)) withValues[k] = params[k];
       }
       let subParams: Record<string, unknown>;
-      try { subParams = recipeParams(sub, withValues, false, { profile: opts.profile, env: opts.env }); } catch (e) {
+      try {
+        subParams = recipeParams(sub, withValues, false, { profile: opts.profile, env: opts.env });
+      } catch (e) {
         if (e instanceof UserError) throw new UserError(e.reason, `step '${step.id}': ${e.message}`, { where: at(step, ['with']), fix: e.fix });
         throw e;
       }
@@ -262,12 +320,21 @@ async function expand(
     let owner: HostSpecScope | undefined;
     if (hostName !== 'local') {
       owner = hosts.find((h) => hostName in h.hosts);
-      if (!owner) throw new UserError('HOST_UNKNOWN', `step '${step.id}': unknown host '${hostName}'`, { where: at(step, ['host']), fix: 'define it under hosts:' });
+      if (!owner) {
+        throw new UserError('HOST_UNKNOWN', `step '${step.id}': unknown host '${hostName}'`, { where: at(step, ['host']), fix: 'define it under hosts:' });
+      }
       hostSpec = evaluateHost(owner, hostName);
     }
     const createdBy = hostSpec ? unique([...(hostSpec.createdBy ? owner!.created(hostSpec.createdBy) : []), ...referencedSteps(hostSpec)]) : [];
     out.push({
-      id: q(step.id), task, with: values, needs, host: hostName, ...(hostSpec ? { hostSpec } : {}), ...(createdBy.length ? { hostCreatedBy: createdBy } : {}), where: step.where,
+      id: q(step.id),
+      task,
+      with: values,
+      needs,
+      host: hostName,
+      ...(hostSpec ? { hostSpec } : {}),
+      ...(createdBy.length ? { hostCreatedBy: createdBy } : {}),
+      where: step.where,
     });
     ids.push(q(step.id));
   };
@@ -277,7 +344,12 @@ async function expand(
   return { ids, sinks: ids.filter((id) => !needed.has(id)) };
 }
 
-interface HostSpecScope { hosts: Record<string, HostSpec>; recipe: Recipe; scope: Scope; created(id: string): string[] }
+interface HostSpecScope {
+  hosts: Record<string, HostSpec>;
+  recipe: Recipe;
+  scope: Scope;
+  created(id: string): string[];
+}
 
 function evaluateHost(owner: HostSpecScope, name: string): HostSpec {
   try {
@@ -302,15 +374,23 @@ function checkParams(task: Task, values: Record<string, unknown>, step: RecipeSt
     const v = values[key];
     if (v === undefined || v === null) {
       if (spec.default === undefined) {
-        throw new UserError('PARAM_MISSING', `step '${step.id}': task '${task.name}' needs parameter '${key}'`, { where: step.where(['with']), fix: `add ${key}: … under with:` });
+        throw new UserError('PARAM_MISSING', `step '${step.id}': task '${task.name}' needs parameter '${key}'`, {
+          where: step.where(['with']),
+          fix: `add ${key}: … under with:`,
+        });
       }
       continue;
     }
     if (hasTemplate(v)) continue; // checked when the step runs and the output is known
-    try { values[key] = coerceParam(task.name, key, spec, v); } catch (e) {
+    try {
+      values[key] = coerceParam(task.name, key, spec, v);
+    } catch (e) {
       // A parser shared with the command line keeps its reason: one check, one reason ID.
       const reason = e instanceof UserError ? e.reason : 'PARAM_INVALID';
-      throw new UserError(reason, `step '${step.id}': ${(e as Error).message}`, { where: step.where(['with', key]), ...(e instanceof UserError && e.fix ? { fix: e.fix } : {}) });
+      throw new UserError(reason, `step '${step.id}': ${(e as Error).message}`, {
+        where: step.where(['with', key]),
+        ...(e instanceof UserError && e.fix ? { fix: e.fix } : {}),
+      });
     }
   }
 }
@@ -318,21 +398,36 @@ function checkParams(task: Task, values: Record<string, unknown>, step: RecipeSt
 function checkRefs(steps: GraphStep[]): void {
   const byId = new Map(steps.map((s) => [s.id, s]));
   const ancestors = (id: string, seen = new Set<string>()): Set<string> => {
-    for (const n of byId.get(id)?.needs ?? []) if (!seen.has(n)) { seen.add(n); ancestors(n, seen); }
+    for (const n of byId.get(id)?.needs ?? []) {
+      if (!seen.has(n)) {
+        seen.add(n);
+        ancestors(n, seen);
+      }
+    }
     return seen;
   };
   for (const s of steps) {
     for (const c of s.hostCreatedBy ?? []) {
       if (byId.has(c) && !ancestors(s.id).has(c)) {
-        throw new UserError('NEEDS_MISSING', `step '${s.id}' runs on host '${s.host}', which step '${c}' creates, but does not need it`, { where: s.where(['needs']), fix: `add ${c.split('.').pop()} to its needs` });
+        throw new UserError('NEEDS_MISSING', `step '${s.id}' runs on host '${s.host}', which step '${c}' creates, but does not need it`, {
+          where: s.where(['needs']),
+          fix: `add ${c.split('.').pop()} to its needs`,
+        });
       }
     }
     const refs = [...referencedSteps(s.with), ...referencedSteps(s.hostSpec ?? {})];
     if (!refs.length) continue;
     const before = ancestors(s.id);
     for (const r of refs) {
-      if (!byId.has(r)) throw new UserError('TEMPLATE_INVALID', `step '${s.id}' uses outputs of '${r}', which is not a task step`, { where: s.where(['with']) });
-      if (!before.has(r)) throw new UserError('NEEDS_MISSING', `step '${s.id}' uses outputs of '${r}' but does not need it`, { where: s.where(['with']), fix: `add ${r.split('.').pop()} to its needs` });
+      if (!byId.has(r)) {
+        throw new UserError('TEMPLATE_INVALID', `step '${s.id}' uses outputs of '${r}', which is not a task step`, { where: s.where(['with']) });
+      }
+      if (!before.has(r)) {
+        throw new UserError('NEEDS_MISSING', `step '${s.id}' uses outputs of '${r}' but does not need it`, {
+          where: s.where(['with']),
+          fix: `add ${r.split('.').pop()} to its needs`,
+        });
+      }
     }
   }
 }

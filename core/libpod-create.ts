@@ -45,17 +45,29 @@ export function libpodCreateBody(spec: RunSpec): Record<string, unknown> {
   if (spec.cpus !== undefined) resources.cpu = { quota: Math.round(spec.cpus * 100_000), period: 100_000 };
   if (spec.memoryMb !== undefined) resources.memory = { limit: spec.memoryMb * 1024 * 1024 };
   return {
-    name: spec.name, hostname: spec.hostname, image: spec.image, labels: spec.labels,
+    name: spec.name,
+    hostname: spec.hostname,
+    image: spec.image,
+    labels: spec.labels,
     env: Object.fromEntries(spec.env.map((e) => e.split(/=(.*)/).slice(0, 2) as [string, string])),
     // What `podman run` does for a container whose command is an init: tmpfs /run, /tmp, the stop signal.
     systemd: 'true',
-    privileged: spec.privileged, cap_add: spec.capAdd, cap_drop: spec.capDrop, ...security,
+    privileged: spec.privileged,
+    cap_add: spec.capAdd,
+    cap_drop: spec.capDrop,
+    ...security,
     cgroupns: { nsmode: spec.cgroupns ?? 'private' },
-    mounts, volumes,
+    mounts,
+    volumes,
     devices: spec.devices.map((path) => ({ path })),
     netns: { nsmode: 'bridge' },
     Networks: { [spec.network]: spec.ip ? { static_ips: [spec.ip] } : {} },
-    portmappings: spec.publish.map((p) => ({ host_ip: p.hostIp, host_port: p.hostPort === '' ? 0 : p.hostPort, container_port: p.containerPort, protocol: p.protocol })),
+    portmappings: spec.publish.map((p) => ({
+      host_ip: p.hostIp,
+      host_port: p.hostPort === '' ? 0 : p.hostPort,
+      container_port: p.containerPort,
+      protocol: p.protocol,
+    })),
     ...(Object.keys(resources).length ? { resource_limits: resources } : {}),
     ...(spec.stopSignal ? { stop_signal: signalNumber(spec.stopSignal) } : {}),
     ...(spec.entrypoint !== undefined ? { entrypoint: [spec.entrypoint] } : {}),
@@ -67,7 +79,9 @@ export function libpodCreateBody(spec: RunSpec): Record<string, unknown> {
 export function libpodCreate(docker: Dockerode, spec: RunSpec): Promise<string> {
   return new Promise((resolve, reject) => {
     docker.modem.dial({
-      path: '/v4.0.0/libpod/containers/create', method: 'POST', options: libpodCreateBody(spec),
+      path: '/v4.0.0/libpod/containers/create',
+      method: 'POST',
+      options: libpodCreateBody(spec),
       statusCodes: { 201: true, 400: 'bad parameter', 404: 'no such image', 409: 'conflict', 500: 'server error' },
     }, (err: unknown, data: unknown) => (err ? reject(err) : resolve((data as { Id: string }).Id)));
   });

@@ -132,13 +132,24 @@ const empty = (): PackageTransaction => ({ install: [], upgrade: [], downgrade: 
  * What the simulation says the transaction does. `installed` gives the versions now installed,
  * so an apt `Inst` of an installed package is told apart as an upgrade or a downgrade.
  */
-export function parseSimulation(manager: PackageManager, action: 'install' | 'remove', stdout: string, installed: ReadonlyMap<string, string> = new Map()): PackageTransaction {
+export function parseSimulation(
+  manager: PackageManager,
+  action: 'install' | 'remove',
+  stdout: string,
+  installed: ReadonlyMap<string, string> = new Map(),
+): PackageTransaction {
   switch (manager) {
-    case 'apt': return parseApt(stdout);
-    case 'dnf': case 'yum': return parseDnf(stdout);
-    case 'zypper': return parseZypper(stdout);
-    case 'pacman': return parsePacman(action, stdout, installed);
-    case 'apk': return parseApk(stdout);
+    case 'apt':
+      return parseApt(stdout);
+    case 'dnf':
+    case 'yum':
+      return parseDnf(stdout);
+    case 'zypper':
+      return parseZypper(stdout);
+    case 'pacman':
+      return parsePacman(action, stdout, installed);
+    case 'apk':
+      return parseApk(stdout);
   }
 }
 
@@ -165,14 +176,18 @@ function parseDnf(stdout: string): PackageTransaction {
   let into: PackageChange[] | undefined;
   for (const raw of stdout.split('\n')) {
     const line = raw.trimEnd();
-    const heading = /^(Installing|Upgrading|Downgrading|Removing|Reinstalling)( dependencies| weak dependencies| dependent packages| unused dependencies)?:/i.exec(line.trim());
+    const heading = /^(Installing|Upgrading|Downgrading|Removing|Reinstalling)( dependencies| weak dependencies| dependent packages| unused dependencies)?:/i
+      .exec(line.trim());
     if (heading) {
       const w = heading[1]!.toLowerCase();
       into = w === 'installing' ? t.install : w === 'upgrading' ? t.upgrade : w === 'downgrading' ? t.downgrade : w === 'removing' ? t.remove : undefined;
       continue;
     }
     if (!into) continue;
-    if (!line.trim() || /^Transaction Summary/.test(line.trim())) { into = undefined; continue; }
+    if (!line.trim() || /^Transaction Summary/.test(line.trim())) {
+      into = undefined;
+      continue;
+    }
     const cols = line.trim().split(/\s+/);
     if (cols.length >= 3 && /^\s/.test(raw)) into.push({ name: cols[0]!, version: cols[2]! });
   }
@@ -190,8 +205,11 @@ function parseZypper(stdout: string): PackageTransaction {
       into = w === 'installed' ? t.install : w === 'upgraded' ? t.upgrade : w === 'downgraded' ? t.downgrade : t.remove;
       continue;
     }
-    if (!line.trim()) { into = undefined; continue; }
-    if (into && /^\s/.test(line)) for (const name of line.trim().split(/\s+/)) into.push({ name, version: '' });
+    if (!line.trim()) {
+      into = undefined;
+      continue;
+    }
+    if (into && /^\s/.test(line)) { for (const name of line.trim().split(/\s+/)) into.push({ name, version: '' }); }
   }
   return t;
 }
@@ -274,7 +292,8 @@ function comparePart(a: string, b: string): number {
 
 /** What a transaction does, removals and downgrades first and in capitals: they take away what is installed. */
 export function describeTransaction(t: PackageTransaction): string {
-  const list = (xs: PackageChange[], arrow = false) => xs.map((c) => `${c.name}${arrow && c.from ? ` ${c.from} → ${c.version}` : c.version ? ` ${c.version}` : ''}`).join(', ');
+  const list = (xs: PackageChange[], arrow = false) =>
+    xs.map((c) => `${c.name}${arrow && c.from ? ` ${c.from} → ${c.version}` : c.version ? ` ${c.version}` : ''}`).join(', ');
   const parts: string[] = [];
   if (t.remove.length) parts.push(`REMOVES ${list(t.remove)}`);
   if (t.downgrade.length) parts.push(`DOWNGRADES ${list(t.downgrade, true)}`);

@@ -48,15 +48,38 @@ export interface PlanDocument {
   digest: string;
 }
 
-export function buildPlan(args: { recipe: string; recipeFile: string; profile: string; params: Record<string, unknown>; only?: readonly string[]; recipeProbes?: boolean; hosts: HostInfo[]; result: ScheduleResult }): PlanDocument {
+export function buildPlan(
+  args: {
+    recipe: string;
+    recipeFile: string;
+    profile: string;
+    params: Record<string, unknown>;
+    only?: readonly string[];
+    recipeProbes?: boolean;
+    hosts: HostInfo[];
+    result: ScheduleResult;
+  },
+): PlanDocument {
   const steps: PlanStep[] = args.result.steps.map((s) => ({
-    id: s.id, task: s.task, host: s.host, status: s.status, effects: s.effects,
+    id: s.id,
+    task: s.task,
+    host: s.host,
+    status: s.status,
+    effects: s.effects,
     ...(s.notes.length ? { notes: s.notes } : {}),
     ...(s.error ? { error: errorLine(s.error) } : {}),
   }));
   const body = {
-    version: 1 as const, recipe: args.recipe, recipeFile: args.recipeFile, profile: args.profile, params: args.params,
-    ...(args.only?.length ? { only: [...args.only] } : {}), ...(args.recipeProbes ? { recipeProbes: true as const } : {}), hosts: args.hosts, steps, summary: summarize(steps),
+    version: 1 as const,
+    recipe: args.recipe,
+    recipeFile: args.recipeFile,
+    profile: args.profile,
+    params: args.params,
+    ...(args.only?.length ? { only: [...args.only] } : {}),
+    ...(args.recipeProbes ? { recipeProbes: true as const } : {}),
+    hosts: args.hosts,
+    steps,
+    summary: summarize(steps),
   };
   return { ...body, digest: planDigest(body) };
 }
@@ -71,7 +94,11 @@ export function planDigest(body: Omit<PlanDocument, 'digest'>): string {
   return digestOf({
     ...body,
     steps: body.steps.map((s) => ({
-      id: s.id, task: s.task, host: s.host, status: s.status, effects: s.effects.map(decisive),
+      id: s.id,
+      task: s.task,
+      host: s.host,
+      status: s.status,
+      effects: s.effects.map(decisive),
       blocks: (s.notes ?? []).filter((n) => n.blocks).map((n) => n.blocks),
       ...(s.error !== undefined ? { failed: true } : {}),
     })),
@@ -80,12 +107,28 @@ export function planDigest(body: Omit<PlanDocument, 'digest'>): string {
 
 /** An effect without its incidental readings. */
 export function decisive(e: Effect): Effect {
-  if (e.kind === 'remove') { const { bytes: _bytes, ...rest } = e; return rest; }
+  if (e.kind === 'remove') {
+    const { bytes: _bytes, ...rest } = e;
+    return rest;
+  }
   return e;
 }
 
 export function summarize(steps: PlanStep[]): PlanSummary {
-  const s: PlanSummary = { commands: 0, sudoCommands: 0, filesWritten: 0, filesOverwritten: 0, filesRemoved: 0, ports: 0, packages: 0, packagesRemoved: 0, services: 0, downloads: 0, stepsChanging: 0, stepsOk: 0 };
+  const s: PlanSummary = {
+    commands: 0,
+    sudoCommands: 0,
+    filesWritten: 0,
+    filesOverwritten: 0,
+    filesRemoved: 0,
+    ports: 0,
+    packages: 0,
+    packagesRemoved: 0,
+    services: 0,
+    downloads: 0,
+    stepsChanging: 0,
+    stepsOk: 0,
+  };
   for (const step of steps) {
     if (step.status === 'change') s.stepsChanging++;
     if (step.status === 'ok') s.stepsOk++;
@@ -102,7 +145,11 @@ export function digestOf(value: unknown): string {
 export function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
-    return `{${Object.keys(value).sort().filter((k) => (value as Record<string, unknown>)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${
+      Object.keys(value).sort().filter((k) => (value as Record<string, unknown>)[k] !== undefined).map((k) =>
+        `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`
+      ).join(',')
+    }}`;
   }
   return JSON.stringify(value);
 }
@@ -110,14 +157,17 @@ export function canonical(value: unknown): string {
 /** Checks a saved plan is whole and unedited. */
 export function verifyPlan(doc: unknown, file: string): PlanDocument {
   // Not a plan at all is bad input (2), like a file that is not JSON; an edited plan is refused (3).
-  const bad = (why: string) => new UserError('PLAN_INVALID', `${file} is not a kubestrap plan: ${why}`, { fix: 'make one with kubestrap plan RECIPE --out FILE' });
+  const bad = (why: string) =>
+    new UserError('PLAN_INVALID', `${file} is not a kubestrap plan: ${why}`, { fix: 'make one with kubestrap plan RECIPE --out FILE' });
   if (!doc || typeof doc !== 'object') throw bad('not a JSON object');
   const d = doc as PlanDocument;
   if (d.version !== 1) throw bad(`version ${JSON.stringify(d.version)} is not supported (expected 1)`);
   if (!Array.isArray(d.steps) || typeof d.recipeFile !== 'string' || typeof d.digest !== 'string') throw bad('fields are missing');
   const { digest, ...body } = d;
   if (planDigest(body) !== digest) {
-    throw new RefusedError('PLAN_EDITED', `${file} was changed after it was made (its digest does not match)`, { fix: 'make a new plan instead of editing one' });
+    throw new RefusedError('PLAN_EDITED', `${file} was changed after it was made (its digest does not match)`, {
+      fix: 'make a new plan instead of editing one',
+    });
   }
   return d;
 }

@@ -1,7 +1,7 @@
 // Each probe runs once per host: its answer is kept until something changes that host. The facts
 // the graph declares are gathered up front, in one script per host (core/facts.ts).
-import { gatherScript, parseStatLine, statLinesCommand, type FactProbe, type Gathered } from './facts.ts';
-import { USER_FACTS, type ExecResult, type FileInfo, type Host } from './hosts/host.ts';
+import { type FactProbe, type Gathered, gatherScript, parseStatLine, statLinesCommand } from './facts.ts';
+import { type ExecResult, type FileInfo, type Host, USER_FACTS } from './hosts/host.ts';
 
 /** A gathering script that ran (for the plan to list) and what it found. */
 export interface Gathering {
@@ -41,7 +41,13 @@ export class ProbeCache {
     if (h.gathering) {
       await h.gathering.catch(() => {});
       if (!own || h.generation === 0) return undefined;
-      const known = (f: FactProbe) => (f.via.kind === 'file' ? h.reads.has(f.via.path) : f.via.kind === 'stat' ? h.stats.has(f.via.path) : h.answers.has(f.command) || !!h.found?.derive(f));
+      const known = (
+        f: FactProbe,
+      ) => (f.via.kind === 'file'
+        ? h.reads.has(f.via.path)
+        : f.via.kind === 'stat'
+        ? h.stats.has(f.via.path)
+        : h.answers.has(f.command) || !!h.found?.derive(f));
       const unknown = () => own().filter((f) => !known(f));
       return this.gatherNow(host, h, unknown, signal, false);
     }
@@ -50,7 +56,13 @@ export class ProbeCache {
     return done;
   }
 
-  private async gatherNow(host: Host, h: HostAnswers, declared: () => readonly FactProbe[], signal: AbortSignal, first: boolean): Promise<Gathering | undefined> {
+  private async gatherNow(
+    host: Host,
+    h: HostAnswers,
+    declared: () => readonly FactProbe[],
+    signal: AbortSignal,
+    first: boolean,
+  ): Promise<Gathering | undefined> {
     // The local host reads files directly: cheaper than any script, and always current.
     const facts = declared().filter((f) => (f.via.kind !== 'file' && f.via.kind !== 'stat') || host.kind !== 'local');
     // Again after a change: one fact is one command either way.
@@ -95,7 +107,11 @@ export class ProbeCache {
     const p = read();
     map.set(path, p);
     // A failed read is not kept, nor one made while the host was being changed.
-    p.then(() => { if (h.generation !== generation && map.get(path) === p) map.delete(path); }, () => { if (map.get(path) === p) map.delete(path); });
+    p.then(() => {
+      if (h.generation !== generation && map.get(path) === p) map.delete(path);
+    }, () => {
+      if (map.get(path) === p) map.delete(path);
+    });
     return p;
   }
 
@@ -111,7 +127,9 @@ export class ProbeCache {
       const r = await host.exec(statLinesCommand(unknown));
       const lines = r.stdout.split('\n').filter((l) => l);
       if (r.exitCode === 0 && lines.length === unknown.length && h.generation === generation) {
-        unknown.forEach((p, i) => { if (!h.stats.has(p)) h.stats.set(p, Promise.resolve(parseStatLine(lines[i]!))); });
+        unknown.forEach((p, i) => {
+          if (!h.stats.has(p)) h.stats.set(p, Promise.resolve(parseStatLine(lines[i]!)));
+        });
       }
     }
     return Promise.all(paths.map((p) => this.stat(host, p)));
@@ -135,7 +153,9 @@ export class ProbeCache {
     const inFlight = h.running.get(command);
     if (inFlight) return inFlight;
     const generation = h.generation;
-    const p = host.exec(command, { signal }).finally(() => { if (h.running.get(command) === p) h.running.delete(command); });
+    const p = host.exec(command, { signal }).finally(() => {
+      if (h.running.get(command) === p) h.running.delete(command);
+    });
     h.running.set(command, p);
     const r = await p;
     // Killed or aborted answers are not facts; nor is one read while the host was being changed.
@@ -156,7 +176,7 @@ export class ProbeCache {
 
   private of(host: Host): HostAnswers {
     let h = this.hosts.get(host.name);
-    if (!h) this.hosts.set(host.name, (h = { generation: 0, answers: new Map(), running: new Map(), stats: new Map(), reads: new Map() }));
+    if (!h) this.hosts.set(host.name, h = { generation: 0, answers: new Map(), running: new Map(), stats: new Map(), reads: new Map() });
     return h;
   }
 }

@@ -9,7 +9,9 @@ const SAFE = /^[A-Za-z0-9_\/.,:@%+=-]+$/;
 export function quote(word: string): string {
   if (word !== '' && SAFE.test(word)) return word;
   // No quoting can carry a NUL: the shell would cut the word (or the spawn would fail) — refuse it.
-  if (word.includes('\0')) throw new UserError('NUL_IN_COMMAND', `a NUL byte cannot be part of a command: ${JSON.stringify(word.length > 40 ? word.slice(0, 40) + '…' : word)}`);
+  if (word.includes('\0')) {
+    throw new UserError('NUL_IN_COMMAND', `a NUL byte cannot be part of a command: ${JSON.stringify(word.length > 40 ? word.slice(0, 40) + '…' : word)}`);
+  }
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 

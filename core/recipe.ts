@@ -1,8 +1,8 @@
 // Recipe files: YAML validated into steps, each value remembering where it came from.
-import { readFileSync, existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, resolve, basename } from 'node:path';
-import { UserError, didYouMean, type Where } from './errors.ts';
-import { YamlSource, type YamlPath } from './yaml-source.ts';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { didYouMean, UserError, type Where } from './errors.ts';
+import { type YamlPath, YamlSource } from './yaml-source.ts';
 
 export type RecipeParamType = 'string' | 'number' | 'boolean' | 'string[]';
 
@@ -71,12 +71,18 @@ export function loadRecipe(file: string, cacheDir?: string): Recipe {
   try {
     const st = statSync(file);
     if (!st.isFile()) throw new UserError('RECIPE_INVALID', `${file} is not a regular file`, { fix: 'give a recipe .yaml file' });
-    if (st.size > MAX_RECIPE) throw new UserError('RECIPE_INVALID', `${file} is ${st.size} bytes: too large for a recipe (at most ${MAX_RECIPE})`, { fix: 'give a recipe .yaml file' });
+    if (st.size > MAX_RECIPE) {
+      throw new UserError('RECIPE_INVALID', `${file} is ${st.size} bytes: too large for a recipe (at most ${MAX_RECIPE})`, { fix: 'give a recipe .yaml file' });
+    }
   } catch (e) {
     if (e instanceof UserError) throw e;
   }
-  try { text = readFileSync(file, 'utf8'); } catch (e) {
-    throw new UserError('RECIPE_NOT_FOUND', `cannot read recipe ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { fix: 'check the path' });
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UserError('RECIPE_NOT_FOUND', `cannot read recipe ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+      fix: 'check the path',
+    });
   }
   return parseRecipe(file, text, cacheDir);
 }
@@ -98,20 +104,52 @@ export function parseRecipe(file: string, text: string, cacheDir?: string): Reci
   if (doc.params !== undefined && doc.params !== null) {
     if (!isObject(doc.params)) fail(['params'], 'params must be a mapping of name to { default: … }');
     for (const [name, spec] of Object.entries(doc.params as Record<string, unknown>)) {
-      if (!/^[a-zA-Z_][a-zA-Z0-9_-]*$/.test(name) || RESERVED.has(name)) fail(['params', name], `parameter name '${name}' is not valid`, 'use letters, digits, _ and -, and not __proto__, constructor or prototype', true);
+      if (!/^[a-zA-Z_][a-zA-Z0-9_-]*$/.test(name) || RESERVED.has(name)) {
+        fail(['params', name], `parameter name '${name}' is not valid`, 'use letters, digits, _ and -, and not __proto__, constructor or prototype', true);
+      }
       if (isObject(spec)) {
-        for (const k of Object.keys(spec)) if (!PARAM_KEYS.includes(k)) fail(['params', name, k], `unknown key '${k}' in parameter '${name}'`, didYouMean(k, PARAM_KEYS) ?? `a parameter has ${PARAM_KEYS.join(', ')}`, true);
+        for (const k of Object.keys(spec)) {
+          if (!PARAM_KEYS.includes(k)) {
+            fail(
+              ['params', name, k],
+              `unknown key '${k}' in parameter '${name}'`,
+              didYouMean(k, PARAM_KEYS) ?? `a parameter has ${PARAM_KEYS.join(', ')}`,
+              true,
+            );
+          }
+        }
         if (!('default' in spec)) fail(['params', name], `parameter '${name}' needs a default`, 'add default: …');
-        if (spec.type !== undefined && !['string', 'number', 'boolean', 'string[]'].includes(spec.type as string)) fail(['params', name, 'type'], `parameter '${name}': type must be string, number, boolean or string[]`);
+        if (spec.type !== undefined && !['string', 'number', 'boolean', 'string[]'].includes(spec.type as string)) {
+          fail(['params', name, 'type'], `parameter '${name}': type must be string, number, boolean or string[]`);
+        }
         const d = spec.default;
-        const fits = typeof d === 'string' && d.includes('${{') ? true
-          : spec.type === 'number' ? typeof d === 'number' || (typeof d === 'string' && d.trim() !== '' && Number.isFinite(Number(d)))
-          : spec.type === 'boolean' ? typeof d === 'boolean' || d === 'true' || d === 'false'
-          : spec.type === 'string[]' ? Array.isArray(d) && d.every((x) => typeof x === 'string' || typeof x === 'number')
-          : spec.type === 'string' ? typeof d === 'string' || typeof d === 'number' : true;
-        if (!fits) fail(['params', name, 'default'], `parameter '${name}': its default ${JSON.stringify(d)} is not a ${spec.type}`, `give a default of type ${spec.type}`);
-        params[name] = { default: spec.default, ...(typeof spec.description === 'string' ? { description: spec.description } : {}), ...(spec.type ? { type: spec.type as RecipeParam['type'] } : {}), ...(spec.secret === true ? { secret: true } : {}) };
-        if (spec.secret !== undefined && typeof spec.secret !== 'boolean') fail(['params', name, 'secret'], `parameter '${name}': secret must be true or false`);
+        const fits = typeof d === 'string' && d.includes('${{')
+          ? true
+          : spec.type === 'number'
+          ? typeof d === 'number' || (typeof d === 'string' && d.trim() !== '' && Number.isFinite(Number(d)))
+          : spec.type === 'boolean'
+          ? typeof d === 'boolean' || d === 'true' || d === 'false'
+          : spec.type === 'string[]'
+          ? Array.isArray(d) && d.every((x) => typeof x === 'string' || typeof x === 'number')
+          : spec.type === 'string'
+          ? typeof d === 'string' || typeof d === 'number'
+          : true;
+        if (!fits) {
+          fail(
+            ['params', name, 'default'],
+            `parameter '${name}': its default ${JSON.stringify(d)} is not a ${spec.type}`,
+            `give a default of type ${spec.type}`,
+          );
+        }
+        params[name] = {
+          default: spec.default,
+          ...(typeof spec.description === 'string' ? { description: spec.description } : {}),
+          ...(spec.type ? { type: spec.type as RecipeParam['type'] } : {}),
+          ...(spec.secret === true ? { secret: true } : {}),
+        };
+        if (spec.secret !== undefined && typeof spec.secret !== 'boolean') {
+          fail(['params', name, 'secret'], `parameter '${name}': secret must be true or false`);
+        }
       } else {
         params[name] = { default: spec };
       }
@@ -141,7 +179,9 @@ export function parseRecipe(file: string, text: string, cacheDir?: string): Reci
         fail(['hosts', name], `host '${name}' must be { ssh: { address, user, key, port } } or { docker: { container } }, and may say createdBy: STEP`);
       }
       const s = spec as HostSpec;
-      if (s.createdBy !== undefined && (typeof s.createdBy !== 'string' || !ID.test(s.createdBy))) fail(['hosts', name, 'createdBy'], `host '${name}': createdBy must be a step id`);
+      if (s.createdBy !== undefined && (typeof s.createdBy !== 'string' || !ID.test(s.createdBy))) {
+        fail(['hosts', name, 'createdBy'], `host '${name}': createdBy must be a step id`);
+      }
       if (s.ssh && (!isObject(s.ssh) || s.ssh.address === undefined)) fail(['hosts', name, 'ssh'], `ssh host '${name}' needs an address`);
       if (s.docker && (!isObject(s.docker) || s.docker.container === undefined)) fail(['hosts', name, 'docker'], `docker host '${name}' needs a container`);
       hosts[name] = s;
@@ -153,8 +193,10 @@ export function parseRecipe(file: string, text: string, cacheDir?: string): Reci
   const steps: RecipeStep[] = (doc.steps as unknown[]).map((raw, i) => {
     const at = (...p: (string | number)[]) => ['steps', i, ...p];
     if (!isObject(raw)) return fail(at(), `step ${i + 1} must be a mapping with id and task`);
-    for (const k of Object.keys(raw)) if (!STEP_KEYS.includes(k)) fail(at(k), `unknown key '${k}' in step ${i + 1}`, didYouMean(k, STEP_KEYS) ?? `a step has ${STEP_KEYS.join(', ')}`, true);
-    if (typeof raw.id !== 'string' || !ID.test(raw.id)) fail(at('id'), `step ${i + 1} needs an id of letters, digits, - and _`, "e.g. id: install-runtime");
+    for (const k of Object.keys(raw)) {
+      if (!STEP_KEYS.includes(k)) fail(at(k), `unknown key '${k}' in step ${i + 1}`, didYouMean(k, STEP_KEYS) ?? `a step has ${STEP_KEYS.join(', ')}`, true);
+    }
+    if (typeof raw.id !== 'string' || !ID.test(raw.id)) fail(at('id'), `step ${i + 1} needs an id of letters, digits, - and _`, 'e.g. id: install-runtime');
     const id = raw.id as string;
     if (seen.has(id)) fail(at('id'), `step id '${id}' is used twice (first by step ${seen.get(id)! + 1})`, 'give each step its own id');
     seen.set(id, i);
@@ -166,11 +208,17 @@ export function parseRecipe(file: string, text: string, cacheDir?: string): Reci
     if (typeof raw.needs === 'string') needs = [raw.needs];
     else if (Array.isArray(raw.needs) && raw.needs.every((n) => typeof n === 'string')) needs = raw.needs as string[];
     else if (raw.needs !== undefined) fail(at('needs'), `step '${id}': needs must be a step id or a list of step ids`);
-    const forward = raw.forward === undefined ? undefined : nameList(raw.forward, (why) => fail(at('forward'), `step '${id}': forward ${why}`, 'e.g. forward: [cluster]'));
+    const forward = raw.forward === undefined
+      ? undefined
+      : nameList(raw.forward, (why) => fail(at('forward'), `step '${id}': forward ${why}`, 'e.g. forward: [cluster]'));
     if (forward && raw.recipe === undefined) fail(at('forward'), `step '${id}': forward passes options to an included recipe, and this step has no recipe:`);
     if (raw.host !== undefined && typeof raw.host !== 'string') fail(at('host'), `step '${id}': host must be a host name`);
     if (raw.host !== undefined && raw.host !== 'local' && !(raw.host as string).includes('${{') && !(raw.host as string in hosts)) {
-      fail(at('host'), `step '${id}': unknown host '${raw.host}'`, didYouMean(raw.host as string, ['local', ...Object.keys(hosts)]) ?? 'define it under hosts:');
+      fail(
+        at('host'),
+        `step '${id}': unknown host '${raw.host}'`,
+        didYouMean(raw.host as string, ['local', ...Object.keys(hosts)]) ?? 'define it under hosts:',
+      );
     }
     return {
       id,
@@ -187,14 +235,23 @@ export function parseRecipe(file: string, text: string, cacheDir?: string): Reci
 
   for (const [name, h] of Object.entries(hosts)) {
     if (h.createdBy !== undefined && !seen.has(h.createdBy)) {
-      fail(['hosts', name, 'createdBy'], `host '${name}' is created by '${h.createdBy}', which is not a step of this recipe`, didYouMean(h.createdBy, seen.keys()) ?? 'name the step that creates the machine');
+      fail(
+        ['hosts', name, 'createdBy'],
+        `host '${name}' is created by '${h.createdBy}', which is not a step of this recipe`,
+        didYouMean(h.createdBy, seen.keys()) ?? 'name the step that creates the machine',
+      );
     }
   }
 
   return {
     name: doc.name as string,
     description: (doc.description as string | undefined) ?? '',
-    file, params, options, imports, hosts, steps,
+    file,
+    params,
+    options,
+    imports,
+    hosts,
+    steps,
     where: (p, key) => src.where(p, key),
   };
 }
@@ -213,14 +270,20 @@ export function findRecipe(ref: string, searchDirs: readonly string[], relativeT
     }
   }
   const known = listRecipes(searchDirs).map((r) => r.name);
-  throw new UserError('RECIPE_NOT_FOUND', `no recipe named '${ref}'`, { fix: didYouMean(ref, known) ?? `known recipes: ${known.join(', ') || 'none'}; or give a path to a .yaml file` });
+  throw new UserError('RECIPE_NOT_FOUND', `no recipe named '${ref}'`, {
+    fix: didYouMean(ref, known) ?? `known recipes: ${known.join(', ') || 'none'}; or give a path to a .yaml file`,
+  });
 }
 
 export function listRecipes(searchDirs: readonly string[]): { name: string; file: string }[] {
   const out: { name: string; file: string }[] = [];
   for (const dir of searchDirs) {
     let names: string[];
-    try { names = readdirSync(dir); } catch { continue; }
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
     for (const n of names.sort()) if (/\.ya?ml$/.test(n)) out.push({ name: basename(n).replace(/\.ya?ml$/, ''), file: resolve(dir, n) });
   }
   return out;

@@ -1,7 +1,7 @@
 // Task names to tasks: the built-ins the CLI hands in, plus task files users load.
-import { statSync, readdirSync } from 'node:fs';
-import { resolve, join } from 'node:path';
-import { UserError, didYouMean, type Where } from './errors.ts';
+import { readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { didYouMean, UserError, type Where } from './errors.ts';
 import { importModule } from './runtime.ts';
 import { isTask, type Task } from './task.ts';
 
@@ -22,7 +22,8 @@ export class TaskRegistry {
     const found = this.tasks.get(name);
     if (!found) {
       throw new UserError('TASK_UNKNOWN', `unknown task '${name}'`, {
-        where: at(where), fix: didYouMean(name, this.tasks.keys()) ?? 'see `kubestrap tasks`; load your own with --tasks FILE or imports:',
+        where: at(where),
+        fix: didYouMean(name, this.tasks.keys()) ?? 'see `kubestrap tasks`; load your own with --tasks FILE or imports:',
       });
     }
     return found.task;
@@ -36,8 +37,13 @@ export class TaskRegistry {
   async load(path: string, lazyWhere?: Where | (() => Where)): Promise<void> {
     const abs = resolve(path);
     let stat;
-    try { stat = statSync(abs); } catch {
-      throw new UserError('TASK_FILE_NOT_FOUND', `task file ${path} does not exist`, { where: at(lazyWhere), fix: 'check the path given to --tasks or imports:' });
+    try {
+      stat = statSync(abs);
+    } catch {
+      throw new UserError('TASK_FILE_NOT_FOUND', `task file ${path} does not exist`, {
+        where: at(lazyWhere),
+        fix: 'check the path given to --tasks or imports:',
+      });
     }
     if (stat.isDirectory()) {
       for (const name of readdirSync(abs).sort()) {
@@ -45,7 +51,9 @@ export class TaskRegistry {
       }
       return;
     }
-    if (!stat.isFile()) throw new UserError('TASK_FILE_INVALID', `task file ${path} is not a regular file`, { where: at(lazyWhere), fix: 'give a .ts or .js file' });
+    if (!stat.isFile()) {
+      throw new UserError('TASK_FILE_INVALID', `task file ${path} is not a regular file`, { where: at(lazyWhere), fix: 'give a .ts or .js file' });
+    }
     if (this.loaded.has(abs)) return;
     this.loaded.add(abs);
     let mod: Record<string, unknown>;
@@ -54,9 +62,14 @@ export class TaskRegistry {
     } catch (e) {
       if (e instanceof UserError) throw new UserError(e.reason, `${abs}: ${e.message}`, { fix: e.fix, where: at(lazyWhere) });
       const failure = loadFailure(e, abs);
-      throw new UserError('TASK_FILE_INVALID', failure.at ? `cannot load this task file: ${failure.message}` : `cannot load task file ${abs}: ${failure.message}`, {
-        where: failure.at ?? at(lazyWhere), fix: 'fix the file so it loads, then try again',
-      });
+      throw new UserError(
+        'TASK_FILE_INVALID',
+        failure.at ? `cannot load this task file: ${failure.message}` : `cannot load task file ${abs}: ${failure.message}`,
+        {
+          where: failure.at ?? at(lazyWhere),
+          fix: 'fix the file so it loads, then try again',
+        },
+      );
     }
     const found = new Set<Task>();
     const collect = (v: unknown) => {
@@ -65,7 +78,10 @@ export class TaskRegistry {
     };
     Object.values(mod).forEach(collect);
     if (!found.size) {
-      throw new UserError('TASK_FILE_EMPTY', `task file ${abs} exports no task`, { where: at(lazyWhere), fix: 'export default defineTask({ name, description, run })' });
+      throw new UserError('TASK_FILE_EMPTY', `task file ${abs} exports no task`, {
+        where: at(lazyWhere),
+        fix: 'export default defineTask({ name, description, run })',
+      });
     }
     for (const t of found) this.add(t, abs);
   }

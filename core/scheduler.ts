@@ -1,6 +1,6 @@
 // Runs a graph: in plan mode one step after another (deterministic, nothing performed), in run mode
 // independent steps at once (bounded). A failed step's dependents are skipped; the rest go on.
-import { StepContext, type Mode, type StepRecord } from './context.ts';
+import { type Mode, StepContext, type StepRecord } from './context.ts';
 import { isMutating } from './effect-kinds.ts';
 import type { Effect, Note } from './effects.ts';
 import { errorLine, RefusedError, UserError } from './errors.ts';
@@ -12,7 +12,7 @@ import type { HostPool } from './hosts/pool.ts';
 import { Overlay } from './overlay.ts';
 import type { FactProbe } from './facts.ts';
 import { ProbeCache } from './probe-cache.ts';
-import { resolveParams, type Outputs } from './task.ts';
+import { type Outputs, resolveParams } from './task.ts';
 import { evaluate, literal, outputsLookup, referencedSteps, TemplateError } from './template.ts';
 import type { HostSpec } from './recipe.ts';
 
@@ -68,14 +68,24 @@ export async function schedule(opts: ScheduleOptions): Promise<ScheduleResult> {
   /** The facts every step on a host declares, with the parameters known so far. */
   const factsOf = (s: GraphStep, scope: Parameters<typeof evaluate>[1]): FactProbe[] => {
     if (!s.task.facts) return [];
-    try { return [...s.task.facts(resolveParams(s.task, evaluate(s.with, scope) as Record<string, unknown>) as never)]; } catch { /* below */ }
+    try {
+      return [...s.task.facts(resolveParams(s.task, evaluate(s.with, scope) as Record<string, unknown>) as never)];
+    } catch { /* below */ }
     // A parameter that needs a step's output is not known yet: the facts that need no parameter are
     // still gathered, and the step's other probes run on their own.
-    try { return [...s.task.facts({} as never)]; } catch { return []; }
+    try {
+      return [...s.task.facts({} as never)];
+    } catch {
+      return [];
+    }
   };
-  const declared = (hostName: string, scope: Parameters<typeof evaluate>[1]): FactProbe[] => graph.steps.flatMap((s) => (s.host === hostName ? factsOf(s, scope) : []));
+  const declared = (hostName: string, scope: Parameters<typeof evaluate>[1]): FactProbe[] =>
+    graph.steps.flatMap((s) => (s.host === hostName ? factsOf(s, scope) : []));
   events.emit({
-    type: 'run-start', mode: opts.mode, recipe: graph.recipe.name, profile: opts.profile,
+    type: 'run-start',
+    mode: opts.mode,
+    recipe: graph.recipe.name,
+    profile: opts.profile,
     steps: graph.steps.map((s) => ({ id: s.id, task: s.task.name, host: s.host, needs: s.needs })),
   });
 
@@ -86,7 +96,9 @@ export async function schedule(opts: ScheduleOptions): Promise<ScheduleResult> {
     try {
       const runScope = { params: {}, profile: opts.profile, env: {}, step: outputsLookup(outputs) };
       const resolve = <T>(v: T): T => {
-        try { return evaluate(v, runScope) as T; } catch (e) {
+        try {
+          return evaluate(v, runScope) as T;
+        } catch (e) {
           if (e instanceof TemplateError) throw new UserError('TEMPLATE_INVALID', `step '${step.id}': ${e.message}`, { where: step.where(['with']) });
           throw e;
         }
@@ -104,15 +116,24 @@ export async function schedule(opts: ScheduleOptions): Promise<ScheduleResult> {
       const planned = opts.planned?.get(step.id);
       const gathering = await probes.gather(host, () => declared(step.host, runScope), opts.signal, () => factsOf(step, runScope));
       ctx = new StepContext({
-        step: step.id, mode: opts.mode, host, profile: opts.profile, backupRoot: await opts.backupRoot(host),
-        cacheDir: opts.cacheDir, overlay, probes, signal: opts.signal, ...(gathering ? { gathering } : {}),
+        step: step.id,
+        mode: opts.mode,
+        host,
+        profile: opts.profile,
+        backupRoot: await opts.backupRoot(host),
+        cacheDir: opts.cacheDir,
+        overlay,
+        probes,
+        signal: opts.signal,
+        ...(gathering ? { gathering } : {}),
         onEffect: (effect) => events.emit({ type: 'effect', step: step.id, effect }),
         onNote: (note) => events.emit({ type: 'note', step: step.id, note }),
         onOutput: (stream, line) => events.emit({ type: 'output', step: step.id, stream, line }),
         ...(opts.planned ? { expectation: new Expectation(planned?.effects ?? []) } : {}),
         ...(opts.allowRecipeProbes ? { allowRecipeProbes: true } : {}),
         secrets: events.secrets,
-        download: opts.download, downloadCached: opts.downloadCached,
+        download: opts.download,
+        downloadCached: opts.downloadCached,
       });
       if (host.firstUse && !announced.has(host.name)) {
         announced.add(host.name);
@@ -122,13 +143,21 @@ export async function schedule(opts: ScheduleOptions): Promise<ScheduleResult> {
       if (step.task.check) {
         ctx.readOnly = true;
         const answer: unknown = await step.task.check(ctx, params as never);
-        if (typeof answer !== 'boolean') throw new UserError('TASK_INVALID', `the check of task '${step.task.name}' returned ${answer === null ? 'null' : typeof answer}: it must return true (done) or false`);
+        if (typeof answer !== 'boolean') {
+          throw new UserError(
+            'TASK_INVALID',
+            `the check of task '${step.task.name}' returned ${answer === null ? 'null' : typeof answer}: it must return true (done) or false`,
+          );
+        }
         done = answer;
         ctx.readOnly = false;
       }
       let out: Outputs | undefined;
       if (done) {
-        if (step.task.outputs) { ctx.readOnly = true; out = await step.task.outputs(ctx, params as never); }
+        if (step.task.outputs) {
+          ctx.readOnly = true;
+          out = await step.task.outputs(ctx, params as never);
+        }
       } else {
         out = (await step.task.run(ctx, params as never)) ?? undefined;
       }
@@ -156,7 +185,9 @@ export async function schedule(opts: ScheduleOptions): Promise<ScheduleResult> {
   const blockedBy = (step: GraphStep): string | undefined => {
     for (const n of step.needs) {
       const r = results.get(n);
-      if (r && r.status !== 'change' && r.status !== 'ok') return `needs '${n}', which ${r.status === 'skipped' ? 'was skipped' : r.status === 'interrupted' ? 'was interrupted' : 'failed'}`;
+      if (r && r.status !== 'change' && r.status !== 'ok') {
+        return `needs '${n}', which ${r.status === 'skipped' ? 'was skipped' : r.status === 'interrupted' ? 'was interrupted' : 'failed'}`;
+      }
     }
     return undefined;
   };
@@ -181,9 +212,13 @@ export async function schedule(opts: ScheduleOptions): Promise<ScheduleResult> {
 }
 
 async function runConcurrently(
-  steps: GraphStep[], limit: number, results: Map<string, StepResult>,
-  runStep: (s: GraphStep) => Promise<StepResult>, skip: (s: GraphStep, reason: string) => StepResult,
-  blockedBy: (s: GraphStep) => string | undefined, signal: AbortSignal,
+  steps: GraphStep[],
+  limit: number,
+  results: Map<string, StepResult>,
+  runStep: (s: GraphStep) => Promise<StepResult>,
+  skip: (s: GraphStep, reason: string) => StepResult,
+  blockedBy: (s: GraphStep) => string | undefined,
+  signal: AbortSignal,
 ): Promise<void> {
   const pending = [...steps];
   const running = new Map<string, Promise<void>>();
@@ -201,7 +236,13 @@ async function runConcurrently(
       }
       if (running.size >= limit) continue;
       pending.splice(pending.indexOf(step), 1);
-      running.set(step.id, runStep(step).then((r) => { results.set(step.id, r); running.delete(step.id); }));
+      running.set(
+        step.id,
+        runStep(step).then((r) => {
+          results.set(step.id, r);
+          running.delete(step.id);
+        }),
+      );
       progressed = true;
     }
     if (progressed) continue;
@@ -219,7 +260,10 @@ function blockUnorderedWriters(graph: Graph, results: Map<string, StepResult>, e
   const before = (a: string, b: string, seen = new Set<string>()): boolean => {
     for (const n of needs.get(b) ?? []) {
       if (n === a) return true;
-      if (!seen.has(n)) { seen.add(n); if (before(a, n, seen)) return true; }
+      if (!seen.has(n)) {
+        seen.add(n);
+        if (before(a, n, seen)) return true;
+      }
     }
     return false;
   };
@@ -232,7 +276,14 @@ function blockUnorderedWriters(graph: Graph, results: Map<string, StepResult>, e
       const key = `${e.host}\0${e.path}`;
       const other = writers.get(key);
       if (other && other !== step.id && !before(other, step.id) && !before(step.id, other)) {
-        const note: Note = { level: 'error', message: `steps '${other}' and '${step.id}' both change ${e.path}${e.host === 'local' ? '' : ` on ${e.host}`} and neither needs the other: a run could do them in either order`, fix: `add ${other} to the needs of ${step.id} (or the other way round)`, blocks: 'WRITERS_UNORDERED' };
+        const note: Note = {
+          level: 'error',
+          message: `steps '${other}' and '${step.id}' both change ${e.path}${
+            e.host === 'local' ? '' : ` on ${e.host}`
+          } and neither needs the other: a run could do them in either order`,
+          fix: `add ${other} to the needs of ${step.id} (or the other way round)`,
+          blocks: 'WRITERS_UNORDERED',
+        };
         r.notes.push(note);
         events.emit({ type: 'note', step: step.id, note });
       }

@@ -12,7 +12,9 @@ export class Secrets {
     if (!this.values.has(s)) this.values.set(s, name);
   }
 
-  get size(): number { return this.values.size; }
+  get size(): number {
+    return this.values.size;
+  }
 
   /** The text with every secret value replaced, longest first (a value may contain another). */
   redact(text: string): string {
@@ -45,7 +47,8 @@ export class Secrets {
  * Files that may hold credentials (runtime and registry configs, kubeconfigs, anything under a pki
  * or auth directory, keys): a plan shows where they change, never the text of the change.
  */
-const CREDENTIAL_PATH = /(?:^|\/)(?:pki|auth|secrets?|private)(?:\/|$)|(?:^|\/)\.kube\/config$|\.kubeconfig$|^\/etc\/kubernetes\/[^/]+\.conf$|^\/etc\/containerd\/|^\/etc\/crio\/|^\/etc\/docker\/|^\/etc\/containers\/|(?:^|\/)\.docker\/config\.json$|(?:^|\/)auth\.json$|\.(?:key|pem|p12|pfx|token)$|(?:^|\/)(?:credentials|passwd|shadow|netrc|\.netrc)$/;
+const CREDENTIAL_PATH =
+  /(?:^|\/)(?:pki|auth|secrets?|private)(?:\/|$)|(?:^|\/)\.kube\/config$|\.kubeconfig$|^\/etc\/kubernetes\/[^/]+\.conf$|^\/etc\/containerd\/|^\/etc\/crio\/|^\/etc\/docker\/|^\/etc\/containers\/|(?:^|\/)\.docker\/config\.json$|(?:^|\/)auth\.json$|\.(?:key|pem|p12|pfx|token)$|(?:^|\/)(?:credentials|passwd|shadow|netrc|\.netrc)$/;
 
 export function mayHoldCredentials(path: string): boolean {
   return CREDENTIAL_PATH.test(path);

@@ -1,7 +1,7 @@
 // The task contract: a name, typed parameters with defaults, an optional check and a run.
 import type { TaskContext } from './context.ts';
 import type { FactProbe } from './facts.ts';
-import { UserError, didYouMean } from './errors.ts';
+import { didYouMean, UserError } from './errors.ts';
 import { hasPlaceholder, isPlaceholder } from './placeholder.ts';
 
 export type ParamType = 'string' | 'number' | 'boolean' | 'string[]' | 'object';
@@ -23,8 +23,7 @@ export interface ParamSpec {
   parse?(value: unknown): unknown;
 }
 
-type ValueOf<S extends ParamSpec> = S['type'] extends 'string'
-  ? S extends { enum: readonly (infer E)[] } ? E : string
+type ValueOf<S extends ParamSpec> = S['type'] extends 'string' ? S extends { enum: readonly (infer E)[] } ? E : string
   : S['type'] extends 'number' ? number
   : S['type'] extends 'boolean' ? boolean
   : S['type'] extends 'string[]' ? string[]

@@ -46,7 +46,9 @@ export function referencedSteps(value: unknown): string[] {
 
 export function hasTemplate(value: unknown): boolean {
   let found = false;
-  walkStrings(value, (s) => { if (s.includes('${{')) found = true; });
+  walkStrings(value, (s) => {
+    if (s.includes('${{')) found = true;
+  });
   return found;
 }
 
@@ -75,7 +77,9 @@ export function evaluate(value: unknown, scope: Scope): unknown {
     if (whole) return lookupData(whole[1]!, scope);
     return value.replace(EXPR, (_, expr: string) => {
       const v = lookupData(expr, scope);
-      if (v !== null && typeof v === 'object') throw new TemplateError(`\${{ ${expr} }} is a ${Array.isArray(v) ? 'list' : 'mapping'} and cannot be part of a string`);
+      if (v !== null && typeof v === 'object') {
+        throw new TemplateError(`\${{ ${expr} }} is a ${Array.isArray(v) ? 'list' : 'mapping'} and cannot be part of a string`);
+      }
       return String(v);
     });
   }

@@ -1,5 +1,5 @@
 // YAML with positions: every error about a recipe names its file, line and column.
-import { LineCounter, parseDocument, isMap, isPair, isScalar, isSeq, type Document, type Node } from 'yaml';
+import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,7 +30,9 @@ export class YamlSource {
   static parse(file: string, text: string, cacheDir?: string): YamlSource {
     const cacheFile = cacheDir ? join(cacheDir, `${createHash('sha256').update(text).digest('hex')}.json`) : undefined;
     if (cacheFile) {
-      try { return new YamlSource(file, text, JSON.parse(readFileSync(cacheFile, 'utf8'))); } catch { /* not cached yet */ }
+      try {
+        return new YamlSource(file, text, JSON.parse(readFileSync(cacheFile, 'utf8')));
+      } catch { /* not cached yet */ }
     }
     const { doc, lines } = parseWithPositions(text);
     const err = doc.errors[0];
@@ -45,7 +47,12 @@ export class YamlSource {
     } catch (e) {
       throw new UserError('RECIPE_YAML', `not valid YAML: ${(e as Error).message}`, { where: { file } });
     }
-    if (cyclic(value)) throw new UserError('RECIPE_YAML', 'not valid YAML for a recipe: an alias refers to itself (a recursive structure)', { where: { file }, fix: 'replace the recursive alias (*name inside &name) with the value' });
+    if (cyclic(value)) {
+      throw new UserError('RECIPE_YAML', 'not valid YAML for a recipe: an alias refers to itself (a recursive structure)', {
+        where: { file },
+        fix: 'replace the recursive alias (*name inside &name) with the value',
+      });
+    }
     if (cacheFile) {
       try {
         mkdirSync(cacheDir!, { recursive: true });
@@ -67,7 +74,10 @@ export class YamlSource {
       if (isMap(node)) {
         const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === part);
         if (!pair) break;
-        if (key && part === path[path.length - 1] && pair.key) { best = pair.key as Node; break; }
+        if (key && part === path[path.length - 1] && pair.key) {
+          best = pair.key as Node;
+          break;
+        }
         node = pair.value;
       } else if (isSeq(node) && typeof part === 'number') {
         node = node.items[part];

@@ -2,7 +2,7 @@
 // One recipe graph (driver-docker; driver-podman includes it with engine: podman), one delete.
 import { request } from 'node:http';
 import { UserError } from '../core/errors.ts';
-import { socketOf, type EngineKind } from '../core/engine-api.ts';
+import { type EngineKind, socketOf } from '../core/engine-api.ts';
 import { readState } from '../core/profile.ts';
 import type { Driver, DriverStatus } from './driver.ts';
 import { defineOption } from '../options/option.ts';
@@ -13,7 +13,10 @@ import { SUBNET_SEARCH } from '../tasks/container/common.ts';
 /** Nodes a profile can have: the control plane and the worker slots of recipes/driver-docker.yaml. */
 export const MAX_NODES = 5;
 
-const DOCS: Record<EngineKind, string> = { docker: 'https://minikube.sigs.k8s.io/docs/drivers/docker/', podman: 'https://minikube.sigs.k8s.io/docs/drivers/podman/' };
+const DOCS: Record<EngineKind, string> = {
+  docker: 'https://minikube.sigs.k8s.io/docs/drivers/docker/',
+  podman: 'https://minikube.sigs.k8s.io/docs/drivers/podman/',
+};
 
 /** GET over the engine's unix socket, bounded by a timeout. */
 function get(socket: string, path: string, timeoutMs: number): Promise<{ status: number; body: string }> {
@@ -21,7 +24,9 @@ function get(socket: string, path: string, timeoutMs: number): Promise<{ status:
     const req = request({ socketPath: socket, path, method: 'GET', timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error('no answer'), { code: 'ETIMEDOUT' })));
@@ -33,20 +38,48 @@ function get(socket: string, path: string, timeoutMs: number): Promise<{ status:
 export async function engineStatus(engine: EngineKind, socketFlag?: string): Promise<DriverStatus> {
   const doc = DOCS[engine];
   let socket: string;
-  try { socket = socketOf(engine, socketFlag, (engine === 'docker' ? process.env.DOCKER_HOST : process.env.CONTAINER_HOST) || undefined); } catch (e) { return { installed: false, healthy: false, reason: (e as Error).message, doc }; }
+  try {
+    socket = socketOf(engine, socketFlag, (engine === 'docker' ? process.env.DOCKER_HOST : process.env.CONTAINER_HOST) || undefined);
+  } catch (e) {
+    return { installed: false, healthy: false, reason: (e as Error).message, doc };
+  }
   try {
     const v = await get(socket, '/version', 4000);
     const version = JSON.parse(v.body) as { Version?: string; ApiVersion?: string; Components?: { Name: string }[] };
     const isPodman = (version.Components ?? []).some((c) => /podman/i.test(c.Name));
     if ((engine === 'podman') !== isPodman) {
-      return { installed: true, healthy: false, reason: `${socket} is ${isPodman ? 'podman' : 'docker'}, not ${engine}`, fix: `use --driver ${isPodman ? 'podman' : 'docker'}, or point ${engine === 'docker' ? 'DOCKER_HOST' : 'CONTAINER_HOST'} at ${engine}'s socket`, doc };
+      return {
+        installed: true,
+        healthy: false,
+        reason: `${socket} is ${isPodman ? 'podman' : 'docker'}, not ${engine}`,
+        fix: `use --driver ${isPodman ? 'podman' : 'docker'}, or point ${engine === 'docker' ? 'DOCKER_HOST' : 'CONTAINER_HOST'} at ${engine}'s socket`,
+        doc,
+      };
     }
     return { installed: true, healthy: true, reason: `${engine} ${version.Version ?? '?'} (API ${version.ApiVersion ?? '?'}) at ${socket}` };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const start = engine === 'docker' ? 'sudo systemctl start docker' : 'sudo systemctl start podman.socket';
-    if (code === 'ENOENT') return { installed: false, healthy: false, reason: `no ${engine} socket at ${socket}`, fix: `install ${engine === 'docker' ? 'docker.io' : 'podman'} and start it (${start})`, doc };
-    if (code === 'EACCES') return { installed: true, healthy: false, reason: `permission denied on ${socket}`, fix: engine === 'docker' ? 'sudo usermod -aG docker $USER, then log in again' : 'use rootless podman (systemctl --user start podman.socket, CONTAINER_HOST=unix://$XDG_RUNTIME_DIR/podman/podman.sock)', doc };
+    if (code === 'ENOENT') {
+      return {
+        installed: false,
+        healthy: false,
+        reason: `no ${engine} socket at ${socket}`,
+        fix: `install ${engine === 'docker' ? 'docker.io' : 'podman'} and start it (${start})`,
+        doc,
+      };
+    }
+    if (code === 'EACCES') {
+      return {
+        installed: true,
+        healthy: false,
+        reason: `permission denied on ${socket}`,
+        fix: engine === 'docker'
+          ? 'sudo usermod -aG docker $USER, then log in again'
+          : 'use rootless podman (systemctl --user start podman.socket, CONTAINER_HOST=unix://$XDG_RUNTIME_DIR/podman/podman.sock)',
+        doc,
+      };
+    }
     return { installed: true, healthy: false, reason: `${engine} at ${socket} does not answer (${code ?? (e as Error).message})`, fix: start, doc };
   }
 }
@@ -61,7 +94,9 @@ export function memoryMb(v: unknown): number {
 
 function cpuCount(v: unknown): number {
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw new UserError('CPUS_INVALID', `${JSON.stringify(v)} is not a number of CPUs`, { fix: 'e.g. --cpus 2 (0: no limit)' });
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) {
+    throw new UserError('CPUS_INVALID', `${JSON.stringify(v)} is not a number of CPUs`, { fix: 'e.g. --cpus 2 (0: no limit)' });
+  }
   return n;
 }
 
@@ -73,47 +108,134 @@ function ipv4(v: unknown): string {
 }
 
 function subnet24(v: unknown): string {
-  if (typeof v !== 'string' || !/^\d+\.\d+\.\d+\.0\/24$/.test(v)) throw new UserError('SUBNET_INVALID', `${JSON.stringify(v)} is not a /24 subnet`, { fix: 'e.g. --subnet 192.168.49.0/24' });
+  if (typeof v !== 'string' || !/^\d+\.\d+\.\d+\.0\/24$/.test(v)) {
+    throw new UserError('SUBNET_INVALID', `${JSON.stringify(v)} is not a /24 subnet`, { fix: 'e.g. --subnet 192.168.49.0/24' });
+  }
   return v;
 }
 
 function portList(v: unknown): string[] {
   const list = Array.isArray(v) ? v.map(String) : typeof v === 'string' ? (v === '' ? [] : v.split(',')) : undefined;
   const bad = list?.find((x) => !/^(?:\d+\.\d+\.\d+\.\d+:)?\d+:\d+(?:\/(?:tcp|udp))?$/.test(x.trim()));
-  if (!list || bad !== undefined) throw new UserError('PORTS_INVALID', `${JSON.stringify(bad ?? v)} is not [address:]hostPort:containerPort[/tcp|udp]`, { fix: 'e.g. --ports 8080:80' });
+  if (!list || bad !== undefined) {
+    throw new UserError('PORTS_INVALID', `${JSON.stringify(bad ?? v)} is not [address:]hostPort:containerPort[/tcp|udp]`, { fix: 'e.g. --ports 8080:80' });
+  }
   return list;
 }
 
 /** The options both drivers take (the same entries, so `start --help` names both for each flag). */
 export const containerOptions = [
   defineOption({
-    flag: 'nodes', key: 'nodes', type: 'number', default: 1, arg: 'n', help: `How many nodes: one control plane, the rest workers (at most ${MAX_NODES})`,
+    flag: 'nodes',
+    key: 'nodes',
+    type: 'number',
+    default: 1,
+    arg: 'n',
+    help: `How many nodes: one control plane, the rest workers (at most ${MAX_NODES})`,
     parse: (v) => {
       const n = wholeNumber(1)(v);
       if (n > MAX_NODES) throw new UserError('NODES_INVALID', `${n} nodes: a profile has 1 to ${MAX_NODES}`, { fix: 'e.g. --nodes 3' });
       return n;
     },
   }),
-  defineOption({ flag: 'cpus', key: 'cpus', type: 'number', default: 0, arg: 'n', help: "CPUs per node, where the engine's cgroups can limit them (0: no limit)", parse: cpuCount }),
-  defineOption({ flag: 'memory', key: 'memory', type: 'number', default: 0, arg: 'size', help: 'Memory per node in MiB (or 4g), where the engine can limit it (0: no limit)', parse: memoryMb }),
-  defineOption({ flag: 'base-image', key: 'baseImage', type: 'string', default: '', arg: 'image', help: 'A node image of your own; empty: build the default one from Debian', parse: text }),
-  defineOption({ flag: 'ports', key: 'ports', type: 'string[]', default: [], arg: '[addr:]host:container', help: 'Publish a port of the control-plane node (repeatable)', parse: portList }),
-  defineOption({ flag: 'network', key: 'network', type: 'string', default: '', arg: 'name', help: 'The network; empty: one named after the profile', parse: text }),
-  defineOption({ flag: 'subnet', key: 'subnet', type: 'string', default: SUBNET_SEARCH.start, arg: 'cidr', help: 'Where the search for a free /24 starts', parse: subnet24 }),
-  defineOption({ flag: 'listen-address', key: 'listenAddress', type: 'string', default: '127.0.0.1', arg: 'ip', help: 'The host address published ports bind to', parse: ipv4 }),
+  defineOption({
+    flag: 'cpus',
+    key: 'cpus',
+    type: 'number',
+    default: 0,
+    arg: 'n',
+    help: "CPUs per node, where the engine's cgroups can limit them (0: no limit)",
+    parse: cpuCount,
+  }),
+  defineOption({
+    flag: 'memory',
+    key: 'memory',
+    type: 'number',
+    default: 0,
+    arg: 'size',
+    help: 'Memory per node in MiB (or 4g), where the engine can limit it (0: no limit)',
+    parse: memoryMb,
+  }),
+  defineOption({
+    flag: 'base-image',
+    key: 'baseImage',
+    type: 'string',
+    default: '',
+    arg: 'image',
+    help: 'A node image of your own; empty: build the default one from Debian',
+    parse: text,
+  }),
+  defineOption({
+    flag: 'ports',
+    key: 'ports',
+    type: 'string[]',
+    default: [],
+    arg: '[addr:]host:container',
+    help: 'Publish a port of the control-plane node (repeatable)',
+    parse: portList,
+  }),
+  defineOption({
+    flag: 'network',
+    key: 'network',
+    type: 'string',
+    default: '',
+    arg: 'name',
+    help: 'The network; empty: one named after the profile',
+    parse: text,
+  }),
+  defineOption({
+    flag: 'subnet',
+    key: 'subnet',
+    type: 'string',
+    default: SUBNET_SEARCH.start,
+    arg: 'cidr',
+    help: 'Where the search for a free /24 starts',
+    parse: subnet24,
+  }),
+  defineOption({
+    flag: 'listen-address',
+    key: 'listenAddress',
+    type: 'string',
+    default: '127.0.0.1',
+    arg: 'ip',
+    help: 'The host address published ports bind to',
+    parse: ipv4,
+  }),
   // Recipe-only settings (--set KEY=VALUE).
-  defineOption({ key: 'socket', type: 'string', default: '', help: "The engine's API socket (unix://PATH); empty: DOCKER_HOST / CONTAINER_HOST, else the usual one", parse: text }),
+  defineOption({
+    key: 'socket',
+    type: 'string',
+    default: '',
+    help: "The engine's API socket (unix://PATH); empty: DOCKER_HOST / CONTAINER_HOST, else the usual one",
+    parse: text,
+  }),
   defineOption({ key: 'imageFrom', type: 'string', default: DEFAULT_BASE_IMAGE, help: 'The Debian image the default node image is built from', parse: text }),
-  defineOption({ key: 'subnetStep', type: 'number', default: SUBNET_SEARCH.step, help: 'How far each try of the subnet search moves in the third octet', parse: wholeNumber(1) }),
+  defineOption({
+    key: 'subnetStep',
+    type: 'number',
+    default: SUBNET_SEARCH.step,
+    help: 'How far each try of the subnet search moves in the third octet',
+    parse: wholeNumber(1),
+  }),
   defineOption({ key: 'subnetTries', type: 'number', default: SUBNET_SEARCH.tries, help: 'How many subnets the search tries', parse: wholeNumber(1) }),
   defineOption({
-    key: 'privileged', type: 'string', default: 'auto', help: 'auto: --privileged where the engine can grant it; always; never',
-    parse: (v) => { if (v !== 'auto' && v !== 'always' && v !== 'never') throw new UserError('PARAM_INVALID', `${JSON.stringify(v)}: use auto, always or never`); return v; },
+    key: 'privileged',
+    type: 'string',
+    default: 'auto',
+    help: 'auto: --privileged where the engine can grant it; always; never',
+    parse: (v) => {
+      if (v !== 'auto' && v !== 'always' && v !== 'never') throw new UserError('PARAM_INVALID', `${JSON.stringify(v)}: use auto, always or never`);
+      return v;
+    },
   }),
-  ...Array.from({ length: MAX_NODES - 1 }, (_, i) => defineOption({
-    key: `worker${i + 1}`, type: 'boolean', default: false, help: `Node m${String(i + 2).padStart(2, '0')} (--nodes sets it)`,
-    parse: (v) => v === true || v === 'true',
-  })),
+  ...Array.from({ length: MAX_NODES - 1 }, (_, i) =>
+    defineOption({
+      key: `worker${i + 1}`,
+      type: 'boolean',
+      default: false,
+      help: `Node m${String(i + 2).padStart(2, '0')} (--nodes sets it)`,
+      parse: (v) => v === true || v === 'true',
+    })),
 ] as const;
 
 /** The worker slots of recipes/driver-docker.yaml that --nodes switches on. */
@@ -150,7 +272,11 @@ export function savedEngine(recipe: string, params: Record<string, unknown>): { 
 export function imageLoadParams(home: string, profile: string, image: string): Record<string, unknown> {
   const state = readState(home, profile);
   const saved = state ? savedEngine(state.recipe, state.params) : undefined;
-  if (!saved) throw new UserError('PROFILE_UNKNOWN', `profile '${profile}' is not a docker or podman cluster that kubestrap started`, { fix: 'see kubestrap list, or start one: kubestrap start --driver docker' });
+  if (!saved) {
+    throw new UserError('PROFILE_UNKNOWN', `profile '${profile}' is not a docker or podman cluster that kubestrap started`, {
+      fix: 'see kubestrap list, or start one: kubestrap start --driver docker',
+    });
+  }
   return { ...saved, image };
 }
 
@@ -159,13 +285,18 @@ export async function nodeStates(profile: string, recipe: string, params: Record
   const saved = savedEngine(recipe, params);
   if (!saved) return [];
   let socket: string;
-  try { socket = socketOf(saved.engine, saved.socket || undefined, (saved.engine === 'docker' ? process.env.DOCKER_HOST : process.env.CONTAINER_HOST) || undefined); } catch { return [`(${saved.engine}: no usable socket)`]; }
+  try {
+    socket = socketOf(saved.engine, saved.socket || undefined, (saved.engine === 'docker' ? process.env.DOCKER_HOST : process.env.CONTAINER_HOST) || undefined);
+  } catch {
+    return [`(${saved.engine}: no usable socket)`];
+  }
   const filter = encodeURIComponent(JSON.stringify({ label: [`io.kubestrap.profile=${profile}`] }));
   try {
     const r = await get(socket, `/containers/json?all=1&filters=${filter}`, 4000);
     const list = JSON.parse(r.body) as { Names: string[]; State: string; Status: string; Labels: Record<string, string> }[];
     if (!list.length) return [`no node containers in ${saved.engine}`];
-    return list.map((c) => `${(c.Names[0] ?? '').replace(/^\//, '').padEnd(24)} ${(c.Labels['io.kubestrap.role'] ?? '').padEnd(14)} ${c.State} (${c.Status})`).sort();
+    return list.map((c) => `${(c.Names[0] ?? '').replace(/^\//, '').padEnd(24)} ${(c.Labels['io.kubestrap.role'] ?? '').padEnd(14)} ${c.State} (${c.Status})`)
+      .sort();
   } catch (e) {
     return [`(${saved.engine} at ${socket} does not answer: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`];
   }

@@ -6,7 +6,15 @@ import type { AnyOption } from '../options/option.ts';
 
 /** minikube's priority bands: drivers at Discouraged or below are never picked automatically. */
 export const PRIORITY = {
-  Unknown: 0, Obsolete: 1, Unsupported: 2, Experimental: 3, Discouraged: 4, Fallback: 5, Default: 6, Preferred: 7, HighlyPreferred: 8,
+  Unknown: 0,
+  Obsolete: 1,
+  Unsupported: 2,
+  Experimental: 3,
+  Discouraged: 4,
+  Fallback: 5,
+  Default: 6,
+  Preferred: 7,
+  HighlyPreferred: 8,
 } as const;
 
 export interface DriverStatus {
@@ -49,7 +57,10 @@ export interface Driver {
 export async function statusWithin(driver: Driver, timeoutMs: number): Promise<DriverStatus> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<DriverStatus>((resolve) => {
-    timer = setTimeout(() => resolve({ installed: false, healthy: false, reason: `the ${driver.name} status check did not answer within ${timeoutMs} ms` }), timeoutMs);
+    timer = setTimeout(
+      () => resolve({ installed: false, healthy: false, reason: `the ${driver.name} status check did not answer within ${timeoutMs} ms` }),
+      timeoutMs,
+    );
   });
   try {
     return await Promise.race([driver.status().catch((e: Error) => ({ installed: false, healthy: false, reason: e.message })), timeout]);
@@ -61,6 +72,11 @@ export async function statusWithin(driver: Driver, timeoutMs: number): Promise<D
 /** Runs a local program for a status check (no shell), bounded by a timeout. */
 export function probeLocal(file: string, args: string[], timeoutMs = 5000): Promise<{ ok: boolean; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(file, args, { timeout: timeoutMs, encoding: 'utf8' }, (error, stdout, stderr) => resolve({ ok: !error, stdout: String(stdout), stderr: String(stderr) }));
+    execFile(
+      file,
+      args,
+      { timeout: timeoutMs, encoding: 'utf8' },
+      (error, stdout, stderr) => resolve({ ok: !error, stdout: String(stdout), stderr: String(stderr) }),
+    );
   });
 }

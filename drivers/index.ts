@@ -1,9 +1,9 @@
 // The driver registry: lookup by name or alias, status of all, minikube's automatic choice, and
 // the option sets recipes take. Everything that lists drivers (help, doctor) reads it from here.
-import { UserError, didYouMean } from '../core/errors.ts';
+import { didYouMean, UserError } from '../core/errors.ts';
 import type { OptionSets } from '../core/recipe.ts';
 import { CLUSTER_SET, clusterOptions, clusterSet } from '../options/cluster.ts';
-import { flagKey, flagsToParams, optionSet, type AnyOption } from '../options/option.ts';
+import { type AnyOption, flagKey, flagsToParams, optionSet } from '../options/option.ts';
 import type { Driver, DriverStatus, StartFlags } from './driver.ts';
 import { PRIORITY, statusWithin } from './driver.ts';
 import { none } from './none.ts';
@@ -71,7 +71,10 @@ export function driverOfRecipe(recipe: string, list: readonly Driver[] = drivers
   return list.find((d) => d.startRecipe === recipe || d.deleteRecipe === recipe);
 }
 
-export interface DriverState { driver: Driver; status: DriverStatus }
+export interface DriverState {
+  driver: Driver;
+  status: DriverStatus;
+}
 
 export async function driverStates(list: readonly Driver[] = drivers, timeoutMs = 8000): Promise<DriverState[]> {
   const states = await Promise.all(list.map(async (driver) => ({ driver, status: await statusWithin(driver, timeoutMs) })));
@@ -104,6 +107,8 @@ export function noDriverError(states: readonly DriverState[]): UserError {
     ...alternatives.map((s) => `${s.driver.name} is used only when asked for`),
     ...rejected.map((s) => `${s.driver.name} is ${s.status.installed ? 'not healthy' : 'not installed'}${s.status.reason ? ` (${s.status.reason})` : ''}`),
   ];
-  const fix = alternatives.length ? `choose one: ${alternatives.map((s) => `--driver ${s.driver.name}`).join(' or ')}` : (rejected.find((s) => s.status.fix)?.status.fix ?? 'install a driver');
+  const fix = alternatives.length
+    ? `choose one: ${alternatives.map((s) => `--driver ${s.driver.name}`).join(' or ')}`
+    : (rejected.find((s) => s.status.fix)?.status.fix ?? 'install a driver');
   return new UserError('DRV_NOT_DETECTED', `no driver can be picked automatically: ${parts.join('; ')}`, { fix });
 }

@@ -20,10 +20,22 @@ export const none: Driver = {
       return { installed: false, healthy: false, reason: 'systemctl is required', fix: 'use a systemd-based Linux (Debian, Ubuntu, Fedora, …)', doc: DOC };
     }
     if (!existsSync('/run/systemd/system')) {
-      return { installed: true, healthy: false, reason: 'systemd is not running as the init system (no /run/systemd/system)', fix: 'use a machine booted with systemd, or another driver', doc: DOC };
+      return {
+        installed: true,
+        healthy: false,
+        reason: 'systemd is not running as the init system (no /run/systemd/system)',
+        fix: 'use a machine booted with systemd, or another driver',
+        doc: DOC,
+      };
     }
     if (process.getuid?.() !== 0 && !(await probeLocal('sudo', ['-n', 'true'])).ok) {
-      return { installed: true, healthy: false, reason: 'running the none driver as a regular user needs sudo without a password prompt', fix: 'run sudo -v first, or allow this user passwordless sudo', doc: DOC };
+      return {
+        installed: true,
+        healthy: false,
+        reason: 'running the none driver as a regular user needs sudo without a password prompt',
+        fix: 'run sudo -v first, or allow this user passwordless sudo',
+        doc: DOC,
+      };
     }
     return { installed: true, healthy: true };
   },

@@ -4,5 +4,5 @@ import { containerDriver } from './container.ts';
 
 export const podman = containerDriver('podman', {
   priority: PRIORITY.Default,
-  description: 'node containers in Podman through its Docker-compatible socket (the docker driver\'s flags)',
+  description: "node containers in Podman through its Docker-compatible socket (the docker driver's flags)",
 });

@@ -16,7 +16,13 @@ export const qemu: Driver = {
   deleteRecipe: 'delete-qemu',
   async status() {
     if (!(await probeLocal('sh', ['-c', 'command -v qemu-system-x86_64 && command -v qemu-img && command -v genisoimage'])).ok) {
-      return { installed: false, healthy: false, reason: 'qemu-system-x86_64, qemu-img or genisoimage is not installed', fix: 'sudo apt-get install qemu-system-x86 qemu-utils genisoimage', doc: DOC };
+      return {
+        installed: false,
+        healthy: false,
+        reason: 'qemu-system-x86_64, qemu-img or genisoimage is not installed',
+        fix: 'sudo apt-get install qemu-system-x86 qemu-utils genisoimage',
+        doc: DOC,
+      };
     }
     return { installed: true, healthy: true };
   },

@@ -7,11 +7,24 @@ import type { Driver } from './driver.ts';
 import { PRIORITY } from './driver.ts';
 
 export const sshOptions = [
-  defineOption({ flag: 'ssh-ip-address', key: 'sshIpAddress', type: 'string', default: '', arg: 'address', help: 'The machine\'s address (required)', parse: text }),
+  defineOption({
+    flag: 'ssh-ip-address',
+    key: 'sshIpAddress',
+    type: 'string',
+    default: '',
+    arg: 'address',
+    help: "The machine's address (required)",
+    parse: text,
+  }),
   defineOption({ flag: 'ssh-user', key: 'sshUser', type: 'string', default: 'root', arg: 'user', help: 'The user to log in as', parse: text }),
   defineOption({
-    flag: 'ssh-key', key: 'sshKey', type: 'string', default: '', arg: 'file',
-    help: 'The private key; empty: ssh-agent, then ~/.ssh/id_ed25519 and id_rsa', parse: text,
+    flag: 'ssh-key',
+    key: 'sshKey',
+    type: 'string',
+    default: '',
+    arg: 'file',
+    help: 'The private key; empty: ssh-agent, then ~/.ssh/id_ed25519 and id_rsa',
+    parse: text,
   }),
   defineOption({ flag: 'ssh-port', key: 'sshPort', type: 'number', default: 22, arg: 'port', help: 'The SSH port', parse: port }),
 ] as const;
@@ -29,10 +42,18 @@ export const ssh: Driver = {
     return { installed: true, healthy: true };
   },
   checkStart(params) {
-    if (!params.sshIpAddress) throw new UserError('USAGE', 'the ssh driver needs the machine\'s address', { fix: 'pass --ssh-ip-address ADDRESS (and --ssh-user, --ssh-key, --ssh-port as needed)' });
+    if (!params.sshIpAddress) {
+      throw new UserError('USAGE', "the ssh driver needs the machine's address", {
+        fix: 'pass --ssh-ip-address ADDRESS (and --ssh-user, --ssh-key, --ssh-port as needed)',
+      });
+    }
   },
   deleteParams(started) {
-    if (!started.sshIpAddress) throw new UserError('PROFILE_UNKNOWN', 'kubestrap does not know which machine this profile\'s ssh cluster is on', { fix: 'delete a profile that kubestrap start created (kubestrap list)' });
+    if (!started.sshIpAddress) {
+      throw new UserError('PROFILE_UNKNOWN', "kubestrap does not know which machine this profile's ssh cluster is on", {
+        fix: 'delete a profile that kubestrap start created (kubestrap list)',
+      });
+    }
     return Object.fromEntries(sshOptions.map((o) => o.key).filter((k) => started[k] !== undefined).map((k) => [k, started[k]]));
   },
 };

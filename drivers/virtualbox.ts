@@ -20,7 +20,15 @@ export const virtualbox: Driver = {
       return { installed: false, healthy: false, reason: 'VBoxManage is not installed', fix: 'install VirtualBox from virtualbox.org', doc: DOC };
     }
     const kvm = await probeLocal('sh', ['-c', 'test -d /sys/module/kvm_intel || test -d /sys/module/kvm_amd']);
-    if (kvm.ok) return { installed: true, healthy: false, reason: 'KVM is loaded: VirtualBox cannot start a VM at the same time', fix: 'use --driver kvm2, or sudo modprobe -r kvm_intel kvm (kvm_amd on AMD)', doc: DOC };
+    if (kvm.ok) {
+      return {
+        installed: true,
+        healthy: false,
+        reason: 'KVM is loaded: VirtualBox cannot start a VM at the same time',
+        fix: 'use --driver kvm2, or sudo modprobe -r kvm_intel kvm (kvm_amd on AMD)',
+        doc: DOC,
+      };
+    }
     return { installed: true, healthy: true };
   },
   deleteParams: () => ({}),

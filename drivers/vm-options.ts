@@ -16,30 +16,98 @@ function flag(value: unknown): boolean {
 
 export const machineOptions = [
   defineOption({ flag: 'cpus', key: 'cpus', type: 'number', default: 2, arg: 'n', help: 'CPUs of the VM', parse: wholeNumber(1) }),
-  defineOption({ flag: 'memory', key: 'memory', type: 'number', default: 2200, arg: 'size', help: 'Memory of the VM, in MiB or with a unit (4g)', parse: (v) => sizeMiB(v as string, '--memory') }),
   defineOption({
-    flag: 'disk-size', key: 'diskSize', type: 'string', default: '20000mb', arg: 'size', help: 'Disk size of the VM (20000mb, 40g)',
-    parse: (v) => { sizeMiB(v as string, '--disk-size'); return String(v); },
+    flag: 'memory',
+    key: 'memory',
+    type: 'number',
+    default: 2200,
+    arg: 'size',
+    help: 'Memory of the VM, in MiB or with a unit (4g)',
+    parse: (v) => sizeMiB(v as string, '--memory'),
   }),
-  defineOption({ flag: 'image-url', key: 'imageUrl', type: 'string', default: '', arg: 'url', help: 'The cloud image; empty: Ubuntu\'s, checked against its SHA256SUMS', parse: (v) => (v === '' ? '' : url('https://cloud-images.ubuntu.com/…/image.img')(v)) }),
   defineOption({
-    flag: 'image-sha256', key: 'imageSha256', type: 'string', default: '', arg: 'hex', help: 'The image\'s sha256',
+    flag: 'disk-size',
+    key: 'diskSize',
+    type: 'string',
+    default: '20000mb',
+    arg: 'size',
+    help: 'Disk size of the VM (20000mb, 40g)',
+    parse: (v) => {
+      sizeMiB(v as string, '--disk-size');
+      return String(v);
+    },
+  }),
+  defineOption({
+    flag: 'image-url',
+    key: 'imageUrl',
+    type: 'string',
+    default: '',
+    arg: 'url',
+    help: "The cloud image; empty: Ubuntu's, checked against its SHA256SUMS",
+    parse: (v) => (v === '' ? '' : url('https://cloud-images.ubuntu.com/…/image.img')(v)),
+  }),
+  defineOption({
+    flag: 'image-sha256',
+    key: 'imageSha256',
+    type: 'string',
+    default: '',
+    arg: 'hex',
+    help: "The image's sha256",
     parse: (v) => {
       const s = text(v);
       if (s && !/^[a-f0-9]{64}$/.test(s)) throw new UserError('CHECKSUM_INVALID', `${JSON.stringify(s)} is not a sha256 (64 hex digits)`);
       return s;
     },
   }),
-  defineOption({ flag: 'image-checksum-url', key: 'imageChecksumUrl', type: 'string', default: '', arg: 'url', help: 'A SHA256SUMS file that names the image', parse: (v) => (v === '' ? '' : url('https://…/SHA256SUMS')(v)) }),
+  defineOption({
+    flag: 'image-checksum-url',
+    key: 'imageChecksumUrl',
+    type: 'string',
+    default: '',
+    arg: 'url',
+    help: 'A SHA256SUMS file that names the image',
+    parse: (v) => (v === '' ? '' : url('https://…/SHA256SUMS')(v)),
+  }),
 ] as const;
 
 export const kvmOptions = [
   ...machineOptions,
-  defineOption({ flag: 'kvm-network', key: 'kvmNetwork', type: 'string', default: 'default', arg: 'name', help: 'The libvirt NAT network the VM reaches the outside through', parse: (v) => checkNetworkName(text(v), '--kvm-network') }),
-  defineOption({ flag: 'network', key: 'network', type: 'string', default: '', arg: 'name', help: 'The private network; empty: mk-<profile>', parse: (v) => (v === '' ? '' : checkNetworkName(text(v), '--network')) }),
-  defineOption({ flag: 'kvm-qemu-uri', key: 'kvmQemuUri', type: 'string', default: DEFAULT_URI, arg: 'uri', help: 'The libvirt connection', parse: (v) => checkUri(text(v)) }),
+  defineOption({
+    flag: 'kvm-network',
+    key: 'kvmNetwork',
+    type: 'string',
+    default: 'default',
+    arg: 'name',
+    help: 'The libvirt NAT network the VM reaches the outside through',
+    parse: (v) => checkNetworkName(text(v), '--kvm-network'),
+  }),
+  defineOption({
+    flag: 'network',
+    key: 'network',
+    type: 'string',
+    default: '',
+    arg: 'name',
+    help: 'The private network; empty: mk-<profile>',
+    parse: (v) => (v === '' ? '' : checkNetworkName(text(v), '--network')),
+  }),
+  defineOption({
+    flag: 'kvm-qemu-uri',
+    key: 'kvmQemuUri',
+    type: 'string',
+    default: DEFAULT_URI,
+    arg: 'uri',
+    help: 'The libvirt connection',
+    parse: (v) => checkUri(text(v)),
+  }),
   defineOption({ flag: 'kvm-gpu', key: 'kvmGpu', type: 'boolean', default: false, help: 'Pass eligible NVIDIA GPUs through (also --gpu)', parse: flag }),
   defineOption({ flag: 'gpu', key: 'kvmGpu', type: 'boolean', default: false, help: 'The same as --kvm-gpu', parse: flag }),
-  defineOption({ flag: 'kvm-hidden', key: 'kvmHidden', type: 'boolean', default: false, help: 'Hide the hypervisor from the guest (also --hidden)', parse: flag }),
+  defineOption({
+    flag: 'kvm-hidden',
+    key: 'kvmHidden',
+    type: 'boolean',
+    default: false,
+    help: 'Hide the hypervisor from the guest (also --hidden)',
+    parse: flag,
+  }),
   defineOption({ flag: 'hidden', key: 'kvmHidden', type: 'boolean', default: false, help: 'The same as --kvm-hidden', parse: flag }),
 ] as const;

@@ -82,31 +82,50 @@ export const criToolsMirror = defineOption({
 });
 
 export const containerdMirror = defineOption({
-  flag: 'containerd-mirror', key: 'containerdMirror', type: 'string', default: CONTAINERD_RELEASES, arg: 'url',
+  flag: 'containerd-mirror',
+  key: 'containerdMirror',
+  type: 'string',
+  default: CONTAINERD_RELEASES,
+  arg: 'url',
   help: "Where containerd's release comes from when the distribution's is too old: BASE/vVERSION/containerd-VERSION-linux-ARCH.tar.gz (+ .sha256sum)",
   parse: url(CONTAINERD_RELEASES),
 });
 
 export const runcMirror = defineOption({
-  flag: 'runc-mirror', key: 'runcMirror', type: 'string', default: RUNC_RELEASES, arg: 'url',
+  flag: 'runc-mirror',
+  key: 'runcMirror',
+  type: 'string',
+  default: RUNC_RELEASES,
+  arg: 'url',
   help: 'Where runc comes from with that release: BASE/vVERSION/runc.ARCH (+ runc.sha256sum)',
   parse: url(RUNC_RELEASES),
 });
 
 export const allowPackageChanges = defineOption({
-  flag: 'allow-package-changes', key: 'allowPackageChanges', type: 'boolean', default: false,
+  flag: 'allow-package-changes',
+  key: 'allowPackageChanges',
+  type: 'boolean',
+  default: false,
   help: 'Let package transactions remove or downgrade packages, and replace a runtime kubestrap did not install (blocked otherwise)',
   parse: flag,
 });
 
 export const cni = defineOption({
-  flag: 'cni', key: 'cni', type: 'string', default: 'auto', arg: 'cni',
+  flag: 'cni',
+  key: 'cni',
+  type: 'string',
+  default: 'auto',
+  arg: 'cni',
   help: 'The pod network: auto (bridge for one node), bridge, flannel, calico, cilium, false, or a CNI manifest file',
   parse: cniValue,
 });
 
 export const cniPluginsMirror = defineOption({
-  flag: 'cni-plugins-mirror', key: 'cniPluginsMirror', type: 'string', default: DEFAULT_CNI_PLUGINS_MIRROR, arg: 'url',
+  flag: 'cni-plugins-mirror',
+  key: 'cniPluginsMirror',
+  type: 'string',
+  default: DEFAULT_CNI_PLUGINS_MIRROR,
+  arg: 'url',
   help: 'Where the CNI plugins are downloaded from: BASE/VERSION/cni-plugins-linux-ARCH-VERSION.tgz (+ .sha256)',
   parse: url(DEFAULT_CNI_PLUGINS_MIRROR),
 });
@@ -116,7 +135,11 @@ function cniValue(v: unknown): string {
   const text = String(v ?? '');
   const chosen = parseCni(/[/]|\.(ya?ml|json)$/.test(text) ? resolve(text) : text);
   if (chosen.kind !== 'file') return text;
-  if (!existsSync(chosen.path)) throw new UserError('CNI_INVALID', `--cni ${text}: ${chosen.path} does not exist`, { fix: 'give the path of a CNI manifest (YAML), or one of auto, bridge, flannel, calico, cilium, false' });
+  if (!existsSync(chosen.path)) {
+    throw new UserError('CNI_INVALID', `--cni ${text}: ${chosen.path} does not exist`, {
+      fix: 'give the path of a CNI manifest (YAML), or one of auto, bridge, flannel, calico, cilium, false',
+    });
+  }
   return chosen.path;
 }
 
@@ -130,7 +153,18 @@ export const waitTimeout = defineOption({
 });
 
 export const clusterOptions = [
-  containerRuntime, kubernetesVersion, apiserverPort, extraConfig, cni, binaryMirror, criToolsMirror, cniPluginsMirror, containerdMirror, runcMirror, allowPackageChanges, waitTimeout,
+  containerRuntime,
+  kubernetesVersion,
+  apiserverPort,
+  extraConfig,
+  cni,
+  binaryMirror,
+  criToolsMirror,
+  cniPluginsMirror,
+  containerdMirror,
+  runcMirror,
+  allowPackageChanges,
+  waitTimeout,
 ] as const;
 
 export const CLUSTER_SET = 'cluster';

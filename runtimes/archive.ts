@@ -59,6 +59,10 @@ export async function installArchive(ctx: TaskContext, a: ReleaseArchive): Promi
 /** The file name at the end of a URL when it is a plain name, else `fallback`. */
 export function archiveName(url: string, fallback: string): string {
   let base = '';
-  try { base = new URL(url).pathname.split('/').filter(Boolean).pop() ?? ''; } catch { return fallback; }
+  try {
+    base = new URL(url).pathname.split('/').filter(Boolean).pop() ?? '';
+  } catch {
+    return fallback;
+  }
   return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(base) ? base : fallback;
 }

@@ -2,9 +2,8 @@
 // and a second enable finds nothing to do.
 import type { TaskContext } from '../core/context.ts';
 import { UserError } from '../core/errors.ts';
-import { packageStates, shellFact, unitActive, unitEnabled, type FactProbe } from '../core/facts.ts';
+import { type FactProbe, packageStates, shellFact, unitActive, unitEnabled } from '../core/facts.ts';
 import type { RuntimeOptions } from './runtime.ts';
-
 
 /** crictl reads its endpoint from here; every runtime writes its own socket into it (as minikube does). */
 export const CRICTL_CONFIG = '/etc/crictl.yaml';
@@ -49,11 +48,16 @@ export function validateOptions(o: RuntimeOptions): void {
     throw new UserError('RUNTIME_OPTIONS_INVALID', `cgroup driver ${JSON.stringify(o.cgroupDriver)} is not systemd or cgroupfs`);
   }
   if (!IMAGE.test(o.pauseImage)) {
-    throw new UserError('RUNTIME_OPTIONS_INVALID', `pause image ${JSON.stringify(o.pauseImage)} is not an image reference`, { fix: 'e.g. registry.k8s.io/pause:3.10' });
+    throw new UserError('RUNTIME_OPTIONS_INVALID', `pause image ${JSON.stringify(o.pauseImage)} is not an image reference`, {
+      fix: 'e.g. registry.k8s.io/pause:3.10',
+    });
   }
 }
 
-export interface UnitState { active: boolean; enabled: boolean }
+export interface UnitState {
+  active: boolean;
+  enabled: boolean;
+}
 
 export async function unitState(ctx: TaskContext, unit: string): Promise<UnitState> {
   const active = (await ctx.fact(unitActive(unit))).ok;

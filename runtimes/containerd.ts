@@ -2,14 +2,22 @@
 // Debian 12's containerd 1.6 reads) instead of minikube's sed edits of whatever file is there.
 import type { TaskContext } from '../core/context.ts';
 import { parseChecksum } from '../core/checksum.ts';
-import { commandFact, fileDigest, fileFact, statFact, type FactProbe } from '../core/facts.ts';
+import { commandFact, type FactProbe, fileDigest, fileFact, statFact } from '../core/facts.ts';
 import { ARCHES, nodeArch } from '../tasks/k8s/node-facts.ts';
 import { once } from '../tasks/k8s/once.ts';
 import { ARCHIVE_DIR, archiveState, installArchive, type ReleaseArchive } from './archive.ts';
-import { CONTAINERD_RELEASE, CONTAINERD_RELEASES, containerdSupports, describeMinimums, kubernetesMinor, RUNC_RELEASE, RUNC_RELEASES } from './containerd-support.ts';
-import { findBinaries, sourceOf, versionIn, type FoundBinary } from './installed.ts';
+import {
+  CONTAINERD_RELEASE,
+  CONTAINERD_RELEASES,
+  containerdSupports,
+  describeMinimums,
+  kubernetesMinor,
+  RUNC_RELEASE,
+  RUNC_RELEASES,
+} from './containerd-support.ts';
+import { findBinaries, type FoundBinary, sourceOf, versionIn } from './installed.ts';
 import type { ContainerRuntime, RuntimeOptions } from './runtime.ts';
-import { CRICTL_CONFIG, crictlConfig, enableSetup, fileMode, isSetUp, stopUnits, validateOptions, type ManagedFile, type Setup } from './common.ts';
+import { CRICTL_CONFIG, crictlConfig, enableSetup, fileMode, isSetUp, type ManagedFile, type Setup, stopUnits, validateOptions } from './common.ts';
 
 export const CONTAINERD_CONFIG = '/etc/containerd/config.toml';
 const SOCKET = '/run/containerd/containerd.sock';
@@ -145,10 +153,22 @@ export async function containerdSource(ctx: TaskContext, o: RuntimeOptions): Pro
         return { kind: 'existing', containerd: found };
       }
       if (found.owner !== 'containerd' && !o.allowPackageChanges) {
-        ctx.block('RUNTIME_TOO_OLD', `the containerd ${v} this machine has (${found.path}, ${sourceOf(found)}) is too old: ${needs}; kubestrap does not replace a runtime it did not install`,
-          `upgrade it from where it came from, or let kubestrap install containerd ${CONTAINERD_RELEASE} from containerd's releases in front of it (--allow-package-changes)`);
+        ctx.block(
+          'RUNTIME_TOO_OLD',
+          `the containerd ${v} this machine has (${found.path}, ${
+            sourceOf(found)
+          }) is too old: ${needs}; kubestrap does not replace a runtime it did not install`,
+          `upgrade it from where it came from, or let kubestrap install containerd ${CONTAINERD_RELEASE} from containerd's releases in front of it (--allow-package-changes)`,
+        );
       }
-      ctx.note('warn', `containerd ${v} (${found.path}, ${sourceOf(found)}) is too old: ${needs}. kubestrap installs containerd ${CONTAINERD_RELEASE} and runc ${RUNC_RELEASE} from their releases into ${STATIC_BIN} and /usr/local/sbin instead, with its own unit${found.owner ? `; package ${found.owner} stays installed, its service now runs the release` : ''}`);
+      ctx.note(
+        'warn',
+        `containerd ${v} (${found.path}, ${
+          sourceOf(found)
+        }) is too old: ${needs}. kubestrap installs containerd ${CONTAINERD_RELEASE} and runc ${RUNC_RELEASE} from their releases into ${STATIC_BIN} and /usr/local/sbin instead, with its own unit${
+          found.owner ? `; package ${found.owner} stays installed, its service now runs the release` : ''
+        }`,
+      );
       return staticRelease(ctx, o);
     }
     // Nothing installed: would the distribution's package do?
@@ -156,7 +176,12 @@ export async function containerdSource(ctx: TaskContext, o: RuntimeOptions): Pro
     const offered = t?.install.find((c) => c.name === 'containerd')?.version;
     const upstream = offered ? versionIn(offered.replace(/^\d+:/, '')) : undefined;
     if (upstream && containerdSupports(upstream, minor)) return { kind: 'packages' };
-    ctx.note('warn', `${upstream ? `the distribution's containerd ${upstream} is too old (${needs})` : 'the distribution offers no containerd kubestrap can check'}: kubestrap installs containerd ${CONTAINERD_RELEASE} and runc ${RUNC_RELEASE} from their releases into ${STATIC_BIN} and /usr/local/sbin instead`);
+    ctx.note(
+      'warn',
+      `${
+        upstream ? `the distribution's containerd ${upstream} is too old (${needs})` : 'the distribution offers no containerd kubestrap can check'
+      }: kubestrap installs containerd ${CONTAINERD_RELEASE} and runc ${RUNC_RELEASE} from their releases into ${STATIC_BIN} and /usr/local/sbin instead`,
+    );
     return staticRelease(ctx, o);
   });
 }
@@ -172,13 +197,19 @@ async function installStatic(ctx: TaskContext, s: Extract<Source, { kind: 'stati
 async function setup(ctx: TaskContext, o: RuntimeOptions): Promise<Setup> {
   const source = await containerdSource(ctx, o);
   return {
-    packages: source.kind === 'packages' ? containerd.packages : [], allowRemovals: o.allowPackageChanges ?? false,
-    files: files(o, source), services: containerd.services, others: o.otherUnits,
-    ...(source.kind === 'static' ? {
-      installed: async (c: TaskContext) => (await archiveState(c, source.containerd)).binaries && (await c.fact(RUNC_RUNNABLE)).ok &&
-        (await c.fact(fileDigest(STATIC_RUNC))).stdout.trim() === source.runc.sha256,
-      afterPackages: (c: TaskContext) => installStatic(c, source),
-    } : {}),
+    packages: source.kind === 'packages' ? containerd.packages : [],
+    allowRemovals: o.allowPackageChanges ?? false,
+    files: files(o, source),
+    services: containerd.services,
+    others: o.otherUnits,
+    ...(source.kind === 'static'
+      ? {
+        installed: async (c: TaskContext) =>
+          (await archiveState(c, source.containerd)).binaries && (await c.fact(RUNC_RUNNABLE)).ok &&
+          (await c.fact(fileDigest(STATIC_RUNC))).stdout.trim() === source.runc.sha256,
+        afterPackages: (c: TaskContext) => installStatic(c, source),
+      }
+      : {}),
   };
 }
 

@@ -10,7 +10,7 @@ import { once } from '../tasks/k8s/once.ts';
 import { ARCHIVE_DIR, archiveName, archiveState, installArchive, type ReleaseArchive } from './archive.ts';
 import { findBinaries, sourceOf } from './installed.ts';
 import type { ContainerRuntime, RuntimeOptions } from './runtime.ts';
-import { CRICTL_CONFIG, crictlConfig, enableSetup, isSetUp, stopUnits, validateOptions, type ManagedFile, type Setup } from './common.ts';
+import { CRICTL_CONFIG, crictlConfig, enableSetup, isSetUp, type ManagedFile, type Setup, stopUnits, validateOptions } from './common.ts';
 
 export const CRI_DOCKERD_VERSION = '0.3.24';
 export const CRI_DOCKERD_RELEASES = 'https://github.com/Mirantis/cri-dockerd/releases/download';
@@ -61,7 +61,9 @@ export function mergeDaemonJson(current: string | null, o: RuntimeOptions): Merg
   const ours = ourDaemonSettings(o);
   if (current === null || current.trim() === '') return { content: daemonJson(o), conflicts: [], kept: [] };
   let user: unknown;
-  try { user = JSON.parse(current); } catch (e) {
+  try {
+    user = JSON.parse(current);
+  } catch (e) {
     return { content: current, conflicts: [], kept: [], invalid: (e as Error).message };
   }
   if (!user || typeof user !== 'object' || Array.isArray(user)) return { content: current, conflicts: [], kept: [], invalid: 'not a JSON object' };
@@ -72,21 +74,33 @@ export function mergeDaemonJson(current: string | null, o: RuntimeOptions): Merg
 
   const want = ours['exec-opts'][0]!;
   const opts = merged['exec-opts'];
-  if (opts === undefined) { merged['exec-opts'] = [want]; changed = true; }
-  else if (!Array.isArray(opts)) conflicts.push(`"exec-opts" is ${JSON.stringify(opts)}, not a list (kubestrap needs ${want} in it)`);
+  if (opts === undefined) {
+    merged['exec-opts'] = [want];
+    changed = true;
+  } else if (!Array.isArray(opts)) conflicts.push(`"exec-opts" is ${JSON.stringify(opts)}, not a list (kubestrap needs ${want} in it)`);
   else {
     const driver = opts.find((x) => typeof x === 'string' && x.startsWith('native.cgroupdriver='));
-    if (driver === undefined) { merged['exec-opts'] = [...opts, want]; changed = true; }
-    else if (driver !== want) conflicts.push(`"exec-opts" has ${driver}, but the kubelet uses ${want}`);
+    if (driver === undefined) {
+      merged['exec-opts'] = [...opts, want];
+      changed = true;
+    } else if (driver !== want) conflicts.push(`"exec-opts" has ${driver}, but the kubelet uses ${want}`);
   }
-  if (merged['log-driver'] === undefined) { merged['log-driver'] = ours['log-driver']; changed = true; }
-  else if (merged['log-driver'] !== ours['log-driver']) conflicts.push(`"log-driver" is ${JSON.stringify(merged['log-driver'])}, but kubectl logs needs "json-file" through cri-dockerd`);
+  if (merged['log-driver'] === undefined) {
+    merged['log-driver'] = ours['log-driver'];
+    changed = true;
+  } else if (merged['log-driver'] !== ours['log-driver']) {
+    conflicts.push(`"log-driver" is ${JSON.stringify(merged['log-driver'])}, but kubectl logs needs "json-file" through cri-dockerd`);
+  }
   const logOpts = merged['log-opts'];
-  if (logOpts === undefined) { merged['log-opts'] = ours['log-opts']; changed = true; }
-  else if (logOpts && typeof logOpts === 'object' && !Array.isArray(logOpts)) {
+  if (logOpts === undefined) {
+    merged['log-opts'] = ours['log-opts'];
+    changed = true;
+  } else if (logOpts && typeof logOpts === 'object' && !Array.isArray(logOpts)) {
     const lo = logOpts as Record<string, unknown>;
-    if (lo['max-size'] === undefined) { merged['log-opts'] = { ...lo, 'max-size': ours['log-opts']['max-size'] }; changed = true; }
-    else if (lo['max-size'] !== ours['log-opts']['max-size']) kept.push(`"log-opts"."max-size" ${JSON.stringify(lo['max-size'])}`);
+    if (lo['max-size'] === undefined) {
+      merged['log-opts'] = { ...lo, 'max-size': ours['log-opts']['max-size'] };
+      changed = true;
+    } else if (lo['max-size'] !== ours['log-opts']['max-size']) kept.push(`"log-opts"."max-size" ${JSON.stringify(lo['max-size'])}`);
   }
   if (!changed) return { content: current, conflicts, kept };
   const indent = /\n([ \t]+)"/.exec(current)?.[1] ?? '  ';
@@ -159,8 +173,18 @@ export function criDockerdArchive(o: RuntimeOptions, arch: 'amd64' | 'arm64'): R
   if (!a.sha256 || !/^[a-f0-9]{64}$/.test(a.sha256)) {
     throw new UserError('CHECKSUM_MISSING', `the cri-dockerd archive ${a.url} needs a sha256 checksum`, { fix: 'pass criDockerdSha256 (64 hex digits)' });
   }
-  try { new URL(a.url); } catch { throw new UserError('URL_INVALID', `not a URL: ${a.url}`); }
-  return { url: a.url, sha256: a.sha256, path: `${ARCHIVE_DIR}/${archiveName(a.url, 'cri-dockerd.tgz')}`, members: [CRI_DOCKERD_MEMBER], dest: dirOf(CRI_DOCKERD_BIN) };
+  try {
+    new URL(a.url);
+  } catch {
+    throw new UserError('URL_INVALID', `not a URL: ${a.url}`);
+  }
+  return {
+    url: a.url,
+    sha256: a.sha256,
+    path: `${ARCHIVE_DIR}/${archiveName(a.url, 'cri-dockerd.tgz')}`,
+    members: [CRI_DOCKERD_MEMBER],
+    dest: dirOf(CRI_DOCKERD_BIN),
+  };
 }
 
 function dirOf(path: string): string {
@@ -182,10 +206,18 @@ async function daemonFile(ctx: TaskContext, o: RuntimeOptions): Promise<string> 
     const current = (await ctx.exists(DOCKER_DAEMON_JSON)) ? await ctx.read(DOCKER_DAEMON_JSON) : null;
     const m = mergeDaemonJson(current, o);
     if (m.invalid) {
-      ctx.block('DOCKER_CONFIG_INVALID', `${DOCKER_DAEMON_JSON} on ${ctx.host} is not a JSON object (${m.invalid}): kubestrap merges its settings into it and will not replace it`, 'fix the file (Docker cannot read it either), or remove it');
+      ctx.block(
+        'DOCKER_CONFIG_INVALID',
+        `${DOCKER_DAEMON_JSON} on ${ctx.host} is not a JSON object (${m.invalid}): kubestrap merges its settings into it and will not replace it`,
+        'fix the file (Docker cannot read it either), or remove it',
+      );
     }
     for (const c of m.conflicts) {
-      ctx.block('DOCKER_CONFIG_CONFLICT', `${DOCKER_DAEMON_JSON} on ${ctx.host}: ${c}; kubestrap does not overwrite your setting`, 'change or remove that setting in the file; kubestrap merges the rest');
+      ctx.block(
+        'DOCKER_CONFIG_CONFLICT',
+        `${DOCKER_DAEMON_JSON} on ${ctx.host}: ${c}; kubestrap does not overwrite your setting`,
+        'change or remove that setting in the file; kubestrap merges the rest',
+      );
     }
     for (const k of m.kept) ctx.note('info', `${DOCKER_DAEMON_JSON}: keeps your ${k}`);
     return m.content;
@@ -202,10 +234,15 @@ async function decide(ctx: TaskContext, o: RuntimeOptions): Promise<Setup> {
   const a = criDockerdArchive(o, arch);
   const found = (await findBinaries(ctx, ['dockerd'])).get('dockerd');
   const own = found && found.owner !== 'docker.io';
-  if (own) ctx.note('info', `uses the Docker Engine ${found.version ?? ''} this machine has (${found.path}, ${sourceOf(found)}): kubestrap does not replace it`);
+  if (own) {
+    ctx.note('info', `uses the Docker Engine ${found.version ?? ''} this machine has (${found.path}, ${sourceOf(found)}): kubestrap does not replace it`);
+  }
   return {
-    packages: own ? [] : docker.packages, allowRemovals: o.allowPackageChanges ?? false,
-    files: files(o, await daemonFile(ctx, o)), services: docker.services, others: o.otherUnits,
+    packages: own ? [] : docker.packages,
+    allowRemovals: o.allowPackageChanges ?? false,
+    files: files(o, await daemonFile(ctx, o)),
+    services: docker.services,
+    others: o.otherUnits,
     installed: async (c) => (await archiveState(c, a)).binaries,
     afterPackages: async (c) => ((await installArchive(c, a)) ? ['cri-docker'] : []),
   };
@@ -220,7 +257,13 @@ export const docker: ContainerRuntime = {
   // dockerd is a client of the system containerd: enabling docker leaves it running (as minikube does).
   uses: ['containerd'],
   // Empty defaults: the pinned release for the node's architecture (criDockerdArchive).
-  downloads: [{ name: 'cri-dockerd', param: 'criDockerd', url: '', sha256: '', description: "release archive (.tgz) of cri-dockerd, for runtime docker; default: the pinned release for the node's architecture" }],
+  downloads: [{
+    name: 'cri-dockerd',
+    param: 'criDockerd',
+    url: '',
+    sha256: '',
+    description: "release archive (.tgz) of cri-dockerd, for runtime docker; default: the pinned release for the node's architecture",
+  }],
   // The archive's name may hold the node's architecture: both are asked.
   facts: (o) => [...new Set(ARCHES.map((a) => criDockerdArchive(o, a).path))].map(fileDigest),
   configFiles: (o) => files(o).map(({ path, content, mode }) => ({ path, content, mode })),

@@ -1,5 +1,5 @@
 // The container runtimes by name and alias: adding a runtime is one file and one entry here.
-import { UserError, didYouMean } from '../core/errors.ts';
+import { didYouMean, UserError } from '../core/errors.ts';
 import { containerd } from './containerd.ts';
 import { crio } from './crio.ts';
 import { docker } from './docker.ts';
@@ -33,4 +33,4 @@ export function otherUnits(me: ContainerRuntime, list: readonly ContainerRuntime
 /** Every runtime's downloads, for install-runtime's parameters. */
 export const runtimeDownloads = runtimes.flatMap((r) => r.downloads ?? []);
 
-export type { ContainerRuntime, RuntimeOptions, CgroupDriver, RuntimeDownload } from './runtime.ts';
+export type { CgroupDriver, ContainerRuntime, RuntimeDownload, RuntimeOptions } from './runtime.ts';

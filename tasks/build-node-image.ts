@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { UserError } from '../core/errors.ts';
 import { defineTask } from '../core/task.ts';
 import type { TaskContext } from '../core/context.ts';
-import { ENGINE_PARAMS, endpoint } from './container/common.ts';
+import { endpoint, ENGINE_PARAMS } from './container/common.ts';
 import { cniPluginsMirror, containerdMirror, DEFAULT_BINARY_MIRROR, DEFAULT_CRI_TOOLS_MIRROR, runcMirror } from '../options/cluster.ts';
 import { taskParam } from '../options/option.ts';
 import { CONTAINERD_UNIT, CONTAINERD_UNIT_FILE, STATIC_RUNC, staticRelease } from '../runtimes/containerd.ts';
@@ -25,8 +25,19 @@ export const DEFAULT_BASE_IMAGE = 'docker.io/library/debian:trixie-slim';
 const BUILD_REVISION = 3;
 
 const COMMON_PACKAGES = [
-  'systemd', 'systemd-sysv', 'dbus', 'iproute2', 'iptables', 'conntrack', 'socat', 'ethtool', 'kmod', 'ca-certificates', 'procps',
-  'sudo', 'util-linux',
+  'systemd',
+  'systemd-sysv',
+  'dbus',
+  'iproute2',
+  'iptables',
+  'conntrack',
+  'socat',
+  'ethtool',
+  'kmod',
+  'ca-certificates',
+  'procps',
+  'sudo',
+  'util-linux',
 ];
 /**
  * The runtime's Debian packages baked in. containerd comes from its release instead (Debian's is
@@ -54,7 +65,9 @@ export function nodeImagePackages(runtime: string): string[] {
 export function dockerfile(base: string, packages: string[], binDir: string, files: string[], lines: readonly string[] = []): string {
   return [
     `FROM ${base}`,
-    `RUN missing=; for p in ${packages.join(' ')}; do dpkg-query -W -f '\${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing="$missing $p"; done; \\`,
+    `RUN missing=; for p in ${
+      packages.join(' ')
+    }; do dpkg-query -W -f '\${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing="$missing $p"; done; \\`,
     '    if [ -n "$missing" ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing && rm -rf /var/lib/apt/lists/*; fi',
     `COPY ${files.join(' ')} ${binDir}/`,
     `RUN cd ${binDir} && chmod 0755 kubelet kubeadm kubectl && tar -xzf crictl-*.tar.gz crictl`,
@@ -89,7 +102,9 @@ export default defineTask({
   async run(ctx, p) {
     const ep = endpoint(p);
     if (p.image) {
-      throw new UserError('NODE_IMAGE_MISSING', `the node image ${p.image} (--base-image) is not in the local ${ep.engine}`, { fix: `pull or load it first (${ep.engine} pull ${p.image}), or leave --base-image out to build the default image` });
+      throw new UserError('NODE_IMAGE_MISSING', `the node image ${p.image} (--base-image) is not in the local ${ep.engine}`, {
+        fix: `pull or load it first (${ep.engine} pull ${p.image}), or leave --base-image out to build the default image`,
+      });
     }
     const i = await inputs(ctx, p);
     let context = '';
@@ -101,14 +116,28 @@ export default defineTask({
     }
     for (const f of i.runtime?.written ?? []) await ctx.write(`${context}/${f.name}`, f.content);
     await ctx.write(`${context}/Dockerfile`, i.dockerfile);
-    await ctx.engine(ep, { op: 'image.build', context, files: i.contextFiles, tag: i.tag, labels: { 'io.kubestrap.created-by': 'kubestrap', 'io.kubestrap.kubernetes-version': i.version } });
+    await ctx.engine(ep, {
+      op: 'image.build',
+      context,
+      files: i.contextFiles,
+      tag: i.tag,
+      labels: { 'io.kubestrap.created-by': 'kubestrap', 'io.kubestrap.kubernetes-version': i.version },
+    });
     return { image: i.tag };
   },
 });
 
 type Inputs = {
-  engine: string; socket: string; baseImage: string; runtime: string; kubernetesVersion: string;
-  binaryMirror: string; criToolsMirror: string; containerdMirror: string; runcMirror: string; cniPluginsMirror: string;
+  engine: string;
+  socket: string;
+  baseImage: string;
+  runtime: string;
+  kubernetesVersion: string;
+  binaryMirror: string;
+  criToolsMirror: string;
+  containerdMirror: string;
+  runcMirror: string;
+  cniPluginsMirror: string;
 };
 
 async function inputs(ctx: TaskContext, p: Inputs) {
@@ -120,7 +149,11 @@ async function inputs(ctx: TaskContext, p: Inputs) {
   const text = dockerfile(p.baseImage, packages, a.dir, [...a.list, a.crictl].map((x) => x.name), [...cni.lines, ...(runtime?.lines ?? [])]);
   const hash = createHash('sha256').update(JSON.stringify({
     BUILD_REVISION, // The base by its reference: pin a digest (debian@sha256:…) to make a new pull a new input.
-    base: p.baseImage, packages, sums: downloads.map((x) => x.sha256), dockerfile: text, written: runtime?.written ?? [],
+    base: p.baseImage,
+    packages,
+    sums: downloads.map((x) => x.sha256),
+    dockerfile: text,
+    written: runtime?.written ?? [],
   })).digest('hex').slice(0, 12);
   const version = a.dir.split('/').pop()!;
   // What the build context holds besides the Dockerfile: the downloads, then the written files.
@@ -149,7 +182,11 @@ async function bakedPlugins(ctx: TaskContext, p: Inputs): Promise<Pick<BakedRunt
  * then finds containerd installed, configured and running, and neither writes nor restarts.
  */
 async function bakedContainerd(ctx: TaskContext, p: Inputs): Promise<BakedRuntime> {
-  const r = await once(ctx, 'containerd-release', () => staticRelease(ctx, { downloads: { containerd: { url: p.containerdMirror }, runc: { url: p.runcMirror } } }));
+  const r = await once(
+    ctx,
+    'containerd-release',
+    () => staticRelease(ctx, { downloads: { containerd: { url: p.containerdMirror }, runc: { url: p.runcMirror } } }),
+  );
   const archive = r.containerd.path.split('/').pop()!;
   const runc = r.runc.url.split('/').pop()!;
   const unit = CONTAINERD_UNIT_FILE.split('/').pop()!;
@@ -165,7 +202,11 @@ async function bakedContainerd(ctx: TaskContext, p: Inputs): Promise<BakedRuntim
       `COPY ${runc} ${STATIC_RUNC}`,
       `COPY ${unit} ${CONTAINERD_UNIT_FILE}`,
       ...config.map((f) => `COPY ${f.name} ${f.path}`),
-      `RUN tar -xzf ${r.containerd.path} -C ${r.containerd.dest} --strip-components=1 --no-same-owner ${members.join(' ')} && chmod 0755 ${[...bins, STATIC_RUNC].join(' ')} && chmod 0644 ${r.containerd.path} ${CONTAINERD_UNIT_FILE}${config.map((f) => ` && chmod ${f.mode} ${f.path}`).join('')} && systemctl enable containerd`,
+      `RUN tar -xzf ${r.containerd.path} -C ${r.containerd.dest} --strip-components=1 --no-same-owner ${members.join(' ')} && chmod 0755 ${
+        [...bins, STATIC_RUNC].join(' ')
+      } && chmod 0644 ${r.containerd.path} ${CONTAINERD_UNIT_FILE}${
+        config.map((f) => ` && chmod ${f.mode} ${f.path}`).join('')
+      } && systemctl enable containerd`,
     ],
   };
 }

@@ -4,14 +4,22 @@
 // finding comes with what to do.
 import { UserError } from '../core/errors.ts';
 import { defineTask } from '../core/task.ts';
-import { ENGINE_PARAMS, SUBNET_SEARCH, endpoint, formatCidr } from './container/common.ts';
+import { endpoint, ENGINE_PARAMS, formatCidr, SUBNET_SEARCH } from './container/common.ts';
 import { missingCaps } from './container/privileges.ts';
 import { freeSubnet } from './create-container-network.ts';
 
 /** kind's known-issues values: a few nodes exhaust the distribution defaults (8192 watches, 128 instances). */
 export const INOTIFY = { watches: 524288, instances: 512 };
 
-interface Info { ServerVersion?: string; CgroupVersion?: string; CgroupDriver?: string; Driver?: string; SecurityOptions?: string[]; MemoryLimit?: boolean; CpuCfsQuota?: boolean }
+interface Info {
+  ServerVersion?: string;
+  CgroupVersion?: string;
+  CgroupDriver?: string;
+  Driver?: string;
+  SecurityOptions?: string[];
+  MemoryLimit?: boolean;
+  CpuCfsQuota?: boolean;
+}
 
 export default defineTask({
   name: 'check-container-engine',
@@ -25,7 +33,9 @@ export default defineTask({
     subnetStep: { type: 'number', default: SUBNET_SEARCH.step },
     subnetTries: { type: 'number', default: SUBNET_SEARCH.tries },
   },
-  async check() { return false; },
+  async check() {
+    return false;
+  },
   async run(ctx, p) {
     // doctor --driver names this engine: it must be usable, and that is doctor's verdict.
     const verdict = p.driver === p.engine;
@@ -56,28 +66,69 @@ export default defineTask({
     const security = info.SecurityOptions ?? [];
     ctx.note('info', `${ep.engine} ${version.Version ?? info.ServerVersion ?? '?'} answers at ${ep.socket} (API ${version.ApiVersion ?? '?'})`);
     ctx.note('info', `cgroup v${info.CgroupVersion ?? '?'} with the ${info.CgroupDriver ?? '?'} cgroup driver; storage driver ${info.Driver ?? '?'}`);
-    if (info.Driver === 'vfs') ctx.note('warn', `the ${info.Driver} storage driver copies every layer: nodes start slowly and use much disk`, `configure overlay2 (docker) or overlay (podman) storage`);
-    if (!info.MemoryLimit) ctx.note('warn', `the engine cannot limit memory: --memory is ignored`, 'enable the memory cgroup controller (cgroup_enable=memory on the kernel command line)');
+    if (info.Driver === 'vfs') {
+      ctx.note(
+        'warn',
+        `the ${info.Driver} storage driver copies every layer: nodes start slowly and use much disk`,
+        `configure overlay2 (docker) or overlay (podman) storage`,
+      );
+    }
+    if (!info.MemoryLimit) {
+      ctx.note(
+        'warn',
+        `the engine cannot limit memory: --memory is ignored`,
+        'enable the memory cgroup controller (cgroup_enable=memory on the kernel command line)',
+      );
+    }
     if (!info.CpuCfsQuota) ctx.note('warn', `the engine cannot limit CPU time: --cpus is ignored`, 'enable the CPU controller with CFS quota in the kernel');
     const rootless = security.some((s) => /name=rootless/.test(s));
     if (rootless) {
-      if (info.CgroupVersion !== '2') problem(`${ep.engine} runs rootless on cgroup v1: nodes cannot get their own cgroups`, 'boot with cgroup v2 (systemd.unified_cgroup_hierarchy=1) and delegate cpu, memory and pids to the user');
-      else ctx.note('info', `${ep.engine} runs rootless: nodes need the cpu, memory and pids controllers delegated to this user`, 'systemctl edit user@.service: [Service] Delegate=yes');
+      if (info.CgroupVersion !== '2') {
+        problem(
+          `${ep.engine} runs rootless on cgroup v1: nodes cannot get their own cgroups`,
+          'boot with cgroup v2 (systemd.unified_cgroup_hierarchy=1) and delegate cpu, memory and pids to the user',
+        );
+      } else {ctx.note(
+          'info',
+          `${ep.engine} runs rootless: nodes need the cpu, memory and pids controllers delegated to this user`,
+          'systemctl edit user@.service: [Service] Delegate=yes',
+        );}
     } else ctx.note('info', `${ep.engine} runs as root (rootful)`);
     const remapped = security.some((s) => /name=userns/.test(s));
-    if (remapped) ctx.note('warn', 'the daemon remaps user namespaces (userns-remap): privileged node containers are refused', 'nodes need --userns=host, or run the daemon without userns-remap');
-    const missing = missingCaps((await ctx.probe`cat /proc/self/status`).stdout, Number((await ctx.probe`cat /proc/sys/kernel/cap_last_cap`).stdout.trim()) || 40);
+    if (remapped) {
+      ctx.note(
+        'warn',
+        'the daemon remaps user namespaces (userns-remap): privileged node containers are refused',
+        'nodes need --userns=host, or run the daemon without userns-remap',
+      );
+    }
+    const missing = missingCaps(
+      (await ctx.probe`cat /proc/self/status`).stdout,
+      Number((await ctx.probe`cat /proc/sys/kernel/cap_last_cap`).stdout.trim()) || 40,
+    );
     if (ep.engine === 'docker' && missing.length) {
-      ctx.note('warn', `privileged containers fail here (the capability bounding set lacks ${missing.map((c) => `CAP_${c}`).join(', ')}: "unable to apply caps: operation not permitted")`, 'nothing to do: kubestrap gives nodes every other capability instead and says so in the plan');
+      ctx.note(
+        'warn',
+        `privileged containers fail here (the capability bounding set lacks ${
+          missing.map((c) => `CAP_${c}`).join(', ')
+        }: "unable to apply caps: operation not permitted")`,
+        'nothing to do: kubestrap gives nodes every other capability instead and says so in the plan',
+      );
     } else if (!remapped) ctx.note('info', 'privileged node containers work here');
     const search = await freeSubnet(ctx, p);
     if (search.chosen) ctx.note('info', `a profile network would get ${formatCidr(search.chosen)}`);
-    else problem(`no free private /24 from ${search.tried[0]} on (${search.tried.length} tried): host interfaces, routes or networks cover them`, `remove unused networks (${ep.engine} network prune) or start with --subnet 10.90.0.0/24`);
+    else {problem(
+        `no free private /24 from ${search.tried[0]} on (${search.tried.length} tried): host interfaces, routes or networks cover them`,
+        `remove unused networks (${ep.engine} network prune) or start with --subnet 10.90.0.0/24`,
+      );}
     const watches = Number((await ctx.probe`cat /proc/sys/fs/inotify/max_user_watches`).stdout.trim());
     const instances = Number((await ctx.probe`cat /proc/sys/fs/inotify/max_user_instances`).stdout.trim());
     if (watches < INOTIFY.watches || instances < INOTIFY.instances) {
-      ctx.note('warn', `inotify limits are low for several nodes (max_user_watches ${watches}, max_user_instances ${instances}): kubelets fail with "too many open files"`,
-        `sudo sysctl fs.inotify.max_user_watches=${INOTIFY.watches} fs.inotify.max_user_instances=${INOTIFY.instances}`);
+      ctx.note(
+        'warn',
+        `inotify limits are low for several nodes (max_user_watches ${watches}, max_user_instances ${instances}): kubelets fail with "too many open files"`,
+        `sudo sysctl fs.inotify.max_user_watches=${INOTIFY.watches} fs.inotify.max_user_instances=${INOTIFY.instances}`,
+      );
     }
     return { usable: true, socket: ep.socket };
   },

@@ -26,7 +26,10 @@ export function bridgeVerdict(bridge: string, address: string, addrs: string): {
 export function dhcpDrop(rules: string): string | undefined {
   let policyDrop = false;
   for (const line of rules.split('\n').map((l) => l.trim())) {
-    if (/^-P INPUT (DROP|REJECT)/.test(line)) { policyDrop = true; continue; }
+    if (/^-P INPUT (DROP|REJECT)/.test(line)) {
+      policyDrop = true;
+      continue;
+    }
     if (/-j LIBVIRT_INP\b/.test(line)) return undefined;
     if (/-j (ACCEPT)\b/.test(line) && /--dport 67\b/.test(line)) return undefined;
     const drops = /-j (DROP|REJECT)\b/.test(line);
@@ -45,7 +48,7 @@ async function lines(r: Promise<{ ok: boolean; stdout: string; stderr: string }>
 
 export default defineTask({
   name: 'check-libvirt',
-  description: 'The kvm2 driver\'s troubleshooting checks: libvirt access, KVM, networks, bridges, qemu.conf, firewall (read-only)',
+  description: "The kvm2 driver's troubleshooting checks: libvirt access, KVM, networks, bridges, qemu.conf, firewall (read-only)",
   params: {
     driver: { type: 'string', default: 'kvm2', description: 'checks run for kvm2 (or kvm) only, so doctor can always include this step' },
     uri: { type: 'string', default: '', description: 'libvirt connection (empty: qemu:///system)' },
@@ -55,7 +58,10 @@ export default defineTask({
     if (!KVM_DRIVERS.has(p.driver)) return { checked: false };
     const uri = p.uri || DEFAULT_URI;
     const findings: string[] = [];
-    const warn = (id: string, message: string, fix: string) => { findings.push(id); ctx.note('warn', message, fix); };
+    const warn = (id: string, message: string, fix: string) => {
+      findings.push(id);
+      ctx.note('warn', message, fix);
+    };
     const facts = await ctx.facts();
 
     // Group membership: without it every virsh call goes through polkit and asks for a password.
@@ -64,25 +70,48 @@ export default defineTask({
       const listed = (await ctx.probe`timeout 5 getent group libvirt`).stdout;
       const inGroup = groups.includes('libvirt');
       const added = listed.split(':')[3]?.split(',').map((s) => s.trim()).includes(facts.user) ?? false;
-      if (!inGroup && added) warn('group-not-active', `${facts.user} was added to the libvirt group, but this session does not have it yet`, 'log out and in again (or run newgrp libvirt)');
-      else if (!inGroup) warn('group', `${facts.user} is not in the libvirt group: each virsh call asks for a password (polkit), again and again`, `sudo usermod -aG libvirt ${facts.user}, then log in again`);
-      else ctx.note('info', `${facts.user} is in the libvirt group`);
+      if (!inGroup && added) {
+        warn(
+          'group-not-active',
+          `${facts.user} was added to the libvirt group, but this session does not have it yet`,
+          'log out and in again (or run newgrp libvirt)',
+        );
+      } else if (!inGroup) {
+        warn(
+          'group',
+          `${facts.user} is not in the libvirt group: each virsh call asks for a password (polkit), again and again`,
+          `sudo usermod -aG libvirt ${facts.user}, then log in again`,
+        );
+      } else ctx.note('info', `${facts.user} is in the libvirt group`);
     }
 
     const uriNow = await lines(ctx.probe`timeout 10 virsh -c ${uri} uri`);
     if (!uriNow.ok) {
-      warn('unreachable', `libvirt does not answer on ${uri}: ${uriNow.err}`, 'start it: sudo systemctl start libvirtd (without systemd: sudo virtlogd -d && sudo libvirtd -d)');
+      warn(
+        'unreachable',
+        `libvirt does not answer on ${uri}: ${uriNow.err}`,
+        'start it: sudo systemctl start libvirtd (without systemd: sudo virtlogd -d && sudo libvirtd -d)',
+      );
       return { checked: true, findings };
     }
     ctx.note('info', `virsh connects to ${uriNow.out.trim()}`);
     const plainUri = (await ctx.probe`timeout 10 virsh uri`).stdout.trim();
     if (plainUri && plainUri !== uriNow.out.trim()) {
-      ctx.note('info', `plain virsh (no -c) connects to ${plainUri}, not ${uri}: what you see with virsh by hand differs from what kubestrap uses`, `export LIBVIRT_DEFAULT_URI=${uri}`);
+      ctx.note(
+        'info',
+        `plain virsh (no -c) connects to ${plainUri}, not ${uri}: what you see with virsh by hand differs from what kubestrap uses`,
+        `export LIBVIRT_DEFAULT_URI=${uri}`,
+      );
     }
 
     const caps = await lines(ctx.probe`timeout 10 virsh -c ${uri} domcapabilities --virttype kvm`);
-    if (!caps.ok) warn('no-kvm', `libvirt cannot create KVM domains: ${caps.err}`, 'load kvm_intel or kvm_amd and check /dev/kvm; kubestrap falls back to TCG emulation (slow)');
-    else ctx.note('info', 'libvirt offers KVM domains (virsh domcapabilities --virttype kvm)');
+    if (!caps.ok) {
+      warn(
+        'no-kvm',
+        `libvirt cannot create KVM domains: ${caps.err}`,
+        'load kvm_intel or kvm_amd and check /dev/kvm; kubestrap falls back to TCG emulation (slow)',
+      );
+    } else ctx.note('info', 'libvirt offers KVM domains (virsh domcapabilities --virttype kvm)');
 
     const validate = await ctx.probe`timeout 30 virt-host-validate qemu`;
     for (const line of validate.stdout.split('\n')) {
@@ -92,7 +121,13 @@ export default defineTask({
 
     const addrs = (await ctx.probe`timeout 5 ip -4 -o addr show`).stdout;
     const names = (await ctx.probe`timeout 10 virsh -c ${uri} net-list --all --name`).stdout.split('\n').map((s) => s.trim()).filter(Boolean);
-    if (!names.includes('default')) warn('no-default', `libvirt has no 'default' network on ${uri}`, 'kubestrap run repair-kvm-network --set network=default defines it from libvirt\'s template');
+    if (!names.includes('default')) {
+      warn(
+        'no-default',
+        `libvirt has no 'default' network on ${uri}`,
+        "kubestrap run repair-kvm-network --set network=default defines it from libvirt's template",
+      );
+    }
     for (const name of names) {
       const info = await ctx.probe`timeout 10 virsh -c ${uri} net-info ${name}`;
       const xml = await ctx.probe`timeout 10 virsh -c ${uri} net-dumpxml --inactive ${name}`;
@@ -102,24 +137,47 @@ export default defineTask({
       if (!s.autostart) warn(`no-autostart:${name}`, `network '${name}' does not start with libvirt`, `virsh -c ${uri} net-autostart ${name}`);
       if (!s.bridge || !s.address) continue;
       const b = bridgeVerdict(s.bridge, s.address, addrs);
-      if (b.verdict === 'other-interface') warn(`bridge:${name}`, `network '${name}': its address ${s.address} is held by ${b.holder}, not its bridge ${s.bridge} (a stale bridge or another network holds the subnet)`, repair);
-      else if (b.verdict === 'wrong-address') warn(`bridge:${name}`, `network '${name}': bridge ${s.bridge} has ${b.has}, not ${s.address}`, repair);
-      else if (b.verdict === 'absent' && s.active) warn(`bridge:${name}`, `network '${name}' is active but no interface has ${s.address} (bridge ${s.bridge} is gone)`, repair);
-      else if (b.verdict === 'match' && !s.active) warn(`bridge:${name}`, `network '${name}' is not active, yet its bridge ${s.bridge} exists with ${s.address}: a stale bridge, libvirt cannot start the network over it`, repair);
-      else if (b.verdict === 'match') ctx.note('info', `network '${name}': bridge ${s.bridge} has ${s.address}`);
+      if (b.verdict === 'other-interface') {
+        warn(
+          `bridge:${name}`,
+          `network '${name}': its address ${s.address} is held by ${b.holder}, not its bridge ${s.bridge} (a stale bridge or another network holds the subnet)`,
+          repair,
+        );
+      } else if (b.verdict === 'wrong-address') warn(`bridge:${name}`, `network '${name}': bridge ${s.bridge} has ${b.has}, not ${s.address}`, repair);
+      else if (b.verdict === 'absent' && s.active) {
+        warn(`bridge:${name}`, `network '${name}' is active but no interface has ${s.address} (bridge ${s.bridge} is gone)`, repair);
+      } else if (b.verdict === 'match' && !s.active) {
+        warn(
+          `bridge:${name}`,
+          `network '${name}' is not active, yet its bridge ${s.bridge} exists with ${s.address}: a stale bridge, libvirt cannot start the network over it`,
+          repair,
+        );
+      } else if (b.verdict === 'match') ctx.note('info', `network '${name}': bridge ${s.bridge} has ${s.address}`);
     }
 
     if (await ctx.exists(p.qemuConf)) {
       const conf = await ctx.read(p.qemuConf);
       const v = /^\s*dynamic_ownership\s*=\s*(\d+)/m.exec(conf)?.[1];
-      if (v === '0') warn('dynamic-ownership', `${p.qemuConf} sets dynamic_ownership = 0: qemu cannot open the VM's disk ("Permission denied")`, `set dynamic_ownership = 1 in ${p.qemuConf} and restart libvirtd`);
+      if (v === '0') {
+        warn(
+          'dynamic-ownership',
+          `${p.qemuConf} sets dynamic_ownership = 0: qemu cannot open the VM's disk ("Permission denied")`,
+          `set dynamic_ownership = 1 in ${p.qemuConf} and restart libvirtd`,
+        );
+      }
     }
 
     const fw = await ctx.probe`timeout 5 iptables -S INPUT`;
     if (!fw.ok) ctx.note('info', 'could not read the firewall (iptables -S INPUT needs root): run doctor as root to check that DHCP reaches libvirt');
     else {
       const drop = dhcpDrop(fw.stdout);
-      if (drop) warn('firewall-dhcp', `the firewall drops the VMs' DHCP requests before libvirt's rules: ${drop}`, 'allow udp port 67 on the libvirt bridges (e.g. sudo iptables -I INPUT -i virbr+ -p udp --dport 67 -j ACCEPT), or remove that rule');
+      if (drop) {
+        warn(
+          'firewall-dhcp',
+          `the firewall drops the VMs' DHCP requests before libvirt's rules: ${drop}`,
+          'allow udp port 67 on the libvirt bridges (e.g. sudo iptables -I INPUT -i virbr+ -p udp --dport 67 -j ACCEPT), or remove that rule',
+        );
+      }
     }
     if (!findings.length) ctx.note('info', 'the kvm2 checks found nothing to fix');
     return { checked: true, findings };

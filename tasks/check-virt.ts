@@ -116,12 +116,15 @@ export default defineTask({
     driver: { type: 'string', enum: DRIVERS, default: '', description: 'fail unless this driver can run here' },
     kvmBootTest: { type: 'boolean', default: true, description: 'race qemu firmware under KVM against TCG (CPU time) to prove KVM runs a guest (about 1–2 s)' },
     libvirtUri: { type: 'string', default: '', description: 'libvirt connection (default qemu:///system)' },
-    dockerHost: { type: 'string', default: '', description: 'Docker daemon address (default: the docker CLI\'s own)' },
+    dockerHost: { type: 'string', default: '', description: "Docker daemon address (default: the docker CLI's own)" },
   },
   async run(ctx, p) {
     const facts = await ctx.facts();
-    const interrupted = () => { if (ctx.signal.aborted) throw new Error('interrupted'); };
-    const found = await ctx.probe`timeout 5 sh -c ${'for b; do command -v "$b" >/dev/null 2>&1 && echo "$b"; done; true'} sh qemu-system-x86_64 virsh docker podman`;
+    const interrupted = () => {
+      if (ctx.signal.aborted) throw new Error('interrupted');
+    };
+    const found = await ctx
+      .probe`timeout 5 sh -c ${'for b; do command -v "$b" >/dev/null 2>&1 && echo "$b"; done; true'} sh qemu-system-x86_64 virsh docker podman`;
     const installed = new Set(found.stdout.split('\n').map((s) => s.trim()).filter(Boolean));
 
     // CPU flags and the KVM module: what kind of virtualization this machine can offer at all.
@@ -133,8 +136,11 @@ export default defineTask({
     for (const m of ['kvm_intel', 'kvm_amd', 'kvm_pvm']) if (await ctx.exists(`/sys/module/${m}`)) modules.push(m);
     if (vendor) ctx.note('info', `CPU virtualization: ${vendor}`);
     else if (inVm) {
-      ctx.note('warn', 'the CPU shows no vmx/svm flag: this machine is a VM whose hypervisor does not pass hardware virtualization through (nested virtualization is off)',
-        `enable nested virtualization on the outer host (KVM: options kvm_intel nested=1 and CPU mode host-passthrough; cloud: an instance type that allows nested virtualization), or ${ELSEWHERE}`);
+      ctx.note(
+        'warn',
+        'the CPU shows no vmx/svm flag: this machine is a VM whose hypervisor does not pass hardware virtualization through (nested virtualization is off)',
+        `enable nested virtualization on the outer host (KVM: options kvm_intel nested=1 and CPU mode host-passthrough; cloud: an instance type that allows nested virtualization), or ${ELSEWHERE}`,
+      );
     } else {
       ctx.note('warn', 'the CPU shows no vmx/svm flag', `enable VT-x/AMD-V in the firmware settings, or ${ELSEWHERE}`);
     }
@@ -142,8 +148,13 @@ export default defineTask({
       const path = `/sys/module/${mod}/parameters/nested`;
       if (!modules.includes(mod) || !(await ctx.exists(path))) continue;
       const on = ['Y', '1'].includes((await ctx.read(path)).trim());
-      ctx.note('info', `nested virtualization (${mod}): ${on ? 'on' : 'off'}`,
-        on ? undefined : `only needed to run VMs inside kubestrap's VMs: echo "options ${mod} nested=1" | sudo tee /etc/modprobe.d/kvm-nested.conf, then reload ${mod}`);
+      ctx.note(
+        'info',
+        `nested virtualization (${mod}): ${on ? 'on' : 'off'}`,
+        on
+          ? undefined
+          : `only needed to run VMs inside kubestrap's VMs: echo "options ${mod} nested=1" | sudo tee /etc/modprobe.d/kvm-nested.conf, then reload ${mod}`,
+      );
     }
     if (modules.includes('kvm_pvm')) {
       ctx.note('info', '/dev/kvm comes from kvm_pvm (KVM on page tables, without VT-x/AMD-V): guests may run far slower than under emulation');
@@ -163,7 +174,11 @@ export default defineTask({
       } else if (!installed.has('qemu-system-x86_64')) {
         kvm = 'unverified';
         kvmDetail = 'qemu-system-x86_64 is not installed';
-        ctx.note('warn', '/dev/kvm is accessible, but without qemu-system-x86_64 kubestrap cannot prove KVM runs a guest', 'sudo apt-get install qemu-system-x86');
+        ctx.note(
+          'warn',
+          '/dev/kvm is accessible, but without qemu-system-x86_64 kubestrap cannot prove KVM runs a guest',
+          'sudo apt-get install qemu-system-x86',
+        );
       } else if (!p.kvmBootTest) {
         kvm = 'unverified';
         kvmDetail = 'boot test skipped';
@@ -174,18 +189,30 @@ export default defineTask({
         ({ kvm, kvmDetail, tcg, timing: kvmTiming } = judgeBoot(boot));
         if (kvm === 'usable') ctx.note('info', `KVM is usable: ${kvmDetail}`);
         else if (kvm === 'unusable') {
-          ctx.note('error', `KVM is unusable here: ${kvmDetail}`,
-            `${inVm ? 'enable nested virtualization on the outer hypervisor, ' : 'check the firmware settings and dmesg for KVM errors, '}or use --driver qemu (TCG emulation, slow), docker, podman or none`);
+          ctx.note(
+            'error',
+            `KVM is unusable here: ${kvmDetail}`,
+            `${
+              inVm ? 'enable nested virtualization on the outer hypervisor, ' : 'check the firmware settings and dmesg for KVM errors, '
+            }or use --driver qemu (TCG emulation, slow), docker, podman or none`,
+          );
         } else {
-          ctx.note('warn', `KVM could not be tested: ${kvmDetail}`, /busy/.test(kvmDetail)
-            ? 'run kubestrap doctor again when the machine is less busy'
-            : 'run qemu-system-x86_64 -accel tcg -nodefaults -display none by hand to see why qemu fails');
+          ctx.note(
+            'warn',
+            `KVM could not be tested: ${kvmDetail}`,
+            /busy/.test(kvmDetail)
+              ? 'run kubestrap doctor again when the machine is less busy'
+              : 'run qemu-system-x86_64 -accel tcg -nodefaults -display none by hand to see why qemu fails',
+          );
         }
       }
     } else {
       kvmDetail = '/dev/kvm does not exist';
-      ctx.note(vendor ? 'warn' : 'info', 'KVM is unavailable: /dev/kvm does not exist',
-        vendor ? 'load the module: sudo modprobe kvm_intel (or kvm_amd)' : `KVM needs hardware virtualization; use --driver qemu (TCG), or ${ELSEWHERE}`);
+      ctx.note(
+        vendor ? 'warn' : 'info',
+        'KVM is unavailable: /dev/kvm does not exist',
+        vendor ? 'load the module: sudo modprobe kvm_intel (or kvm_amd)' : `KVM needs hardware virtualization; use --driver qemu (TCG), or ${ELSEWHERE}`,
+      );
     }
     if (!installed.has('qemu-system-x86_64')) {
       ctx.note('info', 'qemu-system-x86_64 is not installed: the qemu and kvm2 drivers are not available', 'sudo apt-get install qemu-system-x86');
@@ -201,7 +228,9 @@ export default defineTask({
     } else {
       if (facts.uid !== 0) {
         const groups = (await ctx.probe`timeout 5 id -nG`).stdout.trim().split(/\s+/);
-        if (!groups.includes('libvirt')) ctx.note('warn', `${facts.user} is not in the libvirt group`, `sudo usermod -aG libvirt ${facts.user}, then log in again`);
+        if (!groups.includes('libvirt')) {
+          ctx.note('warn', `${facts.user} is not in the libvirt group`, `sudo usermod -aG libvirt ${facts.user}, then log in again`);
+        }
       }
       // `virsh uri` opens a connection through the daemon's QEMU driver: it answers. Asking more
       // (version, domcapabilities) makes libvirtd probe qemu, 4-15 s per call where KVM is broken,
@@ -212,8 +241,11 @@ export default defineTask({
         if (kvm === 'usable') {
           const caps = await ctx.probe`timeout 20 virsh -c ${uri} domcapabilities --virttype kvm`;
           libvirtType = caps.ok && /<domain>kvm<\/domain>/.test(caps.stdout) ? 'kvm' : 'qemu';
-          ctx.note(libvirtType === 'kvm' ? 'info' : 'warn', `libvirtd answers on ${uri} (domain type ${libvirtType})`,
-            libvirtType === 'kvm' ? undefined : 'libvirt cannot use KVM although kubestrap can: check that the libvirt-qemu user may open /dev/kvm');
+          ctx.note(
+            libvirtType === 'kvm' ? 'info' : 'warn',
+            `libvirtd answers on ${uri} (domain type ${libvirtType})`,
+            libvirtType === 'kvm' ? undefined : 'libvirt cannot use KVM although kubestrap can: check that the libvirt-qemu user may open /dev/kvm',
+          );
         } else if (kvm === 'unusable' || kvm === 'missing') {
           libvirtType = 'qemu';
           ctx.note('warn', `libvirtd answers on ${uri}, but KVM cannot run guests here`, "kvm2 VMs must use domain type 'qemu' (TCG emulation, slow)");
@@ -221,9 +253,13 @@ export default defineTask({
       } else {
         const why = answer.exitCode === 124 ? 'no answer within 10 s' : lastLine(answer);
         const denied = /permission denied|authentication/i.test(why);
-        ctx.note('warn', `libvirtd does not answer on ${uri}${why ? `: ${why}` : ''}`,
-          denied ? `sudo usermod -aG libvirt ${facts.user}, then log in again`
-            : 'start it: sudo systemctl start libvirtd (without systemd: sudo virtlogd -d && sudo libvirtd -d)');
+        ctx.note(
+          'warn',
+          `libvirtd does not answer on ${uri}${why ? `: ${why}` : ''}`,
+          denied
+            ? `sudo usermod -aG libvirt ${facts.user}, then log in again`
+            : 'start it: sudo systemctl start libvirtd (without systemd: sudo virtlogd -d && sudo libvirtd -d)',
+        );
       }
     }
 
@@ -233,15 +269,20 @@ export default defineTask({
     if (installed.has('docker')) {
       const where = p.dockerHost || 'its default socket';
       const format = '{{.Server.Version}}';
-      const info = p.dockerHost ? await ctx.probe`timeout 10 docker -H ${p.dockerHost} version --format ${format}`
+      const info = p.dockerHost
+        ? await ctx.probe`timeout 10 docker -H ${p.dockerHost} version --format ${format}`
         : await ctx.probe`timeout 10 docker version --format ${format}`;
       docker = info.ok && info.stdout.trim() !== '';
       if (docker) ctx.note('info', `Docker Engine ${info.stdout.trim()} answers on ${where}`);
       else {
         const why = info.exitCode === 124 ? 'no answer within 10 s' : lastLine(info);
-        ctx.note('warn', `no Docker daemon answers on ${where}${why ? `: ${why}` : ''}`,
-          /permission denied/i.test(why) ? `sudo usermod -aG docker ${facts.user}, then log in again`
-            : 'start it: sudo systemctl start docker (without systemd: sudo dockerd &)');
+        ctx.note(
+          'warn',
+          `no Docker daemon answers on ${where}${why ? `: ${why}` : ''}`,
+          /permission denied/i.test(why)
+            ? `sudo usermod -aG docker ${facts.user}, then log in again`
+            : 'start it: sudo systemctl start docker (without systemd: sudo dockerd &)',
+        );
       }
     } else {
       ctx.note('info', 'docker is not installed: the docker driver is not available', 'sudo apt-get install docker.io');
@@ -253,18 +294,30 @@ export default defineTask({
       const [version, cgroups, runtime] = info.stdout.trim().split(/\s+/);
       podman = info.ok && !!version;
       if (podman) ctx.note('info', `Podman ${version} works (runtime ${runtime}, cgroup manager ${cgroups})`);
-      else ctx.note('warn', `podman is installed but does not work: ${info.exitCode === 124 ? 'no answer within 20 s' : lastLine(info) || 'podman info failed'}`, 'run podman info to see why');
+      else {ctx.note(
+          'warn',
+          `podman is installed but does not work: ${info.exitCode === 124 ? 'no answer within 20 s' : lastLine(info) || 'podman info failed'}`,
+          'run podman info to see why',
+        );}
     } else {
       ctx.note('info', 'podman is not installed: the podman driver is not available', 'sudo apt-get install podman');
     }
 
     const drivers: Record<string, { ok: boolean; reason?: string }> = {
-      none: { ok: true }, ssh: { ok: true },
-      kvm2: !installed.has('virsh') ? { ok: false, reason: 'virsh is not installed' }
-        : kvm !== 'usable' ? { ok: false, reason: `KVM is ${kvm}: ${kvmDetail}` }
-          : !libvirt ? { ok: false, reason: `libvirtd does not answer on ${uri}` } : { ok: true },
-      qemu: tcg === false ? { ok: false, reason: 'qemu fails to run its firmware under TCG' }
-        : installed.has('qemu-system-x86_64') ? { ok: true } : { ok: false, reason: 'qemu-system-x86_64 is not installed' },
+      none: { ok: true },
+      ssh: { ok: true },
+      kvm2: !installed.has('virsh')
+        ? { ok: false, reason: 'virsh is not installed' }
+        : kvm !== 'usable'
+        ? { ok: false, reason: `KVM is ${kvm}: ${kvmDetail}` }
+        : !libvirt
+        ? { ok: false, reason: `libvirtd does not answer on ${uri}` }
+        : { ok: true },
+      qemu: tcg === false
+        ? { ok: false, reason: 'qemu fails to run its firmware under TCG' }
+        : installed.has('qemu-system-x86_64')
+        ? { ok: true }
+        : { ok: false, reason: 'qemu-system-x86_64 is not installed' },
       docker: docker ? { ok: true } : { ok: false, reason: 'no Docker daemon answers' },
       podman: podman ? { ok: true } : { ok: false, reason: 'podman does not work' },
     };
@@ -284,8 +337,17 @@ export default defineTask({
       else ctx.note('info', `the ${name} driver can run here`);
     }
     return {
-      virtualization: !!vendor, inVm, kvmModules: modules, kvm, kvmDetail, kvmTiming, tcg: tcg ?? null,
-      libvirt, libvirtType: libvirtType ?? null, docker, podman,
+      virtualization: !!vendor,
+      inVm,
+      kvmModules: modules,
+      kvm,
+      kvmDetail,
+      kvmTiming,
+      tcg: tcg ?? null,
+      libvirt,
+      libvirtType: libvirtType ?? null,
+      docker,
+      podman,
       drivers: Object.fromEntries(Object.entries(drivers).map(([k, v]) => [k, v.ok])),
     };
   },
@@ -299,15 +361,24 @@ export default defineTask({
 function judgeBoot(boot: CommandResult): { kvm: KvmState; kvmDetail: string; tcg: boolean; timing: Record<string, unknown> } {
   const out = boot.stdout;
   const hz = Number(field(boot.stderr, 'hz') ?? 100) || 100;
-  const cpu = (key: string) => { const v = field(boot.stderr, key); return v === undefined ? null : Number(v) / hz; };
+  const cpu = (key: string) => {
+    const v = field(boot.stderr, key);
+    return v === undefined ? null : Number(v) / hz;
+  };
   const timing = {
-    tcgCpuSeconds: cpu('tcg.cpu'), kvmCpuSeconds: cpu('kvm.cpu'), kvmLimitCpuSeconds: cpu('limit'),
+    tcgCpuSeconds: cpu('tcg.cpu'),
+    kvmCpuSeconds: cpu('kvm.cpu'),
+    kvmLimitCpuSeconds: cpu('limit'),
     kvmLastFirmwareLine: field(boot.stderr, 'kvm.last')?.trim() ?? null,
   };
   if (boot.exitCode === 3 || field(out, 'tcg') !== 'ok') {
     const tcg = field(out, 'tcg');
-    const why = field(out, 'tcg.error')
-      ?? (tcg === 'slow' ? 'the firmware did not finish within 15 s of CPU' : tcg === 'stalled' ? 'the firmware did not finish within 20 s; the machine may be too busy' : lastLine(boot) || `exit code ${boot.exitCode}`);
+    const why = field(out, 'tcg.error') ??
+      (tcg === 'slow'
+        ? 'the firmware did not finish within 15 s of CPU'
+        : tcg === 'stalled'
+        ? 'the firmware did not finish within 20 s; the machine may be too busy'
+        : lastLine(boot) || `exit code ${boot.exitCode}`);
     return { kvm: 'unverified', kvmDetail: `qemu fails even without KVM (${why})`, tcg: false, timing };
   }
   switch (field(out, 'kvm')) {
@@ -317,11 +388,19 @@ function judgeBoot(boot: CommandResult): { kvm: KvmState; kvmDetail: string; tcg
       return { kvm: 'unusable', kvmDetail: `qemu -accel kvm exited: ${field(out, 'kvm.error') ?? 'no error message'}`, tcg: true, timing };
     case 'slow':
       return {
-        kvm: 'unusable', tcg: true, timing,
-        kvmDetail: "qemu's firmware, which finishes under TCG emulation, did not finish under -accel kvm within 3 × that CPU time + 0.6 s: a KVM slower than emulation cannot run a guest",
+        kvm: 'unusable',
+        tcg: true,
+        timing,
+        kvmDetail:
+          "qemu's firmware, which finishes under TCG emulation, did not finish under -accel kvm within 3 × that CPU time + 0.6 s: a KVM slower than emulation cannot run a guest",
       };
     case 'stalled':
-      return { kvm: 'unverified', kvmDetail: 'qemu -accel kvm neither finished nor used up its CPU allowance within 20 s; the machine may be too busy', tcg: true, timing };
+      return {
+        kvm: 'unverified',
+        kvmDetail: 'qemu -accel kvm neither finished nor used up its CPU allowance within 20 s; the machine may be too busy',
+        tcg: true,
+        timing,
+      };
     default:
       return { kvm: 'unverified', kvmDetail: `the boot test stopped early (exit ${boot.exitCode ?? 'by a signal'})`, tcg: true, timing };
   }

@@ -8,11 +8,19 @@ import { kubernetesVersion } from '../options/cluster.ts';
 import { taskParam } from '../options/option.ts';
 import { CLAIM_FILE } from './k8s/paths.ts';
 
-export interface Claim { profile: string; driver: string; kubernetesVersion: string }
+export interface Claim {
+  profile: string;
+  driver: string;
+  kubernetesVersion: string;
+}
 
 export async function readClaim(ctx: TaskContext): Promise<Claim | undefined> {
   if (!(await ctx.exists(CLAIM_FILE))) return undefined;
-  try { return JSON.parse(await ctx.read(CLAIM_FILE)) as Claim; } catch { return undefined; }
+  try {
+    return JSON.parse(await ctx.read(CLAIM_FILE)) as Claim;
+  } catch {
+    return undefined;
+  }
 }
 
 export function claimContent(c: Claim): string {
@@ -28,7 +36,7 @@ export function refuseOther(ctx: TaskContext, claim: Claim | undefined, doing: s
 
 export default defineTask({
   name: 'claim-node',
-  description: 'Record that this machine hosts the profile\'s cluster; refuse when another profile has it',
+  description: "Record that this machine hosts the profile's cluster; refuse when another profile has it",
   facts: () => [fileFact(CLAIM_FILE)],
   params: {
     driver: { type: 'string' },

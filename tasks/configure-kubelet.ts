@@ -22,7 +22,11 @@ const params = {
   extraConfig: taskParam(extraConfig, true),
 } as const;
 
-interface Wanted { files: { path: string; content: string; now: string | null }[]; resolvConf: string; enabled: boolean }
+interface Wanted {
+  files: { path: string; content: string; now: string | null }[];
+  resolvConf: string;
+  enabled: boolean;
+}
 
 const unitName = (u: string) => (u.includes('.') ? u : `${u}.service`);
 
@@ -30,8 +34,10 @@ async function wanted(ctx: TaskContext, p: { binDir: string; runtime: string; ex
   return once(ctx, 'kubelet', async () => {
     const extra = parseExtraConfig(p.extraConfig);
     const input = {
-      kubelet: `${p.binDir}/kubelet`, runtimeUnits: findRuntime(p.runtime).services.map(unitName),
-      flags: extra.kubelet, profile: ctx.profile,
+      kubelet: `${p.binDir}/kubelet`,
+      runtimeUnits: findRuntime(p.runtime).services.map(unitName),
+      flags: extra.kubelet,
+      profile: ctx.profile,
     };
     const files = [
       { path: KUBELET_UNIT, content: renderKubeletUnit(input) },

@@ -6,24 +6,34 @@ import { parseDocument, stringify } from 'yaml';
 import { UserError } from '../core/errors.ts';
 import { defineTask } from '../core/task.ts';
 import type { TaskContext } from '../core/context.ts';
-import { ENGINE_PARAMS, endpoint } from './container/common.ts';
+import { endpoint, ENGINE_PARAMS } from './container/common.ts';
 import { ADMIN_CONF } from './k8s/paths.ts';
 import { readIfExists } from './k8s/node-facts.ts';
 
 type Named = { name: string; [k: string]: unknown };
-interface KubeConfig { apiVersion?: string; kind?: string; clusters?: Named[]; users?: Named[]; contexts?: Named[]; 'current-context'?: string; preferences?: unknown; [k: string]: unknown }
+interface KubeConfig {
+  apiVersion?: string;
+  kind?: string;
+  clusters?: Named[];
+  users?: Named[];
+  contexts?: Named[];
+  'current-context'?: string;
+  preferences?: unknown;
+  [k: string]: unknown;
+}
 
 /** The admin kubeconfig renamed to the profile and pointed at `server`, merged into `current` (or a new file). */
 export function mergeKubeconfig(current: string | null, admin: string, profile: string, server: string): string {
   const a = parseDocument(admin).toJS() as KubeConfig;
   const cluster = a.clusters?.[0]?.cluster as Record<string, unknown> | undefined;
   const user = a.users?.[0]?.user;
-  if (!cluster || !user) throw new Error('the node\'s admin kubeconfig has no cluster or user');
+  if (!cluster || !user) throw new Error("the node's admin kubeconfig has no cluster or user");
   const base: KubeConfig = current?.trim() ? (parseDocument(current).toJS() as KubeConfig) ?? {} : {};
   const put = (list: Named[] | undefined, entry: Named) => [...(list ?? []).filter((x) => x.name !== entry.name), entry];
   const out: KubeConfig = {
     ...base,
-    apiVersion: 'v1', kind: 'Config',
+    apiVersion: 'v1',
+    kind: 'Config',
     clusters: put(base.clusters, { name: profile, cluster: { ...cluster, server } }),
     users: put(base.users, { name: profile, user }),
     contexts: put(base.contexts, { name: profile, context: { cluster: profile, user: profile } }),

@@ -5,13 +5,29 @@ import { UserError } from '../core/errors.ts';
 import type { TaskContext } from '../core/context.ts';
 import { defineTask } from '../core/task.ts';
 import { EngineError } from '../core/engine-api.ts';
-import { ENGINE_PARAMS, SUBNET_SEARCH, endpoint, formatCidr, hostAddress, isOurs, isPrivate, overlaps, parseCidr, profileLabels, type Cidr } from './container/common.ts';
+import {
+  type Cidr,
+  endpoint,
+  ENGINE_PARAMS,
+  formatCidr,
+  hostAddress,
+  isOurs,
+  isPrivate,
+  overlaps,
+  parseCidr,
+  profileLabels,
+  SUBNET_SEARCH,
+} from './container/common.ts';
 
-interface NetworkRow { name: string; labels: Record<string, string>; subnets: string[] }
+interface NetworkRow {
+  name: string;
+  labels: Record<string, string>;
+  subnets: string[];
+}
 
 export default defineTask({
   name: 'create-container-network',
-  description: 'Create the profile\'s bridge network on a container engine, on a free private subnet',
+  description: "Create the profile's bridge network on a container engine, on a free private subnet",
   params: {
     ...ENGINE_PARAMS,
     name: { type: 'string', default: '', description: 'network name (--network); empty: the profile' },
@@ -36,16 +52,28 @@ export default defineTask({
     const existing = all.find((n) => n.name === p.name);
     if (existing) {
       // A network the user named (--network) and made themselves: used as it is, never removed by delete.
-      ctx.note('info', `using the existing ${ep.engine} network ${p.name} (${existing.subnets.join(', ') || 'no IPv4 subnet'}); kubestrap did not create it and delete leaves it`);
+      ctx.note(
+        'info',
+        `using the existing ${ep.engine} network ${p.name} (${
+          existing.subnets.join(', ') || 'no IPv4 subnet'
+        }); kubestrap did not create it and delete leaves it`,
+      );
       if (!existing.subnets.some((s) => parseCidr(s))) {
-        throw new UserError('NETWORK_NO_SUBNET', `${ep.engine} network ${p.name} has no IPv4 subnet, so nodes cannot get fixed addresses on it`, { fix: `choose another --network, or remove ${p.name}` });
+        throw new UserError('NETWORK_NO_SUBNET', `${ep.engine} network ${p.name} has no IPv4 subnet, so nodes cannot get fixed addresses on it`, {
+          fix: `choose another --network, or remove ${p.name}`,
+        });
       }
       return outputsOf(existing);
     }
     const search = await freeSubnet(ctx, p, all);
     if (!search.chosen) {
-      throw new UserError('NETWORK_NO_FREE_SUBNET', `no free private /24 for network ${p.name}: ${search.tried[0]} … ${search.tried[search.tried.length - 1]} (${search.tried.length} tried) overlap host interfaces, routes or ${ep.engine} networks`,
-        { fix: `start the search elsewhere (--subnet 10.90.0.0/24), or remove unused networks (${ep.engine} network prune)` });
+      throw new UserError(
+        'NETWORK_NO_FREE_SUBNET',
+        `no free private /24 for network ${p.name}: ${search.tried[0]} … ${
+          search.tried[search.tried.length - 1]
+        } (${search.tried.length} tried) overlap host interfaces, routes or ${ep.engine} networks`,
+        { fix: `start the search elsewhere (--subnet 10.90.0.0/24), or remove unused networks (${ep.engine} network prune)` },
+      );
     }
     const chosen = search.chosen;
     const subnet = formatCidr(chosen);
@@ -54,7 +82,9 @@ export default defineTask({
       await ctx.engine(ep, { op: 'network.create', name: p.name, subnet, gateway, labels: profileLabels(ctx.profile) });
     } catch (e) {
       if (e instanceof EngineError && /overlap|already (in )?use|is being used/i.test(e.daemonMessage)) {
-        throw new UserError('NETWORK_SUBNET_TAKEN', `${subnet} was taken while kubestrap was creating network ${p.name}: ${e.daemonMessage}`, { fix: 'plan again: the search skips it now' });
+        throw new UserError('NETWORK_SUBNET_TAKEN', `${subnet} was taken while kubestrap was creating network ${p.name}: ${e.daemonMessage}`, {
+          fix: 'plan again: the search skips it now',
+        });
       }
       throw e;
     }
@@ -63,7 +93,11 @@ export default defineTask({
 });
 
 /** minikube's search: from `subnet`, `subnetTries` /24s `subnetStep` apart in the third octet; the first private one nothing covers. */
-export async function freeSubnet(ctx: TaskContext, p: { engine: string; socket: string; subnet: string; subnetStep: number; subnetTries: number }, all?: NetworkRow[]): Promise<{ chosen?: Cidr; tried: string[] }> {
+export async function freeSubnet(
+  ctx: TaskContext,
+  p: { engine: string; socket: string; subnet: string; subnetStep: number; subnetTries: number },
+  all?: NetworkRow[],
+): Promise<{ chosen?: Cidr; tried: string[] }> {
   const nets = all ?? (await networks(ctx, p));
   const taken = [...nets.flatMap((n) => n.subnets), ...(await hostNetworks(ctx))].map(parseCidr).filter((c): c is Cidr => !!c);
   const start = parseCidr(p.subnet);

@@ -8,7 +8,12 @@ import { defineTask } from '../core/task.ts';
 import { checkBridgeName, checkNetworkName, freeSubnet, networkXml, subnetPrefix, takenPrefixes } from './libvirt/network.ts';
 import { checkUri, DEFAULT_URI, machineDir, networkNames, networkState, reachLibvirt } from './libvirt/virsh.ts';
 
-interface Ensure { name: string; bridge: string; nat: boolean; start: string }
+interface Ensure {
+  name: string;
+  bridge: string;
+  nat: boolean;
+  start: string;
+}
 
 async function takenOnHost(ctx: TaskContext, uri: string): Promise<Set<string>> {
   const addrs = await ctx.probe`ip -4 -o addr show`;
@@ -30,7 +35,11 @@ async function ensure(ctx: TaskContext, uri: string, dir: string, n: Ensure, tak
   if (!state.exists) {
     const found = freeSubnet(n.start, taken);
     if (!found) {
-      ctx.block('PR_KVM_NO_FREE_SUBNET', `no free /24 for libvirt network '${n.name}' from ${n.start} in steps of 11 (20 tried)`, 'pass another start (--set subnetStart=A.B.C.0), or remove unused networks');
+      ctx.block(
+        'PR_KVM_NO_FREE_SUBNET',
+        `no free /24 for libvirt network '${n.name}' from ${n.start} in steps of 11 (20 tried)`,
+        'pass another start (--set subnetStart=A.B.C.0), or remove unused networks',
+      );
       return { prefix: placeholder('subnet search'), bridge };
     }
     prefix = found;
@@ -61,7 +70,7 @@ const PARAMS = {
 
 export default defineTask({
   name: 'create-libvirt-network',
-  description: 'Ensure the libvirt NAT network and the profile\'s private network exist, are active and autostart',
+  description: "Ensure the libvirt NAT network and the profile's private network exist, are active and autostart",
   params: PARAMS,
   async check(ctx, p) {
     const names = [p.kvmNetwork, p.network || `mk-${ctx.profile}`];
@@ -81,8 +90,10 @@ export default defineTask({
     const uri = checkUri(p.uri);
     const name = checkNetworkName(p.network || `mk-${ctx.profile}`, 'network');
     checkNetworkName(p.kvmNetwork, '--kvm-network');
-    checkBridgeName(p.bridge); checkBridgeName(p.kvmBridge);
-    subnetPrefix(p.subnetStart); subnetPrefix(p.kvmSubnetStart);
+    checkBridgeName(p.bridge);
+    checkBridgeName(p.kvmBridge);
+    subnetPrefix(p.subnetStart);
+    subnetPrefix(p.kvmSubnetStart);
     await reachLibvirt(ctx, uri);
     const dir = await machineDir(ctx, p.home);
     const taken = await takenOnHost(ctx, uri);

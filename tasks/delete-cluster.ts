@@ -7,10 +7,19 @@ import { readClaim, refuseOther } from './claim-node.ts';
 import { readIfExists } from './k8s/node-facts.ts';
 import { once } from './k8s/once.ts';
 import { BRIDGE_CONFLIST, BRIDGE_COPY } from './k8s/cni.ts';
-import { HOSTS_FILE, controlPlaneName, mergeHostsEntry } from './k8s/hosts-file.ts';
+import { controlPlaneName, HOSTS_FILE, mergeHostsEntry } from './k8s/hosts-file.ts';
 import {
-  KUBEADM_CONFIG, KUBEADM_RESET_ERASES, KUBELET_DIR, KUBELET_DROPIN_DIR, KUBELET_UNIT, KUBERNETES_DIR, MODULES_FILE, NODE_DIR, SYSCTL_FILE,
-  binDir, kubeadmPath,
+  binDir,
+  KUBEADM_CONFIG,
+  KUBEADM_RESET_ERASES,
+  kubeadmPath,
+  KUBELET_DIR,
+  KUBELET_DROPIN_DIR,
+  KUBELET_UNIT,
+  KUBERNETES_DIR,
+  MODULES_FILE,
+  NODE_DIR,
+  SYSCTL_FILE,
 } from './k8s/paths.ts';
 import { BEFORE_SUFFIX, isOurs, userKubeconfig } from './user-kubeconfig.ts';
 
@@ -23,7 +32,7 @@ const PATHS = [KUBELET_DROPIN_DIR, KUBELET_UNIT, KUBERNETES_DIR, KUBELET_DIR, BR
 async function state(ctx: TaskContext, backupDir: string) {
   return once(ctx, 'delete', async () => {
     const claim = await readClaim(ctx);
-    refuseOther(ctx, claim, 'kubestrap deletes only the profile\'s own cluster');
+    refuseOther(ctx, claim, "kubestrap deletes only the profile's own cluster");
     const present: string[] = [];
     for (const p of PATHS) {
       // The bridge configuration only when it is kubestrap's (this user may not see into its directory).
@@ -51,7 +60,11 @@ export default defineTask({
   name: 'delete-cluster',
   description: 'Tear the cluster down: kubeadm reset, stop the kubelet, erase every path kubestrap created (sizes in the plan)',
   params: {
-    backupDir: { type: 'string', default: '', description: "where the run kept originals of overwritten files (default: the node's ~/.kubestrap/backups/PROFILE)" },
+    backupDir: {
+      type: 'string',
+      default: '',
+      description: "where the run kept originals of overwritten files (default: the node's ~/.kubestrap/backups/PROFILE)",
+    },
   },
   async check(ctx, p) {
     const s = await state(ctx, p.backupDir);
@@ -80,10 +93,14 @@ export default defineTask({
     const listing = await ctx.probe`find ${s.backups} -type f`;
     const files = listing.ok ? listing.stdout.split('\n').filter(Boolean).sort() : [];
     if (files.length) {
-      ctx.note('info', `originals of the files kubestrap overwrote are kept in ${s.backups}: ${files.map((f) => f.slice(s.backups.length)).join(', ')}`, `restore one with sudo cp -p ${s.backups}/PATH /PATH`);
+      ctx.note(
+        'info',
+        `originals of the files kubestrap overwrote are kept in ${s.backups}: ${files.map((f) => f.slice(s.backups.length)).join(', ')}`,
+        `restore one with sudo cp -p ${s.backups}/PATH /PATH`,
+      );
     } else {
       ctx.note('info', `kubestrap overwrote no existing files on ${ctx.host} (no backups in ${s.backups})`);
     }
-    ctx.note('info', 'the container runtime stays installed and running with kubestrap\'s configuration');
+    ctx.note('info', "the container runtime stays installed and running with kubestrap's configuration");
   },
 });

@@ -11,7 +11,7 @@ kill -9 "$pid" 2>/dev/null; exit 0`;
 
 export default defineTask({
   name: 'delete-qemu-vm',
-  description: 'Stop the profile\'s qemu VM and remove its files',
+  description: "Stop the profile's qemu VM and remove its files",
   params: { home: { type: 'string', default: '' } },
   async run(ctx, p) {
     const dir = await machineDir(ctx, p.home);

@@ -5,7 +5,7 @@ import { machineDir } from './libvirt/virsh.ts';
 
 export default defineTask({
   name: 'delete-virtualbox-vm',
-  description: 'Power off and unregister the profile\'s VirtualBox VM, remove its files',
+  description: "Power off and unregister the profile's VirtualBox VM, remove its files",
   params: { name: { type: 'string', default: '' }, home: { type: 'string', default: '' } },
   async run(ctx, p) {
     const name = p.name || ctx.profile;

@@ -18,7 +18,7 @@ async function domainsUsing(ctx: TaskContext, uri: string, network: string, exce
 
 export default defineTask({
   name: 'delete-vm',
-  description: 'Destroy and undefine the profile\'s VM, remove its files, and its private network when no other VM uses it',
+  description: "Destroy and undefine the profile's VM, remove its files, and its private network when no other VM uses it",
   params: {
     uri: { type: 'string', default: DEFAULT_URI },
     name: { type: 'string', default: '', description: 'the domain (empty: the profile)' },

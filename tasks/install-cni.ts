@@ -108,7 +108,11 @@ export default defineTask({
   description: `Install the CNI plugins (${CNI_PLUGINS_VERSION}, checksummed, cached) into ${CNI_BIN_DIR} and the pod network's configuration or manifest`,
   params,
   facts: () => [
-    ARCH, ...TARBALLS.map(fileDigest), fileDigest(CNI_MANIFEST), CONF_VISIBLE, CONF_LISTING,
+    ARCH,
+    ...TARBALLS.map(fileDigest),
+    fileDigest(CNI_MANIFEST),
+    CONF_VISIBLE,
+    CONF_LISTING,
     ...[CNI_BIN_DIR, CNI_CONF_DIR, BRIDGE_COPY, BRIDGE_CONFLIST].map(fileFact),
     ...[...TARBALLS, ...CNI_PLUGINS.map((n) => `${CNI_BIN_DIR}/${n}`)].map(statFact),
   ],

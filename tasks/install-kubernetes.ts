@@ -20,7 +20,12 @@ const params = {
   criToolsMirror: taskParam(criToolsMirror, true),
 } as const;
 
-interface Artifact { name: string; url: string; sha256: string; dest: string }
+interface Artifact {
+  name: string;
+  url: string;
+  sha256: string;
+  dest: string;
+}
 
 /** A checksum file holds the hex digest, alone or followed by the file name. */
 export function parseChecksum(text: string, url: string): string {
@@ -42,7 +47,12 @@ export async function artifacts(ctx: TaskContext, p: { kubernetesVersion: string
     const cv = crictlVersion(v);
     const tarball = crictlTarball(cv, arch);
     const crictlUrl = `${trim(p.criToolsMirror)}/${cv}/${tarball}`;
-    const crictl = { name: tarball, url: crictlUrl, sha256: parseChecksum(await ctx.fetchText(`${crictlUrl}.sha256`), `${crictlUrl}.sha256`), dest: `${dir}/${tarball}` };
+    const crictl = {
+      name: tarball,
+      url: crictlUrl,
+      sha256: parseChecksum(await ctx.fetchText(`${crictlUrl}.sha256`), `${crictlUrl}.sha256`),
+      dest: `${dir}/${tarball}`,
+    };
     return { dir, list, crictl, crictlVersion: cv };
   });
 }

@@ -8,7 +8,7 @@ import { fileMode, setupFacts } from '../runtimes/common.ts';
 import { ARCH } from './k8s/node-facts.ts';
 import { allowPackageChanges, containerdMirror, containerRuntime, kubernetesVersion, runcMirror } from '../options/cluster.ts';
 import { taskParam } from '../options/option.ts';
-import { findRuntime, otherUnits, runtimeDownloads, type CgroupDriver, type ContainerRuntime, type RuntimeOptions } from '../runtimes/index.ts';
+import { type CgroupDriver, type ContainerRuntime, findRuntime, otherUnits, runtimeDownloads, type RuntimeOptions } from '../runtimes/index.ts';
 import { parseKubernetesVersion, pauseImage as defaultPauseImage } from './k8s/versions.ts';
 
 /** Each runtime's downloads (runtimes/*.ts) as a URL and a checksum parameter: criDockerdUrl, criDockerdSha256, … */
@@ -43,7 +43,11 @@ function resolve(p: P): { runtime: ContainerRuntime; opts: RuntimeOptions } {
   return {
     runtime,
     opts: {
-      cgroupDriver: p.cgroupDriver as CgroupDriver, pauseImage, kubernetesVersion: p.kubernetesVersion, downloads, otherUnits: otherUnits(runtime),
+      cgroupDriver: p.cgroupDriver as CgroupDriver,
+      pauseImage,
+      kubernetesVersion: p.kubernetesVersion,
+      downloads,
+      otherUnits: otherUnits(runtime),
       allowPackageChanges: p.allowPackageChanges === true,
     },
   };
@@ -56,7 +60,9 @@ function resolve(p: P): { runtime: ContainerRuntime; opts: RuntimeOptions } {
  */
 export function nodeContainerConfigFiles(runtime: string, kubernetesVersion: string): { path: string; content: string; mode: string }[] {
   // The values driver-none gives the step on a node container; downloads do not shape the files.
-  const { runtime: r, opts } = resolve({ runtime, kubernetesVersion, cgroupDriver: 'systemd', pauseImage: '', containerdMirror: '', runcMirror: '', allowPackageChanges: false } as P);
+  const { runtime: r, opts } = resolve(
+    { runtime, kubernetesVersion, cgroupDriver: 'systemd', pauseImage: '', containerdMirror: '', runcMirror: '', allowPackageChanges: false } as P,
+  );
   return r.configFiles({ ...opts, restrictOomScoreAdj: true });
 }
 

@@ -26,14 +26,31 @@ const params = {
   path: { type: 'string', default: KUBEADM_CONFIG },
 } as const;
 
-type P = { kubernetesVersion: string; apiserverPort: number; nodeIp: string; criSocket: string; cgroupDriver: string; resolvConf: string; extraConfig: string[]; path: string; cgroupVersion: number; controlPlaneName: string };
+type P = {
+  kubernetesVersion: string;
+  apiserverPort: number;
+  nodeIp: string;
+  criSocket: string;
+  cgroupDriver: string;
+  resolvConf: string;
+  extraConfig: string[];
+  path: string;
+  cgroupVersion: number;
+  controlPlaneName: string;
+};
 
 async function wanted(ctx: TaskContext, p: P) {
   return once(ctx, 'kubeadm-config', async () => {
     const content = renderKubeadmConfig({
-      version: parseKubernetesVersion(p.kubernetesVersion), clusterName: ctx.profile, nodeIp: p.nodeIp,
-      apiserverPort: p.apiserverPort, criSocket: p.criSocket, cgroupDriver: p.cgroupDriver as 'systemd' | 'cgroupfs',
-      resolvConf: p.resolvConf, extra: parseExtraConfig(p.extraConfig), cgroupVersion: p.cgroupVersion === 1 ? 1 : 2,
+      version: parseKubernetesVersion(p.kubernetesVersion),
+      clusterName: ctx.profile,
+      nodeIp: p.nodeIp,
+      apiserverPort: p.apiserverPort,
+      criSocket: p.criSocket,
+      cgroupDriver: p.cgroupDriver as 'systemd' | 'cgroupfs',
+      resolvConf: p.resolvConf,
+      extra: parseExtraConfig(p.extraConfig),
+      cgroupVersion: p.cgroupVersion === 1 ? 1 : 2,
       ...(p.controlPlaneName ? { controlPlaneName: p.controlPlaneName } : {}),
     });
     return { content, now: await readIfExists(ctx, p.path) };

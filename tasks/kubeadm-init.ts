@@ -3,7 +3,7 @@
 // this machine has there, and the run compares them with what kubeadm really wrote.
 import { defineTask } from '../core/task.ts';
 import { statFact } from '../core/facts.ts';
-import { KUBEADM_CONFIG, ADMIN_CONF, kubeadmPath, kubeadmInitWrites, KUBERNETES_DIR } from './k8s/paths.ts';
+import { ADMIN_CONF, KUBEADM_CONFIG, kubeadmInitWrites, kubeadmPath, KUBERNETES_DIR } from './k8s/paths.ts';
 import { parseKubernetesVersion } from './k8s/versions.ts';
 
 export default defineTask({
@@ -13,7 +13,7 @@ export default defineTask({
     binDir: { type: 'string' },
     kubernetesVersion: { type: 'string', description: 'which files kubeadm writes depends on it' },
     config: { type: 'string', default: KUBEADM_CONFIG },
-    ignorePreflightErrors: { type: 'string', default: '', pattern: '[A-Za-z0-9,.-]*', description: "kubeadm preflight checks to skip, comma-separated" },
+    ignorePreflightErrors: { type: 'string', default: '', pattern: '[A-Za-z0-9,.-]*', description: 'kubeadm preflight checks to skip, comma-separated' },
   },
   async check(ctx) {
     return (await ctx.exists(ADMIN_CONF)) && ctx.exists('/etc/kubernetes/manifests/kube-apiserver.yaml');

@@ -4,7 +4,7 @@
 // plan shows it as a placeholder (the shell variable a reader would set to replay it).
 import { defineTask } from '../core/task.ts';
 import type { TaskContext } from '../core/context.ts';
-import { ENGINE_PARAMS, endpoint } from './container/common.ts';
+import { endpoint, ENGINE_PARAMS } from './container/common.ts';
 import { scrubSecrets } from './container/secrets.ts';
 import { binDir } from './k8s/paths.ts';
 import { parseKubernetesVersion } from './k8s/versions.ts';
@@ -26,7 +26,7 @@ export default defineTask({
     controlPlane: { type: 'string', description: 'the control-plane node container' },
     worker: { type: 'string', description: 'the worker node container' },
     kubernetesVersion: { type: 'string', description: 'kubeadm is where install-kubernetes put it for this version' },
-    runtime: { type: 'string', default: 'containerd', description: 'the worker joins with this runtime\'s CRI socket' },
+    runtime: { type: 'string', default: 'containerd', description: "the worker joins with this runtime's CRI socket" },
     // minikube's join ignores every preflight error; kind skips preflight. The init's preflight already ran on the same image.
     ignorePreflightErrors: { type: 'string[]', default: ['all'] },
     tokenTtl: { type: 'string', default: '15m', description: 'the bootstrap token expires after this' },
@@ -35,11 +35,31 @@ export default defineTask({
   async run(ctx, p) {
     const ep = endpoint(p);
     const kubeadm = `${binDir(parseKubernetesVersion(p.kubernetesVersion).text)}/kubeadm`;
-    const made = await ctx.engine(ep, { op: 'container.exec', name: p.controlPlane, argv: [kubeadm, 'token', 'create', '--ttl', p.tokenTtl, '--print-join-command'] });
-    if (ctx.mode === 'run' && made.exitCode !== 0) throw new Error(`kubeadm token create on ${p.controlPlane} failed (exit ${made.exitCode}): ${scrubSecrets(made.stderr.trim() || made.stdout.trim())}`);
+    const made = await ctx.engine(ep, {
+      op: 'container.exec',
+      name: p.controlPlane,
+      argv: [kubeadm, 'token', 'create', '--ttl', p.tokenTtl, '--print-join-command'],
+    });
+    if (ctx.mode === 'run' && made.exitCode !== 0) {
+      throw new Error(`kubeadm token create on ${p.controlPlane} failed (exit ${made.exitCode}): ${scrubSecrets(made.stderr.trim() || made.stdout.trim())}`);
+    }
     const command = made.stdout.trim();
-    const args = ['--node-name', p.worker, '--cri-socket', findRuntime(p.runtime).criSocket, ...(p.ignorePreflightErrors.length ? [`--ignore-preflight-errors=${p.ignorePreflightErrors.join(',')}`] : [])];
-    const r = await ctx.engine(ep, { op: 'container.exec', name: p.worker, argv: ['sh', '-c', JOIN_SCRIPT, 'kubeadm-join', kubeadm, ...args], stdin: `${command}\n`, stdinVar: JOIN_VAR });
-    if (ctx.mode === 'run' && r.exitCode !== 0) throw new Error(`kubeadm join on ${p.worker} failed (exit ${r.exitCode}): ${scrubSecrets(r.stderr.trim().split('\n').slice(-5).join(' | '))}`);
+    const args = [
+      '--node-name',
+      p.worker,
+      '--cri-socket',
+      findRuntime(p.runtime).criSocket,
+      ...(p.ignorePreflightErrors.length ? [`--ignore-preflight-errors=${p.ignorePreflightErrors.join(',')}`] : []),
+    ];
+    const r = await ctx.engine(ep, {
+      op: 'container.exec',
+      name: p.worker,
+      argv: ['sh', '-c', JOIN_SCRIPT, 'kubeadm-join', kubeadm, ...args],
+      stdin: `${command}\n`,
+      stdinVar: JOIN_VAR,
+    });
+    if (ctx.mode === 'run' && r.exitCode !== 0) {
+      throw new Error(`kubeadm join on ${p.worker} failed (exit ${r.exitCode}): ${scrubSecrets(r.stderr.trim().split('\n').slice(-5).join(' | '))}`);
+    }
   },
 });

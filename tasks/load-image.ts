@@ -4,7 +4,7 @@
 import { UserError } from '../core/errors.ts';
 import { defineTask } from '../core/task.ts';
 import type { TaskContext } from '../core/context.ts';
-import { ENGINE_PARAMS, LABEL, endpoint, profileLabels } from './container/common.ts';
+import { endpoint, ENGINE_PARAMS, LABEL, profileLabels } from './container/common.ts';
 
 /** How each runtime in a node takes an image archive on stdin, and lists what it has. */
 const IMPORT: Record<string, { load: string[]; list: string[] }> = {
@@ -25,13 +25,27 @@ export function fullReference(ref: string): string {
 async function nodes(ctx: TaskContext, p: { engine: string; socket: string; image: string }) {
   const ep = endpoint(p);
   const image = (await ctx.engine(ep, { op: 'image.inspect', image: p.image })).value as { Id: string; RepoTags?: string[] } | null;
-  if (!image) throw new UserError('IMAGE_NOT_FOUND', `image ${p.image} is not in the local ${ep.engine}`, { fix: `build or pull it first (${ep.engine} images lists what is there)` });
+  if (!image) {
+    throw new UserError('IMAGE_NOT_FOUND', `image ${p.image} is not in the local ${ep.engine}`, {
+      fix: `build or pull it first (${ep.engine} images lists what is there)`,
+    });
+  }
   const wanted = nodeReference(p.image, image.RepoTags ?? []);
-  const all = (await ctx.engine(ep, { op: 'container.list', labels: profileLabels(ctx.profile) })).value as { name: string; state: string; labels: Record<string, string> }[];
-  if (!all.length) throw new UserError('PROFILE_NO_NODES', `profile ${ctx.profile} has no node containers on ${ep.engine}`, { fix: `start it first: kubestrap start -p ${ctx.profile} --driver ${ep.engine}` });
+  const all = (await ctx.engine(ep, { op: 'container.list', labels: profileLabels(ctx.profile) })).value as {
+    name: string;
+    state: string;
+    labels: Record<string, string>;
+  }[];
+  if (!all.length) {
+    throw new UserError('PROFILE_NO_NODES', `profile ${ctx.profile} has no node containers on ${ep.engine}`, {
+      fix: `start it first: kubestrap start -p ${ctx.profile} --driver ${ep.engine}`,
+    });
+  }
   const out: { name: string; runtime: string; has: boolean }[] = [];
   for (const c of all) {
-    if (c.state !== 'running') throw new UserError('NODE_NOT_RUNNING', `node ${c.name} of profile ${ctx.profile} is ${c.state}`, { fix: `start it: kubestrap start -p ${ctx.profile}` });
+    if (c.state !== 'running') {
+      throw new UserError('NODE_NOT_RUNNING', `node ${c.name} of profile ${ctx.profile} is ${c.state}`, { fix: `start it: kubestrap start -p ${ctx.profile}` });
+    }
     const runtime = c.labels[LABEL.runtime] ?? 'containerd';
     const how = IMPORT[runtime];
     if (!how) throw new UserError('RUNTIME_UNKNOWN', `node ${c.name} runs ${runtime}, which kubestrap cannot load images into`);
@@ -60,19 +74,25 @@ export function nodeReference(ref: string, repoTags: readonly string[]): string 
 
 export default defineTask({
   name: 'load-image',
-  description: 'Put an image from the local Docker/Podman into every node\'s container runtime',
+  description: "Put an image from the local Docker/Podman into every node's container runtime",
   params: { ...ENGINE_PARAMS, image: { type: 'string', description: 'the image reference in the local engine' } },
   async check(ctx, p) {
     return (await nodes(ctx, p)).nodes.every((n) => n.has);
   },
   async run(ctx, p) {
     const { ep, nodes: list, wanted } = await nodes(ctx, p);
-    if (wanted !== fullReference(p.image)) ctx.note('info', `${ep.engine} names ${p.image} ${wanted}: the nodes get it under that name, and a pod must ask for ${wanted}`);
+    if (wanted !== fullReference(p.image)) {
+      ctx.note('info', `${ep.engine} names ${p.image} ${wanted}: the nodes get it under that name, and a pod must ask for ${wanted}`);
+    }
     // Every node at once, like kind: each gets its own stream of the image.
-    await Promise.all(list.filter((n) => !n.has).map(async (n) => {
-      const r = await ctx.engine(ep, { op: 'image.pipe', image: p.image, name: n.name, argv: IMPORT[n.runtime]!.load });
-      if (ctx.mode === 'run' && r.exitCode !== 0) throw new Error(`loading ${p.image} into ${n.name} failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
-    }));
+    await Promise.all(
+      list.filter((n) => !n.has).map(async (n) => {
+        const r = await ctx.engine(ep, { op: 'image.pipe', image: p.image, name: n.name, argv: IMPORT[n.runtime]!.load });
+        if (ctx.mode === 'run' && r.exitCode !== 0) {
+          throw new Error(`loading ${p.image} into ${n.name} failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
+        }
+      }),
+    );
     return { nodes: list.map((n) => n.name), image: wanted };
   },
 });

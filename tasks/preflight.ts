@@ -7,14 +7,14 @@ import { placeholder } from '../core/placeholder.ts';
 import { defineTask } from '../core/task.ts';
 import { apiserverPort, extraConfig, kubernetesVersion } from '../options/cluster.ts';
 import { taskParam } from '../options/option.ts';
-import { parseExtraConfig, kubeadmSetting } from './k8s/extra-config.ts';
+import { kubeadmSetting, parseExtraConfig } from './k8s/extra-config.ts';
 import { commandPresent, fileFact } from '../core/facts.ts';
 import { ADDRESS_FACTS, ARCH, CPUS, hasCommand, ipv4Addresses, listeningPorts, nodeArch, PORT_FACTS, readIfExists } from './k8s/node-facts.ts';
 import { once } from './k8s/once.ts';
 import { parseCidr } from './k8s/cni.ts';
 import { DEFAULT_POD_SUBNET } from './k8s/kubeadm-yaml.ts';
 import { ADMIN_CONF } from './k8s/paths.ts';
-import { CGROUP_V1_REFUSED_FROM, DEFAULT_KUBERNETES_VERSION, SUPPORTED_MINORS, parseKubernetesVersion, upstreamSupported } from './k8s/versions.ts';
+import { CGROUP_V1_REFUSED_FROM, DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion, SUPPORTED_MINORS, upstreamSupported } from './k8s/versions.ts';
 import { containerdSupports, describeMinimums } from '../runtimes/containerd-support.ts';
 import { findBinaries, runtimeBinaries, sourceOf } from '../runtimes/installed.ts';
 
@@ -35,7 +35,11 @@ const API_SERVER_MANIFEST = '/etc/kubernetes/manifests/kube-apiserver.yaml';
 /** Present only where the unified (v2) hierarchy is mounted. */
 const CGROUP_V2 = '/sys/fs/cgroup/cgroup.controllers';
 
-interface Listener { port: number; address: string; component: string }
+interface Listener {
+  port: number;
+  address: string;
+  component: string;
+}
 
 function listeners(apiserverPort: number, nodeIp: string): Listener[] {
   return [
@@ -60,10 +64,16 @@ async function checkRuntimeVersion(ctx: TaskContext, runtime: string, version: {
   if (runtime !== 'containerd') return;
   const found = (await findBinaries(ctx, ['containerd'])).get('containerd');
   if (!found?.version || containerdSupports(found.version, version.minor)) return;
-  const what = `containerd ${found.version} on ${ctx.host} (${found.path}, ${sourceOf(found)}) is outside containerd's support for Kubernetes ${version.text} (${describeMinimums(version.minor)})`;
-  ctx.note('warn', found.owner === 'containerd'
-    ? `${what}: the runtime step installs containerd's own release instead`
-    : `${what}: the runtime step will not replace it unless allowed`, found.owner === 'containerd' ? undefined : 'upgrade it from where it came from, or pass --allow-package-changes');
+  const what = `containerd ${found.version} on ${ctx.host} (${found.path}, ${
+    sourceOf(found)
+  }) is outside containerd's support for Kubernetes ${version.text} (${describeMinimums(version.minor)})`;
+  ctx.note(
+    'warn',
+    found.owner === 'containerd'
+      ? `${what}: the runtime step installs containerd's own release instead`
+      : `${what}: the runtime step will not replace it unless allowed`,
+    found.owner === 'containerd' ? undefined : 'upgrade it from where it came from, or pass --allow-package-changes',
+  );
 }
 
 async function inspect(ctx: TaskContext, p: { kubernetesVersion: string; apiserverPort: number; extraConfig: string[]; containerRuntime: string }) {
@@ -72,27 +82,43 @@ async function inspect(ctx: TaskContext, p: { kubernetesVersion: string; apiserv
     const extra = parseExtraConfig(p.extraConfig);
     const ignore = new Set<string>();
     if (!upstreamSupported(version)) {
-      ctx.note('warn', `Kubernetes v1.${version.minor} no longer gets fixes upstream (supported: ${SUPPORTED_MINORS.map(([m]) => `v1.${m}`).join(', ')})`, `use --kubernetes-version ${DEFAULT_KUBERNETES_VERSION} or stable`);
+      ctx.note(
+        'warn',
+        `Kubernetes v1.${version.minor} no longer gets fixes upstream (supported: ${SUPPORTED_MINORS.map(([m]) => `v1.${m}`).join(', ')})`,
+        `use --kubernetes-version ${DEFAULT_KUBERNETES_VERSION} or stable`,
+      );
     }
     if (ctx.createdBy) return planned(ctx, p.apiserverPort, extra);
     const facts = await ctx.facts();
 
     // Root commands go through sudo -n: it must work without a password prompt.
     if (facts.uid !== 0 && !(await ctx.probe`sudo -n true`).ok) {
-      ctx.block('SUDO_REQUIRED', `${facts.user} cannot run commands as root without a password (sudo -n true failed on ${ctx.host})`,
-        'run sudo -v first so sudo remembers your password, or allow this user passwordless sudo');
+      ctx.block(
+        'SUDO_REQUIRED',
+        `${facts.user} cannot run commands as root without a password (sudo -n true failed on ${ctx.host})`,
+        'run sudo -v first so sudo remembers your password, or allow this user passwordless sudo',
+      );
     }
     if (!(await hasCommand(ctx, 'systemctl'))) {
-      ctx.block('NO_SYSTEMD', `systemctl is required: the kubelet runs as a systemd service, and ${ctx.host} has no systemctl`, 'use a systemd-based Linux (Debian, Ubuntu, Fedora, …)');
-    }
-    else if (!(await ctx.exists('/run/systemd/system'))) {
-      ctx.block('NO_SYSTEMD', `systemd is not running as the init system on ${ctx.host} (no /run/systemd/system)`, 'use a machine booted with systemd, or a driver that brings its own machine');
+      ctx.block(
+        'NO_SYSTEMD',
+        `systemctl is required: the kubelet runs as a systemd service, and ${ctx.host} has no systemctl`,
+        'use a systemd-based Linux (Debian, Ubuntu, Fedora, …)',
+      );
+    } else if (!(await ctx.exists('/run/systemd/system'))) {
+      ctx.block(
+        'NO_SYSTEMD',
+        `systemd is not running as the init system on ${ctx.host} (no /run/systemd/system)`,
+        'use a machine booted with systemd, or a driver that brings its own machine',
+      );
     }
     const arch = await nodeArch(ctx);
 
     const addrs = await ipv4Addresses(ctx);
     if (!addrs.primary) {
-      throw new UserError('NO_NODE_IP', `${ctx.host} has no global IPv4 address for the API server to advertise`, { fix: 'bring up a network interface with an IPv4 address (kubeadm needs one)' });
+      throw new UserError('NO_NODE_IP', `${ctx.host} has no global IPv4 address for the API server to advertise`, {
+        fix: 'bring up a network interface with an IPv4 address (kubeadm needs one)',
+      });
     }
     const nodeIp = addrs.primary;
 
@@ -105,22 +131,36 @@ async function inspect(ctx: TaskContext, p: { kubernetesVersion: string; apiserv
       const busy = await listeningPorts(ctx);
       const taken = [...new Map(wanted.filter((l) => busy.has(l.port)).map((l) => [l.port, l])).values()];
       if (taken.length) {
-        ctx.block('PORTS_IN_USE', `port${taken.length > 1 ? 's' : ''} ${taken.map((l) => `${l.port} (${l.component})`).join(', ')} already in use on ${ctx.host}`,
-          `stop what listens there (sudo ss -ltnp shows it)${taken.some((l) => l.port === p.apiserverPort) ? ', or pick another --apiserver-port' : ''}`);
+        ctx.block(
+          'PORTS_IN_USE',
+          `port${taken.length > 1 ? 's' : ''} ${taken.map((l) => `${l.port} (${l.component})`).join(', ')} already in use on ${ctx.host}`,
+          `stop what listens there (sudo ss -ltnp shows it)${taken.some((l) => l.port === p.apiserverPort) ? ', or pick another --apiserver-port' : ''}`,
+        );
       }
     }
     for (const l of wanted) ctx.listen(l.port, { address: l.address, component: l.component });
     const outside = addrs.global.filter((a) => !isLoopback(a));
     const exposed = wanted.filter((l) => !isLoopback(l.address));
     if (outside.length) {
-      ctx.note('warn', `${exposed.map((l) => `${l.component} :${l.port}`).join(', ')} will accept connections on ${outside.join(', ')}: reachable from other machines on those networks`,
-        'block these ports in the firewall unless other machines should reach the cluster');
+      ctx.note(
+        'warn',
+        `${exposed.map((l) => `${l.component} :${l.port}`).join(', ')} will accept connections on ${
+          outside.join(', ')
+        }: reachable from other machines on those networks`,
+        'block these ports in the firewall unless other machines should reach the cluster',
+      );
     }
 
     const swaps = ((await readIfExists(ctx, '/proc/swaps')) ?? '').split('\n').slice(1).filter((l) => l.trim());
     if (swaps.length) {
       ignore.add('Swap');
-      ctx.note('warn', `swap is on (${swaps.map((l) => l.split(/\s+/)[0]).join(', ')}): the kubelet is configured to tolerate it (failSwapOn: false), and pods may be swapped out`, 'sudo swapoff -a turns it off (and remove it from /etc/fstab to keep it off)');
+      ctx.note(
+        'warn',
+        `swap is on (${
+          swaps.map((l) => l.split(/\s+/)[0]).join(', ')
+        }): the kubelet is configured to tolerate it (failSwapOn: false), and pods may be swapped out`,
+        'sudo swapoff -a turns it off (and remove it from /etc/fstab to keep it off)',
+      );
     }
     const cpus = Number((await ctx.fact(CPUS)).stdout.trim());
     if (Number.isFinite(cpus) && cpus > 0 && cpus < MIN_CPUS) {
@@ -136,10 +176,17 @@ async function inspect(ctx: TaskContext, p: { kubernetesVersion: string; apiserv
     if (cgroupVersion === 1 && version.minor >= CGROUP_V1_REFUSED_FROM) {
       // From 1.35 the kubelet refuses cgroup v1 unless told otherwise, and kubeadm's SystemVerification fails on it.
       ignore.add('SystemVerification');
-      ctx.note('warn', `this machine uses cgroup v1, which the kubelet of Kubernetes ${version.text} refuses by default: kubestrap sets failCgroupV1: false in the KubeletConfiguration and skips kubeadm's SystemVerification preflight check, which fails on cgroup v1 (its kernel and cgroup-controller checks are skipped with it); cgroup v1 support is deprecated and will be removed from Kubernetes`,
-        'boot with systemd.unified_cgroup_hierarchy=1 to use cgroup v2');
+      ctx.note(
+        'warn',
+        `this machine uses cgroup v1, which the kubelet of Kubernetes ${version.text} refuses by default: kubestrap sets failCgroupV1: false in the KubeletConfiguration and skips kubeadm's SystemVerification preflight check, which fails on cgroup v1 (its kernel and cgroup-controller checks are skipped with it); cgroup v1 support is deprecated and will be removed from Kubernetes`,
+        'boot with systemd.unified_cgroup_hierarchy=1 to use cgroup v2',
+      );
     } else if (cgroupVersion === 1 && version.minor >= 31) {
-      ctx.note('warn', `this machine uses cgroup v1, which Kubernetes ${version.text} supports only in maintenance mode`, 'boot with systemd.unified_cgroup_hierarchy=1 to use cgroup v2');
+      ctx.note(
+        'warn',
+        `this machine uses cgroup v1, which Kubernetes ${version.text} supports only in maintenance mode`,
+        'boot with systemd.unified_cgroup_hierarchy=1 to use cgroup v2',
+      );
     }
     const missing: string[] = [];
     for (const tool of LATER_TOOLS) if (!(await hasCommand(ctx, tool))) missing.push(tool);
@@ -148,7 +195,10 @@ async function inspect(ctx: TaskContext, p: { kubernetesVersion: string; apiserv
     await checkRuntimeVersion(ctx, p.containerRuntime, version);
     for (const e of (kubeadmSetting(extra, 'ignore-preflight-errors') ?? '').split(',')) if (e.trim()) ignore.add(e.trim());
     return {
-      nodeIp, arch, initialized, cgroupVersion,
+      nodeIp,
+      arch,
+      initialized,
+      cgroupVersion,
       podSubnet: parseCidr(kubeadmSetting(extra, 'pod-network-cidr') ?? DEFAULT_POD_SUBNET, '--extra-config kubeadm.pod-network-cidr'),
       ignorePreflightErrors: [...ignore].sort().join(','),
     };
@@ -162,20 +212,36 @@ async function inspect(ctx: TaskContext, p: { kubernetesVersion: string; apiserv
 function planned(ctx: TaskContext, apiserverPort: number, extra: ReturnType<typeof parseExtraConfig>) {
   // Named by the step that creates it: the host's own name may hold a placeholder (a VM's address), and placeholders do not nest.
   const nodeIp = placeholder(`the address of the machine step ${ctx.createdBy!.join(', ')} creates`);
-  ctx.note('info', `${ctx.host} does not exist yet (step ${ctx.createdBy!.join(', ')} creates it): sudo, systemd, ports, swap, CPU and memory are checked on it in the run`);
+  ctx.note(
+    'info',
+    `${ctx.host} does not exist yet (step ${ctx.createdBy!.join(', ')} creates it): sudo, systemd, ports, swap, CPU and memory are checked on it in the run`,
+  );
   for (const l of listeners(apiserverPort, nodeIp)) ctx.listen(l.port, { address: l.address, component: l.component });
   const ignore = (kubeadmSetting(extra, 'ignore-preflight-errors') ?? '').split(',').map((e) => e.trim()).filter(Boolean);
   // The machine's cgroup version is read in the run; the plan assumes v2 (what current images boot).
   const podSubnet = parseCidr(kubeadmSetting(extra, 'pod-network-cidr') ?? DEFAULT_POD_SUBNET, '--extra-config kubeadm.pod-network-cidr');
-  return { nodeIp, arch: process.arch === 'arm64' ? 'arm64' : 'amd64', initialized: false, cgroupVersion: 2, podSubnet, ignorePreflightErrors: [...new Set(ignore)].sort().join(',') };
+  return {
+    nodeIp,
+    arch: process.arch === 'arm64' ? 'arm64' : 'amd64',
+    initialized: false,
+    cgroupVersion: 2,
+    podSubnet,
+    ignorePreflightErrors: [...new Set(ignore)].sort().join(','),
+  };
 }
 
 export default defineTask({
   name: 'preflight',
-  description: 'Check that the machine can host a kubeadm control plane: sudo, systemd, free ports, swap, CPU, memory, the runtime\'s version (read-only)',
+  description: "Check that the machine can host a kubeadm control plane: sudo, systemd, free ports, swap, CPU, memory, the runtime's version (read-only)",
   params,
   facts: () => [
-    commandPresent('systemctl'), ARCH, ...ADDRESS_FACTS, ...PORT_FACTS, CPUS, ...LATER_TOOLS.map(commandPresent), runtimeBinaries(),
+    commandPresent('systemctl'),
+    ARCH,
+    ...ADDRESS_FACTS,
+    ...PORT_FACTS,
+    CPUS,
+    ...LATER_TOOLS.map(commandPresent),
+    runtimeBinaries(),
     ...['/run/systemd/system', ADMIN_CONF, API_SERVER_MANIFEST, '/proc/swaps', '/proc/meminfo', CGROUP_V2].map(fileFact),
   ],
   async check(ctx, p) {

@@ -19,7 +19,9 @@ const SYSCTLS: [string, string][] = [
   ['net.bridge.bridge-nf-call-ip6tables', '1'],
   ['net.ipv4.ip_forward', '1'],
 ];
-const SYSCTL_CONTENT = `# Written by kubestrap: pods' bridged traffic goes through iptables, and the node forwards it.\n${SYSCTLS.map(([k, v]) => `${k} = ${v}`).join('\n')}\n`;
+const SYSCTL_CONTENT = `# Written by kubestrap: pods' bridged traffic goes through iptables, and the node forwards it.\n${
+  SYSCTLS.map(([k, v]) => `${k} = ${v}`).join('\n')
+}\n`;
 
 const procPath = (key: string) => `/proc/sys/${key.replace(/\./g, '/')}`;
 
@@ -55,7 +57,8 @@ export default defineTask({
   },
   // All the tools' packages are asked at once: whichever of them turn out missing is a subset.
   facts: () => [
-    ...TOOLS.map(([tool]) => commandPresent(tool)), packageStates(TOOLS.map(([, pkg]) => pkg)),
+    ...TOOLS.map(([tool]) => commandPresent(tool)),
+    packageStates(TOOLS.map(([, pkg]) => pkg)),
     ...['/proc/filesystems', '/proc/sys/net/bridge', ...SYSCTLS.map(([k]) => procPath(k)), MODULES_FILE, SYSCTL_FILE].map(fileFact),
   ],
   async check(ctx) {

@@ -21,18 +21,55 @@ async function freePorts(ctx: TaskContext, n: number): Promise<number[]> {
   return out;
 }
 
-export interface QemuMachine { sshPort: number; apiPort: number; pidFile: string }
+export interface QemuMachine {
+  sshPort: number;
+  apiPort: number;
+  pidFile: string;
+}
 
 export function qemuArgs(m: {
-  name: string; accel: 'kvm' | 'tcg'; memoryMiB: number; cpus: number; disk: string; seed: string; dir: string;
-  mac: string; sshPort: number; apiPort: number; apiserverPort: number; kernel?: string; initrd?: string; cmdline?: string;
+  name: string;
+  accel: 'kvm' | 'tcg';
+  memoryMiB: number;
+  cpus: number;
+  disk: string;
+  seed: string;
+  dir: string;
+  mac: string;
+  sshPort: number;
+  apiPort: number;
+  apiserverPort: number;
+  kernel?: string;
+  initrd?: string;
+  cmdline?: string;
 }): string[] {
   return [
-    '-name', m.name, '-accel', m.accel, '-m', String(m.memoryMiB), '-smp', String(m.cpus),
-    '-nodefaults', '-display', 'none', '-daemonize', '-pidfile', `${m.dir}/qemu.pid`, '-serial', `file:${m.dir}/console.log`,
-    '-drive', `file=${m.disk},if=virtio,format=qcow2`, '-drive', `file=${m.seed},if=virtio,format=raw,readonly=on`,
-    '-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${m.sshPort}-:22,hostfwd=tcp:127.0.0.1:${m.apiPort}-:${m.apiserverPort}`,
-    '-device', `virtio-net-pci,netdev=net0,mac=${m.mac}`, '-device', 'virtio-rng-pci',
+    '-name',
+    m.name,
+    '-accel',
+    m.accel,
+    '-m',
+    String(m.memoryMiB),
+    '-smp',
+    String(m.cpus),
+    '-nodefaults',
+    '-display',
+    'none',
+    '-daemonize',
+    '-pidfile',
+    `${m.dir}/qemu.pid`,
+    '-serial',
+    `file:${m.dir}/console.log`,
+    '-drive',
+    `file=${m.disk},if=virtio,format=qcow2`,
+    '-drive',
+    `file=${m.seed},if=virtio,format=raw,readonly=on`,
+    '-netdev',
+    `user,id=net0,hostfwd=tcp:127.0.0.1:${m.sshPort}-:22,hostfwd=tcp:127.0.0.1:${m.apiPort}-:${m.apiserverPort}`,
+    '-device',
+    `virtio-net-pci,netdev=net0,mac=${m.mac}`,
+    '-device',
+    'virtio-rng-pci',
     ...(m.kernel ? ['-kernel', m.kernel, ...(m.initrd ? ['-initrd', m.initrd] : []), ...(m.cmdline ? ['-append', m.cmdline] : [])] : []),
   ];
 }
@@ -78,7 +115,12 @@ export default defineTask({
     const dir = await machineDir(ctx, p.home);
     const key = `${dir}/id_ed25519`;
     const accel = p.kvm === 'usable' ? 'kvm' : 'tcg';
-    if (accel === 'tcg') ctx.note('warn', `the VM runs under TCG emulation${p.kvm ? ` because KVM is ${p.kvm} here` : ''}: many times slower than KVM, expect minutes to boot and to install`);
+    if (accel === 'tcg') {
+      ctx.note(
+        'warn',
+        `the VM runs under TCG emulation${p.kvm ? ` because KVM is ${p.kvm} here` : ''}: many times slower than KVM, expect minutes to boot and to install`,
+      );
+    }
 
     let machine: QemuMachine;
     if (await ctx.exists(`${dir}/qemu.json`)) machine = JSON.parse(await ctx.read(`${dir}/qemu.json`)) as QemuMachine;
@@ -98,7 +140,16 @@ export default defineTask({
       await overlayDisk(ctx, image, `${dir}/disk.qcow2`, diskMiB);
       await ctx.write(`${dir}/qemu.json`, JSON.stringify(machine, null, 2) + '\n', { mode: '0644' });
       const args = qemuArgs({
-        name, accel, memoryMiB: p.memory, cpus: p.cpus, disk: `${dir}/disk.qcow2`, seed, dir, mac, ...machine, apiserverPort: p.apiserverPort,
+        name,
+        accel,
+        memoryMiB: p.memory,
+        cpus: p.cpus,
+        disk: `${dir}/disk.qcow2`,
+        seed,
+        dir,
+        mac,
+        ...machine,
+        apiserverPort: p.apiserverPort,
         ...(p.kernel ? { kernel: p.kernel, initrd: p.initrd, cmdline: p.cmdline } : {}),
       });
       await ctx.$`qemu-system-x86_64 ${args}`;
@@ -107,7 +158,11 @@ export default defineTask({
       await ctx.$`sh -c ${WAIT_SSH_SCRIPT} wait-ssh ${key} ${p.user} 127.0.0.1 ${p.sshTimeout} ${machine.sshPort}`;
     } catch (e) {
       if (!(e instanceof ExecError) || e.exitCode !== 3) throw e;
-      throw new MachineError('QEMU_NO_SSH', `${name} did not accept SSH on 127.0.0.1:${machine.sshPort} within ${p.sshTimeout} seconds`, `read the console log ${dir}/console.log`);
+      throw new MachineError(
+        'QEMU_NO_SSH',
+        `${name} did not accept SSH on 127.0.0.1:${machine.sshPort} within ${p.sshTimeout} seconds`,
+        `read the console log ${dir}/console.log`,
+      );
     }
     return { address: '127.0.0.1', sshPort: machine.sshPort, apiPort: machine.apiPort, sshKey: key, sshUser: p.user };
   },

@@ -42,12 +42,19 @@ export default defineTask({
     const dir = await machineDir(ctx, p.home);
     const key = `${dir}/id_ed25519`;
     if (!(await ctx.probe`sh -c ${'command -v VBoxManage'}`).ok) {
-      ctx.block('DRV_VIRTUALBOX_MISSING', 'VBoxManage is not installed', 'install VirtualBox from virtualbox.org (Debian does not package it), or use --driver kvm2 or qemu');
+      ctx.block(
+        'DRV_VIRTUALBOX_MISSING',
+        'VBoxManage is not installed',
+        'install VirtualBox from virtualbox.org (Debian does not package it), or use --driver kvm2 or qemu',
+      );
     }
     const kvm = await kvmLoaded(ctx);
     if (kvm) {
-      ctx.block('DRV_VIRTUALBOX_KVM_CONFLICT', `the ${kvm} module is loaded: VirtualBox cannot start a VM while KVM holds the CPU's virtualization (VT-x is being used by another hypervisor)`,
-        `use --driver kvm2, or unload KVM first: sudo modprobe -r ${kvm} kvm`);
+      ctx.block(
+        'DRV_VIRTUALBOX_KVM_CONFLICT',
+        `the ${kvm} module is loaded: VirtualBox cannot start a VM while KVM holds the CPU's virtualization (VT-x is being used by another hypervisor)`,
+        `use --driver kvm2, or unload KVM first: sudo modprobe -r ${kvm} kvm`,
+      );
     }
     const used = await listeningPorts(ctx);
     const ports: number[] = [];
@@ -65,7 +72,10 @@ export default defineTask({
     await ctx.$`qemu-img convert -O vdi ${image} ${disk}`;
     await ctx.$`VBoxManage modifymedium disk ${disk} --resize ${diskMiB}`;
     await ctx.$`VBoxManage createvm --name ${name} --ostype Ubuntu_64 --basefolder ${dir} --register`;
-    await ctx.$`VBoxManage modifyvm ${name} --cpus ${p.cpus} --memory ${p.memory} --acpi on --ioapic on --rtcuseutc on --boot1 disk --boot2 none --audio-driver none --nic1 nat --nictype1 virtio --macaddress1 ${mac.replace(/:/g, '').toUpperCase()} --natpf1 ${`ssh,tcp,127.0.0.1,${sshPort},,22`} --natpf1 ${`apiserver,tcp,127.0.0.1,${apiPort},,${p.apiserverPort}`} --uart1 0x3F8 4 --uartmode1 file ${`${dir}/console.log`}`;
+    await ctx
+      .$`VBoxManage modifyvm ${name} --cpus ${p.cpus} --memory ${p.memory} --acpi on --ioapic on --rtcuseutc on --boot1 disk --boot2 none --audio-driver none --nic1 nat --nictype1 virtio --macaddress1 ${
+      mac.replace(/:/g, '').toUpperCase()
+    } --natpf1 ${`ssh,tcp,127.0.0.1,${sshPort},,22`} --natpf1 ${`apiserver,tcp,127.0.0.1,${apiPort},,${p.apiserverPort}`} --uart1 0x3F8 4 --uartmode1 file ${`${dir}/console.log`}`;
     await ctx.$`VBoxManage storagectl ${name} --name SATA --add sata --controller IntelAhci --portcount 2 --hostiocache on`;
     await ctx.$`VBoxManage storageattach ${name} --storagectl SATA --port 0 --device 0 --type hdd --medium ${disk}`;
     await ctx.$`VBoxManage storageattach ${name} --storagectl SATA --port 1 --device 0 --type dvddrive --medium ${seed}`;
@@ -74,7 +84,11 @@ export default defineTask({
       await ctx.$`sh -c ${WAIT_SSH_SCRIPT} wait-ssh ${key} ${p.user} 127.0.0.1 ${p.sshTimeout} ${sshPort}`;
     } catch (e) {
       if (!(e instanceof ExecError) || e.exitCode !== 3) throw e;
-      throw new MachineError('VBOX_NO_SSH', `${name} did not accept SSH on 127.0.0.1:${sshPort} within ${p.sshTimeout} seconds`, `read the console log ${dir}/console.log`);
+      throw new MachineError(
+        'VBOX_NO_SSH',
+        `${name} did not accept SSH on 127.0.0.1:${sshPort} within ${p.sshTimeout} seconds`,
+        `read the console log ${dir}/console.log`,
+      );
     }
     return { address: '127.0.0.1', sshPort, apiPort, sshKey: key, sshUser: p.user };
   },

@@ -32,7 +32,7 @@ const PARAMS = {
   diskSize: { type: 'string', default: '20000mb' },
   imageUrl: { type: 'string', default: '', description: 'a qcow2 (or raw) cloud image with cloud-init (empty: the default image)' },
   imageSha256: { type: 'string', default: '', description: 'its sha256 (else looked up in imageChecksumUrl)' },
-  imageChecksumUrl: { type: 'string', default: '', description: 'a SHA256SUMS file naming the image (default: the default image\'s)' },
+  imageChecksumUrl: { type: 'string', default: '', description: "a SHA256SUMS file naming the image (default: the default image's)" },
   user: { type: 'string', default: 'docker', pattern: '[a-z_][a-z0-9_-]{0,31}', description: 'the user cloud-init creates, with sudo' },
   gpu: { type: 'boolean', default: false, description: '--kvm-gpu: pass eligible NVIDIA devices through' },
   hidden: { type: 'boolean', default: false, description: '--kvm-hidden: hide the hypervisor from the guest' },
@@ -46,7 +46,13 @@ const PARAMS = {
   sshTimeout: { type: 'number', default: 300, description: 'seconds to wait for SSH' },
 } as const;
 
-interface Names { domain: string; network: string; dir: string; key: string; macs: [string, string] }
+interface Names {
+  domain: string;
+  network: string;
+  dir: string;
+  key: string;
+  macs: [string, string];
+}
 
 async function names(ctx: TaskContext, p: { name: string; network: string; home: string }): Promise<Names> {
   const domain = p.name || ctx.profile;
@@ -97,7 +103,8 @@ export default defineTask({
   async run(ctx, p) {
     const uri = checkUri(p.uri);
     const n = await names(ctx, p);
-    checkNetworkName(n.network, 'network'); checkNetworkName(p.kvmNetwork, '--kvm-network');
+    checkNetworkName(n.network, 'network');
+    checkNetworkName(p.kvmNetwork, '--kvm-network');
     if (!/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(n.domain)) throw new UserError('USAGE', `domain name ${JSON.stringify(n.domain)} is not valid`);
     if (!Number.isInteger(p.cpus) || p.cpus < 1) throw new UserError('USAGE', `--cpus ${p.cpus} must be a whole number ≥ 1`);
     if (!Number.isInteger(p.memory) || p.memory < 256) throw new UserError('USAGE', `--memory ${p.memory} must be at least 256 (MiB)`);
@@ -114,16 +121,30 @@ export default defineTask({
 
     const type = p.virtType !== 'auto' ? p.virtType : p.kvm === 'usable' ? 'kvm' : 'qemu';
     if (type === 'qemu') {
-      ctx.note('warn', `the VM runs under TCG emulation (type='qemu')${p.kvm ? ` because KVM is ${p.kvm} here` : ''}: many times slower than KVM, expect minutes to boot and to install`,
-        'on a machine with VT-x/AMD-V (or nested virtualization), KVM is used automatically');
+      ctx.note(
+        'warn',
+        `the VM runs under TCG emulation (type='qemu')${
+          p.kvm ? ` because KVM is ${p.kvm} here` : ''
+        }: many times slower than KVM, expect minutes to boot and to install`,
+        'on a machine with VT-x/AMD-V (or nested virtualization), KVM is used automatically',
+      );
     }
     let gpus: string[] = [];
     if (p.gpu) {
       const pci = parsePci((await ctx.probe`sh -c ${PCI_SCRIPT}`).stdout);
       const { ok, skipped } = eligibleGpus(pci.devices);
-      for (const s of skipped) ctx.note('warn', `NVIDIA device ${s.device.address} is not passed through: ${s.why}`, 'bind it (and its IOMMU group) to vfio-pci');
-      if (!pci.iommu) ctx.block('PR_KVM_NO_IOMMU', '--kvm-gpu needs IOMMU groups (/sys/kernel/iommu_groups is empty)', 'enable VT-d/AMD-Vi in the firmware and boot with intel_iommu=on (or amd_iommu=on)');
-      else if (!ok.length) ctx.block('PR_KVM_NO_GPU', '--kvm-gpu: no NVIDIA device can be passed through', 'bind the GPU to vfio-pci (and every device in its IOMMU group)');
+      for (const s of skipped) {
+        ctx.note('warn', `NVIDIA device ${s.device.address} is not passed through: ${s.why}`, 'bind it (and its IOMMU group) to vfio-pci');
+      }
+      if (!pci.iommu) {
+        ctx.block(
+          'PR_KVM_NO_IOMMU',
+          '--kvm-gpu needs IOMMU groups (/sys/kernel/iommu_groups is empty)',
+          'enable VT-d/AMD-Vi in the firmware and boot with intel_iommu=on (or amd_iommu=on)',
+        );
+      } else if (!ok.length) {
+        ctx.block('PR_KVM_NO_GPU', '--kvm-gpu: no NVIDIA device can be passed through', 'bind the GPU to vfio-pci (and every device in its IOMMU group)');
+      }
       gpus = ok.map((d) => d.address);
     }
 
@@ -133,13 +154,27 @@ export default defineTask({
     if (state === 'missing') {
       const image = await cachedImage(ctx, p);
       if (!(await ctx.exists(n.dir))) await ctx.$`mkdir -p ${n.dir}`;
-      await traversable(ctx, [n.dir, image.slice(0, image.lastIndexOf('/')), ...[p.kernel, p.initrd].filter(Boolean).map((f) => f.slice(0, f.lastIndexOf('/')))]);
+      await traversable(ctx, [
+        n.dir,
+        image.slice(0, image.lastIndexOf('/')),
+        ...[p.kernel, p.initrd].filter(Boolean).map((f) => f.slice(0, f.lastIndexOf('/'))),
+      ]);
       const publicKey = await sshKey(ctx, n.key);
       await seedIso(ctx, n.dir, { hostname: n.domain, user: p.user, publicKey, instanceId: `${n.domain}-${n.macs[0].replace(/:/g, '')}` });
       await overlayDisk(ctx, image, disk, diskMiB);
       const xml = domainXml({
-        name: n.domain, type, memoryMiB: p.memory, cpus: p.cpus, disk, seed, consoleLog: `${n.dir}/console.log`,
-        network: n.network, kvmNetwork: p.kvmNetwork, macs: n.macs, hidden: p.hidden, gpus,
+        name: n.domain,
+        type,
+        memoryMiB: p.memory,
+        cpus: p.cpus,
+        disk,
+        seed,
+        consoleLog: `${n.dir}/console.log`,
+        network: n.network,
+        kvmNetwork: p.kvmNetwork,
+        macs: n.macs,
+        hidden: p.hidden,
+        gpus,
         ...(p.kernel ? { kernel: p.kernel, initrd: p.initrd, cmdline: p.cmdline } : {}),
       });
       await ctx.write(`${n.dir}/domain.xml`, xml, { mode: '0644' });
@@ -154,15 +189,23 @@ export default defineTask({
       if (!(e instanceof ExecError) || e.exitCode !== 3) throw e;
       const leases = e.stderr.split('\n').slice(2).map((l) => l.trim()).filter(Boolean);
       const bridge = (await networkState(ctx, uri, n.network)).bridge ?? n.network;
-      throw new MachineError('PR_KVM_NO_IP', `Machine didn't return an IP after ${p.ipTimeout} seconds (MAC ${n.macs[0]} on network '${n.network}'; leases: ${leases.length ? leases.join('; ') : 'none'})`,
-        `a firewall dropping DHCP (udp 67/68) on ${bridge} is the usual cause: kubestrap doctor --driver kvm2 checks it; the console log is ${n.dir}/console.log`);
+      throw new MachineError(
+        'PR_KVM_NO_IP',
+        `Machine didn't return an IP after ${p.ipTimeout} seconds (MAC ${n.macs[0]} on network '${n.network}'; leases: ${
+          leases.length ? leases.join('; ') : 'none'
+        })`,
+        `a firewall dropping DHCP (udp 67/68) on ${bridge} is the usual cause: kubestrap doctor --driver kvm2 checks it; the console log is ${n.dir}/console.log`,
+      );
     }
     try {
       await ctx.$`sh -c ${WAIT_SSH_SCRIPT} wait-ssh ${n.key} ${p.user} ${address} ${p.sshTimeout} 22`;
     } catch (e) {
       if (!(e instanceof ExecError) || e.exitCode !== 3) throw e;
-      throw new MachineError('PR_KVM_NO_SSH', `${n.domain} at ${address} did not accept SSH with ${n.key} within ${p.sshTimeout} seconds`,
-        `read the console log ${n.dir}/console.log (cloud-init must have created user ${p.user})`);
+      throw new MachineError(
+        'PR_KVM_NO_SSH',
+        `${n.domain} at ${address} did not accept SSH with ${n.key} within ${p.sshTimeout} seconds`,
+        `read the console log ${n.dir}/console.log (cloud-init must have created user ${p.user})`,
+      );
     }
     return { address, sshKey: n.key, sshUser: p.user, sshPort: 22, domain: n.domain, mac: n.macs[0] };
   },

@@ -9,9 +9,14 @@ import { checkUri, DEFAULT_URI, machineDir, networkNames } from './libvirt/virsh
 
 /** $1 uri, $2 network, $3 the XML to define, $4 the backup ('' when there is none). */
 export const DEFINE_SCRIPT = 'virsh -c "$1" net-define "$3" || { [ -z "$4" ] || virsh -c "$1" net-define "$4"; exit 1; }';
-export const START_SCRIPT = 'virsh -c "$1" net-start "$2" || { if [ -n "$4" ]; then virsh -c "$1" net-undefine "$2"; virsh -c "$1" net-define "$4" && virsh -c "$1" net-start "$2"; fi; exit 1; }';
+export const START_SCRIPT =
+  'virsh -c "$1" net-start "$2" || { if [ -n "$4" ]; then virsh -c "$1" net-undefine "$2"; virsh -c "$1" net-define "$4" && virsh -c "$1" net-start "$2"; fi; exit 1; }';
 
-interface Link { name: string; bridge: boolean; ports: number }
+interface Link {
+  name: string;
+  bridge: boolean;
+  ports: number;
+}
 
 async function link(ctx: TaskContext, name: string): Promise<Link | undefined> {
   if (!(await ctx.exists(`/sys/class/net/${name}`))) return undefined;
@@ -26,8 +31,8 @@ export default defineTask({
   params: {
     uri: { type: 'string', default: DEFAULT_URI },
     network: { type: 'string', description: 'the network to repair' },
-    subnet: { type: 'string', default: '192.168.122.0', description: 'the default template\'s subnet, when default must be defined anew' },
-    bridge: { type: 'string', default: 'virbr0', description: 'the default template\'s bridge' },
+    subnet: { type: 'string', default: '192.168.122.0', description: "the default template's subnet, when default must be defined anew" },
+    bridge: { type: 'string', default: 'virbr0', description: "the default template's bridge" },
     home: { type: 'string', default: '' },
   },
   async run(ctx, p) {
@@ -74,8 +79,24 @@ export default defineTask({
     for (const c of candidates) {
       const l = await link(ctx, c);
       if (!l) continue;
-      if (!l.bridge) { ctx.note('warn', `${c} holds ${wanted.address} but is not a bridge: kubestrap leaves it alone`, `free the address on ${c}, or repair with another subnet`); continue; }
-      if (l.ports || activeBridges.has(c)) { ctx.note('warn', `bridge ${c} holds the network's address but is in use (${l.ports} port${l.ports === 1 ? '' : 's'}${activeBridges.has(c) ? ', an active network' : ''}): kubestrap leaves it alone`, `remove what uses ${c}`); continue; }
+      if (!l.bridge) {
+        ctx.note(
+          'warn',
+          `${c} holds ${wanted.address} but is not a bridge: kubestrap leaves it alone`,
+          `free the address on ${c}, or repair with another subnet`,
+        );
+        continue;
+      }
+      if (l.ports || activeBridges.has(c)) {
+        ctx.note(
+          'warn',
+          `bridge ${c} holds the network's address but is in use (${l.ports} port${l.ports === 1 ? '' : 's'}${
+            activeBridges.has(c) ? ', an active network' : ''
+          }): kubestrap leaves it alone`,
+          `remove what uses ${c}`,
+        );
+        continue;
+      }
       await ctx.sudo`ip link delete ${c}`;
     }
 

@@ -7,7 +7,6 @@ import { readIfExists } from './k8s/node-facts.ts';
 import { once } from './k8s/once.ts';
 import { ADMIN_CONF, adminContext } from './k8s/paths.ts';
 
-
 export const BEFORE_SUFFIX = '.before-kubestrap';
 
 export async function userKubeconfig(ctx: TaskContext): Promise<{ dir: string; file: string; backup: string }> {
@@ -48,7 +47,11 @@ export default defineTask({
     if (!(await ctx.exists(s.dir))) await ctx.$`mkdir -m 0700 ${s.dir}`;
     if (s.current !== null && !s.ours) {
       if (await ctx.exists(s.backup)) {
-        ctx.note('warn', `${s.file} belongs to another cluster and ${s.backup} already exists: the current file is replaced without a copy`, 'merge kubeconfigs with KUBECONFIG=a:b kubectl config view --flatten');
+        ctx.note(
+          'warn',
+          `${s.file} belongs to another cluster and ${s.backup} already exists: the current file is replaced without a copy`,
+          'merge kubeconfigs with KUBECONFIG=a:b kubectl config view --flatten',
+        );
       } else {
         await ctx.$`cp -p ${s.file} ${s.backup}`;
         ctx.note('info', `${s.file} held other clusters' settings: kept as ${s.backup}`);

@@ -36,8 +36,18 @@ describe('a plan of an unchanged machine has one digest', () => {
       }
       // The other runtime, as a separate process.
       const other = 'Deno' in globalThis
-        ? spawnSync('node', ['--import', 'tsx', join(repoRoot, 'cli.ts'), ...argv, '--out', join(dir, 'other.json')], { cwd: repoRoot, env: { ...process.env, ...env, NODE_OPTIONS: '' }, encoding: 'utf8' })
-        : existsSync(deno) ? spawnSync(deno, ['run', '-A', join(repoRoot, 'cli.ts'), ...argv, '--out', join(dir, 'other.json')], { cwd: repoRoot, env: { ...process.env, ...env }, encoding: 'utf8' }) : undefined;
+        ? spawnSync('node', ['--import', 'tsx', join(repoRoot, 'cli.ts'), ...argv, '--out', join(dir, 'other.json')], {
+          cwd: repoRoot,
+          env: { ...process.env, ...env, NODE_OPTIONS: '' },
+          encoding: 'utf8',
+        })
+        : existsSync(deno)
+        ? spawnSync(deno, ['run', '-A', join(repoRoot, 'cli.ts'), ...argv, '--out', join(dir, 'other.json')], {
+          cwd: repoRoot,
+          env: { ...process.env, ...env },
+          encoding: 'utf8',
+        })
+        : undefined;
       if (other) {
         assert.ok(existsSync(join(dir, 'other.json')), other.stderr);
         digests.push((JSON.parse(readFileSync(join(dir, 'other.json'), 'utf8')) as PlanDocument).digest);

@@ -1,13 +1,13 @@
 // The bad-input corpus: every malformed recipe, task file, flag or plan is refused with exit 2
 // (3 for refusals), one line on stderr naming the file, line:column and a stable reason, no stack —
 // and nothing runs: each bad recipe also holds a step that would touch a marker file.
-import { describe, it, before, after } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, type CliResult } from './helpers/cli.ts';
+import { type CliResult, runCli } from './helpers/cli.ts';
 import { repoRoot, tempDir } from './helpers/env.ts';
 
 interface Case {
@@ -26,70 +26,343 @@ const run = (file: string, ...rest: string[]) => (root: string) => ['run', '--ye
 const RECIPE_CASES: Case[] = [
   { name: 'YAML syntax error', argv: run('yaml-syntax.yaml'), code: 2, reason: 'RECIPE_YAML', where: 'yaml-syntax.yaml:8:46', message: /not valid YAML/ },
   { name: 'tab indentation', argv: run('tabs.yaml'), code: 2, reason: 'RECIPE_YAML', where: 'tabs.yaml:7:1', message: /Tabs are not allowed/ },
-  { name: 'duplicate keys', argv: run('duplicate-keys.yaml'), code: 2, reason: 'RECIPE_YAML', where: 'duplicate-keys.yaml:8:5', message: /keys must be unique/ },
-  { name: 'not a mapping', argv: run('not-a-mapping.yaml'), code: 2, reason: 'RECIPE_INVALID', where: 'not-a-mapping.yaml:1:1', message: /must be a YAML mapping/ },
-  { name: 'unknown top-level key', argv: run('unknown-top-key.yaml'), code: 2, reason: 'RECIPE_INVALID', where: 'unknown-top-key.yaml:2:1', message: /unknown key 'imprts' in recipe \(did you mean 'imports'\?\)/ },
+  {
+    name: 'duplicate keys',
+    argv: run('duplicate-keys.yaml'),
+    code: 2,
+    reason: 'RECIPE_YAML',
+    where: 'duplicate-keys.yaml:8:5',
+    message: /keys must be unique/,
+  },
+  {
+    name: 'not a mapping',
+    argv: run('not-a-mapping.yaml'),
+    code: 2,
+    reason: 'RECIPE_INVALID',
+    where: 'not-a-mapping.yaml:1:1',
+    message: /must be a YAML mapping/,
+  },
+  {
+    name: 'unknown top-level key',
+    argv: run('unknown-top-key.yaml'),
+    code: 2,
+    reason: 'RECIPE_INVALID',
+    where: 'unknown-top-key.yaml:2:1',
+    message: /unknown key 'imprts' in recipe \(did you mean 'imports'\?\)/,
+  },
   { name: 'missing name', argv: run('missing-name.yaml'), code: 2, reason: 'RECIPE_INVALID', where: 'missing-name.yaml:1:1', message: /needs a name/ },
   { name: 'empty steps', argv: run('empty-steps.yaml'), code: 2, reason: 'RECIPE_INVALID', where: 'empty-steps.yaml:2:8', message: /non-empty list of steps/ },
-  { name: 'step without id', argv: run('step-without-id.yaml'), code: 2, reason: 'RECIPE_INVALID', where: 'step-without-id.yaml:6:5', message: /step 2 needs an id/ },
-  { name: 'duplicate step id', argv: run('duplicate-step-id.yaml'), code: 2, reason: 'RECIPE_INVALID', where: 'duplicate-step-id.yaml:6:9', message: /'marker' is used twice \(first by step 1\)/ },
-  { name: 'unknown step key', argv: run('unknown-step-key.yaml'), code: 2, reason: 'RECIPE_INVALID', where: 'unknown-step-key.yaml:9:5', message: /unknown key 'need' .*did you mean 'needs'/ },
-  { name: 'both task and recipe', argv: run('task-and-recipe.yaml'), code: 2, reason: 'RECIPE_INVALID', where: 'task-and-recipe.yaml:6:5', message: /exactly one of task: or recipe:/ },
-  { name: 'unknown task', argv: run('unknown-task.yaml'), code: 2, reason: 'TASK_UNKNOWN', where: 'unknown-task.yaml:7:11', message: /unknown task 'write-fil' \(did you mean 'write-file'\?\)/ },
-  { name: 'unknown parameter', argv: run('unknown-param.yaml'), code: 2, reason: 'PARAM_UNKNOWN', where: 'unknown-param.yaml:8:27', message: /no parameter 'contnt' \(did you mean 'content'\?\)/ },
-  { name: 'missing required parameter', argv: run('missing-param.yaml'), code: 2, reason: 'PARAM_MISSING', where: 'missing-param.yaml:8:11', message: /needs parameter 'path'/ },
-  { name: 'wrong parameter type', argv: run('wrong-param-type.yaml'), code: 2, reason: 'PARAM_INVALID', where: 'wrong-param-type.yaml:8:35', message: /'sudo' .* must be true or false, got "maybe"/ },
-  { name: 'value not matching the pattern', argv: run('bad-pattern.yaml'), code: 2, reason: 'PARAM_INVALID', where: 'bad-pattern.yaml:8:33', message: /'mode' .* must match/ },
-  { name: 'needs an unknown step', argv: run('needs-unknown.yaml'), code: 2, reason: 'NEEDS_UNKNOWN', where: 'needs-unknown.yaml:9:13', message: /needs 'markr'.*did you mean 'marker'/ },
+  {
+    name: 'step without id',
+    argv: run('step-without-id.yaml'),
+    code: 2,
+    reason: 'RECIPE_INVALID',
+    where: 'step-without-id.yaml:6:5',
+    message: /step 2 needs an id/,
+  },
+  {
+    name: 'duplicate step id',
+    argv: run('duplicate-step-id.yaml'),
+    code: 2,
+    reason: 'RECIPE_INVALID',
+    where: 'duplicate-step-id.yaml:6:9',
+    message: /'marker' is used twice \(first by step 1\)/,
+  },
+  {
+    name: 'unknown step key',
+    argv: run('unknown-step-key.yaml'),
+    code: 2,
+    reason: 'RECIPE_INVALID',
+    where: 'unknown-step-key.yaml:9:5',
+    message: /unknown key 'need' .*did you mean 'needs'/,
+  },
+  {
+    name: 'both task and recipe',
+    argv: run('task-and-recipe.yaml'),
+    code: 2,
+    reason: 'RECIPE_INVALID',
+    where: 'task-and-recipe.yaml:6:5',
+    message: /exactly one of task: or recipe:/,
+  },
+  {
+    name: 'unknown task',
+    argv: run('unknown-task.yaml'),
+    code: 2,
+    reason: 'TASK_UNKNOWN',
+    where: 'unknown-task.yaml:7:11',
+    message: /unknown task 'write-fil' \(did you mean 'write-file'\?\)/,
+  },
+  {
+    name: 'unknown parameter',
+    argv: run('unknown-param.yaml'),
+    code: 2,
+    reason: 'PARAM_UNKNOWN',
+    where: 'unknown-param.yaml:8:27',
+    message: /no parameter 'contnt' \(did you mean 'content'\?\)/,
+  },
+  {
+    name: 'missing required parameter',
+    argv: run('missing-param.yaml'),
+    code: 2,
+    reason: 'PARAM_MISSING',
+    where: 'missing-param.yaml:8:11',
+    message: /needs parameter 'path'/,
+  },
+  {
+    name: 'wrong parameter type',
+    argv: run('wrong-param-type.yaml'),
+    code: 2,
+    reason: 'PARAM_INVALID',
+    where: 'wrong-param-type.yaml:8:35',
+    message: /'sudo' .* must be true or false, got "maybe"/,
+  },
+  {
+    name: 'value not matching the pattern',
+    argv: run('bad-pattern.yaml'),
+    code: 2,
+    reason: 'PARAM_INVALID',
+    where: 'bad-pattern.yaml:8:33',
+    message: /'mode' .* must match/,
+  },
+  {
+    name: 'needs an unknown step',
+    argv: run('needs-unknown.yaml'),
+    code: 2,
+    reason: 'NEEDS_UNKNOWN',
+    where: 'needs-unknown.yaml:9:13',
+    message: /needs 'markr'.*did you mean 'marker'/,
+  },
   { name: 'needs itself', argv: run('needs-itself.yaml'), code: 2, reason: 'GRAPH_CYCLE', where: 'needs-itself.yaml:9:12', message: /'selfish' needs itself/ },
   { name: 'a 3-step cycle', argv: run('cycle.yaml'), code: 2, reason: 'GRAPH_CYCLE', where: 'cycle.yaml:9:12', message: /steps form a cycle: a → c → b → a/ },
-  { name: 'include of a missing recipe', argv: run('include-missing.yaml'), code: 2, reason: 'RECIPE_NOT_FOUND', where: 'include-missing.yaml:7:13', message: /no-such-recipe\.yaml does not exist/ },
-  { name: 'include cycle', argv: run('include-cycle-a.yaml'), code: 2, reason: 'RECIPE_CYCLE', where: 'include-cycle-b.yaml:4:13', message: /include-cycle-a\.yaml → include-cycle-b\.yaml → include-cycle-a\.yaml/ },
-  { name: 'include with an unknown parameter', argv: run('include-unknown-param.yaml'), code: 2, reason: 'PARAM_UNKNOWN', where: 'include-unknown-param.yaml:8:11', message: /no parameter 'colour'/ },
-  { name: 'bad template expression', argv: run('bad-template.yaml'), code: 2, reason: 'TEMPLATE_INVALID', where: 'bad-template.yaml:10:11', message: /\$\{\{ parms\.text \}\} is not an expression/ },
-  { name: 'outputs of a step not in needs', argv: run('outputs-not-needed.yaml'), code: 2, reason: 'NEEDS_MISSING', where: 'outputs-not-needed.yaml:8:11', message: /uses outputs of 'marker' but does not need it/ },
-  { name: 'when: using step outputs', argv: run('when-uses-steps.yaml'), code: 2, reason: 'TEMPLATE_INVALID', where: 'when-uses-steps.yaml:10:11', message: /when: can use params, profile and env only/ },
-  { name: 'unknown host', argv: run('unknown-host.yaml'), code: 2, reason: 'RECIPE_INVALID', where: 'unknown-host.yaml:10:11', message: /unknown host 'nod1' \(did you mean 'node1'\?\)/ },
-  { name: 'import of a missing task file', argv: run('import-missing.yaml'), code: 2, reason: 'RECIPE_INVALID', where: 'import-missing.yaml:2:11', message: /no-such-file\.ts does not exist/ },
-  { name: 'task file with a syntax error', argv: run('task-file-syntax.yaml'), code: 2, reason: 'TASK_FILE_INVALID', where: /tasks\/syntax-error\.ts:6:1[01]: /, message: /cannot load this task file: Expected/ },
-  { name: 'task file exporting no task', argv: run('task-file-empty.yaml'), code: 2, reason: 'TASK_FILE_EMPTY', where: 'task-file-empty.yaml:2:10', message: /no-task\.ts exports no task/ },
-  { name: 'task with an invalid name', argv: run('task-invalid-name.yaml'), code: 2, reason: 'TASK_INVALID', where: 'task-invalid-name.yaml:2:10', message: /task name "Bad_Name" is not valid/ },
+  {
+    name: 'include of a missing recipe',
+    argv: run('include-missing.yaml'),
+    code: 2,
+    reason: 'RECIPE_NOT_FOUND',
+    where: 'include-missing.yaml:7:13',
+    message: /no-such-recipe\.yaml does not exist/,
+  },
+  {
+    name: 'include cycle',
+    argv: run('include-cycle-a.yaml'),
+    code: 2,
+    reason: 'RECIPE_CYCLE',
+    where: 'include-cycle-b.yaml:4:13',
+    message: /include-cycle-a\.yaml → include-cycle-b\.yaml → include-cycle-a\.yaml/,
+  },
+  {
+    name: 'include with an unknown parameter',
+    argv: run('include-unknown-param.yaml'),
+    code: 2,
+    reason: 'PARAM_UNKNOWN',
+    where: 'include-unknown-param.yaml:8:11',
+    message: /no parameter 'colour'/,
+  },
+  {
+    name: 'bad template expression',
+    argv: run('bad-template.yaml'),
+    code: 2,
+    reason: 'TEMPLATE_INVALID',
+    where: 'bad-template.yaml:10:11',
+    message: /\$\{\{ parms\.text \}\} is not an expression/,
+  },
+  {
+    name: 'outputs of a step not in needs',
+    argv: run('outputs-not-needed.yaml'),
+    code: 2,
+    reason: 'NEEDS_MISSING',
+    where: 'outputs-not-needed.yaml:8:11',
+    message: /uses outputs of 'marker' but does not need it/,
+  },
+  {
+    name: 'when: using step outputs',
+    argv: run('when-uses-steps.yaml'),
+    code: 2,
+    reason: 'TEMPLATE_INVALID',
+    where: 'when-uses-steps.yaml:10:11',
+    message: /when: can use params, profile and env only/,
+  },
+  {
+    name: 'unknown host',
+    argv: run('unknown-host.yaml'),
+    code: 2,
+    reason: 'RECIPE_INVALID',
+    where: 'unknown-host.yaml:10:11',
+    message: /unknown host 'nod1' \(did you mean 'node1'\?\)/,
+  },
+  {
+    name: 'import of a missing task file',
+    argv: run('import-missing.yaml'),
+    code: 2,
+    reason: 'RECIPE_INVALID',
+    where: 'import-missing.yaml:2:11',
+    message: /no-such-file\.ts does not exist/,
+  },
+  {
+    name: 'task file with a syntax error',
+    argv: run('task-file-syntax.yaml'),
+    code: 2,
+    reason: 'TASK_FILE_INVALID',
+    where: /tasks\/syntax-error\.ts:6:1[01]: /,
+    message: /cannot load this task file: Expected/,
+  },
+  {
+    name: 'task file exporting no task',
+    argv: run('task-file-empty.yaml'),
+    code: 2,
+    reason: 'TASK_FILE_EMPTY',
+    where: 'task-file-empty.yaml:2:10',
+    message: /no-task\.ts exports no task/,
+  },
+  {
+    name: 'task with an invalid name',
+    argv: run('task-invalid-name.yaml'),
+    code: 2,
+    reason: 'TASK_INVALID',
+    where: 'task-invalid-name.yaml:2:10',
+    message: /task name "Bad_Name" is not valid/,
+  },
 ];
 
 const P = 'params.yaml';
 const CLI_CASES: Case[] = [
-  { name: '--set of an unknown key', argv: run(P, '--set', 'colour=red'), code: 2, reason: 'PARAM_UNKNOWN', where: 'params.yaml', message: /no parameter 'colour'/ },
+  {
+    name: '--set of an unknown key',
+    argv: run(P, '--set', 'colour=red'),
+    code: 2,
+    reason: 'PARAM_UNKNOWN',
+    where: 'params.yaml',
+    message: /no parameter 'colour'/,
+  },
   { name: '--set of a near-miss key', argv: run(P, '--set', 'txt=x'), code: 2, reason: 'PARAM_UNKNOWN', message: /did you mean 'text'/ },
   { name: '--set without =', argv: run(P, '--set', 'colour'), code: 2, reason: 'USAGE', message: /--set colour: expected key=value/ },
   { name: '--set with an empty key', argv: run(P, '--set', '=x'), code: 2, reason: 'USAGE', message: /expected key=value/ },
-  { name: '--set number that is not a number', argv: run(P, '--set', 'n=three'), code: 2, reason: 'PARAM_INVALID', where: 'params.yaml:4:6', message: /--set n=three: must be a number/ },
-  { name: '--set boolean that is not a boolean', argv: run(P, '--set', 'flag=maybe'), code: 2, reason: 'PARAM_INVALID', where: 'params.yaml:5:9', message: /must be true or false/ },
+  {
+    name: '--set number that is not a number',
+    argv: run(P, '--set', 'n=three'),
+    code: 2,
+    reason: 'PARAM_INVALID',
+    where: 'params.yaml:4:6',
+    message: /--set n=three: must be a number/,
+  },
+  {
+    name: '--set boolean that is not a boolean',
+    argv: run(P, '--set', 'flag=maybe'),
+    code: 2,
+    reason: 'PARAM_INVALID',
+    where: 'params.yaml:5:9',
+    message: /must be true or false/,
+  },
   { name: '--set holding a template', argv: run(P, '--set', 'text=${{ env.HOME }}'), code: 2, reason: 'PARAM_INVALID', message: /may not contain/ },
   { name: 'unknown command', argv: () => ['frobnicate'], code: 2, reason: 'USAGE', message: /unknown command 'frobnicate'/ },
   { name: 'unknown command with a near miss', argv: (r) => ['pln', join(r, P)], code: 2, reason: 'USAGE', message: /did you mean 'plan'/ },
-  { name: 'unknown option, named as typed', argv: run(P, '--bogus-flag'), code: 2, reason: 'USAGE', message: /: unknown option '--bogus-flag' \(see kubestrap run --help\) \[/ },
+  {
+    name: 'unknown option, named as typed',
+    argv: run(P, '--bogus-flag'),
+    code: 2,
+    reason: 'USAGE',
+    message: /: unknown option '--bogus-flag' \(see kubestrap run --help\) \[/,
+  },
   { name: 'unknown option and no command', argv: () => ['--nope'], code: 2, reason: 'USAGE', message: /: unknown option '--nope' \(see kubestrap --help\) \[/ },
-  { name: 'unknown option and no command, with a near miss', argv: () => ['--profil', 'x'], code: 2, reason: 'USAGE', message: /unknown option '--profil' \(did you mean '--profile'\?\)/ },
-  { name: 'unknown option with a near miss', argv: (r) => ['plan', join(r, P), '--fromat', 'json'], code: 2, reason: 'USAGE', message: /unknown option '--fromat' \(did you mean '--format'\?\)/ },
-  { name: 'a flag of another driver', argv: () => ['start', '--driver', 'kvm2', '--nodes', '3', '--dry-run'], code: 2, reason: 'FLAG_NOT_FOR_DRIVER', message: /: --nodes is not an option of the kvm2 driver \(drop it, or start with --driver docker or --driver podman, which take it\) \[/ },
+  {
+    name: 'unknown option and no command, with a near miss',
+    argv: () => ['--profil', 'x'],
+    code: 2,
+    reason: 'USAGE',
+    message: /unknown option '--profil' \(did you mean '--profile'\?\)/,
+  },
+  {
+    name: 'unknown option with a near miss',
+    argv: (r) => ['plan', join(r, P), '--fromat', 'json'],
+    code: 2,
+    reason: 'USAGE',
+    message: /unknown option '--fromat' \(did you mean '--format'\?\)/,
+  },
+  {
+    name: 'a flag of another driver',
+    argv: () => ['start', '--driver', 'kvm2', '--nodes', '3', '--dry-run'],
+    code: 2,
+    reason: 'FLAG_NOT_FOR_DRIVER',
+    message: /: --nodes is not an option of the kvm2 driver \(drop it, or start with --driver docker or --driver podman, which take it\) \[/,
+  },
   { name: 'missing recipe argument', argv: () => ['run'], code: 2, reason: 'USAGE', message: /missing required args/ },
-  { name: 'unknown plan --format', argv: (r) => ['plan', join(r, P), '--format', 'xml'], code: 2, reason: 'USAGE', message: /--format xml: use text, json or sh/ },
+  {
+    name: 'unknown plan --format',
+    argv: (r) => ['plan', join(r, P), '--format', 'xml'],
+    code: 2,
+    reason: 'USAGE',
+    message: /--format xml: use text, json or sh/,
+  },
   { name: 'unknown graph --format', argv: (r) => ['graph', join(r, P), '--format', 'png'], code: 2, reason: 'USAGE', message: /use text, dot or mermaid/ },
   { name: 'bad profile name', argv: run(P, '-p', '../evil'), code: 2, reason: 'PROFILE_INVALID', message: /profile name "\.\.\/evil" is not valid/ },
   { name: 'bad --concurrency', argv: run(P, '--concurrency', '0'), code: 2, reason: 'USAGE', message: /--concurrency/ },
   { name: 'missing recipe file', argv: run('nope.yaml'), code: 2, reason: 'RECIPE_NOT_FOUND', message: /nope\.yaml does not exist/ },
-  { name: 'unknown recipe name', argv: () => ['run', '--yes', 'no-such-recipe'], code: 2, reason: 'RECIPE_NOT_FOUND', message: /no recipe named 'no-such-recipe'/ },
-  { name: '--tasks of a missing file', argv: (r) => ['run', '--yes', join(r, P), '--tasks', join(r, 'tasks/missing.ts')], code: 2, reason: 'TASK_FILE_NOT_FOUND', message: /tasks\/missing\.ts does not exist/ },
-  { name: '--tasks of a relative missing file', argv: (r) => ['run', '--yes', join(r, P), '--tasks', 'tasks/missing.ts'], code: 2, reason: 'TASK_FILE_NOT_FOUND', message: /tasks\/missing\.ts does not exist/ },
-  { name: '--tasks of a file exporting no task', argv: (r) => ['run', '--yes', join(r, P), '--tasks', join(r, 'tasks/no-task.ts')], code: 2, reason: 'TASK_FILE_EMPTY', message: /exports no task/ },
-  { name: '--only of an unknown step', argv: run(P, '--only', 'markr'), code: 2, reason: 'STEP_UNKNOWN', message: /--only markr: no such step.*did you mean 'marker'/ },
+  {
+    name: 'unknown recipe name',
+    argv: () => ['run', '--yes', 'no-such-recipe'],
+    code: 2,
+    reason: 'RECIPE_NOT_FOUND',
+    message: /no recipe named 'no-such-recipe'/,
+  },
+  {
+    name: '--tasks of a missing file',
+    argv: (r) => ['run', '--yes', join(r, P), '--tasks', join(r, 'tasks/missing.ts')],
+    code: 2,
+    reason: 'TASK_FILE_NOT_FOUND',
+    message: /tasks\/missing\.ts does not exist/,
+  },
+  {
+    name: '--tasks of a relative missing file',
+    argv: (r) => ['run', '--yes', join(r, P), '--tasks', 'tasks/missing.ts'],
+    code: 2,
+    reason: 'TASK_FILE_NOT_FOUND',
+    message: /tasks\/missing\.ts does not exist/,
+  },
+  {
+    name: '--tasks of a file exporting no task',
+    argv: (r) => ['run', '--yes', join(r, P), '--tasks', join(r, 'tasks/no-task.ts')],
+    code: 2,
+    reason: 'TASK_FILE_EMPTY',
+    message: /exports no task/,
+  },
+  {
+    name: '--only of an unknown step',
+    argv: run(P, '--only', 'markr'),
+    code: 2,
+    reason: 'STEP_UNKNOWN',
+    message: /--only markr: no such step.*did you mean 'marker'/,
+  },
 ];
 
 const PLAN_CASES: Case[] = [
-  { name: 'apply of an edited plan', argv: (r) => ['apply', '--yes', join(r, 'plans/edited.json')], code: 3, reason: 'PLAN_EDITED', message: /edited\.json was changed after it was made/ },
-  { name: 'apply of a file that is not JSON', argv: (r) => ['apply', '--yes', join(r, 'plans/not-json.json')], code: 2, reason: 'PLAN_INVALID', message: /not-json\.json is not JSON/ },
-  { name: 'apply of JSON that is not a plan', argv: (r) => ['apply', '--yes', join(r, 'plans/version-2.json')], code: 2, reason: 'PLAN_INVALID', message: /version 2 is not supported/ },
-  { name: 'apply of a missing plan', argv: (r) => ['apply', '--yes', join(r, 'plans/missing.json')], code: 2, reason: 'PLAN_NOT_FOUND', message: /cannot read plan/ },
+  {
+    name: 'apply of an edited plan',
+    argv: (r) => ['apply', '--yes', join(r, 'plans/edited.json')],
+    code: 3,
+    reason: 'PLAN_EDITED',
+    message: /edited\.json was changed after it was made/,
+  },
+  {
+    name: 'apply of a file that is not JSON',
+    argv: (r) => ['apply', '--yes', join(r, 'plans/not-json.json')],
+    code: 2,
+    reason: 'PLAN_INVALID',
+    message: /not-json\.json is not JSON/,
+  },
+  {
+    name: 'apply of JSON that is not a plan',
+    argv: (r) => ['apply', '--yes', join(r, 'plans/version-2.json')],
+    code: 2,
+    reason: 'PLAN_INVALID',
+    message: /version 2 is not supported/,
+  },
+  {
+    name: 'apply of a missing plan',
+    argv: (r) => ['apply', '--yes', join(r, 'plans/missing.json')],
+    code: 2,
+    reason: 'PLAN_NOT_FOUND',
+    message: /cannot read plan/,
+  },
 ];
 
 let root = '';
@@ -154,7 +427,10 @@ describe('bad input', () => {
     mkdirSync(join(root, 'markers'));
     mkdirSync(join(root, 'plans'));
     // Saved plans for apply: one good (planned with a marker that points elsewhere), then edited.
-    const r = await runCli(['plan', join(root, P), '--out', join(root, 'plans/good.json')], { env: { KUBESTRAP_HOME: home, KUBESTRAP_MARKER: join(root, 'planned-marker') }, cwd: root });
+    const r = await runCli(['plan', join(root, P), '--out', join(root, 'plans/good.json')], {
+      env: { KUBESTRAP_HOME: home, KUBESTRAP_MARKER: join(root, 'planned-marker') },
+      cwd: root,
+    });
     assert.equal(r.code, 0, r.stderr);
     const plan = JSON.parse(readFileSync(join(root, 'plans/good.json'), 'utf8'));
     const edited = structuredClone(plan);
@@ -164,7 +440,9 @@ describe('bad input', () => {
     writeFileSync(join(root, 'plans/not-json.json'), '{ "version": 1, "steps": [');
     writeFileSync(join(root, 'plans/version-2.json'), JSON.stringify({ ...plan, version: 2 }));
   });
-  after(() => { if (root) rmSync(root, { recursive: true, force: true }); });
+  after(() => {
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
 
   it('has at least 30 malformed recipes and task files, each with a marker step', () => {
     assert.ok(RECIPE_CASES.length >= 30, `${RECIPE_CASES.length} cases`);
@@ -213,7 +491,6 @@ describe('bad input', () => {
     assert.doesNotMatch(r.stdout + r.stderr, /^\s+at /m);
     for (const m of r.markers) assert.equal(existsSync(m), false, `marker ${m} must not exist: something ran`);
   });
-
 });
 
 describe('shell metacharacters in parameters are data, not code', () => {
@@ -226,7 +503,7 @@ describe('shell metacharacters in parameters are data, not code', () => {
     '"; touch MARK-5; "',
     'line one\ntouch MARK-6\n',
     '&& touch MARK-7 || touch MARK-8 | touch MARK-9 > MARK-10 < /dev/null &',
-    "it's a \"quote\" \\ and $HOME and ${HOME} and * and ~ and #",
+    'it\'s a "quote" \\ and $HOME and ${HOME} and * and ~ and #',
   ];
 
   it('run: the value is written literally, passed literally as one argv word, and nothing else runs', async (t) => {
@@ -238,7 +515,8 @@ describe('shell metacharacters in parameters are data, not code', () => {
     for (const [i, raw] of VALUES.entries()) {
       const value = raw.replace(/MARK-(\d+)/g, (_, n) => join(dir, `mark-${i}-${n}`)).replaceAll('SENTINEL', sentinel);
       const r = await runCli(['run', '--yes', join(repoRoot, 'test/fixtures/bad/literal.yaml'), '--set', `text=${value}`], {
-        env: { KUBESTRAP_HOME: join(dir, 'home'), KUBESTRAP_OUT: out }, cwd: dir,
+        env: { KUBESTRAP_HOME: join(dir, 'home'), KUBESTRAP_OUT: out },
+        cwd: dir,
       });
       assert.equal(r.code, 0, `value ${JSON.stringify(value)}: ${r.stderr}${r.stdout}`);
       assert.equal(readFileSync(join(out, 'written.txt'), 'utf8'), value, 'file content is the literal value');
@@ -258,7 +536,8 @@ describe('shell metacharacters in parameters are data, not code', () => {
     writeFileSync(sentinel, 'must survive');
     const value = VALUES.join(' ').replace(/MARK-(\d+)/g, (_, n) => join(dir, `mark-${n}`)).replaceAll('SENTINEL', sentinel);
     const r = await runCli(['plan', join(repoRoot, 'test/fixtures/bad/literal.yaml'), '--format', 'sh', '--set', `text=${value}`], {
-      env: { KUBESTRAP_HOME: join(dir, 'home'), KUBESTRAP_OUT: out }, cwd: dir,
+      env: { KUBESTRAP_HOME: join(dir, 'home'), KUBESTRAP_OUT: out },
+      cwd: dir,
     });
     assert.equal(r.code, 0, r.stderr);
     execFileSync('bash', ['-c', r.stdout], { cwd: dir });

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as engine from '../core/engine.ts';
 import { Events } from '../core/events.ts';
 import type { PlanDocument } from '../core/plan.ts';
@@ -35,9 +35,12 @@ const workstation = () => {
     dirs: [...m.dirs, '/lib/modules'],
     answers: {
       ...m.answers,
-      'ip -o -4 addr show': '1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever\n2: enp1s0    inet 192.168.1.20/24 brd 192.168.1.255 scope global dynamic enp1s0\\       valid_lft 86000sec preferred_lft 86000sec\n',
-      'ip -4 route show table all': 'default via 192.168.1.1 dev enp1s0 proto dhcp src 192.168.1.20 metric 100\n192.168.1.0/24 dev enp1s0 proto kernel scope link src 192.168.1.20 metric 100\n172.17.0.0/16 dev docker0 proto kernel scope link src 172.17.0.1 linkdown\nlocal 127.0.0.0/8 dev lo table local proto kernel scope host src 127.0.0.1\n',
-      'cat /proc/self/status': 'Name:\tcat\nCapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n',
+      'ip -o -4 addr show':
+        '1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever\n2: enp1s0    inet 192.168.1.20/24 brd 192.168.1.255 scope global dynamic enp1s0\\       valid_lft 86000sec preferred_lft 86000sec\n',
+      'ip -4 route show table all':
+        'default via 192.168.1.1 dev enp1s0 proto dhcp src 192.168.1.20 metric 100\n192.168.1.0/24 dev enp1s0 proto kernel scope link src 192.168.1.20 metric 100\n172.17.0.0/16 dev docker0 proto kernel scope link src 172.17.0.1 linkdown\nlocal 127.0.0.0/8 dev lo table local proto kernel scope host src 127.0.0.1\n',
+      'cat /proc/self/status':
+        'Name:\tcat\nCapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n',
       'cat /proc/sys/kernel/cap_last_cap': '40\n',
       'cat /proc/sys/fs/inotify/max_user_watches': '122070\n',
       'cat /proc/sys/fs/inotify/max_user_instances': '128\n',
@@ -59,11 +62,32 @@ function golden(name: string, actual: string): void {
 describe('docker and podman start flags', () => {
   it('turn --nodes into worker slots and check every value before planning', () => {
     assert.deepEqual(startParams(findDriver('docker'), { nodes: 3, cpus: '2', memory: '4g', ports: '8080:80', listenAddress: '127.0.0.1' }, {}), {
-      nodes: 3, cpus: 2, memory: 4096, ports: ['8080:80'], listenAddress: '127.0.0.1', worker1: true, worker2: true, worker3: false, worker4: false,
+      nodes: 3,
+      cpus: 2,
+      memory: 4096,
+      ports: ['8080:80'],
+      listenAddress: '127.0.0.1',
+      worker1: true,
+      worker2: true,
+      worker3: false,
+      worker4: false,
     });
     assert.equal(memoryMb('2048mb'), 2048);
-    for (const [flags, reason] of [[{ nodes: 6 }, /--nodes: 6 nodes: a profile has 1 to 5/], [{ nodes: 0 }, /--nodes: .*whole number ≥ 1/], [{ memory: 'lots' }, /--memory: "lots" is not a size/], [{ listenAddress: 'localhost' }, /--listen-address: "localhost" is not an IPv4 address/], [{ cpus: -1 }, /--cpus: -1 is not a number of CPUs/], [{ ports: 'x' }, /--ports: "x" is not/]] as const) {
-      assert.throws(() => startParams(findDriver('podman'), flags, {}), (e: unknown) => e instanceof UserError && reason.test(e.message), JSON.stringify(flags));
+    for (
+      const [flags, reason] of [
+        [{ nodes: 6 }, /--nodes: 6 nodes: a profile has 1 to 5/],
+        [{ nodes: 0 }, /--nodes: .*whole number ≥ 1/],
+        [{ memory: 'lots' }, /--memory: "lots" is not a size/],
+        [{ listenAddress: 'localhost' }, /--listen-address: "localhost" is not an IPv4 address/],
+        [{ cpus: -1 }, /--cpus: -1 is not a number of CPUs/],
+        [{ ports: 'x' }, /--ports: "x" is not/],
+      ] as const
+    ) {
+      assert.throws(
+        () => startParams(findDriver('podman'), flags, {}),
+        (e: unknown) => e instanceof UserError && reason.test(e.message),
+        JSON.stringify(flags),
+      );
     }
     assert.equal(findDriver('docker').startRecipe, 'driver-docker');
     assert.equal(findDriver('podman').startRecipe, 'driver-podman');
@@ -80,18 +104,36 @@ describe('golden plans (fixed facts: a Debian workstation with Docker or Podman)
           seedChecksums(home, VERSION);
           const socket = await startFixedEngine(t, fixed);
           const opts: engine.EngineOptions = {
-            env: { KUBESTRAP_HOME: home }, cwd: home, recipeDirs: [join(repoRoot, 'recipes')], builtinTasks, optionSets: optionSets(), taskFiles: [],
-            profile: 'demo', concurrency: 1, events: new Events(), signal: new AbortController().signal,
-            localHost: new FixedHost(workstation()), hosts: new Map(),
+            env: { KUBESTRAP_HOME: home },
+            cwd: home,
+            recipeDirs: [join(repoRoot, 'recipes')],
+            builtinTasks,
+            optionSets: optionSets(),
+            taskFiles: [],
+            profile: 'demo',
+            concurrency: 1,
+            events: new Events(),
+            signal: new AbortController().signal,
+            localHost: new FixedHost(workstation()),
+            hosts: new Map(),
           };
-          const params = { ...startParams(findDriver(fixed.engine), { containerRuntime: runtime, kubernetesVersion: VERSION, nodes }, {}), socket: `unix://${socket}` };
+          const params = {
+            ...startParams(findDriver(fixed.engine), { containerRuntime: runtime, kubernetesVersion: VERSION, nodes }, {}),
+            socket: `unix://${socket}`,
+          };
           const { plan, exitCode } = await engine.plan(opts, `driver-${fixed.engine}`, params);
           assert.equal(exitCode, 0, JSON.stringify(plan.steps.filter((s) => s.status === 'failed'), null, 1).slice(0, 3000));
-          const text = renderPlanText(plan, style).split(socket).join('/run/engine.sock').split(home).join('$KUBESTRAP_HOME').replace(/sha256:[0-9a-f]{64}/g, 'sha256:<digest>');
+          const text = renderPlanText(plan, style).split(socket).join('/run/engine.sock').split(home).join('$KUBESTRAP_HOME').replace(
+            /sha256:[0-9a-f]{64}/g,
+            'sha256:<digest>',
+          );
           golden(`${fixed.engine}-${runtime}-${nodes}node.plan.txt`, text);
           const sh = renderPlanSh(plan);
           if (hasBinary('shellcheck')) execFileSync('shellcheck', ['-s', 'bash', '-S', 'warning', '-'], { input: sh });
-          golden(`${fixed.engine}-${runtime}-${nodes}node.plan.sh`, sh.split(socket).join('/run/engine.sock').split(home).join('$KUBESTRAP_HOME').replace(/sha256:[0-9a-f]{64}/g, 'sha256:<digest>'));
+          golden(
+            `${fixed.engine}-${runtime}-${nodes}node.plan.sh`,
+            sh.split(socket).join('/run/engine.sock').split(home).join('$KUBESTRAP_HOME').replace(/sha256:[0-9a-f]{64}/g, 'sha256:<digest>'),
+          );
           // Never a bootstrap token, and the workers' joins are planned with the command as a placeholder.
           const doc = JSON.stringify(plan as PlanDocument);
           assert.doesNotMatch(doc, /--token [a-z0-9]{6}\./);
@@ -108,15 +150,26 @@ describe('errors users meet with the container drivers, one line each with the f
     seedChecksums(home, VERSION);
     const socket = await startFixedEngine(t, DEBIAN_DOCKER);
     const opts: engine.EngineOptions = {
-      env: { KUBESTRAP_HOME: home }, cwd: home, recipeDirs: [join(repoRoot, 'recipes')], builtinTasks, optionSets: optionSets(), taskFiles: [],
-      profile: 'demo', concurrency: 1, events: new Events(), signal: new AbortController().signal,
-      localHost: new FixedHost(workstation()), hosts: new Map(),
+      env: { KUBESTRAP_HOME: home },
+      cwd: home,
+      recipeDirs: [join(repoRoot, 'recipes')],
+      builtinTasks,
+      optionSets: optionSets(),
+      taskFiles: [],
+      profile: 'demo',
+      concurrency: 1,
+      events: new Events(),
+      signal: new AbortController().signal,
+      localHost: new FixedHost(workstation()),
+      hosts: new Map(),
     };
     // The workstation's sshd listens on 0.0.0.0:22.
     const params = { ...startParams(findDriver('docker'), { kubernetesVersion: VERSION, ports: ['127.0.0.1:22:2222'] }, {}), socket: `unix://${socket}` };
     const { plan } = await engine.plan(opts, 'driver-docker', params);
     const blocks = plan.steps.flatMap((s) => (s.notes ?? []).filter((n) => n.blocks).map((n) => `${s.id}: ${n.message} (${n.fix}) [${n.blocks}]`));
-    assert.deepEqual(blocks, [`cp-node: host port 127.0.0.1:22/tcp is already in use on this machine (choose another host port in --ports, or stop what listens there (ss -ltnp 'sport = :22')) [HOST_PORT_IN_USE]`]);
+    assert.deepEqual(blocks, [
+      `cp-node: host port 127.0.0.1:22/tcp is already in use on this machine (choose another host port in --ports, or stop what listens there (ss -ltnp 'sport = :22')) [HOST_PORT_IN_USE]`,
+    ]);
 
     // Where 192.168.49.0/24 is taken, the engine check's forecast and the network step make the same
     // search, with the search settings the start was given.
@@ -125,13 +178,23 @@ describe('errors users meet with the container drivers, one line each with the f
     const search = (await engine.plan(opts, 'driver-docker', stepped)).plan;
     const note = search.steps.find((s) => s.id === 'engine')?.notes?.find((n) => n.message.startsWith('a profile network would get'));
     assert.equal(note?.message, 'a profile network would get 192.168.54.0/24');
-    assert.ok(search.steps.find((s) => s.id === 'network')?.effects.some((e) => e.kind === 'exec' && e.command.includes(' network create --driver bridge --subnet 192.168.54.0/24 ')));
+    assert.ok(
+      search.steps.find((s) => s.id === 'network')?.effects.some((e) =>
+        e.kind === 'exec' && e.command.includes(' network create --driver bridge --subnet 192.168.54.0/24 ')
+      ),
+    );
 
     const gone = join(home, 'no-such.sock');
-    const r = await runCli(['start', '--driver', 'docker', '--dry-run', '--format', 'json'], { env: { KUBESTRAP_HOME: home, DOCKER_HOST: `unix://${gone}` }, cwd: home });
+    const r = await runCli(['start', '--driver', 'docker', '--dry-run', '--format', 'json'], {
+      env: { KUBESTRAP_HOME: home, DOCKER_HOST: `unix://${gone}` },
+      cwd: home,
+    });
     assert.equal(r.code, 2);
     const failed = (JSON.parse(r.stdout) as PlanDocument).steps.find((s) => s.status === 'failed') as { id: string; error?: string };
     assert.equal(failed.id, 'engine');
-    assert.equal(failed.error, `cannot reach docker at ${gone}: no such socket (start the daemon: sudo systemctl start docker (or set DOCKER_HOST to its socket)) [DOCKER_UNREACHABLE]`);
+    assert.equal(
+      failed.error,
+      `cannot reach docker at ${gone}: no such socket (start the daemon: sudo systemctl start docker (or set DOCKER_HOST to its socket)) [DOCKER_UNREACHABLE]`,
+    );
   });
 });

@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { download } from '../core/download.ts';
 import { startHttpServer } from './helpers/http-server.ts';
@@ -71,7 +71,9 @@ describe('download', () => {
     const dest = join(dir, 'img.qcow2');
     const wrong = 'ab'.repeat(32);
     await assert.rejects(download(http.url('/img.qcow2'), dest, wrong, new AbortController().signal, () => {}), {
-      message: `checksum mismatch for ${http.url('/img.qcow2')}: expected sha256 ${wrong}, got ${sha(BODY)}; the download was discarded (nothing kept in the cache)`,
+      message: `checksum mismatch for ${http.url('/img.qcow2')}: expected sha256 ${wrong}, got ${
+        sha(BODY)
+      }; the download was discarded (nothing kept in the cache)`,
     });
     assert.deepEqual(readdirSync(dir), []);
   });
@@ -79,8 +81,9 @@ describe('download', () => {
   it('an unreachable or failing server is an error naming the URL', async (t) => {
     const http = await startHttpServer(t);
     const dir = join(tempDir(t), 'cache');
-    await assert.rejects(download(http.url('/missing.qcow2'), join(dir, 'x'), undefined, new AbortController().signal, () => {}),
-      { message: `download of ${http.url('/missing.qcow2')} failed: HTTP 404` });
+    await assert.rejects(download(http.url('/missing.qcow2'), join(dir, 'x'), undefined, new AbortController().signal, () => {}), {
+      message: `download of ${http.url('/missing.qcow2')} failed: HTTP 404`,
+    });
     assert.deepEqual(readdirSync(dir), []);
   });
 });

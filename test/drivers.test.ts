@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256 } from '../core/context.ts';
 import { UserError } from '../core/errors.ts';
@@ -16,8 +16,8 @@ import type { PlanDocument } from '../core/plan.ts';
 import { renderPlanSh } from '../core/render/plan-sh.ts';
 import { renderPlanText } from '../core/render/plan-text.ts';
 import { styleFor } from '../core/render/style.ts';
-import { PRIORITY, probeLocal, statusWithin, type Driver } from '../drivers/driver.ts';
-import { drivers, driverStates, findDriver, noDriverError, optionSets, startParams, suggestDriver, type DriverState } from '../drivers/index.ts';
+import { type Driver, PRIORITY, probeLocal, statusWithin } from '../drivers/driver.ts';
+import { drivers, type DriverState, driverStates, findDriver, noDriverError, optionSets, startParams, suggestDriver } from '../drivers/index.ts';
 import { selectDelete, selectStart } from '../drivers/select.ts';
 import { saveState } from '../core/profile.ts';
 import { builtinTasks } from '../tasks/index.ts';
@@ -25,7 +25,7 @@ import { parseExtraConfig } from '../tasks/k8s/extra-config.ts';
 import { renderKubeadmConfig } from '../tasks/k8s/kubeadm-yaml.ts';
 import { renderKubeletDropIn, systemdWord } from '../tasks/k8s/kubelet-units.ts';
 import { chooseResolver } from '../tasks/k8s/resolv.ts';
-import { MANIFESTS, bridgeConflist, parseCidr, parseCni } from '../tasks/k8s/cni.ts';
+import { bridgeConflist, MANIFESTS, parseCidr, parseCni } from '../tasks/k8s/cni.ts';
 import { controlPlaneName, mergeHostsEntry } from '../tasks/k8s/hosts-file.ts';
 import { DEFAULT_KUBERNETES_VERSION, kubeadmApiVersion, parseKubernetesVersion } from '../tasks/k8s/versions.ts';
 import { seedChecksums } from './helpers/checksum-seed.ts';
@@ -40,24 +40,45 @@ const update = process.env.UPDATE_GOLDEN === '1';
 
 function sshMachine(over: Partial<FixedMachine> = {}): FixedMachine {
   return debianWorkstation({
-    name: 'ssh:root@192.168.1.20:22', kind: 'ssh', facts: { uid: 0, gid: 0, user: 'root', home: '/root' },
+    name: 'ssh:root@192.168.1.20:22',
+    kind: 'ssh',
+    facts: { uid: 0, gid: 0, user: 'root', home: '/root' },
     shellPrefix: ['ssh', '-p', '22', '-o', 'BatchMode=yes', 'root@192.168.1.20', '--'],
     dirs: ['/run/systemd/system', '/root'],
     ...over,
   });
 }
 
-interface PlanRun { plan: PlanDocument; exitCode: number; home: string }
+interface PlanRun {
+  plan: PlanDocument;
+  exitCode: number;
+  home: string;
+}
 
-async function planWith(t: { after(fn: () => void): void }, recipe: string, params: Record<string, unknown>, hosts: { local?: FixedMachine; ssh?: FixedMachine }, profile = 'kubestrap'): Promise<PlanRun> {
+async function planWith(
+  t: { after(fn: () => void): void },
+  recipe: string,
+  params: Record<string, unknown>,
+  hosts: { local?: FixedMachine; ssh?: FixedMachine },
+  profile = 'kubestrap',
+): Promise<PlanRun> {
   const home = tempDir(t, 'kubestrap-golden-');
   seedChecksums(home);
   const map = new Map<string, Host>();
   if (hosts.ssh) map.set(hosts.ssh.name, new FixedHost(hosts.ssh));
   const opts: engine.EngineOptions = {
-    env: { KUBESTRAP_HOME: home }, cwd: home, recipeDirs: [join(repoRoot, 'recipes')], builtinTasks, optionSets: optionSets(), taskFiles: [],
-    profile, concurrency: 1, events: new Events(), signal: new AbortController().signal,
-    localHost: new FixedHost(hosts.local ?? debianWorkstation()), hosts: map,
+    env: { KUBESTRAP_HOME: home },
+    cwd: home,
+    recipeDirs: [join(repoRoot, 'recipes')],
+    builtinTasks,
+    optionSets: optionSets(),
+    taskFiles: [],
+    profile,
+    concurrency: 1,
+    events: new Events(),
+    signal: new AbortController().signal,
+    localHost: new FixedHost(hosts.local ?? debianWorkstation()),
+    hosts: map,
   };
   const { plan, exitCode } = await engine.plan(opts, recipe, params);
   return { plan, exitCode, home };
@@ -105,7 +126,12 @@ describe('driver registry', () => {
     const fake = (status: Driver['status']): Driver => ({ ...findDriver('ssh'), name: 'fake', status });
     const hung = await statusWithin(fake(() => new Promise(() => {})), 50);
     assert.deepEqual(hung, { installed: false, healthy: false, reason: 'the fake status check did not answer within 50 ms' });
-    const threw = await statusWithin(fake(async () => { throw new Error('no such socket'); }), 1000);
+    const threw = await statusWithin(
+      fake(async () => {
+        throw new Error('no such socket');
+      }),
+      1000,
+    );
     assert.deepEqual(threw, { installed: false, healthy: false, reason: 'no such socket' });
     const fine = await statusWithin(fake(async () => ({ installed: true, healthy: true })), 1000);
     assert.deepEqual(fine, { installed: true, healthy: true });
@@ -122,7 +148,10 @@ describe('driver registry', () => {
 
   it('picks like minikube: healthy, highest priority, never a Discouraged one', () => {
     const fake = (name: string, priority: number): Driver => ({ ...findDriver('none'), name, aliases: [], priority });
-    const st = (d: Driver, installed: boolean, healthy: boolean): DriverState => ({ driver: d, status: { installed, healthy, ...(healthy ? {} : { reason: `${d.name} is broken` }) } });
+    const st = (d: Driver, installed: boolean, healthy: boolean): DriverState => ({
+      driver: d,
+      status: { installed, healthy, ...(healthy ? {} : { reason: `${d.name} is broken` }) },
+    });
     const kvm = fake('kvm2', PRIORITY.Preferred), docker = fake('docker', PRIORITY.HighlyPreferred), none = findDriver('none');
     assert.equal(suggestDriver([st(docker, true, true), st(kvm, true, true), st(none, true, true)]).pick?.name, 'docker');
     assert.equal(suggestDriver([st(docker, true, false), st(kvm, true, true), st(none, true, true)]).pick?.name, 'kvm2');
@@ -136,14 +165,26 @@ describe('driver registry', () => {
     assert.match(err.message, /docker is broken/);
   });
 
-  it('maps start flags to the driver recipe, keeping an existing profile\'s settings', async (t) => {
+  it("maps start flags to the driver recipe, keeping an existing profile's settings", async (t) => {
     const home = tempDir(t);
-    const none = await selectStart({ driver: 'native', containerRuntime: 'crio', kubernetesVersion: '1.30.2', extraConfig: ['kubelet.max-pods=50'], apiserverPort: '9443' }, home, 'p1');
+    const none = await selectStart(
+      { driver: 'native', containerRuntime: 'crio', kubernetesVersion: '1.30.2', extraConfig: ['kubelet.max-pods=50'], apiserverPort: '9443' },
+      home,
+      'p1',
+    );
     assert.equal(none.recipe, 'driver-none');
     assert.deepEqual(none.params, { containerRuntime: 'cri-o', kubernetesVersion: 'v1.30.2', extraConfig: ['kubelet.max-pods=50'], apiserverPort: 9443 });
     const ssh = await selectStart({ driver: 'ssh', sshIpAddress: '10.1.2.3', sshUser: 'ubuntu', sshPort: 2222 }, home, 'p2');
     assert.deepEqual(ssh.params, { sshIpAddress: '10.1.2.3', sshUser: 'ubuntu', sshPort: 2222 });
-    saveState(home, { profile: 'p2', recipe: 'driver-ssh', recipeFile: '', params: { ...ssh.params, kubernetesVersion: 'v1.29.1' }, status: 'ok', finished: '', steps: [] });
+    saveState(home, {
+      profile: 'p2',
+      recipe: 'driver-ssh',
+      recipeFile: '',
+      params: { ...ssh.params, kubernetesVersion: 'v1.29.1' },
+      status: 'ok',
+      finished: '',
+      steps: [],
+    });
     const again = await selectStart({ kubernetesVersion: 'v1.29.2' }, home, 'p2');
     assert.equal(again.driver.name, 'ssh');
     assert.deepEqual(again.params, { sshIpAddress: '10.1.2.3', sshUser: 'ubuntu', sshPort: 2222, kubernetesVersion: 'v1.29.2' });
@@ -161,8 +202,14 @@ describe('driver registry', () => {
       [['start', '--driver', 'none', '--container-runtime', 'rkt', '--dry-run'], /unknown container runtime 'rkt'/],
       [['start', '--driver', 'none', '--kubernetes-version', 'lastest', '--dry-run'], /not a Kubernetes release version/],
       // Offline (a closed loopback port stands for dl.k8s.io): the URL it could not read, exit 2.
-      [['start', '--driver', 'none', '--kubernetes-version', 'stable', '--binary-mirror', 'http://127.0.0.1:9/release', '--dry-run'], /--kubernetes-version stable: could not fetch http:\/\/127\.0\.0\.1:9\/release\/stable\.txt .*\[K8S_VERSION_UNRESOLVED\]/],
-      [['start', '--driver', 'none', '--extra-config', 'kube-proxy.conntrack.maxPercore=5', '--dry-run'], /KubeProxyConfiguration has no field 'conntrack\.maxPercore'.*did you mean 'kube-proxy\.conntrack\.maxPerCore'/],
+      [
+        ['start', '--driver', 'none', '--kubernetes-version', 'stable', '--binary-mirror', 'http://127.0.0.1:9/release', '--dry-run'],
+        /--kubernetes-version stable: could not fetch http:\/\/127\.0\.0\.1:9\/release\/stable\.txt .*\[K8S_VERSION_UNRESOLVED\]/,
+      ],
+      [
+        ['start', '--driver', 'none', '--extra-config', 'kube-proxy.conntrack.maxPercore=5', '--dry-run'],
+        /KubeProxyConfiguration has no field 'conntrack\.maxPercore'.*did you mean 'kube-proxy\.conntrack\.maxPerCore'/,
+      ],
       [['start', '--driver', 'none', '--extra-config', 'kube-proxy.conntrack.maxPerCore=many', '--dry-run'], /a whole number is expected/],
       [['start', '--driver', 'none', '--cni', 'flanel', '--dry-run'], /--cni "flanel" is not a CNI kubestrap knows.*did you mean 'flannel'/],
       [['start', '--driver', 'none', '--cni', './no-such-cni.yaml', '--dry-run'], /no-such-cni\.yaml does not exist/],
@@ -181,21 +228,44 @@ describe('driver registry', () => {
 });
 
 describe('--kubernetes-version stable|latest', () => {
-  it('resolves through the binary mirror\'s stable.txt and latest.txt, and plans the exact version', async (t) => {
+  it("resolves through the binary mirror's stable.txt and latest.txt, and plans the exact version", async (t) => {
     const { createServer } = await import('node:http');
     const texts: Record<string, string> = { '/release/stable.txt': 'v1.36.6\n', '/release/latest.txt': 'v1.38.0-alpha.2\n' };
-    const server = createServer((req, res) => { const b = texts[req.url ?? '']; if (b) res.end(b); else res.writeHead(404).end(); });
+    const server = createServer((req, res) => {
+      const b = texts[req.url ?? ''];
+      if (b) res.end(b);
+      else res.writeHead(404).end();
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     t.after(() => new Promise<void>((r) => server.close(() => r())));
     const mirror = `http://127.0.0.1:${(server.address() as { port: number }).port}/release`;
     const { resolveKubernetesVersion } = await import('../tasks/k8s/versions.ts');
-    const get = async (u: string) => { const r = await fetch(u); if (!r.ok) throw new Error(`HTTP ${r.status}`); return r.text(); };
+    const get = async (u: string) => {
+      const r = await fetch(u);
+      if (!r.ok) throw new Error(`HTTP ${r.status}`);
+      return r.text();
+    };
     assert.equal(await resolveKubernetesVersion('stable', mirror, get), 'v1.36.6');
     assert.equal(await resolveKubernetesVersion('v1.35.2', mirror, get), 'v1.35.2');
     await assert.rejects(resolveKubernetesVersion('latest', mirror, get), /latest\.txt names "v1\.38\.0-alpha\.2", not a released version/);
     const home = tempDir(t);
     // Every URL on loopback: a plan fetches the published checksums.
-    const r = await runCli(['start', '--driver', 'none', '--kubernetes-version', 'stable', '--binary-mirror', mirror, '--cri-tools-mirror', mirror, '--cni-plugins-mirror', mirror, '--dry-run', '--format', 'json'], { env: { KUBESTRAP_HOME: home } });
+    const r = await runCli([
+      'start',
+      '--driver',
+      'none',
+      '--kubernetes-version',
+      'stable',
+      '--binary-mirror',
+      mirror,
+      '--cri-tools-mirror',
+      mirror,
+      '--cni-plugins-mirror',
+      mirror,
+      '--dry-run',
+      '--format',
+      'json',
+    ], { env: { KUBESTRAP_HOME: home } });
     // The machine running the tests may not be able to host it; the parameters are what matters here.
     const plan = JSON.parse(r.stdout || '{}') as PlanDocument;
     assert.equal(plan.params?.kubernetesVersion, 'v1.36.6', r.stderr);
@@ -203,8 +273,22 @@ describe('--kubernetes-version stable|latest', () => {
 });
 
 describe('generated Kubernetes configuration', () => {
-  const extra = parseExtraConfig(['apiserver.enable-admission-plugins=NodeRestriction,PodSecurity', 'kubelet.max-pods=50', 'kube-proxy.mode=ipvs', 'etcd.quota-backend-bytes=4294967296', 'kubeadm.pod-network-cidr=10.50.0.0/16']);
-  const input = { clusterName: 'demo', nodeIp: '10.0.0.7', apiserverPort: 9443, criSocket: 'unix:///run/containerd/containerd.sock', cgroupDriver: 'systemd' as const, resolvConf: '/run/systemd/resolve/resolv.conf', extra };
+  const extra = parseExtraConfig([
+    'apiserver.enable-admission-plugins=NodeRestriction,PodSecurity',
+    'kubelet.max-pods=50',
+    'kube-proxy.mode=ipvs',
+    'etcd.quota-backend-bytes=4294967296',
+    'kubeadm.pod-network-cidr=10.50.0.0/16',
+  ]);
+  const input = {
+    clusterName: 'demo',
+    nodeIp: '10.0.0.7',
+    apiserverPort: 9443,
+    criSocket: 'unix:///run/containerd/containerd.sock',
+    cgroupDriver: 'systemd' as const,
+    resolvConf: '/run/systemd/resolve/resolv.conf',
+    extra,
+  };
 
   it('writes kubeadm v1beta4 from 1.31 (extra args as name/value lists) and v1beta3 before', () => {
     for (const [version, api] of [['v1.31.0', 'v1beta4'], ['v1.30.5', 'v1beta3'], ['v1.24.0', 'v1beta3'], ['v1.33.1', 'v1beta4']] as const) {
@@ -230,7 +314,12 @@ describe('generated Kubernetes configuration', () => {
   });
 
   it('kube-proxy: conntrack left to the machine, dotted keys nested into the configuration', () => {
-    const nested = parseExtraConfig(['kube-proxy.conntrack.maxPerCore=8', 'kube-proxy.iptables.masqueradeAll=true', 'kube-proxy.nodePortAddresses=10.0.0.0/8,192.168.0.0/16', 'kube-proxy.featureGates.Foo=true']);
+    const nested = parseExtraConfig([
+      'kube-proxy.conntrack.maxPerCore=8',
+      'kube-proxy.iptables.masqueradeAll=true',
+      'kube-proxy.nodePortAddresses=10.0.0.0/8,192.168.0.0/16',
+      'kube-proxy.featureGates.Foo=true',
+    ]);
     const proxy = parseAllDocuments(renderKubeadmConfig({ ...input, extra: nested, version: parseKubernetesVersion('v1.37.1') })).map((d) => d.toJS())[3];
     assert.deepEqual(proxy.conntrack, { maxPerCore: 8, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' });
     assert.deepEqual(proxy.iptables, { masqueradeAll: true });
@@ -242,21 +331,30 @@ describe('generated Kubernetes configuration', () => {
   });
 
   it('cgroup v1 from 1.35: the kubelet is told to accept it; the control plane has a stable name', () => {
-    const kubeletOf = (version: string, cgroupVersion: 1 | 2) => parseAllDocuments(renderKubeadmConfig({ ...input, version: parseKubernetesVersion(version), cgroupVersion })).map((d) => d.toJS())[2];
+    const kubeletOf = (version: string, cgroupVersion: 1 | 2) =>
+      parseAllDocuments(renderKubeadmConfig({ ...input, version: parseKubernetesVersion(version), cgroupVersion })).map((d) => d.toJS())[2];
     assert.equal(kubeletOf('v1.35.9', 1).failCgroupV1, false);
     assert.equal(kubeletOf('v1.37.1', 1).failCgroupV1, false);
     assert.equal(kubeletOf('v1.37.1', 2).failCgroupV1, false, 'set wherever the field exists: it changes nothing on cgroup v2');
     assert.equal('failCgroupV1' in kubeletOf('v1.30.5', 1), false, 'the field does not exist before 1.31');
-    const docs = parseAllDocuments(renderKubeadmConfig({ ...input, version: parseKubernetesVersion('v1.37.1'), controlPlaneName: 'control-plane.demo.internal' })).map((d) => d.toJS());
+    const docs = parseAllDocuments(
+      renderKubeadmConfig({ ...input, version: parseKubernetesVersion('v1.37.1'), controlPlaneName: 'control-plane.demo.internal' }),
+    ).map((d) => d.toJS());
     assert.equal(docs[1].controlPlaneEndpoint, 'control-plane.demo.internal:9443');
     assert.ok(docs[1].apiServer.certSANs.includes('control-plane.demo.internal'));
     assert.equal(controlPlaneName('My_Profile'), 'control-plane.my-profile.internal');
     const hosts = '127.0.0.1\tlocalhost\n10.0.0.5 control-plane.demo.internal\n::1 localhost\n';
-    assert.equal(mergeHostsEntry(hosts, 'control-plane.demo.internal', '10.0.0.7'), '127.0.0.1\tlocalhost\n::1 localhost\n10.0.0.7\tcontrol-plane.demo.internal\t# kubestrap: the control plane\'s stable name\n');
-    assert.equal(mergeHostsEntry(mergeHostsEntry(hosts, 'control-plane.demo.internal', '10.0.0.7'), 'control-plane.demo.internal', undefined), '127.0.0.1\tlocalhost\n::1 localhost\n');
+    assert.equal(
+      mergeHostsEntry(hosts, 'control-plane.demo.internal', '10.0.0.7'),
+      "127.0.0.1\tlocalhost\n::1 localhost\n10.0.0.7\tcontrol-plane.demo.internal\t# kubestrap: the control plane's stable name\n",
+    );
+    assert.equal(
+      mergeHostsEntry(mergeHostsEntry(hosts, 'control-plane.demo.internal', '10.0.0.7'), 'control-plane.demo.internal', undefined),
+      '127.0.0.1\tlocalhost\n::1 localhost\n',
+    );
   });
 
-  it('--cni: minikube\'s names, a manifest path, and the bridge configuration with the pod subnet', () => {
+  it("--cni: minikube's names, a manifest path, and the bridge configuration with the pod subnet", () => {
     assert.deepEqual(parseCni('auto'), { kind: 'bridge' });
     assert.deepEqual(parseCni('auto', 3), { kind: 'manifest', name: 'flannel', url: MANIFESTS.flannel.url });
     assert.deepEqual(parseCni('false'), { kind: 'none' });
@@ -268,8 +366,13 @@ describe('generated Kubernetes configuration', () => {
     assert.throws(() => parseCidr('10.50.0.0/33', 'podSubnet'), /not an IPv4 network/);
   });
 
-  it('puts kubelet extra-config on the drop-in\'s ExecStart, quoted for systemd', () => {
-    const dropIn = renderKubeletDropIn({ kubelet: '/var/lib/kubestrap/binaries/v1.31.4/kubelet', runtimeUnits: ['crio.service'], flags: [['max-pods', '50'], ['node-labels', 'a=b c']], profile: 'p' });
+  it("puts kubelet extra-config on the drop-in's ExecStart, quoted for systemd", () => {
+    const dropIn = renderKubeletDropIn({
+      kubelet: '/var/lib/kubestrap/binaries/v1.31.4/kubelet',
+      runtimeUnits: ['crio.service'],
+      flags: [['max-pods', '50'], ['node-labels', 'a=b c']],
+      profile: 'p',
+    });
     assert.match(dropIn, /^ExecStart=$/m);
     assert.match(dropIn, /^ExecStart=\/var\/lib\/kubestrap\/binaries\/v1\.31\.4\/kubelet \$KUBELET_KUBECONFIG_ARGS .* --max-pods=50 "--node-labels=a=b c"$/m);
     assert.match(dropIn, /^Wants=crio\.service$/m);
@@ -277,7 +380,7 @@ describe('generated Kubernetes configuration', () => {
     assert.equal(systemdWord('--x=say "hi"'), '"--x=say \\"hi\\""');
   });
 
-  it('sends pods past systemd-resolved\'s stub, keeps three nameservers, and warns of DNS loops', () => {
+  it("sends pods past systemd-resolved's stub, keeps three nameservers, and warns of DNS loops", () => {
     const stub = 'nameserver 127.0.0.53\noptions edns0\n';
     const upstream = 'nameserver 10.0.0.1\nnameserver 10.0.0.2\n';
     assert.equal(chooseResolver(stub, upstream).path, '/run/systemd/resolve/resolv.conf');
@@ -322,7 +425,10 @@ describe('golden plans (fixed facts: a Debian 12 workstation)', () => {
     assert.equal(exitCode, 0);
     const text = normalize(renderPlanText(plan, style), home);
     golden('none-containerd-cgroup-v1.plan.txt', text);
-    assert.match(text, /^Warnings\n(.*\n)* {2}preflight: this machine uses cgroup v1, which the kubelet of Kubernetes v1\.37\.1 refuses by default: kubestrap sets failCgroupV1: false/m);
+    assert.match(
+      text,
+      /^Warnings\n(.*\n)* {2}preflight: this machine uses cgroup v1, which the kubelet of Kubernetes v1\.37\.1 refuses by default: kubestrap sets failCgroupV1: false/m,
+    );
     assert.match(text, /kubeadm init --config \/var\/lib\/kubestrap\/kubeadm\.yaml --ignore-preflight-errors=Swap,SystemVerification$/m);
   });
 
@@ -335,7 +441,16 @@ describe('golden plans (fixed facts: a Debian 12 workstation)', () => {
       true,
     ]]);
     const listens = effects.filter((e) => e.kind === 'listen').map((e) => e.kind === 'listen' && `${e.component} ${e.address}:${e.port}`);
-    for (const l of ['kube-apiserver 0.0.0.0:8443', 'kubelet 0.0.0.0:10250', 'kube-scheduler 127.0.0.1:10259', 'kube-controller-manager 127.0.0.1:10257', 'etcd (clients) 192.168.1.20:2379', 'etcd (peers) 192.168.1.20:2380']) {
+    for (
+      const l of [
+        'kube-apiserver 0.0.0.0:8443',
+        'kubelet 0.0.0.0:10250',
+        'kube-scheduler 127.0.0.1:10259',
+        'kube-controller-manager 127.0.0.1:10257',
+        'etcd (clients) 192.168.1.20:2379',
+        'etcd (peers) 192.168.1.20:2380',
+      ]
+    ) {
       assert.ok(listens.includes(l), `${l} is declared`);
     }
     const notes = plan.steps.flatMap((s) => s.notes ?? []);
@@ -352,7 +467,10 @@ describe('golden plans (fixed facts: a Debian 12 workstation)', () => {
       if (e.kind === 'exec' && /mkdir -m 0700 \/home\/alice\/.kube/.test(e.command)) assert.equal(e.sudo, false);
     }
     const install = effects.find((e) => e.kind === 'exec' && e.command.startsWith('install '));
-    assert.deepEqual(install && install.kind === 'exec' && [install.command, install.sudo], ['install -m 0600 -o 1000 -g 1000 /etc/kubernetes/admin.conf /home/alice/.kube/config', true]);
+    assert.deepEqual(install && install.kind === 'exec' && [install.command, install.sudo], [
+      'install -m 0600 -o 1000 -g 1000 /etc/kubernetes/admin.conf /home/alice/.kube/config',
+      true,
+    ]);
   });
 
   it('--cni flannel, or a manifest of yours: put on the node, applied with kubectl after kubeadm init', async (t) => {
@@ -412,11 +530,18 @@ describe('golden plans (fixed facts: a Debian 12 workstation)', () => {
     assert.equal(exitCode, 0);
     const effects = plan.steps.flatMap((s) => s.effects);
     const cmds = effects.filter((e) => e.kind === 'exec').map((e) => e.kind === 'exec' && e.command);
-    assert.deepEqual(cmds, [`env PATH=/var/lib/kubestrap/binaries/${VERSION}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin kubeadm reset -f --cri-socket unix:///run/containerd/containerd.sock`]);
+    assert.deepEqual(cmds, [
+      `env PATH=/var/lib/kubestrap/binaries/${VERSION}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin kubeadm reset -f --cri-socket unix:///run/containerd/containerd.sock`,
+    ]);
     const removed = effects.filter((e) => e.kind === 'remove' && e.exists).map((e) => e.kind === 'remove' && [e.path, e.bytes]);
     assert.deepEqual(removed, [
-      ['/etc/systemd/system/kubelet.service.d', 10], ['/etc/systemd/system/kubelet.service', 10], ['/etc/kubernetes', 6],
-      ['/var/lib/kubestrap', 1000 + Buffer.byteLength(m.files['/var/lib/kubestrap/cluster.json']!) + Buffer.byteLength(m.files['/var/lib/kubestrap/kubeadm.yaml']!)],
+      ['/etc/systemd/system/kubelet.service.d', 10],
+      ['/etc/systemd/system/kubelet.service', 10],
+      ['/etc/kubernetes', 6],
+      [
+        '/var/lib/kubestrap',
+        1000 + Buffer.byteLength(m.files['/var/lib/kubestrap/cluster.json']!) + Buffer.byteLength(m.files['/var/lib/kubestrap/kubeadm.yaml']!),
+      ],
       ['/home/alice/.kube/config', 44],
     ]);
     const services = effects.filter((e) => e.kind === 'service').map((e) => e.kind === 'service' && `${e.action} ${e.name}`);

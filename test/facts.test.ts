@@ -10,7 +10,20 @@ import { downloadCachePath, sha256 } from '../core/context.ts';
 import Docker from 'dockerode';
 import * as engine from '../core/engine.ts';
 import { Events } from '../core/events.ts';
-import { commandFact, commandPresent, dirListing, fileDigest, fileFact, gatherScript, packageStates, shellFact, statFact, unitActive, unitEnabled, type FactProbe } from '../core/facts.ts';
+import {
+  commandFact,
+  commandPresent,
+  dirListing,
+  type FactProbe,
+  fileDigest,
+  fileFact,
+  gatherScript,
+  packageStates,
+  shellFact,
+  statFact,
+  unitActive,
+  unitEnabled,
+} from '../core/facts.ts';
 import type { ExecOptions, ExecResult, Host } from '../core/hosts/host.ts';
 import { LocalHost } from '../core/hosts/local.ts';
 import { defineTask } from '../core/task.ts';
@@ -25,11 +38,27 @@ import { createTestUser, startSshd } from './helpers/sshd.ts';
 
 /** Facts of every kind, some true and some false on any machine. */
 const SAMPLE: FactProbe[] = [
-  commandPresent('sh'), commandPresent('kubestrap-no-such-tool'), ARCH, CPUS, ...ADDRESS_FACTS, ...PORT_FACTS,
-  packageStates(['dpkg', 'kubestrap-no-such-package']), packageStates(['dpkg']),
-  unitActive('ssh'), unitEnabled('kubestrap-no-such-unit'), unitEnabled('ssh'), unitEnabled('getty@tty1'), unitEnabled('kubestrap-no-such@x.service'), unitEnabled('systemd-journald.socket'), fileDigest('/etc/hostname'), fileDigest('/etc/kubestrap-no-such-file'), fileDigest('/etc'),
-  dirListing('/etc/apt'), dirListing('/etc/kubestrap-no-such-dir'),
-  shellFact('printf "%s|" "$@"; exit 7', "it's", 'two words'), commandFact`printf ${'no newline'}`,
+  commandPresent('sh'),
+  commandPresent('kubestrap-no-such-tool'),
+  ARCH,
+  CPUS,
+  ...ADDRESS_FACTS,
+  ...PORT_FACTS,
+  packageStates(['dpkg', 'kubestrap-no-such-package']),
+  packageStates(['dpkg']),
+  unitActive('ssh'),
+  unitEnabled('kubestrap-no-such-unit'),
+  unitEnabled('ssh'),
+  unitEnabled('getty@tty1'),
+  unitEnabled('kubestrap-no-such@x.service'),
+  unitEnabled('systemd-journald.socket'),
+  fileDigest('/etc/hostname'),
+  fileDigest('/etc/kubestrap-no-such-file'),
+  fileDigest('/etc'),
+  dirListing('/etc/apt'),
+  dirListing('/etc/kubestrap-no-such-dir'),
+  shellFact('printf "%s|" "$@"; exit 7', "it's", 'two words'),
+  commandFact`printf ${'no newline'}`,
 ];
 
 /** Files that exist, do not, are a directory, and (for a user) cannot be read. */
@@ -48,7 +77,11 @@ async function gatheredEqualsSingle(host: Host): Promise<void> {
     assert.ok(f, `no gathered answer for ${path}`);
     assert.deepEqual(f.info, await host.stat(path), path);
     const alone = await host.readFile(path).catch((e: Error) => (e.name === 'UnreadableError' ? 'unreadable' : Promise.reject(e)));
-    assert.deepEqual(f.content === undefined ? undefined : f.content instanceof Uint8Array ? Buffer.from(f.content) : f.content, alone instanceof Uint8Array ? Buffer.from(alone) : alone, path);
+    assert.deepEqual(
+      f.content === undefined ? undefined : f.content instanceof Uint8Array ? Buffer.from(f.content) : f.content,
+      alone instanceof Uint8Array ? Buffer.from(alone) : alone,
+      path,
+    );
   }
   for (const f of SAMPLE) {
     const alone = await host.exec(f.command);
@@ -85,8 +118,17 @@ function engineOptions(t: { after(fn: () => void): void }, local: Host, tasks = 
   const home = tempDir(t);
   seedChecksums(home);
   return {
-    env: { KUBESTRAP_HOME: home, PATH: process.env.PATH }, cwd: home, recipeDirs: [join(repoRoot, 'recipes')], builtinTasks: tasks, optionSets: optionSets(),
-    taskFiles: [], profile: 'kubestrap', concurrency: 1, events: new Events(), signal: new AbortController().signal, localHost: local,
+    env: { KUBESTRAP_HOME: home, PATH: process.env.PATH },
+    cwd: home,
+    recipeDirs: [join(repoRoot, 'recipes')],
+    builtinTasks: tasks,
+    optionSets: optionSets(),
+    taskFiles: [],
+    profile: 'kubestrap',
+    concurrency: 1,
+    events: new Events(),
+    signal: new AbortController().signal,
+    localHost: local,
   };
 }
 
@@ -146,7 +188,7 @@ test('a none plan starts one gathering script and only the probes it could not d
   const probes = plan.steps.flatMap((s) => s.effects.filter((e) => e.kind === 'probe'));
   assert.equal(probes[0]!.command, gathering);
   assert.ok(probes.every((p) => p.kind === 'probe' && p.readOnly));
-  assert.ok(probes.some((p) => p.command === "sh -c 'command -v \"$1\" >/dev/null 2>&1' sh conntrack"));
+  assert.ok(probes.some((p) => p.command === 'sh -c \'command -v "$1" >/dev/null 2>&1\' sh conntrack'));
   assert.ok(probes.some((p) => p.command === 'systemctl is-active --quiet containerd'));
 });
 
@@ -187,13 +229,19 @@ test('a step keeps what it read while a step beside it changes the host, and for
   writeFileSync(mine, 'before\n');
   // The two steps take turns: the reader reads, the writer changes the host, the reader reads again.
   let wrote!: () => void;
-  const written = new Promise<void>((r) => { wrote = r; });
+  const written = new Promise<void>((r) => {
+    wrote = r;
+  });
   let read!: () => void;
-  const firstRead = new Promise<void>((r) => { read = r; });
+  const firstRead = new Promise<void>((r) => {
+    read = r;
+  });
   const facts = (p: { file: string }) => [commandFact`cat ${p.file}`, commandFact`test -s ${p.file}`];
   const seen: string[] = [];
   const writer = defineTask({
-    name: 'view-writer', params: { file: { type: 'string' } }, description: 'changes the host once the reader has read',
+    name: 'view-writer',
+    params: { file: { type: 'string' } },
+    description: 'changes the host once the reader has read',
     async run(ctx, p) {
       if (ctx.mode === 'run') await firstRead;
       await ctx.$`sh -c ${'echo x > "$1"'} sh ${p.file}`;
@@ -201,18 +249,29 @@ test('a step keeps what it read while a step beside it changes the host, and for
     },
   });
   const reader = defineTask({
-    name: 'view-reader', params: { file: { type: 'string' } }, description: 'reads its facts, again after the writer, then changes its file', facts,
+    name: 'view-reader',
+    params: { file: { type: 'string' } },
+    description: 'reads its facts, again after the writer, then changes its file',
+    facts,
     async run(ctx, p) {
       const [cat, nonEmpty] = facts(p);
       seen.push(`${ctx.mode} ${(await ctx.fact(cat!)).stdout.trim()}`);
-      if (ctx.mode === 'run') { read(); await written; }
+      if (ctx.mode === 'run') {
+        read();
+        await written;
+      }
       seen.push(`${ctx.mode} ${(await ctx.fact(cat!)).stdout.trim()} ${(await ctx.fact(nonEmpty!)).ok}`);
       await ctx.$`sh -c ${'echo after > "$1"'} sh ${p.file}`;
       seen.push(`${ctx.mode} ${(await ctx.fact(cat!)).stdout.trim()}`);
     },
   });
   const recipe = join(dir, 'recipe.yaml');
-  writeFileSync(recipe, `name: view\nsteps:\n  - id: reader\n    task: view-reader\n    with: { file: ${JSON.stringify(mine)} }\n  - id: writer\n    task: view-writer\n    with: { file: ${JSON.stringify(other)} }\n`);
+  writeFileSync(
+    recipe,
+    `name: view\nsteps:\n  - id: reader\n    task: view-reader\n    with: { file: ${
+      JSON.stringify(mine)
+    } }\n  - id: writer\n    task: view-writer\n    with: { file: ${JSON.stringify(other)} }\n`,
+  );
   const host = new CountingHost();
   const opts = { ...engineOptions(t, host, [...builtinTasks, writer, reader]), concurrency: 2 };
   const out = await engine.run(opts, recipe, {}, async () => {});
@@ -220,7 +279,7 @@ test('a step keeps what it read while a step beside it changes the host, and for
   assert.deepEqual(seen.filter((l) => l.startsWith('run')), ['run before', 'run before true', 'run after']);
   // The run's gathering answers both facts; the writer's change does not make the reader ask again
   // (one command each, before this view); the reader's own change does, for the one fact it reads.
-  const runStart = host.commands.findLastIndex((c) => c.startsWith('k=@@kubestrap-fact@@'));
+  const runStart = host.commands.map((c) => c.startsWith('k=@@kubestrap-fact@@')).lastIndexOf(true);
   const after = host.commands.slice(runStart + 1);
   assert.deepEqual(after.filter((c) => c.startsWith('cat ') || c.startsWith('test -s')).map((c) => c.split(' ')[0]), ['cat'], after.join('\n---\n'));
 });
@@ -234,14 +293,20 @@ test('after a step changed the host, the next step asks its own facts again in o
   const facts = (p: { file: string }) => [commandFact`cat ${p.file}`, commandFact`test -s ${p.file}`, commandPresent('sh')];
   const seen: string[] = [];
   const change = defineTask({
-    name: 'fact-change', params: { file: { type: 'string' } }, description: 'reads its facts, then changes the file', facts,
+    name: 'fact-change',
+    params: { file: { type: 'string' } },
+    description: 'reads its facts, then changes the file',
+    facts,
     async run(ctx, p) {
       for (const f of facts(p)) await ctx.fact(f);
       await ctx.$`sh -c ${'echo after > "$1"'} sh ${p.file}`;
     },
   });
   const read = defineTask({
-    name: 'fact-read', params: { file: { type: 'string' } }, description: 'reads its facts', facts,
+    name: 'fact-read',
+    params: { file: { type: 'string' } },
+    description: 'reads its facts',
+    facts,
     async run(ctx, p) {
       const [cat, ...rest] = facts(p);
       seen.push(`${ctx.mode} ${(await ctx.fact(cat!)).stdout.trim()}`);
@@ -250,7 +315,10 @@ test('after a step changed the host, the next step asks its own facts again in o
   });
   const recipe = join(dir, 'recipe.yaml');
   const w = `with: { file: ${JSON.stringify(file)} }`;
-  writeFileSync(recipe, `name: fact-change\nsteps:\n  - id: change\n    task: fact-change\n    ${w}\n  - id: read\n    task: fact-read\n    needs: [change]\n    ${w}\n`);
+  writeFileSync(
+    recipe,
+    `name: fact-change\nsteps:\n  - id: change\n    task: fact-change\n    ${w}\n  - id: read\n    task: fact-read\n    needs: [change]\n    ${w}\n`,
+  );
   const host = new CountingHost();
   const opts = engineOptions(t, host, [...builtinTasks, change, read]);
   const out = await engine.run(opts, recipe, {}, async () => {});
@@ -268,17 +336,34 @@ test('ssh host: one gathering script, with the user facts, answers as single pro
   const { SshHost } = await import('../core/hosts/ssh.ts');
   const user = createTestUser(t);
   const s = await startSshd(t);
-  const host = await SshHost.connect({ address: s.address, port: s.port, user: user.name, key: s.key, knownHosts: join(tempDir(t), 'known_hosts'), readKnownHosts: [] });
+  const host = await SshHost.connect({
+    address: s.address,
+    port: s.port,
+    user: user.name,
+    key: s.key,
+    knownHosts: join(tempDir(t), 'known_hosts'),
+    readKnownHosts: [],
+  });
   t.after(() => host.close());
   await gatheredEqualsSingle(host);
   // The user facts come with the gathering: no command of their own afterwards.
   const { ProbeCache } = await import('../core/probe-cache.ts');
   const cache = new ProbeCache();
-  const fresh = await SshHost.connect({ address: s.address, port: s.port, user: user.name, key: s.key, knownHosts: join(tempDir(t), 'known_hosts'), readKnownHosts: [] });
+  const fresh = await SshHost.connect({
+    address: s.address,
+    port: s.port,
+    user: user.name,
+    key: s.key,
+    knownHosts: join(tempDir(t), 'known_hosts'),
+    readKnownHosts: [],
+  });
   t.after(() => fresh.close());
   const asked: string[] = [];
   const exec = fresh.exec.bind(fresh);
-  fresh.exec = (command, o) => { asked.push(command); return exec(command, o); };
+  fresh.exec = (command, o) => {
+    asked.push(command);
+    return exec(command, o);
+  };
   await cache.gather(fresh, () => [ARCH], new AbortController().signal);
   assert.deepEqual(await fresh.facts(), { uid: user.uid, gid: user.uid, user: user.name, home: user.home });
   assert.equal((await cache.probe(fresh, ARCH.command, new AbortController().signal)).exitCode, 0);
@@ -294,7 +379,9 @@ test('docker host: the gathering script answers as single probes do', { skip: sk
   const docker = new Docker({ socketPath: socket });
   const name = `ks-facts-${randomBytes(3).toString('hex')}`;
   const c = await docker.createContainer({ name, Image: image, Cmd: ['sleep', 'infinity'], HostConfig: { NetworkMode: 'none' } });
-  t.after(async () => { await c.remove({ force: true }).catch(() => {}); });
+  t.after(async () => {
+    await c.remove({ force: true }).catch(() => {});
+  });
   await c.start();
   const host = await DockerHost.connect({ container: name, socket: `unix://${socket}` });
   t.after(() => host.close());
@@ -309,7 +396,10 @@ test('a host an earlier step creates is never gathered from', async () => {
   const { ProbeCache } = await import('../core/probe-cache.ts');
   const future = new FutureHost('ssh:<output of vm>:22', 'ssh', 'root', ['vm']);
   let asked = 0;
-  future.exec = async () => { asked++; return { stdout: '', stderr: '', exitCode: 1 }; };
+  future.exec = async () => {
+    asked++;
+    return { stdout: '', stderr: '', exitCode: 1 };
+  };
   assert.equal(await new ProbeCache().gather(future, () => [ARCH, CPUS], new AbortController().signal), undefined);
   assert.equal(asked, 0);
 });

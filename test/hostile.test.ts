@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
-import { runCli, type CliResult } from './helpers/cli.ts';
+import { type CliResult, runCli } from './helpers/cli.ts';
 import { hasBinary, repoRoot, tempDir } from './helpers/env.ts';
 import { bigContent } from './fixtures/hostile/tasks.ts';
 import { mayHoldCredentials } from '../core/secrets.ts';
@@ -24,7 +24,13 @@ const UNSAFE = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u20
 
 function assertClean(out: string, what: string): void {
   const m = UNSAFE.exec(out);
-  assert.equal(m, null, `${what}: raw control character U+${(m?.[0].codePointAt(0) ?? 0).toString(16).padStart(4, '0')} near ${JSON.stringify(out.slice(Math.max(0, (m?.index ?? 0) - 40), (m?.index ?? 0) + 40))}`);
+  assert.equal(
+    m,
+    null,
+    `${what}: raw control character U+${(m?.[0].codePointAt(0) ?? 0).toString(16).padStart(4, '0')} near ${
+      JSON.stringify(out.slice(Math.max(0, (m?.index ?? 0) - 40), (m?.index ?? 0) + 40))
+    }`,
+  );
   for (const line of out.split('\n')) assert.doesNotMatch(line, /^\s*(touch|fake)\b/, `${what}: a value started a line of its own: ${JSON.stringify(line)}`);
 }
 
@@ -45,14 +51,20 @@ const PAYLOADS: [string, string][] = [
 
 function hostileRecipe(dir: string, name: string, remote: boolean): string {
   const file = join(dir, 'hostile.yaml');
-  writeFileSync(file, `name: ${JSON.stringify(name)}
+  writeFileSync(
+    file,
+    `name: ${JSON.stringify(name)}
 description: ${JSON.stringify(name)}
 imports: [${JSON.stringify(TASKS)}]
 params:
   text: { default: "" }
-${remote ? `hosts:
+${
+      remote
+        ? `hosts:
   vm: { ssh: { address: "\${{ steps.make.outputs.stdout }}", user: "\${{ params.text }}" } }
-` : ''}steps:
+`
+        : ''
+    }steps:
   - id: keep
     task: write-file
     with: { path: "${dir}/keep-\${{ params.text }}", content: "same\\n" }
@@ -62,16 +74,27 @@ ${remote ? `hosts:
   - id: make
     task: run-command
     with: { argv: [echo, 10.0.0.9], unless: [sh, -c, "exit 1", sh, "\${{ params.text }}"] }
-${remote ? `  - id: remote
+${
+      remote
+        ? `  - id: remote
     task: write-file
     host: vm
     with: { path: "${dir}/remote-file", content: "x\\n" }
     needs: [make]
-` : ''}`);
+`
+        : ''
+    }`,
+  );
   return file;
 }
 
-interface Injection { dir: string; value: string; mark: string; file: string; run(argv: string[]): Promise<CliResult> }
+interface Injection {
+  dir: string;
+  value: string;
+  mark: string;
+  file: string;
+  run(argv: string[]): Promise<CliResult>;
+}
 
 function injection(t: { after(fn: () => void): void }, raw: string, remote = true): Injection {
   const dir = tempDir(t, 'kubestrap-hostile-');
@@ -111,7 +134,10 @@ describe('injection: a value never escapes its place in any output', () => {
       const ran = spawnSync('bash', ['-c', r.stdout], { cwd: x.dir, encoding: 'utf8' });
       // It stops at the step whose machine an earlier step creates, and says so.
       assert.equal(ran.status, 1, ran.stderr);
-      assert.match(ran.stderr, /(step remote runs on .*a machine an earlier step creates|is created by step make: its steps run through kubestrap apply); use kubestrap apply/);
+      assert.match(
+        ran.stderr,
+        /(step remote runs on .*a machine an earlier step creates|is created by step make: its steps run through kubestrap apply); use kubestrap apply/,
+      );
       assert.equal(existsSync(join(x.dir, 'remote-file')), false, 'the remote step ran on this machine');
       assert.equal(existsSync(x.mark), false, 'the script ran the value');
     });
@@ -148,7 +174,10 @@ describe('injection: a value never escapes its place in any output', () => {
     it(`an error line that quotes the value: ${label}`, async (t) => {
       const x = injection(t, raw, false);
       const f = join(x.dir, 'fail.yaml');
-      writeFileSync(f, `name: fail\nparams:\n  text: { default: "" }\nsteps:\n  - id: fail\n    task: run-command\n    with: { argv: [sh, -c, 'printf "%s" "$1" >&2; exit 3', sh, "\${{ params.text }}"] }\n`);
+      writeFileSync(
+        f,
+        `name: fail\nparams:\n  text: { default: "" }\nsteps:\n  - id: fail\n    task: run-command\n    with: { argv: [sh, -c, 'printf "%s" "$1" >&2; exit 3', sh, "\${{ params.text }}"] }\n`,
+      );
       const r = await x.run(['run', f, '--set', `text=${x.value}`, '--yes']);
       assert.equal(r.code, 1, r.stderr + r.stdout);
       assert.match(r.stdout, /✗ fail: .*exited 3/);
@@ -192,15 +221,21 @@ describe('injection: a value never escapes its place in any output', () => {
 
   it('a value shaped like a placeholder is not one: --set refuses it, and a pattern still applies', async (t) => {
     const dir = tempDir(t, 'kubestrap-hostile-');
-    writeFileSync(join(dir, 'r.yaml'), `name: ph\nparams:\n  name: { default: a }\nsteps:\n  - id: s\n    task: write-file\n    with: { path: "${dir}/x", content: "\${{ params.name }}" }\n`);
+    writeFileSync(
+      join(dir, 'r.yaml'),
+      `name: ph\nparams:\n  name: { default: a }\nsteps:\n  - id: s\n    task: write-file\n    with: { path: "${dir}/x", content: "\${{ params.name }}" }\n`,
+    );
     const r = await runCli(['plan', join(dir, 'r.yaml'), '--set', 'name=<output of /../../x>'], { env: { KUBESTRAP_HOME: join(dir, 'home') }, cwd: dir });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /may not contain <output of …>/);
   });
 
-  it('names and ids stay strings: -p 007 is profile 007, --only 007 is step 007, -p \'\' is refused', async (t) => {
+  it("names and ids stay strings: -p 007 is profile 007, --only 007 is step 007, -p '' is refused", async (t) => {
     const dir = tempDir(t, 'kubestrap-hostile-');
-    writeFileSync(join(dir, 'r.yaml'), `name: ids\nsteps:\n  - { id: "7", task: write-file, with: { path: "${dir}/seven", content: x } }\n  - { id: "007", task: write-file, with: { path: "${dir}/double-o", content: x } }\n`);
+    writeFileSync(
+      join(dir, 'r.yaml'),
+      `name: ids\nsteps:\n  - { id: "7", task: write-file, with: { path: "${dir}/seven", content: x } }\n  - { id: "007", task: write-file, with: { path: "${dir}/double-o", content: x } }\n`,
+    );
     const env = { KUBESTRAP_HOME: join(dir, 'home') };
     const r = await runCli(['run', join(dir, 'r.yaml'), '--yes', '-p', '007', '--only', '007'], { env, cwd: dir });
     assert.equal(r.code, 0, r.stderr);
@@ -214,7 +249,10 @@ describe('injection: a value never escapes its place in any output', () => {
 
   it('two steps that write one file with no order between them: the plan is blocked, a run refuses', async (t) => {
     const dir = tempDir(t, 'kubestrap-hostile-');
-    writeFileSync(join(dir, 'r.yaml'), `name: race\nsteps:\n  - { id: a, task: write-file, with: { path: "${dir}/f", content: a } }\n  - { id: b, task: write-file, with: { path: "${dir}/f", content: b } }\n`);
+    writeFileSync(
+      join(dir, 'r.yaml'),
+      `name: race\nsteps:\n  - { id: a, task: write-file, with: { path: "${dir}/f", content: a } }\n  - { id: b, task: write-file, with: { path: "${dir}/f", content: b } }\n`,
+    );
     const env = { KUBESTRAP_HOME: join(dir, 'home') };
     const p = await runCli(['plan', join(dir, 'r.yaml')], { env, cwd: dir });
     assert.match(p.stdout, /steps 'a' and 'b' both change .*\/f and neither needs the other.*\[WRITERS_UNORDERED\]/);
@@ -229,7 +267,10 @@ describe('injection: a value never escapes its place in any output', () => {
 
 describe('a plan runs no command the recipe supplied unless allowed, and lists every command it runs', () => {
   const recipe = (dir: string) => {
-    writeFileSync(join(dir, 'r.yaml'), `name: probes\nsteps:\n  - id: s\n    task: run-command\n    with: { argv: [touch, "${dir}/ran"], unless: [sh, -c, 'id -un > "$1"; exit 1', sh, "${dir}/marker"] }\n`);
+    writeFileSync(
+      join(dir, 'r.yaml'),
+      `name: probes\nsteps:\n  - id: s\n    task: run-command\n    with: { argv: [touch, "${dir}/ran"], unless: [sh, -c, 'id -un > "$1"; exit 1', sh, "${dir}/marker"] }\n`,
+    );
     return join(dir, 'r.yaml');
   };
   for (const format of ['text', 'json', 'sh']) {
@@ -237,8 +278,11 @@ describe('a plan runs no command the recipe supplied unless allowed, and lists e
       const dir = tempDir(t, 'kubestrap-probe-');
       const r = await runCli(['plan', recipe(dir), '--format', format], { env: { KUBESTRAP_HOME: join(dir, 'home') }, cwd: dir });
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(existsSync(join(dir, 'marker')), false, 'the recipe\'s unless ran while planning');
-      assert.match(r.stdout, format === 'json' ? /"notRun": true/ : format === 'sh' ? /# not run while planning \(from the recipe\): sh -c/ : /not run: sh -c 'id -un/);
+      assert.equal(existsSync(join(dir, 'marker')), false, "the recipe's unless ran while planning");
+      assert.match(
+        r.stdout,
+        format === 'json' ? /"notRun": true/ : format === 'sh' ? /# not run while planning \(from the recipe\): sh -c/ : /not run: sh -c 'id -un/,
+      );
     });
   }
   it('--allow-recipe-probes runs it, records that in the plan, and apply keeps to it', async (t) => {
@@ -264,7 +308,9 @@ function secretWorkspace(t: { after(fn: () => void): void }) {
   mkdirSync(join(dir, 'auth'));
   // A credentials file the user already has: its old content must never be shown.
   writeFileSync(join(dir, 'auth/registry.conf'), `user = "me"\npassword = "${PASSWORD}"\n`);
-  writeFileSync(join(dir, 'r.yaml'), `name: secrets
+  writeFileSync(
+    join(dir, 'r.yaml'),
+    `name: secrets
 params:
   token: { default: "", secret: true }
 steps:
@@ -277,7 +323,8 @@ steps:
   - id: registry
     task: write-file
     with: { path: "${dir}/auth/registry.conf", content: "user = \\"me\\"\\n" }
-`);
+`,
+  );
   const env = { KUBESTRAP_HOME: join(dir, 'home') };
   const cli = (argv: string[]) => runCli(argv, { env, cwd: dir });
   const noLeak = (text: string, what: string) => {
@@ -332,7 +379,10 @@ describe('secrets: the planted token and password appear in no output and no sta
 
   it('an error that quotes the secret (a failing command, a pattern mismatch)', async (t) => {
     const w = secretWorkspace(t);
-    writeFileSync(join(w.dir, 'fail.yaml'), `name: fail\nparams:\n  token: { default: "", secret: true }\nsteps:\n  - id: f\n    task: run-command\n    with: { argv: [sh, -c, 'echo "bad $1" >&2; exit 4', sh, "\${{ params.token }}"] }\n  - id: g\n    task: write-file\n    with: { path: "${w.dir}/g", content: x, mode: "\${{ params.token }}" }\n`);
+    writeFileSync(
+      join(w.dir, 'fail.yaml'),
+      `name: fail\nparams:\n  token: { default: "", secret: true }\nsteps:\n  - id: f\n    task: run-command\n    with: { argv: [sh, -c, 'echo "bad $1" >&2; exit 4', sh, "\${{ params.token }}"] }\n  - id: g\n    task: write-file\n    with: { path: "${w.dir}/g", content: x, mode: "\${{ params.token }}" }\n`,
+    );
     const r = await w.cli(['run', join(w.dir, 'fail.yaml'), '--set', `token=${TOKEN}`, '--yes']);
     assert.notEqual(r.code, 0);
     w.noLeak(r.stdout + r.stderr, 'errors');
@@ -341,7 +391,10 @@ describe('secrets: the planted token and password appear in no output and no sta
 
   it('a secret --set of the wrong type is refused without echoing it', async (t) => {
     const w = secretWorkspace(t);
-    writeFileSync(join(w.dir, 'n.yaml'), 'name: n\nparams:\n  pin: { default: 0, secret: true }\nsteps:\n  - { id: s, task: run-command, with: { argv: [true] } }\n');
+    writeFileSync(
+      join(w.dir, 'n.yaml'),
+      'name: n\nparams:\n  pin: { default: 0, secret: true }\nsteps:\n  - { id: s, task: run-command, with: { argv: [true] } }\n',
+    );
     const r = await w.cli(['plan', join(w.dir, 'n.yaml'), '--set', `pin=${TOKEN}`]);
     assert.equal(r.code, 2);
     w.noLeak(r.stderr, 'the error');
@@ -362,9 +415,15 @@ describe('secrets: the planted token and password appear in no output and no sta
   });
 
   const paths: [string, boolean][] = [
-    ['/etc/containerd/config.toml', true], ['/etc/kubernetes/admin.conf', true], ['/etc/kubernetes/pki/ca.key', true],
-    ['/home/u/.kube/config', true], ['/root/.docker/config.json', true], ['/etc/containers/auth.json', true],
-    ['/srv/auth/htpasswd', true], ['/etc/motd', false], ['/etc/sysctl.d/99-kubestrap.conf', false],
+    ['/etc/containerd/config.toml', true],
+    ['/etc/kubernetes/admin.conf', true],
+    ['/etc/kubernetes/pki/ca.key', true],
+    ['/home/u/.kube/config', true],
+    ['/root/.docker/config.json', true],
+    ['/etc/containers/auth.json', true],
+    ['/srv/auth/htpasswd', true],
+    ['/etc/motd', false],
+    ['/etc/sysctl.d/99-kubestrap.conf', false],
   ];
   for (const [path, held] of paths) {
     it(`${path} ${held ? 'may hold credentials: diff not shown' : 'is shown as a diff'}`, () => {
@@ -377,7 +436,9 @@ describe('secrets: the planted token and password appear in no output and no sta
 
 function cliProcess(args: string[], env: Record<string, string>, cwd: string) {
   const child = spawn('node', ['--import', 'tsx', join(repoRoot, 'cli.ts'), ...args], {
-    cwd: repoRoot, env: { ...process.env, ...env, NO_COLOR: '1', NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: repoRoot,
+    env: { ...process.env, ...env, NO_COLOR: '1', NODE_OPTIONS: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   void cwd;
   let out = '';
@@ -386,14 +447,28 @@ function cliProcess(args: string[], env: Record<string, string>, cwd: string) {
   child.stdout!.on('data', (d: Buffer) => {
     out += d;
     lines = out.split('\n').length - 1;
-    for (const w of waiters.splice(0)) { if (lines >= w.n) w.resolve(); else waiters.push(w); }
+    for (const w of waiters.splice(0)) {
+      if (lines >= w.n) w.resolve();
+      else waiters.push(w);
+    }
   });
-  child.stderr!.on('data', (d: Buffer) => { out += d; });
+  child.stderr!.on('data', (d: Buffer) => {
+    out += d;
+  });
   const exited = new Promise<number | string | null>((r) => child.once('exit', (code, signal) => r(code ?? signal)));
   return {
-    child, exited, output: () => out,
+    child,
+    exited,
+    output: () => out,
     /** Resolves once stdout has n lines (or the process ended). */
-    lines: (n: number) => new Promise<void>((resolve) => { if (lines >= n) resolve(); else { waiters.push({ n, resolve }); void exited.then(() => resolve()); } }),
+    lines: (n: number) =>
+      new Promise<void>((resolve) => {
+        if (lines >= n) resolve();
+        else {
+          waiters.push({ n, resolve });
+          void exited.then(() => resolve());
+        }
+      }),
   };
 }
 
@@ -402,7 +477,9 @@ function processesUsing(dir: string): number[] {
   const pids: number[] = [];
   for (const p of readdirSync('/proc')) {
     if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
-    try { if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir)) pids.push(Number(p)); } catch { /* gone */ }
+    try {
+      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir)) pids.push(Number(p));
+    } catch { /* gone */ }
   }
   return pids;
 }
@@ -410,7 +487,11 @@ function processesUsing(dir: string): number[] {
 async function settle(dir: string): Promise<void> {
   for (let i = 0; i < 200 && processesUsing(dir).length; i++) await sleep(25);
   const left = processesUsing(dir);
-  for (const p of left) try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
+  for (const p of left) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch { /* gone */ }
+  }
   assert.deepEqual(left, [], 'a command of the killed run was still running 5 s later');
 }
 
@@ -420,14 +501,17 @@ function faultWorkspace(t: { after(fn: () => void): void }) {
   mkdirSync(d);
   writeFileSync(join(d, 'big.bin'), 'old big\n');
   writeFileSync(join(d, 'second.txt'), 'second old\n');
-  writeFileSync(join(dir, 'r.yaml'), `name: faults
+  writeFileSync(
+    join(dir, 'r.yaml'),
+    `name: faults
 imports: [${JSON.stringify(TASKS)}]
 steps:
   - { id: first, task: write-file, with: { path: "${d}/first.txt", content: "first new\\n" } }
   - { id: big, task: big-write, with: { path: "${d}/big.bin", mib: 40, seed: 3 }, needs: [first] }
   - { id: second, task: write-file, with: { path: "${d}/second.txt", content: "second new\\n" }, needs: [big] }
   - { id: big2, task: big-write, with: { path: "${d}/big2.bin", mib: 24, seed: 9 }, needs: [second] }
-`);
+`,
+  );
   const expected: Record<string, string[]> = {
     'first.txt': ['', sha('first new\n')],
     'big.bin': [sha('old big\n'), sha(bigContent(40, 3))],
@@ -449,8 +533,27 @@ describe('faults: kill -9 at 20 points of a real run leaves each file old or new
   // A point is the n-th line of --json output (the plan, then one event per line) plus a delay. Line 7
   // is the 40 MiB write starting (it takes about a second here), line 13 the 24 MiB one.
   const points: [number, number][] = [
-    [1, 0], [2, 0], [3, 0], [4, 0], [5, 0], [6, 0], [7, 0], [7, 100], [7, 250], [7, 500], [7, 800], [7, 1100],
-    [8, 0], [9, 0], [10, 0], [11, 0], [12, 0], [13, 0], [13, 150], [13, 350], [14, 0],
+    [1, 0],
+    [2, 0],
+    [3, 0],
+    [4, 0],
+    [5, 0],
+    [6, 0],
+    [7, 0],
+    [7, 100],
+    [7, 250],
+    [7, 500],
+    [7, 800],
+    [7, 1100],
+    [8, 0],
+    [9, 0],
+    [10, 0],
+    [11, 0],
+    [12, 0],
+    [13, 0],
+    [13, 150],
+    [13, 350],
+    [14, 0],
   ];
   const seen = new Set<string>();
   for (const [n, delay] of points) {
@@ -462,10 +565,16 @@ describe('faults: kill -9 at 20 points of a real run leaves each file old or new
         if (delay) await sleep(delay);
         p.child.kill('SIGKILL');
         await p.exited;
-      } finally { p.child.kill('SIGKILL'); }
+      } finally {
+        p.child.kill('SIGKILL');
+      }
       await settle(w.dir);
       w.check(`killed at line ${n} + ${delay} ms`);
-      if (n === 7 || n === 13) seen.add(`${n}:${existsSync(join(w.d, n === 7 ? 'big.bin' : 'big2.bin')) && statSync(join(w.d, n === 7 ? 'big.bin' : 'big2.bin')).size > 100 ? 'new' : 'old'}`);
+      if (n === 7 || n === 13) {
+        seen.add(
+          `${n}:${existsSync(join(w.d, n === 7 ? 'big.bin' : 'big2.bin')) && statSync(join(w.d, n === 7 ? 'big.bin' : 'big2.bin')).size > 100 ? 'new' : 'old'}`,
+        );
+      }
       if (n % 3 === 0 && delay === 0 || (n === 7 && delay === 500)) {
         // The next run takes over the dead run's lock and finishes the job.
         const r = await runCli(['run', w.file, '--yes'], { env: w.env, cwd: w.dir });
@@ -484,12 +593,18 @@ describe('faults: signals, full and read-only disks, odd files', () => {
     it(`${signal} is handled like Ctrl-C: the command stopped, exit ${code}, lock freed, state saved`, async (t) => {
       const dir = tempDir(t, 'kubestrap-signal-');
       const pidFile = join(dir, 'slow.pid');
-      writeFileSync(join(dir, 'slow.yaml'), `name: slow\nsteps:\n  - id: slow\n    task: run-command\n    with: { argv: [sh, -c, 'echo $$ > "$1"; exec sleep 30', sh, "${pidFile}"] }\n`);
+      writeFileSync(
+        join(dir, 'slow.yaml'),
+        `name: slow\nsteps:\n  - id: slow\n    task: run-command\n    with: { argv: [sh, -c, 'echo $$ > "$1"; exec sleep 30', sh, "${pidFile}"] }\n`,
+      );
       const env = { KUBESTRAP_HOME: join(dir, 'home') };
       const p = cliProcess(['run', join(dir, 'slow.yaml'), '--yes'], env, dir);
       let pid = 0;
       try {
-        for (let i = 0; i < 800 && !pid; i++) { await sleep(25); if (existsSync(pidFile)) pid = Number(readFileSync(pidFile, 'utf8').trim()) || 0; }
+        for (let i = 0; i < 800 && !pid; i++) {
+          await sleep(25);
+          if (existsSync(pidFile)) pid = Number(readFileSync(pidFile, 'utf8').trim()) || 0;
+        }
         assert.ok(pid, p.output());
         p.child.kill(signal);
         const got = await Promise.race([p.exited, sleep(8000).then(() => 'timeout')]);
@@ -502,7 +617,11 @@ describe('faults: signals, full and read-only disks, odd files', () => {
         assert.equal(JSON.parse(readFileSync(join(dir, 'home/profiles/kubestrap/state.json'), 'utf8')).status, 'interrupted');
       } finally {
         p.child.kill('SIGKILL');
-        if (pid) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+        if (pid) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch { /* gone */ }
+        }
       }
     });
   }
@@ -510,12 +629,18 @@ describe('faults: signals, full and read-only disks, odd files', () => {
   it('after kill -9, a command the dead run started still runs: the next run refuses, naming it, until it ends', async (t) => {
     const dir = tempDir(t, 'kubestrap-orphan-');
     const pidFile = join(dir, 'slow.pid');
-    writeFileSync(join(dir, 'slow.yaml'), `name: slow\nsteps:\n  - id: slow\n    task: run-command\n    with: { argv: [sh, -c, 'echo $$ > "$1"; exec sleep 30', sh, "${pidFile}"], creates: "${dir}/done" }\n`);
+    writeFileSync(
+      join(dir, 'slow.yaml'),
+      `name: slow\nsteps:\n  - id: slow\n    task: run-command\n    with: { argv: [sh, -c, 'echo $$ > "$1"; exec sleep 30', sh, "${pidFile}"], creates: "${dir}/done" }\n`,
+    );
     const env = { KUBESTRAP_HOME: join(dir, 'home') };
     const p = cliProcess(['run', join(dir, 'slow.yaml'), '--yes'], env, dir);
     let pid = 0;
     try {
-      for (let i = 0; i < 800 && !pid; i++) { await sleep(25); if (existsSync(pidFile)) pid = Number(readFileSync(pidFile, 'utf8').trim()) || 0; }
+      for (let i = 0; i < 800 && !pid; i++) {
+        await sleep(25);
+        if (existsSync(pidFile)) pid = Number(readFileSync(pidFile, 'utf8').trim()) || 0;
+      }
       assert.ok(pid, p.output());
       p.child.kill('SIGKILL');
       await p.exited;
@@ -529,12 +654,20 @@ describe('faults: signals, full and read-only disks, odd files', () => {
       assert.equal(again.code, 0, again.stderr + again.stdout);
     } finally {
       p.child.kill('SIGKILL');
-      if (pid) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      if (pid) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch { /* gone */ }
+      }
     }
   });
 
   /** A small tmpfs mounted for the test (and unmounted after), filled up to `free` bytes. */
-  async function withTmpfs(t: { after(fn: () => void): void }, opts: { size: string; ro?: boolean; fill?: boolean }, fn: (mnt: string) => Promise<void>): Promise<void> {
+  async function withTmpfs(
+    t: { after(fn: () => void): void },
+    opts: { size: string; ro?: boolean; fill?: boolean },
+    fn: (mnt: string) => Promise<void>,
+  ): Promise<void> {
     const mnt = tempDir(t, 'kubestrap-tmpfs-');
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${opts.size}${opts.ro ? ',ro' : ''}`, 'tmpfs', mnt]);
     try {
@@ -565,7 +698,10 @@ describe('faults: signals, full and read-only disks, odd files', () => {
     await withTmpfs(t, { size: '256k' }, async (mnt) => {
       writeFileSync(join(mnt, 'conf'), 'old\n');
       spawnSync('sh', ['-c', 'cat /dev/zero > "$1/fill" 2>/dev/null', 'sh', mnt]);
-      writeFileSync(join(dir, 'r.yaml'), `name: full\nsteps:\n  - { id: s, task: write-file, with: { path: "${mnt}/conf", content: "${'y'.repeat(20000)}" } }\n`);
+      writeFileSync(
+        join(dir, 'r.yaml'),
+        `name: full\nsteps:\n  - { id: s, task: write-file, with: { path: "${mnt}/conf", content: "${'y'.repeat(20000)}" } }\n`,
+      );
       const r = await runCli(['run', join(dir, 'r.yaml'), '--yes'], { env: { KUBESTRAP_HOME: join(dir, 'home') }, cwd: dir });
       assert.equal(r.code, 1, r.stderr + r.stdout);
       assert.match(r.stdout, /✗ s: .*(No space left|got \d+ of 20000 bytes)/);
@@ -605,8 +741,14 @@ describe('faults: signals, full and read-only disks, odd files', () => {
     it(`${what} as a recipe: refused at once (exit 2)`, async (t) => {
       const dir = tempDir(t, 'kubestrap-odd-');
       let file = path as string;
-      if (path === 'FIFO') { file = join(dir, 'fifo.yaml'); execFileSync('mkfifo', [file]); }
-      if (path === 'DIR') { file = join(dir, 'd.yaml'); mkdirSync(file); }
+      if (path === 'FIFO') {
+        file = join(dir, 'fifo.yaml');
+        execFileSync('mkfifo', [file]);
+      }
+      if (path === 'DIR') {
+        file = join(dir, 'd.yaml');
+        mkdirSync(file);
+      }
       const r = await runCli(['plan', file], { env: { KUBESTRAP_HOME: join(dir, 'home') }, cwd: dir });
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, /is not a regular file .*\[RECIPE_INVALID\]/);
@@ -634,12 +776,18 @@ describe('faults: signals, full and read-only disks, odd files', () => {
     assert.match(b.stderr, /parameter name 'constructor' is not valid/);
     const c = await runCli(['plan', join(dir, 'c.yaml')], { env, cwd: dir });
     assert.match(c.stderr, /has no parameter 'constructor' .*\[PARAM_UNKNOWN\]/);
-    for (const r of [a, b, c]) { assert.equal(r.code, 2); assert.doesNotMatch(r.stderr, /internal error/); }
+    for (const r of [a, b, c]) {
+      assert.equal(r.code, 2);
+      assert.doesNotMatch(r.stderr, /internal error/);
+    }
   });
 
   it('a value from the environment that looks like an expression is taken literally, not evaluated again', async (t) => {
     const dir = tempDir(t, 'kubestrap-odd-');
-    writeFileSync(join(dir, 'r.yaml'), `name: env\nparams:\n  v: { default: "\${{ env.KUBESTRAP_EVIL }}" }\nsteps:\n  - { id: s, task: write-file, with: { path: "${dir}/out", content: "\${{ params.v }}" } }\n`);
+    writeFileSync(
+      join(dir, 'r.yaml'),
+      `name: env\nparams:\n  v: { default: "\${{ env.KUBESTRAP_EVIL }}" }\nsteps:\n  - { id: s, task: write-file, with: { path: "${dir}/out", content: "\${{ params.v }}" } }\n`,
+    );
     const r = await runCli(['run', join(dir, 'r.yaml'), '--yes'], { env: { KUBESTRAP_HOME: join(dir, 'home'), KUBESTRAP_EVIL: '${{ env.HOME }}' }, cwd: dir });
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.equal(readFileSync(join(dir, 'out'), 'utf8'), '${{ env.HOME }}');
@@ -647,7 +795,10 @@ describe('faults: signals, full and read-only disks, odd files', () => {
 
   it('a parameter default of the wrong declared type is refused where it is written', async (t) => {
     const dir = tempDir(t, 'kubestrap-odd-');
-    writeFileSync(join(dir, 'r.yaml'), 'name: d\nparams:\n  n: { type: number, default: "abc" }\nsteps:\n  - { id: s, task: run-command, with: { argv: [true] } }\n');
+    writeFileSync(
+      join(dir, 'r.yaml'),
+      'name: d\nparams:\n  n: { type: number, default: "abc" }\nsteps:\n  - { id: s, task: run-command, with: { argv: [true] } }\n',
+    );
     const r = await runCli(['plan', join(dir, 'r.yaml')], { env: { KUBESTRAP_HOME: join(dir, 'home') }, cwd: dir });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /r\.yaml:3:\d+: parameter 'n': its default "abc" is not a number .*\[RECIPE_INVALID\]/);
@@ -655,7 +806,12 @@ describe('faults: signals, full and read-only disks, odd files', () => {
 
   it('a check that answers something other than true or false fails its step', async (t) => {
     const dir = tempDir(t, 'kubestrap-odd-');
-    writeFileSync(join(dir, 'tasks.ts'), `import { defineTask } from ${JSON.stringify(join(repoRoot, 'core/task.ts'))};\nexport default defineTask({ name: 'vague', description: 'x', check: () => 'yes' as never, run: () => {} });\n`);
+    writeFileSync(
+      join(dir, 'tasks.ts'),
+      `import { defineTask } from ${
+        JSON.stringify(join(repoRoot, 'core/task.ts'))
+      };\nexport default defineTask({ name: 'vague', description: 'x', check: () => 'yes' as never, run: () => {} });\n`,
+    );
     writeFileSync(join(dir, 'r.yaml'), 'name: v\nsteps:\n  - { id: s, task: vague }\n');
     const r = await runCli(['plan', join(dir, 'r.yaml'), '--tasks', join(dir, 'tasks.ts')], { env: { KUBESTRAP_HOME: join(dir, 'home') }, cwd: dir });
     assert.equal(r.code, 2, r.stderr + r.stdout);
@@ -667,7 +823,10 @@ describe('faults: signals, full and read-only disks, odd files', () => {
 
 describe('apply keeps to the audited plan; plan --detailed-exitcode', () => {
   const recipe = (dir: string) => {
-    writeFileSync(join(dir, 'r.yaml'), `name: conv\nsteps:\n  - { id: s, task: write-file, with: { path: "${dir}/f", content: "x\\n" } }\n  - { id: b, task: write-file, with: { path: "${dir}/bin", content: "\${{ env.KUBESTRAP_BIN }}" } }\n`);
+    writeFileSync(
+      join(dir, 'r.yaml'),
+      `name: conv\nsteps:\n  - { id: s, task: write-file, with: { path: "${dir}/f", content: "x\\n" } }\n  - { id: b, task: write-file, with: { path: "${dir}/bin", content: "\${{ env.KUBESTRAP_BIN }}" } }\n`,
+    );
     return join(dir, 'r.yaml');
   };
   it('0 when converged, 2 when something would change, 1 on an error', async (t) => {
@@ -725,8 +884,17 @@ describe('locking: a stale lock raced by many runs is taken by exactly one', () 
     const dir = tempDir(t, 'kubestrap-lock-');
     // The lock module alone, bundled once, so that each racer starts in milliseconds.
     const { build } = await import('esbuild');
-    await build({ entryPoints: [join(repoRoot, 'core/profile.ts')], outfile: join(dir, 'profile.mjs'), bundle: true, format: 'esm', platform: 'node', logLevel: 'warning' });
-    writeFileSync(join(dir, 'racer.mjs'), `
+    await build({
+      entryPoints: [join(repoRoot, 'core/profile.ts')],
+      outfile: join(dir, 'profile.mjs'),
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      logLevel: 'warning',
+    });
+    writeFileSync(
+      join(dir, 'racer.mjs'),
+      `
 import { lockProfile } from './profile.mjs';
 import { appendFileSync } from 'node:fs';
 const [home, log, startAt] = process.argv.slice(2);
@@ -739,19 +907,25 @@ try {
   unlock();
   process.exit(0);
 } catch (e) { process.exit(e.reason === 'PROFILE_LOCKED' ? 3 : 1); }
-`);
+`,
+    );
     const dead = Number(spawnSync('sh', ['-c', 'echo $$']).stdout.toString().trim());
     for (let round = 0; round < 20; round++) {
       const home = join(dir, `home-${round}`);
       const log = join(dir, `log-${round}`);
       mkdirSync(join(home, 'profiles/race'), { recursive: true });
       writeFileSync(join(home, 'profiles/race/lock'), JSON.stringify({ pid: dead, hostname: os.hostname(), command: 'crashed', started: 'then' }));
-      if (round % 4 === 3) { writeFileSync(join(home, 'profiles/race/lock'), ''); const old = new Date(Date.now() - 60_000); utimesSync(join(home, 'profiles/race/lock'), old, old); }
+      if (round % 4 === 3) {
+        writeFileSync(join(home, 'profiles/race/lock'), '');
+        const old = new Date(Date.now() - 60_000);
+        utimesSync(join(home, 'profiles/race/lock'), old, old);
+      }
       writeFileSync(log, '');
       const startAt = String(Date.now() + 400);
-      const codes = await Promise.all(Array.from({ length: 6 }, () => new Promise<number | null>((r) => {
-        spawn('node', [join(dir, 'racer.mjs'), home, log, startAt], { stdio: 'ignore' }).once('exit', (c) => r(c));
-      })));
+      const codes = await Promise.all(Array.from({ length: 6 }, () =>
+        new Promise<number | null>((r) => {
+          spawn('node', [join(dir, 'racer.mjs'), home, log, startAt], { stdio: 'ignore' }).once('exit', (c) => r(c));
+        })));
       assert.ok(codes.every((c) => c === 0 || c === 3), `round ${round}: exit codes ${codes}`);
       assert.ok(codes.includes(0), `round ${round}: nobody took the stale lock`);
       let inside = 0;
@@ -765,12 +939,18 @@ try {
 
   it('3 rounds of 3 real runs on a profile with a stale lock: one runs the step at a time', async (t) => {
     const dir = tempDir(t, 'kubestrap-lock-');
-    writeFileSync(join(dir, 'r.yaml'), `name: once\nsteps:\n  - id: s\n    task: run-command\n    with: { argv: [sh, -c, 'mkdir "$1" || exit 9; sleep 0.5; rmdir "$1"; echo x >> "$2"', sh, "${dir}/inside", "${dir}/count"] }\n`);
+    writeFileSync(
+      join(dir, 'r.yaml'),
+      `name: once\nsteps:\n  - id: s\n    task: run-command\n    with: { argv: [sh, -c, 'mkdir "$1" || exit 9; sleep 0.5; rmdir "$1"; echo x >> "$2"', sh, "${dir}/inside", "${dir}/count"] }\n`,
+    );
     const dead = Number(spawnSync('sh', ['-c', 'echo $$']).stdout.toString().trim());
     for (let round = 0; round < 3; round++) {
       const env = { KUBESTRAP_HOME: join(dir, `home-${round}`) };
       mkdirSync(join(env.KUBESTRAP_HOME, 'profiles/kubestrap'), { recursive: true });
-      writeFileSync(join(env.KUBESTRAP_HOME, 'profiles/kubestrap/lock'), JSON.stringify({ pid: dead, hostname: os.hostname(), command: 'crashed', started: 'then' }));
+      writeFileSync(
+        join(env.KUBESTRAP_HOME, 'profiles/kubestrap/lock'),
+        JSON.stringify({ pid: dead, hostname: os.hostname(), command: 'crashed', started: 'then' }),
+      );
       rmSync(join(dir, 'count'), { force: true });
       const runs = Array.from({ length: 3 }, () => cliProcess(['run', join(dir, 'r.yaml'), '--yes'], env, dir));
       const codes = await Promise.all(runs.map((r) => r.exited));

@@ -6,7 +6,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { runCli, type CliResult } from './helpers/cli.ts';
+import { type CliResult, runCli } from './helpers/cli.ts';
 import { missing, repoRoot, tempDir } from './helpers/env.ts';
 import { lockProfile } from '../core/profile.ts';
 import { wildcard } from '../core/expectation.ts';
@@ -33,7 +33,8 @@ export default defineTask({
 `;
 
 /** A custom task loaded with --tasks, importing core/task.ts by relative path; it writes as root. */
-const ensureLine = (fromDir: string) => `import { defineTask } from '${relative(fromDir, join(repoRoot, 'core/task.ts'))}';
+const ensureLine = (fromDir: string) =>
+  `import { defineTask } from '${relative(fromDir, join(repoRoot, 'core/task.ts'))}';
 export default defineTask({
   name: 'ensure-line',
   description: 'Ensure a line is in a file (written as root)',
@@ -73,7 +74,12 @@ steps:
 
 const ORIGINAL_HOSTS = '127.0.0.1 localhost\n::1 localhost\n';
 
-interface Env { dir: string; home: string; root: string; cli(argv: string[], opts?: { tty?: boolean; answer?: string; signal?: AbortSignal }): Promise<CliResult> }
+interface Env {
+  dir: string;
+  home: string;
+  root: string;
+  cli(argv: string[], opts?: { tty?: boolean; answer?: string; signal?: AbortSignal }): Promise<CliResult>;
+}
 
 /** A temp workspace: the recipe, both task files, a root with an existing hosts file, a kubestrap home. */
 function workspace(t: T, rootName = 'root'): Env {
@@ -126,7 +132,10 @@ function statuses(stdout: string): Record<string, string> {
 
 /** A planned effect equals the performed one; a placeholder in the plan stands for the real value. */
 function assertSameEffect(planned: Effect, actual: Effect, where: string): void {
-  if (!JSON.stringify(planned).includes('<output of ')) { assert.deepEqual(actual, planned, where); return; }
+  if (!JSON.stringify(planned).includes('<output of ')) {
+    assert.deepEqual(actual, planned, where);
+    return;
+  }
   assert.equal(actual.kind, planned.kind, where);
   for (const [k, v] of Object.entries(planned)) {
     if (k === 'sha256' || k === 'bytes') continue; // they digest the placeholder text
@@ -164,9 +173,19 @@ describe('plan and run on the local host', () => {
     assert.equal(hostsWrite.sudo, true);
     assert.equal(hostsWrite.backup, join(w.home, 'profiles/demo/backups', w.root, 'etc/hosts'));
     // The plan shows the diff against the current file.
-    assert.equal(hostsWrite.diff, `--- ${w.root}/etc/hosts\n+++ ${w.root}/etc/hosts\n@@ -1,2 +1,3 @@\n 127.0.0.1 localhost\n ::1 localhost\n+10.0.0.2 node-1\n`);
+    assert.equal(
+      hostsWrite.diff,
+      `--- ${w.root}/etc/hosts\n+++ ${w.root}/etc/hosts\n@@ -1,2 +1,3 @@\n 127.0.0.1 localhost\n ::1 localhost\n+10.0.0.2 node-1\n`,
+    );
     const textPlan = await w.cli(['plan', 'demo.yaml', ...set]);
-    assert.ok(textPlan.stdout.includes(`# overwrite ${w.root}/etc/hosts (mode 0644, ${ORIGINAL_HOSTS.length + '10.0.0.2 node-1\n'.length} B, as root)\n        ${hostsWrite.diff!.trimEnd().split('\n').join('\n        ')}\n`), textPlan.stdout);
+    assert.ok(
+      textPlan.stdout.includes(
+        `# overwrite ${w.root}/etc/hosts (mode 0644, ${ORIGINAL_HOSTS.length + '10.0.0.2 node-1\n'.length} B, as root)\n        ${
+          hostsWrite.diff!.trimEnd().split('\n').join('\n        ')
+        }\n`,
+      ),
+      textPlan.stdout,
+    );
     assert.match(textPlan.stdout, new RegExp(`Files overwritten \\(backed up first\\)\\n  ${w.root}/etc/hosts → backup ${hostsWrite.backup}\\n`));
     const stampWrite = plan.steps.find((s) => s.id === 'stamp')!.effects.find((e) => e.kind === 'write') as Extract<Effect, { kind: 'write' }>;
     assert.equal(stampWrite.content, 'greeting=<output of motd>\nlevel=2\n', 'a value only a run can give is a placeholder');
@@ -219,7 +238,9 @@ describe('plan and run on the local host', () => {
     assert.equal(r2.code, 0, r2.stderr);
     assert.deepEqual(statuses(r2.stdout), { motd: 'ok', stamp: 'ok', hosts: 'ok', done: 'ok' });
     for (const [step, effects] of runEffects(r2.stdout)) {
-      for (const e of effects) assert.ok(e.kind === 'probe' || e.kind === 'read' || (e.kind === 'write' && e.unchanged), `${step} changed something: ${JSON.stringify(e)}`);
+      for (const e of effects) {
+        assert.ok(e.kind === 'probe' || e.kind === 'read' || (e.kind === 'write' && e.unchanged), `${step} changed something: ${JSON.stringify(e)}`);
+      }
     }
     assert.deepEqual(tree(w.root), before);
     assert.deepEqual(Object.keys(before).map((f) => statSync(join(w.root, f)).mtimeMs), mtimes);
@@ -227,7 +248,20 @@ describe('plan and run on the local host', () => {
     // And a plan now shows every step ok and no changes.
     const p2 = JSON.parse((await w.cli(['plan', 'demo.yaml', ...set, '--format', 'json'])).stdout) as PlanDocument;
     assert.deepEqual(p2.steps.map((s) => s.status), ['ok', 'ok', 'ok', 'ok']);
-    assert.deepEqual({ ...p2.summary, stepsOk: 0 }, { commands: 0, sudoCommands: 0, filesWritten: 0, filesOverwritten: 0, filesRemoved: 0, ports: 0, packages: 0, packagesRemoved: 0, services: 0, downloads: 0, stepsChanging: 0, stepsOk: 0 });
+    assert.deepEqual({ ...p2.summary, stepsOk: 0 }, {
+      commands: 0,
+      sudoCommands: 0,
+      filesWritten: 0,
+      filesOverwritten: 0,
+      filesRemoved: 0,
+      ports: 0,
+      packages: 0,
+      packagesRemoved: 0,
+      services: 0,
+      downloads: 0,
+      stepsChanging: 0,
+      stepsOk: 0,
+    });
     const text = await w.cli(['plan', 'demo.yaml', ...set]);
     assert.match(text.stdout, /0 steps to change, 4 already done; 0 commands \(0 as root\)/);
   });
@@ -261,7 +295,10 @@ describe('plan and run on the local host', () => {
     const set = ['--set', `root=${w.root}`];
     const r = await w.cli(['run', 'demo.yaml', ...set]);
     assert.equal(r.code, 3);
-    assert.match(r.stderr, /^kubestrap: the plan runs 1 commands as root and there is no terminal to confirm \(review the plan above, then pass --yes\) \[CONFIRMATION_NEEDED\]\n$/);
+    assert.match(
+      r.stderr,
+      /^kubestrap: the plan runs 1 commands as root and there is no terminal to confirm \(review the plan above, then pass --yes\) \[CONFIRMATION_NEEDED\]\n$/,
+    );
     assert.match(r.stdout, /Needs root \(1\)/, 'the plan was shown first');
     assert.deepEqual(tree(w.root), { 'etc/hosts': { content: ORIGINAL_HOSTS, mode: '0644' } });
 
@@ -288,13 +325,22 @@ describe('plan and run on the local host', () => {
     try {
       await new Promise((r) => holder.once('spawn', r));
       mkdirSync(join(w.home, 'profiles/demo'), { recursive: true });
-      writeFileSync(join(w.home, 'profiles/demo/lock'), JSON.stringify({ pid: holder.pid, hostname: hostname(), command: 'run start', started: '2024-05-01T10:00:00Z' }));
+      writeFileSync(
+        join(w.home, 'profiles/demo/lock'),
+        JSON.stringify({ pid: holder.pid, hostname: hostname(), command: 'run start', started: '2024-05-01T10:00:00Z' }),
+      );
       const r = await w.cli(['run', 'demo.yaml', '--set', `root=${w.root}`, '--yes']);
       assert.equal(r.code, 3);
-      assert.match(r.stderr, new RegExp(`^kubestrap: profile 'demo' is in use by pid ${holder.pid} on .*\\(run start, since 2024-05-01T10:00:00Z\\).* \\[PROFILE_LOCKED\\]\n$`));
+      assert.match(
+        r.stderr,
+        new RegExp(`^kubestrap: profile 'demo' is in use by pid ${holder.pid} on .*\\(run start, since 2024-05-01T10:00:00Z\\).* \\[PROFILE_LOCKED\\]\n$`),
+      );
       assert.deepEqual(Object.keys(tree(w.root)), ['etc/hosts']);
       // Another profile is free.
-      const other = await runCli(['run', 'demo.yaml', '--set', `root=${w.root}`, '--yes', '--tasks', 'extra/ensure-line.ts', '-p', 'other'], { env: { KUBESTRAP_HOME: w.home }, cwd: w.dir });
+      const other = await runCli(['run', 'demo.yaml', '--set', `root=${w.root}`, '--yes', '--tasks', 'extra/ensure-line.ts', '-p', 'other'], {
+        env: { KUBESTRAP_HOME: w.home },
+        cwd: w.dir,
+      });
       assert.equal(other.code, 0, other.stderr);
     } finally {
       holder.kill('SIGKILL'); // not t.after: Deno skips it for tests inside describe()
@@ -303,7 +349,9 @@ describe('plan and run on the local host', () => {
 
   it('run --json of a plan that fails prints that plan, its failed step with the error; nothing runs', async (t) => {
     const w = workspace(t);
-    writeFileSync(join(w.dir, 'tasks/broken-check.ts'), `import { defineTask } from 'kubestrap';
+    writeFileSync(
+      join(w.dir, 'tasks/broken-check.ts'),
+      `import { defineTask } from 'kubestrap';
 export default defineTask({
   name: 'broken-check',
   description: 'A check that cannot answer',
@@ -311,13 +359,17 @@ export default defineTask({
   async check() { throw new Error('the probe broke'); },
   async run() {},
 });
-`);
-    writeFileSync(join(w.dir, 'broken.yaml'), `name: broken
+`,
+    );
+    writeFileSync(
+      join(w.dir, 'broken.yaml'),
+      `name: broken
 imports: [./tasks/broken-check.ts]
 steps:
   - { id: first, task: write-file, with: { path: "${w.root}/first", content: "1" } }
   - { id: broken, task: broken-check }
-`);
+`,
+    );
     const r = await w.cli(['run', 'broken.yaml', '--yes', '--json']);
     assert.notEqual(r.code, 0);
     const plan = events(r.stdout).find((e) => e.type === 'plan') as { plan: PlanDocument } | undefined;
@@ -330,14 +382,17 @@ steps:
 
   it('a failing step skips its dependents but not independent steps; exit 1', async (t) => {
     const w = workspace(t);
-    writeFileSync(join(w.dir, 'fail.yaml'), `name: fail
+    writeFileSync(
+      join(w.dir, 'fail.yaml'),
+      `name: fail
 steps:
   - { id: first, task: write-file, with: { path: "${w.root}/first", content: "1" } }
   - { id: broken, task: run-command, with: { argv: [sh, -c, "echo boom >&2; exit 7"] }, needs: [first] }
   - { id: dependent, task: write-file, with: { path: "${w.root}/dependent", content: "2" }, needs: [broken] }
   - { id: transitive, task: write-file, with: { path: "${w.root}/transitive", content: "3" }, needs: [dependent] }
   - { id: independent, task: write-file, with: { path: "${w.root}/independent", content: "4" } }
-`);
+`,
+    );
     const r = await w.cli(['run', 'fail.yaml', '--yes', '--json']);
     assert.equal(r.code, 1, r.stderr);
     assert.deepEqual(statuses(r.stdout), { first: 'change', broken: 'failed', dependent: 'skipped', transitive: 'skipped', independent: 'change' });
@@ -354,24 +409,28 @@ steps:
     assert.match(st.stdout, /skipped\s+dependent/);
   });
 
-  it('plan --format sh passes shellcheck and, run by bash, makes the same files as run', { skip: missing(['shellcheck'], 'apt-get install shellcheck') }, async (t) => {
-    const w = workspace(t);
-    // The stamp step takes a value only a run can know; the script cannot, so it is left out here.
-    const noStamp = ['--set', 'withStamp=false'];
-    const run = await w.cli(['run', 'demo.yaml', '--set', `root=${w.root}`, ...noStamp, '--yes']);
-    assert.equal(run.code, 0, run.stderr);
-    const fresh = makeRoot(w.dir, 'fresh');
-    const sh = await w.cli(['plan', 'demo.yaml', '--set', `root=${fresh}`, ...noStamp, '--format', 'sh']);
-    assert.equal(sh.code, 0, sh.stderr);
-    const lint = spawnSync('shellcheck', ['-s', 'bash', '-'], { input: sh.stdout, encoding: 'utf8' });
-    assert.equal(lint.status, 0, `shellcheck:\n${lint.stdout}\n--- script ---\n${sh.stdout}`);
-    assert.deepEqual(tree(fresh), { 'etc/hosts': { content: ORIGINAL_HOSTS, mode: '0644' } }, 'planning touched nothing');
-    execFileSync('bash', ['-c', sh.stdout], { cwd: w.dir });
-    assert.deepEqual(tree(fresh), tree(w.root));
-    assert.deepEqual(Object.keys(tree(w.root)), ['etc/hosts', 'etc/motd', 'var/done']);
-    // The script backs up what it overwrites, like the run.
-    assert.equal(readFileSync(join(w.home, 'profiles/demo/backups', fresh, 'etc/hosts'), 'utf8'), ORIGINAL_HOSTS);
-  });
+  it(
+    'plan --format sh passes shellcheck and, run by bash, makes the same files as run',
+    { skip: missing(['shellcheck'], 'apt-get install shellcheck') },
+    async (t) => {
+      const w = workspace(t);
+      // The stamp step takes a value only a run can know; the script cannot, so it is left out here.
+      const noStamp = ['--set', 'withStamp=false'];
+      const run = await w.cli(['run', 'demo.yaml', '--set', `root=${w.root}`, ...noStamp, '--yes']);
+      assert.equal(run.code, 0, run.stderr);
+      const fresh = makeRoot(w.dir, 'fresh');
+      const sh = await w.cli(['plan', 'demo.yaml', '--set', `root=${fresh}`, ...noStamp, '--format', 'sh']);
+      assert.equal(sh.code, 0, sh.stderr);
+      const lint = spawnSync('shellcheck', ['-s', 'bash', '-'], { input: sh.stdout, encoding: 'utf8' });
+      assert.equal(lint.status, 0, `shellcheck:\n${lint.stdout}\n--- script ---\n${sh.stdout}`);
+      assert.deepEqual(tree(fresh), { 'etc/hosts': { content: ORIGINAL_HOSTS, mode: '0644' } }, 'planning touched nothing');
+      execFileSync('bash', ['-c', sh.stdout], { cwd: w.dir });
+      assert.deepEqual(tree(fresh), tree(w.root));
+      assert.deepEqual(Object.keys(tree(w.root)), ['etc/hosts', 'etc/motd', 'var/done']);
+      // The script backs up what it overwrites, like the run.
+      assert.equal(readFileSync(join(w.home, 'profiles/demo/backups', fresh, 'etc/hosts'), 'utf8'), ORIGINAL_HOSTS);
+    },
+  );
 });
 
 describe('graph, tasks and status', () => {
@@ -379,7 +438,10 @@ describe('graph, tasks and status', () => {
     const w = workspace(t);
     const text = await w.cli(['graph', 'demo.yaml']);
     assert.equal(text.code, 0, text.stderr);
-    assert.equal(text.stdout, 'demo — Files in a temp root\n  motd (put-motd)\n  stamp (write-file) ← motd\n  hosts (ensure-line)\n  done (run-command) ← stamp, hosts\n');
+    assert.equal(
+      text.stdout,
+      'demo — Files in a temp root\n  motd (put-motd)\n  stamp (write-file) ← motd\n  hosts (ensure-line)\n  done (run-command) ← stamp, hosts\n',
+    );
     const dot = await w.cli(['graph', 'demo.yaml', '--format', 'dot']);
     assert.match(dot.stdout, /^digraph "demo" \{\n/);
     assert.match(dot.stdout, /^ {2}"motd" -> "stamp";$/m);
@@ -388,7 +450,10 @@ describe('graph, tasks and status', () => {
     assert.match(dot.stdout, /^ {2}"hosts" \[label="hosts\\nensure-line"\];$/m);
     assert.match(dot.stdout, /\}\n$/);
     const mermaid = await w.cli(['graph', 'demo.yaml', '--format', 'mermaid']);
-    assert.equal(mermaid.stdout, 'flowchart LR\n  s0["motd<br/>put-motd"]\n  s1["stamp<br/>write-file"]\n  s2["hosts<br/>ensure-line"]\n  s3["done<br/>run-command"]\n  s0 --> s1\n  s1 --> s3\n  s2 --> s3\n');
+    assert.equal(
+      mermaid.stdout,
+      'flowchart LR\n  s0["motd<br/>put-motd"]\n  s1["stamp<br/>write-file"]\n  s2["hosts<br/>ensure-line"]\n  s3["done<br/>run-command"]\n  s0 --> s1\n  s1 --> s3\n  s2 --> s3\n',
+    );
     // --set reaches the graph: a dropped step disappears and its dependents take its needs.
     const dropped = await w.cli(['graph', 'demo.yaml', '--set', 'withStamp=false']);
     assert.match(dropped.stdout, /^ {2}done \(run-command\) ← motd, hosts$/m);
@@ -423,7 +488,9 @@ describe('interruption', () => {
   it('abort kills the running command, ends with 130, skips dependents and releases the lock', async (t) => {
     const w = workspace(t);
     const pidFile = join(w.dir, 'slow.pid');
-    writeFileSync(join(w.dir, 'slow.yaml'), `name: slow
+    writeFileSync(
+      join(w.dir, 'slow.yaml'),
+      `name: slow
 steps:
   - { id: quick, task: write-file, with: { path: "${w.root}/quick", content: "q" } }
   - id: slow
@@ -431,7 +498,8 @@ steps:
     with: { argv: [sh, -c, 'echo $$ > "$1"; exec sleep 30', sh, "${pidFile}"] }
     needs: [quick]
   - { id: after, task: write-file, with: { path: "${w.root}/after", content: "a" }, needs: [slow] }
-`);
+`,
+    );
     const ac = new AbortController();
     const started = Date.now();
     const running = w.cli(['run', 'slow.yaml', '--yes', '--json'], { signal: ac.signal });
@@ -464,12 +532,17 @@ steps:
       // The state says so, and the lock is free.
       const st = JSON.parse((await w.cli(['status', '--json'])).stdout);
       assert.equal(st.status, 'interrupted');
-      assert.deepEqual(st.steps.map((s: { id: string; status: string }) => [s.id, s.status]), [['quick', 'change'], ['slow', 'interrupted'], ['after', 'skipped']]);
+      assert.deepEqual(st.steps.map((s: { id: string; status: string }) => [s.id, s.status]), [['quick', 'change'], ['slow', 'interrupted'], [
+        'after',
+        'skipped',
+      ]]);
       assert.equal(existsSync(join(w.home, 'profiles/demo/lock')), false);
       lockProfile(w.home, 'demo', 'test')();
     } finally {
       // Not t.after: Deno skips it for tests inside describe().
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone, as it should be */ }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch { /* gone, as it should be */ }
     }
   });
 });
@@ -478,20 +551,29 @@ describe('interruption of the real process', () => {
   it('SIGINT to kubestrap stops the running command and exits 130', async (t) => {
     const w = workspace(t);
     const pidFile = join(w.dir, 'slow.pid');
-    writeFileSync(join(w.dir, 'slow.yaml'), `name: slow
+    writeFileSync(
+      join(w.dir, 'slow.yaml'),
+      `name: slow
 steps:
   - id: slow
     task: run-command
     with: { argv: [sh, -c, 'echo $$ > "$1"; exec sleep 30', sh, "${pidFile}"] }
   - { id: after, task: write-file, with: { path: "${w.root}/after", content: "a" }, needs: [slow] }
-`);
+`,
+    );
     // From the repository, so that node finds tsx.
     const child = spawn('node', ['--import', 'tsx', join(repoRoot, 'cli.ts'), 'run', join(w.dir, 'slow.yaml'), '--yes', '-p', 'demo'], {
-      cwd: repoRoot, env: { ...process.env, KUBESTRAP_HOME: w.home, NO_COLOR: '1', NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: repoRoot,
+      env: { ...process.env, KUBESTRAP_HOME: w.home, NO_COLOR: '1', NODE_OPTIONS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    child.stdout!.on('data', (d) => { output += d; });
-    child.stderr!.on('data', (d) => { output += d; });
+    child.stdout!.on('data', (d) => {
+      output += d;
+    });
+    child.stderr!.on('data', (d) => {
+      output += d;
+    });
     const exited = new Promise<number | string | null>((r) => child.once('exit', (code, signal) => r(code ?? signal)));
     let pid = 0;
     try {
@@ -519,13 +601,25 @@ steps:
     } finally {
       // Not t.after: Deno skips it for tests inside describe().
       child.kill('SIGKILL');
-      if (pid) try { process.kill(pid, 'SIGKILL'); } catch { /* gone, as it should be */ }
+      if (pid) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch { /* gone, as it should be */ }
+      }
     }
   });
 });
 
 /** Alive and not a zombie waiting to be reaped. */
 function isAlive(pid: number): boolean {
-  try { process.kill(pid, 0); } catch { return false; }
-  try { return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; }
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
 }

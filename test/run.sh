@@ -33,6 +33,7 @@ if [ "$which" = all ] || [ "$which" = check ]; then
   stage "tsc" node_modules/.bin/tsc -p tsconfig.json
   stage "deno check" "$deno" check --quiet cli.ts
   stage "deno lint" "$deno" lint --quiet
+  stage "deno fmt" "$deno" fmt --check --quiet
 fi
 if [ "$which" = all ] || [ "$which" = node ]; then
   stage "node $(node --version)" node --import tsx --test --test-concurrency=1 "${files[@]}"

@@ -12,9 +12,9 @@ import type { Effect } from '../core/effects.ts';
 import type { PlanDocument } from '../core/plan.ts';
 import { UserError } from '../core/errors.ts';
 import { parseKubernetesVersion, pauseImage } from '../tasks/k8s/versions.ts';
-import { findRuntime, runtimes, type ContainerRuntime, type RuntimeOptions } from '../runtimes/index.ts';
+import { type ContainerRuntime, findRuntime, type RuntimeOptions, runtimes } from '../runtimes/index.ts';
 import { containerdConfig } from '../runtimes/containerd.ts';
-import { CRI_DOCKERD_BIN, CRI_DOCKERD_SHA256, criDockerdUrl, criDockerService, CRI_DOCKER_SOCKET_UNIT, mergeDaemonJson } from '../runtimes/docker.ts';
+import { CRI_DOCKER_SOCKET_UNIT, CRI_DOCKERD_BIN, CRI_DOCKERD_SHA256, criDockerdUrl, criDockerService, mergeDaemonJson } from '../runtimes/docker.ts';
 import { CONTAINERD_RELEASE, containerdSupports, describeMinimums, RUNC_RELEASE } from '../runtimes/containerd-support.ts';
 import { CONTAINERD_UNIT } from '../runtimes/containerd.ts';
 import { fileMode } from '../runtimes/common.ts';
@@ -72,7 +72,10 @@ describe('runtime registry', () => {
   });
 
   it('rejects an unknown name with a did-you-mean', () => {
-    assert.throws(() => findRuntime('containrd'), (e: unknown) => e instanceof UserError && e.reason === 'RUNTIME_UNKNOWN' && e.fix === "did you mean 'containerd'?");
+    assert.throws(
+      () => findRuntime('containrd'),
+      (e: unknown) => e instanceof UserError && e.reason === 'RUNTIME_UNKNOWN' && e.fix === "did you mean 'containerd'?",
+    );
     assert.throws(() => findRuntime('podman'), (e: unknown) => e instanceof UserError && /containerd, docker, cri-o/.test(e.fix ?? ''));
   });
 
@@ -88,12 +91,20 @@ describe('runtime registry', () => {
 describe('pause image per Kubernetes version', () => {
   it('follows kubeadm', () => {
     const table: [string, string][] = [
-      ['v1.24.17', '3.7'], ['v1.25.0', '3.8'], ['v1.26.3', '3.9'], ['v1.30.6', '3.9'], ['v1.31.0', '3.10'],
-      ['v1.33.1', '3.10'], ['v1.34.0', '3.10.1'], ['v1.35.2', '3.10.1'],
+      ['v1.24.17', '3.7'],
+      ['v1.25.0', '3.8'],
+      ['v1.26.3', '3.9'],
+      ['v1.30.6', '3.9'],
+      ['v1.31.0', '3.10'],
+      ['v1.33.1', '3.10'],
+      ['v1.34.0', '3.10.1'],
+      ['v1.35.2', '3.10.1'],
     ];
     for (const [v, tag] of table) assert.equal(pauseImage(parseKubernetesVersion(v)), `registry.k8s.io/pause:${tag}`, v);
     // Outside the supported range the version itself is refused, with the one reason every caller gives.
-    for (const v of ['v1.23.9', 'v1.40.0']) assert.throws(() => parseKubernetesVersion(v), (e: unknown) => e instanceof UserError && e.reason === 'K8S_VERSION_UNSUPPORTED', v);
+    for (const v of ['v1.23.9', 'v1.40.0']) {
+      assert.throws(() => parseKubernetesVersion(v), (e: unknown) => e instanceof UserError && e.reason === 'K8S_VERSION_UNSUPPORTED', v);
+    }
   });
 });
 
@@ -101,8 +112,10 @@ describe('generated config files', () => {
   const expected: Record<string, Record<string, string>> = {
     containerd: { '/etc/containerd/config.toml': 'config.toml', '/etc/crictl.yaml': 'crictl.yaml' },
     docker: {
-      '/etc/docker/daemon.json': 'daemon.json', '/etc/systemd/system/cri-docker.socket': 'cri-docker.socket',
-      '/etc/systemd/system/cri-docker.service': 'cri-docker.service', '/etc/crictl.yaml': 'crictl.yaml',
+      '/etc/docker/daemon.json': 'daemon.json',
+      '/etc/systemd/system/cri-docker.socket': 'cri-docker.socket',
+      '/etc/systemd/system/cri-docker.service': 'cri-docker.service',
+      '/etc/crictl.yaml': 'crictl.yaml',
     },
     'cri-o': { '/etc/crio/crio.conf.d/02-kubestrap.conf': '02-kubestrap.conf', '/etc/crictl.yaml': 'crictl.yaml' },
   };
@@ -120,10 +133,11 @@ describe('generated config files', () => {
   }
 
   it('cgroupfs changes exactly the cgroup settings', () => {
-    const changed = (r: ContainerRuntime) => r.configFiles(OPTS).flatMap((f, i) => {
-      const a = f.content.split('\n'), b = r.configFiles(CGROUPFS)[i]!.content.split('\n');
-      return a.flatMap((line, n) => (line === b[n] ? [] : [`${line.trim()} → ${b[n]!.trim()}`]));
-    });
+    const changed = (r: ContainerRuntime) =>
+      r.configFiles(OPTS).flatMap((f, i) => {
+        const a = f.content.split('\n'), b = r.configFiles(CGROUPFS)[i]!.content.split('\n');
+        return a.flatMap((line, n) => (line === b[n] ? [] : [`${line.trim()} → ${b[n]!.trim()}`]));
+      });
     assert.deepEqual(changed(findRuntime('containerd')), ['SystemdCgroup = true → SystemdCgroup = false']);
     assert.deepEqual(changed(findRuntime('docker')), ['"native.cgroupdriver=systemd" → "native.cgroupdriver=cgroupfs"']);
     assert.deepEqual(changed(findRuntime('cri-o')), ['cgroup_manager = "systemd" → cgroup_manager = "cgroupfs"']);
@@ -136,7 +150,9 @@ describe('generated config files', () => {
     }
   });
 
-  it('containerd: every key we set is in its effective config (config dump), for both cgroup drivers', { skip: missing(['containerd'], 'apt-get install containerd') ?? tomlSkip }, (t) => {
+  it('containerd: every key we set is in its effective config (config dump), for both cgroup drivers', {
+    skip: missing(['containerd'], 'apt-get install containerd') ?? tomlSkip,
+  }, (t) => {
     const dir = tempDir(t);
     assert.deepEqual(notInDump(dir, containerdConfig(OPTS)), []);
     assert.deepEqual(notInDump(dir, containerdConfig(CGROUPFS)), []);
@@ -145,7 +161,8 @@ describe('generated config files', () => {
     assert.deepEqual(notInDump(dir, typo), ['plugins.io.containerd.grpc.v1.cri.sandbox_imag']);
     // The runc options table is passed through unchecked (a typo there survives the dump), so the
     // cgroup key is asserted by name: it is the one setting the kubelet and runc must agree on.
-    const options = /\[plugins\."io\.containerd\.grpc\.v1\.cri"\.containerd\.runtimes\.runc\.options\]\n((?:\s+\w+ = .*\n)+)/.exec(containerdConfig(CGROUPFS))?.[1];
+    const options = /\[plugins\."io\.containerd\.grpc\.v1\.cri"\.containerd\.runtimes\.runc\.options\]\n((?:\s+\w+ = .*\n)+)/.exec(containerdConfig(CGROUPFS))
+      ?.[1];
     assert.deepEqual(options?.trim().split('\n').map((l) => l.trim()), ['SystemdCgroup = false']);
   });
 
@@ -170,7 +187,10 @@ describe('generated config files', () => {
   it('docker: daemon.json is JSON that sets the cgroup driver', { skip: missing(['jq'], 'apt-get install jq') }, () => {
     for (const o of [OPTS, CGROUPFS]) {
       const text = findRuntime('docker').configFiles(o).find((f) => f.path === '/etc/docker/daemon.json')!.content;
-      const r = spawnSync('jq', ['-e', '."exec-opts" == ["native.cgroupdriver=" + $d] and ."log-driver" == "json-file"', '--arg', 'd', o.cgroupDriver], { input: text, encoding: 'utf8' });
+      const r = spawnSync('jq', ['-e', '."exec-opts" == ["native.cgroupdriver=" + $d] and ."log-driver" == "json-file"', '--arg', 'd', o.cgroupDriver], {
+        input: text,
+        encoding: 'utf8',
+      });
       assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
     }
   });
@@ -194,8 +214,14 @@ describe('generated config files', () => {
     mkdirSync(join(dir, 'lists/partial'), { recursive: true });
     // --print-uris parses the list and prints what it would fetch, without fetching.
     const out = execFileSync('apt-get', [
-      '-o', `Dir::Etc::SourceList=${join(dir, 'cri-o.list')}`, '-o', `Dir::Etc::SourceParts=${join(dir, 'none')}`,
-      '-o', `Dir::State::Lists=${join(dir, 'lists')}`, '--print-uris', 'update',
+      '-o',
+      `Dir::Etc::SourceList=${join(dir, 'cri-o.list')}`,
+      '-o',
+      `Dir::Etc::SourceParts=${join(dir, 'none')}`,
+      '-o',
+      `Dir::State::Lists=${join(dir, 'lists')}`,
+      '--print-uris',
+      'update',
     ], { encoding: 'utf8' });
     assert.match(out, /^'https:\/\/download\.opensuse\.org\/repositories\/isv:\/cri-o:\/stable:\/v1\.32\/deb\/InRelease' /m);
     assert.throws(() => crioSources({ ...OPTS, kubernetesVersion: 'v1.27.3' }), (e: unknown) => e instanceof UserError && e.reason === 'RUNTIME_UNSUPPORTED');
@@ -208,18 +234,32 @@ describe('generated config files', () => {
 function lines(effects: Effect[]): string[] {
   return effects.flatMap((e): string[] => {
     switch (e.kind) {
-      case 'service': return [`service ${e.action} ${e.name}`];
-      case 'package': return [`package ${e.action} ${e.names.join(' ')}`];
-      case 'exec': return [`exec${e.sudo ? ' sudo' : ''} ${e.command}`];
-      case 'download': return e.cached ? [] : [`download ${e.url} ${e.sha256 ?? '-'}`];
-      case 'write': return e.unchanged ? [] : [`write ${e.path} ${e.mode}${e.sudo ? ' sudo' : ''}`];
-      default: return [];
+      case 'service':
+        return [`service ${e.action} ${e.name}`];
+      case 'package':
+        return [`package ${e.action} ${e.names.join(' ')}`];
+      case 'exec':
+        return [`exec${e.sudo ? ' sudo' : ''} ${e.command}`];
+      case 'download':
+        return e.cached ? [] : [`download ${e.url} ${e.sha256 ?? '-'}`];
+      case 'write':
+        return e.unchanged ? [] : [`write ${e.path} ${e.mode}${e.sudo ? ' sudo' : ''}`];
+      default:
+        return [];
     }
   });
 }
 
 /** The probes a runtime's check makes, answered: these units active and enabled, these packages (and their binaries) installed. */
-function machineWith(o: { running?: string[]; installed?: Record<string, string>; binaries?: FixedMachine['binaries']; files?: Record<string, string>; available?: FixedMachine['available'] } = {}): FixedMachine {
+function machineWith(
+  o: {
+    running?: string[];
+    installed?: Record<string, string>;
+    binaries?: FixedMachine['binaries'];
+    files?: Record<string, string>;
+    available?: FixedMachine['available'];
+  } = {},
+): FixedMachine {
   const base = debianWorkstation();
   const answers: Record<string, string> = { ...base.answers };
   for (const u of o.running ?? []) {
@@ -228,7 +268,11 @@ function machineWith(o: { running?: string[]; installed?: Record<string, string>
   }
   for (const path of Object.keys(o.files ?? {})) answers[fileMode(path).command] = '644\n';
   return {
-    ...base, answers, files: { ...base.files, ...o.files }, installed: o.installed ?? {}, binaries: o.binaries ?? {},
+    ...base,
+    answers,
+    files: { ...base.files, ...o.files },
+    installed: o.installed ?? {},
+    binaries: o.binaries ?? {},
     available: { ...base.available, ...o.available },
   };
 }
@@ -248,17 +292,31 @@ const MIRROR = 'http://127.0.0.1:9';
 async function planOn(t: { after(fn: () => void): void }, m: FixedMachine, withParams: Record<string, unknown>): Promise<PlanDocument> {
   const home = tempDir(t);
   writeFileSync(join(home, 'r.yaml'), `name: runtime-plan\nsteps:\n  - id: runtime\n    task: install-runtime\n    with: ${JSON.stringify(withParams)}\n`);
-  const { plan: doc, exitCode } = await engine.plan({
-    env: { KUBESTRAP_HOME: home }, cwd: home, recipeDirs: [], builtinTasks, taskFiles: [], profile: 'p', concurrency: 1,
-    events: new Events(), signal: new AbortController().signal, localHost: new FixedHost(m),
-  }, join(home, 'r.yaml'), {});
+  const { plan: doc, exitCode } = await engine.plan(
+    {
+      env: { KUBESTRAP_HOME: home },
+      cwd: home,
+      recipeDirs: [],
+      builtinTasks,
+      taskFiles: [],
+      profile: 'p',
+      concurrency: 1,
+      events: new Events(),
+      signal: new AbortController().signal,
+      localHost: new FixedHost(m),
+    },
+    join(home, 'r.yaml'),
+    {},
+  );
   assert.equal(exitCode, 0, JSON.stringify(doc.steps.map((s) => s.error)));
   return doc;
 }
 
 async function plan(t: { after(fn: () => void): void }, withParams: string): Promise<{ code: number; stderr: string; plan?: PlanDocument }> {
   const dir = tempDir(t);
-  writeFileSync(join(dir, 'r.yaml'), `name: runtime-plan
+  writeFileSync(
+    join(dir, 'r.yaml'),
+    `name: runtime-plan
 steps:
   - id: runtime
     task: install-runtime
@@ -269,11 +327,16 @@ steps:
     with:
       path: ${dir}/outputs.txt
       content: "\${{ steps.runtime.outputs.runtime }} \${{ steps.runtime.outputs.criSocket }} \${{ steps.runtime.outputs.cgroupDriver }} \${{ steps.runtime.outputs.pauseImage }}"
-`);
+`,
+  );
   const r = await runCli(['plan', join(dir, 'r.yaml'), '--format', 'json'], { env: { KUBESTRAP_HOME: join(dir, 'home') }, cwd: dir });
   // A step that fails still leaves the plan document on stdout; a bad recipe leaves none.
   let doc: PlanDocument | undefined;
-  try { doc = JSON.parse(r.stdout) as PlanDocument; } catch { doc = undefined; }
+  try {
+    doc = JSON.parse(r.stdout) as PlanDocument;
+  } catch {
+    doc = undefined;
+  }
   return { code: r.code, stderr: r.stderr, ...(doc ? { plan: doc } : {}) };
 }
 
@@ -286,11 +349,17 @@ describe('install-runtime plan (fixed machines)', () => {
   it("containerd on a fresh machine where the distribution's is recent enough: one transaction, files, then its unit", async (t) => {
     const p = await planOn(t, machineWith(), { runtime: 'containerd', ...v });
     assert.deepEqual(lines(p.steps[0]!.effects), [
-      'package install containerd runc', ...writes('containerd'), 'service enable containerd', 'service restart containerd',
+      'package install containerd runc',
+      ...writes('containerd'),
+      'service enable containerd',
+      'service restart containerd',
     ]);
     const pkg = p.steps[0]!.effects.find((e) => e.kind === 'package');
     assert.deepEqual(pkg?.kind === 'package' && pkg.transaction, {
-      install: [{ name: 'containerd', version: '1.6.20~ds1-1+deb12u3' }, { name: 'runc', version: '1.1.5+ds1-1+deb12u1' }], upgrade: [], downgrade: [], remove: [],
+      install: [{ name: 'containerd', version: '1.6.20~ds1-1+deb12u3' }, { name: 'runc', version: '1.1.5+ds1-1+deb12u1' }],
+      upgrade: [],
+      downgrade: [],
+      remove: [],
     });
     // Files carry their whole planned content.
     for (const f of findRuntime('containerd').configFiles(o28)) {
@@ -301,43 +370,85 @@ describe('install-runtime plan (fixed machines)', () => {
 
   it("containerd where the distribution's is too old (v1.31 needs 1.6.34+): containerd's release and runc, checksummed, with its own unit", async (t) => {
     const v31 = { kubernetesVersion: 'v1.31.2' };
-    const p = await planOn(t, machineWith(DEBIAN_CONTAINERD), { runtime: 'containerd', ...v31, containerdMirror: `${MIRROR}/containerd`, runcMirror: `${MIRROR}/runc` });
+    const p = await planOn(t, machineWith(DEBIAN_CONTAINERD), {
+      runtime: 'containerd',
+      ...v31,
+      containerdMirror: `${MIRROR}/containerd`,
+      runcMirror: `${MIRROR}/runc`,
+    });
     const name = `containerd-${CONTAINERD_RELEASE}-linux-amd64.tar.gz`;
     const archive = `/var/cache/kubestrap/${name}`;
     const pending = (what: string) => `<output of fetch of ${what}>`;
     assert.deepEqual(lines(p.steps[0]!.effects), [
-      `download ${MIRROR}/containerd/v${CONTAINERD_RELEASE}/${name}.sha256sum -`, `download ${MIRROR}/runc/v${RUNC_RELEASE}/runc.sha256sum -`,
-      `download ${MIRROR}/containerd/v${CONTAINERD_RELEASE}/${name} ${pending(`${name}.sha256sum`)}`, `write ${archive} 0644 sudo`,
+      `download ${MIRROR}/containerd/v${CONTAINERD_RELEASE}/${name}.sha256sum -`,
+      `download ${MIRROR}/runc/v${RUNC_RELEASE}/runc.sha256sum -`,
+      `download ${MIRROR}/containerd/v${CONTAINERD_RELEASE}/${name} ${pending(`${name}.sha256sum`)}`,
+      `write ${archive} 0644 sudo`,
       `exec sudo tar -xzf ${archive} -C /usr/local/bin --strip-components=1 --no-same-owner bin/containerd bin/containerd-shim-runc-v2 bin/ctr`,
       'exec sudo chmod 0755 /usr/local/bin/containerd /usr/local/bin/containerd-shim-runc-v2 /usr/local/bin/ctr',
-      `download ${MIRROR}/runc/v${RUNC_RELEASE}/runc.amd64 ${pending('runc.sha256sum')}`, 'write /usr/local/sbin/runc 0755 sudo',
-      'write /etc/systemd/system/containerd.service 0644 sudo', ...writes('containerd', { ...o28, ...v31 }), 'service daemon-reload systemd',
-      'service enable containerd', 'service restart containerd',
+      `download ${MIRROR}/runc/v${RUNC_RELEASE}/runc.amd64 ${pending('runc.sha256sum')}`,
+      'write /usr/local/sbin/runc 0755 sudo',
+      'write /etc/systemd/system/containerd.service 0644 sudo',
+      ...writes('containerd', { ...o28, ...v31 }),
+      'service daemon-reload systemd',
+      'service enable containerd',
+      'service restart containerd',
     ]);
     const unit = p.steps[0]!.effects.find((e) => e.kind === 'write' && e.path === '/etc/systemd/system/containerd.service');
     assert.equal(unit?.kind === 'write' && unit.content, CONTAINERD_UNIT);
-    assert.ok(p.steps[0]!.notes?.some((n) => n.message.startsWith('containerd 1.6.20 (/usr/bin/containerd, package containerd) is too old: Kubernetes v1.31.2 needs containerd 1.6.34+, 1.7.20+ or 2.0.0+.')));
+    assert.ok(
+      p.steps[0]!.notes?.some((n) =>
+        n.message.startsWith(
+          'containerd 1.6.20 (/usr/bin/containerd, package containerd) is too old: Kubernetes v1.31.2 needs containerd 1.6.34+, 1.7.20+ or 2.0.0+.',
+        )
+      ),
+    );
   });
 
   it("containerd.io's containerd is used as it is: no package transaction, no download", async (t) => {
-    const p = await planOn(t, machineWith({
-      installed: { 'containerd.io': '1.7.25-1' },
-      binaries: {
-        containerd: { path: '/usr/bin/containerd', owner: 'containerd.io', versionLine: 'containerd containerd.io 1.7.25 bcc810d6b9066471b0b6fa75f557a15a1cbf31bb' },
-        runc: { path: '/usr/bin/runc', owner: 'containerd.io', versionLine: 'runc version 1.2.5' },
-      },
-    }), { runtime: 'containerd', kubernetesVersion: 'v1.31.2' });
-    assert.deepEqual(lines(p.steps[0]!.effects), [...writes('containerd', { ...o28, kubernetesVersion: 'v1.31.2' }), 'service enable containerd', 'service restart containerd']);
-    assert.deepEqual(p.steps[0]!.notes?.map((n) => n.message), ['uses the containerd 1.7.25 this machine has (/usr/bin/containerd, package containerd.io): kubestrap does not replace it']);
+    const p = await planOn(
+      t,
+      machineWith({
+        installed: { 'containerd.io': '1.7.25-1' },
+        binaries: {
+          containerd: {
+            path: '/usr/bin/containerd',
+            owner: 'containerd.io',
+            versionLine: 'containerd containerd.io 1.7.25 bcc810d6b9066471b0b6fa75f557a15a1cbf31bb',
+          },
+          runc: { path: '/usr/bin/runc', owner: 'containerd.io', versionLine: 'runc version 1.2.5' },
+        },
+      }),
+      { runtime: 'containerd', kubernetesVersion: 'v1.31.2' },
+    );
+    assert.deepEqual(lines(p.steps[0]!.effects), [
+      ...writes('containerd', { ...o28, kubernetesVersion: 'v1.31.2' }),
+      'service enable containerd',
+      'service restart containerd',
+    ]);
+    assert.deepEqual(p.steps[0]!.notes?.map((n) => n.message), [
+      'uses the containerd 1.7.25 this machine has (/usr/bin/containerd, package containerd.io): kubestrap does not replace it',
+    ]);
   });
 
-  it('containerd where docker runs: docker\'s units stopped and disabled first, sockets first', async (t) => {
+  it("containerd where docker runs: docker's units stopped and disabled first, sockets first", async (t) => {
     const running = ['docker.socket', 'docker', 'cri-docker.socket', 'cri-docker', 'containerd'];
-    const p = await planOn(t, machineWith({ running, installed: { ...DEBIAN_CONTAINERD.installed, 'docker.io': '20.10.24+dfsg1-1+deb12u1+b6' }, binaries: DEBIAN_CONTAINERD.binaries }), { runtime: 'containerd', ...v });
+    const p = await planOn(
+      t,
+      machineWith({ running, installed: { ...DEBIAN_CONTAINERD.installed, 'docker.io': '20.10.24+dfsg1-1+deb12u1+b6' }, binaries: DEBIAN_CONTAINERD.binaries }),
+      { runtime: 'containerd', ...v },
+    );
     assert.deepEqual(lines(p.steps[0]!.effects), [
-      'service stop docker.socket', 'service disable docker.socket', 'service stop cri-docker.socket', 'service disable cri-docker.socket',
-      'service stop docker', 'service disable docker', 'service stop cri-docker', 'service disable cri-docker',
-      ...writes('containerd'), 'service restart containerd',
+      'service stop docker.socket',
+      'service disable docker.socket',
+      'service stop cri-docker.socket',
+      'service disable cri-docker.socket',
+      'service stop docker',
+      'service disable docker',
+      'service stop cri-docker',
+      'service disable cri-docker',
+      ...writes('containerd'),
+      'service restart containerd',
     ]);
   });
 
@@ -346,28 +457,46 @@ describe('install-runtime plan (fixed machines)', () => {
     const url = criDockerdUrl('amd64');
     const archive = `/var/cache/kubestrap/${url.split('/').pop()}`;
     assert.deepEqual(lines(p.steps[0]!.effects), [
-      'service stop crio', 'service disable crio', 'package install docker.io',
-      `download ${url} ${CRI_DOCKERD_SHA256.amd64}`, `write ${archive} 0644 sudo`,
-      `exec sudo tar -xzf ${archive} -C /usr/local/bin --strip-components=1 --no-same-owner cri-dockerd/cri-dockerd`, `exec sudo chmod 0755 ${CRI_DOCKERD_BIN}`,
-      ...writes('docker'), 'service daemon-reload systemd',
+      'service stop crio',
+      'service disable crio',
+      'package install docker.io',
+      `download ${url} ${CRI_DOCKERD_SHA256.amd64}`,
+      `write ${archive} 0644 sudo`,
+      `exec sudo tar -xzf ${archive} -C /usr/local/bin --strip-components=1 --no-same-owner cri-dockerd/cri-dockerd`,
+      `exec sudo chmod 0755 ${CRI_DOCKERD_BIN}`,
+      ...writes('docker'),
+      'service daemon-reload systemd',
       // Sockets start before their services; a changed file restarts what it feeds.
-      'service enable docker.socket', 'service start docker.socket', 'service enable docker', 'service restart docker',
-      'service enable cri-docker.socket', 'service restart cri-docker.socket', 'service enable cri-docker', 'service restart cri-docker',
+      'service enable docker.socket',
+      'service start docker.socket',
+      'service enable docker',
+      'service restart docker',
+      'service enable cri-docker.socket',
+      'service restart cri-docker.socket',
+      'service enable cri-docker',
+      'service restart cri-docker',
     ]);
     const unit = p.steps[0]!.effects.find((e) => e.kind === 'write' && e.path === '/etc/systemd/system/cri-docker.service');
     assert.match(unit?.kind === 'write' ? unit.content ?? '' : '', /--pod-infra-container-image=registry\.k8s\.io\/pause:3\.10\.1 /);
     // An arm64 machine gets the arm64 archive.
-    const arm = await planOn(t, { ...machineWith(), answers: { ...machineWith().answers, 'uname -m': 'aarch64\n' } }, { runtime: 'docker', kubernetesVersion: 'v1.34.0' });
+    const arm = await planOn(t, { ...machineWith(), answers: { ...machineWith().answers, 'uname -m': 'aarch64\n' } }, {
+      runtime: 'docker',
+      kubernetesVersion: 'v1.34.0',
+    });
     assert.ok(lines(arm.steps[0]!.effects).includes(`download ${criDockerdUrl('arm64')} ${CRI_DOCKERD_SHA256.arm64}`));
   });
 
   it('docker: a docker-ce the machine has is used, and its daemon.json merged into', async (t) => {
     const user = '{\n  "data-root": "/srv/docker"\n}\n';
-    const p = await planOn(t, machineWith({
-      installed: { 'docker-ce': '5:27.5.1-1~debian.12~bookworm', 'containerd.io': '1.7.25-1' },
-      binaries: { dockerd: { path: '/usr/bin/dockerd', owner: 'docker-ce', versionLine: 'Docker version 27.5.1, build 4c9b3b0' } },
-      files: { '/etc/docker/daemon.json': user },
-    }), { runtime: 'docker', kubernetesVersion: 'v1.34.0' });
+    const p = await planOn(
+      t,
+      machineWith({
+        installed: { 'docker-ce': '5:27.5.1-1~debian.12~bookworm', 'containerd.io': '1.7.25-1' },
+        binaries: { dockerd: { path: '/usr/bin/dockerd', owner: 'docker-ce', versionLine: 'Docker version 27.5.1, build 4c9b3b0' } },
+        files: { '/etc/docker/daemon.json': user },
+      }),
+      { runtime: 'docker', kubernetesVersion: 'v1.34.0' },
+    );
     assert.equal(lines(p.steps[0]!.effects).some((l) => l.startsWith('package ')), false);
     const w = p.steps[0]!.effects.find((e) => e.kind === 'write' && e.path === '/etc/docker/daemon.json');
     assert.equal(w?.kind === 'write' && w.content, mergeDaemonJson(user, OPTS).content);
@@ -378,8 +507,13 @@ describe('install-runtime plan (fixed machines)', () => {
     const p = await planOn(t, machineWith(), { runtime: 'cri-o', cgroupDriver: 'cgroupfs', ...v });
     assert.deepEqual(lines(p.steps[0]!.effects), [
       'download https://download.opensuse.org/repositories/isv:/cri-o:/stable:/v1.28/deb/Release.key -',
-      'write /etc/apt/keyrings/cri-o-apt-keyring.asc 0644 sudo', 'write /etc/apt/sources.list.d/cri-o.list 0644 sudo', 'exec sudo apt-get update',
-      'package install cri-o', ...writes('cri-o'), 'service enable crio', 'service restart crio',
+      'write /etc/apt/keyrings/cri-o-apt-keyring.asc 0644 sudo',
+      'write /etc/apt/sources.list.d/cri-o.list 0644 sudo',
+      'exec sudo apt-get update',
+      'package install cri-o',
+      ...writes('cri-o'),
+      'service enable crio',
+      'service restart crio',
     ]);
   });
 
@@ -413,11 +547,24 @@ describe('containerd against the Kubernetes version (containerd RELEASES.md)', (
   it('accepts the supported lines and patches, refuses older ones', () => {
     const table: [version: string, minor: number, ok: boolean][] = [
       // Debian 12's containerd: enough for 1.26–1.28 only.
-      ['1.6.20', 28, true], ['1.6.20', 29, false], ['1.6.20', 31, false], ['1.6.20', 35, false],
-      ['1.6.36', 31, true], ['1.6.39', 32, false],
-      ['1.7.24', 32, true], ['1.7.24', 34, true], ['1.7.27', 35, false], ['1.7.28', 35, true],
-      ['2.0.4', 33, true], ['2.0.7', 35, false], ['2.1.4', 35, false], ['2.1.5', 35, true],
-      ['2.2.3', 35, true], ['2.2.3', 31, true], ['2.3.0', 36, true], ['1.5.18', 24, false],
+      ['1.6.20', 28, true],
+      ['1.6.20', 29, false],
+      ['1.6.20', 31, false],
+      ['1.6.20', 35, false],
+      ['1.6.36', 31, true],
+      ['1.6.39', 32, false],
+      ['1.7.24', 32, true],
+      ['1.7.24', 34, true],
+      ['1.7.27', 35, false],
+      ['1.7.28', 35, true],
+      ['2.0.4', 33, true],
+      ['2.0.7', 35, false],
+      ['2.1.4', 35, false],
+      ['2.1.5', 35, true],
+      ['2.2.3', 35, true],
+      ['2.2.3', 31, true],
+      ['2.3.0', 36, true],
+      ['1.5.18', 24, false],
     ];
     for (const [v, minor, ok] of table) assert.equal(containerdSupports(v, minor), ok, `containerd ${v} for Kubernetes 1.${minor}`);
     assert.equal(describeMinimums(35), '1.7.28+, 2.1.5+ or 2.2.0+');
@@ -427,21 +574,25 @@ describe('containerd against the Kubernetes version (containerd RELEASES.md)', (
   });
 });
 
-describe('daemon.json merged into the user\'s', () => {
+describe("daemon.json merged into the user's", () => {
   const diff = (a: string, b: string) => {
     const dir = mkdtempSync(join(tmpdir(), 'ks-daemon-'));
     try {
       writeFileSync(join(dir, 'a'), a);
       writeFileSync(join(dir, 'b'), b);
       return spawnSync('diff', ['-u', '--label', 'before', '--label', 'after', join(dir, 'a'), join(dir, 'b')], { encoding: 'utf8' }).stdout;
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   };
 
-  it('keeps the user\'s data-root and adds exactly our keys', () => {
+  it("keeps the user's data-root and adds exactly our keys", () => {
     const user = '{\n    "data-root": "/srv/docker",\n    "registry-mirrors": ["https://mirror.example"]\n}\n';
     const m = mergeDaemonJson(user, OPTS);
     assert.deepEqual([m.conflicts, m.kept, m.invalid], [[], [], undefined]);
-    assert.equal(diff(user, m.content), `--- before
+    assert.equal(
+      diff(user, m.content),
+      `--- before
 +++ after
 @@ -1,4 +1,11 @@
  {
@@ -456,16 +607,21 @@ describe('daemon.json merged into the user\'s', () => {
 +        "max-size": "100m"
 +    }
  }
-`);
+`,
+    );
   });
 
-  it('adds the cgroup driver to the user\'s own exec-opts', () => {
+  it("adds the cgroup driver to the user's own exec-opts", () => {
     const m = mergeDaemonJson('{"exec-opts":["native.umask=normal"],"log-driver":"json-file","log-opts":{"max-size":"100m"}}', OPTS);
-    assert.equal(m.content, '{\n  "exec-opts": [\n    "native.umask=normal",\n    "native.cgroupdriver=systemd"\n  ],\n  "log-driver": "json-file",\n  "log-opts": {\n    "max-size": "100m"\n  }\n}\n');
+    assert.equal(
+      m.content,
+      '{\n  "exec-opts": [\n    "native.umask=normal",\n    "native.cgroupdriver=systemd"\n  ],\n  "log-driver": "json-file",\n  "log-opts": {\n    "max-size": "100m"\n  }\n}\n',
+    );
   });
 
   it('changes nothing in a file that already has what the kubelet needs, and keeps a different max-size', () => {
-    const user = '{\n  "data-root": "/srv/docker",\n  "exec-opts": ["native.cgroupdriver=systemd"],\n  "log-driver": "json-file",\n  "log-opts": { "max-size": "10m" }\n}\n';
+    const user =
+      '{\n  "data-root": "/srv/docker",\n  "exec-opts": ["native.cgroupdriver=systemd"],\n  "log-driver": "json-file",\n  "log-opts": { "max-size": "10m" }\n}\n';
     const m = mergeDaemonJson(user, OPTS);
     assert.equal(m.content, user);
     assert.deepEqual(m.kept, ['"log-opts"."max-size" "10m"']);

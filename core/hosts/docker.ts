@@ -84,14 +84,18 @@ export class DockerHost extends ShellHost {
       info = await docker.getContainer(opts.container).inspect();
     } catch (e) {
       if (statusOf(e) === 404) {
-        throw new UserError('DOCKER_NO_CONTAINER', `container ${opts.container} does not exist (${engine} at ${socket})`,
-          { fix: `create it first, or check the name with: ${engine} ps -a` });
+        throw new UserError('DOCKER_NO_CONTAINER', `container ${opts.container} does not exist (${engine} at ${socket})`, {
+          fix: `create it first, or check the name with: ${engine} ps -a`,
+        });
       }
       throw unreachable(socket, e);
     }
     if (!info.State.Running) {
-      throw new UserError('DOCKER_NO_CONTAINER', `container ${opts.container} is not running (${info.State.Status}${info.State.Status === 'exited' ? `, exit code ${info.State.ExitCode}` : ''})`,
-        { fix: `start it: ${engine} start ${opts.container}` });
+      throw new UserError(
+        'DOCKER_NO_CONTAINER',
+        `container ${opts.container} is not running (${info.State.Status}${info.State.Status === 'exited' ? `, exit code ${info.State.ExitCode}` : ''})`,
+        { fix: `start it: ${engine} start ${opts.container}` },
+      );
     }
     return new DockerHost(docker, opts.container, socket, engine, opts.user);
   }
@@ -106,7 +110,10 @@ export class DockerHost extends ShellHost {
     try {
       exec = await this.docker.getContainer(this.container).exec({
         Cmd: ['/bin/sh', '-c', command],
-        AttachStdin: hasStdin, AttachStdout: true, AttachStderr: true, Tty: false,
+        AttachStdin: hasStdin,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: false,
         Env: [`KUBESTRAP_EXEC=${token}`],
         ...(this.user ? { User: this.user } : {}),
       });
@@ -196,17 +203,24 @@ export class DockerHost extends ShellHost {
   private signalExec(token: string, sig: 'TERM' | 'KILL'): void {
     void (async () => {
       const killer = await this.docker.getContainer(this.container).exec({
-        Cmd: ['/bin/sh', '-c', KILL_SCRIPT, 'kubestrap-kill', token, sig], AttachStdout: true, AttachStderr: true, User: '0',
+        Cmd: ['/bin/sh', '-c', KILL_SCRIPT, 'kubestrap-kill', token, sig],
+        AttachStdout: true,
+        AttachStderr: true,
+        User: '0',
       });
       const s = (await killer.start({ hijack: true, stdin: false })) as Duplex;
       s.resume();
-      await new Promise((r) => { s.on('end', r); s.on('close', r); s.on('error', r); });
+      await new Promise((r) => {
+        s.on('end', r);
+        s.on('close', r);
+        s.on('error', r);
+      });
     })().catch(() => {});
   }
 
   /** The exit code; the daemon can report the exec as running for a moment after its output ended. */
   private async exitOf(exec: Dockerode.Exec, command: string, stopped: boolean): Promise<number | null> {
-    for (let i = 0; ; i++) {
+    for (let i = 0;; i++) {
       const info = await exec.inspect();
       if (!info.Running && info.ExitCode !== null && info.ExitCode !== undefined) return info.ExitCode;
       if (stopped && (!info.Running || i >= 20)) return null;
@@ -223,8 +237,9 @@ function socketPath(socket: string | undefined, dockerHost: string | undefined):
   const raw = socket || dockerHost || DEFAULT_SOCKETS[0]!;
   if (raw.startsWith('unix://')) return raw.slice('unix://'.length);
   if (raw.startsWith('/')) return raw;
-  throw new UserError('DOCKER_UNREACHABLE', `docker socket ${raw}${socket ? '' : ' (from DOCKER_HOST)'} is not a unix socket`,
-    { fix: 'give the socket as unix:///path/to/docker.sock (tcp:// and ssh:// are not supported)' });
+  throw new UserError('DOCKER_UNREACHABLE', `docker socket ${raw}${socket ? '' : ' (from DOCKER_HOST)'} is not a unix socket`, {
+    fix: 'give the socket as unix:///path/to/docker.sock (tcp:// and ssh:// are not supported)',
+  });
 }
 
 function statusOf(e: unknown): number | undefined {
@@ -233,10 +248,15 @@ function statusOf(e: unknown): number | undefined {
 
 function unreachable(socket: string, e: unknown): UserError {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  const why = code === 'ENOENT' ? 'no such socket' : code === 'ECONNREFUSED' ? 'nothing listens on it'
-    : code === 'EACCES' ? 'permission denied' : (e as Error | undefined)?.message ?? String(e);
+  const why = code === 'ENOENT'
+    ? 'no such socket'
+    : code === 'ECONNREFUSED'
+    ? 'nothing listens on it'
+    : code === 'EACCES'
+    ? 'permission denied'
+    : (e as Error | undefined)?.message ?? String(e);
   const fix = code === 'EACCES'
     ? `add your user to the docker group (sudo usermod -aG docker $USER) and log in again, or use a socket you may open`
-    : 'start the daemon (sudo systemctl start docker, or: podman system service --time=0 unix://PATH), or set DOCKER_HOST / the host\'s docker.socket to its socket';
+    : "start the daemon (sudo systemctl start docker, or: podman system service --time=0 unix://PATH), or set DOCKER_HOST / the host's docker.socket to its socket";
   return new UserError('DOCKER_UNREACHABLE', `cannot reach the container engine at ${socket}: ${why}`, { fix, cause: e });
 }

@@ -29,7 +29,11 @@ export interface HostFacts {
 
 /** A host as the plan document records it. */
 export interface HostInfo {
-  name: string; kind: string; user: string; uid: number; shellPrefix: string[];
+  name: string;
+  kind: string;
+  user: string;
+  uid: number;
+  shellPrefix: string[];
   /** A host the plan's own steps create: planned as a fresh machine, opened only after them. */
   createdBy?: string[];
 }

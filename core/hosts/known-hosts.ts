@@ -32,7 +32,11 @@ export function keysFor(files: readonly string[], address: string, port: number)
   const out: KnownKey[] = [];
   for (const file of files) {
     let text: string;
-    try { text = readFileSync(file, 'utf8'); } catch { continue; }
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
     text.split('\n').forEach((raw, i) => {
       const line = raw.trim();
       if (!line || line.startsWith('#')) return;

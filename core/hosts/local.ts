@@ -1,7 +1,7 @@
 // The machine kubestrap runs on. Commands are spawned under /bin/sh directly (node:child_process:
 // cheaper than zx per command, and nothing extra to load); reads use fs.
 import { spawn } from 'node:child_process';
-import { promises as fs, constants } from 'node:fs';
+import { constants, promises as fs } from 'node:fs';
 import os from 'node:os';
 import type { ExecOptions, ExecResult, FileInfo, Host, HostFacts } from './host.ts';
 import { UnreadableError } from './host.ts';
@@ -25,7 +25,14 @@ export class LocalHost implements Host {
     const [file, args] = argv ? ['sh', argv.slice(1)] : ['/bin/sh', ['-c', command]];
     const child = spawn(file, args, { detached: true, stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     // SIGTERM to the whole group first (the command's traps run and clean up), SIGKILL only if it outlives that.
-    const stopping = stopper((sig) => { const pid = child.pid; if (pid) try { process.kill(-pid, `SIG${sig}`); } catch { /* already gone */ } });
+    const stopping = stopper((sig) => {
+      const pid = child.pid;
+      if (pid) {
+        try {
+          process.kill(-pid, `SIG${sig}`);
+        } catch { /* already gone */ }
+      }
+    });
     const stopGroup = () => stopping.stop('stopped');
     const timer = opts.timeoutMs ? setTimeout(stopGroup, opts.timeoutMs) : undefined;
     if (opts.signal?.aborted) stopGroup();
@@ -33,8 +40,14 @@ export class LocalHost implements Host {
     const lines = opts.onLine ? new OutputCollector(opts.onLine) : undefined;
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout!.on('data', (chunk: Buffer) => { out.push(chunk); lines?.add('stdout', chunk); });
-    child.stderr!.on('data', (chunk: Buffer) => { err.push(chunk); lines?.add('stderr', chunk); });
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out.push(chunk);
+      lines?.add('stdout', chunk);
+    });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      err.push(chunk);
+      lines?.add('stderr', chunk);
+    });
     if (child.stdin) {
       // A command that does not read its input closes the pipe early: that is not a failure here.
       child.stdin.on('error', () => {});
@@ -46,7 +59,10 @@ export class LocalHost implements Host {
         stopping.done();
         opts.signal?.removeEventListener('abort', stopGroup);
       };
-      child.on('error', (e) => { done(); reject(e); });
+      child.on('error', (e) => {
+        done();
+        reject(e);
+      });
       // 'close': the exit code and every byte of output are in.
       child.on('close', (code, signal) => {
         done();
@@ -83,10 +99,18 @@ export class LocalHost implements Host {
     let total = 0;
     const walk = async (p: string): Promise<void> => {
       let s;
-      try { s = await fs.lstat(p); } catch { return; }
+      try {
+        s = await fs.lstat(p);
+      } catch {
+        return;
+      }
       total += s.size;
       if (!s.isDirectory()) return;
-      try { await fs.access(p, constants.R_OK | constants.X_OK); } catch { return; }
+      try {
+        await fs.access(p, constants.R_OK | constants.X_OK);
+      } catch {
+        return;
+      }
       for (const name of await fs.readdir(p)) await walk(`${p}/${name}`);
     };
     await walk(path);

@@ -66,9 +66,12 @@ export class HostPool {
       const { SshHost } = await import('./ssh.ts');
       const s = spec.ssh;
       return SshHost.connect({
-        address: String(s.address), port: s.port === undefined ? 22 : Number(s.port), user: s.user ? String(s.user) : this.localUser,
+        address: String(s.address),
+        port: s.port === undefined ? 22 : Number(s.port),
+        user: s.user ? String(s.user) : this.localUser,
         // '' from a recipe parameter means no key given.
-        key: s.key === undefined || s.key === '' ? undefined : String(s.key), knownHosts: s.knownHosts === undefined ? this.knownHostsFile : String(s.knownHosts),
+        key: s.key === undefined || s.key === '' ? undefined : String(s.key),
+        knownHosts: s.knownHosts === undefined ? this.knownHostsFile : String(s.knownHosts),
         ...(this.env.SSH_AUTH_SOCK ? { agent: this.env.SSH_AUTH_SOCK } : {}),
       });
     }
@@ -76,7 +79,9 @@ export class HostPool {
       const { DockerHost } = await import('./docker.ts');
       const d = spec.docker;
       return DockerHost.connect({
-        container: String(d.container), socket: d.socket === undefined ? undefined : String(d.socket), user: d.user === undefined ? undefined : String(d.user),
+        container: String(d.container),
+        socket: d.socket === undefined ? undefined : String(d.socket),
+        user: d.user === undefined ? undefined : String(d.user),
         ...(this.env.DOCKER_HOST ? { dockerHost: this.env.DOCKER_HOST } : {}),
       });
     }
@@ -86,15 +91,30 @@ export class HostPool {
   /** Facts of every host used so far, for the plan document. */
   async describe(): Promise<HostInfo[]> {
     const all: Host[] = [this.local];
-    for (const h of this.hosts.values()) { try { all.push(await h); } catch { /* reported by its step */ } }
+    for (const h of this.hosts.values()) {
+      try {
+        all.push(await h);
+      } catch { /* reported by its step */ }
+    }
     const opened = new Set(all.map((h) => h.name));
     // A host created during a run is opened too: it is listed once, as opened.
     all.push(...[...this.futures.values()].filter((f) => !opened.has(f.name)));
     const out: HostInfo[] = [];
     for (const h of all) {
       let f: HostFacts;
-      try { f = await h.facts(); } catch { continue; }
-      out.push({ name: h.name, kind: h.kind, user: f.user, uid: f.uid, shellPrefix: h.shellPrefix(), ...(h instanceof FutureHost ? { createdBy: [...h.createdBy] } : {}) });
+      try {
+        f = await h.facts();
+      } catch {
+        continue;
+      }
+      out.push({
+        name: h.name,
+        kind: h.kind,
+        user: f.user,
+        uid: f.uid,
+        shellPrefix: h.shellPrefix(),
+        ...(h instanceof FutureHost ? { createdBy: [...h.createdBy] } : {}),
+      });
     }
     return out;
   }

@@ -1,7 +1,7 @@
 // A host reached over SSH: one ssh2 connection per host, each command its own channel.
 // ssh2 is loaded on first connect so commands that never touch an ssh host do not pay for it.
 import { connect as tcpConnect, type Socket } from 'node:net';
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -11,7 +11,7 @@ import { quote } from '../quote.ts';
 import { OutputCollector } from './output.ts';
 import type { ExecOptions, ExecResult } from './host.ts';
 import { ShellHost } from './host.ts';
-import { algorithmsFor, fingerprint, hostEntryName, keysFor, keyType, remember, verify, type Verdict } from './known-hosts.ts';
+import { algorithmsFor, fingerprint, hostEntryName, keysFor, keyType, remember, type Verdict, verify } from './known-hosts.ts';
 import { stopper } from './stop.ts';
 
 export interface SshConnectOptions {
@@ -34,7 +34,6 @@ export interface SshConnectOptions {
   /** Told when a host key was accepted on first use and added to knownHosts. */
   onFirstUse?(message: string): void;
 }
-
 
 export class SshHost extends ShellHost {
   readonly kind = 'ssh' as const;
@@ -88,7 +87,11 @@ export class SshHost extends ShellHost {
     let verdict: Verdict | undefined;
     const client = new Client();
     const config: ConnectConfig = {
-      sock, username: user, readyTimeout: timeoutMs, keepaliveInterval: 15_000, keepaliveCountMax: 3,
+      sock,
+      username: user,
+      readyTimeout: timeoutMs,
+      keepaliveInterval: 15_000,
+      keepaliveCountMax: 3,
       authHandler: auth.methods as ConnectConfig['authHandler'],
       ...(preferred.length ? { algorithms: { serverHostKey: { remove: preferred, prepend: preferred } as never } } : {}),
       hostVerifier: (key: Buffer) => {
@@ -136,7 +139,7 @@ export class SshHost extends ShellHost {
     if (this.lost) throw this.lost;
     await this.acquire(opts.signal);
     try {
-      for (let lateRetries = 0; ; ) {
+      for (let lateRetries = 0;;) {
         try {
           return await this.execChannel(command, opts);
         } catch (e) {
@@ -173,11 +176,16 @@ export class SshHost extends ShellHost {
     const knownFiles = [o.knownHosts, ...(o.readKnownHosts ?? ['~/.ssh/known_hosts'])]
       .map((f) => f.replace(/%/g, '%%')).map((f) => (/\s/.test(f) ? `"${f}"` : f));
     return [
-      'ssh', '-p', String(o.port),
+      'ssh',
+      '-p',
+      String(o.port),
       ...(o.key ? ['-i', o.key, '-o', 'IdentitiesOnly=yes'] : []),
-      '-o', 'BatchMode=yes',
-      '-o', `UserKnownHostsFile=${knownFiles.join(' ')}`,
-      `${o.user}@${o.address}`, '--',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      `UserKnownHostsFile=${knownFiles.join(' ')}`,
+      `${o.user}@${o.address}`,
+      '--',
     ];
   }
 
@@ -185,8 +193,14 @@ export class SshHost extends ShellHost {
     if (this.lost) return;
     this.lost = new Error(`the SSH connection to ${this.name} was closed by kubestrap`);
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => { this.client.destroy(); resolve(); }, 2000);
-      this.client.once('close', () => { clearTimeout(timer); resolve(); });
+      const timer = setTimeout(() => {
+        this.client.destroy();
+        resolve();
+      }, 2000);
+      this.client.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
       this.client.end();
     });
   }
@@ -194,7 +208,10 @@ export class SshHost extends ShellHost {
   private execChannel(command: string, opts: ExecOptions): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
       this.client.exec(command, (err, stream) => {
-        if (err) { reject(err); return; }
+        if (err) {
+          reject(err);
+          return;
+        }
         this.open++;
         this.peakOpen = Math.max(this.peakOpen, this.open);
         collect(stream, opts, this.name, command).finally(() => {
@@ -208,7 +225,10 @@ export class SshHost extends ShellHost {
   private async acquire(signal?: AbortSignal): Promise<void> {
     while (this.active >= this.limit) {
       await new Promise<void>((resolve, reject) => {
-        const wake = () => { signal?.removeEventListener('abort', onAbort); resolve(); };
+        const wake = () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        };
         const onAbort = () => {
           const i = this.waiting.indexOf(wake);
           if (i >= 0) this.waiting.splice(i, 1);
@@ -236,7 +256,7 @@ export class SshHost extends ShellHost {
 
   /** When every command still holding a slot is itself stalled, no channel will end to free a session. */
   private unstall(): void {
-    if (this.stalled.length && this.stalled.length >= this.active) for (const wake of this.stalled.splice(0)) wake(false);
+    if (this.stalled.length && this.stalled.length >= this.active) { for (const wake of this.stalled.splice(0)) wake(false); }
   }
 }
 
@@ -248,10 +268,15 @@ function collect(stream: ClientChannel, opts: ExecOptions, host: string, command
     stream.stderr.on('data', (b: Buffer) => output.add('stderr', b));
 
     let exit: { code: number | null; signal: string | null } | undefined;
-    stream.on('exit', (code: number | null, signal?: string) => { exit = { code: code ?? null, signal: signal ?? null }; });
+    stream.on('exit', (code: number | null, signal?: string) => {
+      exit = { code: code ?? null, signal: signal ?? null };
+    });
 
     // OpenSSH delivers the signal to the command's whole process group; after KILL the channel is closed.
-    const stopping = stopper((sig) => { sendSignal(stream, sig); if (sig === 'KILL') stream.close(); });
+    const stopping = stopper((sig) => {
+      sendSignal(stream, sig);
+      if (sig === 'KILL') stream.close();
+    });
     const stop = (why: string) => stopping.stop(why);
     const onAbort = () => stop('aborted');
     opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -262,11 +287,17 @@ function collect(stream: ClientChannel, opts: ExecOptions, host: string, command
       stopping.done();
       opts.signal?.removeEventListener('abort', onAbort);
       const out = output.end();
-      if (exit) { resolve({ ...out, exitCode: exit.code, signal: exit.signal }); return; }
-      if (stopping.why) { resolve({ ...out, exitCode: null, signal: 'SIGKILL' }); return; }
+      if (exit) {
+        resolve({ ...out, exitCode: exit.code, signal: exit.signal });
+        return;
+      }
+      if (stopping.why) {
+        resolve({ ...out, exitCode: null, signal: 'SIGKILL' });
+        return;
+      }
       reject(new Error(`the SSH connection to ${host} ended while running: ${command}`));
     });
-    stream.on('error', () => { /* surfaced by 'close' without an exit status */ });
+    stream.on('error', () => {/* surfaced by 'close' without an exit status */});
 
     // Always end stdin, so a command that reads it sees end of file instead of waiting forever.
     if (opts.stdin !== undefined) stream.end(typeof opts.stdin === 'string' ? Buffer.from(opts.stdin, 'utf8') : Buffer.from(opts.stdin));
@@ -306,22 +337,35 @@ function loadAuth(key: string | undefined, agent: string | undefined, user: stri
   if (key !== undefined) {
     const file = key.startsWith('~/') ? join(home, key.slice(2)) : key;
     let bytes: Buffer;
-    try { bytes = readFileSync(file); } catch (e) {
-      throw new UserError('SSH_KEY_UNREADABLE', `cannot read the SSH key ${file} for ${where}: ${(e as NodeJS.ErrnoException).code ?? e}`, { fix: 'check the key: path in the recipe' });
+    try {
+      bytes = readFileSync(file);
+    } catch (e) {
+      throw new UserError('SSH_KEY_UNREADABLE', `cannot read the SSH key ${file} for ${where}: ${(e as NodeJS.ErrnoException).code ?? e}`, {
+        fix: 'check the key: path in the recipe',
+      });
     }
     if (encrypted(bytes)) {
-      throw new UserError('SSH_KEY_ENCRYPTED', `the SSH key ${file} is protected by a passphrase`, { fix: `load it into ssh-agent (ssh-add ${file}) and leave key: out` });
+      throw new UserError('SSH_KEY_ENCRYPTED', `the SSH key ${file} is protected by a passphrase`, {
+        fix: `load it into ssh-agent (ssh-add ${file}) and leave key: out`,
+      });
     }
     return { methods: [{ type: 'publickey', username: user, key: bytes }], description: `the key ${file}`, keyFile: file };
   }
   const methods: object[] = [];
   const tried: string[] = [];
-  if (agent) { methods.push({ type: 'agent', username: user, agent }); tried.push(`ssh-agent (${agent})`); }
+  if (agent) {
+    methods.push({ type: 'agent', username: user, agent });
+    tried.push(`ssh-agent (${agent})`);
+  }
   for (const name of ['id_ed25519', 'id_rsa']) {
     const file = join(home, '.ssh', name);
     if (!existsSync(file)) continue;
     let bytes: Buffer;
-    try { bytes = readFileSync(file); } catch { continue; }
+    try {
+      bytes = readFileSync(file);
+    } catch {
+      continue;
+    }
     if (encrypted(bytes)) continue;
     methods.push({ type: 'publickey', username: user, key: bytes });
     tried.push(file);
@@ -353,9 +397,11 @@ function openSocket(address: string, port: number, timeoutMs: number, where: str
     const sock = tcpConnect({ host: address, port });
     const timer = setTimeout(() => {
       sock.destroy();
-      reject(new UserError('SSH_UNREACHABLE', `no answer from ${address}:${port} within ${duration(timeoutMs)} (for ${where})`, {
-        fix: 'check the address and that the machine is up and not firewalled',
-      }));
+      reject(
+        new UserError('SSH_UNREACHABLE', `no answer from ${address}:${port} within ${duration(timeoutMs)} (for ${where})`, {
+          fix: 'check the address and that the machine is up and not firewalled',
+        }),
+      );
     }, timeoutMs);
     sock.once('connect', () => {
       clearTimeout(timer);
@@ -375,7 +421,7 @@ function unreachable(e: NodeJS.ErrnoException, address: string, port: number, wh
   const why: Record<string, [string, string]> = {
     ECONNREFUSED: ['connection refused', 'is sshd running there, on this port?'],
     EHOSTUNREACH: ['no route to host', 'check the address and that the machine is up'],
-    ENETUNREACH: ['network unreachable', 'check the address and this machine\'s network'],
+    ENETUNREACH: ['network unreachable', "check the address and this machine's network"],
     ENOTFOUND: ['the name does not resolve', 'check the address'],
     EAI_AGAIN: ['the name does not resolve (DNS is not answering)', 'check the address or use an IP address'],
     ETIMEDOUT: ['timed out', 'check the address and that the machine is up and not firewalled'],
@@ -407,23 +453,38 @@ function connectError(e: unknown, c: FailureContext): UserError {
     const { entry } = c.verdict;
     const presented = `${keyType(c.presented)} ${fingerprint(c.presented)}`;
     if (c.verdict.status === 'revoked') {
-      return new UserError('SSH_HOST_KEY_REVOKED', `the host key of ${entryName} (${presented}) is marked @revoked in ${entry.file}:${entry.line}`, { fix: 'refusing to connect; use a host with a new key' });
+      return new UserError('SSH_HOST_KEY_REVOKED', `the host key of ${entryName} (${presented}) is marked @revoked in ${entry.file}:${entry.line}`, {
+        fix: 'refusing to connect; use a host with a new key',
+      });
     }
-    return new UserError('SSH_HOST_KEY_MISMATCH',
+    return new UserError(
+      'SSH_HOST_KEY_MISMATCH',
       `the host key of ${entryName} has changed: it presented ${presented}, but ${entry.file}:${entry.line} records another ${entry.type} key — someone may be intercepting the connection, or the machine was reinstalled`,
-      { fix: `if the machine was reinstalled, remove the old key with: ssh-keygen -f ${quote(entry.file)} -R ${quote(entryName)}` });
+      { fix: `if the machine was reinstalled, remove the old key with: ssh-keygen -f ${quote(entry.file)} -R ${quote(entryName)}` },
+    );
   }
   if (err.level === 'client-authentication') {
     return new UserError('SSH_AUTH_FAILED', `${c.where} did not accept ${c.auth}`, {
-      fix: `add the public key to ~${c.user}/.ssh/authorized_keys on that host (ssh-copy-id -p ${port} ${quote(`${c.user}@${address}`)}), or check user: and key:`,
+      fix: `add the public key to ~${c.user}/.ssh/authorized_keys on that host (ssh-copy-id -p ${port} ${
+        quote(`${c.user}@${address}`)
+      }), or check user: and key:`,
       cause: e,
     });
   }
   if (err.level === 'client-timeout') {
-    return new UserError('SSH_UNREACHABLE', `${address}:${port} accepted the connection but did not finish the SSH handshake within ${duration(c.timeoutMs)}`, { fix: 'is it an SSH server on that port? is the machine overloaded?', cause: e });
+    return new UserError('SSH_UNREACHABLE', `${address}:${port} accepted the connection but did not finish the SSH handshake within ${duration(c.timeoutMs)}`, {
+      fix: 'is it an SSH server on that port? is the machine overloaded?',
+      cause: e,
+    });
   }
   if (err.level === 'client-socket') {
-    return new UserError('SSH_UNREACHABLE', `the connection to ${address}:${port} failed during the SSH handshake: ${err.message}`, { fix: 'is it an SSH server on that port? does sshd allow this client (see its log)?', cause: e });
+    return new UserError('SSH_UNREACHABLE', `the connection to ${address}:${port} failed during the SSH handshake: ${err.message}`, {
+      fix: 'is it an SSH server on that port? does sshd allow this client (see its log)?',
+      cause: e,
+    });
   }
-  return new UserError('SSH_HANDSHAKE_FAILED', `the SSH handshake with ${address}:${port} failed: ${err.message}`, { fix: 'is it an SSH server on that port? see the server\'s log', cause: e });
+  return new UserError('SSH_HANDSHAKE_FAILED', `the SSH handshake with ${address}:${port} failed: ${err.message}`, {
+    fix: "is it an SSH server on that port? see the server's log",
+    cause: e,
+  });
 }

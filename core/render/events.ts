@@ -4,7 +4,9 @@ import { describeEffect, isShown } from '../effect-kinds.ts';
 import { terminalText as t } from './escape.ts';
 import type { Style } from './style.ts';
 
-export interface Sink { write(s: string): void }
+export interface Sink {
+  write(s: string): void;
+}
 
 export function jsonRenderer(out: Sink): (e: EngineEvent) => void {
   return (e) => out.write(JSON.stringify(e) + '\n');
@@ -14,23 +16,54 @@ export function jsonRenderer(out: Sink): (e: EngineEvent) => void {
 export function plainRenderer(out: Sink, style: Style, verbose: boolean): (e: EngineEvent) => void {
   return (e) => {
     switch (e.type) {
-      case 'step-start': out.write(`${style.dim('▸')} ${t(e.step)} ${style.dim(`(${t(e.task)}${e.host === 'local' ? '' : ` on ${t(e.host)}`})`)}\n`); break;
-      case 'effect': if (isShown(e.effect)) out.write(`  ${style.dim(t(e.step) + ':')} ${t(describeEffect(e.effect))}\n`); break;
-      case 'note': out.write(`  ${style.dim(t(e.step) + ':')} ${e.note.level === 'info' ? 'i' : style.yellow('!')} ${t(e.note.message)}${e.note.fix ? ` — ${t(e.note.fix)}` : ''}\n`); break;
-      case 'output': if (verbose) out.write(`  ${style.dim(t(e.step) + ' |')} ${t(e.line)}\n`); break;
-      case 'step-finish': out.write(`${e.status === 'ok' ? style.green('✓') : style.green('✔')} ${t(e.step)} ${style.dim(`${e.status === 'ok' ? 'already done' : 'changed'}, ${e.ms} ms`)}\n`); break;
-      case 'step-failed': out.write(`${style.red('✗')} ${t(e.step)}: ${t(e.error)}\n`); break;
-      case 'step-skipped': out.write(`${style.dim('-')} ${t(e.step)} ${style.dim(`skipped: ${t(e.reason)}`)}\n`); break;
+      case 'step-start':
+        out.write(`${style.dim('▸')} ${t(e.step)} ${style.dim(`(${t(e.task)}${e.host === 'local' ? '' : ` on ${t(e.host)}`})`)}\n`);
+        break;
+      case 'effect':
+        if (isShown(e.effect)) out.write(`  ${style.dim(t(e.step) + ':')} ${t(describeEffect(e.effect))}\n`);
+        break;
+      case 'note':
+        out.write(
+          `  ${style.dim(t(e.step) + ':')} ${e.note.level === 'info' ? 'i' : style.yellow('!')} ${t(e.note.message)}${
+            e.note.fix ? ` — ${t(e.note.fix)}` : ''
+          }\n`,
+        );
+        break;
+      case 'output':
+        if (verbose) out.write(`  ${style.dim(t(e.step) + ' |')} ${t(e.line)}\n`);
+        break;
+      case 'step-finish':
+        out.write(
+          `${e.status === 'ok' ? style.green('✓') : style.green('✔')} ${t(e.step)} ${
+            style.dim(`${e.status === 'ok' ? 'already done' : 'changed'}, ${e.ms} ms`)
+          }\n`,
+        );
+        break;
+      case 'step-failed':
+        out.write(`${style.red('✗')} ${t(e.step)}: ${t(e.error)}\n`);
+        break;
+      case 'step-skipped':
+        out.write(`${style.dim('-')} ${t(e.step)} ${style.dim(`skipped: ${t(e.reason)}`)}\n`);
+        break;
       case 'run-finish': {
         const c = e.counts;
-        out.write(`${e.status === 'ok' ? style.green('done') : style.red(e.status)}: ${c.change} changed, ${c.ok} already done, ${c.failed} failed, ${c.skipped} skipped (${(e.ms / 1000).toFixed(1)} s)\n`);
+        out.write(
+          `${
+            e.status === 'ok' ? style.green('done') : style.red(e.status)
+          }: ${c.change} changed, ${c.ok} already done, ${c.failed} failed, ${c.skipped} skipped (${(e.ms / 1000).toFixed(1)} s)\n`,
+        );
         break;
       }
     }
   };
 }
 
-interface Row { id: string; label: string; state: 'waiting' | 'running' | 'change' | 'ok' | 'failed' | 'skipped'; detail: string }
+interface Row {
+  id: string;
+  label: string;
+  state: 'waiting' | 'running' | 'change' | 'ok' | 'failed' | 'skipped';
+  detail: string;
+}
 
 /** A live task tree, redrawn in place. */
 export function ttyRenderer(out: Sink, style: Style, columns: () => number): { listener: (e: EngineEvent) => void; stop(): void } {
@@ -43,7 +76,17 @@ export function ttyRenderer(out: Sink, style: Style, columns: () => number): { l
   const draw = () => {
     const width = Math.max(20, columns());
     const lines = rows.map((r) => {
-      const mark = r.state === 'running' ? style.yellow(spinner[frame % spinner.length]!) : r.state === 'change' ? style.green('✔') : r.state === 'ok' ? style.green('✓') : r.state === 'failed' ? style.red('✗') : r.state === 'skipped' ? style.dim('-') : style.dim('·');
+      const mark = r.state === 'running'
+        ? style.yellow(spinner[frame % spinner.length]!)
+        : r.state === 'change'
+        ? style.green('✔')
+        : r.state === 'ok'
+        ? style.green('✓')
+        : r.state === 'failed'
+        ? style.red('✗')
+        : r.state === 'skipped'
+        ? style.dim('-')
+        : style.dim('·');
       const text = `${mark} ${r.label}${r.detail ? style.dim(' ' + r.detail) : ''}`;
       return truncate(text, width);
     });
@@ -53,24 +96,73 @@ export function ttyRenderer(out: Sink, style: Style, columns: () => number): { l
     out.write(s);
     drawn = lines.length;
   };
-  const timer = setInterval(() => { frame++; if (rows.some((r) => r.state === 'running')) draw(); }, 100);
+  const timer = setInterval(() => {
+    frame++;
+    if (rows.some((r) => r.state === 'running')) draw();
+  }, 100);
   timer.unref?.();
   const listener = (e: EngineEvent) => {
     switch (e.type) {
       case 'run-start':
-        for (const s of e.steps) { const r: Row = { id: s.id, label: t(s.id), state: 'waiting', detail: '' }; rows.push(r); byId.set(s.id, r); }
+        for (const s of e.steps) {
+          const r: Row = { id: s.id, label: t(s.id), state: 'waiting', detail: '' };
+          rows.push(r);
+          byId.set(s.id, r);
+        }
         break;
-      case 'step-start': { const r = byId.get(e.step); if (r) { r.state = 'running'; r.detail = t(e.task); } break; }
-      case 'effect': { const r = byId.get(e.step); if (r && isShown(e.effect)) r.detail = t(describeEffect(e.effect)); break; }
-      case 'output': { const r = byId.get(e.step); if (r && e.line.trim()) r.detail = t(e.line.trim()); break; }
-      case 'note': extra.push(`${e.note.level === 'info' ? 'i' : style.yellow('!')} ${t(e.step)}: ${t(e.note.message)}${e.note.fix ? ` — ${t(e.note.fix)}` : ''}`); break;
-      case 'step-finish': { const r = byId.get(e.step); if (r) { r.state = e.status; r.detail = `${e.status === 'ok' ? 'already done' : 'changed'} ${e.ms} ms`; } break; }
-      case 'step-failed': { const r = byId.get(e.step); if (r) { r.state = 'failed'; r.detail = t(e.error); } break; }
-      case 'step-skipped': { const r = byId.get(e.step); if (r) { r.state = 'skipped'; r.detail = t(e.reason); } break; }
+      case 'step-start': {
+        const r = byId.get(e.step);
+        if (r) {
+          r.state = 'running';
+          r.detail = t(e.task);
+        }
+        break;
+      }
+      case 'effect': {
+        const r = byId.get(e.step);
+        if (r && isShown(e.effect)) r.detail = t(describeEffect(e.effect));
+        break;
+      }
+      case 'output': {
+        const r = byId.get(e.step);
+        if (r && e.line.trim()) r.detail = t(e.line.trim());
+        break;
+      }
+      case 'note':
+        extra.push(`${e.note.level === 'info' ? 'i' : style.yellow('!')} ${t(e.step)}: ${t(e.note.message)}${e.note.fix ? ` — ${t(e.note.fix)}` : ''}`);
+        break;
+      case 'step-finish': {
+        const r = byId.get(e.step);
+        if (r) {
+          r.state = e.status;
+          r.detail = `${e.status === 'ok' ? 'already done' : 'changed'} ${e.ms} ms`;
+        }
+        break;
+      }
+      case 'step-failed': {
+        const r = byId.get(e.step);
+        if (r) {
+          r.state = 'failed';
+          r.detail = t(e.error);
+        }
+        break;
+      }
+      case 'step-skipped': {
+        const r = byId.get(e.step);
+        if (r) {
+          r.state = 'skipped';
+          r.detail = t(e.reason);
+        }
+        break;
+      }
       case 'run-finish': {
         const c = e.counts;
         draw();
-        out.write(`${e.status === 'ok' ? style.green('done') : style.red(e.status)}: ${c.change} changed, ${c.ok} already done, ${c.failed} failed, ${c.skipped} skipped (${(e.ms / 1000).toFixed(1)} s)\n`);
+        out.write(
+          `${
+            e.status === 'ok' ? style.green('done') : style.red(e.status)
+          }: ${c.change} changed, ${c.ok} already done, ${c.failed} failed, ${c.skipped} skipped (${(e.ms / 1000).toFixed(1)} s)\n`,
+        );
         drawn = 0;
         return;
       }
@@ -86,9 +178,20 @@ function truncate(s: string, width: number): string {
   if (visible.length <= width) return s;
   let count = 0, out = '';
   for (let i = 0; i < s.length; i++) {
-    if (s[i] === '\x1b') { const m = /^\x1b\[[0-9;]*m/.exec(s.slice(i)); if (m) { out += m[0]; i += m[0].length - 1; continue; } }
-    if (count >= width - 1) { out += '…'; break; }
-    out += s[i]; count++;
+    if (s[i] === '\x1b') {
+      const m = /^\x1b\[[0-9;]*m/.exec(s.slice(i));
+      if (m) {
+        out += m[0];
+        i += m[0].length - 1;
+        continue;
+      }
+    }
+    if (count >= width - 1) {
+      out += '…';
+      break;
+    }
+    out += s[i];
+    count++;
   }
   return out + '\x1b[0m';
 }

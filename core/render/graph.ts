@@ -7,7 +7,13 @@ export function renderGraph(graph: Graph, format: 'text' | 'dot' | 'mermaid'): s
   if (format === 'dot') {
     const q = (v: string) => JSON.stringify(terminalText(v));
     const lines = [`digraph ${q(graph.recipe.name)} {`, '  rankdir=LR;', '  node [shape=box];'];
-    for (const s of steps) lines.push(`  ${q(s.id)} [label=${JSON.stringify(`${terminalText(s.id)}\n${terminalText(s.task.name)}${s.host === 'local' ? '' : `\n@${terminalText(s.host)}`}`)}];`);
+    for (const s of steps) {
+      lines.push(
+        `  ${q(s.id)} [label=${
+          JSON.stringify(`${terminalText(s.id)}\n${terminalText(s.task.name)}${s.host === 'local' ? '' : `\n@${terminalText(s.host)}`}`)
+        }];`,
+      );
+    }
     for (const s of steps) for (const n of s.needs) lines.push(`  ${q(n)} -> ${q(s.id)};`);
     lines.push('}');
     return lines.join('\n') + '\n';

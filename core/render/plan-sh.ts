@@ -24,15 +24,23 @@ export function renderPlanSh(plan: PlanDocument): string {
     `WRITE_FILE=${quote(WRITE_FILE_SCRIPT)}`,
     '# Quotes one word for a remote POSIX shell (remote writes send WRITE_FILE this way).',
     'shq() { printf "\'%s\'" "$(printf \'%s\' "$1" | sed "s/\'/\'\\\\\\\\\'\'/g")"; }',
-    '# Stops where the script cannot do what a run does (a secret, or an earlier command\'s output).',
+    "# Stops where the script cannot do what a run does (a secret, or an earlier command's output).",
     'withheld() { echo "kubestrap: $1; use kubestrap apply" >&2; exit 1; }',
   ];
   for (const step of plan.steps) {
-    out.push('', `# ── ${c(step.id)} (${c(step.task)}${step.host === 'local' ? '' : ` on ${c(step.host)}`}): ${step.status === 'ok' ? 'already done, nothing to do' : c(step.status)}`);
+    out.push(
+      '',
+      `# ── ${c(step.id)} (${c(step.task)}${step.host === 'local' ? '' : ` on ${c(step.host)}`}): ${
+        step.status === 'ok' ? 'already done, nothing to do' : c(step.status)
+      }`,
+    );
     for (const n of step.notes ?? []) out.push(`# ${c(n.level)}: ${c(n.message)}${n.fix ? ` — ${c(n.fix)}` : ''}`);
     const creator = hosts.get(step.host)?.createdBy;
     // A machine the plan creates cannot be reached by this script before it exists: never run its steps here.
-    if (creator && step.status === 'change') { out.push(`withheld ${quote(`${terminalText(step.host)} is created by step ${terminalText(creator.join(', '))}: its steps run through kubestrap apply`)}`); continue; }
+    if (creator && step.status === 'change') {
+      out.push(`withheld ${quote(`${terminalText(step.host)} is created by step ${terminalText(creator.join(', '))}: its steps run through kubestrap apply`)}`);
+      continue;
+    }
     // A host whose address only an earlier step's output gives is not among the plan's hosts: the
     // same, never localised.
     if (step.host !== 'local' && !hosts.has(step.host)) {
@@ -47,7 +55,12 @@ export function renderPlanSh(plan: PlanDocument): string {
 function effectLines(e: Effect, host: HostInfo | undefined): string[] {
   const special = shLinesFor(e);
   if (special && 'lines' in special) return special.lines;
-  if (special) return [...(special.comment !== undefined ? [`# ${c(special.comment)}`] : []), ...('withheld' in special ? [`withheld ${quote(terminalText(special.withheld))}`] : [])];
+  if (special) {
+    return [
+      ...(special.comment !== undefined ? [`# ${c(special.comment)}`] : []),
+      ...('withheld' in special ? [`withheld ${quote(terminalText(special.withheld))}`] : []),
+    ];
+  }
   // What an opaque command declared, as comments before its backups and the command itself.
   const lines: string[] = e.kind === 'exec' ? (e.declares ?? []).map((d) => `# declared: ${c(declaredLine(d))}`) : [];
   for (const c of commandsFor(e)) {
@@ -70,7 +83,7 @@ function effectLines(e: Effect, host: HostInfo | undefined): string[] {
 function withStdin(command: string, content: string): string[] {
   let tag = 'KUBESTRAP_EOF';
   while (content.includes(tag)) tag += '_';
-  if (content === '' ) return [`printf '' | ${command}`];
+  if (content === '') return [`printf '' | ${command}`];
   if (!content.endsWith('\n')) return [`printf '%s' ${quote(content)} | ${command}`];
   return [`${command} <<'${tag}'`, content.replace(/\n$/, ''), tag];
 }

@@ -27,14 +27,22 @@ export function renderPlanText(plan: PlanDocument, style: Style): string {
   const note = (n: { message: string; fix?: string }) => `${t(n.message)}${n.fix ? ` — ${t(n.fix)}` : ''}`;
 
   out.push(style.bold(`Plan for recipe '${t(plan.recipe)}' (profile ${t(plan.profile)})`));
-  const users = plan.hosts.map((h) => `${t(h.name)} as ${t(h.user)}${h.uid === 0 ? ' (root)' : ''}${h.createdBy ? ` (created by step ${t(h.createdBy.join(', '))})` : ''}`).join(', ');
+  const users = plan.hosts.map((h) =>
+    `${t(h.name)} as ${t(h.user)}${h.uid === 0 ? ' (root)' : ''}${h.createdBy ? ` (created by step ${t(h.createdBy.join(', '))})` : ''}`
+  ).join(', ');
   const created = new Map(plan.hosts.filter((h) => h.createdBy).map((h) => [h.name, h.createdBy!]));
   if (users) out.push(style.dim(`hosts: ${users}`));
   out.push('');
 
   for (const step of plan.steps) {
     const blocked = (step.notes ?? []).some((n) => n.blocks);
-    const mark = blocked ? style.red('✗ blocked') : step.status === 'ok' ? style.green('✓ ok    ') : step.status === 'change' ? style.yellow('~ change') : style.red(`✗ ${t(step.status)}`);
+    const mark = blocked
+      ? style.red('✗ blocked')
+      : step.status === 'ok'
+      ? style.green('✓ ok    ')
+      : step.status === 'change'
+      ? style.yellow('~ change')
+      : style.red(`✗ ${t(step.status)}`);
     const creator = created.get(step.host);
     const where = step.host === 'local' ? '' : ` on ${t(step.host)}${creator ? `, created by step ${t(creator.join(', '))}` : ''}`;
     out.push(`${mark} ${t(step.id)} ${style.dim(`(${t(step.task)}${where})`)}`);
@@ -42,7 +50,7 @@ export function renderPlanText(plan: PlanDocument, style: Style): string {
       if (!isShown(e)) continue;
       out.push(`    ${marker(e, style)} ${t(describeEffect(e))}`);
       // What an overwrite changes, so the reviewer sees it without asking for JSON.
-      if (e.kind === 'write' && e.diff && !e.unchanged) for (const l of e.diff.replace(/\n$/, '').split('\n')) out.push(`        ${style.dim(t(l))}`);
+      if (e.kind === 'write' && e.diff && !e.unchanged) { for (const l of e.diff.replace(/\n$/, '').split('\n')) out.push(`        ${style.dim(t(l))}`); }
       for (const d of (e.kind === 'exec' && e.declares) || []) out.push(`        ${style.dim(t(declaredLine(d)))}`);
     }
     for (const n of step.notes ?? []) out.push(`    ${n.level === 'info' ? 'i' : '!'} ${note(n)}`);
@@ -63,7 +71,10 @@ export function renderPlanText(plan: PlanDocument, style: Style): string {
     if (!steps.includes(step)) steps.push(step);
     readLines.set(line, steps);
   }
-  section(`Read while planning (${readLines.size}; nothing changed)`, [...readLines].map(([line, steps]) => `${line} ${style.dim(`(${steps.map(t).join(', ')})`)}`));
+  section(
+    `Read while planning (${readLines.size}; nothing changed)`,
+    [...readLines].map(([line, steps]) => `${line} ${style.dim(`(${steps.map(t).join(', ')})`)}`),
+  );
   const root = all.filter((x) => needsRoot(x.e));
   section(`Needs root (${root.length})`, root.map(({ e }) => t(describeEffect(e))));
   const overwritten = of('write').filter((x) => x.e.exists && !x.e.unchanged);
@@ -82,10 +93,15 @@ export function renderPlanText(plan: PlanDocument, style: Style): string {
     ...of('remove').filter((x) => x.e.exists).map(({ e }) => `${t(e.path)}${hostNote(e)} (${formatBytes(e.bytes)})`),
     ...declared.filter((x) => x.d.action === 'erase' && x.d.exists).map(({ step, e, d }) => `${t(d.path)}${hostNote(e)} (${formatBytes(d.bytes)})${by(step)}`),
   ]);
-  section('Ports opened', of('listen').map(({ e }) => {
-    const exposed = !LOOPBACK.test(e.address);
-    return `${t(e.address)}:${e.port}/${t(e.protocol)} ${t(e.component)}${hostNote(e)}${exposed ? style.yellow(' — reachable from other machines unless a firewall blocks it') : ''}`;
-  }));
+  section(
+    'Ports opened',
+    of('listen').map(({ e }) => {
+      const exposed = !LOOPBACK.test(e.address);
+      return `${t(e.address)}:${e.port}/${t(e.protocol)} ${t(e.component)}${hostNote(e)}${
+        exposed ? style.yellow(' — reachable from other machines unless a firewall blocks it') : ''
+      }`;
+    }),
+  );
   section('Packages', of('package').flatMap(({ e }) => packageLines(e).map((l) => `${t(l)}${hostNote(e)}`)));
   section('Services', of('service').map(({ e }) => `${t(e.action)} ${t(e.name)}${hostNote(e)}`));
   section('Downloads', of('download').map(({ e }) => `${t(e.url)}${e.cached ? ' (cached)' : ''}${e.sha256 ? '' : style.yellow(' — no checksum')}`));
@@ -95,7 +111,12 @@ export function renderPlanText(plan: PlanDocument, style: Style): string {
   section(style.red('Blocked: this machine cannot run this plan; a run will refuse to start until these are fixed'), blockers);
 
   const s = plan.summary;
-  out.push('', `${s.stepsChanging} steps to change, ${s.stepsOk} already done; ${s.commands} commands (${s.sudoCommands} as root), ${s.filesWritten} files created, ${s.filesOverwritten} overwritten, ${s.filesRemoved} erased, ${s.ports} ports, ${s.packages} packages${s.packagesRemoved ? ` (${s.packagesRemoved} removed or downgraded)` : ''}, ${s.services} service actions.`);
+  out.push(
+    '',
+    `${s.stepsChanging} steps to change, ${s.stepsOk} already done; ${s.commands} commands (${s.sudoCommands} as root), ${s.filesWritten} files created, ${s.filesOverwritten} overwritten, ${s.filesRemoved} erased, ${s.ports} ports, ${s.packages} packages${
+      s.packagesRemoved ? ` (${s.packagesRemoved} removed or downgraded)` : ''
+    }, ${s.services} service actions.`,
+  );
   out.push(style.dim(`digest ${t(plan.digest)}`));
   return out.join('\n') + '\n';
 }

@@ -1,6 +1,6 @@
 // What the container-engine tasks share: which engine and socket, the labels that mark what
 // kubestrap created, and IPv4 arithmetic for subnets and node addresses.
-import { socketOf, type Endpoint, type EngineKind } from '../../core/engine-api.ts';
+import { type Endpoint, type EngineKind, socketOf } from '../../core/engine-api.ts';
 import type { ParamSpec } from '../../core/task.ts';
 
 export const LABEL = {
@@ -38,7 +38,10 @@ export function isOurs(labels: Record<string, string> | null | undefined, profil
 
 // ——— IPv4 ———
 
-export interface Cidr { base: number; bits: number }
+export interface Cidr {
+  base: number;
+  bits: number;
+}
 
 export function ipToInt(ip: string): number {
   const parts = ip.split('.').map(Number);
@@ -56,7 +59,11 @@ export function parseCidr(text: string): Cidr | undefined {
   const bits = m[2] === undefined ? 32 : Number(m[2]);
   if (bits > 32) return undefined;
   let ip: number;
-  try { ip = ipToInt(m[1]!); } catch { return undefined; }
+  try {
+    ip = ipToInt(m[1]!);
+  } catch {
+    return undefined;
+  }
   const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
   return { base: (ip & mask) >>> 0, bits };
 }

@@ -1,5 +1,5 @@
 // minikube's --extra-config component.key=value, checked once and sorted per component.
-import { UserError, didYouMean } from '../../core/errors.ts';
+import { didYouMean, UserError } from '../../core/errors.ts';
 import { proxyValue } from './kube-proxy-fields.ts';
 
 export const COMPONENTS = ['apiserver', 'controller-manager', 'scheduler', 'etcd', 'kubelet', 'kube-proxy', 'kubeadm'] as const;
@@ -18,18 +18,26 @@ export function parseExtraConfig(items: readonly string[]): ExtraConfig {
     const eq = item.indexOf('=');
     const dot = item.indexOf('.');
     if (eq < 0 || dot < 0 || dot > eq) {
-      throw new UserError('EXTRA_CONFIG_INVALID', `--extra-config ${JSON.stringify(item)} is not component.key=value`, { fix: 'e.g. --extra-config kubelet.max-pods=50' });
+      throw new UserError('EXTRA_CONFIG_INVALID', `--extra-config ${JSON.stringify(item)} is not component.key=value`, {
+        fix: 'e.g. --extra-config kubelet.max-pods=50',
+      });
     }
     const component = item.slice(0, dot) as Component;
     const key = item.slice(dot + 1, eq);
     const value = item.slice(eq + 1);
     if (!COMPONENTS.includes(component)) {
-      throw new UserError('EXTRA_CONFIG_INVALID', `--extra-config ${item}: unknown component '${component}'`, { fix: didYouMean(component, COMPONENTS) ?? `components: ${COMPONENTS.join(', ')}` });
+      throw new UserError('EXTRA_CONFIG_INVALID', `--extra-config ${item}: unknown component '${component}'`, {
+        fix: didYouMean(component, COMPONENTS) ?? `components: ${COMPONENTS.join(', ')}`,
+      });
     }
-    if (!KEY.test(key)) throw new UserError('EXTRA_CONFIG_INVALID', `--extra-config ${item}: '${key}' is not a flag name`, { fix: 'keys are letters, digits, ., _ and -' });
+    if (!KEY.test(key)) {
+      throw new UserError('EXTRA_CONFIG_INVALID', `--extra-config ${item}: '${key}' is not a flag name`, { fix: 'keys are letters, digits, ., _ and -' });
+    }
     if (/[\n\r\0]/.test(value)) throw new UserError('EXTRA_CONFIG_INVALID', `--extra-config ${component}.${key}: the value may not contain line breaks`);
     if (component === 'kubeadm' && !(KUBEADM_KEYS as readonly string[]).includes(key)) {
-      throw new UserError('EXTRA_CONFIG_INVALID', `--extra-config kubeadm.${key} is not supported`, { fix: `kubeadm keys: ${KUBEADM_KEYS.join(', ')}; other settings go to a component (apiserver, kubelet, …)` });
+      throw new UserError('EXTRA_CONFIG_INVALID', `--extra-config kubeadm.${key} is not supported`, {
+        fix: `kubeadm keys: ${KUBEADM_KEYS.join(', ')}; other settings go to a component (apiserver, kubelet, …)`,
+      });
     }
     // kube-proxy's settings are fields of its configuration: checked against the type here.
     if (component === 'kube-proxy') proxyValue(key, value);

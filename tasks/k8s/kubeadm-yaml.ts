@@ -3,7 +3,7 @@
 import { stringify } from 'yaml';
 import { kubeadmApiVersion, kubeletConfigHasFailCgroupV1, kubeletConfigHasRuntimeEndpoint, type KubeVersion } from './versions.ts';
 import { proxyValue } from './kube-proxy-fields.ts';
-import { kubeadmSetting, type ExtraConfig } from './extra-config.ts';
+import { type ExtraConfig, kubeadmSetting } from './extra-config.ts';
 import { CERTS_DIR, ETCD_DIR } from './paths.ts';
 
 export interface KubeadmConfigInput {

@@ -4,8 +4,8 @@ const memo = new WeakMap<object, Map<string, Promise<unknown>>>();
 
 export function once<T>(ctx: object, key: string, fn: () => Promise<T>): Promise<T> {
   let m = memo.get(ctx);
-  if (!m) memo.set(ctx, (m = new Map()));
+  if (!m) memo.set(ctx, m = new Map());
   let p = m.get(key) as Promise<T> | undefined;
-  if (!p) m.set(key, (p = fn()));
+  if (!p) m.set(key, p = fn());
   return p;
 }

@@ -34,8 +34,10 @@ export function kubeadmInitWrites(v: { minor: number }): string[] {
   return [
     ...confs.map((c) => `${KUBERNETES_DIR}/${c}.conf`),
     ...['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].map((m) => `${KUBERNETES_DIR}/manifests/${m}.yaml`),
-    CERTS_DIR, ETCD_DIR,
-    `${KUBELET_DIR}/config.yaml`, `${KUBELET_DIR}/kubeadm-flags.env`,
+    CERTS_DIR,
+    ETCD_DIR,
+    `${KUBELET_DIR}/config.yaml`,
+    `${KUBELET_DIR}/kubeadm-flags.env`,
     // NodeLocalCRISocket (beta and on by default from 1.34): the node's CRI socket, for the kubelet.
     ...(v.minor >= 34 ? [`${KUBELET_DIR}/instance-config.yaml`] : []),
   ];
@@ -44,7 +46,10 @@ export function kubeadmInitWrites(v: { minor: number }): string[] {
 /** What kubeadm reset erases: the kubeconfigs, the static pods, the kubelet's state, certificates and etcd data. */
 export const KUBEADM_RESET_ERASES = [
   ...['admin', 'super-admin', 'kubelet', 'bootstrap-kubelet', 'controller-manager', 'scheduler'].map((c) => `${KUBERNETES_DIR}/${c}.conf`),
-  `${KUBERNETES_DIR}/manifests/*`, `${KUBELET_DIR}/*`, `${CERTS_DIR}/*`, `${ETCD_DIR}/*`,
+  `${KUBERNETES_DIR}/manifests/*`,
+  `${KUBELET_DIR}/*`,
+  `${CERTS_DIR}/*`,
+  `${ETCD_DIR}/*`,
 ];
 
 /** PATH for kubeadm: our versioned binaries first (kubeadm looks up crictl there), then the system's. */

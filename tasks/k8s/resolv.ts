@@ -35,10 +35,16 @@ export function chooseResolver(etc: string | null, upstream: string | null): Res
     if (upstream !== null) {
       path = RESOLVED_UPSTREAM;
       text = upstream;
-      notes.push({ level: 'info', message: `${ETC_RESOLV} points at systemd-resolved's stub ${RESOLVED_STUB}, which pods cannot use (CoreDNS would forward to itself: a DNS loop): the kubelet reads ${RESOLVED_UPSTREAM}, the real upstream servers, instead` });
+      notes.push({
+        level: 'info',
+        message:
+          `${ETC_RESOLV} points at systemd-resolved's stub ${RESOLVED_STUB}, which pods cannot use (CoreDNS would forward to itself: a DNS loop): the kubelet reads ${RESOLVED_UPSTREAM}, the real upstream servers, instead`,
+      });
     } else {
       notes.push({
-        level: 'warn', message: `${ETC_RESOLV} points at systemd-resolved's stub ${RESOLVED_STUB} and ${RESOLVED_UPSTREAM} does not exist: CoreDNS would forward to itself (a DNS loop)`,
+        level: 'warn',
+        message:
+          `${ETC_RESOLV} points at systemd-resolved's stub ${RESOLVED_STUB} and ${RESOLVED_UPSTREAM} does not exist: CoreDNS would forward to itself (a DNS loop)`,
         fix: 'start systemd-resolved, or pass --extra-config kubelet.resolv-conf=FILE naming real nameservers',
       });
     }
@@ -49,17 +55,27 @@ export function chooseResolver(etc: string | null, upstream: string | null): Res
   const loops = stubOnly ? [] : servers.filter(isLoopback);
   if (loops.length) {
     notes.push({
-      level: 'warn', message: `${path} lists loopback nameserver ${loops.join(', ')}: inside a pod that address is the pod itself, so CoreDNS would forward to itself (a DNS loop that its loop plugin stops by crashing)`,
+      level: 'warn',
+      message: `${path} lists loopback nameserver ${
+        loops.join(', ')
+      }: inside a pod that address is the pod itself, so CoreDNS would forward to itself (a DNS loop that its loop plugin stops by crashing)`,
       fix: 'point the kubelet at a file with the real upstream servers: --extra-config kubelet.resolv-conf=FILE',
     });
   }
   if (servers.length > MAX_NAMESERVERS) {
     const kept = servers.slice(0, MAX_NAMESERVERS);
     const others = text.split('\n').filter((l) => l.trim() && !/^\s*nameserver\s/.test(l) && !/^\s*#/.test(l));
-    notes.push({ level: 'info', message: `${path} lists ${servers.length} nameservers; the kubelet uses at most ${MAX_NAMESERVERS}: it reads ${KUBELET_RESOLV_CONF}, which keeps ${kept.join(', ')}` });
+    notes.push({
+      level: 'info',
+      message: `${path} lists ${servers.length} nameservers; the kubelet uses at most ${MAX_NAMESERVERS}: it reads ${KUBELET_RESOLV_CONF}, which keeps ${
+        kept.join(', ')
+      }`,
+    });
     return {
       path: KUBELET_RESOLV_CONF,
-      content: `# Written by kubestrap from ${path}: the kubelet uses at most ${MAX_NAMESERVERS} nameservers.\n${kept.map((s) => `nameserver ${s}`).join('\n')}\n${others.map((l) => l.trim() + '\n').join('')}`,
+      content: `# Written by kubestrap from ${path}: the kubelet uses at most ${MAX_NAMESERVERS} nameservers.\n${
+        kept.map((s) => `nameserver ${s}`).join('\n')
+      }\n${others.map((l) => l.trim() + '\n').join('')}`,
       notes,
     };
   }

@@ -17,7 +17,12 @@ export const SUPPORTED_MINORS: readonly [minor: number, endOfLife: string][] = [
  * (1.37 keeps 1.36's 3.10.2).
  */
 const PAUSE: readonly [fromMinor: number, tag: string][] = [
-  [36, '3.10.2'], [34, '3.10.1'], [31, '3.10'], [26, '3.9'], [25, '3.8'], [24, '3.7'],
+  [36, '3.10.2'],
+  [34, '3.10.1'],
+  [31, '3.10'],
+  [26, '3.9'],
+  [25, '3.8'],
+  [24, '3.7'],
 ];
 /** kubeadm's config API v1beta4 from this minor (v1beta3 before). */
 const KUBEADM_V1BETA4_FROM = 31;
@@ -35,12 +40,16 @@ export interface KubeVersion {
 export function parseKubernetesVersion(input: unknown): KubeVersion {
   const m = /^v?1\.(\d+)\.(\d+)$/.exec(String(input).trim());
   if (!m) {
-    throw new UserError('K8S_VERSION_INVALID', `${JSON.stringify(input)} is not a Kubernetes release version`, { fix: `write it like ${DEFAULT_KUBERNETES_VERSION}` });
+    throw new UserError('K8S_VERSION_INVALID', `${JSON.stringify(input)} is not a Kubernetes release version`, {
+      fix: `write it like ${DEFAULT_KUBERNETES_VERSION}`,
+    });
   }
   const minor = Number(m[1]);
   const patch = Number(m[2]);
   if (minor < OLDEST_MINOR || minor > NEWEST_MINOR) {
-    throw new UserError('K8S_VERSION_UNSUPPORTED', `Kubernetes v1.${minor} is not supported`, { fix: `use a version from v1.${OLDEST_MINOR}.0 to v1.${NEWEST_MINOR}.x, e.g. ${DEFAULT_KUBERNETES_VERSION}` });
+    throw new UserError('K8S_VERSION_UNSUPPORTED', `Kubernetes v1.${minor} is not supported`, {
+      fix: `use a version from v1.${OLDEST_MINOR}.0 to v1.${NEWEST_MINOR}.x, e.g. ${DEFAULT_KUBERNETES_VERSION}`,
+    });
   }
   return { minor, patch, text: `v1.${minor}.${patch}` };
 }
@@ -59,11 +68,19 @@ export async function resolveKubernetesVersion(input: string, binaryMirror: stri
   if (word !== 'stable' && word !== 'latest') return parseKubernetesVersion(word).text;
   const url = `${binaryMirror.replace(/\/+$/, '')}/${word}.txt`;
   let text: string;
-  try { text = (await fetchText(url)).trim(); } catch (e) {
-    throw new UserError('K8S_VERSION_UNRESOLVED', `--kubernetes-version ${word}: could not fetch ${url} (${(e as Error).message})`, { fix: `give an exact version instead, e.g. ${DEFAULT_KUBERNETES_VERSION}` });
+  try {
+    text = (await fetchText(url)).trim();
+  } catch (e) {
+    throw new UserError('K8S_VERSION_UNRESOLVED', `--kubernetes-version ${word}: could not fetch ${url} (${(e as Error).message})`, {
+      fix: `give an exact version instead, e.g. ${DEFAULT_KUBERNETES_VERSION}`,
+    });
   }
   if (!/^v1\.\d+\.\d+$/.test(text)) {
-    throw new UserError('K8S_VERSION_UNRESOLVED', `--kubernetes-version ${word}: ${url} names ${JSON.stringify(text.slice(0, 40))}, not a released version kubestrap brings up`, { fix: `give an exact version instead, e.g. ${DEFAULT_KUBERNETES_VERSION}` });
+    throw new UserError(
+      'K8S_VERSION_UNRESOLVED',
+      `--kubernetes-version ${word}: ${url} names ${JSON.stringify(text.slice(0, 40))}, not a released version kubestrap brings up`,
+      { fix: `give an exact version instead, e.g. ${DEFAULT_KUBERNETES_VERSION}` },
+    );
   }
   return parseKubernetesVersion(text).text;
 }
@@ -117,5 +134,7 @@ export function goArch(machine: string): 'amd64' | 'arm64' {
   const m = machine.trim();
   if (m === 'x86_64' || m === 'amd64') return 'amd64';
   if (m === 'aarch64' || m === 'arm64') return 'arm64';
-  throw new UserError('ARCH_UNSUPPORTED', `the machine's architecture ${JSON.stringify(m)} is not supported`, { fix: 'kubestrap installs Kubernetes on x86_64 and aarch64 machines' });
+  throw new UserError('ARCH_UNSUPPORTED', `the machine's architecture ${JSON.stringify(m)} is not supported`, {
+    fix: 'kubestrap installs Kubernetes on x86_64 and aarch64 machines',
+  });
 }

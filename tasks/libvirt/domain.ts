@@ -91,7 +91,9 @@ export function domainXml(d: DomainSpec): string {
     "    <rng model='virtio'>",
     "      <backend model='random'>/dev/random</backend>",
     '    </rng>',
-    ...(d.gpus.length ? ["    <graphics type='spice' autoport='yes'/>", "    <video>", "      <model type='cirrus'/>", '    </video>', ...d.gpus.map(hostdevXml)] : []),
+    ...(d.gpus.length
+      ? ["    <graphics type='spice' autoport='yes'/>", '    <video>', "      <model type='cirrus'/>", '    </video>', ...d.gpus.map(hostdevXml)]
+      : []),
     '  </devices>',
     '</domain>',
     '',

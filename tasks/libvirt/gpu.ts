@@ -9,7 +9,12 @@ for d in /sys/bus/pci/devices/*; do
   echo "$(basename "$d") $(cat "$d/vendor") \${drv:--} \${grp:--}"
 done`;
 
-export interface PciDevice { address: string; vendor: string; driver: string; group: string }
+export interface PciDevice {
+  address: string;
+  vendor: string;
+  driver: string;
+  group: string;
+}
 
 export function parsePci(out: string): { iommu: boolean; devices: PciDevice[] } {
   if (out.trim() === 'noiommu') return { iommu: false, devices: [] };
@@ -24,10 +29,19 @@ export function eligibleGpus(devices: readonly PciDevice[]): { ok: PciDevice[]; 
   const ok: PciDevice[] = [];
   const skipped: { device: PciDevice; why: string }[] = [];
   for (const d of devices.filter((x) => x.vendor === '0x10de')) {
-    if (!PASSABLE.has(d.driver)) { skipped.push({ device: d, why: `bound to ${d.driver}` }); continue; }
-    if (d.group === '-') { skipped.push({ device: d, why: 'in no IOMMU group' }); continue; }
+    if (!PASSABLE.has(d.driver)) {
+      skipped.push({ device: d, why: `bound to ${d.driver}` });
+      continue;
+    }
+    if (d.group === '-') {
+      skipped.push({ device: d, why: 'in no IOMMU group' });
+      continue;
+    }
     const busy = devices.filter((x) => x.group === d.group && x.address !== d.address && !PASSABLE.has(x.driver));
-    if (busy.length) { skipped.push({ device: d, why: `IOMMU group ${d.group} also holds ${busy.map((b) => `${b.address} (${b.driver})`).join(', ')}` }); continue; }
+    if (busy.length) {
+      skipped.push({ device: d, why: `IOMMU group ${d.group} also holds ${busy.map((b) => `${b.address} (${b.driver})`).join(', ')}` });
+      continue;
+    }
     ok.push(d);
   }
   return { ok, skipped };
@@ -37,5 +51,7 @@ export function eligibleGpus(devices: readonly PciDevice[]): { ok: PciDevice[]; 
 export function hostdevXml(address: string): string {
   const m = /^([0-9a-f]{4}):([0-9a-f]{2}):([0-9a-f]{2})\.([0-7])$/i.exec(address);
   if (!m) throw new Error(`not a PCI address: ${address}`);
-  return `    <hostdev mode='subsystem' type='pci' managed='yes'>\n      <source>\n        <address domain='0x${m[1]}' bus='0x${m[2]}' slot='0x${m[3]}' function='0x${m[4]}'/>\n      </source>\n    </hostdev>`;
+  return `    <hostdev mode='subsystem' type='pci' managed='yes'>\n      <source>\n        <address domain='0x${m[1]}' bus='0x${m[2]}' slot='0x${
+    m[3]
+  }' function='0x${m[4]}'/>\n      </source>\n    </hostdev>`;
 }

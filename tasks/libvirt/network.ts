@@ -37,19 +37,29 @@ export function networkXml(n: NetworkSpec): string {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export function checkNetworkName(name: string, what: string): string {
-  if (!NAME.test(name)) throw new UserError('NETWORK_NAME_INVALID', `${what} ${JSON.stringify(name)} is not a valid libvirt network name`, { fix: 'letters, digits, dots, dashes and underscores' });
+  if (!NAME.test(name)) {
+    throw new UserError('NETWORK_NAME_INVALID', `${what} ${JSON.stringify(name)} is not a valid libvirt network name`, {
+      fix: 'letters, digits, dots, dashes and underscores',
+    });
+  }
   return name;
 }
 
 export function checkBridgeName(name: string): string {
-  if (name && !/^[A-Za-z0-9_.-]{1,15}$/.test(name)) throw new UserError('BRIDGE_NAME_INVALID', `bridge name ${JSON.stringify(name)} is not a valid interface name`, { fix: 'at most 15 letters, digits, dots, dashes, underscores' });
+  if (name && !/^[A-Za-z0-9_.-]{1,15}$/.test(name)) {
+    throw new UserError('BRIDGE_NAME_INVALID', `bridge name ${JSON.stringify(name)} is not a valid interface name`, {
+      fix: 'at most 15 letters, digits, dots, dashes, underscores',
+    });
+  }
   return name;
 }
 
 /** `A.B.C.0` → `A.B.C`, checked. */
 export function subnetPrefix(start: string): string {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.0$/.exec(start);
-  if (!m || m.slice(1).some((o) => Number(o) > 255)) throw new UserError('SUBNET_INVALID', `subnet start ${JSON.stringify(start)} is not an A.B.C.0 address`, { fix: 'e.g. 192.168.39.0' });
+  if (!m || m.slice(1).some((o) => Number(o) > 255)) {
+    throw new UserError('SUBNET_INVALID', `subnet start ${JSON.stringify(start)} is not an A.B.C.0 address`, { fix: 'e.g. 192.168.39.0' });
+  }
   return `${m[1]}.${m[2]}.${m[3]}`;
 }
 
@@ -74,13 +84,20 @@ export function takenPrefixes(...outputs: string[]): Set<string> {
       const bits = m[5] ? Number(m[5]) : 32;
       if (m[1] === '0' || m[1] === '127') continue;
       if (bits >= 24) out.add(`${m[1]}.${m[2]}.${m[3]}`);
-      else if (bits >= 16) for (let i = 0; i < 256; i++) { if (((Number(m[3]) ^ i) >> (24 - bits)) === 0) out.add(`${m[1]}.${m[2]}.${i}`); }
+      else if (bits >= 16) { for (let i = 0; i < 256; i++) if (((Number(m[3]) ^ i) >> (24 - bits)) === 0) out.add(`${m[1]}.${m[2]}.${i}`); }
     }
   }
   return out;
 }
 
-export interface NetworkState { exists: boolean; active: boolean; autostart: boolean; bridge?: string; prefix?: string; address?: string }
+export interface NetworkState {
+  exists: boolean;
+  active: boolean;
+  autostart: boolean;
+  bridge?: string;
+  prefix?: string;
+  address?: string;
+}
 
 /** Reads `virsh net-info NAME` and `virsh net-dumpxml NAME`. */
 export function parseNetworkState(info: string, xml: string): NetworkState {

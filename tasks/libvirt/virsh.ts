@@ -1,7 +1,7 @@
 // What the libvirt tasks read through virsh (probes) and where a profile's machine files live.
 import type { TaskContext } from '../../core/context.ts';
 import { UserError } from '../../core/errors.ts';
-import { parseNetworkState, type NetworkState } from './network.ts';
+import { type NetworkState, parseNetworkState } from './network.ts';
 
 export const DEFAULT_URI = 'qemu:///system';
 
@@ -37,7 +37,10 @@ export async function machineDir(ctx: TaskContext, home: string): Promise<string
 export async function reachLibvirt(ctx: TaskContext, uri: string): Promise<boolean> {
   const r = await ctx.probe`virsh -c ${uri} uri`;
   if (r.ok) return true;
-  ctx.block('PR_KVM_LIBVIRT_UNREACHABLE', `libvirt at ${uri} does not answer: ${(r.stderr.trim().split('\n').pop() ?? '').replace(/^error:\s*/, '') || 'virsh failed'}`,
-    'install and start it (sudo apt-get install libvirt-daemon-system; sudo systemctl start libvirtd), and check with kubestrap doctor --driver kvm2');
+  ctx.block(
+    'PR_KVM_LIBVIRT_UNREACHABLE',
+    `libvirt at ${uri} does not answer: ${(r.stderr.trim().split('\n').pop() ?? '').replace(/^error:\s*/, '') || 'virsh failed'}`,
+    'install and start it (sudo apt-get install libvirt-daemon-system; sudo systemctl start libvirtd), and check with kubestrap doctor --driver kvm2',
+  );
   return false;
 }

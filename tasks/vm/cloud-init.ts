@@ -1,6 +1,11 @@
 // The NoCloud seed kubestrap gives a VM: one user with the profile's SSH key and passwordless sudo,
 // the hostname, and nothing else (no password, password login off).
-export interface Seed { hostname: string; user: string; publicKey: string; instanceId: string }
+export interface Seed {
+  hostname: string;
+  user: string;
+  publicKey: string;
+  instanceId: string;
+}
 
 const yamlString = (s: string) => JSON.stringify(s);
 

@@ -8,7 +8,11 @@ import { UserError } from '../../core/errors.ts';
 import { metaData, userData } from './cloud-init.ts';
 import { checksumFor, DEFAULT_IMAGE_CHECKSUMS, DEFAULT_IMAGE_URL } from './images.ts';
 
-export interface ImageParams { imageUrl: string; imageSha256: string; imageChecksumUrl: string }
+export interface ImageParams {
+  imageUrl: string;
+  imageSha256: string;
+  imageChecksumUrl: string;
+}
 
 export async function imageChecksum(ctx: TaskContext, p: ImageParams): Promise<string | undefined> {
   if (p.imageSha256) return p.imageSha256;

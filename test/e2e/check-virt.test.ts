@@ -3,7 +3,7 @@
 // suite also holds on a machine where KVM works or a daemon runs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { drivers } from '../../drivers/index.ts';
@@ -12,7 +12,11 @@ import { api, DOCKER_INSTALL, startDockerd } from '../helpers/dockerd.ts';
 import { hasBinary, isRoot, missing, repoRoot, tempDir } from '../helpers/env.ts';
 import { isDeno } from '../../core/runtime.ts';
 
-interface Note { level: string; message: string; fix?: string }
+interface Note {
+  level: string;
+  message: string;
+  fix?: string;
+}
 
 /** Runs the CLI with --json and its own KUBESTRAP_HOME; returns the exit code, notes and the step outputs. */
 async function doctor(t: { after(fn: () => void): void }, argv: string[], env: Record<string, string> = {}, signal?: AbortSignal, home = tempDir(t)) {
@@ -35,7 +39,9 @@ function cpuSeconds(pid: number): number | null {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
     return (Number(fields[11]) + Number(fields[12])) / HZ;
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -43,13 +49,34 @@ function cpuSeconds(pid: number): number | null {
  * not: 'slow' once it used more than capSeconds of CPU without getting there.
  */
 function firmwareCpu(t: { after(fn: () => void): void }, accel: 'kvm' | 'tcg', capSeconds: number): Promise<number | 'exited' | 'slow' | 'timeout'> {
-  const child = spawn('qemu-system-x86_64', ['-accel', accel, '-nodefaults', '-display', 'none', '-no-reboot', '-m', '16',
-    '-chardev', 'stdio,id=fw,signal=off', '-device', 'isa-debugcon,iobase=0x402,chardev=fw'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  t.after(() => { child.kill('SIGKILL'); });
+  const child = spawn('qemu-system-x86_64', [
+    '-accel',
+    accel,
+    '-nodefaults',
+    '-display',
+    'none',
+    '-no-reboot',
+    '-m',
+    '16',
+    '-chardev',
+    'stdio,id=fw,signal=off',
+    '-device',
+    'isa-debugcon,iobase=0x402,chardev=fw',
+  ], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.after(() => {
+    child.kill('SIGKILL');
+  });
   return new Promise((resolve) => {
     let seen = '';
-    const done = (v: number | 'exited' | 'slow' | 'timeout') => { clearInterval(watch); clearTimeout(timer); child.kill('SIGKILL'); resolve(v); };
-    const watch = setInterval(() => { if ((cpuSeconds(child.pid!) ?? 0) > capSeconds) done('slow'); }, 20);
+    const done = (v: number | 'exited' | 'slow' | 'timeout') => {
+      clearInterval(watch);
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      resolve(v);
+    };
+    const watch = setInterval(() => {
+      if ((cpuSeconds(child.pid!) ?? 0) > capSeconds) done('slow');
+    }, 20);
     const timer = setTimeout(() => done('timeout'), 60_000);
     child.stdout!.on('data', (d: Buffer) => {
       seen = (seen + d.toString('latin1')).slice(-200);
@@ -114,7 +141,10 @@ test('doctor reports KVM as usable or unusable exactly as qemu -accel kvm behave
   const usable = find(r.notes, /^KVM is usable/);
   const unusable = find(r.notes, /^KVM is unusable here/);
   assert.ok(usable || unusable, `a KVM verdict among: ${r.notes.map((n) => n.message).join(' | ')}`);
-  if (expected === undefined) { t.diagnostic('KVM timing is too close to the limit to predict the verdict'); return; }
+  if (expected === undefined) {
+    t.diagnostic('KVM timing is too close to the limit to predict the verdict');
+    return;
+  }
   if (expected) {
     assert.ok(usable && !unusable);
     assert.equal(r.outputs?.kvm, 'usable');
@@ -158,7 +188,10 @@ test('doctor --driver fails for a driver that cannot run and passes for one that
 test('plan doctor lists its probes as read-only, each with a timeout, and nothing that changes the machine', async (t) => {
   const r = await runCli(['plan', 'doctor', '--format', 'json'], { env: { KUBESTRAP_HOME: tempDir(t) } });
   assert.equal(r.code, 0, r.stderr);
-  const plan = JSON.parse(r.stdout) as { steps: { status: string; effects: { kind: string; readOnly?: boolean; command?: string }[] }[]; summary: Record<string, number> };
+  const plan = JSON.parse(r.stdout) as {
+    steps: { status: string; effects: { kind: string; readOnly?: boolean; command?: string }[] }[];
+    summary: Record<string, number>;
+  };
   const effects = plan.steps.flatMap((s) => s.effects);
   assert.ok(effects.length > 0);
   for (const e of effects) {
@@ -178,16 +211,23 @@ test('plan doctor lists its probes as read-only, each with a timeout, and nothin
 });
 
 for (const accel of ['tcg', 'kvm'] as const) {
-  test(`interrupting doctor while its ${accel} qemu runs leaves no qemu and no temp files`, { skip: qemuSkip ?? (existsSync('/dev/kvm') && isRoot ? undefined : 'needs /dev/kvm and root') }, async (t) => {
+  test(`interrupting doctor while its ${accel} qemu runs leaves no qemu and no temp files`, {
+    skip: qemuSkip ?? (existsSync('/dev/kvm') && isRoot ? undefined : 'needs /dev/kvm and root'),
+  }, async (t) => {
     // The probe makes its temp dir under $TMPDIR, so a private TMPDIR shows what it leaves behind.
     const home = tempDir(t);
     const tmp = tempDir(t);
     const saved = process.env.TMPDIR;
     process.env.TMPDIR = tmp;
-    t.after(() => { if (saved === undefined) delete process.env.TMPDIR; else process.env.TMPDIR = saved; });
+    t.after(() => {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    });
     const controller = new AbortController();
     const running = (p: string) => p.includes('qemu-system') && p.includes(`-accel ${accel}`);
-    const watch = setInterval(() => { if (processesMentioning(tmp).some(running)) controller.abort(); }, 20);
+    const watch = setInterval(() => {
+      if (processesMentioning(tmp).some(running)) controller.abort();
+    }, 20);
     t.after(() => clearInterval(watch));
     const r = await doctor(t, ['doctor'], {}, controller.signal, home);
     clearInterval(watch);
@@ -210,7 +250,8 @@ for (const accel of ['tcg', 'kvm'] as const) {
   });
 }
 
-const nobodySkip = !isRoot ? 'needs root to run doctor as another user'
+const nobodySkip = !isRoot
+  ? 'needs root to run doctor as another user'
   : missing(['runuser'], 'apt-get install util-linux') ?? (spawnSync('id', ['nobody']).status === 0 ? undefined : 'no user nobody');
 
 test('doctor run by a user without rights names the groups that user lacks', { skip: nobodySkip }, async (t) => {
@@ -221,7 +262,13 @@ test('doctor run by a user without rights names the groups that user lacks', { s
   const nobodyPids = () => new Set(spawnSync('pgrep', ['-u', 'nobody'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean));
   const before = nobodyPids();
   t.after(() => {
-    for (const pid of nobodyPids()) if (!before.has(pid)) { try { process.kill(Number(pid), 'SIGKILL'); } catch { /* already gone */ } }
+    for (const pid of nobodyPids()) {
+      if (!before.has(pid)) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch { /* already gone */ }
+      }
+    }
   });
   const as = (cmd: string[]) => spawnSync('runuser', ['-u', 'nobody', '--', ...cmd], { encoding: 'utf8' });
   // What that user may really do, asked of the system, not of kubestrap.
@@ -230,8 +277,21 @@ test('doctor run by a user without rights names the groups that user lacks', { s
   // The same runtime as this test: Deno runs cli.ts itself, Node through tsx.
   const cli = join(repoRoot, 'cli.ts');
   const runtime = isDeno ? [process.execPath, 'run', '-A', cli] : [process.execPath, '--import', 'tsx', cli];
-  const r = spawnSync('runuser', ['-u', 'nobody', '--', 'env', `HOME=${home}`, `KUBESTRAP_HOME=${home}`, 'NO_COLOR=1',
-    ...runtime, 'run', 'doctor', '--set', 'kvmBootTest=false', '--json'], { encoding: 'utf8', cwd: repoRoot, timeout: 120_000 });
+  const r = spawnSync('runuser', [
+    '-u',
+    'nobody',
+    '--',
+    'env',
+    `HOME=${home}`,
+    `KUBESTRAP_HOME=${home}`,
+    'NO_COLOR=1',
+    ...runtime,
+    'run',
+    'doctor',
+    '--set',
+    'kvmBootTest=false',
+    '--json',
+  ], { encoding: 'utf8', cwd: repoRoot, timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
   const notes = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; note?: Note })
     .filter((e) => e.type === 'note').map((e) => e.note!);
@@ -252,9 +312,13 @@ async function startLibvirtd(t: { after(fn: () => void): void }): Promise<{ uri:
   // Binding temp dirs over /run and libvirt's state keeps it off any libvirtd the machine runs; the
   // socket lands in DIR/run, which this process reaches through the temp path.
   const script = 'mount --bind "$1/run" /run && mount --bind "$1/cache" /var/cache/libvirt && mount --bind "$1/lib" /var/lib/libvirt && exec libvirtd';
-  const child: ChildProcess = spawn('unshare', ['-m', '-n', '--propagation', 'private', 'sh', '-c', script, 'sh', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn('unshare', ['-m', '-n', '--propagation', 'private', 'sh', '-c', script, 'sh', dir], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let log = '';
-  child.stderr!.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-4000); });
+  child.stderr!.on('data', (d: Buffer) => {
+    log = (log + d.toString()).slice(-4000);
+  });
   const exited = new Promise<void>((res) => child.on('exit', () => res()));
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -273,7 +337,8 @@ async function startLibvirtd(t: { after(fn: () => void): void }): Promise<{ uri:
   return { uri: `qemu:///system?socket=${socket}`, stop };
 }
 
-const libvirtSkip = missing(['libvirtd', 'virsh', 'unshare'], 'apt-get install libvirt-daemon-system libvirt-clients') ?? (isRoot ? undefined : 'needs root for a private mount namespace');
+const libvirtSkip = missing(['libvirtd', 'virsh', 'unshare'], 'apt-get install libvirt-daemon-system libvirt-clients') ??
+  (isRoot ? undefined : 'needs root for a private mount namespace');
 
 test('doctor says libvirtd answers while the test runs one, and does not once it is stopped', { skip: libvirtSkip }, async (t) => {
   const libvirtd = await startLibvirtd(t);

@@ -19,13 +19,13 @@ import { quote } from '../../core/quote.ts';
 import { nodeImagePackages } from '../../tasks/build-node-image.ts';
 import { busyboxArchive } from '../helpers/busybox-image.ts';
 import { criClient } from '../helpers/cri.ts';
-import { USER_KUBECONFIG, adminConf } from '../fixtures/kubeconfigs.ts';
+import { adminConf, USER_KUBECONFIG } from '../fixtures/kubeconfigs.ts';
 import { runCli } from '../helpers/cli.ts';
 import { DOCKER_INSTALL, PODMAN_INSTALL, startDockerd, startPodman } from '../helpers/dockerd.ts';
 import { isRoot, missing, tempDir } from '../helpers/env.ts';
-import { cgroupSharers, hostChangesExplained, sharersBesides, snapshotHost, type Sharer } from '../helpers/host-state.ts';
+import { cgroupSharers, hostChangesExplained, type Sharer, sharersBesides, snapshotHost } from '../helpers/host-state.ts';
 import { startRelease } from '../helpers/k8s-release.ts';
-import { MMDEBSTRAP_INSTALL, execIn, nodeImage } from '../helpers/node-image.ts';
+import { execIn, MMDEBSTRAP_INSTALL, nodeImage } from '../helpers/node-image.ts';
 
 const VERSION = 'v1.31.4';
 const base = missing(['mmdebstrap', 'busybox'], `${MMDEBSTRAP_INSTALL} busybox-static`) ?? (isRoot ? undefined : 'needs root');
@@ -47,15 +47,39 @@ for (const { engine, start, skip, subnet } of ENGINES) {
       const sharers: Sharer[] = cgroupSharers();
       const teardown: (() => void | Promise<void>)[] = [];
       try {
-        const socket = await start({ after: (fn) => { teardown.push(fn); } });
+        const socket = await start({
+          after: (fn) => {
+            teardown.push(fn);
+          },
+        });
         names.push(socket.replace(/\/[^/]+$/, ''));
         const docker = new Docker({ socketPath: socket });
         const from = await nodeImage(socket, { packages: nodeImagePackages('containerd') });
-        const release = await startRelease({ after: (fn) => { teardown.push(fn); } }, dir, VERSION);
+        const release = await startRelease(
+          {
+            after: (fn) => {
+              teardown.push(fn);
+            },
+          },
+          dir,
+          VERSION,
+        );
         const sets = [
-          `engine=${engine}`, `socket=unix://${socket}`, `subnet=${subnet}`, 'subnetStep=1', 'subnetTries=6', `imageFrom=${from}`,
-          `binaryMirror=${release.binaryMirror}`, `criToolsMirror=${release.criToolsMirror}`, `containerdMirror=${release.containerdMirror}`, `runcMirror=${release.runcMirror}`, `cniPluginsMirror=${release.cniPluginsMirror}`,
-          `kubernetesVersion=${VERSION}`, 'worker1=true', 'worker2=true', 'waitTimeout=5',
+          `engine=${engine}`,
+          `socket=unix://${socket}`,
+          `subnet=${subnet}`,
+          'subnetStep=1',
+          'subnetTries=6',
+          `imageFrom=${from}`,
+          `binaryMirror=${release.binaryMirror}`,
+          `criToolsMirror=${release.criToolsMirror}`,
+          `containerdMirror=${release.containerdMirror}`,
+          `runcMirror=${release.runcMirror}`,
+          `cniPluginsMirror=${release.cniPluginsMirror}`,
+          `kubernetesVersion=${VERSION}`,
+          'worker1=true',
+          'worker2=true',
+          'waitTimeout=5',
           // Bridge in each node: the multi-node default (flannel) is a manifest whose images no registry gives here.
           'cni=bridge',
         ].flatMap((s) => ['--set', s]);
@@ -67,12 +91,15 @@ for (const { engine, start, skip, subnet } of ENGINES) {
         const plan = await runCli(['plan', 'driver-docker', '-p', profile, ...sets, '--format', 'json'], env);
         assert.equal(plan.code, 0, plan.stderr + plan.stdout.slice(-2000));
         const doc = JSON.parse(plan.stdout) as PlanDocument;
-        const execs = (id: string) => doc.steps.find((s) => s.id === id)!.effects.filter((e) => e.kind === 'exec').map((e) => (e as { command: string }).command);
+        const execs = (id: string) =>
+          doc.steps.find((s) => s.id === id)!.effects.filter((e) => e.kind === 'exec').map((e) => (e as { command: string }).command);
         const kubeadm = `/var/lib/kubestrap/binaries/${VERSION}/kubeadm`;
         for (const w of ['m02', 'm03']) {
           assert.deepEqual(execs(`${w}-join`), [
             `${cli} exec ${profile} ${kubeadm} token create --ttl 15m --print-join-command`,
-            `printf '%s\\n' "\${KUBESTRAP_JOIN_COMMAND:?}" | ${cli} exec -i ${profile}-${w} sh -c ${quote('read -r join; kubeadm=$1; shift; exec "$kubeadm" ${join#kubeadm } "$@"')} kubeadm-join ${kubeadm} --node-name ${profile}-${w} --cri-socket unix:///run/containerd/containerd.sock --ignore-preflight-errors=all`,
+            `printf '%s\\n' "\${KUBESTRAP_JOIN_COMMAND:?}" | ${cli} exec -i ${profile}-${w} sh -c ${
+              quote('read -r join; kubeadm=$1; shift; exec "$kubeadm" ${join#kubeadm } "$@"')
+            } kubeadm-join ${kubeadm} --node-name ${profile}-${w} --cri-socket unix:///run/containerd/containerd.sock --ignore-preflight-errors=all`,
           ]);
         }
         assert.doesNotMatch(plan.stdout, /\b[a-z0-9]{6}\.[a-z0-9]{16}\b/, 'no bootstrap token in the plan');
@@ -88,7 +115,9 @@ for (const { engine, start, skip, subnet } of ENGINES) {
         assert.deepEqual(failed.map((e) => e.step), ['cp.wait'], `${run.stderr}\n${failed.map((e) => `${e.step}: ${e.error}`).join('\n')}`);
         assert.match(failed[0]!.error!, /the API server did not answer \/livez within 5 s/);
         const finished = new Set(events.filter((e) => e.type === 'step-finish').map((e) => e.step));
-        for (const n of ['cp', 'm02', 'm03']) for (const s of ['preflight', 'claim', 'prepare', 'runtime', 'kubernetes', 'kubelet']) assert.ok(finished.has(`${n}.${s}`), `${n}.${s} finished`);
+        for (const n of ['cp', 'm02', 'm03']) {
+          for (const s of ['preflight', 'claim', 'prepare', 'runtime', 'kubernetes', 'kubelet']) assert.ok(finished.has(`${n}.${s}`), `${n}.${s} finished`);
+        }
         for (const s of ['kubeadm-config', 'init', 'kubeconfig']) assert.ok(finished.has(`cp.${s}`), `cp.${s} finished`);
         // containerd's release, its configuration and its enabled unit come with the node image: no
         // node's runtime step changes anything (no put, unpack, write, enable or restart).
@@ -97,7 +126,11 @@ for (const { engine, start, skip, subnet } of ENGINES) {
         // So do the CNI plugins: each node's cni step writes the bridge configuration and nothing else.
         const cniWrites = events.filter((e) => e.type === 'effect' && /\.cni$/.test(e.step ?? '') && e.effect && isMutating(e.effect as Effect));
         const cniPaths = cniWrites.map((e) => (e.effect as { kind: string; path?: string }).path ?? (e.effect as { kind: string }).kind);
-        assert.deepEqual([...new Set(cniPaths)].sort(), ['/etc/cni/net.d/1-kubestrap-bridge.conflist', '/var/lib/kubestrap/cni/1-kubestrap-bridge.conflist'], JSON.stringify(cniWrites.slice(0, 4)).slice(0, 3000));
+        assert.deepEqual(
+          [...new Set(cniPaths)].sort(),
+          ['/etc/cni/net.d/1-kubestrap-bridge.conflist', '/var/lib/kubestrap/cni/1-kubestrap-bridge.conflist'],
+          JSON.stringify(cniWrites.slice(0, 4)).slice(0, 3000),
+        );
         const starts = events.filter((e) => e.type === 'step-start' && /-node$/.test(e.step ?? '')).map((e) => e.step);
         assert.equal(starts.length, 3);
 
@@ -109,9 +142,11 @@ for (const { engine, start, skip, subnet } of ENGINES) {
         const pids = await Promise.all(nodes.map(async (n) => (await docker.getContainer(n).inspect()).State.Pid));
         // Each node in its own cgroup namespace: systemd in one sharing the host's would remount the
         // host's cgroup2 with nsdelegate (podman's compatible API dropped the setting).
-        for (const [i, pid] of pids.entries()) assert.notEqual(readlinkSync(`/proc/${pid}/ns/cgroup`), readlinkSync('/proc/self/ns/cgroup'), `${nodes[i]} has its own cgroup namespace`);
+        for (const [i, pid] of pids.entries()) {
+          assert.notEqual(readlinkSync(`/proc/${pid}/ns/cgroup`), readlinkSync('/proc/self/ns/cgroup'), `${nodes[i]} has its own cgroup namespace`);
+        }
         const now = sharersBesides(pids);
-        assert.deepEqual(now.mine, [], 'no node shares the host\'s cgroup tmpfs');
+        assert.deepEqual(now.mine, [], "no node shares the host's cgroup tmpfs");
         sharers.push(...now.others);
         const config = (await execIn(docker, profile, ['cat', '/var/lib/kubestrap/kubeadm.yaml'])).stdout;
         assert.match(config, new RegExp(`advertiseAddress: ${subnet.replace(/0\/24$/, '2').replace(/\./g, '\\.')}`));
@@ -126,10 +161,15 @@ for (const { engine, start, skip, subnet } of ENGINES) {
           { name: 'ks-load-test:1', entrypoint: ['/bin/sh'] },
           { name: pauseImage, entrypoint: ['/bin/sleep', '2147483647'] },
         ]);
-        await new Promise<void>((resolve, reject) => docker.loadImage(archive, {}, (err: unknown, stream?: NodeJS.ReadableStream) => {
-          if (err || !stream) { reject(err); return; }
-          docker.modem.followProgress(stream, (e: unknown) => (e ? reject(e) : resolve()));
-        }));
+        await new Promise<void>((resolve, reject) =>
+          docker.loadImage(archive, {}, (err: unknown, stream?: NodeJS.ReadableStream) => {
+            if (err || !stream) {
+              reject(err);
+              return;
+            }
+            docker.modem.followProgress(stream, (e: unknown) => (e ? reject(e) : resolve()));
+          })
+        );
         // kubestrap list shows the profile's nodes as the engine sees them.
         const list = await runCli(['list'], env);
         assert.equal(list.code, 0, list.stderr);
@@ -168,15 +208,31 @@ for (const { engine, start, skip, subnet } of ENGINES) {
         writeFileSync(join(dir, 'user/.kube/config'), USER_KUBECONFIG, { mode: 0o600 });
         // TEST DOUBLE: the stand-in kubeadm's admin.conf is a placeholder; this is the shape a real
         // kubeadm init writes (cluster, user, context), with dummy credentials.
-        const written = await execIn(docker, profile, ['sh', '-c', 'printf "%s" "$1" > /etc/kubernetes/admin.conf', 'sh', adminConf('kubernetes', 'https://control-plane.internal:8443')]);
+        const written = await execIn(docker, profile, [
+          'sh',
+          '-c',
+          'printf "%s" "$1" > /etc/kubernetes/admin.conf',
+          'sh',
+          adminConf('kubernetes', 'https://control-plane.internal:8443'),
+        ]);
         assert.equal(written.exitCode, 0, written.stderr);
         const hostPort = (await docker.getContainer(profile).inspect()).NetworkSettings.Ports['8443/tcp']?.[0]?.HostPort;
         assert.ok(hostPort, 'the API server port is published');
         const kcRecipe = join(dir, 'kubeconfig.yaml');
-        writeFileSync(kcRecipe, `name: host-kubeconfig\nsteps:\n  - id: kubeconfig\n    task: container-kubeconfig\n    with: { engine: ${engine}, socket: "unix://${socket}", container: "${profile}", apiserverHostPort: "${hostPort}" }\n`);
-        const kc = await runCli(['run', kcRecipe, '-p', profile, '--yes', '--json'], { ...env, env: { ...env.env, KUBESTRAP_HOME: join(dir, 'home-kubeconfig') } });
+        writeFileSync(
+          kcRecipe,
+          `name: host-kubeconfig\nsteps:\n  - id: kubeconfig\n    task: container-kubeconfig\n    with: { engine: ${engine}, socket: "unix://${socket}", container: "${profile}", apiserverHostPort: "${hostPort}" }\n`,
+        );
+        const kc = await runCli(['run', kcRecipe, '-p', profile, '--yes', '--json'], {
+          ...env,
+          env: { ...env.env, KUBESTRAP_HOME: join(dir, 'home-kubeconfig') },
+        });
         assert.equal(kc.code, 0, kc.stderr + kc.stdout.slice(-1500));
-        const merged = parse(readFileSync(join(dir, 'user/.kube/config'), 'utf8')) as { clusters: { name: string; cluster: { server: string } }[]; contexts: { name: string }[]; 'current-context': string };
+        const merged = parse(readFileSync(join(dir, 'user/.kube/config'), 'utf8')) as {
+          clusters: { name: string; cluster: { server: string } }[];
+          contexts: { name: string }[];
+          'current-context': string;
+        };
         assert.deepEqual(merged.contexts.map((c) => c.name).sort(), [profile, 'work'].sort());
         assert.equal(merged.clusters.find((c) => c.name === profile)?.cluster.server, `https://127.0.0.1:${hostPort}`);
         assert.equal(merged.clusters.find((c) => c.name === 'work')?.cluster.server, 'https://work:6443');
@@ -186,7 +242,9 @@ for (const { engine, start, skip, subnet } of ENGINES) {
         // delete: lists, then removes exactly the profile's containers, volumes and network.
         const del = await runCli(['delete', '-p', profile, '--yes', '--json'], env);
         assert.equal(del.code, 0, del.stderr);
-        const listing = del.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; note?: { message: string } }).find((e) => e.type === 'note')?.note?.message ?? '';
+        const listing = del.stdout.split('\n').filter(Boolean).map((l) =>
+          JSON.parse(l) as { type: string; note?: { message: string } }
+        ).find((e) => e.type === 'note')?.note?.message ?? '';
         for (const n of nodes) assert.ok(listing.includes(n), listing);
         const filter = JSON.stringify({ label: [`io.kubestrap.profile=${profile}`] });
         assert.deepEqual(await docker.listContainers({ all: true, filters: filter }), []);

@@ -24,19 +24,31 @@ for (const { engine, start, skip } of ENGINES) {
       // Stopped inside the test: Deno never runs t.after() of a test nested in describe().
       const teardown: (() => void | Promise<void>)[] = [];
       try {
-        const socket = await start({ after: (fn) => { teardown.push(fn); } });
+        const socket = await start({
+          after: (fn) => {
+            teardown.push(fn);
+          },
+        });
         const docker = new Docker({ socketPath: socket });
         const dir = tempDir(t);
         const profile = `ks-net-${randomBytes(3).toString('hex')}`;
         // Someone else's network holds the first subnet of the search: it must be skipped.
-        await docker.createNetwork({ Name: `${profile}-other`, Driver: 'bridge', IPAM: { Config: [{ Subnet: '192.168.200.0/24', Gateway: '192.168.200.1' }] } });
+        await docker.createNetwork({
+          Name: `${profile}-other`,
+          Driver: 'bridge',
+          IPAM: { Config: [{ Subnet: '192.168.200.0/24', Gateway: '192.168.200.1' }] },
+        });
         const recipe = join(dir, 'net.yaml');
-        const write = (tries: number, name = profile) => writeFileSync(recipe, `name: net
+        const write = (tries: number, name = profile) =>
+          writeFileSync(
+            recipe,
+            `name: net
 steps:
   - id: net
     task: create-container-network
     with: { engine: ${engine}, socket: "unix://${socket}", name: ${name}, subnet: 192.168.200.0/24, subnetStep: 1, subnetTries: ${tries} }
-`);
+`,
+          );
         write(20);
         const env = { env: { KUBESTRAP_HOME: join(dir, 'home') }, cwd: dir };
         const cli = engine === 'docker' ? `docker -H unix://${socket}` : `podman --url unix://${socket}`;
@@ -70,7 +82,10 @@ steps:
         const failed = (JSON.parse(full.stdout) as PlanDocument).steps[0] as { status: string; error?: string };
         assert.equal(failed.status, 'failed');
         assert.equal(failed.error?.split('\n').length, 1, failed.error);
-        assert.match(failed.error ?? '', /^no free private \/24 for network .*: 192\.168\.200\.0\/24 … 192\.168\.201\.0\/24 \(2 tried\) overlap .*--subnet.*\[NETWORK_NO_FREE_SUBNET\]$/);
+        assert.match(
+          failed.error ?? '',
+          /^no free private \/24 for network .*: 192\.168\.200\.0\/24 … 192\.168\.201\.0\/24 \(2 tried\) overlap .*--subnet.*\[NETWORK_NO_FREE_SUBNET\]$/,
+        );
       } finally {
         for (const fn of teardown.reverse()) await fn();
       }

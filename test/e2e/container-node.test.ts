@@ -12,8 +12,8 @@ import type { PlanDocument } from '../../core/plan.ts';
 import { runCli } from '../helpers/cli.ts';
 import { DOCKER_INSTALL, PODMAN_INSTALL, startDockerd, startPodman } from '../helpers/dockerd.ts';
 import { isRoot, missing, tempDir } from '../helpers/env.ts';
-import { cgroupSharers, hostChangesExplained, sharersBesides, snapshotHost, type Sharer } from '../helpers/host-state.ts';
-import { MMDEBSTRAP_INSTALL, execIn, nodeImage } from '../helpers/node-image.ts';
+import { cgroupSharers, hostChangesExplained, type Sharer, sharersBesides, snapshotHost } from '../helpers/host-state.ts';
+import { execIn, MMDEBSTRAP_INSTALL, nodeImage } from '../helpers/node-image.ts';
 import { CGROUP_RW_SCRIPT } from '../../tasks/container/privileges.ts';
 import { quote } from '../../core/quote.ts';
 
@@ -35,14 +35,21 @@ for (const { engine, start, skip } of ENGINES) {
       const sharers: Sharer[] = cgroupSharers();
       // The engine is stopped inside the test, so the host can be compared after it is gone.
       const teardown: (() => void | Promise<void>)[] = [];
-      const td: Teardown = { after: (fn) => { teardown.push(fn); } };
+      const td: Teardown = {
+        after: (fn) => {
+          teardown.push(fn);
+        },
+      };
       try {
         const socket = await start(td);
         names.push(socket.replace(/\/[^/]+$/, ''));
         const docker = new Docker({ socketPath: socket });
         const image = await nodeImage(socket);
         const recipe = join(dir, 'node.yaml');
-        const write = (name: string) => writeFileSync(recipe, `name: node
+        const write = (name: string) =>
+          writeFileSync(
+            recipe,
+            `name: node
 steps:
   - id: network
     task: create-container-network
@@ -59,7 +66,8 @@ steps:
       subnet: \${{ steps.network.outputs.subnet }}
       cpus: 1
       memory: 1024
-`);
+`,
+          );
         write(profile);
         const env = { env: { KUBESTRAP_HOME: join(dir, 'home') }, cwd: dir };
         const cli = engine === 'docker' ? `docker -H unix://${socket}` : `podman --url unix://${socket}`;
@@ -82,13 +90,21 @@ steps:
         const limits = engine === 'docker' ? ' --cpus=1 --memory=1024m' : ' --cpus=1 --memory=1024m';
         assert.deepEqual(commands, [
           `${cli} volume create ${labels} --label io.kubestrap.role=control-plane ${profile}`,
-          `${cli} run -d --name ${profile} --hostname ${profile} ${labels} --label io.kubestrap.role=control-plane --label io.kubestrap.runtime=containerd ${privileges} --cgroupns private --tmpfs /run --tmpfs /tmp${modules} --volume ${profile}:/var${engine === 'podman' ? ':exec' : ''}${devices} --network ${profile} --ip ${ip} --env container=${engine} --stop-signal SIGRTMIN+3${limits} --publish 127.0.0.1::8443/tcp${entry}`,
-          `${cli} exec ${profile} sh -c ${quote('until s=$(systemctl is-system-running 2>/dev/null); [ "$s" = running ] || [ "$s" = degraded ]; do sleep 0.2; done; echo "$s"')}`,
+          `${cli} run -d --name ${profile} --hostname ${profile} ${labels} --label io.kubestrap.role=control-plane --label io.kubestrap.runtime=containerd ${privileges} --cgroupns private --tmpfs /run --tmpfs /tmp${modules} --volume ${profile}:/var${
+            engine === 'podman' ? ':exec' : ''
+          }${devices} --network ${profile} --ip ${ip} --env container=${engine} --stop-signal SIGRTMIN+3${limits} --publish 127.0.0.1::8443/tcp${entry}`,
+          `${cli} exec ${profile} sh -c ${
+            quote('until s=$(systemctl is-system-running 2>/dev/null); [ "$s" = running ] || [ "$s" = degraded ]; do sleep 0.2; done; echo "$s"')
+          }`,
         ]);
-        if (engine === 'docker') assert.ok((node.notes ?? []).some((n) => /without --privileged: .*CAP_SYS_RESOURCE/.test(n.message)), JSON.stringify(node.notes));
+        if (engine === 'docker') {
+          assert.ok((node.notes ?? []).some((n) => /without --privileged: .*CAP_SYS_RESOURCE/.test(n.message)), JSON.stringify(node.notes));
+        }
 
         const run = await runCli(['run', recipe, '-p', profile, '--yes', '--json'], env);
-        const failed = run.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; error?: string }).find((e) => e.type === 'step-failed');
+        const failed = run.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; error?: string }).find((e) =>
+          e.type === 'step-failed'
+        );
         assert.equal(run.code, 0, `${run.stderr}${failed?.error ?? ''}`);
 
         const c = await docker.getContainer(profile).inspect();
@@ -135,24 +151,46 @@ steps:
         const caHash = `sha256:${randomBytes(32).toString('hex')}`;
         const kubeadm = '/var/lib/kubestrap/binaries/v1.31.4/kubeadm';
         const standIn = [
-          '#!/bin/sh', '# TEST DOUBLE: stand-in kubeadm.', 'case "$1" in',
+          '#!/bin/sh',
+          '# TEST DOUBLE: stand-in kubeadm.',
+          'case "$1" in',
           `token) echo "kubeadm join ${ip}:8443 --token ${token} --discovery-token-ca-cert-hash ${caHash}";;`,
-          "join) shift; printf '%s\\n' \"$@\" > /tmp/joined; mkdir -p /etc/kubernetes; : > /etc/kubernetes/kubelet.conf;;", 'esac', '',
+          'join) shift; printf \'%s\\n\' "$@" > /tmp/joined; mkdir -p /etc/kubernetes; : > /etc/kubernetes/kubelet.conf;;',
+          'esac',
+          '',
         ].join('\n');
-        const put = await sh(`mkdir -p ${kubeadm.replace(/\/kubeadm$/, '')} && echo ${Buffer.from(standIn).toString('base64')} | base64 -d > ${kubeadm} && chmod 0755 ${kubeadm} && echo ok`);
+        const put = await sh(
+          `mkdir -p ${kubeadm.replace(/\/kubeadm$/, '')} && echo ${
+            Buffer.from(standIn).toString('base64')
+          } | base64 -d > ${kubeadm} && chmod 0755 ${kubeadm} && echo ok`,
+        );
         assert.equal(put.stdout.trim(), 'ok', put.stderr);
         const joinRecipe = join(dir, 'join.yaml');
-        writeFileSync(joinRecipe, `name: join
+        writeFileSync(
+          joinRecipe,
+          `name: join
 steps:
   - id: join
     task: kubeadm-join
     with: { engine: ${engine}, socket: "unix://${socket}", controlPlane: ${profile}, worker: ${profile}, kubernetesVersion: v1.31.4 }
-`);
+`,
+        );
         const joinPlan = await runCli(['plan', joinRecipe, '-p', profile, '--format', 'json'], env);
         const joinRun = await runCli(['run', joinRecipe, '-p', profile, '--yes', '--json', '--verbose'], env);
         assert.equal(joinRun.code, 0, joinRun.stderr + joinRun.stdout.slice(-1500));
         const joined = (await sh('cat /tmp/joined')).stdout.trim().split('\n');
-        assert.deepEqual(joined, [`${ip}:8443`, '--token', token, '--discovery-token-ca-cert-hash', caHash, '--node-name', profile, '--cri-socket', 'unix:///run/containerd/containerd.sock', '--ignore-preflight-errors=all']);
+        assert.deepEqual(joined, [
+          `${ip}:8443`,
+          '--token',
+          token,
+          '--discovery-token-ca-cert-hash',
+          caHash,
+          '--node-name',
+          profile,
+          '--cri-socket',
+          'unix:///run/containerd/containerd.sock',
+          '--ignore-preflight-errors=all',
+        ]);
         const state = readFileSync(join(dir, 'home', 'profiles', profile, 'state.json'), 'utf8');
         for (const [what, text] of [['plan', joinPlan.stdout], ['run output', joinRun.stdout + joinRun.stderr], ['saved state', state]] as const) {
           assert.ok(!text.includes(token.split('.')[1]!) && !text.includes(caHash), `the ${what} shows the join secret`);
@@ -167,7 +205,10 @@ steps:
         const clash = await runCli(['plan', recipe, '-p', profile, '--format', 'json'], env);
         const step = (JSON.parse(clash.stdout) as PlanDocument).steps[1] as { status: string; error?: string };
         assert.equal(step.status, 'failed');
-        assert.equal(step.error, `a container named ${other} exists that kubestrap did not create (remove it (${engine} rm -f ${other}) or choose another profile name (-p)) [CONTAINER_NAME_CONFLICT]`);
+        assert.equal(
+          step.error,
+          `a container named ${other} exists that kubestrap did not create (remove it (${engine} rm -f ${other}) or choose another profile name (-p)) [CONTAINER_NAME_CONFLICT]`,
+        );
         await docker.getContainer(other).remove({ force: true });
         await docker.getContainer(profile).remove({ force: true, v: true });
         await docker.getVolume(profile).remove();

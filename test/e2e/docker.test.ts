@@ -24,19 +24,28 @@ const SUB = { timeout: 120_000 };
 async function plainContainer(t: Teardown, socket: string, image: string, name: string): Promise<Docker.Container> {
   const docker = new Docker({ socketPath: socket });
   const c = await docker.createContainer({ name, Image: image, Cmd: ['sleep', 'infinity'], HostConfig: { NetworkMode: 'none' } });
-  t.after(async () => { await c.remove({ force: true }).catch(() => {}); });
+  t.after(async () => {
+    await c.remove({ force: true }).catch(() => {});
+  });
   await c.start();
   return c;
 }
 
-interface Ev { type: string; step?: string; status?: string; effect?: { kind: string; [k: string]: unknown } }
+interface Ev {
+  type: string;
+  step?: string;
+  status?: string;
+  effect?: { kind: string; [k: string]: unknown };
+}
 const events = (stdout: string): Ev[] => stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Ev);
 const MUTATING = new Set(['exec', 'write', 'remove', 'service', 'package']);
 
 /** A recipe on a container host using the built-in write-file, run-command and remove-path tasks. */
 function fileRecipe(dir: string, container: string, socket: string): string {
   const file = join(dir, 'recipe.yaml');
-  writeFileSync(file, `name: docker-e2e
+  writeFileSync(
+    file,
+    `name: docker-e2e
 hosts:
   node: { docker: { container: ${container}, socket: "unix://${socket}" } }
 steps:
@@ -55,12 +64,19 @@ steps:
     task: remove-path
     host: node
     with: { path: /opt/old-stuff }
-`);
+`,
+  );
   return file;
 }
 
 /** Runs fileRecipe through the CLI and checks every effect inside the container independently. */
-async function recipeRoundTrip(t: Teardown, docker: Docker, container: string, socket: string, opts: { filesystemDiff: boolean; secondRun: boolean }): Promise<void> {
+async function recipeRoundTrip(
+  t: Teardown,
+  docker: Docker,
+  container: string,
+  socket: string,
+  opts: { filesystemDiff: boolean; secondRun: boolean },
+): Promise<void> {
   const dir = tempDir(t);
   const env = { KUBESTRAP_HOME: join(dir, 'home') };
   const file = fileRecipe(dir, container, socket);
@@ -70,7 +86,9 @@ async function recipeRoundTrip(t: Teardown, docker: Docker, container: string, s
   assert.equal(planned.code, 0, planned.stderr);
   const plan = JSON.parse(planned.stdout) as { steps: { id: string; host: string; status: string; effects: Ev['effect'][] }[] };
   assert.deepEqual(plan.steps.map((s) => [s.id, s.host, s.status]).sort(), [
-    ['conf', `docker:${container}`, 'change'], ['marker', `docker:${container}`, 'change'], ['old', `docker:${container}`, 'change'],
+    ['conf', `docker:${container}`, 'change'],
+    ['marker', `docker:${container}`, 'change'],
+    ['old', `docker:${container}`, 'change'],
   ]);
   const plannedEffects = plan.steps.flatMap((s) => s.effects).filter((e) => MUTATING.has(e!.kind));
   const write = plannedEffects.find((e) => e!.kind === 'write')!;
@@ -121,7 +139,10 @@ async function recipeRoundTrip(t: Teardown, docker: Docker, container: string, s
   assert.equal(again.code, 0, again.stdout + again.stderr);
   const finished = events(again.stdout).filter((e) => e.type === 'step-finish').map((e) => [e.step, e.status]).sort();
   assert.deepEqual(finished, [['conf', 'ok'], ['marker', 'ok'], ['old', 'ok']]);
-  assert.deepEqual(events(again.stdout).filter((e) => e.type === 'effect' && MUTATING.has(e.effect!.kind) && !(e.effect as { unchanged?: boolean }).unchanged), []);
+  assert.deepEqual(
+    events(again.stdout).filter((e) => e.type === 'effect' && MUTATING.has(e.effect!.kind) && !(e.effect as { unchanged?: boolean }).unchanged),
+    [],
+  );
   assert.equal((await execIn(docker, container, ['stat', '-c', '%i', '/etc/kubestrap-e2e/app.conf'])).stdout, inode);
   assert.equal((await execIn(docker, container, ['cat', '/var/tmp/e2e-runs'])).stdout, "greeting = hello\nquote = 'it''s'\n");
 }
@@ -145,7 +166,7 @@ test('docker host against a private dockerd', { skip: skipDocker, timeout: 15 * 
     assert.equal(missingCmd.exitCode, 127);
     assert.match(missingCmd.stderr, /not found/);
     // Output far larger than one stream frame, interleaved with stderr, arrives whole and in order.
-    const big = await host.exec("i=0; while [ $i -lt 2000 ]; do echo \"line $i\"; echo \"err $i\" >&2; i=$((i+1)); done; head -c 1000000 /dev/zero | tr '\\0' x");
+    const big = await host.exec('i=0; while [ $i -lt 2000 ]; do echo "line $i"; echo "err $i" >&2; i=$((i+1)); done; head -c 1000000 /dev/zero | tr \'\\0\' x');
     const lines = big.stdout.split('\n');
     assert.equal(lines.length, 2001);
     assert.equal(lines[1999], 'line 1999');
@@ -235,21 +256,33 @@ test('docker host against a private dockerd', { skip: skipDocker, timeout: 15 * 
       assert.match(e.fix ?? '', /dockerd|DOCKER_HOST/);
       return true;
     });
-    await assert.rejects(DockerHost.connect({ container: 'ks-no-such-container', socket }), (e: unknown) =>
-      e instanceof UserError && e.reason === 'DOCKER_NO_CONTAINER' && /does not exist/.test(e.message));
+    await assert.rejects(
+      DockerHost.connect({ container: 'ks-no-such-container', socket }),
+      (e: unknown) => e instanceof UserError && e.reason === 'DOCKER_NO_CONTAINER' && /does not exist/.test(e.message),
+    );
     const stopped = await docker.createContainer({ name: `${name}-stopped`, Image: image, Cmd: ['true'], HostConfig: { NetworkMode: 'none' } });
-    t.after(async () => { await stopped.remove({ force: true }).catch(() => {}); });
-    await assert.rejects(DockerHost.connect({ container: `${name}-stopped`, socket }), (e: unknown) =>
-      e instanceof UserError && e.reason === 'DOCKER_NO_CONTAINER' && /is not running \(created\)/.test(e.message) && /docker start/.test(e.fix ?? ''));
+    t.after(async () => {
+      await stopped.remove({ force: true }).catch(() => {});
+    });
+    await assert.rejects(
+      DockerHost.connect({ container: `${name}-stopped`, socket }),
+      (e: unknown) =>
+        e instanceof UserError && e.reason === 'DOCKER_NO_CONTAINER' && /is not running \(created\)/.test(e.message) && /docker start/.test(e.fix ?? ''),
+    );
     // Without a socket, DOCKER_HOST decides (the engine's environment, not the process's); one that
     // is not a unix socket is refused clearly.
     assert.equal((await (await DockerHost.connect({ container: name, dockerHost: `unix://${socket}` })).exec('echo via-env')).stdout, 'via-env\n');
-    await assert.rejects(DockerHost.connect({ container: name, dockerHost: 'tcp://127.0.0.1:2375' }), (e: unknown) =>
-      e instanceof UserError && e.reason === 'DOCKER_UNREACHABLE' && /from DOCKER_HOST/.test(e.message));
+    await assert.rejects(
+      DockerHost.connect({ container: name, dockerHost: 'tcp://127.0.0.1:2375' }),
+      (e: unknown) => e instanceof UserError && e.reason === 'DOCKER_UNREACHABLE' && /from DOCKER_HOST/.test(e.message),
+    );
     {
       const dir = tempDir(t);
       const file = join(dir, 'env.yaml');
-      writeFileSync(file, `name: env\nhosts:\n  node: { docker: { container: ${name} } }\nsteps:\n  - { id: a, task: write-file, host: node, with: { path: /tmp/via-env, content: x } }\n`);
+      writeFileSync(
+        file,
+        `name: env\nhosts:\n  node: { docker: { container: ${name} } }\nsteps:\n  - { id: a, task: write-file, host: node, with: { path: /tmp/via-env, content: x } }\n`,
+      );
       const r = await runCli(['plan', file], { env: { KUBESTRAP_HOME: join(dir, 'home'), DOCKER_HOST: `unix://${socket}` }, cwd: dir });
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, new RegExp(`create /tmp/via-env on docker:${name}`));
@@ -257,7 +290,10 @@ test('docker host against a private dockerd', { skip: skipDocker, timeout: 15 * 
     // Through the CLI the step that needs the host fails with that one line, and the exit code says bad input.
     const dir = tempDir(t);
     const file = join(dir, 'bad.yaml');
-    writeFileSync(file, `name: bad\nhosts:\n  node: { docker: { container: ks-no-such-container, socket: ${socket} } }\nsteps:\n  - { id: a, task: run-command, host: node, with: { argv: ["true"] } }\n`);
+    writeFileSync(
+      file,
+      `name: bad\nhosts:\n  node: { docker: { container: ks-no-such-container, socket: ${socket} } }\nsteps:\n  - { id: a, task: run-command, host: node, with: { argv: ["true"] } }\n`,
+    );
     const r = await runCli(['plan', file], { env: { KUBESTRAP_HOME: join(dir, 'home') }, cwd: dir });
     assert.equal(r.code, 2, r.stdout + r.stderr);
     assert.match(r.stdout + r.stderr, /container ks-no-such-container does not exist .*\[DOCKER_NO_CONTAINER\]/);
@@ -267,25 +303,29 @@ test('docker host against a private dockerd', { skip: skipDocker, timeout: 15 * 
     await recipeRoundTrip(t, docker, name, socket, { filesystemDiff: true, secondRun: true });
   });
 
-  await t.test('the plan as a shell script does the same through the docker CLI', { ...SUB, skip: hasBinary('docker') ? undefined : 'no docker CLI' }, async () => {
-    const fresh = `${name}-sh`;
-    await plainContainer(t, socket, image, fresh);
-    const dir = tempDir(t);
-    const env = { KUBESTRAP_HOME: join(dir, 'home') };
-    const file = fileRecipe(dir, fresh, socket);
-    await execIn(docker, fresh, ['sh', '-c', 'mkdir -p /opt/old-stuff && echo old > /opt/old-stuff/file']);
-    const sh = await runCli(['plan', file, '--format', 'sh'], { env, cwd: dir });
-    assert.equal(sh.code, 0, sh.stderr);
-    assert.ok(sh.stdout.split('\n').some((l) => l.startsWith(`docker -H unix://${socket} exec -i ${fresh} sh -c `)), sh.stdout);
-    writeFileSync(join(dir, 'plan.sh'), sh.stdout);
-    execFileSync('bash', [join(dir, 'plan.sh')], { stdio: 'pipe' });
-    assert.equal((await execIn(docker, fresh, ['stat', '-c', '%a', '/etc/kubestrap-e2e/app.conf'])).stdout, '640\n');
-    assert.equal((await execIn(docker, fresh, ['cat', '/var/tmp/e2e-runs'])).stdout, "greeting = hello\nquote = 'it''s'\n");
-    assert.notEqual((await execIn(docker, fresh, ['test', '-e', '/opt/old-stuff'])).exitCode, 0);
-    // kubestrap now finds nothing left to do: the script did what a run would have done.
-    const after = JSON.parse((await runCli(['plan', file, '--format', 'json'], { env, cwd: dir })).stdout) as { steps: { status: string }[] };
-    assert.deepEqual(after.steps.map((s) => s.status), ['ok', 'ok', 'ok']);
-  });
+  await t.test(
+    'the plan as a shell script does the same through the docker CLI',
+    { ...SUB, skip: hasBinary('docker') ? undefined : 'no docker CLI' },
+    async () => {
+      const fresh = `${name}-sh`;
+      await plainContainer(t, socket, image, fresh);
+      const dir = tempDir(t);
+      const env = { KUBESTRAP_HOME: join(dir, 'home') };
+      const file = fileRecipe(dir, fresh, socket);
+      await execIn(docker, fresh, ['sh', '-c', 'mkdir -p /opt/old-stuff && echo old > /opt/old-stuff/file']);
+      const sh = await runCli(['plan', file, '--format', 'sh'], { env, cwd: dir });
+      assert.equal(sh.code, 0, sh.stderr);
+      assert.ok(sh.stdout.split('\n').some((l) => l.startsWith(`docker -H unix://${socket} exec -i ${fresh} sh -c `)), sh.stdout);
+      writeFileSync(join(dir, 'plan.sh'), sh.stdout);
+      execFileSync('bash', [join(dir, 'plan.sh')], { stdio: 'pipe' });
+      assert.equal((await execIn(docker, fresh, ['stat', '-c', '%a', '/etc/kubestrap-e2e/app.conf'])).stdout, '640\n');
+      assert.equal((await execIn(docker, fresh, ['cat', '/var/tmp/e2e-runs'])).stdout, "greeting = hello\nquote = 'it''s'\n");
+      assert.notEqual((await execIn(docker, fresh, ['test', '-e', '/opt/old-stuff'])).exitCode, 0);
+      // kubestrap now finds nothing left to do: the script did what a run would have done.
+      const after = JSON.parse((await runCli(['plan', file, '--format', 'json'], { env, cwd: dir })).stdout) as { steps: { status: string }[] };
+      assert.deepEqual(after.steps.map((s) => s.status), ['ok', 'ok', 'ok']);
+    },
+  );
 
   await t.test('a systemd node container: a recipe writes a unit and manage-service enables and starts it', SUB, async (t2) => {
     const node = await startNodeContainer(t2, socket, image, `${name}-node`);
@@ -293,7 +333,9 @@ test('docker host against a private dockerd', { skip: skipDocker, timeout: 15 * 
     const dir = tempDir(t2);
     const env = { KUBESTRAP_HOME: join(dir, 'home') };
     const file = join(dir, 'service.yaml');
-    writeFileSync(file, `name: node-service
+    writeFileSync(
+      file,
+      `name: node-service
 hosts:
   node: { docker: { container: ${node.name}, socket: ${socket} } }
 steps:
@@ -314,7 +356,8 @@ steps:
     host: node
     needs: [unit]
     with: { name: ks-hello.service }
-`);
+`,
+    );
     const before = await execIn(new Docker({ socketPath: socket }), node.name, ['systemctl', 'is-active', 'ks-hello.service']);
     assert.notEqual(before.stdout.trim(), 'active');
     const ran = await runCli(['run', file, '--yes', '--json'], { env, cwd: dir });
@@ -344,8 +387,10 @@ test('docker host against a private podman service', { skip: skipPodman, timeout
     assert.equal(host.engine, 'podman');
     const prefix = host.shellPrefix();
     assert.deepEqual(prefix, ['podman', '--url', `unix://${socket}`, 'exec', '-i', name, 'sh', '-c']);
-    assert.equal(execFileSync(prefix[0]!, [...prefix.slice(1), 'cat; hostname'], { input: 'via podman\n', encoding: 'utf8' }),
-      `via podman\n${(await host.exec('hostname')).stdout}`);
+    assert.equal(
+      execFileSync(prefix[0]!, [...prefix.slice(1), 'cat; hostname'], { input: 'via podman\n', encoding: 'utf8' }),
+      `via podman\n${(await host.exec('hostname')).stdout}`,
+    );
     assert.deepEqual(await host.exec('echo out; echo err >&2; exit 5'), { stdout: 'out\n', stderr: 'err\n', exitCode: 5, signal: null });
     const bytes = randomBytes(1024 * 1024);
     assert.equal((await host.exec('sha256sum', { stdin: bytes })).stdout.split(' ')[0], createHash('sha256').update(bytes).digest('hex'));

@@ -17,9 +17,26 @@ import { api, DOCKER_INSTALL, otherPodmanRunning, PODMAN_INSTALL, startDockerd, 
 import { isRoot, missing, tempDir } from '../helpers/env.ts';
 import { cgroupSharers, hostChangesExplained, snapshotHost } from '../helpers/host-state.ts';
 
-interface Note { level: string; message: string; fix?: string }
-interface Event { type: string; step?: string; note?: Note; error?: string; status?: string }
-interface Info { CgroupVersion: string; CgroupDriver: string; Driver: string; SecurityOptions: string[] | null; MemoryLimit: boolean; CpuCfsQuota: boolean }
+interface Note {
+  level: string;
+  message: string;
+  fix?: string;
+}
+interface Event {
+  type: string;
+  step?: string;
+  note?: Note;
+  error?: string;
+  status?: string;
+}
+interface Info {
+  CgroupVersion: string;
+  CgroupDriver: string;
+  Driver: string;
+  SecurityOptions: string[] | null;
+  MemoryLimit: boolean;
+  CpuCfsQuota: boolean;
+}
 type Teardown = { after(fn: () => void | Promise<void>): void };
 
 /** Runs the CLI with --json and its own KUBESTRAP_HOME; returns the exit code, the events and one step's notes. */
@@ -49,7 +66,11 @@ function range(cidr: string): [number, number] {
   const lo = n - (n % size);
   return [lo, lo + size - 1];
 }
-const overlap = (a: string, b: string) => { const [a0, a1] = range(a); const [b0, b1] = range(b); return a0 <= b1 && b0 <= a1; };
+const overlap = (a: string, b: string) => {
+  const [a0, a1] = range(a);
+  const [b0, b1] = range(b);
+  return a0 <= b1 && b0 <= a1;
+};
 
 /** Interface networks and route destinations of this machine (all tables), from iproute2's JSON. */
 function hostSubnets(): string[] {
@@ -86,7 +107,8 @@ const linkNames = () => new Set((JSON.parse(execFileSync('ip', ['-j', 'link', 's
 
 // ——— the engines ———
 
-const base = missing(['busybox'], BUSYBOX_INSTALL) ?? missing(['capsh'], 'apt-get install libcap2-bin') ?? missing(['ip'], 'apt-get install iproute2') ?? (isRoot ? undefined : 'needs root for a private daemon');
+const base = missing(['busybox'], BUSYBOX_INSTALL) ?? missing(['capsh'], 'apt-get install libcap2-bin') ?? missing(['ip'], 'apt-get install iproute2') ??
+  (isRoot ? undefined : 'needs root for a private daemon');
 const ENGINES = [
   { engine: 'docker', start: startDockerd, hostVar: 'DOCKER_HOST', skip: base ?? missing(['dockerd', 'containerd', 'runc', 'docker'], DOCKER_INSTALL) },
   { engine: 'podman', start: startPodman, hostVar: 'CONTAINER_HOST', skip: base ?? missing(['podman'], PODMAN_INSTALL) },
@@ -119,7 +141,11 @@ for (const { engine, start, hostVar, skip } of ENGINES) {
     // The engine is stopped inside the test, so the host can be compared after it is gone.
     const teardown: (() => void | Promise<void>)[] = [];
     try {
-      socket = await start({ after: (fn) => { teardown.push(fn); } });
+      socket = await start({
+        after: (fn) => {
+          teardown.push(fn);
+        },
+      });
       const cli = engineCli(engine, socket);
       const info = await ask<Info>(socket, '/info');
       const version = await ask<{ Version: string; ApiVersion: string }>(socket, '/version');
@@ -133,7 +159,11 @@ for (const { engine, start, hostVar, skip } of ENGINES) {
         bridge = `br-${made.stdout.trim().slice(0, 12)}`;
         assert.ok(linkNames().has(bridge), `dockerd made ${bridge}`);
       }
-      const privileged = tryPrivileged({ after: (fn) => { teardown.push(fn); } }, cli);
+      const privileged = tryPrivileged({
+        after: (fn) => {
+          teardown.push(fn);
+        },
+      }, cli);
 
       const r = await doctor(t, ['run', 'doctor', '--set', 'kvmBootTest=false'], { [hostVar]: `unix://${socket}` });
       assert.equal(r.code, 0, r.stderr + r.stdout.slice(-2000));
@@ -163,7 +193,10 @@ for (const { engine, start, hostVar, skip } of ENGINES) {
         assert.equal(fails.length, 1, all);
         // What doctor quotes is what the engine said, and the capabilities it names are the ones /proc lacks.
         assert.match(privileged.said, /unable to apply caps: operation not permitted/);
-        assert.equal(fails[0]!.message, `privileged containers fail here (the capability bounding set lacks ${lacking.join(', ')}: "unable to apply caps: operation not permitted")`);
+        assert.equal(
+          fails[0]!.message,
+          `privileged containers fail here (the capability bounding set lacks ${lacking.join(', ')}: "unable to apply caps: operation not permitted")`,
+        );
       }
       // Docker asks the kernel for every capability; podman only for those it holds.
       if (engine === 'docker') assert.equal(privileged.ok, lacking.length === 0, privileged.said);
@@ -181,7 +214,11 @@ for (const { engine, start, hostVar, skip } of ENGINES) {
       const instances = Number(proc('/proc/sys/fs/inotify/max_user_instances'));
       const low = matching(/^inotify limits are low/);
       if (watches < 524288 || instances < 512) {
-        assert.equal(low[0]?.message, `inotify limits are low for several nodes (max_user_watches ${watches}, max_user_instances ${instances}): kubelets fail with "too many open files"`, all);
+        assert.equal(
+          low[0]?.message,
+          `inotify limits are low for several nodes (max_user_watches ${watches}, max_user_instances ${instances}): kubelets fail with "too many open files"`,
+          all,
+        );
         assert.equal(low[0]?.fix, 'sudo sysctl fs.inotify.max_user_watches=524288 fs.inotify.max_user_instances=512');
       } else assert.equal(low.length, 0, all);
 
@@ -192,26 +229,44 @@ for (const { engine, start, hostVar, skip } of ENGINES) {
     } finally {
       for (const fn of teardown.reverse()) await fn();
       // What only this test can have made: its network's bridge; podman's bridge if it appeared now.
-      const left = [...linkNames()].filter((l) => !links.has(l) && (l === bridge || (engine === 'podman' && /^(cni-)?podman0$/.test(l) && !otherPodmanRunning())));
+      const left = [...linkNames()].filter((l) =>
+        !links.has(l) && (l === bridge || (engine === 'podman' && /^(cni-)?podman0$/.test(l) && !otherPodmanRunning()))
+      );
       for (const l of left) spawnSync('ip', ['link', 'delete', l], { stdio: 'ignore' });
       assert.deepEqual(left, [], 'interfaces the test made are gone with the engine');
     }
-    const { changes } = hostChangesExplained(before, snapshotHost(), { subnets: /\b192\.168\.49\./, names: () => [network, socket.replace(/\/[^/]+$/, '')].filter(Boolean) }, sharers);
+    const { changes } = hostChangesExplained(before, snapshotHost(), {
+      subnets: /\b192\.168\.49\./,
+      names: () => [network, socket.replace(/\/[^/]+$/, '')].filter(Boolean),
+    }, sharers);
     assert.deepEqual(changes, []);
   });
 }
 
 // The helper binds its own ranges over these files (in a private mount namespace): they must exist.
-const remapSkip = ENGINES[0].skip ?? missing(['unshare'], 'apt-get install util-linux')
-  ?? (existsSync('/etc/subuid') && existsSync('/etc/subgid') ? undefined : 'needs /etc/subuid and /etc/subgid (empty ones do: sudo touch /etc/subuid /etc/subgid)');
+const remapSkip = ENGINES[0].skip ?? missing(['unshare'], 'apt-get install util-linux') ??
+  (existsSync('/etc/subuid') && existsSync('/etc/subgid')
+    ? undefined
+    : 'needs /etc/subuid and /etc/subgid (empty ones do: sudo touch /etc/subuid /etc/subgid)');
 
-test('doctor on a dockerd with userns-remap warns that privileged node containers are refused, as the daemon refuses them', { skip: remapSkip, timeout: 180_000 }, async (t) => {
+test('doctor on a dockerd with userns-remap warns that privileged node containers are refused, as the daemon refuses them', {
+  skip: remapSkip,
+  timeout: 180_000,
+}, async (t) => {
   const teardown: (() => void | Promise<void>)[] = [];
   try {
-    const socket = await startDockerd({ after: (fn) => { teardown.push(fn); } }, { usernsRemap: true });
+    const socket = await startDockerd({
+      after: (fn) => {
+        teardown.push(fn);
+      },
+    }, { usernsRemap: true });
     // The daemon really remaps (its own word), and it refuses --privileged for that reason.
     assert.ok(((await ask<Info>(socket, '/info')).SecurityOptions ?? []).includes('name=userns'));
-    const privileged = tryPrivileged({ after: (fn) => { teardown.push(fn); } }, engineCli('docker', socket));
+    const privileged = tryPrivileged({
+      after: (fn) => {
+        teardown.push(fn);
+      },
+    }, engineCli('docker', socket));
     assert.equal(privileged.ok, false);
     assert.match(privileged.said, /privileged mode is incompatible with user namespaces/);
 
@@ -231,14 +286,15 @@ test('doctor on a dockerd with userns-remap warns that privileged node container
 for (const { engine, hostVar } of ENGINES) {
   test(`doctor --driver ${engine} on a socket nobody listens on fails with one line naming the socket and the fix`, { timeout: 120_000 }, async (t) => {
     const dead = join(tempDir(t), `${engine}.sock`);
-    const fix = engine === 'docker' ? 'start the daemon: sudo systemctl start docker (or set DOCKER_HOST to its socket)'
+    const fix = engine === 'docker'
+      ? 'start the daemon: sudo systemctl start docker (or set DOCKER_HOST to its socket)'
       : `start the service on it: podman system service --time=0 unix://${dead} (or set CONTAINER_HOST to a running service's socket)`;
     const line = `the ${engine} driver cannot run here: cannot reach ${engine} at ${dead}: no such socket (${fix})`;
     const r = await doctor(t, ['doctor', '--driver', engine], { [hostVar]: `unix://${dead}` });
     // A step failed (like doctor --driver kvm2), after the run showed every finding.
     assert.equal(r.code, 1, r.stderr + r.stdout.slice(-2000));
     assert.equal(r.events.find((e) => e.type === 'step-failed' && e.step === engine)?.error, line);
-    assert.ok(r.events.some((e) => e.type === 'note' && e.step === 'check-virt'), 'check-virt\'s findings are shown too');
+    assert.ok(r.events.some((e) => e.type === 'note' && e.step === 'check-virt'), "check-virt's findings are shown too");
     assert.equal(r.events.at(-1)?.status, 'failed');
     // Without --json, the same line as a user reads it.
     if (engine === 'docker') {

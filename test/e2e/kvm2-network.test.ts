@@ -84,7 +84,14 @@ test('create-libvirt-network: define, start, autostart, idempotent, repair a sto
   assert.match(nat, /<ip address='192\.168\.247\.1'/);
   assert.match(execFileSync('ip', ['-4', '-o', 'addr', 'show', names.bridge], { encoding: 'utf8' }), /inet 192\.168\.230\.1\/24/);
   const state = JSON.parse(readFileSync(join(work, 'home', 'profiles', `p${id}`, 'state.json'), 'utf8'));
-  assert.deepEqual(state.steps[0].outputs, { network: names.network, kvmNetwork: names.kvmNetwork, subnet: '192.168.230.0/24', gateway: '192.168.230.1', bridge: names.bridge, kvmBridge: names.kvmBridge });
+  assert.deepEqual(state.steps[0].outputs, {
+    network: names.network,
+    kvmNetwork: names.kvmNetwork,
+    subnet: '192.168.230.0/24',
+    gateway: '192.168.230.1',
+    bridge: names.bridge,
+    kvmBridge: names.kvmBridge,
+  });
 
   // Done: the second plan changes nothing.
   const again = await runCli(['plan', file, ...sets, '--format', 'json', '-p', `p${id}`], { env, cwd: work });
@@ -95,24 +102,43 @@ test('create-libvirt-network: define, start, autostart, idempotent, repair a sto
   await lv.virsh('net-autostart', names.network, '--disable');
   const fix = await runCli(['plan', file, ...sets, '--format', 'json', '-p', `p${id}`], { env, cwd: work });
   assert.deepEqual((JSON.parse(fix.stdout) as PlanDocument).steps[0]!.effects.filter((e) => e.kind === 'exec').map((e) => (e as { command: string }).command), [
-    `virsh -c ${q(lv.uri)} net-start ${names.network}`, `virsh -c ${q(lv.uri)} net-autostart ${names.network}`,
+    `virsh -c ${q(lv.uri)} net-start ${names.network}`,
+    `virsh -c ${q(lv.uri)} net-autostart ${names.network}`,
   ]);
   assert.equal((await runCli(['run', file, ...sets, '--yes', '-p', `p${id}`], { env, cwd: work })).code, 0);
   assert.match((await lv.virsh('net-info', names.network)).stdout, /^Active:\s+yes$/m);
 
   // A second profile's network skips the subnet already in use.
-  const other = await runCli(['run', file, ...sets.map((s) => s.replace(names.network, `${names.network}b`).replace(names.bridge, `${names.bridge}b`)), '--yes', '-p', `q${id}`], { env, cwd: work });
+  const other = await runCli([
+    'run',
+    file,
+    ...sets.map((s) => s.replace(names.network, `${names.network}b`).replace(names.bridge, `${names.bridge}b`)),
+    '--yes',
+    '-p',
+    `q${id}`,
+  ], { env, cwd: work });
   assert.equal(other.code, 0, other.stdout + other.stderr);
   assert.match((await lv.virsh('net-dumpxml', `${names.network}b`)).stdout, /<ip address='192\.168\.241\.1'/);
   assert.ok(existsSync(`/sys/class/net/${names.bridge}b`));
 
   // The errors users meet: a VM whose networks are missing, and a session URI.
   const vmFile = join(work, 'vm.yaml');
-  writeFileSync(vmFile, `name: vm-only\ndescription: provision-vm alone\nsteps:\n  - id: vm\n    task: provision-vm\n    with: { uri: "${lv.uri}", network: "ks-none-${id}", kvmNetwork: "ks-gone-${id}", home: "\${{ env.KUBESTRAP_HOME }}" }\n`);
+  writeFileSync(
+    vmFile,
+    `name: vm-only\ndescription: provision-vm alone\nsteps:\n  - id: vm\n    task: provision-vm\n    with: { uri: "${lv.uri}", network: "ks-none-${id}", kvmNetwork: "ks-gone-${id}", home: "\${{ env.KUBESTRAP_HOME }}" }\n`,
+  );
   const missingNet = await runCli(['run', vmFile, '--yes', '-p', `r${id}`], { env, cwd: work });
   assert.equal(missingNet.code, 2);
-  assert.match(missingNet.stdout + missingNet.stderr, new RegExp(`libvirt network 'ks-none-${id}' \\(--network\\) does not exist \\(kubestrap run repair-kvm-network --set network=ks-none-${id} defines it \\(for default: from libvirt's template\\), or pass another --network\\) \\[PR_KVM_MISSING_NETWORK\\]`));
+  assert.match(
+    missingNet.stdout + missingNet.stderr,
+    new RegExp(
+      `libvirt network 'ks-none-${id}' \\(--network\\) does not exist \\(kubestrap run repair-kvm-network --set network=ks-none-${id} defines it \\(for default: from libvirt's template\\), or pass another --network\\) \\[PR_KVM_MISSING_NETWORK\\]`,
+    ),
+  );
   const session = await runCli(['plan', file, '--set', 'uri=qemu:///session', '-p', `s${id}`], { env, cwd: work });
   assert.equal(session.code, 2);
-  assert.match(session.stdout + session.stderr, /libvirt qemu:\/\/\/session \(a user session\) cannot create the bridges and DHCP the kvm2 driver needs \(use --kvm-qemu-uri qemu:\/\/\/system and add your user to the libvirt group/);
+  assert.match(
+    session.stdout + session.stderr,
+    /libvirt qemu:\/\/\/session \(a user session\) cannot create the bridges and DHCP the kvm2 driver needs \(use --kvm-qemu-uri qemu:\/\/\/system and add your user to the libvirt group/,
+  );
 });

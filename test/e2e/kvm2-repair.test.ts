@@ -15,7 +15,11 @@ import { networkXml } from '../../tasks/libvirt/network.ts';
 
 const skip = missing(['libvirtd', 'virtlogd', 'virsh', 'dnsmasq', 'unshare', 'ip'], LIBVIRT_INSTALL);
 
-interface Note { level: string; message: string; fix?: string }
+interface Note {
+  level: string;
+  message: string;
+  fix?: string;
+}
 
 test('doctor --driver kvm2 finds what the test broke; repair-kvm-network fixes it, or restores the backup', { skip, timeout: 300_000 }, async (t) => {
   const id = randomBytes(3).toString('hex');
@@ -32,11 +36,15 @@ test('doctor --driver kvm2 finds what the test broke; repair-kvm-network fixes i
   writeFileSync(qemuConf, '# a user turned this off\ndynamic_ownership = 0\n');
 
   const doctor = async () => {
-    const r = await runCli(['run', 'doctor', '--set', 'driver=kvm2', '--set', 'kvmBootTest=false', '--set', `qemuConf=${qemuConf}`, '--json', '--yes'], { env, cwd: work });
+    const r = await runCli(['run', 'doctor', '--set', 'driver=kvm2', '--set', 'kvmBootTest=false', '--set', `qemuConf=${qemuConf}`, '--json', '--yes'], {
+      env,
+      cwd: work,
+    });
     return r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; step?: string; note?: Note })
       .filter((e) => e.type === 'note' && e.step === 'libvirt').map((e) => e.note!);
   };
-  const repair = (...extra: string[]) => runCli(['run', 'repair-kvm-network', '--set', `network=${net}`, '--set', `kvmQemuUri=${lv.uri}`, ...extra, '--yes'], { env, cwd: work });
+  const repair = (...extra: string[]) =>
+    runCli(['run', 'repair-kvm-network', '--set', `network=${net}`, '--set', `kvmQemuUri=${lv.uri}`, ...extra, '--yes'], { env, cwd: work });
   const info = async () => (await lv.virsh('net-info', net)).stdout;
 
   // Healthy apart from qemu.conf: the bridge has the network's address.
@@ -53,12 +61,18 @@ test('doctor --driver kvm2 finds what the test broke; repair-kvm-network fixes i
   } finally {
     execFileSync('iptables', ['-D', ...rule]);
   }
-  assert.ok(notes.some((n) => n.message === `the firewall drops the VMs' DHCP requests before libvirt's rules: -A INPUT -i ${br} -p udp -m udp --dport 67 -j DROP`), JSON.stringify(notes));
+  assert.ok(
+    notes.some((n) => n.message === `the firewall drops the VMs' DHCP requests before libvirt's rules: -A INPUT -i ${br} -p udp -m udp --dport 67 -j DROP`),
+    JSON.stringify(notes),
+  );
 
   // 1. Stopped, autostart off.
   await lv.virsh('net-destroy', net);
   notes = await doctor();
-  assert.ok(notes.some((n) => n.message === `network '${net}' is not active` && n.fix?.endsWith(`kubestrap run repair-kvm-network --set network=${net}`)), JSON.stringify(notes));
+  assert.ok(
+    notes.some((n) => n.message === `network '${net}' is not active` && n.fix?.endsWith(`kubestrap run repair-kvm-network --set network=${net}`)),
+    JSON.stringify(notes),
+  );
   assert.ok(notes.some((n) => n.message === `network '${net}' does not start with libvirt`));
   const plan = await runCli(['plan', 'repair-kvm-network', '--set', `network=${net}`, '--set', `kvmQemuUri=${lv.uri}`, '--format', 'json'], { env, cwd: work });
   assert.equal(plan.code, 0, plan.stderr);
@@ -85,7 +99,12 @@ test('doctor --driver kvm2 finds what the test broke; repair-kvm-network fixes i
   execFileSync('ip', ['addr', 'add', '192.168.236.1/24', 'dev', br]);
   assert.equal((await lv.virsh('net-start', net)).ok, false, 'libvirt refuses to start over the stale bridge');
   notes = await doctor();
-  assert.ok(notes.some((n) => n.message === `network '${net}' is not active, yet its bridge ${br} exists with 192.168.236.1: a stale bridge, libvirt cannot start the network over it`), JSON.stringify(notes));
+  assert.ok(
+    notes.some((n) =>
+      n.message === `network '${net}' is not active, yet its bridge ${br} exists with 192.168.236.1: a stale bridge, libvirt cannot start the network over it`
+    ),
+    JSON.stringify(notes),
+  );
   r = await repair();
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, new RegExp(`ip link delete ${br}`));
@@ -98,7 +117,13 @@ test('doctor --driver kvm2 finds what the test broke; repair-kvm-network fixes i
   execFileSync('ip', ['link', 'add', port, 'type', 'veth', 'peer', 'name', lv.bridge(`${port}p`)]);
   execFileSync('ip', ['link', 'set', port, 'master', br]);
   execFileSync('ip', ['addr', 'add', '192.168.236.1/24', 'dev', br]);
-  t.after(() => { for (const l of [port, br]) { try { execFileSync('ip', ['link', 'del', l], { stdio: 'ignore' }); } catch { /* gone */ } } });
+  t.after(() => {
+    for (const l of [port, br]) {
+      try {
+        execFileSync('ip', ['link', 'del', l], { stdio: 'ignore' });
+      } catch { /* gone */ }
+    }
+  });
   r = await repair();
   assert.equal(r.code, 1, r.stdout + r.stderr);
   assert.match(r.stdout, new RegExp(`bridge ${br} holds the network's address but is in use \\(1 port\\)`));

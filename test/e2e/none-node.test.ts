@@ -11,12 +11,12 @@ import Docker from 'dockerode';
 import type { PlanDocument } from '../../core/plan.ts';
 import type { Effect } from '../../core/effects.ts';
 import { runCli } from '../helpers/cli.ts';
-import { startDockerd, DOCKER_INSTALL } from '../helpers/dockerd.ts';
+import { DOCKER_INSTALL, startDockerd } from '../helpers/dockerd.ts';
 import { missing, tempDir } from '../helpers/env.ts';
 import { startRelease } from '../helpers/k8s-release.ts';
 import { execIn, MMDEBSTRAP_INSTALL, nodeImage, startNodeContainer } from '../helpers/node-image.ts';
 import { crictlVersion, parseKubernetesVersion } from '../../tasks/k8s/versions.ts';
-import { kubeadmInitWrites, KUBEADM_RESET_ERASES } from '../../tasks/k8s/paths.ts';
+import { KUBEADM_RESET_ERASES, kubeadmInitWrites } from '../../tasks/k8s/paths.ts';
 import { parseAllDocuments } from 'yaml';
 
 // 1.35+: on this cgroup v1 machine the kubelet must be told to accept cgroup v1.
@@ -59,29 +59,35 @@ test('none driver: the whole graph up to kubeadm init on a systemd node, then a 
   phase('node up');
 
   const recipe = join(work, 'cluster.yaml');
-  writeFileSync(recipe, [
-    'name: none-node-e2e',
-    'hosts:',
-    '  node:',
-    `    docker: { container: ${name}, socket: ${socket}, user: kube }`,
-    'steps:',
-    '  - id: cluster',
-    '    recipe: driver-none',
-    `    with: { host: node, kubernetesVersion: ${VERSION}, binaryMirror: "${release.binaryMirror}", criToolsMirror: "${release.criToolsMirror}", containerdMirror: "${release.containerdMirror}", runcMirror: "${release.runcMirror}", cniPluginsMirror: "${release.cniPluginsMirror}" }`,
-    '',
-  ].join('\n'));
+  writeFileSync(
+    recipe,
+    [
+      'name: none-node-e2e',
+      'hosts:',
+      '  node:',
+      `    docker: { container: ${name}, socket: ${socket}, user: kube }`,
+      'steps:',
+      '  - id: cluster',
+      '    recipe: driver-none',
+      `    with: { host: node, kubernetesVersion: ${VERSION}, binaryMirror: "${release.binaryMirror}", criToolsMirror: "${release.criToolsMirror}", containerdMirror: "${release.containerdMirror}", runcMirror: "${release.runcMirror}", cniPluginsMirror: "${release.cniPluginsMirror}" }`,
+      '',
+    ].join('\n'),
+  );
   const removal = join(work, 'delete.yaml');
-  writeFileSync(removal, [
-    'name: none-node-e2e-delete',
-    'hosts:',
-    '  node:',
-    `    docker: { container: ${name}, socket: ${socket}, user: kube }`,
-    'steps:',
-    '  - id: cluster',
-    '    recipe: delete-none',
-    '    with: { host: node }',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    removal,
+    [
+      'name: none-node-e2e-delete',
+      'hosts:',
+      '  node:',
+      `    docker: { container: ${name}, socket: ${socket}, user: kube }`,
+      'steps:',
+      '  - id: cluster',
+      '    recipe: delete-none',
+      '    with: { host: node }',
+      '',
+    ].join('\n'),
+  );
   const cli = async (...argv: string[]) => {
     const r = await runCli(argv, { env, cwd: work });
     return { ...r, json: () => JSON.parse(r.stdout) as PlanDocument };
@@ -95,9 +101,13 @@ test('none driver: the whole graph up to kubeadm init on a systemd node, then a 
   const init = step(plan, 'cluster.init').effects.filter((e) => e.kind === 'exec');
   const initWrites = kubeadmInitWrites(parseKubernetesVersion(VERSION));
   assert.deepEqual(init, [{
-    kind: 'exec', host: `docker:${name}`, sudo: true, simple: true,
+    kind: 'exec',
+    host: `docker:${name}`,
+    sudo: true,
+    simple: true,
     // cgroup v1 here: kubeadm's SystemVerification fails on it from 1.35, so it is skipped (and said).
-    command: `env PATH=${BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin kubeadm init --config /var/lib/kubestrap/kubeadm.yaml --ignore-preflight-errors=SystemVerification`,
+    command:
+      `env PATH=${BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin kubeadm init --config /var/lib/kubestrap/kubeadm.yaml --ignore-preflight-errors=SystemVerification`,
     // Everything kubeadm writes, declared, none there yet on a fresh node.
     declares: initWrites.map((path) => ({ path, action: 'write', exists: false })),
   }]);
@@ -126,7 +136,16 @@ test('none driver: the whole graph up to kubeadm init on a systemd node, then a 
   const ctr = await sh('ctr version');
   assert.equal(ctr.exitCode, 0, ctr.stderr);
   assert.match(ctr.stdout, /Server:\s+Version:/);
-  for (const path of ['/etc/containerd/config.toml', '/etc/crictl.yaml', '/var/lib/kubestrap/kubeadm.yaml', '/etc/systemd/system/kubelet.service', '/etc/systemd/system/kubelet.service.d/10-kubeadm.conf', '/var/lib/kubestrap/cluster.json']) {
+  for (
+    const path of [
+      '/etc/containerd/config.toml',
+      '/etc/crictl.yaml',
+      '/var/lib/kubestrap/kubeadm.yaml',
+      '/etc/systemd/system/kubelet.service',
+      '/etc/systemd/system/kubelet.service.d/10-kubeadm.conf',
+      '/var/lib/kubestrap/cluster.json',
+    ]
+  ) {
     const onNode = await sh(`cat ${path}`);
     assert.equal(onNode.exitCode, 0, `${path}: ${onNode.stderr}`);
     assert.equal(onNode.stdout, planned.get(path)?.content, `${path} is the planned file`);
@@ -162,7 +181,8 @@ test('none driver: the whole graph up to kubeadm init on a systemd node, then a 
   assert.equal((await sh('getent hosts control-plane.kubestrap.internal')).exitCode, 0);
 
   // A second run changes nothing: every step is already done and no file is touched.
-  const mtimes = async () => (await sh('stat -c "%n %Y" /etc/containerd/config.toml /var/lib/kubestrap/kubeadm.yaml /etc/systemd/system/kubelet.service ' + `${BIN}/kubelet`)).stdout;
+  const mtimes = async () =>
+    (await sh('stat -c "%n %Y" /etc/containerd/config.toml /var/lib/kubestrap/kubeadm.yaml /etc/systemd/system/kubelet.service ' + `${BIN}/kubelet`)).stdout;
   const before = await mtimes();
   const again = await cli('plan', recipe, '--format', 'json', ...ONLY);
   assert.equal(again.code, 0, again.stderr);
@@ -180,7 +200,9 @@ test('none driver: the whole graph up to kubeadm init on a systemd node, then a 
   // what it declared with what really happened, and says so.
   const initRun = await cli('run', recipe, '--yes', '--json', '--only', 'cluster.init');
   assert.equal(initRun.code, 0, initRun.stdout + initRun.stderr);
-  const initNotes = initRun.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.type === 'note' && e.step === 'cluster.init').map((e) => e.note.message);
+  const initNotes = initRun.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.type === 'note' && e.step === 'cluster.init').map((
+    e,
+  ) => e.note.message);
   assert.deepEqual(initNotes, [`kubeadm init wrote and erased exactly the ${initWrites.length} declared paths`]);
   for (const f of initWrites) assert.equal((await sh(`test -e ${f}`)).exitCode, 0, f);
 
@@ -194,8 +216,14 @@ test('none driver: the whole graph up to kubeadm init on a systemd node, then a 
   assert.equal(dplan.code, 0, dplan.stderr);
   const erased = dplan.json().steps.flatMap((s) => s.effects).filter((e) => e.kind === 'remove' && e.exists);
   assert.deepEqual(erased.map((e) => e.kind === 'remove' && e.path), [
-    '/etc/systemd/system/kubelet.service.d', '/etc/systemd/system/kubelet.service', '/etc/kubernetes', '/var/lib/kubelet',
-    '/etc/cni/net.d/1-kubestrap-bridge.conflist', '/etc/modules-load.d/kubestrap.conf', '/etc/sysctl.d/99-kubestrap.conf', '/var/lib/kubestrap',
+    '/etc/systemd/system/kubelet.service.d',
+    '/etc/systemd/system/kubelet.service',
+    '/etc/kubernetes',
+    '/var/lib/kubelet',
+    '/etc/cni/net.d/1-kubestrap-bridge.conflist',
+    '/etc/modules-load.d/kubestrap.conf',
+    '/etc/sysctl.d/99-kubestrap.conf',
+    '/var/lib/kubestrap',
   ]);
   // containerd keeps /etc/cni/net.d for root only: the bridge config is erased without a size (this user cannot see it).
   const hidden = erased.find((e) => e.kind === 'remove' && e.path.startsWith('/etc/cni/'));
@@ -210,11 +238,17 @@ test('none driver: the whole graph up to kubeadm init on a systemd node, then a 
   assert.match(notes, /kept in \/home\/kube\/\.kubestrap\/backups\/kubestrap: \/etc\/containerd\/config\.toml/);
   const del = await cli('run', removal, '--yes', '--json');
   assert.equal(del.code, 0, del.stdout + del.stderr);
-  const resetNotes = del.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.type === 'note' && /kubeadm reset/.test(e.note.message)).map((e) => e.note.message);
+  const resetNotes = del.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.type === 'note' && /kubeadm reset/.test(e.note.message))
+    .map((e) => e.note.message);
   assert.deepEqual(resetNotes, [`kubeadm reset wrote and erased exactly the ${KUBEADM_RESET_ERASES.length} declared paths`]);
   assert.equal((await sh('grep -c control-plane.kubestrap.internal /etc/hosts')).stdout.trim(), '0', 'delete takes the name out of /etc/hosts');
   assert.equal((await sh('test -e /etc/cni/net.d/1-kubestrap-bridge.conflist')).exitCode, 1, 'and the bridge configuration');
-  assert.equal((await sh('ls -d /var/lib/kubestrap /etc/systemd/system/kubelet.service /etc/systemd/system/kubelet.service.d /etc/modules-load.d/kubestrap.conf /etc/sysctl.d/99-kubestrap.conf 2>/dev/null')).stdout, '');
+  assert.equal(
+    (await sh(
+      'ls -d /var/lib/kubestrap /etc/systemd/system/kubelet.service /etc/systemd/system/kubelet.service.d /etc/modules-load.d/kubestrap.conf /etc/sysctl.d/99-kubestrap.conf 2>/dev/null',
+    )).stdout,
+    '',
+  );
   assert.notEqual((await sh('systemctl is-enabled kubelet')).stdout.trim(), 'enabled');
   assert.equal((await sh('ctr version')).exitCode, 0, 'the runtime stays');
   const after = await cli('plan', removal, '--format', 'json');

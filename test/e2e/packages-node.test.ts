@@ -20,22 +20,33 @@ import { execIn, NODE_PACKAGES, nodeImage, startNodeContainer, testCacheDir } fr
 
 type T = Parameters<typeof tempDir>[0] & { after(fn: () => void | Promise<void>): void };
 
-const skip = missing(['dockerd', 'containerd', 'mmdebstrap', 'dpkg-deb', 'apt-get'], `${DOCKER_INSTALL} mmdebstrap`) ?? (isRoot ? undefined : 'needs root (dockerd, node containers)');
+const skip = missing(['dockerd', 'containerd', 'mmdebstrap', 'dpkg-deb', 'apt-get'], `${DOCKER_INSTALL} mmdebstrap`) ??
+  (isRoot ? undefined : 'needs root (dockerd, node containers)');
 // A node without Debian's containerd and runc: Docker's packages take their place.
 const PACKAGES = NODE_PACKAGES.filter((p) => p !== 'containerd' && p !== 'runc');
 
 /** Docker's packages as its apt repository ships them (names, versions, relations), with stand-in binaries. */
 const FAKES = [
   {
-    Package: 'containerd.io', Version: '1.7.25-1', Provides: 'containerd, runc', Conflicts: 'containerd, runc', Replaces: 'containerd, runc',
+    Package: 'containerd.io',
+    Version: '1.7.25-1',
+    Provides: 'containerd, runc',
+    Conflicts: 'containerd, runc',
+    Replaces: 'containerd, runc',
     files: { '/usr/bin/containerd': 'containerd containerd.io 1.7.25 bcc810d6b9066471b0b6fa75f557a15a1cbf31bb', '/usr/bin/runc': 'runc version 1.2.5' },
   },
   {
-    Package: 'docker-ce-cli', Version: '5:27.5.1-1~debian.12~bookworm', Conflicts: 'docker (<< 1.5~), docker-engine, docker.io', Replaces: 'docker-ce (<< 5:0)',
+    Package: 'docker-ce-cli',
+    Version: '5:27.5.1-1~debian.12~bookworm',
+    Conflicts: 'docker (<< 1.5~), docker-engine, docker.io',
+    Replaces: 'docker-ce (<< 5:0)',
     files: { '/usr/bin/docker': 'Docker version 27.5.1, build 9f9e405' },
   },
   {
-    Package: 'docker-ce', Version: '5:27.5.1-1~debian.12~bookworm', Depends: 'containerd.io (>= 1.6.24), docker-ce-cli', Conflicts: 'docker (<< 1.5~), docker-engine, docker.io',
+    Package: 'docker-ce',
+    Version: '5:27.5.1-1~debian.12~bookworm',
+    Depends: 'containerd.io (>= 1.6.24), docker-ce-cli',
+    Conflicts: 'docker (<< 1.5~), docker-engine, docker.io',
     files: { '/usr/bin/dockerd': 'Docker version 27.5.1, build 4c9b3b0' },
   },
 ] as const;
@@ -46,7 +57,11 @@ function buildFakes(dir: string): string[] {
     const root = join(dir, f.Package);
     mkdirSync(join(root, 'DEBIAN'), { recursive: true });
     const fields = Object.entries(f).filter(([k]) => k !== 'files').map(([k, v]) => `${k}: ${v}`);
-    writeFileSync(join(root, 'DEBIAN/control'), [...fields, 'Architecture: all', 'Maintainer: kubestrap tests <tests@kubestrap.invalid>', `Description: stand-in for Docker's ${f.Package} (test)`, ''].join('\n'));
+    writeFileSync(
+      join(root, 'DEBIAN/control'),
+      [...fields, 'Architecture: all', 'Maintainer: kubestrap tests <tests@kubestrap.invalid>', `Description: stand-in for Docker's ${f.Package} (test)`, '']
+        .join('\n'),
+    );
     for (const [path, line] of Object.entries(f.files)) {
       mkdirSync(join(root, path, '..'), { recursive: true });
       writeFileSync(join(root, path), `#!/bin/sh\necho '${line}'\n`);
@@ -88,14 +103,25 @@ function localRepository(dir: string, debs: string[]): void {
 
 const version = (deb: string, field = 'Version') => execFileSync('dpkg-deb', ['-f', deb, field], { encoding: 'utf8' }).trim();
 
-interface Node { docker: Docker; name: string; socket: string; dir: string }
+interface Node {
+  docker: Docker;
+  name: string;
+  socket: string;
+  dir: string;
+}
 
 const teardown: (() => void | Promise<void>)[] = [];
 let engine: Promise<{ socket: string; image: string }> | undefined;
-after(async () => { for (const fn of teardown.reverse()) await fn(); });
+after(async () => {
+  for (const fn of teardown.reverse()) await fn();
+});
 function sharedEngine(): Promise<{ socket: string; image: string }> {
   return engine ??= (async () => {
-    const socket = await startDockerd({ after: (fn) => { teardown.push(fn); } });
+    const socket = await startDockerd({
+      after: (fn) => {
+        teardown.push(fn);
+      },
+    });
     return { socket, image: await nodeImage(socket, { packages: PACKAGES }) };
   })();
 }
@@ -121,21 +147,27 @@ async function dockerCeNode(t: T): Promise<Node & { debian: string[] }> {
   execFileSync('tar', ['-cf', tar, '-C', node.dir, 'srv']);
   await node.docker.getContainer(name).putArchive(tar, { path: '/' });
   await sh(node, 'dpkg -i /srv/fakes/containerd.io.deb /srv/fakes/docker-ce-cli.deb /srv/fakes/docker-ce.deb >/dev/null');
-  await sh(node, [
-    'rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*',
-    "echo 'deb [trusted=yes] file:/srv/repo ./' > /etc/apt/sources.list.d/local.list",
-    'apt-get -o Acquire::AllowInsecureRepositories=true update -qq >/dev/null',
-  ].join(' && '));
+  await sh(
+    node,
+    [
+      'rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*',
+      "echo 'deb [trusted=yes] file:/srv/repo ./' > /etc/apt/sources.list.d/local.list",
+      'apt-get -o Acquire::AllowInsecureRepositories=true update -qq >/dev/null',
+    ].join(' && '),
+  );
   return { ...node, debian };
 }
 
 function recipe(node: Node, steps: string): string {
   const file = join(node.dir, 'r.yaml');
-  writeFileSync(file, `name: packages-on-node
+  writeFileSync(
+    file,
+    `name: packages-on-node
 hosts:
   node: { docker: { container: ${node.name}, socket: "unix://${node.socket}" } }
 steps:
-${steps}`);
+${steps}`,
+  );
   return file;
 }
 
@@ -148,13 +180,20 @@ async function planOf(node: Node, file: string): Promise<{ code: number; plan: P
   return { code: json.code, plan: JSON.parse(json.stdout) as PlanDocument, text: text.stdout };
 }
 
-const installed = (node: Node) => sh(node, "dpkg-query -W -f '${db:Status-Status} ${Package} ${Version}\\n' containerd.io docker-ce docker-ce-cli containerd runc 2>/dev/null | sed -n 's/^installed //p'");
+const installed = (node: Node) =>
+  sh(
+    node,
+    "dpkg-query -W -f '${db:Status-Status} ${Package} ${Version}\\n' containerd.io docker-ce docker-ce-cli containerd runc 2>/dev/null | sed -n 's/^installed //p'",
+  );
 
-describe('package transactions on a node with Docker\'s packages', { skip }, () => {
-  it('installing containerd and runc: the plan lists the removals and is blocked; with the override the run makes exactly that transaction', { timeout: 900_000 }, async (t) => {
+describe("package transactions on a node with Docker's packages", { skip }, () => {
+  it('installing containerd and runc: the plan lists the removals and is blocked; with the override the run makes exactly that transaction', {
+    timeout: 900_000,
+  }, async (t) => {
     const node = await dockerCeNode(t);
     const [containerdDeb, runcDeb] = [node.debian.find((d) => /\/containerd_/.test(d))!, node.debian.find((d) => /\/runc_/.test(d))!];
-    const step = (allow: boolean) => `  - id: pkgs
+    const step = (allow: boolean) =>
+      `  - id: pkgs
     task: install-packages
     host: node
     with: { names: [containerd, runc], allowPackageChanges: ${allow} }
@@ -168,22 +207,35 @@ describe('package transactions on a node with Docker\'s packages', { skip }, () 
     assert.deepEqual(pkg.transaction, {
       // In apt's order: a dependency first.
       install: [{ name: 'runc', version: version(runcDeb) }, { name: 'containerd', version: version(containerdDeb) }],
-      upgrade: [], downgrade: [],
+      upgrade: [],
+      downgrade: [],
       remove: [{ name: 'docker-ce', version: '5:27.5.1-1~debian.12~bookworm' }, { name: 'containerd.io', version: '1.7.25-1' }],
     });
     assert.deepEqual(pkg.names, ['containerd', 'runc']);
     assert.equal(pkg.allowRemovals, undefined);
     assert.equal(blocked.plan.summary.packagesRemoved, 2);
     assert.deepEqual(blocked.plan.steps[0]!.notes?.map((n) => n.blocks), ['PACKAGES_TAKEN_AWAY']);
-    assert.match(blocked.text, /Packages\n {2}REMOVE docker-ce 5:27\.5\.1-1~debian\.12~bookworm \[docker:ks-pkg-\w+\]\n {2}REMOVE containerd\.io 1\.7\.25-1 \[docker:ks-pkg-\w+\]\n {2}install runc /);
-    assert.match(blocked.text, /Blocked: .*\n {2}pkgs: installing containerd runc on docker:ks-pkg-\w+ REMOVES docker-ce 5:27\.5\.1-1~debian\.12~bookworm, containerd\.io 1\.7\.25-1: packages installed on this machine would be lost — .*--allow-package-changes.* \[PACKAGES_TAKEN_AWAY\]/);
+    assert.match(
+      blocked.text,
+      /Packages\n {2}REMOVE docker-ce 5:27\.5\.1-1~debian\.12~bookworm \[docker:ks-pkg-\w+\]\n {2}REMOVE containerd\.io 1\.7\.25-1 \[docker:ks-pkg-\w+\]\n {2}install runc /,
+    );
+    assert.match(
+      blocked.text,
+      /Blocked: .*\n {2}pkgs: installing containerd runc on docker:ks-pkg-\w+ REMOVES docker-ce 5:27\.5\.1-1~debian\.12~bookworm, containerd\.io 1\.7\.25-1: packages installed on this machine would be lost — .*--allow-package-changes.* \[PACKAGES_TAKEN_AWAY\]/,
+    );
 
     // Debian's docker.io conflicts with all three of Docker's packages.
-    const dockerIo = await planOf(node, recipe(node, `  - id: pkgs
+    const dockerIo = await planOf(
+      node,
+      recipe(
+        node,
+        `  - id: pkgs
     task: install-packages
     host: node
     with: { names: [docker.io] }
-`));
+`,
+      ),
+    );
     const dpkg = dockerIo.plan.steps[0]!.effects.find((e): e is PackageEffect => e.kind === 'package')!;
     assert.deepEqual(dpkg.transaction?.remove.map((c) => c.name).sort(), ['containerd.io', 'docker-ce', 'docker-ce-cli']);
     assert.deepEqual(dpkg.transaction?.install.map((c) => c.name).sort(), ['containerd', 'docker.io', 'runc', 'tini']);
@@ -208,25 +260,45 @@ describe('package transactions on a node with Docker\'s packages', { skip }, () 
 
   it('without the override the real command refuses removals itself (apt-get --no-remove)', { timeout: 600_000 }, async (t) => {
     const node = await dockerCeNode(t);
-    const plan = await planOf(node, recipe(node, `  - id: pkgs
+    const plan = await planOf(
+      node,
+      recipe(
+        node,
+        `  - id: pkgs
     task: install-packages
     host: node
     with: { names: [containerd, runc] }
-`));
+`,
+      ),
+    );
     const sh = (await runCli(['plan', join(node.dir, 'r.yaml'), '--format', 'sh'], env(node))).stdout;
     // The command as the script runs it in the node: docker exec … sh -c 'COMMAND'.
     assert.match(sh, / sh -c 'env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends --no-remove -- containerd runc'$/m);
     assert.equal(plan.code, 0);
     // What apt does with that command when the plan is bypassed: it stops, and removes nothing.
-    const r = await execIn(node.docker, node.name, ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '--no-install-recommends', '--no-remove', '--', 'containerd', 'runc']);
+    const r = await execIn(node.docker, node.name, [
+      'env',
+      'DEBIAN_FRONTEND=noninteractive',
+      'apt-get',
+      'install',
+      '-y',
+      '--no-install-recommends',
+      '--no-remove',
+      '--',
+      'containerd',
+      'runc',
+    ]);
     assert.notEqual(r.exitCode, 0);
     assert.match(r.stdout + r.stderr, /Packages need to be removed but remove is disabled/);
     assert.match(await installed(node), /^containerd\.io 1\.7\.25-1$/m);
   });
 
-  it("a runtime the node has is found by its binary and used: containerd.io's containerd, docker-ce's dockerd; too old for 1.35 is blocked", { timeout: 600_000 }, async (t) => {
+  it("a runtime the node has is found by its binary and used: containerd.io's containerd, docker-ce's dockerd; too old for 1.35 is blocked", {
+    timeout: 600_000,
+  }, async (t) => {
     const node = await dockerCeNode(t);
-    const runtime = (name: string, v: string) => `  - id: runtime
+    const runtime = (name: string, v: string) =>
+      `  - id: runtime
     task: install-runtime
     host: node
     with: { runtime: ${name}, kubernetesVersion: ${v}, criDockerdUrl: "http://127.0.0.1:9/cri-dockerd.tgz", criDockerdSha256: "${'0'.repeat(64)}" }
@@ -236,12 +308,18 @@ describe('package transactions on a node with Docker\'s packages', { skip }, () 
 
     const ctd = await planOf(node, recipe(node, runtime('containerd', 'v1.31.0')));
     assert.deepEqual(packagesOf(ctd.plan), []);
-    assert.ok(notes(ctd.plan).includes('uses the containerd 1.7.25 this machine has (/usr/bin/containerd, package containerd.io): kubestrap does not replace it'), notes(ctd.plan).join('\n'));
+    assert.ok(
+      notes(ctd.plan).includes('uses the containerd 1.7.25 this machine has (/usr/bin/containerd, package containerd.io): kubestrap does not replace it'),
+      notes(ctd.plan).join('\n'),
+    );
     assert.equal(ctd.plan.steps[0]!.effects.some((e) => e.kind === 'download'), false);
 
     const dkr = await planOf(node, recipe(node, runtime('docker', 'v1.31.0')));
     assert.deepEqual(packagesOf(dkr.plan), []);
-    assert.ok(notes(dkr.plan).includes('uses the Docker Engine 27.5.1 this machine has (/usr/bin/dockerd, package docker-ce): kubestrap does not replace it'), notes(dkr.plan).join('\n'));
+    assert.ok(
+      notes(dkr.plan).includes('uses the Docker Engine 27.5.1 this machine has (/usr/bin/dockerd, package docker-ce): kubestrap does not replace it'),
+      notes(dkr.plan).join('\n'),
+    );
 
     // containerd 1.7.25 is below 1.35's 1.7.28: kubestrap does not put its own in front of the user's.
     const old = await planOf(node, recipe(node, runtime('containerd', 'v1.35.0')));

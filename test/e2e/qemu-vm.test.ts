@@ -14,7 +14,10 @@ import { missing, tempDir } from '../helpers/env.ts';
 import { GUEST_INSTALL, guestImage } from '../helpers/guest-image.ts';
 import { startHttpServer } from '../helpers/http-server.ts';
 
-const skip = missing(['qemu-system-x86_64', 'mmdebstrap', 'qemu-img', 'genisoimage', 'ssh', 'ssh-keygen'], `apt-get install qemu-system-x86 genisoimage openssh-client; ${GUEST_INSTALL}`);
+const skip = missing(
+  ['qemu-system-x86_64', 'mmdebstrap', 'qemu-img', 'genisoimage', 'ssh', 'ssh-keygen'],
+  `apt-get install qemu-system-x86 genisoimage openssh-client; ${GUEST_INSTALL}`,
+);
 
 test('provision-qemu-vm: qemu-system boots the guest image; SSH through the host forward; delete stops it', { skip, timeout: 900_000 }, async (t) => {
   const work = tempDir(t, 'ks-qemuvm-');
@@ -26,11 +29,30 @@ test('provision-qemu-vm: qemu-system boots the guest image; SSH through the host
   const dir = join(work, 'home', 'profiles', profile, 'machine');
   // The VM must not outlive a failed test.
   t.after(() => {
-    try { execFileSync('kill', ['-9', readFileSync(join(dir, 'qemu.pid'), 'utf8').trim()], { stdio: 'ignore' }); } catch { /* not running */ }
+    try {
+      execFileSync('kill', ['-9', readFileSync(join(dir, 'qemu.pid'), 'utf8').trim()], { stdio: 'ignore' });
+    } catch { /* not running */ }
   });
-  const sets = ['--set', `imageUrl=${http.url('/guest.qcow2')}`, '--set', `imageSha256=${image.sha256}`, '--set', `kernel=${image.kernel}`,
-    '--set', `initrd=${image.initrd}`, '--set', `cmdline=${image.cmdline}`, '--set', 'memory=768', '--set', 'cpus=1', '--set', 'diskSize=4g',
-    '--only', 'vm'];
+  const sets = [
+    '--set',
+    `imageUrl=${http.url('/guest.qcow2')}`,
+    '--set',
+    `imageSha256=${image.sha256}`,
+    '--set',
+    `kernel=${image.kernel}`,
+    '--set',
+    `initrd=${image.initrd}`,
+    '--set',
+    `cmdline=${image.cmdline}`,
+    '--set',
+    'memory=768',
+    '--set',
+    'cpus=1',
+    '--set',
+    'diskSize=4g',
+    '--only',
+    'vm',
+  ];
 
   const plan = await runCli(['plan', 'driver-qemu', ...sets, '--format', 'json', '-p', profile], { env, cwd: work });
   assert.equal(plan.code, 0, plan.stderr);
@@ -50,8 +72,22 @@ test('provision-qemu-vm: qemu-system boots the guest image; SSH through the host
   assert.match(progress.at(-1)!, /^guest\.qcow2: [\d.]+ MiB of [\d.]+ MiB \(100%\)$/);
   const out = readState(env.KUBESTRAP_HOME, profile)!.steps.find((s) => s.id === 'vm')!.outputs as Record<string, unknown>;
   assert.equal(out.address, '127.0.0.1');
-  const got = execFileSync('ssh', ['-i', String(out.sshKey), '-p', String(out.sshPort), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no',
-    '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', 'docker@127.0.0.1', 'hostname'], { encoding: 'utf8' });
+  const got = execFileSync('ssh', [
+    '-i',
+    String(out.sshKey),
+    '-p',
+    String(out.sshPort),
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'LogLevel=ERROR',
+    'docker@127.0.0.1',
+    'hostname',
+  ], { encoding: 'utf8' });
   assert.equal(got, `${profile}\n`);
   const again = await runCli(['plan', 'driver-qemu', ...sets, '--format', 'json', '-p', profile], { env, cwd: work });
   assert.equal((JSON.parse(again.stdout) as PlanDocument).steps.find((s) => s.id === 'vm')!.status, 'ok');

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { copyFileSync, chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import type { Effect } from '../../core/effects.ts';
@@ -21,7 +21,7 @@ import { CONTAINERD_RELEASE, RUNC_RELEASE } from '../../runtimes/containerd-supp
 import { runCli } from '../helpers/cli.ts';
 import { DOCKER_INSTALL, startDockerd } from '../helpers/dockerd.ts';
 import { isRoot, missing, repoRoot, tempDir } from '../helpers/env.ts';
-import { NODE_PACKAGES, execIn, freeSubnet, nodeImage, startNodeContainer } from '../helpers/node-image.ts';
+import { execIn, freeSubnet, NODE_PACKAGES, nodeImage, startNodeContainer } from '../helpers/node-image.ts';
 import { BUSYBOX, BUSYBOX_INSTALL, busyboxArchive } from '../helpers/busybox-image.ts';
 import { criClient } from '../helpers/cri.ts';
 import { BRIDGE_CONFLIST, CNI_PLUGINS, CNI_PLUGINS_VERSION } from '../../tasks/k8s/cni.ts';
@@ -33,19 +33,36 @@ const skip = missing(['dockerd', 'containerd', 'mmdebstrap'], `${DOCKER_INSTALL}
 // has a running Docker to stop and disable (minikube's disableOthers), for real.
 const PACKAGES = [...NODE_PACKAGES, 'docker.io'];
 // Node containers run without CAP_SYS_RESOURCE (startNodeContainer): containerd must not lower OOM scores there.
-const OPTS: RuntimeOptions = { cgroupDriver: 'systemd', pauseImage: 'registry.k8s.io/pause:3.10', kubernetesVersion: 'v1.31.0', otherUnits: [], restrictOomScoreAdj: true };
+const OPTS: RuntimeOptions = {
+  cgroupDriver: 'systemd',
+  pauseImage: 'registry.k8s.io/pause:3.10',
+  kubernetesVersion: 'v1.31.0',
+  otherUnits: [],
+  restrictOomScoreAdj: true,
+};
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
-interface Node { docker: Docker; name: string; socket: string; dir: string }
+interface Node {
+  docker: Docker;
+  name: string;
+  socket: string;
+  dir: string;
+}
 
 // One dockerd and one imported image for the suite (the import is most of a node's start-up);
 // each test boots its own container on its own network.
 const teardown: (() => void | Promise<void>)[] = [];
 let engine: Promise<{ socket: string; image: string }> | undefined;
-after(async () => { for (const fn of teardown.reverse()) await fn(); });
+after(async () => {
+  for (const fn of teardown.reverse()) await fn();
+});
 function sharedEngine(): Promise<{ socket: string; image: string }> {
   return engine ??= (async () => {
-    const socket = await startDockerd({ after: (fn) => { teardown.push(fn); } });
+    const socket = await startDockerd({
+      after: (fn) => {
+        teardown.push(fn);
+      },
+    });
     return { socket, image: await nodeImage(socket, { packages: PACKAGES }) };
   })();
 }
@@ -54,7 +71,11 @@ function sharedEngine(): Promise<{ socket: string; image: string }> {
  * Teardown at the end of the file, not of the test: Deno runs the hooks of describe and of the
  * module, but not a test's own t.after inside a describe, and a node left running would outlive it.
  */
-const atEnd = { after: (fn: () => void | Promise<void>) => { teardown.push(fn); } };
+const atEnd = {
+  after: (fn: () => void | Promise<void>) => {
+    teardown.push(fn);
+  },
+};
 
 async function bootNode(_t: T, tag: string, opts: Parameters<typeof startNodeContainer>[4] = {}): Promise<Node> {
   const { socket, image } = await sharedEngine();
@@ -65,7 +86,9 @@ async function bootNode(_t: T, tag: string, opts: Parameters<typeof startNodeCon
 
 function writeRecipe(node: Node, withParams: string, more = ''): string {
   const file = join(node.dir, 'runtime.yaml');
-  writeFileSync(file, `name: runtime-on-node
+  writeFileSync(
+    file,
+    `name: runtime-on-node
 hosts:
   node: { docker: { container: ${node.name}, socket: "unix://${node.socket}" } }
 steps:
@@ -73,7 +96,8 @@ steps:
     task: install-runtime
     host: node
     with: ${withParams}
-${more}`);
+${more}`,
+  );
   return file;
 }
 
@@ -82,12 +106,20 @@ async function serve(files: Map<string, Buffer>): Promise<{ base: string; served
   const served: string[] = [];
   const server = createServer((req, res) => {
     const body = files.get(req.url ?? '');
-    if (!body) { res.writeHead(404).end(); return; }
+    if (!body) {
+      res.writeHead(404).end();
+      return;
+    }
     served.push(req.url!);
     res.writeHead(200, { 'content-length': body.length }).end(body);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  atEnd.after(() => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections?.(); }));
+  atEnd.after(() =>
+    new Promise<void>((r) => {
+      server.close(() => r());
+      server.closeAllConnections?.();
+    })
+  );
   return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, served };
 }
 
@@ -103,12 +135,18 @@ async function planLines(node: Node, recipe: string): Promise<{ status: string; 
 
 function line(e: Effect): string {
   switch (e.kind) {
-    case 'service': return `service ${e.action} ${e.name}`;
-    case 'package': return `package ${e.action} ${e.names.join(' ')}`;
-    case 'exec': return `exec${e.sudo ? ' sudo' : ''} ${e.command}`;
-    case 'download': return `download ${e.url}`;
-    case 'write': return `write ${e.path} ${e.mode}${e.exists ? ' (overwrite)' : ''}`;
-    default: return `${e.kind}`;
+    case 'service':
+      return `service ${e.action} ${e.name}`;
+    case 'package':
+      return `package ${e.action} ${e.names.join(' ')}`;
+    case 'exec':
+      return `exec${e.sudo ? ' sudo' : ''} ${e.command}`;
+    case 'download':
+      return `download ${e.url}`;
+    case 'write':
+      return `write ${e.path} ${e.mode}${e.exists ? ' (overwrite)' : ''}`;
+    default:
+      return `${e.kind}`;
   }
 }
 
@@ -121,7 +159,9 @@ async function planEffects(node: Node, recipe: string): Promise<Effect[]> {
 /** Runs the recipe for real; returns the step's final status and the mutating effects it made. */
 async function run(node: Node, recipe: string, stepId = 'runtime'): Promise<{ status: string; effects: Effect[] }> {
   const r = await runCli(['run', recipe, '--yes', '--json'], env(node));
-  const events = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; step?: string; status?: string; effect?: Effect; error?: string });
+  const events = r.stdout.split('\n').filter(Boolean).map((l) =>
+    JSON.parse(l) as { type: string; step?: string; status?: string; effect?: Effect; error?: string }
+  );
   const failed = events.find((e) => e.type === 'step-failed');
   assert.equal(r.code, 0, `${r.stderr}${failed ? `\nstep failed: ${failed.error}` : ''}`);
   const finish = events.find((e) => e.type === 'step-finish' && e.step === stepId);
@@ -153,74 +193,94 @@ async function sh(node: Node, script: string): Promise<{ stdout: string; stderr:
 }
 
 describe('install-runtime on a systemd node container', { skip }, () => {
-  it("containerd: Debian's 1.6.20 is too old for v1.31, so containerd's release (from a loopback mirror) runs it; Docker stopped; a second run changes nothing", { timeout: 600_000 }, async (t) => {
-    const node = await bootNode(t, 'ctd');
-    // A release-shaped archive (bin/containerd, bin/containerd-shim-runc-v2, bin/ctr) and runc.amd64,
-    // made of this machine's own binaries, with the checksum files the releases publish beside them.
-    const pack = join(node.dir, 'pack');
-    mkdirSync(join(pack, 'bin'), { recursive: true });
-    for (const b of ['containerd', 'containerd-shim-runc-v2', 'ctr']) copyFileSync(`/usr/bin/${b}`, join(pack, 'bin', b));
-    const name = `containerd-${CONTAINERD_RELEASE}-linux-amd64.tar.gz`;
-    execFileSync('tar', ['-czf', join(node.dir, name), '-C', pack, 'bin/containerd', 'bin/containerd-shim-runc-v2', 'bin/ctr']);
-    const archive = readFileSync(join(node.dir, name));
-    const runc = readFileSync('/usr/sbin/runc');
-    const files: Record<string, Buffer> = {
-      [`/containerd/v${CONTAINERD_RELEASE}/${name}`]: archive,
-      [`/containerd/v${CONTAINERD_RELEASE}/${name}.sha256sum`]: Buffer.from(`${sha(archive)}  ${name}\n`),
-      [`/runc/v${RUNC_RELEASE}/runc.amd64`]: runc,
-      [`/runc/v${RUNC_RELEASE}/runc.sha256sum`]: Buffer.from(`${sha('arm64 stand-in')}  runc.arm64\n${sha(runc)}  runc.amd64\n`),
-    };
-    const served: string[] = [];
-    const server = createServer((req, res) => {
-      const body = files[req.url ?? ''];
-      if (!body) { res.writeHead(404).end(); return; }
-      served.push(req.url!);
-      res.writeHead(200, { 'content-length': body.length }).end(body);
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    t.after(() => new Promise<void>((r) => server.close(() => r())));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const recipe = writeRecipe(node, `{ runtime: containerd, kubernetesVersion: v1.31.0, containerdMirror: "${base}/containerd", runcMirror: "${base}/runc" }`);
-    assert.equal((await sh(node, 'systemctl is-active docker')).stdout.trim(), 'active', 'the image boots Docker, which must be stopped');
+  it(
+    "containerd: Debian's 1.6.20 is too old for v1.31, so containerd's release (from a loopback mirror) runs it; Docker stopped; a second run changes nothing",
+    { timeout: 600_000 },
+    async (t) => {
+      const node = await bootNode(t, 'ctd');
+      // A release-shaped archive (bin/containerd, bin/containerd-shim-runc-v2, bin/ctr) and runc.amd64,
+      // made of this machine's own binaries, with the checksum files the releases publish beside them.
+      const pack = join(node.dir, 'pack');
+      mkdirSync(join(pack, 'bin'), { recursive: true });
+      for (const b of ['containerd', 'containerd-shim-runc-v2', 'ctr']) copyFileSync(`/usr/bin/${b}`, join(pack, 'bin', b));
+      const name = `containerd-${CONTAINERD_RELEASE}-linux-amd64.tar.gz`;
+      execFileSync('tar', ['-czf', join(node.dir, name), '-C', pack, 'bin/containerd', 'bin/containerd-shim-runc-v2', 'bin/ctr']);
+      const archive = readFileSync(join(node.dir, name));
+      const runc = readFileSync('/usr/sbin/runc');
+      const files: Record<string, Buffer> = {
+        [`/containerd/v${CONTAINERD_RELEASE}/${name}`]: archive,
+        [`/containerd/v${CONTAINERD_RELEASE}/${name}.sha256sum`]: Buffer.from(`${sha(archive)}  ${name}\n`),
+        [`/runc/v${RUNC_RELEASE}/runc.amd64`]: runc,
+        [`/runc/v${RUNC_RELEASE}/runc.sha256sum`]: Buffer.from(`${sha('arm64 stand-in')}  runc.arm64\n${sha(runc)}  runc.amd64\n`),
+      };
+      const served: string[] = [];
+      const server = createServer((req, res) => {
+        const body = files[req.url ?? ''];
+        if (!body) {
+          res.writeHead(404).end();
+          return;
+        }
+        served.push(req.url!);
+        res.writeHead(200, { 'content-length': body.length }).end(body);
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      t.after(() => new Promise<void>((r) => server.close(() => r())));
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const recipe = writeRecipe(
+        node,
+        `{ runtime: containerd, kubernetesVersion: v1.31.0, containerdMirror: "${base}/containerd", runcMirror: "${base}/runc" }`,
+      );
+      assert.equal((await sh(node, 'systemctl is-active docker')).stdout.trim(), 'active', 'the image boots Docker, which must be stopped');
 
-    // The node is known exactly (our image): so is the plan.
-    const cached = `/var/cache/kubestrap/${name}`;
-    const planned = await planLines(node, recipe);
-    assert.deepEqual(planned, {
-      status: 'change',
-      lines: [
-        'service stop docker.socket', 'service disable docker.socket', 'service stop docker', 'service disable docker',
-        `download ${base}/containerd/v${CONTAINERD_RELEASE}/${name}`, `write ${cached} 0644`,
-        `exec sudo tar -xzf ${cached} -C /usr/local/bin --strip-components=1 --no-same-owner bin/containerd bin/containerd-shim-runc-v2 bin/ctr`,
-        'exec sudo chmod 0755 /usr/local/bin/containerd /usr/local/bin/containerd-shim-runc-v2 /usr/local/bin/ctr',
-        `download ${base}/runc/v${RUNC_RELEASE}/runc.amd64`, 'write /usr/local/sbin/runc 0755',
-        'write /etc/systemd/system/containerd.service 0644',
-        'write /etc/containerd/config.toml 0644 (overwrite)', 'write /etc/crictl.yaml 0644',
-        'service daemon-reload systemd', 'service restart containerd',
-      ],
-    });
-    // Planning fetched only the published checksums.
-    assert.deepEqual(served.sort(), [`/containerd/v${CONTAINERD_RELEASE}/${name}.sha256sum`, `/runc/v${RUNC_RELEASE}/runc.sha256sum`]);
+      // The node is known exactly (our image): so is the plan.
+      const cached = `/var/cache/kubestrap/${name}`;
+      const planned = await planLines(node, recipe);
+      assert.deepEqual(planned, {
+        status: 'change',
+        lines: [
+          'service stop docker.socket',
+          'service disable docker.socket',
+          'service stop docker',
+          'service disable docker',
+          `download ${base}/containerd/v${CONTAINERD_RELEASE}/${name}`,
+          `write ${cached} 0644`,
+          `exec sudo tar -xzf ${cached} -C /usr/local/bin --strip-components=1 --no-same-owner bin/containerd bin/containerd-shim-runc-v2 bin/ctr`,
+          'exec sudo chmod 0755 /usr/local/bin/containerd /usr/local/bin/containerd-shim-runc-v2 /usr/local/bin/ctr',
+          `download ${base}/runc/v${RUNC_RELEASE}/runc.amd64`,
+          'write /usr/local/sbin/runc 0755',
+          'write /etc/systemd/system/containerd.service 0644',
+          'write /etc/containerd/config.toml 0644 (overwrite)',
+          'write /etc/crictl.yaml 0644',
+          'service daemon-reload systemd',
+          'service restart containerd',
+        ],
+      });
+      // Planning fetched only the published checksums.
+      assert.deepEqual(served.sort(), [`/containerd/v${CONTAINERD_RELEASE}/${name}.sha256sum`, `/runc/v${RUNC_RELEASE}/runc.sha256sum`]);
 
-    const first = await run(node, recipe);
-    assert.deepEqual({ status: first.status, effects: first.effects.map(line) }, { status: 'change', effects: planned.lines });
+      const first = await run(node, recipe);
+      assert.deepEqual({ status: first.status, effects: first.effects.map(line) }, { status: 'change', effects: planned.lines });
 
-    const version = await sh(node, 'ctr version');
-    assert.equal(version.exitCode, 0, version.stderr);
-    assert.match(version.stdout, /Server:\s*\n\s*Version:/);
-    // The service runs the release's binary, with the release's runc first on its PATH.
-    assert.equal((await sh(node, 'readlink /proc/$(systemctl show -p MainPID --value containerd)/exe')).stdout.trim(), '/usr/local/bin/containerd');
-    assert.equal((await sh(node, 'sha256sum < /usr/local/sbin/runc')).stdout.split(' ')[0], sha(runc));
-    for (const f of findRuntime('containerd').configFiles(OPTS)) assert.equal((await sh(node, `cat ${f.path}`)).stdout, f.content, f.path);
-    assert.equal((await sh(node, 'systemctl is-active containerd')).stdout.trim(), 'active');
-    assert.equal((await sh(node, 'systemctl is-active docker docker.socket; systemctl is-enabled docker docker.socket')).stdout.trim().split('\n').join(' '), 'inactive inactive disabled disabled');
-    // The original config was backed up on the node before it was replaced; Debian's package stays.
-    assert.equal((await sh(node, 'ls /root/.kubestrap/backups/kubestrap/etc/containerd/config.toml')).exitCode, 0);
-    assert.equal((await sh(node, "dpkg-query -W -f '${db:Status-Status}' containerd")).stdout, 'installed');
+      const version = await sh(node, 'ctr version');
+      assert.equal(version.exitCode, 0, version.stderr);
+      assert.match(version.stdout, /Server:\s*\n\s*Version:/);
+      // The service runs the release's binary, with the release's runc first on its PATH.
+      assert.equal((await sh(node, 'readlink /proc/$(systemctl show -p MainPID --value containerd)/exe')).stdout.trim(), '/usr/local/bin/containerd');
+      assert.equal((await sh(node, 'sha256sum < /usr/local/sbin/runc')).stdout.split(' ')[0], sha(runc));
+      for (const f of findRuntime('containerd').configFiles(OPTS)) assert.equal((await sh(node, `cat ${f.path}`)).stdout, f.content, f.path);
+      assert.equal((await sh(node, 'systemctl is-active containerd')).stdout.trim(), 'active');
+      assert.equal(
+        (await sh(node, 'systemctl is-active docker docker.socket; systemctl is-enabled docker docker.socket')).stdout.trim().split('\n').join(' '),
+        'inactive inactive disabled disabled',
+      );
+      // The original config was backed up on the node before it was replaced; Debian's package stays.
+      assert.equal((await sh(node, 'ls /root/.kubestrap/backups/kubestrap/etc/containerd/config.toml')).exitCode, 0);
+      assert.equal((await sh(node, "dpkg-query -W -f '${db:Status-Status}' containerd")).stdout, 'installed');
 
-    const second = await run(node, recipe);
-    assert.deepEqual({ status: second.status, effects: second.effects.map(line) }, { status: 'ok', effects: [] });
-  });
+      const second = await run(node, recipe);
+      assert.deepEqual({ status: second.status, effects: second.effects.map(line) }, { status: 'ok', effects: [] });
+    },
+  );
 
   it('docker: cri-dockerd from a loopback download, Docker with the systemd cgroup driver; a second run changes nothing', { timeout: 600_000 }, async (t) => {
     const node = await bootNode(t, 'dkr');
@@ -236,7 +296,10 @@ describe('install-runtime on a systemd node container', { skip }, () => {
     const archive = readFileSync(tgz);
     let served = 0;
     const server = createServer((req, res) => {
-      if (req.url !== '/cri-dockerd-0.0.0-test.amd64.tgz') { res.writeHead(404).end(); return; }
+      if (req.url !== '/cri-dockerd-0.0.0-test.amd64.tgz') {
+        res.writeHead(404).end();
+        return;
+      }
       served++;
       res.writeHead(200, { 'content-length': archive.length }).end(archive);
     });
@@ -253,13 +316,20 @@ describe('install-runtime on a systemd node container', { skip }, () => {
     assert.deepEqual(planned, {
       status: 'change',
       lines: [
-        `download ${url}`, `write ${cached} 0644`,
+        `download ${url}`,
+        `write ${cached} 0644`,
         `exec sudo tar -xzf ${cached} -C /usr/local/bin --strip-components=1 --no-same-owner cri-dockerd/cri-dockerd`,
         'exec sudo chmod 0755 /usr/local/bin/cri-dockerd',
-        'write /etc/docker/daemon.json 0644 (overwrite)', 'write /etc/systemd/system/cri-docker.socket 0644',
-        'write /etc/systemd/system/cri-docker.service 0644', 'write /etc/crictl.yaml 0644',
-        'service daemon-reload systemd', 'service restart docker',
-        'service enable cri-docker.socket', 'service restart cri-docker.socket', 'service enable cri-docker', 'service restart cri-docker',
+        'write /etc/docker/daemon.json 0644 (overwrite)',
+        'write /etc/systemd/system/cri-docker.socket 0644',
+        'write /etc/systemd/system/cri-docker.service 0644',
+        'write /etc/crictl.yaml 0644',
+        'service daemon-reload systemd',
+        'service restart docker',
+        'service enable cri-docker.socket',
+        'service restart cri-docker.socket',
+        'service enable cri-docker',
+        'service restart cri-docker',
       ],
     });
     assert.equal(served, 0, 'a plan downloads nothing');
@@ -276,7 +346,7 @@ describe('install-runtime on a systemd node container', { skip }, () => {
     const files = Object.fromEntries(findRuntime('docker').configFiles(OPTS).map((f) => [f.path, f.content]));
     files['/etc/docker/daemon.json'] = mergeDaemonJson(userJson, OPTS).content;
     for (const [path, content] of Object.entries(files)) assert.equal((await sh(node, `cat ${path}`)).stdout, content, path);
-    assert.equal((await sh(node, "docker info --format '{{.DockerRootDir}}'")).stdout.trim(), '/var/lib/docker-user', 'the user\'s data-root is in effect');
+    assert.equal((await sh(node, "docker info --format '{{.DockerRootDir}}'")).stdout.trim(), '/var/lib/docker-user', "the user's data-root is in effect");
     assert.equal((await sh(node, `sha256sum < ${CRI_DOCKERD_BIN}`)).stdout.split(' ')[0], sha(readFileSync(join(pack, 'cri-dockerd/cri-dockerd'))));
     assert.equal((await sh(node, 'systemctl is-active docker cri-docker.socket cri-docker')).stdout.trim().split('\n').join(' '), 'active active active');
     // daemon.json took effect: Docker now reports the kubelet's cgroup driver.
@@ -292,8 +362,12 @@ describe('install-runtime on a systemd node container', { skip }, () => {
   });
 });
 
-describe('the pod network on a systemd node container', { skip: skip ?? missing([BUSYBOX], BUSYBOX_INSTALL) ?? missing(['/usr/lib/cni/bridge'], 'apt-get install containernetworking-plugins') }, () => {
-  it('containerd with the CNI plugins and the bridge config runs a real pod sandbox and container with an address from the planned subnet', { timeout: 600_000 }, async (t) => {
+describe('the pod network on a systemd node container', {
+  skip: skip ?? missing([BUSYBOX], BUSYBOX_INSTALL) ?? missing(['/usr/lib/cni/bridge'], 'apt-get install containernetworking-plugins'),
+}, () => {
+  it('containerd with the CNI plugins and the bridge config runs a real pod sandbox and container with an address from the planned subnet', {
+    timeout: 600_000,
+  }, async (t) => {
     // The runtime's overlay snapshots need a filesystem that is not the node's own overlay root, and
     // runc in the node mounts its own /proc: as kind and minikube node containers have.
     const node = await bootNode(t, 'cni', { volumes: ['/var/lib/containerd'], nestedContainers: true });
@@ -308,11 +382,15 @@ describe('the pod network on a systemd node container', { skip: skip ?? missing(
     const path = `/cni/${CNI_PLUGINS_VERSION}/${tgzName}`;
     const mirror = await serve(new Map([[path, tgz], [`${path}.sha256`, Buffer.from(`${sha(tgz)}  ${tgzName}\n`)], ...containerdRelease(node.dir)]));
     const subnet = freeSubnet();
-    const recipe = writeRecipe(node, `{ runtime: containerd, kubernetesVersion: v1.31.0, containerdMirror: "${mirror.base}/containerd", runcMirror: "${mirror.base}/runc" }`, `  - id: cni
+    const recipe = writeRecipe(
+      node,
+      `{ runtime: containerd, kubernetesVersion: v1.31.0, containerdMirror: "${mirror.base}/containerd", runcMirror: "${mirror.base}/runc" }`,
+      `  - id: cni
     task: install-cni
     host: node
     with: { cni: bridge, podSubnet: "${subnet}", pluginsMirror: "${mirror.base}/cni" }
-`);
+`,
+    );
 
     // The plan: the plugins (every file tar writes, declared) and the bridge config with the subnet.
     const r = await runCli(['plan', recipe, '--format', 'json'], env(node));

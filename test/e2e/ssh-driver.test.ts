@@ -12,7 +12,7 @@ import Docker from 'dockerode';
 import type { PlanDocument } from '../../core/plan.ts';
 import { readState } from '../../core/profile.ts';
 import { runCli } from '../helpers/cli.ts';
-import { startDockerd, DOCKER_INSTALL } from '../helpers/dockerd.ts';
+import { DOCKER_INSTALL, startDockerd } from '../helpers/dockerd.ts';
 import { missing, tempDir } from '../helpers/env.ts';
 import { startRelease } from '../helpers/k8s-release.ts';
 import { kubeadmInitWrites } from '../../tasks/k8s/paths.ts';
@@ -50,11 +50,36 @@ test('ssh driver: start over SSH as a sudo user, start again (no change), delete
   phase('node up');
 
   const flags = [
-    '--driver', 'generic', '--ssh-ip-address', node.address, '--ssh-user', 'kube', '--ssh-key', key,
-    '--container-runtime', 'containerd', '--kubernetes-version', VERSION, '--apiserver-port', '9443',
-    '--extra-config', 'kubelet.max-pods=40', '--extra-config', 'apiserver.audit-log-maxage=3',
-    '--binary-mirror', release.binaryMirror, '--cri-tools-mirror', release.criToolsMirror,
-    '--containerd-mirror', release.containerdMirror, '--runc-mirror', release.runcMirror, '--cni-plugins-mirror', release.cniPluginsMirror, '-p', 'remote',
+    '--driver',
+    'generic',
+    '--ssh-ip-address',
+    node.address,
+    '--ssh-user',
+    'kube',
+    '--ssh-key',
+    key,
+    '--container-runtime',
+    'containerd',
+    '--kubernetes-version',
+    VERSION,
+    '--apiserver-port',
+    '9443',
+    '--extra-config',
+    'kubelet.max-pods=40',
+    '--extra-config',
+    'apiserver.audit-log-maxage=3',
+    '--binary-mirror',
+    release.binaryMirror,
+    '--cri-tools-mirror',
+    release.criToolsMirror,
+    '--containerd-mirror',
+    release.containerdMirror,
+    '--runc-mirror',
+    release.runcMirror,
+    '--cni-plugins-mirror',
+    release.cniPluginsMirror,
+    '-p',
+    'remote',
   ];
   const cli = async (...argv: string[]) => runCli(argv, { env, cwd: work });
 
@@ -66,11 +91,16 @@ test('ssh driver: start over SSH as a sudo user, start again (no change), delete
   const host = `ssh:kube@${node.address}:22`;
   const init = plan.steps.find((s) => s.id === 'node.init')!.effects.filter((e) => e.kind === 'exec');
   assert.deepEqual(init, [{
-    kind: 'exec', host, sudo: true, simple: true,
+    kind: 'exec',
+    host,
+    sudo: true,
+    simple: true,
     command: `env PATH=${BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin kubeadm init --config /var/lib/kubestrap/kubeadm.yaml`,
     declares: kubeadmInitWrites(parseKubernetesVersion(VERSION)).map((path) => ({ path, action: 'write', exists: false })),
   }]);
-  const listens = plan.steps.flatMap((s) => s.effects).filter((e) => e.kind === 'listen').map((e) => e.kind === 'listen' && `${e.component} ${e.address}:${e.port}`);
+  const listens = plan.steps.flatMap((s) => s.effects).filter((e) => e.kind === 'listen').map((e) =>
+    e.kind === 'listen' && `${e.component} ${e.address}:${e.port}`
+  );
   assert.ok(listens.includes('kube-apiserver 0.0.0.0:9443'));
   assert.ok(listens.includes(`etcd (peers) ${node.address}:2380`));
   const cfg = plan.steps.flatMap((s) => s.effects).find((e) => e.kind === 'write' && e.path === '/var/lib/kubestrap/kubeadm.yaml');

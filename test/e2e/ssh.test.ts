@@ -3,11 +3,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync, chownSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { tempDir, missing, isRoot } from '../helpers/env.ts';
-import { startSshd, createTestUser, type Sshd, type TestUser } from '../helpers/sshd.ts';
+import { isRoot, missing, tempDir } from '../helpers/env.ts';
+import { createTestUser, type Sshd, startSshd, type TestUser } from '../helpers/sshd.ts';
 import { runCli } from '../helpers/cli.ts';
 import { SshHost } from '../../core/hosts/ssh.ts';
 import { UserError } from '../../core/errors.ts';
@@ -16,9 +16,17 @@ import type { PlanDocument } from '../../core/plan.ts';
 import type { EngineEvent } from '../../core/events.ts';
 
 // Root: the tests create a throw-away login user and /run/sshd.
-const skip = isRoot ? missing(['sshd', 'ssh', 'ssh-keygen', 'useradd'], 'apt-get install openssh-server openssh-client passwd') : 'needs root (creates a throw-away user for sshd)';
+const skip = isRoot
+  ? missing(['sshd', 'ssh', 'ssh-keygen', 'useradd'], 'apt-get install openssh-server openssh-client passwd')
+  : 'needs root (creates a throw-away user for sshd)';
 
-async function connect(t: { after(fn: () => unknown): void }, s: Sshd, user: TestUser, knownHosts: string, extra: Partial<Parameters<typeof SshHost.connect>[0]> = {}): Promise<SshHost> {
+async function connect(
+  t: { after(fn: () => unknown): void },
+  s: Sshd,
+  user: TestUser,
+  knownHosts: string,
+  extra: Partial<Parameters<typeof SshHost.connect>[0]> = {},
+): Promise<SshHost> {
   // readKnownHosts: [] keeps this machine's ~/.ssh/known_hosts (stale entries for reused ports) out of the test.
   const host = await SshHost.connect({ address: s.address, port: s.port, user: user.name, key: s.key, knownHosts, readKnownHosts: [], ...extra });
   t.after(() => host.close());
@@ -26,7 +34,9 @@ async function connect(t: { after(fn: () => unknown): void }, s: Sshd, user: Tes
 }
 
 async function rejection(p: Promise<unknown>): Promise<UserError> {
-  try { await p; } catch (e) {
+  try {
+    await p;
+  } catch (e) {
     assert.ok(e instanceof UserError, `expected a UserError, got ${e instanceof Error ? e.stack : e}`);
     return e;
   }
@@ -43,7 +53,7 @@ test('exec: output, exit codes, signals, stdin, lines, timeout and abort', { ski
   const r = await host.exec(`echo out; echo err >&2; printf 'no newline'; exit 7`);
   assert.deepEqual(r, { stdout: 'out\nno newline', stderr: 'err\n', exitCode: 7, signal: null });
   // The command string reaches a POSIX shell as is: quoting, $vars and pipes keep their meaning.
-  assert.equal((await host.exec(`x='a b'; printf '%s|' "$x" $x 'it'"'"'s' | tr a A`)).stdout, 'A b|A|b|it\'s|');
+  assert.equal((await host.exec(`x='a b'; printf '%s|' "$x" $x 'it'"'"'s' | tr a A`)).stdout, "A b|A|b|it's|");
 
   const killed = await host.exec('kill -TERM $$');
   assert.equal(killed.exitCode, null);
@@ -139,7 +149,20 @@ test('known_hosts: first use is recorded and then verified; a changed host key i
   assert.equal(statSync(knownHosts).mode & 0o777, 0o600);
   assert.equal(statSync(join(dir, 'state')).mode & 0o777, 0o700);
   // OpenSSH itself accepts the entry we wrote.
-  const viaOpenssh = spawnSync('ssh', ['-p', String(s.port), '-i', s.key, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts}`, `${user.name}@127.0.0.1`, 'echo via-openssh'], { encoding: 'utf8' });
+  const viaOpenssh = spawnSync('ssh', [
+    '-p',
+    String(s.port),
+    '-i',
+    s.key,
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `UserKnownHostsFile=${knownHosts}`,
+    `${user.name}@127.0.0.1`,
+    'echo via-openssh',
+  ], { encoding: 'utf8' });
   assert.equal(viaOpenssh.stdout, 'via-openssh\n', viaOpenssh.stderr);
   await first.close();
 
@@ -155,7 +178,9 @@ test('known_hosts: first use is recorded and then verified; a changed host key i
   assert.equal(err.reason, 'SSH_HOST_KEY_MISMATCH');
   assert.equal(err.exitCode, 2);
   assert.ok(err.message.includes(`${knownHosts}:1`), err.message);
-  assert.ok(err.message.includes(execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', impostor.hostKeyFiles.ed25519!], { encoding: 'utf8' }).split(' ')[1]!));
+  assert.ok(
+    err.message.includes(execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', impostor.hostKeyFiles.ed25519!], { encoding: 'utf8' }).split(' ')[1]!),
+  );
   assert.equal(impostor.logins(), 0, 'no login was attempted');
   assert.equal(readFileSync(knownHosts, 'utf8').split('\n').length, 2, 'the mismatch was not recorded');
   // The fix it names works: run it, and the new key is accepted as a first use.
@@ -204,7 +229,10 @@ test('unreachable, silent and refusing servers fail fast with a reason and a fix
 
   // A port nobody listens on: take one, then close it.
   const port = await new Promise<number>((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => { const p = (srv.address() as { port: number }).port; srv.close(() => resolve(p)); });
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(p));
+    });
   });
   const t0 = Date.now();
   const refused = await rejection(SshHost.connect({ address: '127.0.0.1', port, user: user.name, key: s.key, knownHosts }));
@@ -218,9 +246,14 @@ test('unreachable, silent and refusing servers fail fast with a reason and a fix
   const sockets: Socket[] = [];
   const silent = createServer((sock) => sockets.push(sock));
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  t.after(() => { for (const sock of sockets) sock.destroy(); silent.close(); });
+  t.after(() => {
+    for (const sock of sockets) sock.destroy();
+    silent.close();
+  });
   const t1 = Date.now();
-  const mute = await rejection(SshHost.connect({ address: '127.0.0.1', port: (silent.address() as { port: number }).port, user: user.name, key: s.key, knownHosts, timeoutMs: 500 }));
+  const mute = await rejection(
+    SshHost.connect({ address: '127.0.0.1', port: (silent.address() as { port: number }).port, user: user.name, key: s.key, knownHosts, timeoutMs: 500 }),
+  );
   assert.equal(mute.reason, 'SSH_UNREACHABLE');
   assert.match(mute.message, /did not finish the SSH handshake within 500 ms/);
   assert.ok(Date.now() - t1 < 3000);
@@ -228,7 +261,9 @@ test('unreachable, silent and refusing servers fail fast with a reason and a fix
 
   // A key the server does not know.
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'stranger')]);
-  const denied = await rejection(SshHost.connect({ address: '127.0.0.1', port: s.port, user: user.name, key: join(dir, 'stranger'), knownHosts, readKnownHosts: [] }));
+  const denied = await rejection(
+    SshHost.connect({ address: '127.0.0.1', port: s.port, user: user.name, key: join(dir, 'stranger'), knownHosts, readKnownHosts: [] }),
+  );
   assert.equal(denied.reason, 'SSH_AUTH_FAILED');
   assert.ok(denied.message.includes(join(dir, 'stranger')) && denied.message.includes(user.name), denied.message);
   assert.match(denied.fix ?? '', /authorized_keys/);
@@ -240,23 +275,45 @@ test('unreachable, silent and refusing servers fail fast with a reason and a fix
   assert.match(locked.fix ?? '', /ssh-add/);
 });
 
-test('ssh-agent: without key: the agent logs in; an agent that is gone is skipped', { skip: skip ?? missing(['ssh-agent', 'ssh-add'], 'apt-get install openssh-client'), timeout: 120_000 }, async (t) => {
+test('ssh-agent: without key: the agent logs in; an agent that is gone is skipped', {
+  skip: skip ?? missing(['ssh-agent', 'ssh-add'], 'apt-get install openssh-client'),
+  timeout: 120_000,
+}, async (t) => {
   const user = createTestUser(t);
   const s = await startSshd(t);
   const dir = tempDir(t);
   const sock = join(dir, 'agent.sock');
   const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
-  t.after(() => { agent.kill(); });
+  t.after(() => {
+    agent.kill();
+  });
   for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 20));
   execFileSync('ssh-add', ['-q', s.key], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'pipe' });
 
   // key: '' is how a recipe parameter's empty default arrives: no key given.
-  const host = await SshHost.connect({ address: s.address, port: s.port, user: user.name, key: '', agent: sock, knownHosts: join(dir, 'known_hosts'), readKnownHosts: [] });
+  const host = await SshHost.connect({
+    address: s.address,
+    port: s.port,
+    user: user.name,
+    key: '',
+    agent: sock,
+    knownHosts: join(dir, 'known_hosts'),
+    readKnownHosts: [],
+  });
   t.after(() => host.close());
   assert.equal((await host.exec('id -un')).stdout, `${user.name}\n`);
   assert.ok(!host.shellPrefix().includes('-i'), 'OpenSSH finds the agent itself');
 
-  const gone = await rejection(SshHost.connect({ address: s.address, port: s.port, user: user.name, agent: join(dir, 'no-such.sock'), knownHosts: join(dir, 'known_hosts'), readKnownHosts: [] }));
+  const gone = await rejection(
+    SshHost.connect({
+      address: s.address,
+      port: s.port,
+      user: user.name,
+      agent: join(dir, 'no-such.sock'),
+      knownHosts: join(dir, 'known_hosts'),
+      readKnownHosts: [],
+    }),
+  );
   assert.equal(gone.reason, 'SSH_AUTH_FAILED');
   assert.ok(gone.message.includes('no-such.sock'), gone.message);
 });
@@ -312,7 +369,11 @@ test('a recipe runs over ssh through the CLI: the plan is what runs, and a secon
   assert.equal(planned.code, 0, planned.stderr + planned.stdout);
   const plan = JSON.parse(planned.stdout) as PlanDocument;
   const hostName = `ssh:${user.name}@127.0.0.1:${s.port}`;
-  assert.deepEqual(plan.steps.map((st) => [st.id, st.host, st.status]), [['config', hostName, 'change'], ['notes', hostName, 'change'], ['marker', hostName, 'change']]);
+  assert.deepEqual(plan.steps.map((st) => [st.id, st.host, st.status]), [['config', hostName, 'change'], ['notes', hostName, 'change'], [
+    'marker',
+    hostName,
+    'change',
+  ]]);
   assert.equal(existsSync(out), false, 'planning changed nothing');
   // The host key was accepted on first use into KUBESTRAP_HOME/known_hosts.
   assert.equal(readFileSync(join(env.KUBESTRAP_HOME, 'known_hosts'), 'utf8'), `[127.0.0.1]:${s.port} ${s.hostPublicKey}\n`);
@@ -348,7 +409,10 @@ test('a recipe runs over ssh through the CLI: the plan is what runs, and a secon
   assert.deepEqual(finished.map((f) => [f.step, f.status]).sort(), [['config', 'ok'], ['marker', 'ok'], ['notes', 'ok']]);
 });
 
-test('plan --format sh over ssh passes shellcheck and its ssh commands really do the work', { skip: skip ?? missing(['shellcheck', 'bash'], 'apt-get install shellcheck'), timeout: 120_000 }, async (t) => {
+test('plan --format sh over ssh passes shellcheck and its ssh commands really do the work', {
+  skip: skip ?? missing(['shellcheck', 'bash'], 'apt-get install shellcheck'),
+  timeout: 120_000,
+}, async (t) => {
   const user = createTestUser(t);
   const s = await startSshd(t);
   const dir = tempDir(t);
@@ -370,7 +434,8 @@ test('plan --format sh over ssh passes shellcheck and its ssh commands really do
   assert.equal(check.status, 0, check.stdout + check.stderr);
 
   // Every command for the node goes through exactly the ssh invocation that reaches it.
-  const prefix = `ssh -p ${s.port} -i ${s.key} -o IdentitiesOnly=yes -o BatchMode=yes -o 'UserKnownHostsFile=${env.KUBESTRAP_HOME}/known_hosts ~/.ssh/known_hosts' ${user.name}@127.0.0.1 --`;
+  const prefix =
+    `ssh -p ${s.port} -i ${s.key} -o IdentitiesOnly=yes -o BatchMode=yes -o 'UserKnownHostsFile=${env.KUBESTRAP_HOME}/known_hosts ~/.ssh/known_hosts' ${user.name}@127.0.0.1 --`;
   const commandLines = sh.stdout.split('\n').filter((l) => l && !l.startsWith('#') && !/^(set |WRITE_FILE=|[^ ]*$)/.test(l) && /ssh /.test(l));
   assert.equal(commandLines.length, 3, sh.stdout);
   for (const l of commandLines) assert.ok(l.includes(prefix), `${l}\n does not use ${prefix}`);

@@ -4,10 +4,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { downloadCachePath, sha256 } from '../../core/context.ts';
 import { CONTAINERD_RELEASE, CONTAINERD_RELEASES, RUNC_RELEASE, RUNC_RELEASES } from '../../runtimes/containerd-support.ts';
-import { CNI_PLUGINS_VERSION, DEFAULT_CNI_PLUGINS_MIRROR, cniPluginsTarball } from '../../tasks/k8s/cni.ts';
+import { CNI_PLUGINS_VERSION, cniPluginsTarball, DEFAULT_CNI_PLUGINS_MIRROR } from '../../tasks/k8s/cni.ts';
 import { crictlVersion, DEFAULT_KUBERNETES_VERSION, parseKubernetesVersion } from '../../tasks/k8s/versions.ts';
 
-export function seedChecksums(home: string, version = DEFAULT_KUBERNETES_VERSION, binaryMirror = 'https://dl.k8s.io/release', criTools = 'https://github.com/kubernetes-sigs/cri-tools/releases/download'): void {
+export function seedChecksums(
+  home: string,
+  version = DEFAULT_KUBERNETES_VERSION,
+  binaryMirror = 'https://dl.k8s.io/release',
+  criTools = 'https://github.com/kubernetes-sigs/cri-tools/releases/download',
+): void {
   const cache = join(home, 'cache', 'downloads');
   const cv = crictlVersion(parseKubernetesVersion(version));
   const urls = [
@@ -33,4 +38,3 @@ export function seedChecksums(home: string, version = DEFAULT_KUBERNETES_VERSION
     writeFileSync(path, text);
   }
 }
-

@@ -1,12 +1,14 @@
 // Private container engines for the test suites: a dockerd or a podman service of their own, in a
 // temp dir, on a unix socket there, stopped by PID when the test ends and removed with all they made.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chmodSync, closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export interface Teardown { after(fn: () => void | Promise<void>): void }
+export interface Teardown {
+  after(fn: () => void | Promise<void>): void;
+}
 
 export const DOCKER_INSTALL = 'apt-get install docker.io containerd runc';
 export const PODMAN_INSTALL = 'apt-get install podman';
@@ -23,9 +25,19 @@ export async function startDockerd(t: Teardown, opts: { usernsRemap?: boolean } 
   // An empty config file, so a machine's /etc/docker/daemon.json cannot change this daemon.
   writeFileSync(join(dir, 'daemon.json'), '{}\n');
   const args = [
-    '--config-file', join(dir, 'daemon.json'),
-    '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'docker.pid'),
-    '-H', `unix://${socket}`, '--iptables=false', '--ip-masq=false', '--bridge=none',
+    '--config-file',
+    join(dir, 'daemon.json'),
+    '--data-root',
+    join(dir, 'data'),
+    '--exec-root',
+    join(dir, 'exec'),
+    '--pidfile',
+    join(dir, 'docker.pid'),
+    '-H',
+    `unix://${socket}`,
+    '--iptables=false',
+    '--ip-masq=false',
+    '--bridge=none',
   ];
   let child: ChildProcess;
   if (opts.usernsRemap) {
@@ -54,15 +66,32 @@ export async function startPodman(t: Teardown): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'ks-podman-'));
   const socket = join(dir, 'podman.sock');
   const conf = join(dir, 'containers.conf');
-  writeFileSync(conf, [
-    '[engine]', 'cgroup_manager = "cgroupfs"', 'events_logger = "file"', `events_logfile_path = "${join(dir, 'events.log')}"`,
-    '[containers]', 'default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]', '',
-  ].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      '[engine]',
+      'cgroup_manager = "cgroupfs"',
+      'events_logger = "file"',
+      `events_logfile_path = "${join(dir, 'events.log')}"`,
+      '[containers]',
+      'default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]',
+      '',
+    ].join('\n'),
+  );
   const chainsBefore = firewallChains();
   const args = [
-    '--root', join(dir, 'root'), '--runroot', join(dir, 'run'), '--tmpdir', join(dir, 'libpod'),
-    '--network-config-dir', join(dir, 'net'),
-    'system', 'service', '--time=0', `unix://${socket}`,
+    '--root',
+    join(dir, 'root'),
+    '--runroot',
+    join(dir, 'run'),
+    '--tmpdir',
+    join(dir, 'libpod'),
+    '--network-config-dir',
+    join(dir, 'net'),
+    'system',
+    'service',
+    '--time=0',
+    `unix://${socket}`,
   ];
   const child = launch('podman', args, dir, { CONTAINERS_CONF: conf });
   t.after(async () => {
@@ -87,7 +116,11 @@ function launch(bin: string, args: string[], dir: string, env: Record<string, st
 }
 
 function logTail(dir: string): string {
-  try { return readFileSync(join(dir, 'daemon.log'), 'utf8').trim().split('\n').slice(-15).join('\n'); } catch { return ''; }
+  try {
+    return readFileSync(join(dir, 'daemon.log'), 'utf8').trim().split('\n').slice(-15).join('\n');
+  } catch {
+    return '';
+  }
 }
 
 /** One HTTP request over the unix socket; resolves with status and body. */
@@ -96,7 +129,9 @@ export function api(socket: string, method: string, path: string, timeoutMs = 10
     const req = request({ socketPath: socket, method, path, timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
@@ -132,8 +167,10 @@ async function stopEngine(child: ChildProcess, dir: string, socket: string, grac
         const containers = JSON.parse((await api(socket, 'GET', '/containers/json?all=1')).body) as { Id: string }[];
         await Promise.allSettled(containers.map((c) => api(socket, 'DELETE', `/containers/${c.Id}?force=1&v=1`, 30_000)));
         const networks = JSON.parse((await api(socket, 'GET', '/networks')).body) as { Id: string; Name: string }[];
-        await Promise.allSettled(networks.filter((n) => !['bridge', 'host', 'none', 'podman'].includes(n.Name))
-          .map((n) => api(socket, 'DELETE', `/networks/${n.Id}`)));
+        await Promise.allSettled(
+          networks.filter((n) => !['bridge', 'host', 'none', 'podman'].includes(n.Name))
+            .map((n) => api(socket, 'DELETE', `/networks/${n.Id}`)),
+        );
       } catch { /* the daemon is not answering: stop it anyway */ }
       process.kill(pid, 'SIGTERM');
       const deadline = Date.now() + graceMs;
@@ -142,7 +179,11 @@ async function stopEngine(child: ChildProcess, dir: string, socket: string, grac
       while (alive(pid)) await sleep(50);
     }
   } finally {
-    for (const p of processesNaming(dir)) { try { process.kill(p, 'SIGKILL'); } catch { /* already gone */ } }
+    for (const p of processesNaming(dir)) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch { /* already gone */ }
+    }
     await sleep(100);
     unmountUnder(dir);
     rmSync(dir, { recursive: true, force: true });
@@ -175,7 +216,11 @@ function unmountUnder(dir: string): void {
     .map((l) => l.split(' ')[4]?.replace(/\\040/g, ' '))
     .filter((p): p is string => !!p && (p === dir || p.startsWith(`${dir}/`)))
     .sort((a, b) => b.length - a.length);
-  for (const p of points) { try { execFileSync('umount', ['-l', p], { stdio: 'ignore' }); } catch { /* already gone */ } }
+  for (const p of points) {
+    try {
+      execFileSync('umount', ['-l', p], { stdio: 'ignore' });
+    } catch { /* already gone */ }
+  }
 }
 
 function firewallChains(): Set<string> {
@@ -200,17 +245,23 @@ function removeNewChains(before: Set<string>): void {
     const [table, name] = chain.split('/') as [string, string];
     // Drop the rules that jump to it first, then the chain itself.
     try {
-      const rules = execFileSync('iptables', ['-t', table, '-S'], { encoding: 'utf8' }).split('\n').filter((r) => r.startsWith('-A ') && r.includes(`-j ${name}`));
+      const rules = execFileSync('iptables', ['-t', table, '-S'], { encoding: 'utf8' }).split('\n').filter((r) =>
+        r.startsWith('-A ') && r.includes(`-j ${name}`)
+      );
       for (const r of rules) execFileSync('sh', ['-c', `iptables -t ${table} ${r.replace(/^-A /, '-D ')}`], { stdio: 'ignore' });
     } catch { /* best effort */ }
   }
   for (const chain of created) {
     const [table, name] = chain.split('/') as [string, string];
-    try { execFileSync('iptables', ['-t', table, '-F', name], { stdio: 'ignore' }); } catch { /* gone */ }
+    try {
+      execFileSync('iptables', ['-t', table, '-F', name], { stdio: 'ignore' });
+    } catch { /* gone */ }
   }
   for (const chain of created) {
     const [table, name] = chain.split('/') as [string, string];
-    try { execFileSync('iptables', ['-t', table, '-X', name], { stdio: 'ignore' }); } catch { /* gone */ }
+    try {
+      execFileSync('iptables', ['-t', table, '-X', name], { stdio: 'ignore' });
+    } catch { /* gone */ }
   }
 }
 

@@ -16,7 +16,10 @@ const leftovers = new Set<string>();
 export function tempDir(t: { after(fn: () => void): void }, prefix = 'kubestrap-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   leftovers.add(dir);
-  t.after(() => { rmSync(dir, { recursive: true, force: true }); leftovers.delete(dir); });
+  t.after(() => {
+    rmSync(dir, { recursive: true, force: true });
+    leftovers.delete(dir);
+  });
   return dir;
 }
 

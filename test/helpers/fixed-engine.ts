@@ -14,13 +14,21 @@ export interface FixedEngine {
   networks: { Name: string; Subnet?: string; Labels?: Record<string, string> }[];
 }
 
-export const DEBIAN_DOCKER: FixedEngine = { engine: 'docker', version: '26.1.5+dfsg1', cgroupVersion: '2', networks: [{ Name: 'bridge', Subnet: '172.17.0.0/16' }, { Name: 'host' }, { Name: 'none' }] };
+export const DEBIAN_DOCKER: FixedEngine = {
+  engine: 'docker',
+  version: '26.1.5+dfsg1',
+  cgroupVersion: '2',
+  networks: [{ Name: 'bridge', Subnet: '172.17.0.0/16' }, { Name: 'host' }, { Name: 'none' }],
+};
 export const DEBIAN_PODMAN: FixedEngine = { engine: 'podman', version: '5.4.2', cgroupVersion: '2', networks: [{ Name: 'podman', Subnet: '10.88.0.0/16' }] };
 
 const open = new Map<Server, string>();
 // Deno never runs t.after() of a test nested in describe(): what is left is closed when the file ends.
 (globalThis as { addEventListener?: (type: string, fn: () => void) => void }).addEventListener?.('unload', () => {
-  for (const [server, dir] of open) { server.close(); rmSync(dir, { recursive: true, force: true }); }
+  for (const [server, dir] of open) {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 export async function startFixedEngine(t: { after(fn: () => void | Promise<void>): void }, e: FixedEngine): Promise<string> {
@@ -31,12 +39,26 @@ export async function startFixedEngine(t: { after(fn: () => void | Promise<void>
     const path = url.pathname.replace(/^\/v[\d.]+/, '');
     const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     // No node exists in a plan: an exec into one (a check asking a node) finds no such container.
-    if (req.method === 'POST' && /^\/containers\/[^/]+\/exec$/.test(path)) { json(404, { message: `No such container: ${decodeURIComponent(path.split('/')[2]!)}` }); return; }
-    if (req.method !== 'GET') { json(500, { message: `fixed engine: ${req.method} ${path} would change something` }); return; }
+    if (req.method === 'POST' && /^\/containers\/[^/]+\/exec$/.test(path)) {
+      json(404, { message: `No such container: ${decodeURIComponent(path.split('/')[2]!)}` });
+      return;
+    }
+    if (req.method !== 'GET') {
+      json(500, { message: `fixed engine: ${req.method} ${path} would change something` });
+      return;
+    }
     if (path === '/version') {
       json(200, { Version: e.version, ApiVersion: '1.41', Components: [{ Name: e.engine === 'podman' ? 'Podman Engine' : 'Engine', Version: e.version }] });
     } else if (path === '/info') {
-      json(200, { ServerVersion: e.version, CgroupVersion: e.cgroupVersion, CgroupDriver: e.cgroupVersion === '2' ? 'systemd' : 'cgroupfs', Driver: 'overlay2', SecurityOptions: ['name=seccomp,profile=builtin'], MemoryLimit: true, CpuCfsQuota: true });
+      json(200, {
+        ServerVersion: e.version,
+        CgroupVersion: e.cgroupVersion,
+        CgroupDriver: e.cgroupVersion === '2' ? 'systemd' : 'cgroupfs',
+        Driver: 'overlay2',
+        SecurityOptions: ['name=seccomp,profile=builtin'],
+        MemoryLimit: true,
+        CpuCfsQuota: true,
+      });
     } else if (path === '/networks') {
       json(200, e.networks.map((n) => ({ Name: n.Name, Driver: 'bridge', Labels: n.Labels ?? {}, IPAM: { Config: n.Subnet ? [{ Subnet: n.Subnet }] : [] } })));
     } else if (path === '/containers/json') json(200, []);
@@ -47,6 +69,10 @@ export async function startFixedEngine(t: { after(fn: () => void | Promise<void>
   await new Promise<void>((resolve) => server.listen(socket, resolve));
   server.unref();
   open.set(server, dir);
-  t.after(async () => { open.delete(server); await new Promise<void>((r) => server.close(() => r())); rmSync(dir, { recursive: true, force: true }); });
+  t.after(async () => {
+    open.delete(server);
+    await new Promise<void>((r) => server.close(() => r()));
+    rmSync(dir, { recursive: true, force: true });
+  });
   return socket;
 }

@@ -68,7 +68,9 @@ export class FixedHost implements Host {
     if (sub) return this.answerSync(`sh -c ${quote(sub[2]!)} sh ${sub[1]}`.trim());
     const stat = /^stat -L -c '%F\|%s\|%a' -- (.*)$/.exec(body);
     if (stat) {
-      const lines = words(stat[1]!).map((p) => this.statSync(p)).filter((i) => i.exists).map((i) => `${i.isDir ? 'directory' : 'regular file'}|${i.size}|${i.mode!.replace(/^0/, '')}\n`);
+      const lines = words(stat[1]!).map((p) => this.statSync(p)).filter((i) => i.exists).map((i) =>
+        `${i.isDir ? 'directory' : 'regular file'}|${i.size}|${i.mode!.replace(/^0/, '')}\n`
+      );
       return ok(lines.join(''));
     }
     const read = /^\(if \[ ! -e ('(?:[^']|'\\'')*'|\S+) \]; then exit 3;/.exec(body);
@@ -78,7 +80,9 @@ export class FixedHost implements Host {
       return ok(Buffer.from(this.m.files[path]!).toString('base64') + '\n');
     }
     const units = /^systemctl is-active (.*)$/.exec(body);
-    if (units) return ok(units[1]!.split(' ').map((u) => (this.answerSync(`systemctl is-active --quiet ${u}`).exitCode === 0 ? 'active' : 'inactive') + '\n').join(''));
+    if (units) {
+      return ok(units[1]!.split(' ').map((u) => (this.answerSync(`systemctl is-active --quiet ${u}`).exitCode === 0 ? 'active' : 'inactive') + '\n').join(''));
+    }
     return this.answerSync(body);
   }
 
@@ -196,7 +200,8 @@ export function debianWorkstation(over: Partial<FixedMachine> = {}): FixedMachin
     kind: 'local',
     facts: { uid: 1000, gid: 1000, user: 'alice', home: '/home/alice' },
     files: {
-      '/etc/resolv.conf': '# This is /run/systemd/resolve/stub-resolv.conf managed by man:systemd-resolved(8).\nnameserver 127.0.0.53\noptions edns0 trust-ad\nsearch lan\n',
+      '/etc/resolv.conf':
+        '# This is /run/systemd/resolve/stub-resolv.conf managed by man:systemd-resolved(8).\nnameserver 127.0.0.53\noptions edns0 trust-ad\nsearch lan\n',
       '/run/systemd/resolve/resolv.conf': 'nameserver 192.168.1.1\nnameserver 1.1.1.1\nnameserver 9.9.9.9\nnameserver 8.8.8.8\nsearch lan\n',
       '/proc/swaps': 'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n/dev/sda3                               partition\t2097148\t\t0\t\t-2\n',
       '/proc/meminfo': 'MemTotal:        8026000 kB\nMemFree:         6000000 kB\n',
@@ -204,15 +209,21 @@ export function debianWorkstation(over: Partial<FixedMachine> = {}): FixedMachin
       '/proc/sys/net/ipv4/ip_forward': '0\n',
       '/sys/fs/cgroup/cgroup.controllers': 'cpuset cpu io memory hugetlb pids rdma misc\n',
       '/etc/os-release': 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\n',
-      '/etc/hosts': '127.0.0.1\tlocalhost\n127.0.1.1\tworkstation\n\n# The following lines are desirable for IPv6 capable hosts\n::1     localhost ip6-localhost ip6-loopback\n',
+      '/etc/hosts':
+        '127.0.0.1\tlocalhost\n127.0.1.1\tworkstation\n\n# The following lines are desirable for IPv6 capable hosts\n::1     localhost ip6-localhost ip6-loopback\n',
     },
     dirs: ['/run/systemd/system', '/home/alice'],
     commands: ['systemctl', 'ip', 'ss', 'sudo', 'tar', 'modprobe', 'sysctl', 'apt-get', 'dpkg-query'],
     // Debian 12's versions (bookworm, 2026).
     available: {
-      conntrack: { version: '1:1.4.7-1+b2' }, socat: { version: '1.7.4.4-2' }, iptables: { version: '1.8.9-2' }, ethtool: { version: '1:6.1-1' },
-      containerd: { version: '1.6.20~ds1-1+deb12u3', depends: ['runc'] }, runc: { version: '1.1.5+ds1-1+deb12u1' },
-      'docker.io': { version: '20.10.24+dfsg1-1+deb12u1+b6', depends: ['containerd', 'runc', 'tini'] }, tini: { version: '0.19.0-1' },
+      conntrack: { version: '1:1.4.7-1+b2' },
+      socat: { version: '1.7.4.4-2' },
+      iptables: { version: '1.8.9-2' },
+      ethtool: { version: '1:6.1-1' },
+      containerd: { version: '1.6.20~ds1-1+deb12u3', depends: ['runc'] },
+      runc: { version: '1.1.5+ds1-1+deb12u1' },
+      'docker.io': { version: '20.10.24+dfsg1-1+deb12u1+b6', depends: ['containerd', 'runc', 'tini'] },
+      tini: { version: '0.19.0-1' },
     },
     answers: {
       'sudo -n true': '',
@@ -221,7 +232,8 @@ export function debianWorkstation(over: Partial<FixedMachine> = {}): FixedMachin
       'id -u': '1000\n',
       'id -g': '1000\n',
       'ip -4 -o route show default': 'default via 192.168.1.1 dev enp1s0 proto dhcp src 192.168.1.20 metric 100\n',
-      'ip -4 -o addr show scope global': '2: enp1s0    inet 192.168.1.20/24 brd 192.168.1.255 scope global dynamic enp1s0\\       valid_lft 86000sec preferred_lft 86000sec\n',
+      'ip -4 -o addr show scope global':
+        '2: enp1s0    inet 192.168.1.20/24 brd 192.168.1.255 scope global dynamic enp1s0\\       valid_lft 86000sec preferred_lft 86000sec\n',
       'ss -Hltn': 'LISTEN 0      128          0.0.0.0:22        0.0.0.0:*\nLISTEN 0      4096   127.0.0.53%lo:53        0.0.0.0:*\n',
     },
     ...over,

@@ -11,10 +11,23 @@ import { testCacheDir } from './node-image.ts';
 export const GUEST_INSTALL = 'apt-get install mmdebstrap qemu-utils e2fsprogs';
 
 const PACKAGES = [
-  'linux-image-cloud-amd64', 'initramfs-tools', 'systemd', 'systemd-sysv', 'udev', 'dbus', 'kmod', 'iproute2',
-  'openssh-server', 'cloud-init', 'sudo', 'procps',
+  'linux-image-cloud-amd64',
+  'initramfs-tools',
+  'systemd',
+  'systemd-sysv',
+  'udev',
+  'dbus',
+  'kmod',
+  'iproute2',
+  'openssh-server',
+  'cloud-init',
+  'sudo',
+  'procps',
   // What prepare-node installs: no package mirror is reachable from the guest, so they are baked in.
-  'conntrack', 'socat', 'iptables', 'ethtool',
+  'conntrack',
+  'socat',
+  'iptables',
+  'ethtool',
 ].sort();
 
 /** Bump when the build below changes in a way its arguments do not show. */
@@ -35,7 +48,9 @@ const HOOKS = [
 ];
 const BUILD_ARGS = [
   '--variant=minbase',
-  '--dpkgopt=path-exclude=/usr/share/doc/*', '--dpkgopt=path-exclude=/usr/share/man/*', '--dpkgopt=path-exclude=/usr/share/locale/*',
+  '--dpkgopt=path-exclude=/usr/share/doc/*',
+  '--dpkgopt=path-exclude=/usr/share/man/*',
+  '--dpkgopt=path-exclude=/usr/share/locale/*',
   ...HOOKS,
 ];
 /** Size of the guest's root filesystem (sparse: the qcow2 holds only what is written). */
@@ -59,12 +74,23 @@ export async function guestImage(): Promise<GuestImage> {
   const sources = aptSources(suite);
   const version = await output('mmdebstrap', ['--version']);
   const key = createHash('sha256').update(JSON.stringify({
-    BUILD_REVISION, suite, PACKAGES, BUILD_ARGS, ROOT_SIZE, version, sources: sources.map((f) => readFileSync(f, 'utf8')),
+    BUILD_REVISION,
+    suite,
+    PACKAGES,
+    BUILD_ARGS,
+    ROOT_SIZE,
+    version,
+    sources: sources.map((f) => readFileSync(f, 'utf8')),
   })).digest('hex').slice(0, 16);
   const dir = join(testCacheDir(), `guest-${suite}-${key}`);
   const done = (built: boolean): GuestImage => ({
-    disk: join(dir, 'disk.qcow2'), kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), cmdline: GUEST_CMDLINE,
-    sha256: readFileSync(join(dir, 'disk.qcow2.sha256'), 'utf8').trim(), key, built,
+    disk: join(dir, 'disk.qcow2'),
+    kernel: join(dir, 'vmlinuz'),
+    initrd: join(dir, 'initrd.img'),
+    cmdline: GUEST_CMDLINE,
+    sha256: readFileSync(join(dir, 'disk.qcow2.sha256'), 'utf8').trim(),
+    key,
+    built,
   });
   if (existsSync(join(dir, 'disk.qcow2.sha256'))) return done(false);
   const unlock = await lock(`${dir}.lock`);
@@ -118,7 +144,10 @@ async function lock(path: string): Promise<() => void> {
     }
     const st = statSync(path, { throwIfNoEntry: false });
     // A build takes minutes; a lock untouched for 30 minutes belongs to a builder that died.
-    if (st && Date.now() - st.mtimeMs > 30 * 60_000) { rmSync(path, { recursive: true, force: true }); continue; }
+    if (st && Date.now() - st.mtimeMs > 30 * 60_000) {
+      rmSync(path, { recursive: true, force: true });
+      continue;
+    }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${path}`);
     await new Promise((r) => setTimeout(r, 1000));
   }
@@ -128,7 +157,9 @@ function output(bin: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (b: Buffer) => { out += b.toString('utf8'); });
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString('utf8');
+    });
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`${bin} exited ${code}`))));
   });
@@ -140,7 +171,10 @@ function run(bin: string, args: string[], log: string, append = false): Promise<
     const child = spawn('sh', ['-c', `exec nice -n 10 "$@" ${append ? '>>' : '>'} "$0" 2>&1`, log, bin, ...args], { stdio: 'ignore' });
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code === 0) { resolve(); return; }
+      if (code === 0) {
+        resolve();
+        return;
+      }
       const tail = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').slice(-20).join('\n') : '';
       reject(new Error(`${bin} failed (exit ${code}); see ${log}:\n${tail}`));
     });

@@ -5,7 +5,7 @@
 // mounts under temp dirs and network-namespace dirs, and rules, interfaces and processes that do not
 // name the test's own subnets or names.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 export interface HostScope {
@@ -23,7 +23,18 @@ export interface HostState {
   processes: string[];
 }
 
-const OTHERS = [tmpdir(), '/run/netns', '/var/run/netns', '/run/containers', '/run/libpod', '/var/lib/containers', '/run/libvirt', '/var/lib/libvirt', '/run/docker', '/var/lib/docker'];
+const OTHERS = [
+  tmpdir(),
+  '/run/netns',
+  '/var/run/netns',
+  '/run/containers',
+  '/run/libpod',
+  '/var/lib/containers',
+  '/run/libvirt',
+  '/var/lib/libvirt',
+  '/run/docker',
+  '/var/lib/docker',
+];
 
 function under(path: string, prefixes: readonly string[]): boolean {
   return prefixes.some((p) => path === p || path.startsWith(`${p}/`));
@@ -40,12 +51,19 @@ function mounts(): string[] {
 
 function cgroups(): string[] {
   // Which controllers are in which hierarchy (a hierarchy a container mounted and left would show).
-  const hier = readFileSync('/proc/cgroups', 'utf8').split('\n').slice(1).filter(Boolean).map((l) => { const [n, h, , e] = l.split('\t'); return `${n} hierarchy=${h} enabled=${e}`; });
+  const hier = readFileSync('/proc/cgroups', 'utf8').split('\n').slice(1).filter(Boolean).map((l) => {
+    const [n, h, , e] = l.split('\t');
+    return `${n} hierarchy=${h} enabled=${e}`;
+  });
   return [...mounts().filter((m) => m.startsWith('/sys/fs/cgroup')), ...hier];
 }
 
 function run(bin: string, args: string[]): string {
-  try { return execFileSync(bin, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }); } catch { return ''; }
+  try {
+    return execFileSync(bin, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return '';
+  }
 }
 
 function iptables(): string[] {
@@ -57,7 +75,9 @@ function iptables(): string[] {
 }
 
 function interfaces(): string[] {
-  return run('ip', ['-o', 'addr', 'show']).split('\n').filter(Boolean).map((l) => l.replace(/^\d+:\s*/, '').replace(/\s+valid_lft.*$/, '').replace(/\\\s*$/, '')).sort();
+  return run('ip', ['-o', 'addr', 'show']).split('\n').filter(Boolean).map((l) =>
+    l.replace(/^\d+:\s*/, '').replace(/\s+valid_lft.*$/, '').replace(/\\\s*$/, '')
+  ).sort();
 }
 
 function processes(): string[] {
@@ -104,7 +124,12 @@ export function hostChanges(before: HostState, after: HostState, scope: HostScop
   ];
 }
 
-export interface Sharer { pid: number; ns: string; cmdline: string; cgroup: string }
+export interface Sharer {
+  pid: number;
+  ns: string;
+  cmdline: string;
+  cgroup: string;
+}
 
 /**
  * Processes in other mount namespaces that see the host's own /sys/fs/cgroup tmpfs (the same
@@ -124,17 +149,31 @@ export function cgroupSharers(): Sharer[] {
     if (!ns || ns === ownNs || seen.has(ns)) continue;
     seen.add(ns);
     const info = safe(() => readFileSync(`/proc/${pid}/mountinfo`, 'utf8')) ?? '';
-    if (!info.split('\n').some((l) => { const f = l.split(' '); return f[4] === '/sys/fs/cgroup' && f[2] === hostDev; })) continue;
+    if (
+      !info.split('\n').some((l) => {
+        const f = l.split(' ');
+        return f[4] === '/sys/fs/cgroup' && f[2] === hostDev;
+      })
+    ) continue;
     // A copy of the host's namespace (a rootless podman's pause process) has the host's root: not a container.
     const root = safe(() => statSync(`/proc/${pid}/root/`));
     if (!root || (root.dev === hostRoot.dev && root.ino === hostRoot.ino)) continue;
-    out.push({ pid: Number(pid), ns, cmdline: (safe(() => readFileSync(`/proc/${pid}/cmdline`, 'utf8')) ?? '').replace(/\0/g, ' ').trim(), cgroup: (safe(() => readFileSync(`/proc/${pid}/cgroup`, 'utf8')) ?? '').split('\n').find((l) => l.includes(':pids:')) ?? '' });
+    out.push({
+      pid: Number(pid),
+      ns,
+      cmdline: (safe(() => readFileSync(`/proc/${pid}/cmdline`, 'utf8')) ?? '').replace(/\0/g, ' ').trim(),
+      cgroup: (safe(() => readFileSync(`/proc/${pid}/cgroup`, 'utf8')) ?? '').split('\n').find((l) => l.includes(':pids:')) ?? '',
+    });
   }
   return out;
 }
 
 function safe<T>(fn: () => T): T | undefined {
-  try { return fn(); } catch { return undefined; }
+  try {
+    return fn();
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -147,7 +186,10 @@ export function hostChangesExplained(before: HostState, after: HostState, scope:
   const all = hostChanges(before, after, scope);
   if (!sharers.length) return { changes: all, foreign: [] };
   const cgroupTmpfs = (l: string) => /^(mount|cgroup) [-+] \/sys\/fs\/cgroup \S+ \/ - tmpfs /.test(l);
-  return { changes: all.filter((l) => !cgroupTmpfs(l)), foreign: [...all.filter(cgroupTmpfs), ...sharers.map((s) => `shared by pid ${s.pid} ${s.cmdline} [${s.cgroup}]`)] };
+  return {
+    changes: all.filter((l) => !cgroupTmpfs(l)),
+    foreign: [...all.filter(cgroupTmpfs), ...sharers.map((s) => `shared by pid ${s.pid} ${s.cmdline} [${s.cgroup}]`)],
+  };
 }
 
 /** Asserts that none of the given container PIDs shares the host's cgroup tmpfs; returns the foreign sharers seen. */

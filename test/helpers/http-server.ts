@@ -28,9 +28,16 @@ export async function startHttpServer(t: Teardown): Promise<HttpServer> {
   const requests: HttpServer['requests'] = [];
   const server = createServer((req: IncomingMessage, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    requests.push({ path, ...(req.headers.range ? { range: String(req.headers.range) } : {}), ...(req.headers['if-range'] ? { ifRange: String(req.headers['if-range']) } : {}) });
+    requests.push({
+      path,
+      ...(req.headers.range ? { range: String(req.headers.range) } : {}),
+      ...(req.headers['if-range'] ? { ifRange: String(req.headers['if-range']) } : {}),
+    });
     const r = routes.get(path);
-    if (!r) { res.writeHead(404).end(); return; }
+    if (!r) {
+      res.writeHead(404).end();
+      return;
+    }
     const total = r.file ? statSync(r.file).size : r.bytes!.length;
     let start = 0;
     const m = /^bytes=(\d+)-$/.exec(String(req.headers.range ?? ''));
@@ -38,7 +45,10 @@ export async function startHttpServer(t: Teardown): Promise<HttpServer> {
     const headers: Record<string, string | number> = { etag, 'accept-ranges': 'bytes' };
     if (m && !r.ignoreRange && (!req.headers['if-range'] || req.headers['if-range'] === etag)) {
       start = Number(m[1]);
-      if (start >= total) { res.writeHead(416, { 'content-range': `bytes */${total}` }).end(); return; }
+      if (start >= total) {
+        res.writeHead(416, { 'content-range': `bytes */${total}` }).end();
+        return;
+      }
       res.writeHead(206, { ...headers, 'content-length': total - start, 'content-range': `bytes ${start}-${total - 1}/${total}` });
     } else {
       res.writeHead(200, { ...headers, 'content-length': total });
@@ -56,7 +66,12 @@ export async function startHttpServer(t: Teardown): Promise<HttpServer> {
     else res.end(Buffer.from(r.bytes!.subarray(start)));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  t.after(() =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    })
+  );
   const port = (server.address() as AddressInfo).port;
   return {
     url: (path) => `http://127.0.0.1:${port}${path}`,
@@ -68,6 +83,10 @@ export async function startHttpServer(t: Teardown): Promise<HttpServer> {
 function readSlice(file: string, start: number, end: number): Buffer {
   const buf = Buffer.alloc(end - start);
   const fd = openSync(file, 'r');
-  try { readSync(fd, buf, 0, buf.length, start); } finally { closeSync(fd); }
+  try {
+    readSync(fd, buf, 0, buf.length, start);
+  } finally {
+    closeSync(fd);
+  }
   return buf;
 }

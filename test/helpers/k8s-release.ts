@@ -6,7 +6,7 @@
 // so the run's comparison of declared and real writes is checked against a command that obeys it.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -42,8 +42,12 @@ function standIn(name: string, version: string): string {
       'case "$1" in',
       `  version) echo "kubeadm version: ${version}"; exit 0;;`,
       // init and reset write and erase exactly what kubestrap declares for them (no control plane runs).
-      `  init) for f in ${initWrites.join(' ')}; do case "$f" in *.conf|*.yaml|*.env) mkdir -p "$(dirname "$f")"; echo "stand-in kubeadm init" > "$f";; *) mkdir -p "$f"; echo x > "$f/stand-in";; esac; done; exit 0;;`,
-      `  reset) for f in ${KUBEADM_RESET_ERASES.map((e) => e.replace(/\*$/, '')).join(' ')}; do case "$f" in */) rm -rf "$f"* "$f".[!.]*;; *) rm -f "$f";; esac; done; exit 0;;`,
+      `  init) for f in ${
+        initWrites.join(' ')
+      }; do case "$f" in *.conf|*.yaml|*.env) mkdir -p "$(dirname "$f")"; echo "stand-in kubeadm init" > "$f";; *) mkdir -p "$f"; echo x > "$f/stand-in";; esac; done; exit 0;;`,
+      `  reset) for f in ${
+        KUBEADM_RESET_ERASES.map((e) => e.replace(/\*$/, '')).join(' ')
+      }; do case "$f" in */) rm -rf "$f"* "$f".[!.]*;; *) rm -f "$f";; esac; done; exit 0;;`,
       'esac',
       'echo "stand-in kubeadm: cannot $1 here" >&2; exit 1',
     ].join('\n'),
@@ -91,11 +95,27 @@ export async function startRelease(t: { after(fn: () => void | Promise<void>): v
     const path = (req.url ?? '').split('?')[0]!;
     requests.push(path);
     const body = files.get(path);
-    if (!body) { res.writeHead(404).end('not found'); return; }
+    if (!body) {
+      res.writeHead(404).end('not found');
+      return;
+    }
     res.writeHead(200, { 'content-length': body.length, 'content-type': 'application/octet-stream' }).end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections?.(); }));
+  t.after(() =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections?.();
+    })
+  );
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { binaryMirror: `${base}/release`, criToolsMirror: `${base}/cri-tools`, containerdMirror: `${base}/containerd`, runcMirror: `${base}/runc`, cniPluginsMirror: `${base}/cni`, files, requests };
+  return {
+    binaryMirror: `${base}/release`,
+    criToolsMirror: `${base}/cri-tools`,
+    containerdMirror: `${base}/containerd`,
+    runcMirror: `${base}/runc`,
+    cniPluginsMirror: `${base}/cni`,
+    files,
+    requests,
+  };
 }

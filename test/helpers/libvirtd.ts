@@ -5,8 +5,8 @@
 // `uri` reaches it from outside the namespace. Teardown destroys and undefines every domain and
 // network, stops every process of the namespace by PID, removes the bridges the daemon made, and the
 // firewall chains it added when they were not there before.
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, readlinkSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Teardown } from './dockerd.ts';
@@ -53,10 +53,18 @@ export async function startLibvirtd(t: Teardown): Promise<Libvirtd> {
   rmSync(join(dir, 'etc', 'qemu'), { recursive: true, force: true });
   execSync('mkdir', ['-p', join(dir, 'etc', 'qemu', 'networks', 'autostart')]);
   const sock = join(dir, 'sock');
-  writeFileSync(join(dir, 'libvirtd.conf'), [
-    `unix_sock_dir = "${sock}"`, 'unix_sock_group = "root"', 'unix_sock_rw_perms = "0700"',
-    'auth_unix_rw = "none"', 'auth_unix_ro = "none"', 'log_outputs = "3:stderr"', '',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'libvirtd.conf'),
+    [
+      `unix_sock_dir = "${sock}"`,
+      'unix_sock_group = "root"',
+      'unix_sock_rw_perms = "0700"',
+      'auth_unix_rw = "none"',
+      'auth_unix_ro = "none"',
+      'log_outputs = "3:stderr"',
+      '',
+    ].join('\n'),
+  );
   const chainsBefore = libvirtChains();
   // Chains a test's libvirtd creates on a machine that had none are the tests' to remove later.
   if (!chainsBefore.size) writeFileSync(join(testCacheDir(), 'libvirt-chains-from-tests'), '');
@@ -73,19 +81,35 @@ export async function startLibvirtd(t: Teardown): Promise<Libvirtd> {
   const uri = `qemu+unix:///system?socket=${sock}/libvirt-sock`;
   const virsh = (...args: string[]) => run('virsh', ['-c', uri, ...args], 60_000);
   const ownBridges = new Set<string>();
-  const lv: Libvirtd = { uri, dir, logDir: join(dir, 'log'), virsh, bridge: (name) => { ownBridges.add(name); return name; } };
+  const lv: Libvirtd = {
+    uri,
+    dir,
+    logDir: join(dir, 'log'),
+    virsh,
+    bridge: (name) => {
+      ownBridges.add(name);
+      return name;
+    },
+  };
 
   const linksBefore = hostLinks();
   t.after(async () => {
     const problems: string[] = [];
     const step = async (what: string, fn: () => Promise<void> | void) => {
-      try { await fn(); } catch (e) { problems.push(`${what}: ${(e as Error).message}`); }
+      try {
+        await fn();
+      } catch (e) {
+        problems.push(`${what}: ${(e as Error).message}`);
+      }
     };
     const bridges: string[] = [];
     // Domains first (they hold the networks' taps), then networks (their dnsmasq and bridges).
     await step('domains', async () => {
       const doms = (await virsh('list', '--all', '--name')).stdout.split('\n').map((s) => s.trim()).filter(Boolean);
-      for (const d of doms) { await virsh('destroy', d); await virsh('undefine', d, '--nvram'); }
+      for (const d of doms) {
+        await virsh('destroy', d);
+        await virsh('undefine', d, '--nvram');
+      }
     });
     await step('networks', async () => {
       const nets = (await virsh('net-list', '--all', '--name')).stdout.split('\n').map((s) => s.trim()).filter(Boolean);
@@ -105,7 +129,11 @@ export async function startLibvirtd(t: Teardown): Promise<Libvirtd> {
       }
     });
     await step('firewall', () => removeNewChains(chainsBefore));
-    if (!runDirExisted) { try { execSync('rmdir', ['/run/libvirt']); } catch { /* in use by another daemon now */ } }
+    if (!runDirExisted) {
+      try {
+        execSync('rmdir', ['/run/libvirt']);
+      } catch { /* in use by another daemon now */ }
+    }
     rmSync(dir, { recursive: true, force: true });
     const linksAfter = hostLinks().filter((l) => !linksBefore.includes(l) && (bridges.includes(l) || ownBridges.has(l)));
     if (linksAfter.length) problems.push(`interfaces left behind: ${linksAfter.join(', ')}`);
@@ -134,17 +162,37 @@ async function stopNamespace(dir: string, holder: ChildProcess): Promise<void> {
   };
   for (const f of ['libvirtd.started', 'virtlogd.started']) {
     const pid = Number(readOr(join(dir, f)));
-    if (pid > 0) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
+    if (pid > 0) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch { /* gone */ }
+    }
   }
   for (let i = 0; i < 100 && members().length; i++) {
-    if (i === 20) for (const pid of members()) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
-    if (i === 60) for (const pid of members()) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    if (i === 20) {
+      for (const pid of members()) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch { /* gone */ }
+      }
+    }
+    if (i === 60) {
+      for (const pid of members()) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch { /* gone */ }
+      }
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
 function nsOf(pid: number): string | undefined {
-  try { return readlinkSync(`/proc/${pid}/ns/mnt`); } catch { return undefined; }
+  try {
+    return readlinkSync(`/proc/${pid}/ns/mnt`);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The LIBVIRT_* chains (and the rules that jump to them) per table, as iptables-save shows them. */
@@ -152,7 +200,11 @@ export function libvirtChains(): Set<string> {
   const out = new Set<string>();
   for (const cmd of ['iptables-save', 'ip6tables-save']) {
     let text = '';
-    try { text = execSync(cmd, []); } catch { continue; }
+    try {
+      text = execSync(cmd, []);
+    } catch {
+      continue;
+    }
     let table = '';
     for (const line of text.split('\n')) {
       if (line.startsWith('*')) table = line.slice(1);
@@ -179,21 +231,28 @@ export function removeNewChains(before: Set<string>): void {
     const bin = cmd === 'iptables-save' ? 'iptables' : 'ip6tables';
     const rules = execSync(`${bin}-save`, ['-t', table]).split('\n').filter((l) => l.startsWith('-A ') && l.includes(`-j ${chain}`));
     for (const rule of rules) {
-      try { execSync(bin, ['-t', table, '-D', ...rule.slice(3).split(' ')]); } catch { /* already gone */ }
+      try {
+        execSync(bin, ['-t', table, '-D', ...rule.slice(3).split(' ')]);
+      } catch { /* already gone */ }
     }
   }
   for (const key of now) {
     if (before.has(key)) continue;
     const [cmd, table, chain] = key.split('|') as [string, string, string];
     const bin = cmd === 'iptables-save' ? 'iptables' : 'ip6tables';
-    try { execSync(bin, ['-t', table, '-F', chain]); execSync(bin, ['-t', table, '-X', chain]); } catch { /* in use */ }
+    try {
+      execSync(bin, ['-t', table, '-F', chain]);
+      execSync(bin, ['-t', table, '-X', chain]);
+    } catch { /* in use */ }
   }
   if (!libvirtChains().size) rmSync(marker, { force: true });
 }
 
 function libvirtdRunning(): boolean {
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try { if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'libvirtd') return true; } catch { /* gone */ }
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'libvirtd') return true;
+    } catch { /* gone */ }
   }
   return false;
 }
@@ -204,12 +263,21 @@ function execSync(bin: string, args: string[]): string {
 
 export function run(bin: string, args: string[], timeoutMs: number): Promise<{ ok: boolean; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(bin, args, { timeout: timeoutMs, encoding: 'utf8', maxBuffer: 16 << 20 }, (error, stdout, stderr) => resolve({ ok: !error, stdout: String(stdout), stderr: String(stderr) }));
+    execFile(
+      bin,
+      args,
+      { timeout: timeoutMs, encoding: 'utf8', maxBuffer: 16 << 20 },
+      (error, stdout, stderr) => resolve({ ok: !error, stdout: String(stdout), stderr: String(stderr) }),
+    );
   });
 }
 
 function readOr(path: string): string {
-  try { return readFileSync(path, 'utf8').trim(); } catch { return ''; }
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return '';
+  }
 }
 
 function tail(path: string): string {

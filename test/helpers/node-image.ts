@@ -3,7 +3,7 @@
 // boot systemd as PID 1 the way environment.md says works here.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -14,8 +14,21 @@ export const MMDEBSTRAP_INSTALL = 'apt-get install mmdebstrap';
 
 /** What a node needs to boot systemd, take SSH and run containerd. Later suites add to it. */
 export const NODE_PACKAGES: readonly string[] = [
-  'systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'sudo', 'iproute2', 'ca-certificates', 'procps',
-  'kmod', 'containerd', 'runc', 'conntrack', 'socat', 'ethtool', 'iptables',
+  'systemd',
+  'systemd-sysv',
+  'dbus',
+  'openssh-server',
+  'sudo',
+  'iproute2',
+  'ca-certificates',
+  'procps',
+  'kmod',
+  'containerd',
+  'runc',
+  'conntrack',
+  'socat',
+  'ethtool',
+  'iptables',
 ];
 
 export interface NodeImageOptions {
@@ -37,8 +50,11 @@ const BUILD_REVISION = 1;
 const SSH_DROP_IN = '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n';
 const BUILD_ARGS = [
   '--variant=minbase',
-  '--dpkgopt=path-exclude=/usr/share/doc/*', '--dpkgopt=path-include=/usr/share/doc/*/copyright',
-  '--dpkgopt=path-exclude=/usr/share/man/*', '--dpkgopt=path-exclude=/usr/share/info/*', '--dpkgopt=path-exclude=/usr/share/locale/*',
+  '--dpkgopt=path-exclude=/usr/share/doc/*',
+  '--dpkgopt=path-include=/usr/share/doc/*/copyright',
+  '--dpkgopt=path-exclude=/usr/share/man/*',
+  '--dpkgopt=path-exclude=/usr/share/info/*',
+  '--dpkgopt=path-exclude=/usr/share/locale/*',
   '--customize-hook=rm -f "$1"/etc/ssh/ssh_host_*',
   `--customize-hook=mkdir -p "$1"/etc/systemd/system/ssh.service.d && printf '%s' '${SSH_DROP_IN}' > "$1"/etc/systemd/system/ssh.service.d/host-keys.conf`,
 ];
@@ -82,7 +98,11 @@ export async function nodeRootfs(opts: NodeImageOptions = {}): Promise<NodeRootf
   const sources = aptSources(suite);
   const version = await output('mmdebstrap', ['--version']);
   const key = createHash('sha256').update(JSON.stringify({
-    BUILD_REVISION, suite, packages, BUILD_ARGS, version,
+    BUILD_REVISION,
+    suite,
+    packages,
+    BUILD_ARGS,
+    version,
     sources: sources.map((f) => readFileSync(f, 'utf8')),
   })).digest('hex').slice(0, 16);
   const dir = testCacheDir();
@@ -122,7 +142,9 @@ export async function nodeImage(socket: string, opts: NodeImageOptions = {}): Pr
   const progress = await docker.importImage(tarball);
   const text = await new Promise<string>((resolve, reject) => {
     let all = '';
-    progress.on('data', (b: Buffer) => { all += b.toString('utf8'); });
+    progress.on('data', (b: Buffer) => {
+      all += b.toString('utf8');
+    });
     progress.on('end', () => resolve(all));
     progress.on('error', reject);
   });
@@ -152,21 +174,32 @@ export interface NodeContainer {
  * systemd reports running (or degraded), and removes container and network when the test ends.
  * `--privileged` fails on these machines (no CAP_SYS_RESOURCE): explicit capabilities instead.
  */
-export async function startNodeContainer(t: Teardown, socket: string, image: string, name: string, opts: { volumes?: readonly string[]; nestedContainers?: boolean } = {}): Promise<NodeContainer> {
+export async function startNodeContainer(
+  t: Teardown,
+  socket: string,
+  image: string,
+  name: string,
+  opts: { volumes?: readonly string[]; nestedContainers?: boolean } = {},
+): Promise<NodeContainer> {
   const docker = new Docker({ socketPath: socket });
   const network = `${name}-net`;
   const subnet = freeSubnet();
   const net = await docker.createNetwork({
-    Name: network, Driver: 'bridge', CheckDuplicate: true,
+    Name: network,
+    Driver: 'bridge',
+    CheckDuplicate: true,
     IPAM: { Config: [{ Subnet: subnet, Gateway: subnet.replace(/\.0\/24$/, '.1') }] },
   });
-  t.after(async () => { await net.remove().catch(() => {}); });
+  t.after(async () => {
+    await net.remove().catch(() => {});
+  });
   // The node's own cgroup namespace and /sys/fs/cgroup, made writable by a bind remount of its
   // own mounts only (tasks/container/privileges.ts): a bind of the host's /sys/fs/cgroup with the
   // host's cgroup namespace let systemd remount the host's cgroup tmpfs for the whole machine.
   // CgroupnsMode is API 1.41 but missing from @types/dockerode.
   const hostConfig: Docker.HostConfig & { CgroupnsMode: string; MaskedPaths?: string[]; ReadonlyPaths?: string[] } = {
-    CapAdd: ['ALL'], CapDrop: ['SYS_RESOURCE'],
+    CapAdd: ['ALL'],
+    CapDrop: ['SYS_RESOURCE'],
     SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
     // Nested containers need /proc and /sys unmasked (runc mounts its own proc): what the CLI's
     // --security-opt systempaths=unconfined sends; --privileged would too, and fails on these machines.
@@ -176,14 +209,22 @@ export async function startNodeContainer(t: Teardown, socket: string, image: str
     NetworkMode: network,
   };
   const container = await docker.createContainer({
-    name, Hostname: name, Image: image, Entrypoint: ['/bin/sh', '-c', CGROUP_RW_SCRIPT, 'kubestrap-node'], Cmd: ['/usr/lib/systemd/systemd'], StopSignal: 'SIGRTMIN+3',
-    Env: ['container=docker'], HostConfig: hostConfig,
+    name,
+    Hostname: name,
+    Image: image,
+    Entrypoint: ['/bin/sh', '-c', CGROUP_RW_SCRIPT, 'kubestrap-node'],
+    Cmd: ['/usr/lib/systemd/systemd'],
+    StopSignal: 'SIGRTMIN+3',
+    Env: ['container=docker'],
+    HostConfig: hostConfig,
     // Anonymous volumes (removed with the container): a runtime's overlayfs snapshots cannot sit
     // on the container's own overlay root, as kind and minikube know.
     ...(opts.volumes?.length ? { Volumes: Object.fromEntries(opts.volumes.map((v) => [v, {}])) } : {}),
   });
   // Registered after the network's: teardown runs in reverse, so the container goes first.
-  t.after(async () => { await container.remove({ force: true, v: true }).catch(() => {}); });
+  t.after(async () => {
+    await container.remove({ force: true, v: true }).catch(() => {});
+  });
   await container.start();
 
   const deadline = Date.now() + 90_000;
@@ -206,12 +247,20 @@ export async function execIn(docker: Docker, container: string, argv: string[]):
   const exec = await docker.getContainer(container).exec({ Cmd: argv, AttachStdout: true, AttachStderr: true });
   const stream = await exec.start({ hijack: true, stdin: false });
   const chunks = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
-  docker.modem.demuxStream(stream,
+  docker.modem.demuxStream(
+    stream,
     { write: (b: Buffer) => chunks.stdout.push(Buffer.from(b)) } as unknown as NodeJS.WritableStream,
-    { write: (b: Buffer) => chunks.stderr.push(Buffer.from(b)) } as unknown as NodeJS.WritableStream);
-  await new Promise<void>((resolve, reject) => { stream.on('end', () => resolve()); stream.on('error', reject); });
+    { write: (b: Buffer) => chunks.stderr.push(Buffer.from(b)) } as unknown as NodeJS.WritableStream,
+  );
+  await new Promise<void>((resolve, reject) => {
+    stream.on('end', () => resolve());
+    stream.on('error', reject);
+  });
   let info = await exec.inspect();
-  for (let i = 0; info.Running && i < 50; i++) { await new Promise((r) => setTimeout(r, 20)); info = await exec.inspect(); }
+  for (let i = 0; info.Running && i < 50; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    info = await exec.inspect();
+  }
   return { stdout: Buffer.concat(chunks.stdout).toString('utf8'), stderr: Buffer.concat(chunks.stderr).toString('utf8'), exitCode: info.ExitCode ?? null };
 }
 
@@ -219,7 +268,9 @@ async function containerLog(container: Docker.Container): Promise<string> {
   try {
     const buf = (await container.logs({ stdout: true, stderr: true, tail: 20 })) as unknown as Buffer;
     return buf.toString('utf8').replace(/[\x00-\x08]/g, '');
-  } catch { return '(no log)'; }
+  } catch {
+    return '(no log)';
+  }
 }
 
 /**
@@ -261,10 +312,15 @@ async function lock(path: string): Promise<() => void> {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     let holder = 0;
-    try { holder = Number(readFileSync(join(path, 'pid'), 'utf8')); } catch { /* being written */ }
+    try {
+      holder = Number(readFileSync(join(path, 'pid'), 'utf8'));
+    } catch { /* being written */ }
     const st = statSync(path, { throwIfNoEntry: false });
     const stale = holder > 0 ? !existsSync(`/proc/${holder}`) : !st || Date.now() - st.mtimeMs > 10_000;
-    if (stale) { rmSync(path, { recursive: true, force: true }); continue; }
+    if (stale) {
+      rmSync(path, { recursive: true, force: true });
+      continue;
+    }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${path} (held by PID ${holder})`);
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -274,8 +330,12 @@ function output(bin: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (b: Buffer) => { out += b.toString('utf8'); });
-    child.stderr.on('data', (b: Buffer) => { out += b.toString('utf8'); });
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString('utf8');
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      out += b.toString('utf8');
+    });
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`${bin} ${args.join(' ')} exited ${code}: ${out}`))));
   });
@@ -287,10 +347,16 @@ function run(bin: string, args: string[], log: string, timeoutMs: number): Promi
   return new Promise<void>((resolve, reject) => {
     const child = spawn(bin, args, { stdio: ['ignore', fd, fd] });
     const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      if (code === 0) { resolve(); return; }
+      if (code === 0) {
+        resolve();
+        return;
+      }
       const tail = readFileSync(log, 'utf8').trim().split('\n').slice(-20).join('\n');
       reject(new Error(`${bin} failed (${signal ?? `exit ${code}`}); see ${log}:\n${tail}`));
     });

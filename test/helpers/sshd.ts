@@ -1,8 +1,8 @@
 // A real OpenSSH server for one test: 127.0.0.1, a free port, its own config, host key and
 // authorized_keys in a temp dir, stopped by PID when the test ends (even on failure).
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -76,28 +76,31 @@ export async function startSshd(t: Hooks, opts: SshdOptions = {}): Promise<Sshd>
   chmodSync(authorized, 0o644);
   const log = join(dir, 'sshd.log');
 
-  for (let attempt = 0; ; attempt++) {
+  for (let attempt = 0;; attempt++) {
     const port = opts.port ?? (await freePort());
     const config = join(dir, 'sshd_config');
-    writeFileSync(config, [
-      'ListenAddress 127.0.0.1',
-      `Port ${port}`,
-      ...Object.values(hostKeyFiles).map((f) => `HostKey ${f}`),
-      `AuthorizedKeysFile ${authorized}`,
-      `PidFile ${join(dir, 'sshd.pid')}`,
-      'UsePAM no',
-      'StrictModes no',
-      `MaxSessions ${opts.maxSessions ?? 64}`,
-      'MaxStartups 64:30:128',
-      'PubkeyAuthentication yes',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'PermitRootLogin prohibit-password',
-      // bash skips ~/.bashrc for SSH commands when SHLVL is set (root's starts pyenv: +150 ms each).
-      'SetEnv SHLVL=1',
-      'LogLevel VERBOSE',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      config,
+      [
+        'ListenAddress 127.0.0.1',
+        `Port ${port}`,
+        ...Object.values(hostKeyFiles).map((f) => `HostKey ${f}`),
+        `AuthorizedKeysFile ${authorized}`,
+        `PidFile ${join(dir, 'sshd.pid')}`,
+        'UsePAM no',
+        'StrictModes no',
+        `MaxSessions ${opts.maxSessions ?? 64}`,
+        'MaxStartups 64:30:128',
+        'PubkeyAuthentication yes',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'PermitRootLogin prohibit-password',
+        // bash skips ~/.bashrc for SSH commands when SHLVL is set (root's starts pyenv: +150 ms each).
+        'SetEnv SHLVL=1',
+        'LogLevel VERBOSE',
+        '',
+      ].join('\n'),
+    );
     writeFileSync(log, '');
     const child = spawn(SSHD, ['-D', '-f', config, '-E', log], { stdio: 'ignore' });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -111,7 +114,11 @@ export async function startSshd(t: Hooks, opts: SshdOptions = {}): Promise<Sshd>
       throw new Error(`sshd did not start on 127.0.0.1:${port}:\n${text}`);
     }
     return {
-      address: '127.0.0.1', port, pid: child.pid!, dir, key,
+      address: '127.0.0.1',
+      port,
+      pid: child.pid!,
+      dir,
+      key,
       hostPublicKey: readFileSync(`${Object.values(hostKeyFiles)[0]}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' '),
       hostKeyFiles: Object.fromEntries(Object.entries(hostKeyFiles).map(([k, f]) => [k, `${f}.pub`])),
       log: () => readFileSync(log, 'utf8'),
@@ -133,7 +140,11 @@ export function createTestUser(t: Hooks): TestUser {
   // '*' rather than useradd's locked '!': with UsePAM no, sshd refuses locked accounts.
   retryLocked(() => execFileSync('useradd', ['-M', '-d', home, '-s', '/bin/sh', '-p', '*', '-U', name], { stdio: 'pipe' }));
   t.after(() => {
-    try { retryLocked(() => execFileSync('userdel', ['-f', name], { stdio: 'pipe' })); } finally { rmSync(base, { recursive: true, force: true }); }
+    try {
+      retryLocked(() => execFileSync('userdel', ['-f', name], { stdio: 'pipe' }));
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
   });
   const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
   mkdirSync(home, { mode: 0o755 });
@@ -143,8 +154,11 @@ export function createTestUser(t: Hooks): TestUser {
 
 /** useradd and userdel fail while another process holds /etc/passwd's lock: try again shortly. */
 function retryLocked(fn: () => void): void {
-  for (let i = 0; ; i++) {
-    try { fn(); return; } catch (e) {
+  for (let i = 0;; i++) {
+    try {
+      fn();
+      return;
+    } catch (e) {
       const msg = String((e as { stderr?: Buffer }).stderr ?? e);
       if (i >= 20 || !/lock|try again/i.test(msg)) throw new Error(`${msg.trim()}`);
       execFileSync('sleep', ['0.2']);
@@ -180,7 +194,10 @@ async function waitForBanner(port: number, timeoutMs: number): Promise<boolean> 
   while (Date.now() < deadline) {
     const ok = await new Promise<boolean>((resolve) => {
       const sock = connect({ host: '127.0.0.1', port });
-      const done = (v: boolean) => { sock.destroy(); resolve(v); };
+      const done = (v: boolean) => {
+        sock.destroy();
+        resolve(v);
+      };
       sock.setTimeout(1000, () => done(false));
       sock.once('data', (b: Buffer) => done(b.toString('latin1').startsWith('SSH-')));
       sock.once('error', () => done(false));

@@ -10,7 +10,7 @@ import { missingCaps } from '../../tasks/container/privileges.ts';
 import { scrubSecrets } from '../../tasks/container/secrets.ts';
 import { mergeKubeconfig } from '../../tasks/container-kubeconfig.ts';
 import { fullReference, nodeReference } from '../../tasks/load-image.ts';
-import { USER_KUBECONFIG, adminConf } from '../fixtures/kubeconfigs.ts';
+import { adminConf, USER_KUBECONFIG } from '../fixtures/kubeconfigs.ts';
 
 describe('container driver pieces', () => {
   it('subnets: overlap, private ranges, node addresses', () => {
@@ -31,8 +31,13 @@ describe('container driver pieces', () => {
   });
 
   it('scrubs bootstrap tokens, certificate keys and CA hashes', () => {
-    const line = `kubeadm join 192.168.49.2:8443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:${'a'.repeat(64)} --certificate-key ${'b'.repeat(64)}`;
-    assert.equal(scrubSecrets(line), 'kubeadm join 192.168.49.2:8443 --token <secret:bootstrap-token> --discovery-token-ca-cert-hash <secret:ca-cert-hash> --certificate-key <secret:certificate-key>');
+    const line = `kubeadm join 192.168.49.2:8443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:${'a'.repeat(64)} --certificate-key ${
+      'b'.repeat(64)
+    }`;
+    assert.equal(
+      scrubSecrets(line),
+      'kubeadm join 192.168.49.2:8443 --token <secret:bootstrap-token> --discovery-token-ca-cert-hash <secret:ca-cert-hash> --certificate-key <secret:certificate-key>',
+    );
   });
 
   it('names images the way containerd lists them', () => {
@@ -62,23 +67,67 @@ describe('container driver pieces', () => {
     assert.equal(merged['current-context'], 'demo');
     // Merging again replaces, never duplicates.
     const again = parse(mergeKubeconfig(mergeKubeconfig(mine, admin, 'demo', 'https://127.0.0.1:1'), admin, 'demo', 'https://127.0.0.1:2'));
-    assert.deepEqual(again.clusters.map((c: { name: string; cluster: { server: string } }) => `${c.name} ${c.cluster.server}`), ['work https://work:6443', 'demo https://127.0.0.1:2']);
+    assert.deepEqual(again.clusters.map((c: { name: string; cluster: { server: string } }) => `${c.name} ${c.cluster.server}`), [
+      'work https://work:6443',
+      'demo https://127.0.0.1:2',
+    ]);
   });
 
   it('plans each Engine API call as its docker or podman command line, every value quoted', () => {
     const docker = { engine: 'docker' as const, socket: '/var/run/docker.sock' };
     const podman = { engine: 'podman' as const, socket: '/tmp/p d/podman.sock' };
-    assert.equal(engineCommand(docker, { op: 'network.create', name: 'demo', subnet: '192.168.49.0/24', gateway: '192.168.49.1', labels: { a: 'b c' } }).text,
-      "docker network create --driver bridge --subnet 192.168.49.0/24 --gateway 192.168.49.1 --label 'a=b c' demo");
+    assert.equal(
+      engineCommand(docker, { op: 'network.create', name: 'demo', subnet: '192.168.49.0/24', gateway: '192.168.49.1', labels: { a: 'b c' } }).text,
+      "docker network create --driver bridge --subnet 192.168.49.0/24 --gateway 192.168.49.1 --label 'a=b c' demo",
+    );
     assert.equal(engineCommand(podman, { op: 'container.remove', name: 'demo-m02' }).text, "podman --url 'unix:///tmp/p d/podman.sock' rm -f -v demo-m02");
-    assert.equal(engineCommand(docker, { op: 'image.pipe', image: 'app:1', name: 'demo', argv: ['ctr', '-n', 'k8s.io', 'images', 'import', '-'] }).text,
-      'docker save app:1 | docker exec -i demo ctr -n k8s.io images import -');
-    assert.equal(engineCommand(docker, { op: 'container.exec', name: 'w', argv: ['sh', '-c', 'read -r x'], stdin: 'secret', stdinVar: 'JOIN' }).text,
-      `printf '%s\\n' "\${JOIN:?}" | docker exec -i w sh -c 'read -r x'`);
+    assert.equal(
+      engineCommand(docker, { op: 'image.pipe', image: 'app:1', name: 'demo', argv: ['ctr', '-n', 'k8s.io', 'images', 'import', '-'] }).text,
+      'docker save app:1 | docker exec -i demo ctr -n k8s.io images import -',
+    );
+    assert.equal(
+      engineCommand(docker, { op: 'container.exec', name: 'w', argv: ['sh', '-c', 'read -r x'], stdin: 'secret', stdinVar: 'JOIN' }).text,
+      `printf '%s\\n' "\${JOIN:?}" | docker exec -i w sh -c 'read -r x'`,
+    );
     const spec: RunSpec = {
-      name: 'n', hostname: 'n', image: 'img', labels: {}, network: 'net', ip: '10.0.0.2', privileged: true, capAdd: [], capDrop: [], securityOpt: [],
-      tmpfs: ['/run'], volumes: ['n:/var'], devices: [], env: ['container=docker'], publish: [{ hostIp: '127.0.0.1', hostPort: '', containerPort: 8443, protocol: 'tcp' }], args: ['/sbin/init'],
+      name: 'n',
+      hostname: 'n',
+      image: 'img',
+      labels: {},
+      network: 'net',
+      ip: '10.0.0.2',
+      privileged: true,
+      capAdd: [],
+      capDrop: [],
+      securityOpt: [],
+      tmpfs: ['/run'],
+      volumes: ['n:/var'],
+      devices: [],
+      env: ['container=docker'],
+      publish: [{ hostIp: '127.0.0.1', hostPort: '', containerPort: 8443, protocol: 'tcp' }],
+      args: ['/sbin/init'],
     };
-    assert.deepEqual(runArgs(spec), ['-d', '--name', 'n', '--hostname', 'n', '--privileged', '--tmpfs', '/run', '--volume', 'n:/var', '--network', 'net', '--ip', '10.0.0.2', '--env', 'container=docker', '--publish', '127.0.0.1::8443/tcp', 'img', '/sbin/init']);
+    assert.deepEqual(runArgs(spec), [
+      '-d',
+      '--name',
+      'n',
+      '--hostname',
+      'n',
+      '--privileged',
+      '--tmpfs',
+      '/run',
+      '--volume',
+      'n:/var',
+      '--network',
+      'net',
+      '--ip',
+      '10.0.0.2',
+      '--env',
+      'container=docker',
+      '--publish',
+      '127.0.0.1::8443/tcp',
+      'img',
+      '/sbin/init',
+    ]);
   });
 });

@@ -86,7 +86,9 @@ describe('a host that a step creates', () => {
   it('the whole kubeadm graph plans on a machine a step creates: nothing read from it, nothing overwritten', async (t) => {
     const dir = tempDir(t);
     const file = join(dir, 'cluster.yaml');
-    writeFileSync(file, `name: created-cluster
+    writeFileSync(
+      file,
+      `name: created-cluster
 options: [cluster]
 hosts:
   node:
@@ -101,7 +103,8 @@ steps:
     needs: [machine]
     forward: [cluster]
     with: { host: node, driver: docker }
-`);
+`,
+    );
     const r = await runCli(['plan', file, '--format', 'json', '--set', 'kubernetesVersion=v1.33.1'], { env: { KUBESTRAP_HOME: join(dir, 'home') }, cwd: dir });
     assert.equal(r.code, 0, r.stderr);
     const p = JSON.parse(r.stdout) as PlanDocument;
@@ -109,7 +112,11 @@ steps:
     const preflight = p.steps.find((s) => s.id === 'node.preflight')!;
     assert.ok(preflight.notes?.some((n) => /does not exist yet \(step machine creates it\)/.test(n.message)), JSON.stringify(preflight.notes));
     const node = p.steps.filter((s) => s.host === 'docker:kubestrap-never-created').flatMap((s) => s.effects);
-    assert.deepEqual(node.filter((e) => e.kind === 'write' && e.exists).map((e) => e.kind === 'write' && e.path), [], 'a fresh machine has no files to overwrite');
+    assert.deepEqual(
+      node.filter((e) => e.kind === 'write' && e.exists).map((e) => e.kind === 'write' && e.path),
+      [],
+      'a fresh machine has no files to overwrite',
+    );
     // The version forwarded once from the including recipe reaches the included steps.
     assert.ok(node.some((e) => e.kind === 'write' && e.path === '/var/lib/kubestrap/binaries/v1.33.1/kubelet'));
   });

@@ -8,12 +8,26 @@ import type { Effect } from '../../core/effects.ts';
 
 const exec = (command: string, sudo = false): Effect => ({ kind: 'exec', host: 'local', command, sudo });
 const write = (path: string, content: string, extra: Partial<Extract<Effect, { kind: 'write' }>> = {}): Effect => ({
-  kind: 'write', host: 'local', path, mode: '0644', sudo: false, exists: false, sha256: `sha-${content}`, bytes: content.length, content, ...extra,
+  kind: 'write',
+  host: 'local',
+  path,
+  mode: '0644',
+  sudo: false,
+  exists: false,
+  sha256: `sha-${content}`,
+  bytes: content.length,
+  content,
+  ...extra,
 });
 const probe = (command: string): Effect => ({ kind: 'probe', host: 'local', command, readOnly: true });
 
 function refused(fn: () => void): RefusedError {
-  try { fn(); } catch (e) { assert.ok(e instanceof RefusedError); return e; }
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof RefusedError);
+    return e;
+  }
   assert.fail('expected a refusal');
 }
 

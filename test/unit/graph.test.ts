@@ -11,7 +11,8 @@ import { UserError } from '../../core/errors.ts';
 import { tempDir } from '../helpers/env.ts';
 
 const noop = defineTask({
-  name: 'noop', description: 'does nothing',
+  name: 'noop',
+  description: 'does nothing',
   params: { label: { type: 'string', default: '' }, count: { type: 'number', default: 0 } },
   run() {},
 });
@@ -34,7 +35,9 @@ async function graphOf(file: string, overrides: Record<string, unknown> = {}): P
 }
 
 async function failure(file: string, overrides: Record<string, unknown> = {}): Promise<UserError> {
-  try { await graphOf(file, overrides); } catch (e) {
+  try {
+    await graphOf(file, overrides);
+  } catch (e) {
     assert.ok(e instanceof UserError, `expected a UserError, got ${e}`);
     return e;
   }
@@ -227,7 +230,8 @@ steps:
 
   it('outputs of a step that does not exist name the nearest one', async (t) => {
     const file = recipes(t, {
-      'r.yaml': 'name: refs\nsteps:\n  - { id: alpha, task: noop }\n  - { id: c, task: noop, needs: [alpha], with: { label: "${{ steps.alpah.outputs.x }}" } }\n',
+      'r.yaml':
+        'name: refs\nsteps:\n  - { id: alpha, task: noop }\n  - { id: c, task: noop, needs: [alpha], with: { label: "${{ steps.alpah.outputs.x }}" } }\n',
     });
     const e = await failure(file);
     assert.equal(e.reason, 'TEMPLATE_INVALID');

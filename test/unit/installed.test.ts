@@ -9,7 +9,10 @@ import { hasBinary } from '../helpers/env.ts';
 const sh = (script: string, ...args: string[]) => spawnSync('sh', ['-c', script, 'sh', ...args], { encoding: 'utf8' }).stdout;
 
 test('the runtime binaries probe answers as the one-by-one commands do', (t) => {
-  if (!hasBinary('dpkg-query')) { t.skip('not a Debian system'); return; }
+  if (!hasBinary('dpkg-query')) {
+    t.skip('not a Debian system');
+    return;
+  }
   const found = parseBinaries(spawnSync('sh', ['-c', runtimeBinaries().command], { encoding: 'utf8' }).stdout);
   const expected = RUNTIME_BINARIES.flatMap((b) => {
     const path = sh('command -v "$1"', b).trim();

@@ -2,9 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir, missing } from '../helpers/env.ts';
+import { missing, tempDir } from '../helpers/env.ts';
 import { algorithmsFor, fingerprint, hostEntryName, keysFor, keyType, remember, verify } from '../../core/hosts/known-hosts.ts';
 
 const skip = missing(['ssh-keygen'], 'apt-get install openssh-client');
@@ -19,7 +19,11 @@ function newKey(dir: string, name: string, type = 'ed25519'): { line: string; bl
 /** The line numbers OpenSSH finds for a host name (ssh-keygen -F prints "# Host … found: line N"). */
 function opensshLines(file: string, name: string): number[] {
   let out = '';
-  try { out = execFileSync('ssh-keygen', ['-F', name, '-f', file], { encoding: 'utf8' }); } catch { return []; }
+  try {
+    out = execFileSync('ssh-keygen', ['-F', name, '-f', file], { encoding: 'utf8' });
+  } catch {
+    return [];
+  }
   return [...out.matchAll(/found: line (\d+)/g)].map((m) => Number(m[1]));
 }
 
@@ -27,17 +31,20 @@ test('finds the same entries as OpenSSH: plain, [host]:port, patterns, negation,
   const dir = tempDir(t);
   const a = newKey(dir, 'a'), b = newKey(dir, 'b'), c = newKey(dir, 'c', 'rsa');
   const file = join(dir, 'known_hosts');
-  writeFileSync(file, [
-    '# a comment',
-    `10.0.0.1 ${a.line}`,
-    `[10.0.0.1]:2222 ${b.line}`,
-    `node-*.example,!node-9.example ${c.line} comment here`,
-    `[127.0.0.1]:2200,other ${a.line}`,
-    `@revoked 10.0.0.7 ${b.line}`,
-    `@cert-authority *.example ${a.line}`,
-    '',
-    `node-?.lab ${b.line}`,
-  ].join('\n'));
+  writeFileSync(
+    file,
+    [
+      '# a comment',
+      `10.0.0.1 ${a.line}`,
+      `[10.0.0.1]:2222 ${b.line}`,
+      `node-*.example,!node-9.example ${c.line} comment here`,
+      `[127.0.0.1]:2200,other ${a.line}`,
+      `@revoked 10.0.0.7 ${b.line}`,
+      `@cert-authority *.example ${a.line}`,
+      '',
+      `node-?.lab ${b.line}`,
+    ].join('\n'),
+  );
   // Hash a copy with OpenSSH itself, so the |1|salt|hash lines are OpenSSH's, not ours.
   const hashed = join(dir, 'hashed');
   copyFileSync(file, hashed);
@@ -45,8 +52,17 @@ test('finds the same entries as OpenSSH: plain, [host]:port, patterns, negation,
   assert.match(readFileSync(hashed, 'utf8'), /^\|1\|/m);
 
   const cases: [string, number][] = [
-    ['10.0.0.1', 22], ['10.0.0.1', 2222], ['10.0.0.1', 2200], ['127.0.0.1', 2200], ['127.0.0.1', 22], ['other', 22],
-    ['node-1.example', 22], ['node-9.example', 22], ['node-12.lab', 22], ['node-1.lab', 22], ['10.0.0.7', 22],
+    ['10.0.0.1', 22],
+    ['10.0.0.1', 2222],
+    ['10.0.0.1', 2200],
+    ['127.0.0.1', 2200],
+    ['127.0.0.1', 22],
+    ['other', 22],
+    ['node-1.example', 22],
+    ['node-9.example', 22],
+    ['node-12.lab', 22],
+    ['node-1.lab', 22],
+    ['10.0.0.7', 22],
   ];
   let found = 0;
   for (const [host, port] of cases) {

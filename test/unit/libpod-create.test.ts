@@ -7,12 +7,32 @@ import { libpodCreateBody, signalNumber } from '../../core/libpod-create.ts';
 describe('libpod create body', () => {
   it('maps a node spec field by field', () => {
     const body = libpodCreateBody({
-      name: 'n', hostname: 'n', image: 'img', labels: { a: 'b' }, network: 'net', ip: '192.168.49.2',
-      privileged: false, capAdd: ['ALL'], capDrop: ['SYS_RESOURCE'], securityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
-      cgroupns: 'private', tmpfs: ['/run', '/tmp:size=64m,mode=1777'], volumes: ['/lib/modules:/lib/modules:ro', 'n:/var:exec'],
-      devices: ['/dev/kmsg'], env: ['container=podman', 'X=a=b'], stopSignal: 'SIGRTMIN+3', cpus: 1.5, memoryMb: 2048,
-      publish: [{ hostIp: '127.0.0.1', hostPort: '', containerPort: 8443, protocol: 'tcp' }, { hostIp: '0.0.0.0', hostPort: 80, containerPort: 30080, protocol: 'tcp' }],
-      entrypoint: '/bin/sh', args: ['-c', 'x'],
+      name: 'n',
+      hostname: 'n',
+      image: 'img',
+      labels: { a: 'b' },
+      network: 'net',
+      ip: '192.168.49.2',
+      privileged: false,
+      capAdd: ['ALL'],
+      capDrop: ['SYS_RESOURCE'],
+      securityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
+      cgroupns: 'private',
+      tmpfs: ['/run', '/tmp:size=64m,mode=1777'],
+      volumes: ['/lib/modules:/lib/modules:ro', 'n:/var:exec'],
+      devices: ['/dev/kmsg'],
+      env: ['container=podman', 'X=a=b'],
+      stopSignal: 'SIGRTMIN+3',
+      cpus: 1.5,
+      memoryMb: 2048,
+      publish: [{ hostIp: '127.0.0.1', hostPort: '', containerPort: 8443, protocol: 'tcp' }, {
+        hostIp: '0.0.0.0',
+        hostPort: 80,
+        containerPort: 30080,
+        protocol: 'tcp',
+      }],
+      entrypoint: '/bin/sh',
+      args: ['-c', 'x'],
     });
     assert.deepEqual(body.cgroupns, { nsmode: 'private' });
     assert.deepEqual(body.mounts, [
@@ -40,6 +60,26 @@ describe('libpod create body', () => {
   });
 
   it('refuses a security option it cannot carry over', () => {
-    assert.throws(() => libpodCreateBody({ name: 'n', hostname: 'n', image: 'i', labels: {}, network: 'x', privileged: true, capAdd: [], capDrop: [], securityOpt: ['no-new-privileges'], tmpfs: [], volumes: [], devices: [], env: [], publish: [], args: [] }), /no-new-privileges has no libpod equivalent/);
+    assert.throws(
+      () =>
+        libpodCreateBody({
+          name: 'n',
+          hostname: 'n',
+          image: 'i',
+          labels: {},
+          network: 'x',
+          privileged: true,
+          capAdd: [],
+          capDrop: [],
+          securityOpt: ['no-new-privileges'],
+          tmpfs: [],
+          volumes: [],
+          devices: [],
+          env: [],
+          publish: [],
+          args: [],
+        }),
+      /no-new-privileges has no libpod equivalent/,
+    );
   });
 });

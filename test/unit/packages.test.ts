@@ -78,18 +78,28 @@ The following package is going to be REMOVED:
 2 new packages to install, 1 to remove.
 `;
     assert.deepEqual(parseSimulation('zypper', 'install', out), {
-      install: [{ name: 'containerd', version: '' }, { name: 'runc', version: '' }], upgrade: [], downgrade: [], remove: [{ name: 'docker', version: '' }],
+      install: [{ name: 'containerd', version: '' }, { name: 'runc', version: '' }],
+      upgrade: [],
+      downgrade: [],
+      remove: [{ name: 'docker', version: '' }],
     });
   });
 
   it('apk --simulate and pacman --print', () => {
-    const apk = '(1/3) Installing runc (1.2.5-r0)\n(2/3) Upgrading containerd (1.7.20-r0 -> 1.7.27-r0)\n(3/3) Purging docker (27.3.1-r0)\nOK: 120 MiB in 80 packages\n';
+    const apk =
+      '(1/3) Installing runc (1.2.5-r0)\n(2/3) Upgrading containerd (1.7.20-r0 -> 1.7.27-r0)\n(3/3) Purging docker (27.3.1-r0)\nOK: 120 MiB in 80 packages\n';
     assert.deepEqual(parseSimulation('apk', 'install', apk), {
-      install: [{ name: 'runc', version: '1.2.5-r0' }], upgrade: [{ name: 'containerd', version: '1.7.27-r0', from: '1.7.20-r0' }], downgrade: [], remove: [{ name: 'docker', version: '27.3.1-r0' }],
+      install: [{ name: 'runc', version: '1.2.5-r0' }],
+      upgrade: [{ name: 'containerd', version: '1.7.27-r0', from: '1.7.20-r0' }],
+      downgrade: [],
+      remove: [{ name: 'docker', version: '27.3.1-r0' }],
     });
     const pacman = 'containerd 2.0.4-1\nrunc 1.2.6-1\n';
     assert.deepEqual(parseSimulation('pacman', 'install', pacman, new Map([['runc', '1.2.5-1']])), {
-      install: [{ name: 'containerd', version: '2.0.4-1' }], upgrade: [{ name: 'runc', version: '1.2.6-1', from: '1.2.5-1' }], downgrade: [], remove: [],
+      install: [{ name: 'containerd', version: '2.0.4-1' }],
+      upgrade: [{ name: 'runc', version: '1.2.6-1', from: '1.2.5-1' }],
+      downgrade: [],
+      remove: [],
     });
   });
 });
@@ -97,12 +107,22 @@ The following package is going to be REMOVED:
 describe("Debian's version order", () => {
   it('agrees with dpkg --compare-versions', (t) => {
     const pairs: [string, string][] = [
-      ['1.6.20~ds1-1+deb12u3', '1.7.25-1'], ['5:27.5.1-1~debian.12~bookworm', '20.10.24+dfsg1-1+deb12u1+b6'], ['1.0~rc1', '1.0'],
-      ['1.0', '1.0-0'], ['2.36-9+deb12u9', '2.36-9+deb12u13'], ['1:1.4.7-1+b2', '1.4.8'], ['1.2a', '1.2'], ['1.2.3', '1.2.3'], ['0.19.0-1', '0.19.0-1.1'],
+      ['1.6.20~ds1-1+deb12u3', '1.7.25-1'],
+      ['5:27.5.1-1~debian.12~bookworm', '20.10.24+dfsg1-1+deb12u1+b6'],
+      ['1.0~rc1', '1.0'],
+      ['1.0', '1.0-0'],
+      ['2.36-9+deb12u9', '2.36-9+deb12u13'],
+      ['1:1.4.7-1+b2', '1.4.8'],
+      ['1.2a', '1.2'],
+      ['1.2.3', '1.2.3'],
+      ['0.19.0-1', '0.19.0-1.1'],
     ];
     for (const [a, b] of pairs) {
       const ours = Math.sign(compareDebianVersions(a, b));
-      if (!hasBinary('dpkg')) { t.diagnostic('dpkg missing: compared with the expected table only'); continue; }
+      if (!hasBinary('dpkg')) {
+        t.diagnostic('dpkg missing: compared with the expected table only');
+        continue;
+      }
       const lt = spawnSync('dpkg', ['--compare-versions', a, 'lt', b]).status === 0;
       const eq = spawnSync('dpkg', ['--compare-versions', a, 'eq', b]).status === 0;
       assert.equal(ours, lt ? -1 : eq ? 0 : 1, `${a} vs ${b}`);
@@ -115,18 +135,34 @@ describe('the commands', () => {
   it('apt refuses removals unless the plan allowed them; names come after --', () => {
     const e = { manager: 'apt' as const, action: 'install' as const, names: ['containerd', 'runc'] };
     assert.equal(packagesCommand(e).text, 'env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends --no-remove -- containerd runc');
-    assert.equal(packagesCommand({ ...e, allowRemovals: true }).text, 'env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -- containerd runc');
-    assert.match(simulateCommand('apt', 'install', ['containerd']).text, /^sh -c 'export LC_ALL=C\n[^']*' apt-get -s install --no-install-recommends -- containerd$/);
+    assert.equal(
+      packagesCommand({ ...e, allowRemovals: true }).text,
+      'env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -- containerd runc',
+    );
+    assert.match(
+      simulateCommand('apt', 'install', ['containerd']).text,
+      /^sh -c 'export LC_ALL=C\n[^']*' apt-get -s install --no-install-recommends -- containerd$/,
+    );
     assert.equal(packagesCommand({ manager: 'dnf', action: 'install', names: ['containerd'] }).text, 'dnf install -y containerd');
-    assert.equal(packagesCommand({ manager: 'dnf', action: 'install', names: ['containerd'], allowRemovals: true }).text, 'dnf install -y --allowerasing containerd');
+    assert.equal(
+      packagesCommand({ manager: 'dnf', action: 'install', names: ['containerd'], allowRemovals: true }).text,
+      'dnf install -y --allowerasing containerd',
+    );
   });
 
   it("apt's simulation, run against this machine, answers as plain apt-get -s does, twice", (t) => {
-    if (!hasBinary('apt-get')) { t.skip('not a Debian system'); return; }
+    if (!hasBinary('apt-get')) {
+      t.skip('not a Debian system');
+      return;
+    }
     const home = join(tempDir(t), 'home');
     const names = ['conntrack', 'hello', 'dpkg'];
-    const plain = spawnSync('apt-get', ['-s', 'install', '--no-install-recommends', '--', ...names], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
-    const ours = () => spawnSync('sh', ['-c', simulateCommand('apt', 'install', names).text], { encoding: 'utf8', env: { ...process.env, KUBESTRAP_HOME: home } });
+    const plain = spawnSync('apt-get', ['-s', 'install', '--no-install-recommends', '--', ...names], {
+      encoding: 'utf8',
+      env: { ...process.env, LC_ALL: 'C' },
+    });
+    const ours = () =>
+      spawnSync('sh', ['-c', simulateCommand('apt', 'install', names).text], { encoding: 'utf8', env: { ...process.env, KUBESTRAP_HOME: home } });
     for (const r of [ours(), ours()]) assert.deepEqual([r.status, r.stdout], [plain.status, plain.stdout]);
     // Only where the system keeps no cache of its own does the simulation keep one under the home.
     const systemCache = spawnSync('apt-config', ['shell', 'c', 'Dir::Cache::pkgcache'], { encoding: 'utf8' }).stdout.trim();
@@ -134,7 +170,10 @@ describe('the commands', () => {
   });
 
   it("apt's answer comes from the cache while apt's and dpkg's state is unchanged, and from apt once dpkg's status changes", (t) => {
-    if (!hasBinary('apt-get') || !hasBinary('unshare') || !isRoot) { t.skip('needs a Debian system, unshare and root (a private mount namespace)'); return; }
+    if (!hasBinary('apt-get') || !hasBinary('unshare') || !isRoot) {
+      t.skip('needs a Debian system, unshare and root (a private mount namespace)');
+      return;
+    }
     const dir = tempDir(t);
     const home = join(dir, 'home');
     const names = ['socat'];
@@ -152,9 +191,17 @@ describe('the commands', () => {
     // seen only inside a private mount namespace: the host's file is not touched.
     const status = join(dir, 'status');
     const stanzas = readFileSync('/var/lib/dpkg/status', 'utf8').split(/\n\n+/).filter((st) => st.trim() && !/^Package: socat$/m.test(st));
-    writeFileSync(status, [...stanzas, 'Package: socat\nStatus: install ok installed\nPriority: optional\nVersion: 0.0.1~kubestrap\nArchitecture: amd64\nDescription: test\n'].join('\n\n'));
-    const inside = (cmd: string) => spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount --bind "$0" /var/lib/dpkg/status && ${cmd}`, status],
-      { encoding: 'utf8', env });
+    writeFileSync(
+      status,
+      [...stanzas, 'Package: socat\nStatus: install ok installed\nPriority: optional\nVersion: 0.0.1~kubestrap\nArchitecture: amd64\nDescription: test\n'].join(
+        '\n\n',
+      ),
+    );
+    const inside = (cmd: string) =>
+      spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount --bind "$0" /var/lib/dpkg/status && ${cmd}`, status], {
+        encoding: 'utf8',
+        env,
+      });
     const changed = inside(script);
     const plainChanged = inside(`apt-get ${plainArgs.join(' ')}`);
     assert.equal(changed.status, 0, changed.stderr);
@@ -165,7 +212,10 @@ describe('the commands', () => {
   });
 
   it('the package-state probe, run by sh against this machine', (t) => {
-    if (!hasBinary('dpkg-query')) { t.skip('not a Debian system'); return; }
+    if (!hasBinary('dpkg-query')) {
+      t.skip('not a Debian system');
+      return;
+    }
     const dir = tempDir(t);
     const script = join(dir, 'state.sh');
     writeFileSync(script, packageStateCommand(['dpkg', 'no-such-package-kubestrap']).text);
@@ -177,7 +227,10 @@ describe('the commands', () => {
 
   it('a package name that would be an option is refused (exit 2)', async (t) => {
     const dir = tempDir(t);
-    writeFileSync(join(dir, 'r.yaml'), 'name: bad-package\nsteps:\n  - id: p\n    task: install-packages\n    with: { names: ["-oDpkg::Pre-Invoke::=touch /tmp/x"] }\n');
+    writeFileSync(
+      join(dir, 'r.yaml'),
+      'name: bad-package\nsteps:\n  - id: p\n    task: install-packages\n    with: { names: ["-oDpkg::Pre-Invoke::=touch /tmp/x"] }\n',
+    );
     const r = await runCli(['plan', join(dir, 'r.yaml')], { env: { KUBESTRAP_HOME: join(dir, 'home') }, cwd: dir });
     assert.equal(r.code, 2, r.stderr + r.stdout);
     assert.match(r.stderr + r.stdout, /package name .* is not valid.*NAME_INVALID/);
@@ -186,12 +239,21 @@ describe('the commands', () => {
 
 describe('a run may not take away more than the audited plan listed', () => {
   const planned: PackageEffect = {
-    kind: 'package', host: 'local', names: ['containerd'], action: 'install', manager: 'apt', sudo: true, allowRemovals: true,
+    kind: 'package',
+    host: 'local',
+    names: ['containerd'],
+    action: 'install',
+    manager: 'apt',
+    sudo: true,
+    allowRemovals: true,
     transaction: { install: [{ name: 'containerd', version: '1.6.20' }], upgrade: [], downgrade: [], remove: [{ name: 'containerd.io', version: '1.7.25-1' }] },
   };
   it('same removals pass; a new one is drift', () => {
     new Expectation([planned]).match('pkgs', { ...planned });
-    const more: PackageEffect = { ...planned, transaction: { ...planned.transaction!, remove: [...planned.transaction!.remove, { name: 'docker-ce', version: '5:27.5.1-1' }] } };
+    const more: PackageEffect = {
+      ...planned,
+      transaction: { ...planned.transaction!, remove: [...planned.transaction!.remove, { name: 'docker-ce', version: '5:27.5.1-1' }] },
+    };
     assert.throws(() => new Expectation([planned]).match('pkgs', more), /PLAN|audited plan did not list/);
   });
 });

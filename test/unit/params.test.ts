@@ -43,7 +43,11 @@ describe('coerceParam', () => {
 
   it('strings: enum with did-you-mean, pattern on the whole value, placeholders pass', () => {
     assert.equal(coerceParam('t', 's', { type: 'string' }, 5), '5');
-    userError(() => coerceParam('t', 'rt', { type: 'string', enum: ['containerd', 'docker', 'cri-o'] }, 'containerdd'), 'PARAM_INVALID', /did you mean 'containerd'/);
+    userError(
+      () => coerceParam('t', 'rt', { type: 'string', enum: ['containerd', 'docker', 'cri-o'] }, 'containerdd'),
+      'PARAM_INVALID',
+      /did you mean 'containerd'/,
+    );
     userError(() => coerceParam('t', 'mode', { type: 'string', pattern: '0?[0-7]{3,4}' }, '0644; rm -rf /'), 'PARAM_INVALID', /must match/);
     assert.equal(coerceParam('t', 'mode', { type: 'string', pattern: '[0-9]+' }, '<output of vm>', true), '<output of vm>');
     // A value the user typed is never a placeholder: its pattern applies.
@@ -59,7 +63,8 @@ describe('coerceParam', () => {
 
 describe('resolveParams and defineTask', () => {
   const task = defineTask({
-    name: 'demo', description: 'd',
+    name: 'demo',
+    description: 'd',
     params: { path: { type: 'string' }, count: { type: 'number', default: 1 }, on: { type: 'boolean', default: false } },
     run() {},
   });
@@ -70,7 +75,11 @@ describe('resolveParams and defineTask', () => {
 
   it('refuses unknown (with nearest name) and missing parameters', () => {
     userError(() => resolveParams(task as never, { path: '/x', cuont: 2 }), 'PARAM_UNKNOWN');
-    try { resolveParams(task as never, { path: '/x', cuont: 2 }); } catch (e) { assert.equal((e as UserError).fix, "did you mean 'count'?"); }
+    try {
+      resolveParams(task as never, { path: '/x', cuont: 2 });
+    } catch (e) {
+      assert.equal((e as UserError).fix, "did you mean 'count'?");
+    }
     userError(() => resolveParams(task as never, {}), 'PARAM_MISSING', /needs parameter 'path'/);
   });
 
@@ -83,7 +92,9 @@ describe('resolveParams and defineTask', () => {
 });
 
 describe('recipe parameters from --set', () => {
-  const recipe = parseRecipe('/r.yaml', `name: r
+  const recipe = parseRecipe(
+    '/r.yaml',
+    `name: r
 params:
   n: 3
   flag: false
@@ -93,7 +104,8 @@ params:
   typed: { default: "x", type: string }
 steps:
   - { id: s, task: noop }
-`);
+`,
+  );
   const base = { profile: 'p', env: {} };
 
   it('converts each string to the type of the default or the declared type', () => {
@@ -106,7 +118,10 @@ steps:
   });
 
   it('refuses a bad value with the position of the parameter', () => {
-    try { recipeParams(recipe, { n: 'three' }, true, base); assert.fail('accepted'); } catch (e) {
+    try {
+      recipeParams(recipe, { n: 'three' }, true, base);
+      assert.fail('accepted');
+    } catch (e) {
       assert.ok(e instanceof UserError);
       assert.equal(e.reason, 'PARAM_INVALID');
       assert.deepEqual(e.where, { file: '/r.yaml', line: 3, column: 6 });
@@ -115,7 +130,10 @@ steps:
   });
 
   it('refuses unknown names with the nearest, and templates from the command line', () => {
-    try { recipeParams(recipe, { txt: 'x' }, true, base); assert.fail('accepted'); } catch (e) {
+    try {
+      recipeParams(recipe, { txt: 'x' }, true, base);
+      assert.fail('accepted');
+    } catch (e) {
       assert.equal((e as UserError).reason, 'PARAM_UNKNOWN');
       assert.equal((e as UserError).fix, "did you mean 'text'?");
     }
@@ -124,8 +142,14 @@ steps:
 
   it('reach the plan typed (CLI end to end)', async (t) => {
     const dir = tempDir(t);
-    writeFileSync(join(dir, 'r.yaml'), 'name: r\nparams:\n  n: 3\n  on: false\n  names: [a]\nsteps:\n  - { id: s, task: write-file, with: { path: /nonexistent-kubestrap/x, content: "${{ params.n }}" } }\n');
-    const r = await runCli(['plan', 'r.yaml', '--format', 'json', '--set', 'n=12', '--set', 'on=true', '--set', 'names=x,y'], { cwd: dir, env: { KUBESTRAP_HOME: join(dir, 'h') } });
+    writeFileSync(
+      join(dir, 'r.yaml'),
+      'name: r\nparams:\n  n: 3\n  on: false\n  names: [a]\nsteps:\n  - { id: s, task: write-file, with: { path: /nonexistent-kubestrap/x, content: "${{ params.n }}" } }\n',
+    );
+    const r = await runCli(['plan', 'r.yaml', '--format', 'json', '--set', 'n=12', '--set', 'on=true', '--set', 'names=x,y'], {
+      cwd: dir,
+      env: { KUBESTRAP_HOME: join(dir, 'h') },
+    });
     assert.equal(r.code, 0, r.stderr);
     const plan = JSON.parse(r.stdout);
     assert.deepEqual(plan.params, { n: 12, on: true, names: ['x', 'y'] });

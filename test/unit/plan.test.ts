@@ -4,14 +4,16 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { canonical, digestOf, driftBetween, planDigest, verifyPlan, type PlanDocument } from '../../core/plan.ts';
+import { canonical, digestOf, driftBetween, planDigest, type PlanDocument, verifyPlan } from '../../core/plan.ts';
 import { RefusedError, UserError } from '../../core/errors.ts';
 import { runCli } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/env.ts';
 
 async function planOf(t: { after(fn: () => void): void }, extra = ''): Promise<{ plan: PlanDocument; dir: string }> {
   const dir = tempDir(t);
-  writeFileSync(join(dir, 'r.yaml'), `name: digest
+  writeFileSync(
+    join(dir, 'r.yaml'),
+    `name: digest
 params:
   text: hello
 steps:
@@ -22,7 +24,8 @@ steps:
     task: run-command
     with: { argv: [touch, ${dir}/out/two], creates: ${dir}/out/two }
     needs: [one]
-${extra}`);
+${extra}`,
+  );
   const r = await runCli(['plan', join(dir, 'r.yaml'), '--format', 'json'], { env: { KUBESTRAP_HOME: join(dir, 'home') }, cwd: dir });
   assert.equal(r.code, 0, r.stderr);
   return { plan: JSON.parse(r.stdout) as PlanDocument, dir };
@@ -41,7 +44,7 @@ describe('plan digest', () => {
     assert.equal(planDigest(body), digest);
   });
 
-  it('ignores incidental readings: notes that are not blockers, an erased directory\'s size', async (t) => {
+  it("ignores incidental readings: notes that are not blockers, an erased directory's size", async (t) => {
     const { plan } = await planOf(t);
     const { digest, ...body } = clone(plan);
     body.steps[0]!.notes = [{ level: 'info', message: '1234 MiB free' }];
@@ -80,16 +83,37 @@ describe('verifyPlan', () => {
   it('refuses every kind of edit with PLAN_EDITED (exit 3)', async (t) => {
     const { plan } = await planOf(t);
     const edits: [string, (p: PlanDocument) => void][] = [
-      ['a command', (p) => { (p.steps[1]!.effects.find((e) => e.kind === 'exec') as { command: string }).command = 'touch /tmp/evil'; }],
-      ['sudo turned on', (p) => { (p.steps[1]!.effects.find((e) => e.kind === 'exec') as { sudo: boolean }).sudo = true; }],
-      ['file content', (p) => { (p.steps[0]!.effects.find((e) => e.kind === 'write') as { content: string }).content = 'evil\n'; }],
-      ['file mode', (p) => { (p.steps[0]!.effects.find((e) => e.kind === 'write') as { mode: string }).mode = '4777'; }],
-      ['a parameter', (p) => { p.params.text = 'evil'; }],
-      ['the profile', (p) => { p.profile = 'other'; }],
-      ['the recipe file', (p) => { p.recipeFile = '/tmp/evil.yaml'; }],
-      ['a step removed', (p) => { p.steps.pop(); }],
-      ['the summary', (p) => { p.summary.sudoCommands = 0; p.summary.commands = 99; }],
-      ['an extra field', (p) => { (p as unknown as Record<string, unknown>).extra = 1; }],
+      ['a command', (p) => {
+        (p.steps[1]!.effects.find((e) => e.kind === 'exec') as { command: string }).command = 'touch /tmp/evil';
+      }],
+      ['sudo turned on', (p) => {
+        (p.steps[1]!.effects.find((e) => e.kind === 'exec') as { sudo: boolean }).sudo = true;
+      }],
+      ['file content', (p) => {
+        (p.steps[0]!.effects.find((e) => e.kind === 'write') as { content: string }).content = 'evil\n';
+      }],
+      ['file mode', (p) => {
+        (p.steps[0]!.effects.find((e) => e.kind === 'write') as { mode: string }).mode = '4777';
+      }],
+      ['a parameter', (p) => {
+        p.params.text = 'evil';
+      }],
+      ['the profile', (p) => {
+        p.profile = 'other';
+      }],
+      ['the recipe file', (p) => {
+        p.recipeFile = '/tmp/evil.yaml';
+      }],
+      ['a step removed', (p) => {
+        p.steps.pop();
+      }],
+      ['the summary', (p) => {
+        p.summary.sudoCommands = 0;
+        p.summary.commands = 99;
+      }],
+      ['an extra field', (p) => {
+        (p as unknown as Record<string, unknown>).extra = 1;
+      }],
     ];
     for (const [what, edit] of edits) {
       const p = clone(plan);
@@ -111,7 +135,11 @@ describe('verifyPlan', () => {
 
   it('rejects what is not a plan as bad input (PLAN_INVALID, exit 2)', () => {
     for (const doc of [null, 3, 'x', [], { version: 2, steps: [], recipeFile: 'r', digest: 'd' }, { version: 1 }]) {
-      assert.throws(() => verifyPlan(doc, 'p.json'), (e: unknown) => e instanceof UserError && e.reason === 'PLAN_INVALID' && e.exitCode === 2, JSON.stringify(doc));
+      assert.throws(
+        () => verifyPlan(doc, 'p.json'),
+        (e: unknown) => e instanceof UserError && e.reason === 'PLAN_INVALID' && e.exitCode === 2,
+        JSON.stringify(doc),
+      );
     }
   });
 });

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, mkdirSync, statSync, utimesSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { checkProfileName, listProfiles, lockProfile, profileDir, readState, saveState } from '../../core/profile.ts';
@@ -10,7 +10,12 @@ import { RefusedError, UserError } from '../../core/errors.ts';
 import { tempDir } from '../helpers/env.ts';
 
 function refusal(fn: () => unknown): RefusedError {
-  try { fn(); } catch (e) { assert.ok(e instanceof RefusedError, String(e)); return e; }
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof RefusedError, String(e));
+    return e;
+  }
   assert.fail('expected a refusal');
 }
 

@@ -13,10 +13,74 @@ const cmd = (pieces: TemplateStringsArray, ...values: unknown[]) => buildCommand
 
 /** Every character the shell gives meaning to, alone and in company. */
 const NASTY = [
-  '', ' ', '  ', 'plain', 'a b', '\t', '\n', 'line1\nline2\n', "'", "''", '"', '\\', '\\\\n', '$', '$HOME', '${HOME}', '$(id)', '`id`',
-  ';', '; rm -rf /tmp/nothing', '&', '&&', '|', '||', '<', '>', '>>', '(', ')', '{', '}', '[', ']', '*', '?', '~', '~root', '#', '#comment',
-  '!', '!!', '=', 'a=b', '-', '--', '-n', '-e', '%', '%s', '^', ',', '.', '..', '/', '/etc/passwd', '*.ts', 'it\'s "quoted"',
-  "'\\''", 'back`tick', '\u00e9t\u00e9', '日本語', '😀', 'a\u200bb', '\r', '\x01\x7f', ' leading', 'trailing ', "'; touch /tmp/x; '",
+  '',
+  ' ',
+  '  ',
+  'plain',
+  'a b',
+  '\t',
+  '\n',
+  'line1\nline2\n',
+  "'",
+  "''",
+  '"',
+  '\\',
+  '\\\\n',
+  '$',
+  '$HOME',
+  '${HOME}',
+  '$(id)',
+  '`id`',
+  ';',
+  '; rm -rf /tmp/nothing',
+  '&',
+  '&&',
+  '|',
+  '||',
+  '<',
+  '>',
+  '>>',
+  '(',
+  ')',
+  '{',
+  '}',
+  '[',
+  ']',
+  '*',
+  '?',
+  '~',
+  '~root',
+  '#',
+  '#comment',
+  '!',
+  '!!',
+  '=',
+  'a=b',
+  '-',
+  '--',
+  '-n',
+  '-e',
+  '%',
+  '%s',
+  '^',
+  ',',
+  '.',
+  '..',
+  '/',
+  '/etc/passwd',
+  '*.ts',
+  'it\'s "quoted"',
+  "'\\''",
+  'back`tick',
+  '\u00e9t\u00e9',
+  '日本語',
+  '😀',
+  'a\u200bb',
+  '\r',
+  '\x01\x7f',
+  ' leading',
+  'trailing ',
+  "'; touch /tmp/x; '",
 ];
 
 /** Runs `printf '%s\0' WORDS` in a shell and returns the words it printed. */
@@ -29,7 +93,7 @@ function argvSeen(shell: string, words: readonly unknown[]): string[] {
 }
 
 function randomWord(rand: () => number): string {
-  const alphabet = [..." \t\n'\"\\$`;&|<>(){}[]*?~#!=%^,./-_aZ09é日😀"];
+  const alphabet = [...' \t\n\'"\\$`;&|<>(){}[]*?~#!=%^,./-_aZ09é日😀'];
   const n = Math.floor(rand() * 12);
   let s = '';
   for (let i = 0; i < n; i++) s += alphabet[Math.floor(rand() * alphabet.length)];
@@ -58,7 +122,7 @@ describe('quote', () => {
     assert.equal(quote('日本'), "'日本'");
   });
 
-  it('never uses bash-only $\'…\' quoting (commands run under dash)', () => {
+  it("never uses bash-only $'…' quoting (commands run under dash)", () => {
     for (const w of NASTY) assert.ok(!quote(w).startsWith("$'"), w);
   });
 

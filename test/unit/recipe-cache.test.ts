@@ -16,7 +16,11 @@ steps:
 `;
 
 function errorOf(cacheDir: string): UserError {
-  try { parseRecipe('/r/cached.yaml', TEXT, cacheDir); } catch (e) { return e as UserError; }
+  try {
+    parseRecipe('/r/cached.yaml', TEXT, cacheDir);
+  } catch (e) {
+    return e as UserError;
+  }
   throw new Error('expected an error');
 }
 

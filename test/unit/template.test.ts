@@ -1,7 +1,7 @@
 // ${{ … }} expressions: what they may name, how values keep their type, how errors read.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluate, hasTemplate, outputsLookup, referencedSteps, stepRef, TemplateError, type Scope } from '../../core/template.ts';
+import { evaluate, hasTemplate, outputsLookup, referencedSteps, type Scope, stepRef, TemplateError } from '../../core/template.ts';
 
 const scope = (over: Partial<Scope> = {}): Scope => ({
   params: { n: 3, flag: true, list: ['a', 'b'], text: 'hi', map: { k: 'v' } },
@@ -29,7 +29,10 @@ describe('evaluate', () => {
   });
 
   it('walks lists and mappings, leaving non-strings alone', () => {
-    assert.deepEqual(evaluate({ a: ['${{ params.text }}', 1, null, false], b: { c: '${{ profile }}' } }, scope()), { a: ['hi', 1, null, false], b: { c: 'dev' } });
+    assert.deepEqual(evaluate({ a: ['${{ params.text }}', 1, null, false], b: { c: '${{ profile }}' } }, scope()), {
+      a: ['hi', 1, null, false],
+      b: { c: 'dev' },
+    });
   });
 
   it('text without expressions is returned as it is, shell syntax and all', () => {
@@ -37,7 +40,16 @@ describe('evaluate', () => {
   });
 
   it('rejects what it does not know, naming the expression', () => {
-    const bad = ['${{ parms.n }}', '${{ params }}', '${{ params.n.x }}', '${{ profile.x }}', '${{ env }}', '${{ steps.a }}', '${{ steps.a.output.k }}', '${{ 1 + 1 }}'];
+    const bad = [
+      '${{ parms.n }}',
+      '${{ params }}',
+      '${{ params.n.x }}',
+      '${{ profile.x }}',
+      '${{ env }}',
+      '${{ steps.a }}',
+      '${{ steps.a.output.k }}',
+      '${{ 1 + 1 }}',
+    ];
     for (const b of bad) assert.throws(() => evaluate(b, scope()), TemplateError, b);
     assert.throws(() => evaluate('${{ params.missing }}', scope()), /the recipe has no parameter 'missing'/);
   });
@@ -49,7 +61,12 @@ describe('evaluate', () => {
 
   it('step outputs go through the scope, with dotted ids from includes', () => {
     const seen: string[] = [];
-    const s = scope({ step: (id, key) => { seen.push(`${id}|${key}`); return 'v'; } });
+    const s = scope({
+      step: (id, key) => {
+        seen.push(`${id}|${key}`);
+        return 'v';
+      },
+    });
     assert.equal(evaluate('${{ steps.vm.outputs.address }}:${{ steps.inc.node-1.outputs.port }}', s), 'v:v');
     assert.deepEqual(seen, ['vm|address', 'inc.node-1|port']);
   });
