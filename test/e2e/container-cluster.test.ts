@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { parse } from 'yaml';
 import { isMutating } from '../../core/effect-kinds.ts';
+import { controlPlaneName } from '../../tasks/k8s/hosts-file.ts';
 import type { Effect } from '../../core/effects.ts';
 import type { PlanDocument } from '../../core/plan.ts';
 import { quote } from '../../core/quote.ts';
@@ -138,6 +139,12 @@ for (const { engine, start, skip, subnet } of ENGINES) {
           const sh = async (script: string) => (await execIn(docker, n, ['sh', '-c', script])).stdout.trim();
           assert.match(await sh('systemctl is-system-running'), /^(running|degraded)$/, n);
           assert.equal(await sh('systemctl is-active containerd'), 'active', n);
+        }
+        // Every node resolves the control plane's name to the control plane (the join command names it).
+        const cpIp = Object.values((await docker.getContainer(profile).inspect()).NetworkSettings.Networks)[0]?.IPAddress;
+        for (const n of nodes) {
+          const line = (await execIn(docker, n, ['getent', 'hosts', controlPlaneName(profile)])).stdout.trim();
+          assert.equal(line.split(/\s+/)[0], cpIp, `${n}: ${line}`);
         }
         const pids = await Promise.all(nodes.map(async (n) => (await docker.getContainer(n).inspect()).State.Pid));
         // Each node in its own cgroup namespace: systemd in one sharing the host's would remount the

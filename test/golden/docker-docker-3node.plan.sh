@@ -133,6 +133,7 @@ withheld 'docker:demo is created by step cp-node: its steps run through kubestra
 withheld 'docker:demo is created by step cp-node: its steps run through kubestrap apply'
 
 # ── cp.cni (install-cni on docker:demo): change
+# info: the flannel manifest is applied after kubeadm init; its project publishes no checksum for it — pass --cni with the path of a manifest you reviewed to pin it
 withheld 'docker:demo is created by step cp-node: its steps run through kubestrap apply'
 
 # ── cp.runtime (install-runtime on docker:demo): change
@@ -155,7 +156,8 @@ withheld 'docker:demo is created by step cp-node: its steps run through kubestra
 # ── cp.init (kubeadm-init on docker:demo): change
 withheld 'docker:demo is created by step cp-node: its steps run through kubestrap apply'
 
-# ── cp.pod-network (apply-cni on docker:demo): already done, nothing to do
+# ── cp.pod-network (apply-cni on docker:demo): change
+withheld 'docker:demo is created by step cp-node: its steps run through kubestrap apply'
 
 # ── cp.kubeconfig (user-kubeconfig on docker:demo): change
 # info: the kubeconfig is /root/.kube/config on docker:demo: copy it here (e.g. with scp) to use kubectl from this machine
@@ -197,6 +199,7 @@ withheld 'docker:demo-m02 is created by step m02-node: its steps run through kub
 withheld 'docker:demo-m02 is created by step m02-node: its steps run through kubestrap apply'
 
 # ── m02.cni (install-cni on docker:demo-m02): change
+# info: the flannel manifest is applied after kubeadm init; its project publishes no checksum for it — pass --cni with the path of a manifest you reviewed to pin it
 withheld 'docker:demo-m02 is created by step m02-node: its steps run through kubestrap apply'
 
 # ── m02.runtime (install-runtime on docker:demo-m02): change
@@ -209,11 +212,6 @@ withheld 'docker:demo-m02 is created by step m02-node: its steps run through kub
 # ── m02.kubelet (configure-kubelet on docker:demo-m02): change
 # warn: /etc/resolv.conf does not exist: pods will have no DNS upstream — configure a resolver on this machine first
 withheld 'docker:demo-m02 is created by step m02-node: its steps run through kubestrap apply'
-
-# ── m02.control-plane-name (control-plane-name on docker:demo-m02): change
-withheld 'docker:demo-m02 is created by step m02-node: its steps run through kubestrap apply'
-
-# ── m02.pod-network (apply-cni on docker:demo-m02): already done, nothing to do
 
 # ── m03-node (provision-node): change
 # checked: docker -H unix:///run/engine.sock container inspect demo-m03
@@ -248,6 +246,7 @@ withheld 'docker:demo-m03 is created by step m03-node: its steps run through kub
 withheld 'docker:demo-m03 is created by step m03-node: its steps run through kubestrap apply'
 
 # ── m03.cni (install-cni on docker:demo-m03): change
+# info: the flannel manifest is applied after kubeadm init; its project publishes no checksum for it — pass --cni with the path of a manifest you reviewed to pin it
 withheld 'docker:demo-m03 is created by step m03-node: its steps run through kubestrap apply'
 
 # ── m03.runtime (install-runtime on docker:demo-m03): change
@@ -261,20 +260,21 @@ withheld 'docker:demo-m03 is created by step m03-node: its steps run through kub
 # warn: /etc/resolv.conf does not exist: pods will have no DNS upstream — configure a resolver on this machine first
 withheld 'docker:demo-m03 is created by step m03-node: its steps run through kubestrap apply'
 
-# ── m03.control-plane-name (control-plane-name on docker:demo-m03): change
-withheld 'docker:demo-m03 is created by step m03-node: its steps run through kubestrap apply'
-
-# ── m03.pod-network (apply-cni on docker:demo-m03): already done, nothing to do
-
 # ── kubeconfig (container-kubeconfig): change
 # info: kubectl --context demo reaches the cluster at https://127.0.0.1:<output of cp-node: the published API server port>
 # checked: docker -H unix:///run/engine.sock container inspect demo
 withheld 'the content of /home/alice/.kube/config is a secret'
 
+# ── m02-control-plane-name (control-plane-name on docker:demo-m02): change
+withheld 'docker:demo-m02 is created by step m02-node: its steps run through kubestrap apply'
+
 # ── m02-join (kubeadm-join): change
 # checked: docker -H unix:///run/engine.sock exec demo-m02 test -e /etc/kubernetes/kubelet.conf
 docker -H unix:///run/engine.sock exec demo /var/lib/kubestrap/binaries/v1.31.4/kubeadm token create --ttl 15m --print-join-command
 printf '%s\n' "${KUBESTRAP_JOIN_COMMAND:?}" | docker -H unix:///run/engine.sock exec -i demo-m02 sh -c 'read -r join; kubeadm=$1; shift; exec "$kubeadm" ${join#kubeadm } "$@"' kubeadm-join /var/lib/kubestrap/binaries/v1.31.4/kubeadm --node-name demo-m02 --cri-socket unix:///var/run/cri-dockerd.sock --ignore-preflight-errors=all
+
+# ── m03-control-plane-name (control-plane-name on docker:demo-m03): change
+withheld 'docker:demo-m03 is created by step m03-node: its steps run through kubestrap apply'
 
 # ── m03-join (kubeadm-join): change
 # checked: docker -H unix:///run/engine.sock exec demo-m03 test -e /etc/kubernetes/kubelet.conf

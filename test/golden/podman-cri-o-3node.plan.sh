@@ -133,6 +133,7 @@ withheld 'docker:demo is created by step cluster.cp-node: its steps run through 
 withheld 'docker:demo is created by step cluster.cp-node: its steps run through kubestrap apply'
 
 # ── cluster.cp.cni (install-cni on docker:demo): change
+# info: the flannel manifest is applied after kubeadm init; its project publishes no checksum for it — pass --cni with the path of a manifest you reviewed to pin it
 withheld 'docker:demo is created by step cluster.cp-node: its steps run through kubestrap apply'
 
 # ── cluster.cp.runtime (install-runtime on docker:demo): change
@@ -156,7 +157,8 @@ withheld 'docker:demo is created by step cluster.cp-node: its steps run through 
 # ── cluster.cp.init (kubeadm-init on docker:demo): change
 withheld 'docker:demo is created by step cluster.cp-node: its steps run through kubestrap apply'
 
-# ── cluster.cp.pod-network (apply-cni on docker:demo): already done, nothing to do
+# ── cluster.cp.pod-network (apply-cni on docker:demo): change
+withheld 'docker:demo is created by step cluster.cp-node: its steps run through kubestrap apply'
 
 # ── cluster.cp.kubeconfig (user-kubeconfig on docker:demo): change
 # info: the kubeconfig is /root/.kube/config on docker:demo: copy it here (e.g. with scp) to use kubectl from this machine
@@ -198,6 +200,7 @@ withheld 'docker:demo-m02 is created by step cluster.m02-node: its steps run thr
 withheld 'docker:demo-m02 is created by step cluster.m02-node: its steps run through kubestrap apply'
 
 # ── cluster.m02.cni (install-cni on docker:demo-m02): change
+# info: the flannel manifest is applied after kubeadm init; its project publishes no checksum for it — pass --cni with the path of a manifest you reviewed to pin it
 withheld 'docker:demo-m02 is created by step cluster.m02-node: its steps run through kubestrap apply'
 
 # ── cluster.m02.runtime (install-runtime on docker:demo-m02): change
@@ -211,11 +214,6 @@ withheld 'docker:demo-m02 is created by step cluster.m02-node: its steps run thr
 # ── cluster.m02.kubelet (configure-kubelet on docker:demo-m02): change
 # warn: /etc/resolv.conf does not exist: pods will have no DNS upstream — configure a resolver on this machine first
 withheld 'docker:demo-m02 is created by step cluster.m02-node: its steps run through kubestrap apply'
-
-# ── cluster.m02.control-plane-name (control-plane-name on docker:demo-m02): change
-withheld 'docker:demo-m02 is created by step cluster.m02-node: its steps run through kubestrap apply'
-
-# ── cluster.m02.pod-network (apply-cni on docker:demo-m02): already done, nothing to do
 
 # ── cluster.m03-node (provision-node): change
 # checked: podman --url unix:///run/engine.sock container inspect demo-m03
@@ -250,6 +248,7 @@ withheld 'docker:demo-m03 is created by step cluster.m03-node: its steps run thr
 withheld 'docker:demo-m03 is created by step cluster.m03-node: its steps run through kubestrap apply'
 
 # ── cluster.m03.cni (install-cni on docker:demo-m03): change
+# info: the flannel manifest is applied after kubeadm init; its project publishes no checksum for it — pass --cni with the path of a manifest you reviewed to pin it
 withheld 'docker:demo-m03 is created by step cluster.m03-node: its steps run through kubestrap apply'
 
 # ── cluster.m03.runtime (install-runtime on docker:demo-m03): change
@@ -264,20 +263,21 @@ withheld 'docker:demo-m03 is created by step cluster.m03-node: its steps run thr
 # warn: /etc/resolv.conf does not exist: pods will have no DNS upstream — configure a resolver on this machine first
 withheld 'docker:demo-m03 is created by step cluster.m03-node: its steps run through kubestrap apply'
 
-# ── cluster.m03.control-plane-name (control-plane-name on docker:demo-m03): change
-withheld 'docker:demo-m03 is created by step cluster.m03-node: its steps run through kubestrap apply'
-
-# ── cluster.m03.pod-network (apply-cni on docker:demo-m03): already done, nothing to do
-
 # ── cluster.kubeconfig (container-kubeconfig): change
 # info: kubectl --context demo reaches the cluster at https://127.0.0.1:<output of cluster.cp-node: the published API server port>
 # checked: podman --url unix:///run/engine.sock container inspect demo
 withheld 'the content of /home/alice/.kube/config is a secret'
 
+# ── cluster.m02-control-plane-name (control-plane-name on docker:demo-m02): change
+withheld 'docker:demo-m02 is created by step cluster.m02-node: its steps run through kubestrap apply'
+
 # ── cluster.m02-join (kubeadm-join): change
 # checked: podman --url unix:///run/engine.sock exec demo-m02 test -e /etc/kubernetes/kubelet.conf
 podman --url unix:///run/engine.sock exec demo /var/lib/kubestrap/binaries/v1.31.4/kubeadm token create --ttl 15m --print-join-command
 printf '%s\n' "${KUBESTRAP_JOIN_COMMAND:?}" | podman --url unix:///run/engine.sock exec -i demo-m02 sh -c 'read -r join; kubeadm=$1; shift; exec "$kubeadm" ${join#kubeadm } "$@"' kubeadm-join /var/lib/kubestrap/binaries/v1.31.4/kubeadm --node-name demo-m02 --cri-socket unix:///var/run/crio/crio.sock --ignore-preflight-errors=all
+
+# ── cluster.m03-control-plane-name (control-plane-name on docker:demo-m03): change
+withheld 'docker:demo-m03 is created by step cluster.m03-node: its steps run through kubestrap apply'
 
 # ── cluster.m03-join (kubeadm-join): change
 # checked: podman --url unix:///run/engine.sock exec demo-m03 test -e /etc/kubernetes/kubelet.conf
