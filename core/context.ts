@@ -63,6 +63,10 @@ export interface Declaration {
   watch?: readonly string[];
   /** How the comparison after a run names the command, e.g. 'kubeadm init'. */
   label?: string;
+  /** A secret fed on stdin (a join command): never part of the command, the plan or the events; `shownAs` names it there. */
+  stdin?: { value: string; shownAs: string };
+  /** The command prints a secret (a join command): its output is returned to the task only, never shown as it runs. */
+  quiet?: boolean;
 }
 
 export interface TaskContext {
@@ -606,17 +610,20 @@ export class StepContext implements TaskContext {
       sudo,
       ...(command.simple ? { simple: true } : {}),
       ...(declares.length ? { declares } : {}),
+      ...(declaration?.stdin ? { stdinVar: declaration.stdin.shownAs } : {}),
     };
     this.add(effect);
     this.execCount++;
     if (this.mode === 'plan') {
       return { stdout: placeholder(this.execCount === 1 ? this.step : `${this.step}#${this.execCount}`), stderr: '', exitCode: 0, ok: true };
     }
-    if (!declaration) return this.run(command, sudo);
+    const stdin = declaration?.stdin ? new TextEncoder().encode(`${declaration.stdin.value}\n`) : undefined;
+    // Nothing declared to compare afterwards (a quiet command, one fed a secret): just the command.
+    if (!declaration || !(declares.length || declaration.watch?.length)) return this.run(command, sudo, stdin, declaration?.quiet);
     // The backups of what it overwrites, then the command, then what it really did against what it said.
     for (const c of commandsFor(effect).slice(0, -1)) await this.run(c.command, c.sudo);
     const before = await this.listFiles(declaration.watch ?? []);
-    const result = await this.run(command, sudo);
+    const result = await this.run(command, sudo, stdin, declaration.quiet);
     await this.compareDeclared(declaration, declares, before);
     return result;
   }
@@ -677,18 +684,23 @@ export class StepContext implements TaskContext {
     else this.note('info', `${label} wrote and erased exactly the ${declares.length} declared paths`);
   }
 
-  private async run(command: Command, sudo: boolean, stdin?: Uint8Array): Promise<CommandResult> {
+  private async run(command: Command, sudo: boolean, stdin?: Uint8Array, quiet = false): Promise<CommandResult> {
     const facts = sudo ? await this.opts.host.facts() : undefined;
     const text = sudo ? asRoot(command, facts!.uid === 0) : command.text;
     // Whatever this command changes, no probe answer read before (or during) it still holds.
     this.view.changed();
     let r;
     try {
-      r = await this.opts.host.exec(text, { stdin, signal: this.signal, onLine: (s, l) => this.opts.onOutput(s, l) });
+      r = await this.opts.host.exec(text, {
+        stdin,
+        signal: this.signal,
+        ...(quiet ? {} : { onLine: (s: 'stdout' | 'stderr', l: string) => this.opts.onOutput(s, l) }),
+      });
     } finally {
       this.view.changed();
     }
-    if (r.exitCode !== 0) throw new ExecError(this.host, command.text, r.exitCode, r.stdout, r.stderr, r.signal);
+    // A quiet command's output is the secret it was run for: not even a failure shows it.
+    if (r.exitCode !== 0) throw new ExecError(this.host, command.text, r.exitCode, quiet ? '' : r.stdout, r.stderr, r.signal);
     return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode, ok: true };
   }
 

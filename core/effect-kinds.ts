@@ -46,13 +46,13 @@ export const EFFECT_KINDS: Kinds = {
       ...(e.declares ?? []).filter((d) => d.backup).map((d) => ({ command: backupCommand(declaredBase(d.path), d.backup!), sudo: e.sudo })),
       commandFor(e),
     ],
-    describe: (e, on) => `run${e.sudo ? ' as root' : ''}${on}: ${e.command}`,
+    describe: (e, on) => `run${e.sudo ? ' as root' : ''}${on}: ${e.command}${e.stdinVar ? ` (fed $${e.stdinVar}, a secret, on stdin)` : ''}`,
     sh: (e) => {
       if (hasPlaceholder(e.command)) return { comment: e.command, withheld: 'this command uses the output of an earlier command' };
       if (e.command.includes('<secret:')) return { comment: e.command, withheld: 'this command uses a secret' };
       return undefined;
     },
-    same: (p, a) => p.sudo === a.sudo && wildcard(p.command, a.command) && declaredPaths(p) === declaredPaths(a),
+    same: (p, a) => p.sudo === a.sudo && wildcard(p.command, a.command) && declaredPaths(p) === declaredPaths(a) && p.stdinVar === a.stdinVar,
     // What an opaque command declared counts like the writes and removes it stands for.
     count: (e, s) => {
       for (const d of e.declares ?? []) {

@@ -13,6 +13,8 @@ export interface ExecEffect {
   api?: true;
   /** What an opaque command declared it writes or erases, as found on the host when planned. */
   declares?: DeclaredPath[];
+  /** Fed a secret on stdin, never recorded: shown as the shell variable a reader would set to replay it. */
+  stdinVar?: string;
 }
 
 /**

@@ -161,6 +161,8 @@ export async function schedule(opts: ScheduleOptions): Promise<ScheduleResult> {
       } else {
         out = (await step.task.run(ctx, params as never)) ?? undefined;
       }
+      // Registered before anything shows the outputs: the step's result, the state file, a later step's command.
+      for (const k of step.task.secretOutputs ?? []) if (out?.[k] !== undefined) events.secrets.add(`${step.id}.${k}`, out[k]);
       outputs[step.id] = out ?? {};
       // A step whose run changed nothing (e.g. a write of content already there) is ok, not a change.
       const status = done || !ctx.record.effects.some(isMutating) ? 'ok' : 'change';

@@ -40,6 +40,8 @@ import loadImage from './load-image.ts';
 import containerKubeconfig from './container-kubeconfig.ts';
 import checkContainerEngine from './check-container-engine.ts';
 import kubeadmJoin from './kubeadm-join.ts';
+import kubeadmJoinCommand from './kubeadm-join-command.ts';
+import kubeadmJoinNode from './kubeadm-join-node.ts';
 
 export const builtinTasks: readonly Task[] = [
   checkVirt,
@@ -70,6 +72,8 @@ export const builtinTasks: readonly Task[] = [
   containerKubeconfig,
   checkContainerEngine,
   kubeadmJoin,
+  kubeadmJoinCommand,
+  kubeadmJoinNode,
   createLibvirtNetwork,
   provisionVm,
   deleteVm,

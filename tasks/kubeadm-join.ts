@@ -12,7 +12,7 @@ import { findRuntime } from '../runtimes/index.ts';
 
 export const JOIN_VAR = 'KUBESTRAP_JOIN_COMMAND';
 /** Runs the join command read from stdin with the node's own settings; kubeadm's path replaces the bare name. */
-const JOIN_SCRIPT = 'read -r join; kubeadm=$1; shift; exec "$kubeadm" ${join#kubeadm } "$@"';
+export const JOIN_SCRIPT = 'read -r join; kubeadm=$1; shift; exec "$kubeadm" ${join#kubeadm } "$@"';
 
 async function joined(ctx: TaskContext, p: { engine: string; socket: string; worker: string }): Promise<boolean> {
   return (await ctx.engine(endpoint(p), { op: 'container.probe', name: p.worker, argv: ['test', '-e', '/etc/kubernetes/kubelet.conf'] })).exitCode === 0;

@@ -63,7 +63,8 @@ function effectLines(e: Effect, host: HostInfo | undefined): string[] {
   }
   // What an opaque command declared, as comments before its backups and the command itself.
   const lines: string[] = e.kind === 'exec' ? (e.declares ?? []).map((d) => `# declared: ${c(declaredLine(d))}`) : [];
-  for (const c of commandsFor(e)) {
+  const commands = commandsFor(e);
+  for (const c of commands) {
     let text = c.sudo ? asRoot(c.command, (host?.uid ?? 1) === 0) : c.command.text;
     const remote = host && host.shellPrefix.length > 0;
     const script = quote(WRITE_FILE_SCRIPT);
@@ -74,6 +75,7 @@ function effectLines(e: Effect, host: HostInfo | undefined): string[] {
       text = `${host.shellPrefix.map(quote).join(' ')} "${dq(before)}$(shq "$WRITE_FILE")${dq(after)}"`;
     } else text = `${host.shellPrefix.map(quote).join(' ')} ${quote(text)}`;
     if (e.kind === 'write' && e.source) lines.push(`${text} < ${quote(e.source)}`);
+    else if (e.kind === 'exec' && e.stdinVar && c === commands.at(-1)) lines.push(`printf '%s\\n' "\${${e.stdinVar}:?set ${e.stdinVar} first}" | ${text}`);
     else if (e.kind === 'write') lines.push(...withStdin(text, e.content!));
     else lines.push(text);
   }

@@ -43,6 +43,17 @@ export function kubeadmInitWrites(v: { minor: number }): string[] {
   ];
 }
 
+/** What kubeadm join writes on a worker: its kubeconfig, the cluster's CA and the kubelet's settings. */
+export function kubeadmJoinWrites(v: { minor: number }): string[] {
+  return [
+    `${KUBERNETES_DIR}/kubelet.conf`,
+    `${KUBERNETES_DIR}/pki/ca.crt`,
+    `${KUBELET_DIR}/config.yaml`,
+    `${KUBELET_DIR}/kubeadm-flags.env`,
+    ...(v.minor >= 34 ? [`${KUBELET_DIR}/instance-config.yaml`] : []),
+  ];
+}
+
 /** What kubeadm reset erases: the kubeconfigs, the static pods, the kubelet's state, certificates and etcd data. */
 export const KUBEADM_RESET_ERASES = [
   ...['admin', 'super-admin', 'kubelet', 'bootstrap-kubelet', 'controller-manager', 'scheduler'].map((c) => `${KUBERNETES_DIR}/${c}.conf`),
