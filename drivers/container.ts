@@ -5,13 +5,11 @@ import { UserError } from '../core/errors.ts';
 import { type EngineKind, socketOf } from '../core/engine-api.ts';
 import { readState } from '../core/profile.ts';
 import type { Driver, DriverStatus } from './driver.ts';
+import { nodesOption, workerSlotOptions, workerSlots } from './nodes.ts';
 import { defineOption } from '../options/option.ts';
 import { text, wholeNumber } from '../options/parsers.ts';
 import { DEFAULT_BASE_IMAGE } from '../tasks/build-node-image.ts';
 import { SUBNET_SEARCH } from '../tasks/container/common.ts';
-
-/** Nodes a profile can have: the control plane and the worker slots of recipes/driver-docker.yaml. */
-export const MAX_NODES = 5;
 
 const DOCS: Record<EngineKind, string> = {
   docker: 'https://minikube.sigs.k8s.io/docs/drivers/docker/',
@@ -125,19 +123,7 @@ function portList(v: unknown): string[] {
 
 /** The options both drivers take (the same entries, so `start --help` names both for each flag). */
 export const containerOptions = [
-  defineOption({
-    flag: 'nodes',
-    key: 'nodes',
-    type: 'number',
-    default: 1,
-    arg: 'n',
-    help: `How many nodes: one control plane, the rest workers (at most ${MAX_NODES})`,
-    parse: (v) => {
-      const n = wholeNumber(1)(v);
-      if (n > MAX_NODES) throw new UserError('NODES_INVALID', `${n} nodes: a profile has 1 to ${MAX_NODES}`, { fix: 'e.g. --nodes 3' });
-      return n;
-    },
-  }),
+  nodesOption,
   defineOption({
     flag: 'cpus',
     key: 'cpus',
@@ -228,22 +214,8 @@ export const containerOptions = [
       return v;
     },
   }),
-  ...Array.from({ length: MAX_NODES - 1 }, (_, i) =>
-    defineOption({
-      key: `worker${i + 1}`,
-      type: 'boolean',
-      default: false,
-      help: `Node m${String(i + 2).padStart(2, '0')} (--nodes sets it)`,
-      parse: (v) => v === true || v === 'true',
-    })),
+  ...workerSlotOptions,
 ] as const;
-
-/** The worker slots of recipes/driver-docker.yaml that --nodes switches on. */
-export function workerSlots(params: Readonly<Record<string, unknown>>): Record<string, boolean> {
-  if (params.nodes === undefined) return {};
-  const n = Number(params.nodes);
-  return Object.fromEntries(Array.from({ length: MAX_NODES - 1 }, (_, i) => [`worker${i + 1}`, i + 1 < n]));
-}
 
 export function containerDriver(engine: EngineKind, def: Pick<Driver, 'priority' | 'description'>): Driver {
   return {

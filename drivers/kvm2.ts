@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import type { Driver } from './driver.ts';
 import { PRIORITY, probeLocal } from './driver.ts';
 import { kvmOptions } from './vm-options.ts';
+import { workerSlots } from './nodes.ts';
 
 const DOC = 'https://minikube.sigs.k8s.io/docs/drivers/kvm2/';
 
@@ -13,6 +14,7 @@ export const kvm2: Driver = {
   priority: PRIORITY.Preferred,
   description: 'a libvirt/KVM virtual machine (TCG emulation when KVM cannot run a guest)',
   options: kvmOptions,
+  derivedParams: workerSlots,
   startRecipe: 'driver-kvm2',
   deleteRecipe: 'delete-kvm2',
   async status() {

@@ -7,6 +7,7 @@ import { text, url, wholeNumber } from '../options/parsers.ts';
 import { checkNetworkName } from '../tasks/libvirt/network.ts';
 import { checkUri, DEFAULT_URI } from '../tasks/libvirt/virsh.ts';
 import { sizeMiB } from '../tasks/vm/size.ts';
+import { nodesOption, workerSlotOptions } from './nodes.ts';
 
 function flag(value: unknown): boolean {
   if (value === true || value === 'true') return true;
@@ -72,6 +73,8 @@ export const machineOptions = [
 
 export const kvmOptions = [
   ...machineOptions,
+  nodesOption,
+  ...workerSlotOptions,
   defineOption({
     flag: 'kvm-network',
     key: 'kvmNetwork',

@@ -56,7 +56,7 @@ interface Names {
 
 async function names(ctx: TaskContext, p: { name: string; network: string; home: string }): Promise<Names> {
   const domain = p.name || ctx.profile;
-  const dir = await machineDir(ctx, p.home);
+  const dir = await machineDir(ctx, p.home, domain);
   return { domain, network: p.network || `mk-${ctx.profile}`, dir, key: `${dir}/id_ed25519`, macs: domainMacs(domain) };
 }
 

@@ -126,6 +126,7 @@ const CASES: { name: string; recipe: string; params: Record<string, unknown>; on
     params: { kvmGpu: true, kvmHidden: true, network: 'lab', cpus: 4, memory: 8192, diskSize: '40g' },
     only: MACHINE,
   },
+  { name: 'kvm2-containerd-3node', recipe: 'driver-kvm2', params: { nodes: 3, worker1: true, worker2: true } },
   { name: 'qemu-containerd', recipe: 'driver-qemu', params: {} },
   { name: 'virtualbox-containerd', recipe: 'driver-virtualbox', params: {} },
   { name: 'delete-kvm2', recipe: 'delete-kvm2', params: {} },

@@ -27,10 +27,14 @@ export async function networkNames(ctx: TaskContext, uri: string): Promise<strin
   return r.ok ? r.stdout.split('\n').map((s) => s.trim()).filter(Boolean) : [];
 }
 
-/** $KUBESTRAP_HOME (or ~/.kubestrap) on the step's host, and the profile's machine directory in it. */
-export async function machineDir(ctx: TaskContext, home: string): Promise<string> {
+/**
+ * $KUBESTRAP_HOME (or ~/.kubestrap) on the step's host, and the machine directory in the profile's:
+ * `machine` for the profile's own (control-plane) machine, `machine-m02` for its worker PROFILE-m02.
+ */
+export async function machineDir(ctx: TaskContext, home: string, domain = ctx.profile): Promise<string> {
   const base = home || `${(await ctx.facts()).home}/.kubestrap`;
-  return `${base}/profiles/${ctx.profile}/machine`;
+  const node = domain === ctx.profile ? '' : `-${domain.startsWith(`${ctx.profile}-`) ? domain.slice(ctx.profile.length + 1) : domain}`;
+  return `${base}/profiles/${ctx.profile}/machine${node}`;
 }
 
 /** Lets libvirt know the connection works; a plan on a machine without it still shows every step. */

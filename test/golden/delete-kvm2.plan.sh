@@ -36,5 +36,6 @@ withheld() { echo "kubestrap: $1; use kubestrap apply" >&2; exit 1; }
 # ── vm (delete-vm): already done, nothing to do
 # info: no domain 'kubestrap' on qemu:///system
 # info: the VM image stays in the download cache for the next start
+# checked: virsh -c qemu:///system list --all --name
 # checked: virsh -c qemu:///system domstate kubestrap
 # checked: virsh -c qemu:///system net-info mk-kubestrap
