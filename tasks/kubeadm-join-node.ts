@@ -3,10 +3,9 @@
 // the shell variable a reader would set. kubeadm writes its files itself: they are declared, listed
 // in the plan and compared after the run, as for kubeadm init.
 import { defineTask } from '../core/task.ts';
-import { findRuntime } from '../runtimes/index.ts';
 import { binDir, kubeadmJoinWrites, kubeadmPath, KUBERNETES_DIR } from './k8s/paths.ts';
 import { parseKubernetesVersion } from './k8s/versions.ts';
-import { JOIN_SCRIPT, JOIN_VAR } from './kubeadm-join.ts';
+import { JOIN_SCRIPT, JOIN_VAR, joinFlags } from './kubeadm-join.ts';
 
 export default defineTask({
   name: 'kubeadm-join-node',
@@ -22,13 +21,7 @@ export default defineTask({
   },
   check: (ctx) => ctx.exists(`${KUBERNETES_DIR}/kubelet.conf`),
   async run(ctx, p) {
-    const args = [
-      '--node-name',
-      p.nodeName,
-      '--cri-socket',
-      findRuntime(p.runtime).criSocket,
-      ...(p.ignorePreflightErrors.length ? [`--ignore-preflight-errors=${p.ignorePreflightErrors.join(',')}`] : []),
-    ];
+    const args = joinFlags(p.nodeName, p.runtime, p.ignorePreflightErrors);
     const v = parseKubernetesVersion(p.kubernetesVersion);
     const bins = p.binDir || binDir(v.text);
     await ctx.declaring({

@@ -14,6 +14,17 @@ export const JOIN_VAR = 'KUBESTRAP_JOIN_COMMAND';
 /** Runs the join command read from stdin with the node's own settings; kubeadm's path replaces the bare name. */
 export const JOIN_SCRIPT = 'read -r join; kubeadm=$1; shift; exec "$kubeadm" ${join#kubeadm } "$@"';
 
+/** The worker's own settings after the control plane's join command: its name, CRI socket, preflight errors ignored. */
+export function joinFlags(nodeName: string, runtime: string, ignorePreflightErrors: readonly string[]): string[] {
+  return [
+    '--node-name',
+    nodeName,
+    '--cri-socket',
+    findRuntime(runtime).criSocket,
+    ...(ignorePreflightErrors.length ? [`--ignore-preflight-errors=${ignorePreflightErrors.join(',')}`] : []),
+  ];
+}
+
 async function joined(ctx: TaskContext, p: { engine: string; socket: string; worker: string }): Promise<boolean> {
   return (await ctx.engine(endpoint(p), { op: 'container.probe', name: p.worker, argv: ['test', '-e', '/etc/kubernetes/kubelet.conf'] })).exitCode === 0;
 }
@@ -44,13 +55,7 @@ export default defineTask({
       throw new Error(`kubeadm token create on ${p.controlPlane} failed (exit ${made.exitCode}): ${scrubSecrets(made.stderr.trim() || made.stdout.trim())}`);
     }
     const command = made.stdout.trim();
-    const args = [
-      '--node-name',
-      p.worker,
-      '--cri-socket',
-      findRuntime(p.runtime).criSocket,
-      ...(p.ignorePreflightErrors.length ? [`--ignore-preflight-errors=${p.ignorePreflightErrors.join(',')}`] : []),
-    ];
+    const args = joinFlags(p.worker, p.runtime, p.ignorePreflightErrors);
     const r = await ctx.engine(ep, {
       op: 'container.exec',
       name: p.worker,
