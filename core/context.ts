@@ -63,9 +63,9 @@ export interface Declaration {
   watch?: readonly string[];
   /** How the comparison after a run names the command, e.g. 'kubeadm init'. */
   label?: string;
-  /** A secret fed on stdin (a join command): never part of the command, the plan or the events; `shownAs` names it there. */
+  /** A secret fed on stdin (a token, a join command of a cluster tool): never part of the command, the plan or the events; `shownAs` names it there. */
   stdin?: { value: string; shownAs: string };
-  /** The command prints a secret (a join command): its output is returned to the task only, never shown as it runs. */
+  /** The command prints a secret (a token): its output is returned to the task only, never shown as it runs. */
   quiet?: boolean;
 }
 

@@ -44,7 +44,7 @@ export interface TaskDefinition<S extends ParamSpecs = ParamSpecs> {
   outputs?(ctx: TaskContext, params: Params<S>): Outputs | Promise<Outputs>;
   /** The facts check and run read through ctx.fact: gathered with the host's others, in one script. */
   facts?(params: Params<S>): readonly FactProbe[];
-  /** Outputs that hold a secret (a join command): from the moment run returns them they show as `<secret:STEP.NAME>`. */
+  /** Outputs that hold a secret (a token): from the moment run returns them they show as `<secret:STEP.NAME>`. */
   secretOutputs?: readonly string[];
 }
 
