@@ -27,6 +27,7 @@ const params = {
   apiserverPort: taskParam(apiserverPort, true),
   extraConfig: taskParam(extraConfig, true),
   containerRuntime: { type: 'string', default: '', description: 'the runtime the cluster will use: its version is checked against kubernetesVersion' },
+  controlPlane: { type: 'boolean', default: true, description: "false: a worker, which opens only the kubelet's and kube-proxy's ports" },
 } as const;
 
 /** Tools the next steps install: reported when missing. */
@@ -41,8 +42,9 @@ interface Listener {
   component: string;
 }
 
-function listeners(apiserverPort: number, nodeIp: string): Listener[] {
-  return [
+/** What the node's components listen on: a worker runs only the kubelet and kube-proxy. */
+function listeners(apiserverPort: number, nodeIp: string, controlPlane: boolean): Listener[] {
+  const all: Listener[] = [
     { port: apiserverPort, address: '0.0.0.0', component: 'kube-apiserver' },
     { port: 10250, address: '0.0.0.0', component: 'kubelet' },
     { port: 10248, address: '127.0.0.1', component: 'kubelet (healthz)' },
@@ -55,6 +57,7 @@ function listeners(apiserverPort: number, nodeIp: string): Listener[] {
     { port: 10249, address: '127.0.0.1', component: 'kube-proxy (metrics)' },
     { port: 10256, address: '0.0.0.0', component: 'kube-proxy (healthz)' },
   ];
+  return controlPlane ? all : all.filter((l) => /^kube(let|-proxy)\b/.test(l.component));
 }
 
 const isLoopback = (a: string) => a.startsWith('127.');
@@ -76,7 +79,10 @@ async function checkRuntimeVersion(ctx: TaskContext, runtime: string, version: {
   );
 }
 
-async function inspect(ctx: TaskContext, p: { kubernetesVersion: string; apiserverPort: number; extraConfig: string[]; containerRuntime: string }) {
+async function inspect(
+  ctx: TaskContext,
+  p: { kubernetesVersion: string; apiserverPort: number; extraConfig: string[]; containerRuntime: string; controlPlane: boolean },
+) {
   return once(ctx, 'preflight', async () => {
     const version = parseKubernetesVersion(p.kubernetesVersion);
     const extra = parseExtraConfig(p.extraConfig);
@@ -88,7 +94,7 @@ async function inspect(ctx: TaskContext, p: { kubernetesVersion: string; apiserv
         `use --kubernetes-version ${DEFAULT_KUBERNETES_VERSION} or stable`,
       );
     }
-    if (ctx.createdBy) return planned(ctx, p.apiserverPort, extra);
+    if (ctx.createdBy) return planned(ctx, p.apiserverPort, p.controlPlane, extra);
     const facts = await ctx.facts();
 
     // Root commands go through sudo -n: it must work without a password prompt.
@@ -124,7 +130,7 @@ async function inspect(ctx: TaskContext, p: { kubernetesVersion: string; apiserv
 
     // A cluster that kubeadm already initialized holds these ports itself.
     const initialized = (await ctx.exists(ADMIN_CONF)) && (await ctx.exists(API_SERVER_MANIFEST));
-    const wanted = listeners(p.apiserverPort, nodeIp);
+    const wanted = listeners(p.apiserverPort, nodeIp, p.controlPlane);
     if (initialized) {
       ctx.note('info', `kubeadm already initialized a control plane here (${ADMIN_CONF} exists): its ports are its own`);
     } else {
@@ -209,14 +215,14 @@ async function inspect(ctx: TaskContext, p: { kubernetesVersion: string; apiserv
  * A machine that a step of this plan still has to create cannot be inspected: the plan declares its
  * ports with its address as a placeholder and says when the checks happen (the run, once it exists).
  */
-function planned(ctx: TaskContext, apiserverPort: number, extra: ReturnType<typeof parseExtraConfig>) {
+function planned(ctx: TaskContext, apiserverPort: number, controlPlane: boolean, extra: ReturnType<typeof parseExtraConfig>) {
   // Named by the step that creates it: the host's own name may hold a placeholder (a VM's address), and placeholders do not nest.
   const nodeIp = placeholder(`the address of the machine step ${ctx.createdBy!.join(', ')} creates`);
   ctx.note(
     'info',
     `${ctx.host} does not exist yet (step ${ctx.createdBy!.join(', ')} creates it): sudo, systemd, ports, swap, CPU and memory are checked on it in the run`,
   );
-  for (const l of listeners(apiserverPort, nodeIp)) ctx.listen(l.port, { address: l.address, component: l.component });
+  for (const l of listeners(apiserverPort, nodeIp, controlPlane)) ctx.listen(l.port, { address: l.address, component: l.component });
   const ignore = (kubeadmSetting(extra, 'ignore-preflight-errors') ?? '').split(',').map((e) => e.trim()).filter(Boolean);
   // The machine's cgroup version is read in the run; the plan assumes v2 (what current images boot).
   const podSubnet = parseCidr(kubeadmSetting(extra, 'pod-network-cidr') ?? DEFAULT_POD_SUBNET, '--extra-config kubeadm.pod-network-cidr');

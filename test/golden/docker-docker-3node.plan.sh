@@ -180,15 +180,8 @@ docker -H unix:///run/engine.sock exec demo-m02 sh -c 'until s=$(systemctl is-sy
 # ── m02.preflight (preflight on docker:demo-m02): already done, nothing to do
 # warn: Kubernetes v1.31 no longer gets fixes upstream (supported: v1.37, v1.36, v1.35) — use --kubernetes-version v1.37.1 or stable
 # info: docker:demo-m02 does not exist yet (step m02-node creates it): sudo, systemd, ports, swap, CPU and memory are checked on it in the run
-# opens 0.0.0.0:8443/tcp (kube-apiserver)
 # opens 0.0.0.0:10250/tcp (kubelet)
 # opens 127.0.0.1:10248/tcp (kubelet (healthz))
-# opens 127.0.0.1:10259/tcp (kube-scheduler)
-# opens 127.0.0.1:10257/tcp (kube-controller-manager)
-# opens 127.0.0.1:2379/tcp (etcd (clients))
-# opens <output of the address of the machine step m02-node creates>:2379/tcp (etcd (clients))
-# opens <output of the address of the machine step m02-node creates>:2380/tcp (etcd (peers))
-# opens 127.0.0.1:2381/tcp (etcd (metrics))
 # opens 127.0.0.1:10249/tcp (kube-proxy (metrics))
 # opens 0.0.0.0:10256/tcp (kube-proxy (healthz))
 
@@ -227,15 +220,8 @@ docker -H unix:///run/engine.sock exec demo-m03 sh -c 'until s=$(systemctl is-sy
 # ── m03.preflight (preflight on docker:demo-m03): already done, nothing to do
 # warn: Kubernetes v1.31 no longer gets fixes upstream (supported: v1.37, v1.36, v1.35) — use --kubernetes-version v1.37.1 or stable
 # info: docker:demo-m03 does not exist yet (step m03-node creates it): sudo, systemd, ports, swap, CPU and memory are checked on it in the run
-# opens 0.0.0.0:8443/tcp (kube-apiserver)
 # opens 0.0.0.0:10250/tcp (kubelet)
 # opens 127.0.0.1:10248/tcp (kubelet (healthz))
-# opens 127.0.0.1:10259/tcp (kube-scheduler)
-# opens 127.0.0.1:10257/tcp (kube-controller-manager)
-# opens 127.0.0.1:2379/tcp (etcd (clients))
-# opens <output of the address of the machine step m03-node creates>:2379/tcp (etcd (clients))
-# opens <output of the address of the machine step m03-node creates>:2380/tcp (etcd (peers))
-# opens 127.0.0.1:2381/tcp (etcd (metrics))
 # opens 127.0.0.1:10249/tcp (kube-proxy (metrics))
 # opens 0.0.0.0:10256/tcp (kube-proxy (healthz))
 

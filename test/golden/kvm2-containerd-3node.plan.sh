@@ -290,15 +290,8 @@ withheld 'this command uses the output of an earlier command'
 
 # ── m02.preflight (preflight on ssh:docker@<output of m02-vm#7>:22): already done, nothing to do
 # info: ssh:docker@<output of m02-vm#7>:22 does not exist yet (step m02-vm creates it): sudo, systemd, ports, swap, CPU and memory are checked on it in the run
-# opens 0.0.0.0:8443/tcp (kube-apiserver)
 # opens 0.0.0.0:10250/tcp (kubelet)
 # opens 127.0.0.1:10248/tcp (kubelet (healthz))
-# opens 127.0.0.1:10259/tcp (kube-scheduler)
-# opens 127.0.0.1:10257/tcp (kube-controller-manager)
-# opens 127.0.0.1:2379/tcp (etcd (clients))
-# opens <output of the address of the machine step m02-vm creates>:2379/tcp (etcd (clients))
-# opens <output of the address of the machine step m02-vm creates>:2380/tcp (etcd (peers))
-# opens 127.0.0.1:2381/tcp (etcd (metrics))
 # opens 127.0.0.1:10249/tcp (kube-proxy (metrics))
 # opens 0.0.0.0:10256/tcp (kube-proxy (healthz))
 
@@ -411,15 +404,8 @@ withheld 'this command uses the output of an earlier command'
 
 # ── m03.preflight (preflight on ssh:docker@<output of m03-vm#7>:22): already done, nothing to do
 # info: ssh:docker@<output of m03-vm#7>:22 does not exist yet (step m03-vm creates it): sudo, systemd, ports, swap, CPU and memory are checked on it in the run
-# opens 0.0.0.0:8443/tcp (kube-apiserver)
 # opens 0.0.0.0:10250/tcp (kubelet)
 # opens 127.0.0.1:10248/tcp (kubelet (healthz))
-# opens 127.0.0.1:10259/tcp (kube-scheduler)
-# opens 127.0.0.1:10257/tcp (kube-controller-manager)
-# opens 127.0.0.1:2379/tcp (etcd (clients))
-# opens <output of the address of the machine step m03-vm creates>:2379/tcp (etcd (clients))
-# opens <output of the address of the machine step m03-vm creates>:2380/tcp (etcd (peers))
-# opens 127.0.0.1:2381/tcp (etcd (metrics))
 # opens 127.0.0.1:10249/tcp (kube-proxy (metrics))
 # opens 0.0.0.0:10256/tcp (kube-proxy (healthz))
 
