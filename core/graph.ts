@@ -203,6 +203,8 @@ async function expand(
     params,
     profile: opts.profile,
     env: opts.env,
+    // Data comes in protected (template.ts): a raw reference is one an including recipe made.
+    stepParams: new Set(Object.keys(params).filter((k) => hasTemplate(params[k]))),
     step: (id, key) => {
       if (!localIds.has(id)) throw new TemplateError(`\${{ steps.${id}.outputs.${key} }}: no step '${id}' in this recipe${hint(didYouMean(id, localIds))}`);
       return stepRef(q(id), key);
@@ -266,6 +268,11 @@ async function expand(
         throw new UserError('TEMPLATE_INVALID', `step '${step.id}': when: can use params, profile and env only`, { where: at(step, ['when']) });
       }
       const cond = ev(step, ['when'], step.when);
+      if (hasTemplate(cond)) {
+        throw new UserError('TEMPLATE_INVALID', `step '${step.id}': when: uses a parameter that holds a step's output, known only in the run`, {
+          where: at(step, ['when']),
+        });
+      }
       if (!truthy(cond)) {
         standsFor.set(step.id, needs);
         return;

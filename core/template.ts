@@ -13,6 +13,8 @@ export interface Scope {
    * to the step's full id); while steps run, they become the outputs of finished steps.
    */
   step(id: string, key: string): unknown;
+  /** Parameters an including recipe set to an earlier step's output: they stay references, not data. */
+  stepParams?: ReadonlySet<string>;
 }
 
 /** The step reference kept as a template, for evaluation once the step has run. */
@@ -93,7 +95,8 @@ export function evaluate(value: unknown, scope: Scope): unknown {
 /** A lookup whose result is data; a step reference kept as a template while loading stays one. */
 function lookupData(expr: string, scope: Scope): unknown {
   const v = lookup(expr, scope);
-  return expr.startsWith('steps.') ? v : protect(v);
+  const [root, name] = expr.split('.');
+  return root === 'steps' || (root === 'params' && scope.stepParams?.has(name!)) ? v : protect(v);
 }
 
 function lookup(expr: string, scope: Scope): unknown {

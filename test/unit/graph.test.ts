@@ -127,6 +127,49 @@ steps:
     assert.equal(g.steps.find((s) => s.id === 'inc.y')!.with.label, '${{ steps.inc.x.outputs.name }}');
   });
 
+  it("an include's parameter can be an earlier step's output: it stays a reference, data stays data", async (t) => {
+    const file = recipes(t, {
+      'a.yaml': `name: a
+steps:
+  - { id: vm, task: noop }
+  - id: node
+    recipe: ./b.yaml
+    needs: [vm]
+    with: { address: "\${{ steps.vm.outputs.address }}", note: "\${{ env.TRICK }}" }
+`,
+      'b.yaml': `name: b
+params:
+  address: ""
+  note: ""
+steps:
+  - { id: check, task: noop, with: { label: "\${{ params.address }}" } }
+  - { id: echo, task: noop, with: { label: "\${{ params.note }}" } }
+`,
+    });
+    const g = await buildGraph({
+      file,
+      overrides: {},
+      profile: 'p1',
+      env: { TRICK: '${{ steps.vm.outputs.secret }}' },
+      registry: registry(),
+      recipeDirs: [],
+    });
+    assert.equal(g.steps.find((s) => s.id === 'node.check')!.with.label, '${{ steps.vm.outputs.address }}');
+    // An environment variable that looks like a reference is never evaluated as one.
+    assert.notEqual(g.steps.find((s) => s.id === 'node.echo')!.with.label, '${{ steps.vm.outputs.secret }}');
+  });
+
+  it("when: cannot test a parameter that holds a step's output (known only in the run)", async (t) => {
+    const file = recipes(t, {
+      'a.yaml': 'name: a\nsteps:\n  - { id: vm, task: noop }\n  - { id: node, recipe: ./b.yaml, needs: [vm], with: { flag: "${{ steps.vm.outputs.up }}" } }\n',
+      'b.yaml': 'name: b\nparams:\n  flag: ""\nsteps:\n  - { id: x, task: noop, when: "${{ params.flag }}" }\n',
+    });
+    const e = await failure(file);
+    assert.equal(e.reason, 'TEMPLATE_INVALID');
+    assert.match(e.message, /step 'x': when: uses a parameter that holds a step's output/);
+    assert.match(e.where!.file, /b\.yaml$/);
+  });
+
   it('an include cycle is reported with the whole chain', async (t) => {
     const file = recipes(t, {
       'a.yaml': 'name: a\nsteps:\n  - { id: to-b, recipe: ./b.yaml }\n',
