@@ -1,8 +1,10 @@
-// qemu: qemu-system directly (no libvirt), user-mode networking with host forwards on 127.0.0.1.
+// qemu: qemu-system directly (no libvirt), user-mode networking with host forwards on 127.0.0.1;
+// with --nodes N the VMs also share a multicast socket network on 127.0.0.1 with fixed addresses.
 // Experimental (as minikube's qemu2 on Linux): never picked automatically, only with --driver qemu.
 import type { Driver } from './driver.ts';
 import { PRIORITY, probeLocal } from './driver.ts';
-import { machineOptions } from './vm-options.ts';
+import { qemuOptions } from './vm-options.ts';
+import { workerSlots } from './nodes.ts';
 
 const DOC = 'https://minikube.sigs.k8s.io/docs/drivers/qemu/';
 
@@ -11,7 +13,8 @@ export const qemu: Driver = {
   aliases: [],
   priority: PRIORITY.Experimental,
   description: 'a VM run by qemu-system directly (user-mode networking; no libvirt)',
-  options: machineOptions,
+  options: qemuOptions,
+  derivedParams: workerSlots,
   startRecipe: 'driver-qemu',
   deleteRecipe: 'delete-qemu',
   async status() {

@@ -71,6 +71,9 @@ export const machineOptions = [
   }),
 ] as const;
 
+/** qemu: the machine's, and --nodes (the VMs share the profile's bus, tasks/vm/qemu-bus.ts). */
+export const qemuOptions = [...machineOptions, nodesOption, ...workerSlotOptions] as const;
+
 export const kvmOptions = [
   ...machineOptions,
   nodesOption,

@@ -20,6 +20,12 @@ const params = {
   binDir: { type: 'string', description: 'where install-kubernetes put the kubelet' },
   runtime: taskParam(containerRuntime, true),
   extraConfig: taskParam(extraConfig, true),
+  nodeIp: {
+    type: 'string',
+    default: '',
+    pattern: '([0-9.]+)?',
+    description: "--node-ip for the kubelet; empty: kubeadm's (the control plane's), or the default route's address",
+  },
 } as const;
 
 interface Wanted {
@@ -30,13 +36,15 @@ interface Wanted {
 
 const unitName = (u: string) => (u.includes('.') ? u : `${u}.service`);
 
-async function wanted(ctx: TaskContext, p: { binDir: string; runtime: string; extraConfig: string[] }): Promise<Wanted> {
+async function wanted(ctx: TaskContext, p: { binDir: string; runtime: string; extraConfig: string[]; nodeIp: string }): Promise<Wanted> {
   return once(ctx, 'kubelet', async () => {
     const extra = parseExtraConfig(p.extraConfig);
+    // A worker's kubelet takes its address from here: kubeadm join has no flag for it.
+    const nodeIp: [string, string][] = p.nodeIp && !extra.kubelet.some(([k]) => k === 'node-ip') ? [['node-ip', p.nodeIp]] : [];
     const input = {
       kubelet: `${p.binDir}/kubelet`,
       runtimeUnits: findRuntime(p.runtime).services.map(unitName),
-      flags: extra.kubelet,
+      flags: [...nodeIp, ...extra.kubelet],
       profile: ctx.profile,
     };
     const files = [

@@ -1,5 +1,8 @@
-// qemu teardown: the VM's qemu stopped by the pid in its machine directory (TERM, then KILL after
-// 10 s), then its disk, seed, key and logs removed, each listed first with its size.
+// qemu teardown: each of the profile's VMs (the control plane's in machine/, workers' in machine-m02 …)
+// stopped by the pid in its machine directory (TERM, then KILL after 10 s), then its disk, seed,
+// key and logs removed, each listed first with its size.
+import type { TaskContext } from '../core/context.ts';
+import { dirListing } from '../core/facts.ts';
 import { defineTask } from '../core/task.ts';
 import { machineDir } from './libvirt/virsh.ts';
 
@@ -15,13 +18,19 @@ export default defineTask({
   params: { home: { type: 'string', default: '' } },
   async run(ctx, p) {
     const dir = await machineDir(ctx, p.home);
-    const pidFile = `${dir}/qemu.pid`;
-    const alive = await ctx.probe`sh -c ${'[ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null'} sh ${pidFile}`;
-    if (alive.ok) await ctx.$`sh -c ${STOP_SCRIPT} stop-qemu ${pidFile}`;
-    for (const f of ['disk.qcow2', 'seed.iso', 'seed', 'qemu.json', 'qemu.pid', 'console.log', 'id_ed25519', 'id_ed25519.pub']) {
-      if (await ctx.exists(`${dir}/${f}`)) await ctx.remove(`${dir}/${f}`);
-    }
-    if (await ctx.exists(dir)) await ctx.remove(dir);
+    const profileDir = dir.slice(0, dir.lastIndexOf('/'));
+    const workers = (await ctx.fact(dirListing(profileDir))).stdout.split('\n').filter((f) => /^machine-m\d\d$/.test(f)).sort();
+    for (const d of [dir, ...workers.map((w) => `${profileDir}/${w}`)]) await deleteMachine(ctx, d);
     ctx.note('info', 'the VM image stays in the download cache for the next start');
   },
 });
+
+async function deleteMachine(ctx: TaskContext, dir: string): Promise<void> {
+  const pidFile = `${dir}/qemu.pid`;
+  const alive = await ctx.probe`sh -c ${'[ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null'} sh ${pidFile}`;
+  if (alive.ok) await ctx.$`sh -c ${STOP_SCRIPT} stop-qemu ${pidFile}`;
+  for (const f of ['disk.qcow2', 'seed.iso', 'seed', 'qemu.json', 'qemu.pid', 'console.log', 'id_ed25519', 'id_ed25519.pub']) {
+    if (await ctx.exists(`${dir}/${f}`)) await ctx.remove(`${dir}/${f}`);
+  }
+  if (await ctx.exists(dir)) await ctx.remove(dir);
+}

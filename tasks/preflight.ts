@@ -28,6 +28,7 @@ const params = {
   extraConfig: taskParam(extraConfig, true),
   containerRuntime: { type: 'string', default: '', description: 'the runtime the cluster will use: its version is checked against kubernetesVersion' },
   controlPlane: { type: 'boolean', default: true, description: "false: a worker, which opens only the kubelet's and kube-proxy's ports" },
+  nodeIp: { type: 'string', default: '', pattern: '([0-9.]+)?', description: "the node's address, which the machine must have; empty: its default route's" },
 } as const;
 
 /** Tools the next steps install: reported when missing. */
@@ -81,7 +82,7 @@ async function checkRuntimeVersion(ctx: TaskContext, runtime: string, version: {
 
 async function inspect(
   ctx: TaskContext,
-  p: { kubernetesVersion: string; apiserverPort: number; extraConfig: string[]; containerRuntime: string; controlPlane: boolean },
+  p: { kubernetesVersion: string; apiserverPort: number; extraConfig: string[]; containerRuntime: string; controlPlane: boolean; nodeIp: string },
 ) {
   return once(ctx, 'preflight', async () => {
     const version = parseKubernetesVersion(p.kubernetesVersion);
@@ -94,7 +95,7 @@ async function inspect(
         `use --kubernetes-version ${DEFAULT_KUBERNETES_VERSION} or stable`,
       );
     }
-    if (ctx.createdBy) return planned(ctx, p.apiserverPort, p.controlPlane, extra);
+    if (ctx.createdBy) return planned(ctx, p.apiserverPort, p.controlPlane, extra, p.nodeIp);
     const facts = await ctx.facts();
 
     // Root commands go through sudo -n: it must work without a password prompt.
@@ -126,7 +127,13 @@ async function inspect(
         fix: 'bring up a network interface with an IPv4 address (kubeadm needs one)',
       });
     }
-    const nodeIp = addrs.primary;
+    // A node on two networks may talk to the others on the one without its default route (qemu's bus).
+    if (p.nodeIp && !addrs.global.includes(p.nodeIp)) {
+      throw new UserError('NO_NODE_IP', `${ctx.host} has no address ${p.nodeIp} (it has ${addrs.global.join(', ')})`, {
+        fix: "the machine's network configuration did not apply: read its console log or cloud-init's log (/var/log/cloud-init.log)",
+      });
+    }
+    const nodeIp = p.nodeIp || addrs.primary;
 
     // A cluster that kubeadm already initialized holds these ports itself.
     const initialized = (await ctx.exists(ADMIN_CONF)) && (await ctx.exists(API_SERVER_MANIFEST));
@@ -215,9 +222,9 @@ async function inspect(
  * A machine that a step of this plan still has to create cannot be inspected: the plan declares its
  * ports with its address as a placeholder and says when the checks happen (the run, once it exists).
  */
-function planned(ctx: TaskContext, apiserverPort: number, controlPlane: boolean, extra: ReturnType<typeof parseExtraConfig>) {
+function planned(ctx: TaskContext, apiserverPort: number, controlPlane: boolean, extra: ReturnType<typeof parseExtraConfig>, given: string) {
   // Named by the step that creates it: the host's own name may hold a placeholder (a VM's address), and placeholders do not nest.
-  const nodeIp = placeholder(`the address of the machine step ${ctx.createdBy!.join(', ')} creates`);
+  const nodeIp = given || placeholder(`the address of the machine step ${ctx.createdBy!.join(', ')} creates`);
   ctx.note(
     'info',
     `${ctx.host} does not exist yet (step ${ctx.createdBy!.join(', ')} creates it): sudo, systemd, ports, swap, CPU and memory are checked on it in the run`,

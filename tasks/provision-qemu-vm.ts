@@ -1,5 +1,7 @@
 // The qemu driver's machine: the same disk, key and seed as kvm2, started with qemu-system directly
 // (no libvirt), on user-mode networking with host forwards on 127.0.0.1 for SSH and the API server.
+// With more than one node, each VM also has a NIC on the profile's bus (tasks/vm/qemu-bus.ts) with
+// a fixed address: user-mode networking gives every VM the same 10.0.2.15, reachable by none of the others.
 // qemu daemonizes and keeps its pid file in the machine directory, where delete finds it.
 import type { TaskContext } from '../core/context.ts';
 import { ExecError, UserError } from '../core/errors.ts';
@@ -10,21 +12,35 @@ import { machineDir } from './libvirt/virsh.ts';
 import { MachineError } from './vm/machine-error.ts';
 import { cachedImage, overlayDisk, seedIso, sshKey, WAIT_SSH_SCRIPT } from './vm/machine-files.ts';
 import { sizeMiB } from './vm/size.ts';
+import { busAddress, busNetdev, busOf, DEFAULT_BUS_SUBNET } from './vm/qemu-bus.ts';
+import type { SeedNic } from './vm/cloud-init.ts';
 
 /** Host ports are picked from here up, skipping ports something listens on. */
 const FIRST_PORT = 42022;
 
-async function freePorts(ctx: TaskContext, n: number): Promise<number[]> {
+/**
+ * The n free ports of node INDEX: the VMs of a profile start side by side and see the same free
+ * ports, so node i takes the i-th pair of them.
+ */
+async function freePorts(ctx: TaskContext, n: number, index: number): Promise<number[]> {
   const used = await listeningPorts(ctx);
   const out: number[] = [];
-  for (let port = FIRST_PORT; out.length < n && port < 65535; port++) if (!used.has(port)) out.push(port);
-  return out;
+  for (let port = FIRST_PORT; out.length < n * (index + 1) && port < 65535; port++) if (!used.has(port)) out.push(port);
+  return out.slice(n * index);
 }
 
 export interface QemuMachine {
   sshPort: number;
+  /** Only the control plane's API server is forwarded (0 on a worker). */
   apiPort: number;
   pidFile: string;
+}
+
+/** The node's NIC on the bus: its netdev, MAC and address (ADDRESS/PREFIX). */
+export interface BusNic {
+  netdev: string;
+  mac: string;
+  address: string;
 }
 
 export function qemuArgs(m: {
@@ -39,6 +55,7 @@ export function qemuArgs(m: {
   sshPort: number;
   apiPort: number;
   apiserverPort: number;
+  bus?: BusNic;
   kernel?: string;
   initrd?: string;
   cmdline?: string;
@@ -65,9 +82,10 @@ export function qemuArgs(m: {
     '-drive',
     `file=${m.seed},if=virtio,format=raw,readonly=on`,
     '-netdev',
-    `user,id=net0,hostfwd=tcp:127.0.0.1:${m.sshPort}-:22,hostfwd=tcp:127.0.0.1:${m.apiPort}-:${m.apiserverPort}`,
+    `user,id=net0,hostfwd=tcp:127.0.0.1:${m.sshPort}-:22${m.apiPort ? `,hostfwd=tcp:127.0.0.1:${m.apiPort}-:${m.apiserverPort}` : ''}`,
     '-device',
     `virtio-net-pci,netdev=net0,mac=${m.mac}`,
+    ...(m.bus ? ['-netdev', m.bus.netdev, '-device', `virtio-net-pci,netdev=net1,mac=${m.bus.mac}`] : []),
     '-device',
     'virtio-rng-pci',
     ...(m.kernel ? ['-kernel', m.kernel, ...(m.initrd ? ['-initrd', m.initrd] : []), ...(m.cmdline ? ['-append', m.cmdline] : [])] : []),
@@ -97,23 +115,32 @@ export default defineTask({
     apiserverPort: { type: 'number', default: 8443, description: 'the API server port inside the VM' },
     home: { type: 'string', default: '' },
     sshTimeout: { type: 'number', default: 300 },
+    nodes: { type: 'number', default: 1, description: 'how many nodes the profile has: more than one puts each VM on the bus' },
+    index: { type: 'number', default: 0, description: 'which node this VM is: 0 the control plane, 1 … the workers' },
+    busSubnet: { type: 'string', default: DEFAULT_BUS_SUBNET, description: "the bus's subnet: node i has its address i + 2" },
   },
   async check(ctx, p) {
-    const dir = await machineDir(ctx, p.home);
+    const dir = await machineDir(ctx, p.home, p.name || ctx.profile);
     return (await ctx.exists(`${dir}/qemu.json`)) && (await running(ctx, `${dir}/qemu.pid`));
   },
   async outputs(ctx, p) {
-    const dir = await machineDir(ctx, p.home);
+    const dir = await machineDir(ctx, p.home, p.name || ctx.profile);
     const m = JSON.parse(await ctx.read(`${dir}/qemu.json`)) as QemuMachine;
-    return { address: '127.0.0.1', sshPort: m.sshPort, apiPort: m.apiPort, sshKey: `${dir}/id_ed25519`, sshUser: p.user };
+    return { ...addresses(p), sshPort: m.sshPort, apiPort: m.apiPort, sshKey: `${dir}/id_ed25519`, sshUser: p.user };
   },
   async run(ctx, p) {
     const name = p.name || ctx.profile;
+    if (!Number.isInteger(p.index) || p.index < 0 || p.index >= p.nodes) throw new UserError('USAGE', `node index ${p.index} of ${p.nodes} nodes`);
     if (!Number.isInteger(p.cpus) || p.cpus < 1) throw new UserError('USAGE', `--cpus ${p.cpus} must be a whole number ≥ 1`);
     if (!Number.isInteger(p.memory) || p.memory < 256) throw new UserError('USAGE', `--memory ${p.memory} must be at least 256 (MiB)`);
     const diskMiB = sizeMiB(p.diskSize, '--disk-size');
-    const dir = await machineDir(ctx, p.home);
+    const dir = await machineDir(ctx, p.home, name);
     const key = `${dir}/id_ed25519`;
+    const { clusterAddress } = addresses(p);
+    const [mac, busMac] = domainMacs(name);
+    const bus = clusterAddress
+      ? { netdev: busNetdev('net1', busOf(ctx.profile)), mac: busMac, address: `${clusterAddress}/${busAddress(p.busSubnet, p.index).prefix}` }
+      : undefined;
     const accel = p.kvm === 'usable' ? 'kvm' : 'tcg';
     if (accel === 'tcg') {
       ctx.note(
@@ -125,18 +152,24 @@ export default defineTask({
     let machine: QemuMachine;
     if (await ctx.exists(`${dir}/qemu.json`)) machine = JSON.parse(await ctx.read(`${dir}/qemu.json`)) as QemuMachine;
     else {
-      const [sshPort, apiPort] = await freePorts(ctx, 2);
+      const [sshPort, apiPort] = await freePorts(ctx, 2, p.index);
       if (!sshPort || !apiPort) throw new UserError('NO_FREE_PORT', `no free host port from ${FIRST_PORT} for the VM's forwards`);
-      machine = { sshPort, apiPort, pidFile: `${dir}/qemu.pid` };
+      machine = { sshPort, apiPort: p.index === 0 ? apiPort : 0, pidFile: `${dir}/qemu.pid` };
     }
     ctx.listen(machine.sshPort, { address: '127.0.0.1', component: `qemu forward to ${name}:22 (SSH)` });
-    ctx.listen(machine.apiPort, { address: '127.0.0.1', component: `qemu forward to ${name}:${p.apiserverPort} (API server)` });
+    if (machine.apiPort) ctx.listen(machine.apiPort, { address: '127.0.0.1', component: `qemu forward to ${name}:${p.apiserverPort} (API server)` });
     if (!(await running(ctx, machine.pidFile))) {
       const image = await cachedImage(ctx, p);
       if (!(await ctx.exists(dir))) await ctx.$`mkdir -p ${dir}`;
       const publicKey = await sshKey(ctx, key);
-      const mac = domainMacs(name)[0];
-      const seed = await seedIso(ctx, dir, { hostname: name, user: p.user, publicKey, instanceId: `${name}-${mac.replace(/:/g, '')}` });
+      const nics: SeedNic[] | undefined = bus ? [{ name: 'eth0', mac }, { name: 'eth1', mac: bus.mac, address: bus.address }] : undefined;
+      const seed = await seedIso(ctx, dir, {
+        hostname: name,
+        user: p.user,
+        publicKey,
+        instanceId: `${name}-${mac.replace(/:/g, '')}`,
+        ...(nics ? { nics } : {}),
+      });
       await overlayDisk(ctx, image, `${dir}/disk.qcow2`, diskMiB);
       await ctx.write(`${dir}/qemu.json`, JSON.stringify(machine, null, 2) + '\n', { mode: '0644' });
       const args = qemuArgs({
@@ -150,6 +183,7 @@ export default defineTask({
         mac,
         ...machine,
         apiserverPort: p.apiserverPort,
+        ...(bus ? { bus } : {}),
         ...(p.kernel ? { kernel: p.kernel, initrd: p.initrd, cmdline: p.cmdline } : {}),
       });
       await ctx.$`qemu-system-x86_64 ${args}`;
@@ -164,6 +198,12 @@ export default defineTask({
         `read the console log ${dir}/console.log`,
       );
     }
-    return { address: '127.0.0.1', sshPort: machine.sshPort, apiPort: machine.apiPort, sshKey: key, sshUser: p.user };
+    return { ...addresses(p), sshPort: machine.sshPort, apiPort: machine.apiPort, sshKey: key, sshUser: p.user };
   },
 });
+
+/** Where the host reaches the VM (its forwards), and the node's address on the bus and its subnet ('' for one node). */
+function addresses(p: { nodes: number; index: number; busSubnet: string }) {
+  if (p.nodes < 2) return { address: '127.0.0.1', clusterAddress: '', clusterSubnet: '' };
+  return { address: '127.0.0.1', clusterAddress: busAddress(p.busSubnet, p.index).address, clusterSubnet: p.busSubnet.trim() };
+}

@@ -128,6 +128,7 @@ const CASES: { name: string; recipe: string; params: Record<string, unknown>; on
   },
   { name: 'kvm2-containerd-3node', recipe: 'driver-kvm2', params: { nodes: 3, worker1: true, worker2: true } },
   { name: 'qemu-containerd', recipe: 'driver-qemu', params: {} },
+  { name: 'qemu-containerd-2node', recipe: 'driver-qemu', params: { nodes: 2, worker1: true } },
   { name: 'virtualbox-containerd', recipe: 'driver-virtualbox', params: {} },
   { name: 'delete-kvm2', recipe: 'delete-kvm2', params: {} },
   { name: 'delete-qemu', recipe: 'delete-qemu', params: {} },

@@ -33,12 +33,33 @@ export function cniPluginsTarball(arch: string): string {
   return `cni-plugins-linux-${arch}-${CNI_PLUGINS_VERSION}.tgz`;
 }
 
+/**
+ * Where a CNI's agent is told which interface carries the traffic between nodes, when that is not
+ * the default route's: the variable it reads, set to pick the interface whose route reaches an address.
+ */
+export interface InterfaceChoice {
+  namespace: string;
+  daemonset: string;
+  container: string;
+  env: (reach: string) => string;
+}
+
 /** Multi-node CNIs: one release manifest each (their projects publish no checksum for it). */
-export const MANIFESTS = {
-  flannel: { version: 'v0.28.8', url: 'https://github.com/flannel-io/flannel/releases/download/v0.28.8/kube-flannel.yml' },
-  calico: { version: 'v3.31.0', url: 'https://raw.githubusercontent.com/projectcalico/calico/v3.31.0/manifests/calico.yaml' },
+export const MANIFESTS: Record<'flannel' | 'calico' | 'cilium', { version: string; url: string; iface?: InterfaceChoice }> = {
+  flannel: {
+    version: 'v0.28.8',
+    url: 'https://github.com/flannel-io/flannel/releases/download/v0.28.8/kube-flannel.yml',
+    // flanneld takes each flag from FLANNELD_<FLAG> as well.
+    iface: { namespace: 'kube-flannel', daemonset: 'kube-flannel-ds', container: 'kube-flannel', env: (ip) => `FLANNELD_IFACE_CAN_REACH=${ip}` },
+  },
+  calico: {
+    version: 'v3.31.0',
+    url: 'https://raw.githubusercontent.com/projectcalico/calico/v3.31.0/manifests/calico.yaml',
+    iface: { namespace: 'kube-system', daemonset: 'calico-node', container: 'calico-node', env: (ip) => `IP_AUTODETECTION_METHOD=can-reach=${ip}` },
+  },
+  // Cilium uses each node's Kubernetes address (the kubelet's --node-ip).
   cilium: { version: 'v1.20.0', url: 'https://raw.githubusercontent.com/cilium/cilium/v1.20.0/install/kubernetes/quick-install.yaml' },
-} as const;
+};
 
 export const CNI_NAMES = ['auto', 'bridge', 'flannel', 'calico', 'cilium', 'false'] as const;
 
@@ -111,4 +132,14 @@ export function parseCidr(value: string, what: string): string {
     throw new UserError('CIDR_INVALID', `${what} ${JSON.stringify(value)} is not an IPv4 network like 10.244.0.0/16`);
   }
   return value.trim();
+}
+
+/** The N-th address of an IPv4 subnet (1: the first host); an error when the subnet has none. */
+export function hostOf(cidr: string, n: number, what: string): string {
+  const [ip, bits] = parseCidr(cidr, what).split('/') as [string, string];
+  const size = 2 ** (32 - Number(bits));
+  if (n < 1 || n >= size - 1) throw new UserError('CIDR_INVALID', `${what} ${cidr} has no host number ${n}`, { fix: 'use a larger subnet, e.g. a /24' });
+  const base = ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+  const host = base - (base % size) + n;
+  return [24, 16, 8, 0].map((s) => Math.floor(host / 2 ** s) % 256).join('.');
 }

@@ -31,3 +31,28 @@ export function userData(s: Seed): string {
 export function metaData(s: Seed): string {
   return `instance-id: ${yamlString(s.instanceId)}\nlocal-hostname: ${yamlString(s.hostname)}\n`;
 }
+
+/** A NIC the seed configures, found by its MAC: by DHCP, or with a fixed address (ADDRESS/PREFIX). */
+export interface SeedNic {
+  name: string;
+  mac: string;
+  address?: string;
+}
+
+/**
+ * network-config (version 2). Each NIC is renamed to its name (set-name): cloud-init's networkd
+ * renderer matches by the name as well as the MAC, so a NIC kept under its kernel name would match nothing.
+ */
+export function networkConfig(nics: readonly SeedNic[]): string {
+  return [
+    'version: 2',
+    'ethernets:',
+    ...nics.flatMap((n) => [
+      `  ${n.name}:`,
+      `    match: { macaddress: ${yamlString(n.mac)} }`,
+      `    set-name: ${n.name}`,
+      ...(n.address ? [`    addresses: [${yamlString(n.address)}]`] : ['    dhcp4: true']),
+    ]),
+    '',
+  ].join('\n');
+}

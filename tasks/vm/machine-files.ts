@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import type { TaskContext } from '../../core/context.ts';
 import { placeholder } from '../../core/placeholder.ts';
 import { UserError } from '../../core/errors.ts';
-import { metaData, userData } from './cloud-init.ts';
+import { metaData, networkConfig, type SeedNic, userData } from './cloud-init.ts';
 import { checksumFor, DEFAULT_IMAGE_CHECKSUMS, DEFAULT_IMAGE_URL } from './images.ts';
 
 export interface ImageParams {
@@ -43,11 +43,21 @@ export async function sshKey(ctx: TaskContext, key: string): Promise<string> {
 }
 
 /** user-data and meta-data, then the ISO with the cidata label NoCloud looks for. */
-export async function seedIso(ctx: TaskContext, dir: string, s: { hostname: string; user: string; publicKey: string; instanceId: string }): Promise<string> {
+export async function seedIso(
+  ctx: TaskContext,
+  dir: string,
+  s: { hostname: string; user: string; publicKey: string; instanceId: string; nics?: readonly SeedNic[] },
+): Promise<string> {
   const seed = `${dir}/seed.iso`;
-  await ctx.write(`${dir}/seed/user-data`, userData(s), { mode: '0644' });
-  await ctx.write(`${dir}/seed/meta-data`, metaData(s), { mode: '0644' });
-  await ctx.$`genisoimage -quiet -output ${seed} -volid cidata -joliet -rock ${`${dir}/seed/user-data`} ${`${dir}/seed/meta-data`}`;
+  const files = [`${dir}/seed/user-data`, `${dir}/seed/meta-data`];
+  await ctx.write(files[0]!, userData(s), { mode: '0644' });
+  await ctx.write(files[1]!, metaData(s), { mode: '0644' });
+  // Without network-config the image's own configuration applies (cloud-init's: DHCP on the first NIC).
+  if (s.nics) {
+    files.push(`${dir}/seed/network-config`);
+    await ctx.write(files[2]!, networkConfig(s.nics), { mode: '0644' });
+  }
+  await ctx.$`genisoimage -quiet -output ${seed} -volid cidata -joliet -rock ${files}`;
   return seed;
 }
 

@@ -35,4 +35,5 @@ withheld() { echo "kubestrap: $1; use kubestrap apply" >&2; exit 1; }
 
 # ── vm (delete-qemu-vm): already done, nothing to do
 # info: the VM image stays in the download cache for the next start
+# checked: sh -c 'for f in "$1"/*; do [ -e "$f" ] && printf "%s\n" "${f##*/}"; done; exit 0' sh $KUBESTRAP_HOME/profiles/kubestrap
 # checked: sh -c '[ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null' sh $KUBESTRAP_HOME/profiles/kubestrap/machine/qemu.pid

@@ -33,10 +33,11 @@ const PACKAGES = [
 /** Bump when the build below changes in a way its arguments do not show. */
 const BUILD_REVISION = 1;
 
-// The guest takes its address with systemd-networkd (DHCP on every en* link); cloud-init only does
-// the user, the SSH key and the hostname, from the NoCloud seed alone (no network metadata probes).
+// The guest takes its addresses with systemd-networkd: DHCP on every en* link, and what a seed's
+// network-config says (cloud-init renders it for networkd, as a cloud image's netplan would). It
+// reads the NoCloud seed alone (no network metadata probes).
 const NETWORK = '[Match]\\nName=en*\\n[Network]\\nDHCP=ipv4\\n';
-const CLOUD_CFG = 'datasource_list: [ NoCloud, None ]\\nnetwork: {config: disabled}\\n';
+const CLOUD_CFG = 'datasource_list: [ NoCloud, None ]\\n';
 const HOOKS = [
   '--customize-hook=rm -f "$1"/etc/ssh/ssh_host_*',
   `--customize-hook=printf '${NETWORK}' > "$1"/etc/systemd/network/80-dhcp.network`,
