@@ -1,5 +1,6 @@
-// --nodes for the drivers that make their own machines (docker, podman, kvm2, qemu): one control plane and
-// up to four workers, each a fixed slot of the driver's recipe (m02 … m05) that --nodes switches on.
+// --nodes for the drivers that make their own machines (docker, podman, kvm2, qemu, virtualbox): one
+// control plane and up to four workers, each a fixed slot of the driver's recipe (m02 … m05) that
+// --nodes switches on.
 import { UserError } from '../core/errors.ts';
 import { defineOption } from '../options/option.ts';
 import { wholeNumber } from '../options/parsers.ts';

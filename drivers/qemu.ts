@@ -3,7 +3,7 @@
 // Experimental (as minikube's qemu2 on Linux): never picked automatically, only with --driver qemu.
 import type { Driver } from './driver.ts';
 import { PRIORITY, probeLocal } from './driver.ts';
-import { qemuOptions } from './vm-options.ts';
+import { multiMachineOptions } from './vm-options.ts';
 import { workerSlots } from './nodes.ts';
 
 const DOC = 'https://minikube.sigs.k8s.io/docs/drivers/qemu/';
@@ -13,7 +13,7 @@ export const qemu: Driver = {
   aliases: [],
   priority: PRIORITY.Experimental,
   description: 'a VM run by qemu-system directly (user-mode networking; no libvirt)',
-  options: qemuOptions,
+  options: multiMachineOptions,
   derivedParams: workerSlots,
   startRecipe: 'driver-qemu',
   deleteRecipe: 'delete-qemu',

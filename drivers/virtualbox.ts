@@ -2,7 +2,8 @@
 // machines kubestrap is tested on, so its plan is audited but never run in the tests.
 import type { Driver } from './driver.ts';
 import { PRIORITY, probeLocal } from './driver.ts';
-import { machineOptions } from './vm-options.ts';
+import { multiMachineOptions } from './vm-options.ts';
+import { workerSlots } from './nodes.ts';
 
 const DOC = 'https://minikube.sigs.k8s.io/docs/drivers/virtualbox/';
 
@@ -12,7 +13,8 @@ export const virtualbox: Driver = {
   // minikube: Fallback; here also untested, so never picked before a tested driver.
   priority: PRIORITY.Fallback,
   description: 'a VirtualBox VM (plan-only: untested)',
-  options: machineOptions,
+  options: multiMachineOptions,
+  derivedParams: workerSlots,
   startRecipe: 'driver-virtualbox',
   deleteRecipe: 'delete-virtualbox',
   async status() {

@@ -71,8 +71,8 @@ export const machineOptions = [
   }),
 ] as const;
 
-/** qemu: the machine's, and --nodes (the VMs share the profile's bus, tasks/vm/qemu-bus.ts). */
-export const qemuOptions = [...machineOptions, nodesOption, ...workerSlotOptions] as const;
+/** qemu and virtualbox: the machine's, and --nodes (the VMs share a network of the profile's, tasks/vm/cluster-network.ts). */
+export const multiMachineOptions = [...machineOptions, nodesOption, ...workerSlotOptions] as const;
 
 export const kvmOptions = [
   ...machineOptions,

@@ -1,5 +1,8 @@
-// virtualbox teardown as VBoxManage commands: power off, unregister with its disks, remove the
+// virtualbox teardown as VBoxManage commands, for each of the profile's VMs (the control plane's,
+// and a worker's for each machine-m02 … directory): power off, unregister with its disks, remove the
 // machine directory (plan-only here, like the driver).
+import type { TaskContext } from '../core/context.ts';
+import { dirListing } from '../core/facts.ts';
 import { defineTask } from '../core/task.ts';
 import { machineDir } from './libvirt/virsh.ts';
 
@@ -9,13 +12,20 @@ export default defineTask({
   params: { name: { type: 'string', default: '' }, home: { type: 'string', default: '' } },
   async run(ctx, p) {
     const name = p.name || ctx.profile;
-    const dir = await machineDir(ctx, p.home);
-    const info = await ctx.probe`VBoxManage showvminfo ${name} --machinereadable`;
-    if (info.ok || ctx.mode === 'plan') {
-      if (!info.ok) ctx.note('info', `VBoxManage does not know a VM '${name}' (or is not installed): the plan shows what delete does when it exists`);
-      if (!info.ok || /^VMState="running"/m.test(info.stdout)) await ctx.$`VBoxManage controlvm ${name} poweroff`;
-      await ctx.$`VBoxManage unregistervm ${name} --delete`;
-    }
-    if (await ctx.exists(dir)) await ctx.remove(dir);
+    const dir = await machineDir(ctx, p.home, name);
+    const profileDir = dir.slice(0, dir.lastIndexOf('/'));
+    const workers = (await ctx.fact(dirListing(profileDir))).stdout.split('\n').filter((f) => /^machine-m\d\d$/.test(f)).sort();
+    await deleteVm(ctx, name, dir);
+    for (const w of workers) await deleteVm(ctx, `${name}-${w.slice('machine-'.length)}`, `${profileDir}/${w}`);
   },
 });
+
+async function deleteVm(ctx: TaskContext, name: string, dir: string): Promise<void> {
+  const info = await ctx.probe`VBoxManage showvminfo ${name} --machinereadable`;
+  if (info.ok || ctx.mode === 'plan') {
+    if (!info.ok) ctx.note('info', `VBoxManage does not know a VM '${name}' (or is not installed): the plan shows what delete does when it exists`);
+    if (!info.ok || /^VMState="running"/m.test(info.stdout)) await ctx.$`VBoxManage controlvm ${name} poweroff`;
+    await ctx.$`VBoxManage unregistervm ${name} --delete`;
+  }
+  if (await ctx.exists(dir)) await ctx.remove(dir);
+}

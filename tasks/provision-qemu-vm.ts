@@ -1,33 +1,19 @@
 // The qemu driver's machine: the same disk, key and seed as kvm2, started with qemu-system directly
 // (no libvirt), on user-mode networking with host forwards on 127.0.0.1 for SSH and the API server.
-// With more than one node, each VM also has a NIC on the profile's bus (tasks/vm/qemu-bus.ts) with
-// a fixed address: user-mode networking gives every VM the same 10.0.2.15, reachable by none of the others.
+// With more than one node, each VM also has a NIC on the profile's bus (tasks/vm/cluster-network.ts).
 // qemu daemonizes and keeps its pid file in the machine directory, where delete finds it.
 import type { TaskContext } from '../core/context.ts';
 import { ExecError, UserError } from '../core/errors.ts';
 import { defineTask } from '../core/task.ts';
-import { listeningPorts } from './k8s/node-facts.ts';
 import { domainMacs } from './libvirt/domain.ts';
 import { machineDir } from './libvirt/virsh.ts';
 import { MachineError } from './vm/machine-error.ts';
 import { cachedImage, overlayDisk, seedIso, sshKey, WAIT_SSH_SCRIPT } from './vm/machine-files.ts';
 import { sizeMiB } from './vm/size.ts';
-import { busAddress, busNetdev, busOf, DEFAULT_BUS_SUBNET } from './vm/qemu-bus.ts';
-import type { SeedNic } from './vm/cloud-init.ts';
+import { busNetdev, busOf, CLUSTER_PARAMS, clusterOutputs, forwardPorts, seedNics } from './vm/cluster-network.ts';
 
 /** Host ports are picked from here up, skipping ports something listens on. */
 const FIRST_PORT = 42022;
-
-/**
- * The n free ports of node INDEX: the VMs of a profile start side by side and see the same free
- * ports, so node i takes the i-th pair of them.
- */
-async function freePorts(ctx: TaskContext, n: number, index: number): Promise<number[]> {
-  const used = await listeningPorts(ctx);
-  const out: number[] = [];
-  for (let port = FIRST_PORT; out.length < n * (index + 1) && port < 65535; port++) if (!used.has(port)) out.push(port);
-  return out.slice(n * index);
-}
 
 export interface QemuMachine {
   sshPort: number;
@@ -36,11 +22,10 @@ export interface QemuMachine {
   pidFile: string;
 }
 
-/** The node's NIC on the bus: its netdev, MAC and address (ADDRESS/PREFIX). */
+/** The node's NIC on the bus: its netdev and MAC. */
 export interface BusNic {
   netdev: string;
   mac: string;
-  address: string;
 }
 
 export function qemuArgs(m: {
@@ -115,9 +100,7 @@ export default defineTask({
     apiserverPort: { type: 'number', default: 8443, description: 'the API server port inside the VM' },
     home: { type: 'string', default: '' },
     sshTimeout: { type: 'number', default: 300 },
-    nodes: { type: 'number', default: 1, description: 'how many nodes the profile has: more than one puts each VM on the bus' },
-    index: { type: 'number', default: 0, description: 'which node this VM is: 0 the control plane, 1 … the workers' },
-    busSubnet: { type: 'string', default: DEFAULT_BUS_SUBNET, description: "the bus's subnet: node i has its address i + 2" },
+    ...CLUSTER_PARAMS,
   },
   async check(ctx, p) {
     const dir = await machineDir(ctx, p.home, p.name || ctx.profile);
@@ -126,7 +109,7 @@ export default defineTask({
   async outputs(ctx, p) {
     const dir = await machineDir(ctx, p.home, p.name || ctx.profile);
     const m = JSON.parse(await ctx.read(`${dir}/qemu.json`)) as QemuMachine;
-    return { ...addresses(p), sshPort: m.sshPort, apiPort: m.apiPort, sshKey: `${dir}/id_ed25519`, sshUser: p.user };
+    return { address: '127.0.0.1', ...clusterOutputs(p), sshPort: m.sshPort, apiPort: m.apiPort, sshKey: `${dir}/id_ed25519`, sshUser: p.user };
   },
   async run(ctx, p) {
     const name = p.name || ctx.profile;
@@ -136,11 +119,9 @@ export default defineTask({
     const diskMiB = sizeMiB(p.diskSize, '--disk-size');
     const dir = await machineDir(ctx, p.home, name);
     const key = `${dir}/id_ed25519`;
-    const { clusterAddress } = addresses(p);
     const [mac, busMac] = domainMacs(name);
-    const bus = clusterAddress
-      ? { netdev: busNetdev('net1', busOf(ctx.profile)), mac: busMac, address: `${clusterAddress}/${busAddress(p.busSubnet, p.index).prefix}` }
-      : undefined;
+    const nics = seedNics(p, mac, busMac);
+    const bus = nics ? { netdev: busNetdev('net1', busOf(ctx.profile)), mac: busMac } : undefined;
     const accel = p.kvm === 'usable' ? 'kvm' : 'tcg';
     if (accel === 'tcg') {
       ctx.note(
@@ -152,7 +133,7 @@ export default defineTask({
     let machine: QemuMachine;
     if (await ctx.exists(`${dir}/qemu.json`)) machine = JSON.parse(await ctx.read(`${dir}/qemu.json`)) as QemuMachine;
     else {
-      const [sshPort, apiPort] = await freePorts(ctx, 2, p.index);
+      const [sshPort, apiPort] = await forwardPorts(ctx, FIRST_PORT, 2, p.index);
       if (!sshPort || !apiPort) throw new UserError('NO_FREE_PORT', `no free host port from ${FIRST_PORT} for the VM's forwards`);
       machine = { sshPort, apiPort: p.index === 0 ? apiPort : 0, pidFile: `${dir}/qemu.pid` };
     }
@@ -162,7 +143,6 @@ export default defineTask({
       const image = await cachedImage(ctx, p);
       if (!(await ctx.exists(dir))) await ctx.$`mkdir -p ${dir}`;
       const publicKey = await sshKey(ctx, key);
-      const nics: SeedNic[] | undefined = bus ? [{ name: 'eth0', mac }, { name: 'eth1', mac: bus.mac, address: bus.address }] : undefined;
       const seed = await seedIso(ctx, dir, {
         hostname: name,
         user: p.user,
@@ -198,12 +178,6 @@ export default defineTask({
         `read the console log ${dir}/console.log`,
       );
     }
-    return { ...addresses(p), sshPort: machine.sshPort, apiPort: machine.apiPort, sshKey: key, sshUser: p.user };
+    return { address: '127.0.0.1', ...clusterOutputs(p), sshPort: machine.sshPort, apiPort: machine.apiPort, sshKey: key, sshUser: p.user };
   },
 });
-
-/** Where the host reaches the VM (its forwards), and the node's address on the bus and its subnet ('' for one node). */
-function addresses(p: { nodes: number; index: number; busSubnet: string }) {
-  if (p.nodes < 2) return { address: '127.0.0.1', clusterAddress: '', clusterSubnet: '' };
-  return { address: '127.0.0.1', clusterAddress: busAddress(p.busSubnet, p.index).address, clusterSubnet: p.busSubnet.trim() };
-}

@@ -1,16 +1,17 @@
 // The virtualbox driver's machine as a plan of VBoxManage commands: the same image, key and seed as
-// kvm2 (the image converted to VDI), NAT with forwards on 127.0.0.1 for SSH and the API server.
+// kvm2 (the image converted to VDI), NAT with forwards on 127.0.0.1 for SSH and the API server;
+// with more than one node, a second NIC on the profile's internal network (tasks/vm/cluster-network.ts).
 // VirtualBox cannot be installed on the machines this is developed on, so only the plan is tested.
 // KVM loaded at the same time blocks the plan: VirtualBox cannot start a VM then (minikube #4913).
 import type { TaskContext } from '../core/context.ts';
 import { ExecError, UserError } from '../core/errors.ts';
 import { defineTask } from '../core/task.ts';
-import { listeningPorts } from './k8s/node-facts.ts';
 import { domainMacs } from './libvirt/domain.ts';
 import { machineDir } from './libvirt/virsh.ts';
 import { MachineError } from './vm/machine-error.ts';
 import { cachedImage, seedIso, sshKey, WAIT_SSH_SCRIPT } from './vm/machine-files.ts';
 import { sizeMiB } from './vm/size.ts';
+import { CLUSTER_PARAMS, clusterOutputs, forwardPorts, internalNetwork, seedNics } from './vm/cluster-network.ts';
 
 const FIRST_PORT = 43022;
 
@@ -34,12 +35,13 @@ export default defineTask({
     apiserverPort: { type: 'number', default: 8443 },
     home: { type: 'string', default: '' },
     sshTimeout: { type: 'number', default: 300 },
+    ...CLUSTER_PARAMS,
   },
   async run(ctx, p) {
     const name = p.name || ctx.profile;
     if (!Number.isInteger(p.cpus) || p.cpus < 1) throw new UserError('USAGE', `--cpus ${p.cpus} must be a whole number ≥ 1`);
     const diskMiB = sizeMiB(p.diskSize, '--disk-size');
-    const dir = await machineDir(ctx, p.home);
+    const dir = await machineDir(ctx, p.home, name);
     const key = `${dir}/id_ed25519`;
     if (!(await ctx.probe`sh -c ${'command -v VBoxManage'}`).ok) {
       ctx.block(
@@ -56,26 +58,35 @@ export default defineTask({
         `use --driver kvm2, or unload KVM first: sudo modprobe -r ${kvm} kvm`,
       );
     }
-    const used = await listeningPorts(ctx);
-    const ports: number[] = [];
-    for (let port = FIRST_PORT; ports.length < 2; port++) if (!used.has(port)) ports.push(port);
-    const [sshPort, apiPort] = ports as [number, number];
+    const [sshPort, cpApiPort] = (await forwardPorts(ctx, FIRST_PORT, 2, p.index)) as [number, number];
+    // Only the control plane's API server is forwarded.
+    const apiPort = p.index === 0 ? cpApiPort : 0;
     ctx.listen(sshPort, { address: '127.0.0.1', component: `VirtualBox NAT forward to ${name}:22 (SSH)` });
-    ctx.listen(apiPort, { address: '127.0.0.1', component: `VirtualBox NAT forward to ${name}:${p.apiserverPort} (API server)` });
+    if (apiPort) ctx.listen(apiPort, { address: '127.0.0.1', component: `VirtualBox NAT forward to ${name}:${p.apiserverPort} (API server)` });
 
     const image = await cachedImage(ctx, p);
     if (!(await ctx.exists(dir))) await ctx.$`mkdir -p ${dir}`;
     const publicKey = await sshKey(ctx, key);
-    const mac = domainMacs(name)[0];
-    const seed = await seedIso(ctx, dir, { hostname: name, user: p.user, publicKey, instanceId: `${name}-${mac.replace(/:/g, '')}` });
+    const [mac, clusterMac] = domainMacs(name);
+    const nics = seedNics(p, mac, clusterMac);
+    const seed = await seedIso(ctx, dir, {
+      hostname: name,
+      user: p.user,
+      publicKey,
+      instanceId: `${name}-${mac.replace(/:/g, '')}`,
+      ...(nics ? { nics } : {}),
+    });
+    const vboxMac = (m: string) => m.replace(/:/g, '').toUpperCase();
+    const forwards = [`ssh,tcp,127.0.0.1,${sshPort},,22`, ...(apiPort ? [`apiserver,tcp,127.0.0.1,${apiPort},,${p.apiserverPort}`] : [])];
+    const nic2 = nics ? ['--nic2', 'intnet', '--nictype2', 'virtio', '--intnet2', internalNetwork(ctx.profile), '--macaddress2', vboxMac(clusterMac)] : [];
     const disk = `${dir}/disk.vdi`;
     await ctx.$`qemu-img convert -O vdi ${image} ${disk}`;
     await ctx.$`VBoxManage modifymedium disk ${disk} --resize ${diskMiB}`;
     await ctx.$`VBoxManage createvm --name ${name} --ostype Ubuntu_64 --basefolder ${dir} --register`;
     await ctx
       .$`VBoxManage modifyvm ${name} --cpus ${p.cpus} --memory ${p.memory} --acpi on --ioapic on --rtcuseutc on --boot1 disk --boot2 none --audio-driver none --nic1 nat --nictype1 virtio --macaddress1 ${
-      mac.replace(/:/g, '').toUpperCase()
-    } --natpf1 ${`ssh,tcp,127.0.0.1,${sshPort},,22`} --natpf1 ${`apiserver,tcp,127.0.0.1,${apiPort},,${p.apiserverPort}`} --uart1 0x3F8 4 --uartmode1 file ${`${dir}/console.log`}`;
+      vboxMac(mac)
+    } ${[...forwards.flatMap((f) => ['--natpf1', f]), ...nic2]} --uart1 0x3F8 4 --uartmode1 file ${`${dir}/console.log`}`;
     await ctx.$`VBoxManage storagectl ${name} --name SATA --add sata --controller IntelAhci --portcount 2 --hostiocache on`;
     await ctx.$`VBoxManage storageattach ${name} --storagectl SATA --port 0 --device 0 --type hdd --medium ${disk}`;
     await ctx.$`VBoxManage storageattach ${name} --storagectl SATA --port 1 --device 0 --type dvddrive --medium ${seed}`;
@@ -90,6 +101,6 @@ export default defineTask({
         `read the console log ${dir}/console.log`,
       );
     }
-    return { address: '127.0.0.1', sshPort, apiPort, sshKey: key, sshUser: p.user };
+    return { address: '127.0.0.1', ...clusterOutputs(p), sshPort, apiPort, sshKey: key, sshUser: p.user };
   },
 });

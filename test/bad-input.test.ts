@@ -280,11 +280,11 @@ const CLI_CASES: Case[] = [
   },
   {
     name: 'a flag of another driver',
-    argv: () => ['start', '--driver', 'virtualbox', '--nodes', '3', '--dry-run'],
+    argv: () => ['start', '--driver', 'none', '--nodes', '3', '--dry-run'],
     code: 2,
     reason: 'FLAG_NOT_FOR_DRIVER',
     message:
-      /: --nodes is not an option of the virtualbox driver \(drop it, or start with --driver docker or --driver podman or --driver kvm2 or --driver qemu, which take it\) \[/,
+      /: --nodes is not an option of the none driver \(drop it, or start with --driver docker or --driver podman or --driver kvm2 or --driver qemu or --driver virtualbox, which take it\) \[/,
   },
   { name: 'missing recipe argument', argv: () => ['run'], code: 2, reason: 'USAGE', message: /missing required args/ },
   {

@@ -130,6 +130,7 @@ const CASES: { name: string; recipe: string; params: Record<string, unknown>; on
   { name: 'qemu-containerd', recipe: 'driver-qemu', params: {} },
   { name: 'qemu-containerd-2node', recipe: 'driver-qemu', params: { nodes: 2, worker1: true } },
   { name: 'virtualbox-containerd', recipe: 'driver-virtualbox', params: {} },
+  { name: 'virtualbox-containerd-2node', recipe: 'driver-virtualbox', params: { nodes: 2, worker1: true } },
   { name: 'delete-kvm2', recipe: 'delete-kvm2', params: {} },
   { name: 'delete-qemu', recipe: 'delete-qemu', params: {} },
   { name: 'delete-virtualbox', recipe: 'delete-virtualbox', params: {} },

@@ -14,7 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PlanDocument } from '../../core/plan.ts';
 import { readState } from '../../core/profile.ts';
-import { busOf } from '../../tasks/vm/qemu-bus.ts';
+import { busOf } from '../../tasks/vm/cluster-network.ts';
 import { runCli } from '../helpers/cli.ts';
 import { missing, tempDir } from '../helpers/env.ts';
 import { GUEST_INSTALL, guestImage } from '../helpers/guest-image.ts';

@@ -35,6 +35,7 @@ withheld() { echo "kubestrap: $1; use kubestrap apply" >&2; exit 1; }
 
 # ── vm (delete-virtualbox-vm): change
 # info: VBoxManage does not know a VM 'kubestrap' (or is not installed): the plan shows what delete does when it exists
+# checked: sh -c 'for f in "$1"/*; do [ -e "$f" ] && printf "%s\n" "${f##*/}"; done; exit 0' sh $KUBESTRAP_HOME/profiles/kubestrap
 # checked: VBoxManage showvminfo kubestrap --machinereadable
 VBoxManage controlvm kubestrap poweroff
 VBoxManage unregistervm kubestrap --delete
