@@ -3,7 +3,7 @@
 import { compareVersions } from './installed.ts';
 
 /** containerd's own static release (bin/containerd, the runc shim, ctr) and the runc it is tested with. */
-export const CONTAINERD_RELEASE = '2.2.3';
+export const CONTAINERD_RELEASE = '2.3.4';
 export const RUNC_RELEASE = '1.4.4';
 export const CONTAINERD_RELEASES = 'https://github.com/containerd/containerd/releases/download';
 export const RUNC_RELEASES = 'https://github.com/opencontainers/runc/releases/download';
@@ -11,9 +11,11 @@ export const RUNC_RELEASES = 'https://github.com/opencontainers/runc/releases/do
 /**
  * The oldest patch of each containerd line a Kubernetes minor is supported on, newest minors first.
  * A minor without a row takes the row of the nearest older one. 1.6 and 2.0 reached end of life
- * (2025) and are not listed from 1.32 and 1.35; a line newer than every listed one is accepted.
+ * (2025) and are not listed from 1.32 and 1.35, nor 1.7 from 1.36; a line newer than every listed
+ * one is accepted.
  */
 const SUPPORT: readonly [minMinor: number, minimums: readonly string[]][] = [
+  [36, ['2.2.0', '2.3.0']],
   [35, ['1.7.28', '2.1.5', '2.2.0']],
   [33, ['1.7.24', '2.0.4', '2.1.0']],
   [32, ['1.7.24', '2.0.1', '2.1.0']],

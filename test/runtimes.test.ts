@@ -564,10 +564,17 @@ describe('containerd against the Kubernetes version (containerd RELEASES.md)', (
       ['2.2.3', 35, true],
       ['2.2.3', 31, true],
       ['2.3.0', 36, true],
+      // From 1.36 containerd lists only its 2.x lines: 1.7 is no longer recommended.
+      ['1.7.30', 36, false],
+      ['2.1.9', 37, false],
+      ['2.2.0', 37, true],
+      ['2.3.4', 37, true],
+      ['2.4.0', 37, true],
       ['1.5.18', 24, false],
     ];
     for (const [v, minor, ok] of table) assert.equal(containerdSupports(v, minor), ok, `containerd ${v} for Kubernetes 1.${minor}`);
     assert.equal(describeMinimums(35), '1.7.28+, 2.1.5+ or 2.2.0+');
+    assert.equal(describeMinimums(37), '2.2.0+ or 2.3.0+');
     assert.equal(describeMinimums(31), '1.6.34+, 1.7.20+ or 2.0.0+');
     // The release kubestrap installs runs every minor it supports.
     for (let minor = 24; minor <= 37; minor++) assert.ok(containerdSupports(CONTAINERD_RELEASE, minor), `1.${minor}`);

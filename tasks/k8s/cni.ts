@@ -44,21 +44,25 @@ export interface InterfaceChoice {
   env: (reach: string) => string;
 }
 
+const FLANNEL = 'v0.28.9';
+const CALICO = 'v3.32.1';
+const CILIUM = 'v1.20.0';
+
 /** Multi-node CNIs: one release manifest each (their projects publish no checksum for it). */
 export const MANIFESTS: Record<'flannel' | 'calico' | 'cilium', { version: string; url: string; iface?: InterfaceChoice }> = {
   flannel: {
-    version: 'v0.28.8',
-    url: 'https://github.com/flannel-io/flannel/releases/download/v0.28.8/kube-flannel.yml',
+    version: FLANNEL,
+    url: `https://github.com/flannel-io/flannel/releases/download/${FLANNEL}/kube-flannel.yml`,
     // flanneld takes each flag from FLANNELD_<FLAG> as well.
     iface: { namespace: 'kube-flannel', daemonset: 'kube-flannel-ds', container: 'kube-flannel', env: (ip) => `FLANNELD_IFACE_CAN_REACH=${ip}` },
   },
   calico: {
-    version: 'v3.31.0',
-    url: 'https://raw.githubusercontent.com/projectcalico/calico/v3.31.0/manifests/calico.yaml',
+    version: CALICO,
+    url: `https://raw.githubusercontent.com/projectcalico/calico/${CALICO}/manifests/calico.yaml`,
     iface: { namespace: 'kube-system', daemonset: 'calico-node', container: 'calico-node', env: (ip) => `IP_AUTODETECTION_METHOD=can-reach=${ip}` },
   },
   // Cilium uses each node's Kubernetes address (the kubelet's --node-ip).
-  cilium: { version: 'v1.20.0', url: 'https://raw.githubusercontent.com/cilium/cilium/v1.20.0/install/kubernetes/quick-install.yaml' },
+  cilium: { version: CILIUM, url: `https://raw.githubusercontent.com/cilium/cilium/${CILIUM}/install/kubernetes/quick-install.yaml` },
 };
 
 export const CNI_NAMES = ['auto', 'bridge', 'flannel', 'calico', 'cilium', 'false'] as const;

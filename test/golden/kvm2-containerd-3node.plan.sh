@@ -176,7 +176,7 @@ withheld 'ssh:docker@<output of vm#7>:22 is created by step vm: its steps run th
 withheld 'ssh:docker@<output of vm#7>:22 is created by step vm: its steps run through kubestrap apply'
 
 # ── node.runtime (install-runtime on ssh:docker@<output of vm#7>:22): change
-# warn: the distribution offers no containerd kubestrap can check: kubestrap installs containerd 2.2.3 and runc 1.4.4 from their releases into /usr/local/bin and /usr/local/sbin instead
+# warn: the distribution offers no containerd kubestrap can check: kubestrap installs containerd 2.3.4 and runc 1.4.4 from their releases into /usr/local/bin and /usr/local/sbin instead
 withheld 'ssh:docker@<output of vm#7>:22 is created by step vm: its steps run through kubestrap apply'
 
 # ── node.kubernetes (install-kubernetes on ssh:docker@<output of vm#7>:22): change
@@ -306,7 +306,7 @@ withheld 'ssh:docker@<output of m02-vm#7>:22 is created by step m02-vm: its step
 withheld 'ssh:docker@<output of m02-vm#7>:22 is created by step m02-vm: its steps run through kubestrap apply'
 
 # ── m02.runtime (install-runtime on ssh:docker@<output of m02-vm#7>:22): change
-# warn: the distribution offers no containerd kubestrap can check: kubestrap installs containerd 2.2.3 and runc 1.4.4 from their releases into /usr/local/bin and /usr/local/sbin instead
+# warn: the distribution offers no containerd kubestrap can check: kubestrap installs containerd 2.3.4 and runc 1.4.4 from their releases into /usr/local/bin and /usr/local/sbin instead
 withheld 'ssh:docker@<output of m02-vm#7>:22 is created by step m02-vm: its steps run through kubestrap apply'
 
 # ── m02.kubernetes (install-kubernetes on ssh:docker@<output of m02-vm#7>:22): change
@@ -420,7 +420,7 @@ withheld 'ssh:docker@<output of m03-vm#7>:22 is created by step m03-vm: its step
 withheld 'ssh:docker@<output of m03-vm#7>:22 is created by step m03-vm: its steps run through kubestrap apply'
 
 # ── m03.runtime (install-runtime on ssh:docker@<output of m03-vm#7>:22): change
-# warn: the distribution offers no containerd kubestrap can check: kubestrap installs containerd 2.2.3 and runc 1.4.4 from their releases into /usr/local/bin and /usr/local/sbin instead
+# warn: the distribution offers no containerd kubestrap can check: kubestrap installs containerd 2.3.4 and runc 1.4.4 from their releases into /usr/local/bin and /usr/local/sbin instead
 withheld 'ssh:docker@<output of m03-vm#7>:22 is created by step m03-vm: its steps run through kubestrap apply'
 
 # ── m03.kubernetes (install-kubernetes on ssh:docker@<output of m03-vm#7>:22): change

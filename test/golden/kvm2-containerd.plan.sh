@@ -175,7 +175,7 @@ withheld 'ssh:docker@<output of vm#7>:22 is created by step vm: its steps run th
 withheld 'ssh:docker@<output of vm#7>:22 is created by step vm: its steps run through kubestrap apply'
 
 # ── node.runtime (install-runtime on ssh:docker@<output of vm#7>:22): change
-# warn: the distribution offers no containerd kubestrap can check: kubestrap installs containerd 2.2.3 and runc 1.4.4 from their releases into /usr/local/bin and /usr/local/sbin instead
+# warn: the distribution offers no containerd kubestrap can check: kubestrap installs containerd 2.3.4 and runc 1.4.4 from their releases into /usr/local/bin and /usr/local/sbin instead
 withheld 'ssh:docker@<output of vm#7>:22 is created by step vm: its steps run through kubestrap apply'
 
 # ── node.kubernetes (install-kubernetes on ssh:docker@<output of vm#7>:22): change

@@ -112,7 +112,7 @@ withheld 'ssh:docker@127.0.0.1:43022 is created by step vm: its steps run throug
 withheld 'ssh:docker@127.0.0.1:43022 is created by step vm: its steps run through kubestrap apply'
 
 # ── node.runtime (install-runtime on ssh:docker@127.0.0.1:43022): change
-# warn: the distribution offers no containerd kubestrap can check: kubestrap installs containerd 2.2.3 and runc 1.4.4 from their releases into /usr/local/bin and /usr/local/sbin instead
+# warn: the distribution offers no containerd kubestrap can check: kubestrap installs containerd 2.3.4 and runc 1.4.4 from their releases into /usr/local/bin and /usr/local/sbin instead
 withheld 'ssh:docker@127.0.0.1:43022 is created by step vm: its steps run through kubestrap apply'
 
 # ── node.kubernetes (install-kubernetes on ssh:docker@127.0.0.1:43022): change
@@ -204,7 +204,7 @@ withheld 'ssh:docker@127.0.0.1:43024 is created by step m02-vm: its steps run th
 withheld 'ssh:docker@127.0.0.1:43024 is created by step m02-vm: its steps run through kubestrap apply'
 
 # ── m02.runtime (install-runtime on ssh:docker@127.0.0.1:43024): change
-# warn: the distribution offers no containerd kubestrap can check: kubestrap installs containerd 2.2.3 and runc 1.4.4 from their releases into /usr/local/bin and /usr/local/sbin instead
+# warn: the distribution offers no containerd kubestrap can check: kubestrap installs containerd 2.3.4 and runc 1.4.4 from their releases into /usr/local/bin and /usr/local/sbin instead
 withheld 'ssh:docker@127.0.0.1:43024 is created by step m02-vm: its steps run through kubestrap apply'
 
 # ── m02.kubernetes (install-kubernetes on ssh:docker@127.0.0.1:43024): change
