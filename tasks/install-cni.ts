@@ -37,9 +37,13 @@ const params = {
   nodes: { type: 'number', default: 1, description: 'how many nodes the cluster has (auto: bridge for one)' },
   podSubnet: { type: 'string', default: DEFAULT_POD_SUBNET, description: "the pods' addresses (kubeadm's podSubnet)" },
   pluginsMirror: { type: 'string', default: DEFAULT_CNI_PLUGINS_MIRROR, description: 'base URL: BASE/VERSION/cni-plugins-linux-ARCH-VERSION.tgz (+ .sha256)' },
+  controlPlane: { type: 'boolean', default: true, description: "false: a worker, which needs the plugins but not the manifest (the control plane applies it)" },
 } as const;
 
-type P = { cni: string; nodes: number; podSubnet: string; pluginsMirror: string };
+type P = { cni: string; nodes: number; podSubnet: string; pluginsMirror: string; controlPlane: boolean };
+
+/** Whether this node keeps a manifest for apply-cni: only the control plane applies one. */
+const hasManifest = (cni: Cni, controlPlane: boolean) => controlPlane && (cni.kind === 'file' || cni.kind === 'manifest');
 
 async function sha256Of(ctx: TaskContext, path: string): Promise<string | undefined> {
   return (await ctx.fact(fileDigest(path))).stdout.trim() || undefined;
@@ -77,7 +81,7 @@ async function state(ctx: TaskContext, p: P) {
     const configNow = config ? (visible ? await readIfExists(ctx, config.path) : copyNow) : null;
     const listing = await ctx.fact(CONF_LISTING);
     const others = listing.stdout.split('\n').filter((f) => /\.(conf|conflist|json)$/.test(f) && `${CNI_CONF_DIR}/${f}` !== BRIDGE_CONFLIST);
-    const manifestNow = cni.kind === 'file' || cni.kind === 'manifest' ? await sha256Of(ctx, CNI_MANIFEST) : undefined;
+    const manifestNow = hasManifest(cni, p.controlPlane) ? await sha256Of(ctx, CNI_MANIFEST) : undefined;
     return {
       cni,
       podSubnet,
@@ -99,8 +103,8 @@ async function state(ctx: TaskContext, p: P) {
   });
 }
 
-function outputsOf(cni: Cni) {
-  return { manifest: cni.kind === 'file' || cni.kind === 'manifest' ? CNI_MANIFEST : '', binDir: CNI_BIN_DIR };
+function outputsOf(cni: Cni, controlPlane: boolean) {
+  return { manifest: hasManifest(cni, controlPlane) ? CNI_MANIFEST : '', binDir: CNI_BIN_DIR };
 }
 
 export default defineTask({
@@ -119,10 +123,9 @@ export default defineTask({
   async check(ctx, p) {
     const s = await state(ctx, p);
     // A manifest is put again on every run: its source has no checksum to compare with.
-    return s.pluginsMatch && (!s.config || (s.configNow === s.config.content && s.copyNow === s.config.content)) && s.cni.kind !== 'file' &&
-      s.cni.kind !== 'manifest';
+    return s.pluginsMatch && (!s.config || (s.configNow === s.config.content && s.copyNow === s.config.content)) && !hasManifest(s.cni, p.controlPlane);
   },
-  outputs: async (ctx, p) => outputsOf((await state(ctx, p)).cni),
+  outputs: async (ctx, p) => outputsOf((await state(ctx, p)).cni, p.controlPlane),
   async run(ctx, p) {
     const s = await state(ctx, p);
     if (!s.pluginsMatch) {
@@ -147,6 +150,7 @@ export default defineTask({
         `remove the others if they are left from another cluster`,
       );
     }
+    if (!p.controlPlane) return outputsOf(s.cni, false);
     if (s.cni.kind === 'manifest' && s.cni.name === 'flannel' && s.podSubnet !== FLANNEL_NETWORK) {
       ctx.note(
         'warn',
@@ -166,6 +170,6 @@ export default defineTask({
     // The user's manifest is read on this machine and put on the node like a download.
     if (s.cni.kind === 'file') await ctx.put(s.cni.path, CNI_MANIFEST, { mode: '0644', sudo: true });
     if (s.cni.kind === 'none') ctx.note('info', '--cni false: no pod network is configured; nodes stay NotReady until you apply one');
-    return outputsOf(s.cni);
+    return outputsOf(s.cni, true);
   },
 });

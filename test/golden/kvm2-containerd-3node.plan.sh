@@ -302,7 +302,6 @@ withheld 'ssh:docker@<output of m02-vm#7>:22 is created by step m02-vm: its step
 withheld 'ssh:docker@<output of m02-vm#7>:22 is created by step m02-vm: its steps run through kubestrap apply'
 
 # ── m02.cni (install-cni on ssh:docker@<output of m02-vm#7>:22): change
-# info: the flannel manifest is applied after kubeadm init; its project publishes no checksum for it — pass --cni with the path of a manifest you reviewed to pin it
 withheld 'ssh:docker@<output of m02-vm#7>:22 is created by step m02-vm: its steps run through kubestrap apply'
 
 # ── m02.runtime (install-runtime on ssh:docker@<output of m02-vm#7>:22): change
@@ -416,7 +415,6 @@ withheld 'ssh:docker@<output of m03-vm#7>:22 is created by step m03-vm: its step
 withheld 'ssh:docker@<output of m03-vm#7>:22 is created by step m03-vm: its steps run through kubestrap apply'
 
 # ── m03.cni (install-cni on ssh:docker@<output of m03-vm#7>:22): change
-# info: the flannel manifest is applied after kubeadm init; its project publishes no checksum for it — pass --cni with the path of a manifest you reviewed to pin it
 withheld 'ssh:docker@<output of m03-vm#7>:22 is created by step m03-vm: its steps run through kubestrap apply'
 
 # ── m03.runtime (install-runtime on ssh:docker@<output of m03-vm#7>:22): change

@@ -193,7 +193,6 @@ withheld 'docker:demo-m02 is created by step cluster.m02-node: its steps run thr
 withheld 'docker:demo-m02 is created by step cluster.m02-node: its steps run through kubestrap apply'
 
 # ── cluster.m02.cni (install-cni on docker:demo-m02): change
-# info: the flannel manifest is applied after kubeadm init; its project publishes no checksum for it — pass --cni with the path of a manifest you reviewed to pin it
 withheld 'docker:demo-m02 is created by step cluster.m02-node: its steps run through kubestrap apply'
 
 # ── cluster.m02.runtime (install-runtime on docker:demo-m02): change
@@ -234,7 +233,6 @@ withheld 'docker:demo-m03 is created by step cluster.m03-node: its steps run thr
 withheld 'docker:demo-m03 is created by step cluster.m03-node: its steps run through kubestrap apply'
 
 # ── cluster.m03.cni (install-cni on docker:demo-m03): change
-# info: the flannel manifest is applied after kubeadm init; its project publishes no checksum for it — pass --cni with the path of a manifest you reviewed to pin it
 withheld 'docker:demo-m03 is created by step cluster.m03-node: its steps run through kubestrap apply'
 
 # ── cluster.m03.runtime (install-runtime on docker:demo-m03): change

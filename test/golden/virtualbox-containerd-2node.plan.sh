@@ -200,7 +200,6 @@ withheld 'ssh:docker@127.0.0.1:43024 is created by step m02-vm: its steps run th
 withheld 'ssh:docker@127.0.0.1:43024 is created by step m02-vm: its steps run through kubestrap apply'
 
 # ── m02.cni (install-cni on ssh:docker@127.0.0.1:43024): change
-# info: the flannel manifest is applied after kubeadm init; its project publishes no checksum for it — pass --cni with the path of a manifest you reviewed to pin it
 withheld 'ssh:docker@127.0.0.1:43024 is created by step m02-vm: its steps run through kubestrap apply'
 
 # ── m02.runtime (install-runtime on ssh:docker@127.0.0.1:43024): change
