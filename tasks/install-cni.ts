@@ -37,7 +37,7 @@ const params = {
   nodes: { type: 'number', default: 1, description: 'how many nodes the cluster has (auto: bridge for one)' },
   podSubnet: { type: 'string', default: DEFAULT_POD_SUBNET, description: "the pods' addresses (kubeadm's podSubnet)" },
   pluginsMirror: { type: 'string', default: DEFAULT_CNI_PLUGINS_MIRROR, description: 'base URL: BASE/VERSION/cni-plugins-linux-ARCH-VERSION.tgz (+ .sha256)' },
-  controlPlane: { type: 'boolean', default: true, description: "false: a worker, which needs the plugins but not the manifest (the control plane applies it)" },
+  controlPlane: { type: 'boolean', default: true, description: 'false: a worker, which needs the plugins but not the manifest (the control plane applies it)' },
 } as const;
 
 type P = { cni: string; nodes: number; podSubnet: string; pluginsMirror: string; controlPlane: boolean };

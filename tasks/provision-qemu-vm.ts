@@ -8,7 +8,7 @@ import { defineTask } from '../core/task.ts';
 import { domainMacs } from './libvirt/domain.ts';
 import { machineDir } from './libvirt/virsh.ts';
 import { MachineError } from './vm/machine-error.ts';
-import { cachedImage, overlayDisk, seedIso, sshKey, WAIT_SSH_SCRIPT } from './vm/machine-files.ts';
+import { cachedImage, machineSeed, overlayDisk, WAIT_SSH_SCRIPT } from './vm/machine-files.ts';
 import { sizeMiB } from './vm/size.ts';
 import { busNetdev, busOf, CLUSTER_PARAMS, clusterOutputs, forwardPorts, seedNics } from './vm/cluster-network.ts';
 
@@ -142,14 +142,7 @@ export default defineTask({
     if (!(await running(ctx, machine.pidFile))) {
       const image = await cachedImage(ctx, p);
       if (!(await ctx.exists(dir))) await ctx.$`mkdir -p ${dir}`;
-      const publicKey = await sshKey(ctx, key);
-      const seed = await seedIso(ctx, dir, {
-        hostname: name,
-        user: p.user,
-        publicKey,
-        instanceId: `${name}-${mac.replace(/:/g, '')}`,
-        ...(nics ? { nics } : {}),
-      });
+      const seed = await machineSeed(ctx, dir, { hostname: name, user: p.user, mac, ...(nics ? { nics } : {}) });
       await overlayDisk(ctx, image, `${dir}/disk.qcow2`, diskMiB);
       await ctx.write(`${dir}/qemu.json`, JSON.stringify(machine, null, 2) + '\n', { mode: '0644' });
       const args = qemuArgs({

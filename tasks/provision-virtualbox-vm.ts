@@ -9,7 +9,7 @@ import { defineTask } from '../core/task.ts';
 import { domainMacs } from './libvirt/domain.ts';
 import { machineDir } from './libvirt/virsh.ts';
 import { MachineError } from './vm/machine-error.ts';
-import { cachedImage, seedIso, sshKey, WAIT_SSH_SCRIPT } from './vm/machine-files.ts';
+import { cachedImage, machineSeed, WAIT_SSH_SCRIPT } from './vm/machine-files.ts';
 import { sizeMiB } from './vm/size.ts';
 import { CLUSTER_PARAMS, clusterOutputs, forwardPorts, internalNetwork, seedNics } from './vm/cluster-network.ts';
 
@@ -66,16 +66,9 @@ export default defineTask({
 
     const image = await cachedImage(ctx, p);
     if (!(await ctx.exists(dir))) await ctx.$`mkdir -p ${dir}`;
-    const publicKey = await sshKey(ctx, key);
     const [mac, clusterMac] = domainMacs(name);
     const nics = seedNics(p, mac, clusterMac);
-    const seed = await seedIso(ctx, dir, {
-      hostname: name,
-      user: p.user,
-      publicKey,
-      instanceId: `${name}-${mac.replace(/:/g, '')}`,
-      ...(nics ? { nics } : {}),
-    });
+    const seed = await machineSeed(ctx, dir, { hostname: name, user: p.user, mac, ...(nics ? { nics } : {}) });
     const vboxMac = (m: string) => m.replace(/:/g, '').toUpperCase();
     const forwards = [`ssh,tcp,127.0.0.1,${sshPort},,22`, ...(apiPort ? [`apiserver,tcp,127.0.0.1,${apiPort},,${p.apiserverPort}`] : [])];
     const nic2 = nics ? ['--nic2', 'intnet', '--nictype2', 'virtio', '--intnet2', internalNetwork(ctx.profile), '--macaddress2', vboxMac(clusterMac)] : [];

@@ -9,7 +9,7 @@ import { domainMacs, domainXml } from './libvirt/domain.ts';
 import { eligibleGpus, parsePci, PCI_SCRIPT } from './libvirt/gpu.ts';
 import { checkNetworkName } from './libvirt/network.ts';
 import { checkUri, DEFAULT_URI, machineDir, networkState, reachLibvirt } from './libvirt/virsh.ts';
-import { cachedImage, overlayDisk, seedIso, sshKey, WAIT_SSH_SCRIPT } from './vm/machine-files.ts';
+import { cachedImage, machineSeed, overlayDisk, WAIT_SSH_SCRIPT } from './vm/machine-files.ts';
 import { MachineError } from './vm/machine-error.ts';
 import { sizeMiB } from './vm/size.ts';
 
@@ -159,8 +159,7 @@ export default defineTask({
         image.slice(0, image.lastIndexOf('/')),
         ...[p.kernel, p.initrd].filter(Boolean).map((f) => f.slice(0, f.lastIndexOf('/'))),
       ]);
-      const publicKey = await sshKey(ctx, n.key);
-      await seedIso(ctx, n.dir, { hostname: n.domain, user: p.user, publicKey, instanceId: `${n.domain}-${n.macs[0].replace(/:/g, '')}` });
+      await machineSeed(ctx, n.dir, { hostname: n.domain, user: p.user, mac: n.macs[0] });
       await overlayDisk(ctx, image, disk, diskMiB);
       const xml = domainXml({
         name: n.domain,

@@ -61,6 +61,17 @@ export async function seedIso(
   return seed;
 }
 
+/** The machine's SSH key in DIR (made once) and its seed: the user with that key, the hostname, the NICs when given. */
+export async function machineSeed(
+  ctx: TaskContext,
+  dir: string,
+  m: { hostname: string; user: string; mac: string; nics?: readonly SeedNic[] },
+): Promise<string> {
+  const publicKey = await sshKey(ctx, `${dir}/id_ed25519`);
+  const instanceId = `${m.hostname}-${m.mac.replace(/:/g, '')}`;
+  return seedIso(ctx, dir, { hostname: m.hostname, user: m.user, publicKey, instanceId, ...(m.nics ? { nics: m.nics } : {}) });
+}
+
 /** A qcow2 disk of sizeMiB over the cached image (which stays unchanged, as its backing file). */
 export async function overlayDisk(ctx: TaskContext, image: string, disk: string, sizeMiB: number): Promise<void> {
   if (!(await ctx.exists(disk))) await ctx.$`qemu-img create -q -f qcow2 -F qcow2 -b ${image} ${disk} ${`${sizeMiB}M`}`;
