@@ -2,9 +2,8 @@
 // stopped by the pid in its machine directory (TERM, then KILL after 10 s), then its disk, seed,
 // key and logs removed, each listed first with its size.
 import type { TaskContext } from '../core/context.ts';
-import { dirListing } from '../core/facts.ts';
 import { defineTask } from '../core/task.ts';
-import { machineDir } from './libvirt/virsh.ts';
+import { machineDir, workerMachineDirs } from './libvirt/virsh.ts';
 
 /** $1 the pid file: TERM, wait up to 10 s, then KILL. */
 export const STOP_SCRIPT = `pid=$(cat "$1") || exit 0
@@ -17,10 +16,8 @@ export default defineTask({
   description: "Stop the profile's qemu VM and remove its files",
   params: { home: { type: 'string', default: '' } },
   async run(ctx, p) {
-    const dir = await machineDir(ctx, p.home);
-    const profileDir = dir.slice(0, dir.lastIndexOf('/'));
-    const workers = (await ctx.fact(dirListing(profileDir))).stdout.split('\n').filter((f) => /^machine-m\d\d$/.test(f)).sort();
-    for (const d of [dir, ...workers.map((w) => `${profileDir}/${w}`)]) await deleteMachine(ctx, d);
+    const workers = await workerMachineDirs(ctx, p.home);
+    for (const d of [await machineDir(ctx, p.home), ...workers.map((w) => w.dir)]) await deleteMachine(ctx, d);
     ctx.note('info', 'the VM image stays in the download cache for the next start');
   },
 });

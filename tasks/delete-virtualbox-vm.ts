@@ -2,9 +2,8 @@
 // and a worker's for each machine-m02 … directory): power off, unregister with its disks, remove the
 // machine directory (plan-only here, like the driver).
 import type { TaskContext } from '../core/context.ts';
-import { dirListing } from '../core/facts.ts';
 import { defineTask } from '../core/task.ts';
-import { machineDir } from './libvirt/virsh.ts';
+import { machineDir, workerMachineDirs } from './libvirt/virsh.ts';
 
 export default defineTask({
   name: 'delete-virtualbox-vm',
@@ -12,11 +11,9 @@ export default defineTask({
   params: { name: { type: 'string', default: '' }, home: { type: 'string', default: '' } },
   async run(ctx, p) {
     const name = p.name || ctx.profile;
-    const dir = await machineDir(ctx, p.home, name);
-    const profileDir = dir.slice(0, dir.lastIndexOf('/'));
-    const workers = (await ctx.fact(dirListing(profileDir))).stdout.split('\n').filter((f) => /^machine-m\d\d$/.test(f)).sort();
-    await deleteVm(ctx, name, dir);
-    for (const w of workers) await deleteVm(ctx, `${name}-${w.slice('machine-'.length)}`, `${profileDir}/${w}`);
+    const workers = await workerMachineDirs(ctx, p.home);
+    await deleteVm(ctx, name, await machineDir(ctx, p.home, name));
+    for (const w of workers) await deleteVm(ctx, `${name}-${w.node}`, w.dir);
   },
 });
 

@@ -1,6 +1,7 @@
 // What the libvirt tasks read through virsh (probes) and where a profile's machine files live.
 import type { TaskContext } from '../../core/context.ts';
 import { UserError } from '../../core/errors.ts';
+import { dirListing } from '../../core/facts.ts';
 import { type NetworkState, parseNetworkState } from './network.ts';
 
 export const DEFAULT_URI = 'qemu:///system';
@@ -35,6 +36,14 @@ export async function machineDir(ctx: TaskContext, home: string, domain = ctx.pr
   const base = home || `${(await ctx.facts()).home}/.kubestrap`;
   const node = domain === ctx.profile ? '' : `-${domain.startsWith(`${ctx.profile}-`) ? domain.slice(ctx.profile.length + 1) : domain}`;
   return `${base}/profiles/${ctx.profile}/machine${node}`;
+}
+
+/** The workers' machine directories the profile has (machine-m02 …), with their node names (m02 …). */
+export async function workerMachineDirs(ctx: TaskContext, home: string): Promise<{ node: string; dir: string }[]> {
+  const own = await machineDir(ctx, home);
+  const profileDir = own.slice(0, own.lastIndexOf('/'));
+  const names = (await ctx.fact(dirListing(profileDir))).stdout.split('\n').filter((f) => /^machine-m\d\d$/.test(f)).sort();
+  return names.map((f) => ({ node: f.slice('machine-'.length), dir: `${profileDir}/${f}` }));
 }
 
 /** Lets libvirt know the connection works; a plan on a machine without it still shows every step. */
