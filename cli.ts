@@ -192,4 +192,5 @@ export async function runProcess(): Promise<void> {
   process.exitCode = code === EXIT.interrupted ? signalCode : code;
 }
 
-if (isMain(import.meta.url)) await runProcess();
+// Not awaited: the installed CLI is a CommonJS bundle (scripts/build.mjs), which has no top-level await.
+if (isMain(import.meta.url)) void runProcess();

@@ -55,7 +55,7 @@ export function renderReadme(r: Results): string {
   out.push('', `**Goal ≤ 2×: ${plan / node <= 2 ? 'met' : 'not met'}** (${ratio(plan / node)}).`, '');
   if (r.phases.size) {
     out.push(
-      'Where the plan spends its time after Node has started (`bench/startup-phases.ts`: the same steps as the CLI, timed inside one fresh process):',
+      "Where the plan spends its time after Node has started (`bench/startup-phases.ts`: the same steps as the CLI, timed inside one fresh process; built as ES modules split at each phase, so each import is timed with its parse, which the CLI's code cache spares it):",
       '',
     );
     out.push('| phase | median ms | × `node -e 0` |', '| --- | ---: | ---: |');

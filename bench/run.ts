@@ -26,11 +26,11 @@ const ANSIBLE_RUNS = num('--ansible-runs', 3);
 const N = 100;
 const log = (s: string) => process.stderr.write(s + '\n');
 
-/** dist/ is stale when any source file the build compiles is newer than dist/cli.js. */
+/** dist/ is stale when any source file the build compiles is newer than dist/kubestrap.cjs. */
 function distStale(): boolean {
   let built: number;
   try {
-    built = statSync(join(root, 'dist', 'cli.js')).mtimeMs;
+    built = statSync(join(root, 'dist', 'kubestrap.cjs')).mtimeMs;
   } catch {
     return true;
   }
@@ -39,7 +39,7 @@ function distStale(): boolean {
     if (!s.isDirectory()) return p.endsWith('.ts') ? s.mtimeMs : 0;
     return Math.max(0, ...readdirSync(p).map((n) => newest(join(p, n))));
   };
-  return ['cli.ts', 'index.ts', 'core', 'tasks', 'drivers', 'runtimes'].some((p) => {
+  return ['cli.ts', 'index.ts', 'cli', 'core', 'tasks', 'drivers', 'runtimes', 'options'].some((p) => {
     try {
       return newest(join(root, p)) > built;
     } catch {

@@ -1,6 +1,6 @@
 // Where a cold `kubestrap plan` spends its time, phase by phase, in one fresh Node process. bench/run.ts
-// bundles this file the way the CLI is built (scripts/build.mjs), so each dynamic import below loads
-// the same chunks the CLI loads. Prints one JSON object of milliseconds. Usage: node BUNDLE RECIPE DIR
+// bundles this file as ES modules split into chunks (scripts/build.mjs), so each dynamic import below
+// loads, parses and runs its own part; the CLI is one bundle whose parse its code cache spares. Prints one JSON object of milliseconds. Usage: node BUNDLE RECIPE DIR
 const t0 = performance.now();
 const phases: Record<string, number> = {};
 let last = t0;

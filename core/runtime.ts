@@ -25,11 +25,21 @@ export function apiUrl(): string {
   return new URL(fromSource ? '../index.ts' : './index.js', import.meta.url).href;
 }
 
+/**
+ * import() under Node. The installed CLI is a bundle that bin/kubestrap.js compiles with node:vm (to
+ * use V8's code cache), and such a script has no import() of its own: the bin lends its own as
+ * globalThis.kubestrapImport. The bundle loads its dependencies with require() instead.
+ */
+function nodeImport(url: string): Promise<Record<string, unknown>> {
+  const lent = (globalThis as { kubestrapImport?: (url: string) => Promise<Record<string, unknown>> }).kubestrapImport;
+  return lent ? lent(url) : import(url);
+}
+
 /** Loads a user module. Under Node, task files are compiled as ES modules wherever they live. */
 export async function importModule(file: string): Promise<Record<string, unknown>> {
   if (!isDeno) {
     await (loader ??= installLoader());
-    return import(pathToFileURL(file).href);
+    return nodeImport(pathToFileURL(file).href);
   }
   try {
     return await import(pathToFileURL(file).href);
@@ -49,8 +59,9 @@ export async function importModule(file: string): Promise<Record<string, unknown
  * compiled by esbuild as ES modules (tsx would follow the nearest package.json and may pick CommonJS).
  */
 async function installLoader(): Promise<void> {
-  const { register } = await import('node:module');
-  const esbuild = import.meta.resolve('esbuild');
+  const { createRequire, register } = await import('node:module');
+  // Through require: import.meta.resolve does not exist in the CommonJS bundle the installed CLI runs.
+  const esbuild = pathToFileURL(createRequire(import.meta.url).resolve('esbuild')).href;
   const hook = `
     import { readFile } from 'node:fs/promises';
     import { fileURLToPath } from 'node:url';

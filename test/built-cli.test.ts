@@ -1,0 +1,116 @@
+// The installed command: the bundle scripts/build.mjs makes, run by bin/kubestrap.js through V8's
+// code cache. Built into a temporary copy of the package (bin/, dist/, the recipes), then run as a
+// user runs it: a user's task file importing 'kubestrap', a run for real, a cache kept, a cache that
+// V8 refuses, bad input.
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot, tempDir } from './helpers/env.ts';
+
+let pkg = '';
+
+function kubestrap(args: string[], home: string, cwd: string) {
+  const r = spawnSync('node', [join(pkg, 'bin', 'kubestrap.js'), ...args], { cwd, encoding: 'utf8', env: { ...process.env, KUBESTRAP_HOME: home } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function caches(home: string): string[] {
+  try {
+    return readdirSync(join(home, 'cache', 'code')).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** A recipe with one task of the user's own, which writes a file into dir. */
+function userRecipe(dir: string): string {
+  writeFileSync(
+    join(dir, 'stamp.ts'),
+    [
+      "import { defineTask } from 'kubestrap';",
+      'export default defineTask({',
+      "  name: 'stamp',",
+      "  description: 'Write a stamp file',",
+      "  params: { path: { type: 'string' }, text: { type: 'string', default: 'stamped' } },",
+      '  async run(ctx, p) { await ctx.write(p.path, p.text); },',
+      '});',
+      '',
+    ].join('\n'),
+  );
+  const recipe = join(dir, 'stamp.yaml');
+  writeFileSync(recipe, `name: stamp\nimports: [./stamp.ts]\nsteps:\n  - id: stamp\n    task: stamp\n    with: { path: ${join(dir, 'out', 'stamp.txt')} }\n`);
+  return recipe;
+}
+
+describe('the built CLI', () => {
+  before(() => {
+    pkg = mkdtempSync(join(tmpdir(), 'kubestrap-built-'));
+    // Removed when the process ends: node:test's before() has no t.after.
+    process.on('exit', () => rmSync(pkg, { recursive: true, force: true }));
+    mkdirSync(join(pkg, 'bin'));
+    copyFileSync(join(repoRoot, 'bin', 'kubestrap.js'), join(pkg, 'bin', 'kubestrap.js'));
+    for (const f of ['recipes', 'package.json', 'node_modules']) symlinkSync(join(repoRoot, f), join(pkg, f));
+    const b = spawnSync('node', [join(repoRoot, 'scripts', 'build.mjs'), join(pkg, 'dist')], { cwd: repoRoot, encoding: 'utf8' });
+    assert.equal(b.status, 0, b.stderr);
+  });
+
+  test('--version answers, and the first run leaves a code cache for its command', (t) => {
+    const home = tempDir(t);
+    const r = kubestrap(['--version'], home, home);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^kubestrap\/\d+\.\d+\.\d+ /);
+    assert.equal(r.stderr, '');
+    const files = caches(home);
+    assert.equal(files.length, 1);
+    // Named after the Node that runs it (not this test's runtime, which may be Deno), the bundle and the command.
+    const node = spawnSync('node', ['-p', 'process.version + "-" + process.arch'], { encoding: 'utf8' }).stdout.trim();
+    assert.match(files[0]!, new RegExp(`^${node.replace(/\./g, '\\.')}-\\d+-\\d+\\.default\\.bin$`));
+  });
+
+  test("a user's task file imports 'kubestrap' and runs for real, with the cache and without", (t) => {
+    const dir = tempDir(t);
+    const home = join(dir, 'home');
+    const recipe = userRecipe(dir);
+    for (let i = 0; i < 3; i++) {
+      rmSync(join(dir, 'out'), { recursive: true, force: true });
+      const r = kubestrap(['run', recipe, '--yes'], home, dir);
+      assert.equal(r.code, 0, `run ${i + 1}: ${r.stderr}`);
+      assert.equal(readFileSync(join(dir, 'out', 'stamp.txt'), 'utf8'), 'stamped', `run ${i + 1} wrote the file`);
+    }
+    const files = caches(home);
+    assert.deepEqual(files.map((f) => f.split('.').slice(-2, -1)[0]), ['run']);
+    // Kept, not written again: V8 accepted it.
+    const cache = join(home, 'cache', 'code', files[0]!);
+    const written = statSync(cache).mtimeMs;
+    const plan = kubestrap(['plan', recipe], home, dir);
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.match(plan.stdout, /keep .*stamp\.txt \(already as planned\)/);
+    assert.equal(kubestrap(['run', recipe, '--yes'], home, dir).code, 0);
+    assert.equal(statSync(cache).mtimeMs, written, 'an accepted cache is not rewritten');
+  });
+
+  test('a cache V8 refuses is replaced, and caches of another bundle are removed', (t) => {
+    const home = tempDir(t);
+    assert.equal(kubestrap(['--version'], home, home).code, 0);
+    const [name] = caches(home);
+    const cache = join(home, 'cache', 'code', name!);
+    writeFileSync(cache, 'not a code cache');
+    writeFileSync(join(home, 'cache', 'code', 'v0.0.0-x64-1-1.default.bin'), 'an older bundle');
+    const r = kubestrap(['--version'], home, home);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(caches(home), [name]);
+    assert.notEqual(readFileSync(cache, 'utf8'), 'not a code cache');
+  });
+
+  test('bad input: one line, exit code 2, no stack trace', (t) => {
+    const home = tempDir(t);
+    const r = kubestrap(['plan', join(home, 'missing.yaml')], home, home);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /missing\.yaml/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  });
+});
