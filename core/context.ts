@@ -217,7 +217,7 @@ export class StepContext implements TaskContext {
     this.view = new StepView(opts.probes, opts.host);
     if (opts.gathering) {
       this.view.adopt(opts.gathering.found);
-      this.gathered(opts.gathering.script);
+      this.gathered(opts.gathering.script, opts.gathering.kept);
     }
   }
 
@@ -249,8 +249,8 @@ export class StepContext implements TaskContext {
   }
 
   /** Lists the script that gathered this host's facts: it is what ran while planning. */
-  gathered(script: string): void {
-    this.add({ kind: 'probe', host: this.host, command: script, readOnly: true });
+  gathered(script: string, kept = ''): void {
+    this.add({ kind: 'probe', host: this.host, command: script, readOnly: true, ...(kept ? { kept } : {}) });
   }
 
   private async probeText(command: string, fact?: FactProbe): Promise<CommandResult> {

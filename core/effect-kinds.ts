@@ -4,7 +4,7 @@
 import { backupCommand, commandFor, type EffectCommand, packagesCommand, removeCommand, serviceCommand, writeCommand } from './effect-commands.ts';
 import { describeTransaction } from './packages.ts';
 import type { Effect, ExecEffect } from './effects.ts';
-import { declaredBase } from './effects.ts';
+import { declaredBase, probeText } from './effects.ts';
 import { hasPlaceholder, isPlaceholder, splitAtPlaceholders } from './placeholder.ts';
 import type { PlanSummary } from './plan.ts';
 import { quote } from './quote.ts';
@@ -67,8 +67,8 @@ export const EFFECT_KINDS: Kinds = {
     mutating: () => false,
     shown: false,
     commands: none,
-    describe: (e, on) => `check${on}: ${e.command}`,
-    sh: (e) => ({ comment: `${e.notRun ? 'not run while planning (from the recipe)' : 'checked'}: ${e.command}` }),
+    describe: (e, on) => `check${on}: ${probeText(e)}`,
+    sh: (e) => ({ comment: `${e.notRun ? 'not run while planning (from the recipe)' : 'checked'}: ${probeText(e)}` }),
     same: (p, a) => p.command === a.command,
   },
   read: {

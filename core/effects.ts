@@ -43,6 +43,16 @@ export interface ProbeEffect {
   readOnly: true;
   /** A command the recipe supplied, not run while planning (the user did not allow it). */
   notRun?: true;
+  /**
+   * Shell assignments that ran before the command: validators of answers kept from an earlier plan
+   * or run (core/fact-memo.ts). Shown, but not part of the digest: the same machine plans the same.
+   */
+  kept?: string;
+}
+
+/** A probe as it ran: its kept validators, then the command. */
+export function probeText(e: ProbeEffect): string {
+  return e.kept ? `${e.kept}\n${e.command}` : e.command;
 }
 
 export interface ReadEffect {

@@ -14,6 +14,7 @@ import { TaskRegistry } from './registry.ts';
 import { type PlannedStep, runExitCode, schedule, type ScheduleResult } from './scheduler.ts';
 import type { Task } from './task.ts';
 import { download, downloadCached } from './download.ts';
+import { FactMemo } from './fact-memo.ts';
 import { literal } from './template.ts';
 
 export interface EngineOptions {
@@ -92,6 +93,7 @@ function scheduleOptions(opts: EngineOptions, graph: Graph, pool: HostPool, mode
     signal: opts.signal,
     pool,
     cacheDir: join(home, 'cache', 'downloads'),
+    factMemo: new FactMemo(join(home, 'cache', 'facts.json')),
     backupRoot: async (host: Host) =>
       host.name === 'local' ? join(profileDir(home, opts.profile), 'backups') : `${(await host.facts()).home}/.kubestrap/backups/${opts.profile}`,
     ...(planned ? { planned } : {}),

@@ -4,6 +4,7 @@
 import { PACKAGE_STATE_SCRIPT, packageStateCommand } from './packages.ts';
 import { buildCommand, quote } from './quote.ts';
 import type { ExecResult, FileInfo } from './hosts/host.ts';
+import type { MemoEntry } from './fact-memo.ts';
 
 export interface FactProbe {
   /** The probe as the plan lists it (and as it runs on its own): also the key of its answer. */
@@ -15,7 +16,17 @@ export interface FactProbe {
    * asks about.
    */
   via:
-    | { kind: 'shell'; fragment: string; /** Slow to answer (it waits on a slow program): answered beside the others. */ background?: boolean }
+    | {
+      kind: 'shell';
+      fragment: string;
+      /** Slow to answer (it waits on a slow program): answered beside the others. */
+      background?: boolean;
+      /**
+       * A fragment printing what the answer follows from (a stat of the binaries it runs): when it
+       * prints what it printed last time, the answer kept then is used and the fragment is not run.
+       */
+      memo?: string;
+    }
     | { kind: 'unit-active'; unit: string }
     | { kind: 'unit-enabled'; unit: string }
     | { kind: 'packages'; names: readonly string[] }
@@ -42,6 +53,11 @@ export function shellFact(script: string, ...args: string[]): FactProbe {
 /** A shell fact slow to answer (it waits on a slow program): the gathering answers it beside the others. */
 export function slow(fact: FactProbe): FactProbe {
   return fact.via.kind === 'shell' ? { ...fact, via: { ...fact.via, background: true } } : fact;
+}
+
+/** A shell fact whose answer is kept across runs while `validator` (a shell fragment) prints the same (core/fact-memo.ts). */
+export function memoized(fact: FactProbe, validator: string): FactProbe {
+  return fact.via.kind === 'shell' ? { ...fact, via: { ...fact.via, memo: validator } } : fact;
 }
 
 /** Whether a command is on PATH. */
@@ -176,11 +192,15 @@ export interface Gathered {
   files: Map<string, GatheredFile>;
   /** The stats of paths asked for their stat only. */
   stats: Map<string, FileInfo>;
+  /** Memoized facts asked afresh: their validator and answer, to keep for the next time. */
+  memos: Map<string, MemoEntry>;
 }
 
 export interface Gathering {
   /** The one script that answers every fact (listed in the plan as what ran). */
   script: string;
+  /** Shell assignments run before the script: the validators of the answers kept (empty: none). */
+  prelude: string;
   /** Turns the script's output into the answers. */
   answers(out: ExecResult): Gathered;
 }
@@ -190,7 +210,7 @@ export interface Gathering {
  * code; units and packages are asked in one query each and split per probe. A fact whose frame is
  * missing (the script was cut short) has no answer, and its probe then runs on its own.
  */
-export function gatherScript(facts: readonly FactProbe[]): Gathering {
+export function gatherScript(facts: readonly FactProbe[], kept: (command: string) => MemoEntry | undefined = () => undefined): Gathering {
   const unique = [...new Map(facts.map((f) => [f.command, f])).values()];
   const shell = unique.filter((f) => f.via.kind === 'shell');
   const background = shell.filter((f) => f.via.kind === 'shell' && f.via.background);
@@ -202,6 +222,11 @@ export function gatherScript(facts: readonly FactProbe[]): Gathering {
   const statPaths = [
     ...new Set(unique.flatMap((f) => (f.via.kind === 'stat' && !f.via.path.includes('\n') && !files.includes(f.via.path) ? [f.via.path] : []))),
   ];
+  // The answers kept for memoized facts, by command (an empty validator is never trusted).
+  const known = new Map(shell.flatMap((f) => {
+    const k = f.via.kind === 'shell' && f.via.memo ? kept(f.command) : undefined;
+    return k && k.validator ? [[f.command, k] as const] : [];
+  }));
   // Answer N is printed between `MARK N` and `MARK . EXIT-CODE` lines.
   const parts: string[] = [`k=${MARK}`, `e() { printf '\\n%s . %s\\n' "$k" "$1"; }`];
   const frame = (key: string, body: string) => parts.push(`echo "$k ${key}"; { ${body}\n} </dev/null 2>/dev/null; e $?`);
@@ -210,7 +235,9 @@ export function gatherScript(facts: readonly FactProbe[]): Gathering {
   // more time than the others together.
   const shellFrames = (slowOnes: boolean) =>
     shell.forEach((f, i) => {
-      if (background.includes(f) === slowOnes) frame(String(i), f.via.kind === 'shell' ? f.via.fragment : '');
+      if (background.includes(f) === slowOnes && f.via.kind === 'shell') {
+        frame(String(i), f.via.memo ? memoBody(f.via.fragment, f.via.memo, `kept_${i}`) : f.via.fragment);
+      }
     });
   if (background.length) parts.push('{');
   shellFrames(true);
@@ -230,13 +257,33 @@ export function gatherScript(facts: readonly FactProbe[]): Gathering {
   if (statPaths.length) frame('stats', statLinesCommand(statPaths));
   if (background.length) parts.push(`while IFS= read -r l || [ -n "$l" ]; do printf '%s\\n' "$l"; done\n}`);
   const script = parts.join('\n');
+  // The kept validators, set before the script: the script's text stays the same whatever is kept.
+  const prelude = shell.flatMap((f, i) => {
+    const k = known.get(f.command);
+    return k ? [`kept_${i}=${quote(k.validator)}`] : [];
+  }).join('\n');
 
   const answers = (out: ExecResult): Gathered => {
     const framed = parseFrames(out.stdout);
     const byCommand = new Map<string, ExecResult>();
+    const memos = new Map<string, MemoEntry>();
     shell.forEach((f, i) => {
       const a = framed.get(String(i));
-      if (a) byCommand.set(f.command, a);
+      if (!a) return;
+      if (f.via.kind !== 'shell' || !f.via.memo) return byCommand.set(f.command, a);
+      // The validator's lines, a MEMO line saying whether the kept answer held, then the fresh answer.
+      const at = a.stdout.indexOf(`${MEMO} `);
+      const eol = a.stdout.indexOf('\n', at);
+      if (at < 0 || eol < 0) return;
+      const validator = a.stdout.slice(0, at).replace(/\n$/, '');
+      if (a.stdout.slice(at + MEMO.length + 1, eol) === 'kept') {
+        const held = known.get(f.command);
+        if (held && held.validator === validator) byCommand.set(f.command, held.answer);
+        return;
+      }
+      const answer = { ...a, stdout: a.stdout.slice(eol + 1) };
+      byCommand.set(f.command, answer);
+      if (validator) memos.set(f.command, { validator, answer });
     });
     // One state per unit, in the order asked; none at all when systemd is not running.
     const unitAnswer = framed.get('units');
@@ -297,9 +344,26 @@ export function gatherScript(facts: readonly FactProbe[]): Gathering {
     const statsAnswer = framed.get('stats');
     const statLines = statsAnswer ? statsAnswer.stdout.split('\n').filter((l) => l) : [];
     if (statLines.length === statPaths.length) statPaths.forEach((path, i) => stats.set(path, parseStatLine(statLines[i]!)));
-    return { byCommand, derive, files: gatheredFiles, stats };
+    return { byCommand, derive, files: gatheredFiles, stats, memos };
   };
-  return { script, answers };
+  return { script, prelude, answers };
+}
+
+/** Opens the line that ends a memoized fact's validator: `MEMO kept` or `MEMO asked`. */
+const MEMO = '@@kubestrap-memo@@';
+
+/**
+ * A memoized fact's frame: its validator, then `MEMO kept` when the validator printed something and
+ * exactly what the variable `kept` holds (the prelude sets it), else `MEMO asked` and the fragment's answer.
+ */
+function memoBody(fragment: string, validator: string, kept: string): string {
+  return [
+    `v=$( ${validator}`,
+    `); [ -z "$v" ] || printf '%s\\n' "$v"`,
+    `if [ -n "$v" ] && [ "$v" = "\${${kept}-}" ]; then echo "${MEMO} kept"; else echo "${MEMO} asked"`,
+    fragment,
+    'fi',
+  ].join('\n');
 }
 function parseFrames(stdout: string): Map<string, ExecResult> {
   const out = new Map<string, ExecResult>();

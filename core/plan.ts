@@ -111,6 +111,10 @@ export function decisive(e: Effect): Effect {
     const { bytes: _bytes, ...rest } = e;
     return rest;
   }
+  if (e.kind === 'probe' && e.kept !== undefined) {
+    const { kept: _kept, ...rest } = e;
+    return rest;
+  }
   return e;
 }
 

@@ -2,10 +2,12 @@
 // the graph declares are gathered up front, in one script per host (core/facts.ts).
 import { type FactProbe, type Gathered, gatherScript, parseStatLine, statLinesCommand } from './facts.ts';
 import { type ExecResult, type FileInfo, type Host, USER_FACTS } from './hosts/host.ts';
+import { FactMemo } from './fact-memo.ts';
 
-/** A gathering script that ran (for the plan to list) and what it found. */
+/** A gathering script that ran (for the plan to list, with the kept validators set before it) and what it found. */
 export interface Gathering {
   script: string;
+  kept: string;
   found: Gathered;
 }
 
@@ -25,6 +27,9 @@ interface HostAnswers {
 
 export class ProbeCache {
   private readonly hosts = new Map<string, HostAnswers>();
+
+  /** memo: answers of memoized facts kept from earlier plans and runs (core/fact-memo.ts). */
+  constructor(private readonly memo = new FactMemo()) {}
 
   /**
    * Gathers the declared facts of a host the first time it is used, in one command. Returns that
@@ -68,14 +73,16 @@ export class ProbeCache {
     // Again after a change: one fact is one command either way.
     if (!facts.length || (!first && facts.length < 2)) return undefined;
     const user: FactProbe = { command: USER_FACTS, via: { kind: 'shell', fragment: USER_FACTS } };
-    const g = gatherScript(first && host.seedFacts ? [user, ...facts] : facts);
+    const g = gatherScript(first && host.seedFacts ? [user, ...facts] : facts, (command) => this.memo.get(host.name, command));
     const generation = h.generation;
-    const out = await host.exec(g.script, { signal });
+    const out = await host.exec(g.prelude ? `${g.prelude}\n${g.script}` : g.script, { signal });
     const found = g.answers(out);
+    for (const [command, entry] of found.memos) this.memo.set(host.name, command, entry);
+    this.memo.save();
     const mine = found.byCommand.get(USER_FACTS);
     if (mine && host.seedFacts) host.seedFacts(mine);
     // Read while another step changed the host: not kept for all, but the asking step may use it.
-    if (h.generation !== generation) return { script: g.script, found };
+    if (h.generation !== generation) return { script: g.script, kept: g.prelude, found };
     for (const [command, answer] of found.byCommand) if (command !== USER_FACTS) h.answers.set(command, answer);
     h.found = found;
     for (const [path, f] of found.files) {
@@ -84,7 +91,7 @@ export class ProbeCache {
       if (f.content !== undefined && f.content !== 'unreadable') h.reads.set(path, Promise.resolve(f.content));
     }
     for (const [path, info] of found.stats) if (!h.stats.has(path)) h.stats.set(path, Promise.resolve(info));
-    return { script: g.script, found };
+    return { script: g.script, kept: g.prelude, found };
   }
 
   /** A file's stat: kept (or gathered) for hosts reached over a channel, until the host changes. */

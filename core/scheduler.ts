@@ -11,6 +11,7 @@ import type { Host } from './hosts/host.ts';
 import type { HostPool } from './hosts/pool.ts';
 import { Overlay } from './overlay.ts';
 import type { FactProbe } from './facts.ts';
+import type { FactMemo } from './fact-memo.ts';
 import { ProbeCache } from './probe-cache.ts';
 import { type Outputs, resolveParams } from './task.ts';
 import { evaluate, literal, outputsLookup, referencedSteps, TemplateError } from './template.ts';
@@ -42,6 +43,8 @@ export interface ScheduleOptions {
   /** Where overwritten files are backed up on a host. */
   backupRoot(host: Host): Promise<string>;
   cacheDir: string;
+  /** Answers of memoized facts kept across plans and runs; none kept when absent. */
+  factMemo?: FactMemo;
   /** In a run after a plan: what the plan listed per step. */
   planned?: Map<string, PlannedStep>;
   /** Run recipe-supplied probes while planning too. */
@@ -64,7 +67,7 @@ export async function schedule(opts: ScheduleOptions): Promise<ScheduleResult> {
   const results = new Map<string, StepResult>();
   const announced = new Set<string>();
   // New for every plan and every run: a run reads the host afresh, not what its plan saw.
-  const probes = new ProbeCache();
+  const probes = new ProbeCache(opts.factMemo);
   /** The facts every step on a host declares, with the parameters known so far. */
   const factsOf = (s: GraphStep, scope: Parameters<typeof evaluate>[1]): FactProbe[] => {
     if (!s.task.facts) return [];

@@ -3,7 +3,7 @@
 // package that owns the file. One read-only probe for every binary a runtime looks for, declared
 // as a fact, so the host's gathering script answers it once for the whole plan.
 import type { TaskContext } from '../core/context.ts';
-import { type FactProbe, shellFact, slow } from '../core/facts.ts';
+import { type FactProbe, memoized, shellFact, slow } from '../core/facts.ts';
 
 export interface FoundBinary {
   name: string;
@@ -58,10 +58,23 @@ const SCRIPT = [
   'exit 0',
 ].join('\n');
 
-/** The one probe for RUNTIME_BINARIES; tasks that call findBinaries declare it in `facts:`. */
+// What the answer follows from: each binary's path and its identity (device, inode, size, and
+// modification and change times: a file written over in place gets a new ctime, which no one can
+// set), and the package databases, which every install or removal rewrites. One stat for all.
+const VALIDATOR = [
+  'p=$(for b in "$@"; do [ "$b" = -- ] && break; command -v "$b"; done)',
+  '# shellcheck disable=SC2086 # the paths are split as command -v printed them, one a line',
+  "stat -L -c '%n %d %i %s %.9Y %.9Z' -- $p /var/lib/dpkg/status /var/lib/rpm 2>/dev/null",
+].join('\n');
+
+/**
+ * The one probe for RUNTIME_BINARIES; tasks that call findBinaries declare it in `facts:`. Slow
+ * (dockerd --version alone takes a tenth of a second), so its answer is kept from the last plan or
+ * run on the host while none of the binaries and no package changed (core/fact-memo.ts).
+ */
 export function runtimeBinaries(): FactProbe {
-  // dockerd --version alone takes a tenth of a second.
-  return slow(shellFact(SCRIPT, ...RUNTIME_BINARIES, '--', ...USUAL_OWNERS));
+  const fact = shellFact(SCRIPT, ...RUNTIME_BINARIES, '--', ...USUAL_OWNERS);
+  return slow(memoized(fact, `(set -- ${[...RUNTIME_BINARIES, '--'].join(' ')}\n${VALIDATOR}\n)`));
 }
 
 /** The first dotted x.y.z in a `--version` line (`containerd containerd.io 1.7.25 …`, `runc version 1.1.5+ds1`). */

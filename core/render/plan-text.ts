@@ -1,6 +1,6 @@
 // The plan for people: what needs root, what is overwritten or erased, what opens ports.
 import { describeEffect, formatBytes, isShown, needsRoot } from '../effect-kinds.ts';
-import type { DeclaredPath, Effect } from '../effects.ts';
+import { type DeclaredPath, type Effect, probeText } from '../effects.ts';
 import type { PlanDocument } from '../plan.ts';
 import { terminalText as t } from './escape.ts';
 import type { Style } from './style.ts';
@@ -66,7 +66,7 @@ export function renderPlanText(plan: PlanDocument, style: Style): string {
   const readLines = new Map<string, string[]>();
   for (const { step, e } of all) {
     if (e.kind !== 'probe' && e.kind !== 'read') continue;
-    const line = e.kind === 'read' ? `read ${t(e.path)}${hostNote(e)}` : `${e.notRun ? style.yellow('not run: ') : '$ '}${t(e.command)}${hostNote(e)}`;
+    const line = e.kind === 'read' ? `read ${t(e.path)}${hostNote(e)}` : `${e.notRun ? style.yellow('not run: ') : '$ '}${t(probeText(e))}${hostNote(e)}`;
     const steps = readLines.get(line) ?? [];
     if (!steps.includes(step)) steps.push(step);
     readLines.set(line, steps);

@@ -59,6 +59,13 @@ export class FixedHost implements Host {
   }
 
   private answerFragment(body: string): ExecResult {
+    // A memoized fact (core/facts.ts memoBody): a fixed machine's validator prints nothing, so the
+    // fact is always asked, and plans of it never depend on what an earlier test kept.
+    const memo = /^v=\$\( [\s\S]*?\n\); \[ -z "\$v" \][^\n]*\nif [^\n]*; else echo "(\S+) asked"\n([\s\S]*)\nfi$/.exec(body);
+    if (memo) {
+      const r = this.answerFragment(memo[2]!);
+      return { ...r, stdout: `${memo[1]} asked\n${r.stdout}` };
+    }
     // `(set -- ARGS\nSCRIPT\n)` is the probe `sh -c SCRIPT sh ARGS` run inside the script's shell.
     const sub = /^\(set -- (.*)\n([\s\S]*)\n\)$/.exec(body);
     // Each unit's enabled state, from the answer its probe has on its own.
