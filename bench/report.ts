@@ -49,7 +49,10 @@ export function renderReadme(r: Results): string {
   const node = m(r.startup, 'node -e 0');
   const plan = m(r.startup, 'kubestrap plan hundred.yaml');
   out.push('## Start-up: `kubestrap plan` of a 100-step recipe against `node -e 0`', '');
-  out.push('Goal: `node bin/kubestrap.js plan bench/recipes/hundred.yaml` (100 write-file steps into a temp dir, built JavaScript) within 2× `node -e 0`.', '');
+  out.push(
+    'Goal: `node bin/kubestrap.js plan bench/recipes/hundred.yaml` (100 write-file steps into a temp dir, built JavaScript) within 2× `node -e 0`.',
+    '',
+  );
   out.push('| command | median ms | × `node -e 0` |', '| --- | ---: | ---: |');
   for (const [k, v] of r.startup) out.push(`| \`${k}\` | ${f1(median(v))} | ${ratio(median(v) / node)} |`);
   out.push('', `**Goal ≤ 2×: ${plan / node <= 2 ? 'met' : 'not met'}** (${ratio(plan / node)}).`, '');

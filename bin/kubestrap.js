@@ -2,15 +2,17 @@
 // The installed command runs the built bundle (no TypeScript compile on each call), compiled through
 // V8's code cache: parsing the bundle is most of a cold start, and with the cache kept from an
 // earlier run of the same command V8 skips it, as well as compiling the functions that run used.
-import { mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import Module, { createRequire } from 'node:module';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import vm from 'node:vm';
+// CommonJS (bin/package.json says so), like the bundle: Node then starts no ES module loader
+// before the command runs.
+'use strict';
+const { mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
+const Module = require('node:module');
+const { homedir } = require('node:os');
+const { dirname, join } = require('node:path');
+const vm = require('node:vm');
 
 // The real path: dist/index.js requires the bundle by it, and must find this copy in require's cache.
-const file = realpathSync(fileURLToPath(new URL('../dist/kubestrap.cjs', import.meta.url)));
+const file = realpathSync(join(__dirname, '..', 'dist', 'kubestrap.cjs'));
 const source = readFileSync(file, 'utf8');
 
 // One cache per command (each runs different functions), for this bundle and this Node; the
@@ -35,7 +37,7 @@ const bundle = new Module(file, undefined);
 bundle.filename = file;
 bundle.paths = Module._nodeModulePaths(dirname(file));
 Module._cache[file] = bundle;
-script.runInThisContext()(bundle.exports, createRequire(file), bundle, file, dirname(file));
+script.runInThisContext()(bundle.exports, Module.createRequire(file), bundle, file, dirname(file));
 bundle.loaded = true;
 
 if (!cached || script.cachedDataRejected) {
@@ -51,4 +53,4 @@ if (!cached || script.cachedDataRejected) {
     } catch { /* no cache this time */ }
   });
 }
-await bundle.exports.runProcess();
+bundle.exports.runProcess();

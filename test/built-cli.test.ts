@@ -51,7 +51,8 @@ describe('the built CLI', () => {
     // Removed when the process ends: node:test's before() has no t.after.
     process.on('exit', () => rmSync(pkg, { recursive: true, force: true }));
     mkdirSync(join(pkg, 'bin'));
-    copyFileSync(join(repoRoot, 'bin', 'kubestrap.js'), join(pkg, 'bin', 'kubestrap.js'));
+    // kubestrap.js and the package.json beside it that makes it CommonJS.
+    for (const f of readdirSync(join(repoRoot, 'bin'))) copyFileSync(join(repoRoot, 'bin', f), join(pkg, 'bin', f));
     for (const f of ['recipes', 'package.json', 'node_modules']) symlinkSync(join(repoRoot, f), join(pkg, f));
     const b = spawnSync('node', [join(repoRoot, 'scripts', 'build.mjs'), join(pkg, 'dist')], { cwd: repoRoot, encoding: 'utf8' });
     assert.equal(b.status, 0, b.stderr);
