@@ -179,6 +179,9 @@ export interface GatheredFile {
   content?: Uint8Array | null | 'unreadable';
 }
 
+/** How many stages of the gathering pipeline run the facts that are not slow, side by side. */
+const GATHER_STAGES = 3;
+
 /** Frames each answer; a line that a probe prints cannot start with it by accident. */
 const MARK = '@@kubestrap-fact@@';
 const ACTIVE = new Set(['active', 'reloading', 'refreshing']);
@@ -228,35 +231,38 @@ export function gatherScript(facts: readonly FactProbe[], kept: (command: string
     return k && k.validator ? [[f.command, k] as const] : [];
   }));
   // Answer N is printed between `MARK N` and `MARK . EXIT-CODE` lines.
-  const parts: string[] = [`k=${MARK}`, `e() { printf '\\n%s . %s\\n' "$k" "$1"; }`];
-  const frame = (key: string, body: string) => parts.push(`echo "$k ${key}"; { ${body}\n} </dev/null 2>/dev/null; e $?`);
-  // Slow facts run on the left of a pipe, all other frames on its right; the right side passes the
-  // left's frames on at its end (by the shell's read: no other program), so a slow answer costs no
-  // more time than the others together.
+  const frame = (key: string, body: string) => `echo "$k ${key}"; { ${body}\n} </dev/null 2>/dev/null; e $?`;
   const shellFrames = (slowOnes: boolean) =>
-    shell.forEach((f, i) => {
-      if (background.includes(f) === slowOnes && f.via.kind === 'shell') {
-        frame(String(i), f.via.memo ? memoBody(f.via.fragment, f.via.memo, `kept_${i}`) : f.via.fragment);
-      }
-    });
-  if (background.length) parts.push('{');
-  shellFrames(true);
-  if (background.length) parts.push('} | {');
-  shellFrames(false);
-  if (units.length) frame('units', `systemctl is-active ${units.map(quote).join(' ')}`);
-  if (enabledUnits.length) frame('enabled', `(set -- ${enabledUnits.map(quote).join(' ')}\n${UNIT_ENABLED_SCRIPT}\n)`);
+    shell.flatMap((f, i) =>
+      background.includes(f) === slowOnes && f.via.kind === 'shell'
+        ? [frame(String(i), f.via.memo ? memoBody(f.via.fragment, f.via.memo, `kept_${i}`) : f.via.fragment)]
+        : []
+    );
+  const others = shellFrames(false);
+  if (units.length) others.push(frame('units', `systemctl is-active ${units.map(quote).join(' ')}`));
+  if (enabledUnits.length) others.push(frame('enabled', `(set -- ${enabledUnits.map(quote).join(' ')}\n${UNIT_ENABLED_SCRIPT}\n)`));
   // The package query runs in a subshell of this one: the same script, without another sh.
-  if (packages.length) frame('packages', `(set -- ${packages.map(quote).join(' ')}\n${PACKAGE_STATE_SCRIPT}\n)`);
+  if (packages.length) others.push(frame('packages', `(set -- ${packages.map(quote).join(' ')}\n${PACKAGE_STATE_SCRIPT}\n)`));
   if (files.length) {
     // One stat for every file (a line for each that exists), then each file's bytes.
-    frame('stat', `stat -L -c '%F|%s|%a' -- ${files.map(quote).join(' ')}`);
+    others.push(frame('stat', `stat -L -c '%F|%s|%a' -- ${files.map(quote).join(' ')}`));
     // In a subshell: its `exit` ends the read, not the script.
-    files.forEach((path, i) => frame(`f${i}`, `(${readFileCommand(path)})`));
+    files.forEach((path, i) => others.push(frame(`f${i}`, `(${readFileCommand(path)})`)));
   }
   // A line for each path asked for its stat only, in the order asked.
-  if (statPaths.length) frame('stats', statLinesCommand(statPaths));
-  if (background.length) parts.push(`while IFS= read -r l || [ -n "$l" ]; do printf '%s\\n' "$l"; done\n}`);
-  const script = parts.join('\n');
+  if (statPaths.length) others.push(frame('stats', statLinesCommand(statPaths)));
+  // The frames run in stages of one pipeline, side by side: the slow facts on the left, the others
+  // dealt out over the next stages. Each stage prints its own frames, then passes on the frames of
+  // the stages before it (by the shell's read: no other program), so no two frames mix.
+  const stages = background.length ? [shellFrames(true)] : [];
+  const dealt = Math.min(GATHER_STAGES, others.length);
+  for (let i = 0; i < dealt; i++) stages.push(others.filter((_f, j) => j % dealt === i));
+  const relay = `while IFS= read -r l || [ -n "$l" ]; do printf '%s\\n' "$l"; done`;
+  const script = [
+    `k=${MARK}`,
+    `e() { printf '\\n%s . %s\\n' "$k" "$1"; }`,
+    stages.map((frames, i) => `{\n${[...frames, ...(i > 0 ? [relay] : [])].join('\n')}\n}`).join(' | '),
+  ].join('\n');
   // The kept validators, set before the script: the script's text stays the same whatever is kept.
   const prelude = shell.flatMap((f, i) => {
     const k = known.get(f.command);
