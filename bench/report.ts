@@ -19,6 +19,8 @@ export interface Results {
   start: Map<string, number[]>;
   /** CPU ms (user + system, children included) of the same runs. */
   startCpu: Map<string, number[]>;
+  /** `node -e 0` and the none plan without NODE_EXTRA_CA_CERTS, in rounds of their own (empty when it is not set). */
+  startNoCa: Map<string, number[]>;
   /** Programs each start plan ran (strace), by plan. */
   programs: Map<string, string[]>;
   notes: string[];
@@ -108,6 +110,17 @@ export function renderReadme(r: Results): string {
       );
     }
     out.push(`**Goal: the ssh plan ≤ 150 ms over loopback: ${ssh <= 150 ? 'met' : 'not met'}** (${f1(ssh)} ms).`, '');
+    if (r.startNoCa.size) {
+      const base = r.startNoCa.get('node -e 0') ?? [];
+      const plan = r.startNoCa.get('kubestrap start --driver none --dry-run --format json') ?? [];
+      out.push(
+        'NODE_EXTRA_CA_CERTS is set on these machines, and Node reads those certificates as it starts, before any code runs: ' +
+          'most of `node -e 0` here, and as much of every kubestrap run. Without it, in rounds of their own: ' +
+          `\`node -e 0\` ${f1(median(base))} ms, the none plan ${f1(median(plan))} ms, ` +
+          `${ratio(median(plan.map((ms, i) => ms / base[i]!)))} (paired).`,
+        '',
+      );
+    }
     for (const [k, v] of r.programs) {
       const counts = new Map<string, number>();
       for (const p of v) counts.set(p, (counts.get(p) ?? 0) + 1);

@@ -77,6 +77,7 @@ async function main(): Promise<void> {
     ssh: new Map(),
     start: new Map(),
     startCpu: new Map(),
+    startNoCa: new Map(),
     programs: new Map(),
     notes: [],
   };
@@ -137,6 +138,15 @@ async function main(): Promise<void> {
       [NONE_PLAN]: () => timeWithCpu(noneArgv, startEnv, cpuFile, cpu(NONE_PLAN)),
       [SSH_PLAN]: () => timeWithCpu(sshArgv, startEnv, cpuFile, cpu(SSH_PLAN)),
     }, log);
+    if (process.env.NODE_EXTRA_CA_CERTS) {
+      // The same, without the certificates Node reads as it starts: what a machine without them sees.
+      const { NODE_EXTRA_CA_CERTS: _certs, ...bare }: NodeJS.ProcessEnv = startEnv;
+      log(`start plan without NODE_EXTRA_CA_CERTS, ${RUNS} rounds`);
+      results.startNoCa = await rounds(RUNS, {
+        'node -e 0': () => timeProcess(['node', '-e', '0'], { env: bare }),
+        [NONE_PLAN]: () => timeProcess(noneArgv, { env: bare }),
+      }, log);
+    }
     for (const [name, argv] of [[NONE_PLAN, noneArgv], [SSH_PLAN, sshArgv]] as const) {
       const counted = countPrograms(argv, startEnv, join(tmp, 'strace.txt'));
       if (counted) results.programs.set(name, counted.programs);
