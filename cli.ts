@@ -10,6 +10,7 @@ import { fromSource, isMain } from './core/runtime.ts';
 import { type Style, styleFor } from './core/render/style.ts';
 import { terminalText } from './core/render/escape.ts';
 import { Secrets } from './core/secrets.ts';
+import type { EarlyStart } from './core/hosts/local.ts';
 import { flagKey } from './options/option.ts';
 
 export interface Io {
@@ -22,6 +23,8 @@ export interface Io {
   /** Asks a yes/no question on the terminal. */
   ask(question: string): Promise<string>;
   signal: AbortSignal;
+  /** What the installed launcher started before this loaded (bin/kubestrap.js). */
+  early?: EarlyStart;
 }
 
 const root = fileURLToPath(new URL(fromSource ? '.' : '..', import.meta.url));
@@ -129,6 +132,9 @@ function report(e: unknown, io: Io, verbose: boolean, style: Style): number {
   return EXIT.failed;
 }
 
+/** What the launcher hands over (bin/kubestrap.js). */
+const launched = globalThis as { kubestrapEarly?: EarlyStart };
+
 /** Runs the CLI for this process: wires stdio, signals and the exit code. */
 export async function runProcess(): Promise<void> {
   // `kubestrap tasks | head`: a reader that stops early is not an error.
@@ -162,6 +168,7 @@ export async function runProcess(): Promise<void> {
     stderr: process.stderr,
     stdinIsTTY: !!process.stdin.isTTY,
     signal: controller.signal,
+    ...(launched.kubestrapEarly ? { early: launched.kubestrapEarly } : {}),
     ask: async (q) => {
       const { createInterface } = await import('node:readline/promises');
       const rl = createInterface({ input: process.stdin, output: process.stdout });
@@ -187,6 +194,7 @@ export async function runProcess(): Promise<void> {
   };
   process.on('beforeExit', stuck);
   const code = await main(io);
+  io.early?.stop();
   finished = true;
   process.off('beforeExit', stuck);
   process.exitCode = code === EXIT.interrupted ? signalCode : code;

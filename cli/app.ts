@@ -57,6 +57,7 @@ export class App {
       concurrency,
       events,
       signal: this.io.signal,
+      ...(this.io.early ? { earlyStart: this.io.early } : {}),
       ...(g.only !== undefined ? { only: ([] as unknown[]).concat(g.only).map(String) } : {}),
       ...(g.allowRecipeProbes ? { allowRecipeProbes: true } : {}),
     };

@@ -6,6 +6,7 @@ import { RefusedError, UserError } from './errors.ts';
 import { Events } from './events.ts';
 import { buildGraph, type Graph } from './graph.ts';
 import type { Host } from './hosts/host.ts';
+import type { EarlyStart } from './hosts/local.ts';
 import { HostPool } from './hosts/pool.ts';
 import { buildPlan, driftBetween, type PlanDocument, verifyPlan } from './plan.ts';
 import { checkProfileName, kubestrapHome, lockProfile, profileDir, saveState } from './profile.ts';
@@ -38,6 +39,8 @@ export interface EngineOptions {
   localHost?: Host;
   /** …and other hosts by key (ssh:user@address:port, docker:name). */
   hosts?: ReadonlyMap<string, Host>;
+  /** What the launcher started on this machine before the engine loaded (core/hosts/local.ts). */
+  earlyStart?: EarlyStart;
 }
 
 export interface Loaded {
@@ -109,6 +112,7 @@ function newPool(opts: EngineOptions): HostPool {
     env: opts.env,
     ...(opts.localHost ? { local: opts.localHost } : {}),
     ...(opts.hosts ? { injected: opts.hosts } : {}),
+    ...(opts.earlyStart ? { early: opts.earlyStart } : {}),
   });
 }
 

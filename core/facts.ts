@@ -1,7 +1,7 @@
 // Facts about a host, gathered in one shell script instead of one process per probe (Ansible's
 // fact gathering, without Python). A fact is a probe: the command the plan lists and its answer is
 // kept under, plus how the gathering script answers it with the same result.
-import { PACKAGE_STATE_SCRIPT, packageStateCommand } from './packages.ts';
+import { PACKAGE_STATE_SCRIPT, PACKAGE_STATE_VALIDATOR, packageStateCommand } from './packages.ts';
 import { buildCommand, quote } from './quote.ts';
 import type { ExecResult, FileInfo } from './hosts/host.ts';
 import type { MemoEntry } from './fact-memo.ts';
@@ -225,10 +225,17 @@ export function gatherScript(facts: readonly FactProbe[], kept: (command: string
   const statPaths = [
     ...new Set(unique.flatMap((f) => (f.via.kind === 'stat' && !f.via.path.includes('\n') && !files.includes(f.via.path) ? [f.via.path] : []))),
   ];
-  // The answers kept for memoized facts, by command (an empty validator is never trusted).
-  const known = new Map(shell.flatMap((f) => {
-    const k = f.via.kind === 'shell' && f.via.memo ? kept(f.command) : undefined;
-    return k && k.validator ? [[f.command, k] as const] : [];
+  // The package query is one fact for all the packages asked about, kept under the command that asks it alone.
+  const packagesCommand = packages.length ? packageStateCommand(packages).text : '';
+  // The memoized frames: the fact each answers, its validator, and the variable the prelude sets.
+  const memoized = [
+    ...shell.flatMap((f, i) => (f.via.kind === 'shell' && f.via.memo ? [{ command: f.command, validator: f.via.memo, variable: `kept_${i}` }] : [])),
+    ...(packages.length ? [{ command: packagesCommand, validator: PACKAGE_STATE_VALIDATOR, variable: 'kept_packages' }] : []),
+  ];
+  // The answers kept for them, by command (an empty validator is never trusted).
+  const known = new Map(memoized.flatMap((m) => {
+    const k = kept(m.command);
+    return k && k.validator ? [[m.command, k] as const] : [];
   }));
   // Answer N is printed between `MARK N` and `MARK . EXIT-CODE` lines.
   const frame = (key: string, body: string) => `echo "$k ${key}"; { ${body}\n} </dev/null 2>/dev/null; e $?`;
@@ -242,7 +249,9 @@ export function gatherScript(facts: readonly FactProbe[], kept: (command: string
   if (units.length) others.push(frame('units', `systemctl is-active ${units.map(quote).join(' ')}`));
   if (enabledUnits.length) others.push(frame('enabled', `(set -- ${enabledUnits.map(quote).join(' ')}\n${UNIT_ENABLED_SCRIPT}\n)`));
   // The package query runs in a subshell of this one: the same script, without another sh.
-  if (packages.length) others.push(frame('packages', `(set -- ${packages.map(quote).join(' ')}\n${PACKAGE_STATE_SCRIPT}\n)`));
+  if (packages.length) {
+    others.push(frame('packages', memoBody(`(set -- ${packages.map(quote).join(' ')}\n${PACKAGE_STATE_SCRIPT}\n)`, PACKAGE_STATE_VALIDATOR, 'kept_packages')));
+  }
   if (files.length) {
     // One stat for every file (a line for each that exists), then each file's bytes.
     others.push(frame('stat', `stat -L -c '%F|%s|%a' -- ${files.map(quote).join(' ')}`));
@@ -264,32 +273,32 @@ export function gatherScript(facts: readonly FactProbe[], kept: (command: string
     stages.map((frames, i) => `{\n${[...frames, ...(i > 0 ? [relay] : [])].join('\n')}\n}`).join(' | '),
   ].join('\n');
   // The kept validators, set before the script: the script's text stays the same whatever is kept.
-  const prelude = shell.flatMap((f, i) => {
-    const k = known.get(f.command);
-    return k ? [`kept_${i}=${quote(k.validator)}`] : [];
+  const prelude = memoized.flatMap((m) => {
+    const k = known.get(m.command);
+    return k ? [`${m.variable}=${quote(k.validator)}`] : [];
   }).join('\n');
 
   const answers = (out: ExecResult): Gathered => {
     const framed = parseFrames(out.stdout);
     const byCommand = new Map<string, ExecResult>();
     const memos = new Map<string, MemoEntry>();
-    shell.forEach((f, i) => {
-      const a = framed.get(String(i));
-      if (!a) return;
-      if (f.via.kind !== 'shell' || !f.via.memo) return byCommand.set(f.command, a);
-      // The validator's lines, a MEMO line saying whether the kept answer held, then the fresh answer.
-      const at = a.stdout.indexOf(`${MEMO} `);
-      const eol = a.stdout.indexOf('\n', at);
-      if (at < 0 || eol < 0) return;
+    // A memoized frame: the validator's lines, a MEMO line saying whether the kept answer held, then the fresh answer.
+    const unmemo = (a: ExecResult | undefined, command: string): ExecResult | undefined => {
+      const at = a ? a.stdout.indexOf(`${MEMO} `) : -1;
+      const eol = a && at >= 0 ? a.stdout.indexOf('\n', at) : -1;
+      if (!a || eol < 0) return undefined;
       const validator = a.stdout.slice(0, at).replace(/\n$/, '');
       if (a.stdout.slice(at + MEMO.length + 1, eol) === 'kept') {
-        const held = known.get(f.command);
-        if (held && held.validator === validator) byCommand.set(f.command, held.answer);
-        return;
+        const held = known.get(command);
+        return held && held.validator === validator ? held.answer : undefined;
       }
       const answer = { ...a, stdout: a.stdout.slice(eol + 1) };
-      byCommand.set(f.command, answer);
-      if (validator) memos.set(f.command, { validator, answer });
+      if (validator) memos.set(command, { validator, answer });
+      return answer;
+    };
+    shell.forEach((f, i) => {
+      const a = f.via.kind === 'shell' && f.via.memo ? unmemo(framed.get(String(i)), f.command) : framed.get(String(i));
+      if (a) byCommand.set(f.command, a);
     });
     // One state per unit, in the order asked; none at all when systemd is not running.
     const unitAnswer = framed.get('units');
@@ -298,7 +307,7 @@ export function gatherScript(facts: readonly FactProbe[], kept: (command: string
     const enabled = new Map(
       (framed.get('enabled')?.stdout ?? '').split('\n').map((l) => l.split(' ')).filter((w) => w.length === 2 && w[1] !== 'failed').map(([u, st]) => [u!, st!]),
     );
-    const pkgAnswer = framed.get('packages');
+    const pkgAnswer = packages.length ? unmemo(framed.get('packages'), packagesCommand) : undefined;
     const lines = pkgAnswer ? pkgAnswer.stdout.split('\n').filter((l) => l.trim()) : [];
     const derive = (f: FactProbe): ExecResult | undefined => {
       if (f.via.kind === 'unit-active') {

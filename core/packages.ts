@@ -27,6 +27,17 @@ export const PACKAGE_STATE_SCRIPT = [
   'exit 0',
 ].join('\n');
 
+/**
+ * What the package query's answer follows from, for the gathering to keep it (core/fact-memo.ts):
+ * the package managers on PATH and a stat of their databases. dpkg replaces its status file on each
+ * change and journals unfinished ones in updates/; rpm's, pacman's and apk's change in place.
+ */
+export const PACKAGE_STATE_VALIDATOR = [
+  'for m in apt-get dnf yum zypper pacman apk; do command -v "$m"; done',
+  "stat -L -c '%n %d %i %s %.9Y %.9Z' -- /var/lib/dpkg/status /var/lib/dpkg/updates /var/lib/rpm/rpmdb.sqlite /var/lib/rpm/Packages \\",
+  '  /var/lib/pacman/local /lib/apk/db/installed 2>/dev/null',
+].join('\n');
+
 export function packageStateCommand(names: readonly string[]): Command {
   return cmd`sh -c ${PACKAGE_STATE_SCRIPT} package-state ${[...names]}`;
 }

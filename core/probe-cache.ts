@@ -3,6 +3,7 @@
 import { type FactProbe, type Gathered, gatherScript, parseStatLine, statLinesCommand } from './facts.ts';
 import { type ExecResult, type FileInfo, type Host, USER_FACTS } from './hosts/host.ts';
 import { FactMemo } from './fact-memo.ts';
+import type { Secrets } from './secrets.ts';
 
 /** A gathering script that ran (for the plan to list, with the kept validators set before it) and what it found. */
 export interface Gathering {
@@ -28,8 +29,11 @@ interface HostAnswers {
 export class ProbeCache {
   private readonly hosts = new Map<string, HostAnswers>();
 
-  /** memo: answers of memoized facts kept from earlier plans and runs (core/fact-memo.ts). */
-  constructor(private readonly memo = new FactMemo()) {}
+  /**
+   * memo: answers of memoized facts kept from earlier plans and runs (core/fact-memo.ts).
+   * secrets: a gathering that holds one is never kept to start early next time (it would be on disk).
+   */
+  constructor(private readonly memo = new FactMemo(), private readonly secrets?: Secrets) {}
 
   /**
    * Gathers the declared facts of a host the first time it is used, in one command. Returns that
@@ -75,7 +79,9 @@ export class ProbeCache {
     const user: FactProbe = { command: USER_FACTS, via: { kind: 'shell', fragment: USER_FACTS } };
     const g = gatherScript(first && host.seedFacts ? [user, ...facts] : facts, (command) => this.memo.get(host.name, command));
     const generation = h.generation;
-    const out = await host.exec(g.prelude ? `${g.prelude}\n${g.script}` : g.script, { signal });
+    const command = g.prelude ? `${g.prelude}\n${g.script}` : g.script;
+    const early = first && (!this.secrets || this.secrets.redact(command) === command);
+    const out = await host.exec(command, { signal, ...(early ? { startEarly: true } : {}) });
     const found = g.answers(out);
     for (const [command, entry] of found.memos) this.memo.set(host.name, command, entry);
     this.memo.save();

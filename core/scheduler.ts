@@ -67,7 +67,7 @@ export async function schedule(opts: ScheduleOptions): Promise<ScheduleResult> {
   const results = new Map<string, StepResult>();
   const announced = new Set<string>();
   // New for every plan and every run: a run reads the host afresh, not what its plan saw.
-  const probes = new ProbeCache(opts.factMemo);
+  const probes = new ProbeCache(opts.factMemo, opts.events.secrets);
   /** The facts every step on a host declares, with the parameters known so far. */
   const factsOf = (s: GraphStep, scope: Parameters<typeof evaluate>[1]): FactProbe[] => {
     if (!s.task.facts) return [];

@@ -4,10 +4,10 @@
 // with an answer kept and without.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FactMemo } from '../core/fact-memo.ts';
-import { type FactProbe, memoized, shellFact } from '../core/facts.ts';
+import { type FactProbe, memoized, packageStates, shellFact } from '../core/facts.ts';
 import { LocalHost } from '../core/hosts/local.ts';
 import { ProbeCache } from '../core/probe-cache.ts';
 import { quote } from '../core/quote.ts';
@@ -58,6 +58,32 @@ test('a kept answer is used while its validator prints the same, and asked again
   assert.equal(third.answer, 'tool version 1.2.4\n');
   assert.equal(runs(dir), 2);
   assert.equal((await gatherOnce(memo, fact)).answer, 'tool version 1.2.4\n');
+  assert.equal(runs(dir), 2);
+});
+
+test("the package states are kept while dpkg's database and the managers on PATH are the same", async (t) => {
+  if (!existsSync('/usr/bin/dpkg-query')) return t.skip('no dpkg here (this test needs a Debian machine)');
+  const dir = tempDir(t);
+  // A dpkg-query first on PATH that counts its runs, then asks the real one.
+  mkdirSync(join(dir, 'bin'));
+  writeFileSync(join(dir, 'bin', 'dpkg-query'), `#!/bin/sh\necho run >> ${quote(join(dir, 'runs'))}\nexec /usr/bin/dpkg-query "$@"\n`, { mode: 0o755 });
+  const path = process.env.PATH;
+  process.env.PATH = `${join(dir, 'bin')}:${path}`;
+  t.after(() => void (process.env.PATH = path));
+  const memo = join(dir, 'facts.json');
+  const fact = packageStates(['dpkg', 'kubestrap-no-such-package']);
+  const first = await gatherOnce(memo, fact);
+  assert.match(first.answer ?? '', /^manager apt-get\npackage dpkg \S+\n$/);
+  assert.equal(runs(dir), 1);
+  const second = await gatherOnce(memo, fact);
+  assert.equal(second.answer, first.answer);
+  assert.equal(runs(dir), 1, 'the kept answer was used: dpkg-query did not run');
+  assert.match(second.kept, /^kept_packages='[^']*\/var\/lib\/dpkg\/status /m);
+  // As after a change to dpkg's database: the stat kept no longer matches, so the query runs again.
+  const stored = JSON.parse(readFileSync(memo, 'utf8'));
+  for (const e of Object.values(stored.local as Record<string, { validator: string }>)) e.validator = e.validator.replace(/ \d+\.\d+ /, ' 1.000000000 ');
+  writeFileSync(memo, JSON.stringify(stored));
+  assert.equal((await gatherOnce(memo, fact)).answer, first.answer);
   assert.equal(runs(dir), 2);
 });
 

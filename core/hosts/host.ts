@@ -9,6 +9,11 @@ export interface ExecOptions {
   timeoutMs?: number;
   /** Called for each complete output line, as it arrives. */
   onLine?(stream: 'stdout' | 'stderr', line: string): void;
+  /**
+   * A read-only command (a host's first gathering) that may be started before the engine loads,
+   * the next time the same command line runs (core/hosts/local.ts: EarlyStart).
+   */
+  startEarly?: boolean;
 }
 
 export interface ExecResult {

@@ -9,14 +9,34 @@ import { OutputCollector } from './output.ts';
 import { stopper } from './stop.ts';
 import { words } from '../quote.ts';
 
+/**
+ * What the launcher started before the engine loaded (bin/kubestrap.js): the first gathering that
+ * the last run of the same command line ran here, so that it runs while the modules load. Its
+ * answer is used only if the engine asks for exactly that command in exactly that environment.
+ */
+export interface EarlyStart {
+  /** The early run of `command`, once, if it is that one and the environment is unchanged; else undefined (and the early run is stopped). */
+  take(command: string): { result: Promise<ExecResult>; stop(): void } | undefined;
+  /** The command to start early the next time this command line runs (the first one kept). */
+  keep(command: string): void;
+  /** Stops an early run that nothing took. */
+  stop(): void;
+}
+
 export class LocalHost implements Host {
   readonly name = 'local';
   readonly kind = 'local' as const;
 
   /** `home`: the engine's $HOME (the caller's environment, not necessarily this process's). */
-  constructor(private readonly opts: { home?: string } = {}) {}
+  constructor(private readonly opts: { home?: string; early?: EarlyStart } = {}) {}
 
   exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    const early = opts.startEarly && opts.stdin === undefined && !opts.onLine ? this.opts.early : undefined;
+    if (early) {
+      early.keep(command);
+      const started = early.take(command);
+      if (started) return awaitEarly(started, opts);
+    }
     // The command is already fully quoted by core/quote.ts: it goes to the shell as it is.
     // Its own process group: an abort must stop everything the command started, not only the shell
     // (killing just /bin/sh leaves e.g. `sh -c 'sleep 30'` running as an orphan).
@@ -126,5 +146,18 @@ export class LocalHost implements Host {
     return [];
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.opts.early?.stop();
+  }
+}
+
+/** An early run's answer, stopped like any command on abort or timeout. */
+function awaitEarly(started: { result: Promise<ExecResult>; stop(): void }, opts: ExecOptions): Promise<ExecResult> {
+  const timer = opts.timeoutMs ? setTimeout(started.stop, opts.timeoutMs) : undefined;
+  if (opts.signal?.aborted) started.stop();
+  else opts.signal?.addEventListener('abort', started.stop, { once: true });
+  return started.result.finally(() => {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', started.stop);
+  });
 }

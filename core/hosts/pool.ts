@@ -4,7 +4,7 @@ import { UserError } from '../errors.ts';
 import { hasPlaceholder } from '../placeholder.ts';
 import type { HostSpec } from '../recipe.ts';
 import type { Host, HostFacts, HostInfo } from './host.ts';
-import { LocalHost } from './local.ts';
+import { type EarlyStart, LocalHost } from './local.ts';
 import { FutureHost } from './future.ts';
 
 export class HostPool {
@@ -24,9 +24,11 @@ export class HostPool {
     env?: Readonly<Record<string, string | undefined>>;
     /** Who SSH logs in as when a host names no user (ssh's own default). */
     localUser?: string;
+    /** What the launcher started on this machine before the engine loaded (LocalHost). */
+    early?: EarlyStart;
   }) {
     this.env = opts.env ?? {};
-    this.local = opts.local ?? new LocalHost(this.env.HOME ? { home: this.env.HOME } : {});
+    this.local = opts.local ?? new LocalHost({ ...(this.env.HOME ? { home: this.env.HOME } : {}), ...(opts.early ? { early: opts.early } : {}) });
     this.knownHostsFile = opts.knownHostsFile;
     if (opts.injected) this.injected = opts.injected;
     this.localUser = opts.localUser ?? userInfo().username;
