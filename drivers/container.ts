@@ -1,6 +1,5 @@
 // What the docker and podman drivers share: node containers on a local engine's API socket.
 // One recipe graph (driver-docker; driver-podman includes it with engine: podman), one delete.
-import { request } from 'node:http';
 import { UserError } from '../core/errors.ts';
 import { type EngineKind, socketOf } from '../core/engine-api.ts';
 import { readState } from '../core/profile.ts';
@@ -16,8 +15,9 @@ const DOCS: Record<EngineKind, string> = {
   podman: 'https://minikube.sigs.k8s.io/docs/drivers/podman/',
 };
 
-/** GET over the engine's unix socket, bounded by a timeout. */
-function get(socket: string, path: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+/** GET over the engine's unix socket, bounded by a timeout (node:http loaded only then: a plan of another driver does not need it). */
+async function get(socket: string, path: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+  const { request } = await import('node:http');
   return new Promise((resolve, reject) => {
     const req = request({ socketPath: socket, path, method: 'GET', timeout: timeoutMs }, (res) => {
       let body = '';
