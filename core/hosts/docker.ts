@@ -9,6 +9,7 @@ import type { ExecOptions, ExecResult } from './host.ts';
 import { ShellHost } from './host.ts';
 import { stopper } from './stop.ts';
 import { frames } from '../docker-stream.ts';
+import { ExecSession } from './docker-session.ts';
 
 export interface DockerConnectOptions {
   container: string;
@@ -104,20 +105,21 @@ export class DockerHost extends ShellHost {
     opts.signal?.throwIfAborted();
     if (this.closed) throw new Error(`${this.name} was closed by kubestrap`);
     const token = randomBytes(12).toString('hex');
-    const hasStdin = opts.stdin !== undefined;
+    // A command with no input runs in one of the host's sessions; one fed bytes on stdin gets an exec of its own.
+    if (opts.stdin === undefined) return this.execInSession(command, opts, token);
     let exec: Dockerode.Exec;
     let stream: Duplex;
     try {
       exec = await this.docker.getContainer(this.container).exec({
         Cmd: ['/bin/sh', '-c', command],
-        AttachStdin: hasStdin,
+        AttachStdin: true,
         AttachStdout: true,
         AttachStderr: true,
         Tty: false,
         Env: [`KUBESTRAP_EXEC=${token}`],
         ...(this.user ? { User: this.user } : {}),
       });
-      stream = (await exec.start({ hijack: true, stdin: hasStdin })) as Duplex;
+      stream = (await exec.start({ hijack: true, stdin: true })) as Duplex;
     } catch (e) {
       throw this.lostContainer(e);
     }
@@ -143,8 +145,56 @@ export class DockerHost extends ShellHost {
   }
 
   async close(): Promise<void> {
-    // The API is plain HTTP over a unix socket: no connection stays open between execs.
+    // Each session's shell ends with its input; execs are plain HTTP over a unix socket and leave nothing open.
     this.closed = true;
+    for (const s of this.sessions) s.close();
+    this.sessions = [];
+  }
+
+  /** Sessions that run commands without input (core/hosts/docker-session.ts): one more whenever all are busy. */
+  private sessions: ExecSession[] = [];
+
+  private async execInSession(command: string, opts: ExecOptions, token: string): Promise<ExecResult> {
+    this.sessions = this.sessions.filter((s) => s.usable);
+    let session = this.sessions.find((s) => !s.busy);
+    if (!session) {
+      try {
+        session = await ExecSession.open(this.docker.getContainer(this.container), this.user, this.name);
+      } catch (e) {
+        throw this.lostContainer(e);
+      }
+      if (this.closed) {
+        session.close();
+        throw new Error(`${this.name} was closed by kubestrap`);
+      }
+      this.sessions.push(session);
+    }
+    const s = session;
+    const output = new OutputCollector(opts.onLine);
+    // Last resort: if even KILL does not end the command, drop its session.
+    const stopping = stopper((sig) => this.signalExec(token, sig), () => s.destroy());
+    const onAbort = () => stopping.stop('aborted');
+    const timer = opts.timeoutMs ? setTimeout(() => stopping.stop('timeout'), opts.timeoutMs) : undefined;
+    const running = s.run(command, token, (stream, chunk) => output.add(stream, chunk));
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
+    let status: number | undefined;
+    try {
+      status = await running;
+    } catch (e) {
+      if (!stopping.why) throw e;
+    } finally {
+      clearTimeout(timer);
+      stopping.done();
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+    const out = output.end();
+    if (stopping.why && (status === undefined || status > 128)) {
+      // The stop we sent shows up as 128 + signal; report it as a signal, like a killed local process.
+      const sig = status !== undefined ? SIGNALS[status - 128] ?? `signal ${status - 128}` : 'SIGKILL';
+      return { stdout: out.stdout, stderr: out.stderr, exitCode: null, signal: sig };
+    }
+    return { stdout: out.stdout, stderr: out.stderr, exitCode: status!, signal: null };
   }
 
   /** Demultiplexes the hijacked stream until it ends; feeds stdin; stops the command on abort or timeout. */

@@ -180,6 +180,33 @@ test('docker host against a private dockerd', { skip: skipDocker, timeout: 15 * 
     assert.equal((await host.exec("printf 'h\\303\\251 \\342\\234\\223'")).stdout, 'hé ✓');
   });
 
+  await t.test('commands without input run one after another in one session; a lost session is replaced', SUB, async () => {
+    // The command's parent is the session's shell (core/hosts/docker-session.ts), not an exec of its own.
+    const parent = async () => {
+      const r = await host.exec('echo "$PPID"; tr "\\0" " " < /proc/$PPID/cmdline');
+      assert.equal(r.exitCode, 0, r.stderr);
+      const eol = r.stdout.indexOf('\n');
+      return { pid: r.stdout.slice(0, eol), cmdline: r.stdout.slice(eol + 1) };
+    };
+    const first = await parent();
+    assert.match(first.cmdline!, /kubestrap-session/);
+    assert.deepEqual(await parent(), first);
+    // The text goes through exactly: several lines, a final newline, output with no newline at the end.
+    assert.deepEqual(await host.exec("printf 'x'\nprintf 'y' >&2\n\n"), { stdout: 'x', stderr: 'y', exitCode: 0, signal: null });
+    // The command sees its KUBESTRAP_EXEC token, and printing its environment does not end its output early.
+    const env = await host.exec('env; echo after');
+    assert.match(env.stdout, /^KUBESTRAP_EXEC=[0-9a-f]{24}$/m);
+    assert.match(env.stdout, /after\n$/);
+    // The session's shell goes away while a command runs: that command fails, the next one gets a new session.
+    const failed = assert.rejects(host.exec('sleep 2; echo late'), new RegExp(`the connection to docker:${name} failed`));
+    await new Promise((r) => setTimeout(r, 300));
+    await execIn(docker, name, ['pkill', '-f', 'kubestrap-session']);
+    await failed;
+    const next = await parent();
+    assert.notEqual(next.pid, first.pid);
+    assert.match(next.cmdline!, /kubestrap-session/);
+  });
+
   await t.test('stdin is written and closed; without stdin a reader sees end of file', SUB, async () => {
     assert.equal((await host.exec('cat', { stdin: 'hello\nworld' })).stdout, 'hello\nworld');
     const bytes = randomBytes(3 * 1024 * 1024);
