@@ -12,6 +12,7 @@ import Docker from 'dockerode';
 import { performCall, type RunSpec } from '../core/engine-api.ts';
 import { CGROUP_RW_SCRIPT } from '../tasks/container/privileges.ts';
 import { nodeImagePackages } from '../tasks/build-node-image.ts';
+import { DEFAULT_KUBERNETES_VERSION } from '../tasks/k8s/versions.ts';
 import { startDockerd } from '../test/helpers/dockerd.ts';
 import { startRelease } from '../test/helpers/k8s-release.ts';
 import { execIn, nodeImage } from '../test/helpers/node-image.ts';
@@ -19,7 +20,8 @@ import { median } from './measure.ts';
 
 const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 const rounds = Number(process.argv[2] ?? 3);
-const VERSION = 'v1.31.4';
+// The version a user gets without asking.
+const VERSION = DEFAULT_KUBERNETES_VERSION;
 
 interface Run {
   wall: number;

@@ -19,6 +19,8 @@ interface Info {
   SecurityOptions?: string[];
   MemoryLimit?: boolean;
   CpuCfsQuota?: boolean;
+  NCPU?: number;
+  MemTotal?: number;
 }
 
 export default defineTask({
@@ -130,6 +132,13 @@ export default defineTask({
         `sudo sysctl fs.inotify.max_user_watches=${INOTIFY.watches} fs.inotify.max_user_instances=${INOTIFY.instances}`,
       );
     }
-    return { usable: true, socket: ep.socket };
+    // What a node container will find (the engine's kernel): preflight plans a node that does not exist yet with it.
+    return {
+      usable: true,
+      socket: ep.socket,
+      cgroupVersion: info.CgroupVersion === '1' ? 1 : 2,
+      cpus: info.NCPU ?? 0,
+      memoryMiB: info.MemTotal ? Math.floor(info.MemTotal / 1024 / 1024) : 0,
+    };
   },
 });

@@ -29,7 +29,47 @@ const params = {
   containerRuntime: { type: 'string', default: '', description: 'the runtime the cluster will use: its version is checked against kubernetesVersion' },
   controlPlane: { type: 'boolean', default: true, description: "false: a worker, which opens only the kubelet's and kube-proxy's ports" },
   nodeIp: { type: 'string', default: '', pattern: '([0-9.]+)?', description: "the node's address, which the machine must have; empty: its default route's" },
+  // A machine this plan creates cannot be read while planning; what the driver knows of it is given
+  // instead (a node container has its engine's kernel: its cgroup version, CPUs and memory), so the
+  // plan skips the same kubeadm checks as the run.
+  machineCgroupVersion: { type: 'number', default: 2, description: 'a machine this plan creates: the cgroup version it will have' },
+  machineCpus: { type: 'number', default: 0, description: 'a machine this plan creates: how many CPUs it will see (0: unknown)' },
+  machineMemory: { type: 'number', default: 0, description: 'a machine this plan creates: its memory in MiB (0: unknown)' },
 } as const;
+
+type Inspected = { minor: number; text: string };
+
+/** kubeadm's NumCPU and Mem checks, skipped (with a warning) where the machine has less. */
+function resources(ctx: TaskContext, cpus: number, memMiB: number, ignore: Set<string>): void {
+  if (Number.isFinite(cpus) && cpus > 0 && cpus < MIN_CPUS) {
+    ignore.add('NumCPU');
+    ctx.note('warn', `${cpus} CPU: kubeadm asks for at least ${MIN_CPUS}; the control plane will be slow`);
+  }
+  if (Number.isFinite(memMiB) && memMiB > 0 && memMiB < MIN_MEMORY_MIB) {
+    ignore.add('Mem');
+    ctx.note('warn', `${Math.round(memMiB)} MiB of memory: kubeadm asks for at least ${MIN_MEMORY_MIB} MiB`);
+  }
+}
+
+/** cgroup v1: from 1.35 the kubelet refuses it unless told otherwise, and kubeadm's SystemVerification fails on it. */
+function cgroupV1(ctx: TaskContext, cgroupVersion: number, version: Inspected, ignore: Set<string>): void {
+  if (cgroupVersion !== 1) return;
+  const who = ctx.host === 'local' ? 'this machine' : ctx.host;
+  if (version.minor >= CGROUP_V1_REFUSED_FROM) {
+    ignore.add('SystemVerification');
+    ctx.note(
+      'warn',
+      `${who} uses cgroup v1, which the kubelet of Kubernetes ${version.text} refuses by default: kubestrap sets failCgroupV1: false in the KubeletConfiguration and skips kubeadm's SystemVerification preflight check, which fails on cgroup v1 (its kernel and cgroup-controller checks are skipped with it); cgroup v1 support is deprecated and will be removed from Kubernetes`,
+      'boot with systemd.unified_cgroup_hierarchy=1 to use cgroup v2',
+    );
+  } else if (version.minor >= 31) {
+    ctx.note(
+      'warn',
+      `${who} uses cgroup v1, which Kubernetes ${version.text} supports only in maintenance mode`,
+      'boot with systemd.unified_cgroup_hierarchy=1 to use cgroup v2',
+    );
+  }
+}
 
 /** Tools the next steps install: reported when missing. */
 const LATER_TOOLS = ['conntrack', 'socat', 'crictl'];
@@ -80,10 +120,19 @@ async function checkRuntimeVersion(ctx: TaskContext, runtime: string, version: {
   );
 }
 
-async function inspect(
-  ctx: TaskContext,
-  p: { kubernetesVersion: string; apiserverPort: number; extraConfig: string[]; containerRuntime: string; controlPlane: boolean; nodeIp: string },
-) {
+interface InspectParams {
+  kubernetesVersion: string;
+  apiserverPort: number;
+  extraConfig: string[];
+  containerRuntime: string;
+  controlPlane: boolean;
+  nodeIp: string;
+  machineCgroupVersion: number;
+  machineCpus: number;
+  machineMemory: number;
+}
+
+async function inspect(ctx: TaskContext, p: InspectParams) {
   return once(ctx, 'preflight', async () => {
     const version = parseKubernetesVersion(p.kubernetesVersion);
     const extra = parseExtraConfig(p.extraConfig);
@@ -95,7 +144,7 @@ async function inspect(
         `use --kubernetes-version ${DEFAULT_KUBERNETES_VERSION} or stable`,
       );
     }
-    if (ctx.createdBy) return planned(ctx, p.apiserverPort, p.controlPlane, extra, p.nodeIp);
+    if (ctx.createdBy) return planned(ctx, p, version, extra);
     const facts = await ctx.facts();
 
     // Root commands go through sudo -n: it must work without a password prompt.
@@ -176,31 +225,10 @@ async function inspect(
       );
     }
     const cpus = Number((await ctx.fact(CPUS)).stdout.trim());
-    if (Number.isFinite(cpus) && cpus > 0 && cpus < MIN_CPUS) {
-      ignore.add('NumCPU');
-      ctx.note('warn', `${cpus} CPU: kubeadm asks for at least ${MIN_CPUS}; the control plane will be slow`);
-    }
     const memKiB = Number(/^MemTotal:\s+(\d+)/m.exec((await readIfExists(ctx, '/proc/meminfo')) ?? '')?.[1]);
-    if (Number.isFinite(memKiB) && memKiB > 0 && memKiB / 1024 < MIN_MEMORY_MIB) {
-      ignore.add('Mem');
-      ctx.note('warn', `${Math.round(memKiB / 1024)} MiB of memory: kubeadm asks for at least ${MIN_MEMORY_MIB} MiB`);
-    }
+    resources(ctx, cpus, memKiB / 1024, ignore);
     const cgroupVersion = (await ctx.exists(CGROUP_V2)) ? 2 : 1;
-    if (cgroupVersion === 1 && version.minor >= CGROUP_V1_REFUSED_FROM) {
-      // From 1.35 the kubelet refuses cgroup v1 unless told otherwise, and kubeadm's SystemVerification fails on it.
-      ignore.add('SystemVerification');
-      ctx.note(
-        'warn',
-        `this machine uses cgroup v1, which the kubelet of Kubernetes ${version.text} refuses by default: kubestrap sets failCgroupV1: false in the KubeletConfiguration and skips kubeadm's SystemVerification preflight check, which fails on cgroup v1 (its kernel and cgroup-controller checks are skipped with it); cgroup v1 support is deprecated and will be removed from Kubernetes`,
-        'boot with systemd.unified_cgroup_hierarchy=1 to use cgroup v2',
-      );
-    } else if (cgroupVersion === 1 && version.minor >= 31) {
-      ctx.note(
-        'warn',
-        `this machine uses cgroup v1, which Kubernetes ${version.text} supports only in maintenance mode`,
-        'boot with systemd.unified_cgroup_hierarchy=1 to use cgroup v2',
-      );
-    }
+    cgroupV1(ctx, cgroupVersion, version, ignore);
     const missing: string[] = [];
     for (const tool of LATER_TOOLS) if (!(await hasCommand(ctx, tool))) missing.push(tool);
     if (missing.length) ctx.note('info', `not installed yet: ${missing.join(', ')} (kubestrap installs them in the next steps)`);
@@ -222,22 +250,25 @@ async function inspect(
  * A machine that a step of this plan still has to create cannot be inspected: the plan declares its
  * ports with its address as a placeholder and says when the checks happen (the run, once it exists).
  */
-function planned(ctx: TaskContext, apiserverPort: number, controlPlane: boolean, extra: ReturnType<typeof parseExtraConfig>, given: string) {
+function planned(ctx: TaskContext, p: InspectParams, version: Inspected, extra: ReturnType<typeof parseExtraConfig>) {
   // Named by the step that creates it: the host's own name may hold a placeholder (a VM's address), and placeholders do not nest.
-  const nodeIp = given || placeholder(`the address of the machine step ${ctx.createdBy!.join(', ')} creates`);
+  const nodeIp = p.nodeIp || placeholder(`the address of the machine step ${ctx.createdBy!.join(', ')} creates`);
   ctx.note(
     'info',
     `${ctx.host} does not exist yet (step ${ctx.createdBy!.join(', ')} creates it): sudo, systemd, ports, swap, CPU and memory are checked on it in the run`,
   );
-  for (const l of listeners(apiserverPort, nodeIp, controlPlane)) ctx.listen(l.port, { address: l.address, component: l.component });
-  const ignore = (kubeadmSetting(extra, 'ignore-preflight-errors') ?? '').split(',').map((e) => e.trim()).filter(Boolean);
-  // The machine's cgroup version is read in the run; the plan assumes v2 (what current images boot).
+  for (const l of listeners(p.apiserverPort, nodeIp, p.controlPlane)) ctx.listen(l.port, { address: l.address, component: l.component });
+  // What the driver says the machine will have (else what current images boot: cgroup v2, enough CPUs and memory).
+  const ignore = new Set<string>();
+  resources(ctx, p.machineCpus, p.machineMemory, ignore);
+  cgroupV1(ctx, p.machineCgroupVersion === 1 ? 1 : 2, version, ignore);
+  for (const e of (kubeadmSetting(extra, 'ignore-preflight-errors') ?? '').split(',')) if (e.trim()) ignore.add(e.trim());
   const podSubnet = parseCidr(kubeadmSetting(extra, 'pod-network-cidr') ?? DEFAULT_POD_SUBNET, '--extra-config kubeadm.pod-network-cidr');
   return {
     nodeIp,
     arch: process.arch === 'arm64' ? 'arm64' : 'amd64',
     initialized: false,
-    cgroupVersion: 2,
+    cgroupVersion: p.machineCgroupVersion === 1 ? 1 : 2,
     podSubnet,
     ignorePreflightErrors: [...new Set(ignore)].sort().join(','),
   };

@@ -22,6 +22,7 @@ import { debianWorkstation, FixedHost } from './helpers/fixed-host.ts';
 import { DEBIAN_DOCKER, DEBIAN_PODMAN, startFixedEngine } from './helpers/fixed-engine.ts';
 import { hasBinary, repoRoot, tempDir } from './helpers/env.ts';
 import { UserError } from '../core/errors.ts';
+import { DEFAULT_KUBERNETES_VERSION } from '../tasks/k8s/versions.ts';
 import { runCli } from './helpers/cli.ts';
 
 const VERSION = 'v1.31.4';
@@ -142,6 +143,37 @@ describe('golden plans (fixed facts: a Debian workstation with Docker or Podman)
       }
     }
   }
+});
+
+describe("a node container is planned with its engine's kernel", () => {
+  it('on cgroup v1 with one CPU, init skips the checks the run will skip, and preflight says why', async (t) => {
+    const home = tempDir(t, 'kubestrap-golden-');
+    seedChecksums(home, DEFAULT_KUBERNETES_VERSION);
+    const socket = await startFixedEngine(t, { ...DEBIAN_DOCKER, cgroupVersion: '1', cpus: 1, memTotal: 8 * 1024 ** 3 });
+    const opts: engine.EngineOptions = {
+      env: { KUBESTRAP_HOME: home },
+      cwd: home,
+      recipeDirs: [join(repoRoot, 'recipes')],
+      builtinTasks,
+      optionSets: optionSets(),
+      taskFiles: [],
+      profile: 'demo',
+      concurrency: 1,
+      events: new Events(),
+      signal: new AbortController().signal,
+      localHost: new FixedHost(workstation()),
+      hosts: new Map(),
+    };
+    const params = { ...startParams(findDriver('docker'), { nodes: 2 }, {}), socket: `unix://${socket}` };
+    const { plan, exitCode } = await engine.plan(opts, 'driver-docker', params);
+    assert.equal(exitCode, 0);
+    const init = plan.steps.find((s) => s.id === 'cp.init')?.effects.find((e) => e.kind === 'exec' && / kubeadm init /.test(e.command));
+    assert.match((init as { command: string }).command, / kubeadm init --config \S+ --ignore-preflight-errors=NumCPU,SystemVerification$/);
+    const notes = plan.steps.find((s) => s.id === 'cp.preflight')?.notes?.map((n) => n.message) ?? [];
+    assert.ok(notes.some((m) => m.startsWith('docker:demo uses cgroup v1, which the kubelet of Kubernetes v1.37')), notes.join('\n'));
+    assert.ok(notes.includes('1 CPU: kubeadm asks for at least 2; the control plane will be slow'), notes.join('\n'));
+    assert.ok(plan.steps.find((s) => s.id === 'm02.preflight')?.notes?.some((n) => n.message.startsWith('docker:demo-m02 uses cgroup v1')));
+  });
 });
 
 describe('errors users meet with the container drivers, one line each with the fix', () => {

@@ -11,6 +11,9 @@ export interface FixedEngine {
   engine: 'docker' | 'podman';
   version: string;
   cgroupVersion: '1' | '2';
+  /** The engine's kernel: its CPUs and memory in bytes (absent: not reported). */
+  cpus?: number;
+  memTotal?: number;
   networks: { Name: string; Subnet?: string; Labels?: Record<string, string> }[];
 }
 
@@ -58,6 +61,8 @@ export async function startFixedEngine(t: { after(fn: () => void | Promise<void>
         SecurityOptions: ['name=seccomp,profile=builtin'],
         MemoryLimit: true,
         CpuCfsQuota: true,
+        ...(e.cpus ? { NCPU: e.cpus } : {}),
+        ...(e.memTotal ? { MemTotal: e.memTotal } : {}),
       });
     } else if (path === '/networks') {
       json(200, e.networks.map((n) => ({ Name: n.Name, Driver: 'bridge', Labels: n.Labels ?? {}, IPAM: { Config: n.Subnet ? [{ Subnet: n.Subnet }] : [] } })));
