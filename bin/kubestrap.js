@@ -21,7 +21,8 @@ globalThis.kubestrapEarly = startEarly(join(cache, 'early'));
 
 // The real path: dist/index.js requires the bundle by it, and must find this copy in require's cache.
 const file = realpathSync(join(__dirname, '..', 'dist', 'kubestrap.cjs'));
-const source = readFileSync(file, 'utf8');
+// ASCII (scripts/build.mjs): read as such, without decoding UTF-8.
+const source = readFileSync(file, 'latin1');
 
 // One cache per command (each runs different functions), for this bundle and this Node.
 const dir = join(cache, 'code');
