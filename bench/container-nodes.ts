@@ -186,7 +186,9 @@ async function main(): Promise<void> {
     const cores = os.cpus().length;
     console.log(`| CPU time of the whole machine, 1 node, up to the wait | ${c1.toFixed(0)} |`);
     console.log(`| CPU time of the whole machine, 3 nodes | ${c3.toFixed(0)} (${(c3 / c1).toFixed(2)}× 1 node) |`);
-    console.log(`| the least 3 nodes can take on ${cores} cores: their CPU time ÷ ${cores} | ${(c3 / cores).toFixed(0)} (${(c3 / cores / w1).toFixed(2)}× 1 node) |`);
+    console.log(
+      `| the least 3 nodes can take on ${cores} cores: their CPU time ÷ ${cores} | ${(c3 / cores).toFixed(0)} (${(c3 / cores / w1).toFixed(2)}× 1 node) |`,
+    );
     // Where the time goes: each step's median, the slowest first (steps of a node run side by side
     // with the other nodes' steps).
     for (const [label, runs] of [['1 node', one], ['3 nodes', three]] as const) {
