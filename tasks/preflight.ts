@@ -35,6 +35,10 @@ const params = {
   machineCgroupVersion: { type: 'number', default: 2, description: 'a machine this plan creates: the cgroup version it will have' },
   machineCpus: { type: 'number', default: 0, description: 'a machine this plan creates: how many CPUs it will see (0: unknown)' },
   machineMemory: { type: 'number', default: 0, description: 'a machine this plan creates: its memory in MiB (0: unknown)' },
+  // /proc/swaps is not namespaced: a node container sees its host's swap, which no plan of a node
+  // still to create can read, so kubeadm's Swap check is skipped there in plan and run alike (as
+  // kind and minikube do; the kubelet tolerates swap anyway: failSwapOn: false).
+  containerNode: { type: 'boolean', default: false, description: "the machine is a node container (it sees its host's swap)" },
 } as const;
 
 type Inspected = { minor: number; text: string };
@@ -130,6 +134,7 @@ interface InspectParams {
   machineCgroupVersion: number;
   machineCpus: number;
   machineMemory: number;
+  containerNode: boolean;
 }
 
 async function inspect(ctx: TaskContext, p: InspectParams) {
@@ -214,6 +219,7 @@ async function inspect(ctx: TaskContext, p: InspectParams) {
     }
 
     const swaps = ((await readIfExists(ctx, '/proc/swaps')) ?? '').split('\n').slice(1).filter((l) => l.trim());
+    if (p.containerNode) ignore.add('Swap');
     if (swaps.length) {
       ignore.add('Swap');
       ctx.note(
@@ -259,7 +265,7 @@ function planned(ctx: TaskContext, p: InspectParams, version: Inspected, extra: 
   );
   for (const l of listeners(p.apiserverPort, nodeIp, p.controlPlane)) ctx.listen(l.port, { address: l.address, component: l.component });
   // What the driver says the machine will have (else what current images boot: cgroup v2, enough CPUs and memory).
-  const ignore = new Set<string>();
+  const ignore = new Set<string>(p.containerNode ? ['Swap'] : []);
   resources(ctx, p.machineCpus, p.machineMemory, ignore);
   cgroupV1(ctx, p.machineCgroupVersion === 1 ? 1 : 2, version, ignore);
   for (const e of (kubeadmSetting(extra, 'ignore-preflight-errors') ?? '').split(',')) if (e.trim()) ignore.add(e.trim());

@@ -168,7 +168,7 @@ describe("a node container is planned with its engine's kernel", () => {
     const { plan, exitCode } = await engine.plan(opts, 'driver-docker', params);
     assert.equal(exitCode, 0);
     const init = plan.steps.find((s) => s.id === 'cp.init')?.effects.find((e) => e.kind === 'exec' && / kubeadm init /.test(e.command));
-    assert.match((init as { command: string }).command, / kubeadm init --config \S+ --ignore-preflight-errors=NumCPU,SystemVerification$/);
+    assert.match((init as { command: string }).command, / kubeadm init --config \S+ --ignore-preflight-errors=NumCPU,Swap,SystemVerification$/);
     const notes = plan.steps.find((s) => s.id === 'cp.preflight')?.notes?.map((n) => n.message) ?? [];
     assert.ok(notes.some((m) => m.startsWith('docker:demo uses cgroup v1, which the kubelet of Kubernetes v1.37')), notes.join('\n'));
     assert.ok(notes.includes('1 CPU: kubeadm asks for at least 2; the control plane will be slow'), notes.join('\n'));
