@@ -9,16 +9,15 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as engine from '../core/engine.ts';
-import { Events } from '../core/events.ts';
 import type { PlanDocument } from '../core/plan.ts';
 import { renderPlanSh } from '../core/render/plan-sh.ts';
 import { renderPlanText } from '../core/render/plan-text.ts';
 import { styleFor } from '../core/render/style.ts';
 import { memoryMb } from '../drivers/container.ts';
-import { findDriver, optionSets, startParams } from '../drivers/index.ts';
-import { builtinTasks } from '../tasks/index.ts';
+import { findDriver, startParams } from '../drivers/index.ts';
 import { seedChecksums } from './helpers/checksum-seed.ts';
 import { debianWorkstation, FixedHost } from './helpers/fixed-host.ts';
+import { planOptions as testPlanOptions } from './helpers/plan-options.ts';
 import { DEBIAN_DOCKER, DEBIAN_PODMAN, startFixedEngine } from './helpers/fixed-engine.ts';
 import { hasBinary, repoRoot, tempDir } from './helpers/env.ts';
 import { UserError } from '../core/errors.ts';
@@ -48,6 +47,11 @@ const workstation = () => {
     },
   });
 };
+
+/** The engine's options for a plan of profile demo on the workstation, with KUBESTRAP_HOME at home. */
+function planOptions(home: string): engine.EngineOptions {
+  return testPlanOptions(home, new FixedHost(workstation()), { profile: 'demo' });
+}
 
 function golden(name: string, actual: string): void {
   const file = join(GOLDEN, name);
@@ -104,20 +108,7 @@ describe('golden plans (fixed facts: a Debian workstation with Docker or Podman)
           const home = tempDir(t, 'kubestrap-golden-');
           seedChecksums(home, VERSION);
           const socket = await startFixedEngine(t, fixed);
-          const opts: engine.EngineOptions = {
-            env: { KUBESTRAP_HOME: home },
-            cwd: home,
-            recipeDirs: [join(repoRoot, 'recipes')],
-            builtinTasks,
-            optionSets: optionSets(),
-            taskFiles: [],
-            profile: 'demo',
-            concurrency: 1,
-            events: new Events(),
-            signal: new AbortController().signal,
-            localHost: new FixedHost(workstation()),
-            hosts: new Map(),
-          };
+          const opts = planOptions(home);
           const params = {
             ...startParams(findDriver(fixed.engine), { containerRuntime: runtime, kubernetesVersion: VERSION, nodes }, {}),
             socket: `unix://${socket}`,
@@ -150,20 +141,7 @@ describe("a node container is planned with its engine's kernel", () => {
     const home = tempDir(t, 'kubestrap-golden-');
     seedChecksums(home, DEFAULT_KUBERNETES_VERSION);
     const socket = await startFixedEngine(t, { ...DEBIAN_DOCKER, cgroupVersion: '1', cpus: 1, memTotal: 8 * 1024 ** 3 });
-    const opts: engine.EngineOptions = {
-      env: { KUBESTRAP_HOME: home },
-      cwd: home,
-      recipeDirs: [join(repoRoot, 'recipes')],
-      builtinTasks,
-      optionSets: optionSets(),
-      taskFiles: [],
-      profile: 'demo',
-      concurrency: 1,
-      events: new Events(),
-      signal: new AbortController().signal,
-      localHost: new FixedHost(workstation()),
-      hosts: new Map(),
-    };
+    const opts = planOptions(home);
     const params = { ...startParams(findDriver('docker'), { nodes: 2 }, {}), socket: `unix://${socket}` };
     const { plan, exitCode } = await engine.plan(opts, 'driver-docker', params);
     assert.equal(exitCode, 0);
@@ -181,20 +159,7 @@ describe('errors users meet with the container drivers, one line each with the f
     const home = tempDir(t, 'kubestrap-golden-');
     seedChecksums(home, VERSION);
     const socket = await startFixedEngine(t, DEBIAN_DOCKER);
-    const opts: engine.EngineOptions = {
-      env: { KUBESTRAP_HOME: home },
-      cwd: home,
-      recipeDirs: [join(repoRoot, 'recipes')],
-      builtinTasks,
-      optionSets: optionSets(),
-      taskFiles: [],
-      profile: 'demo',
-      concurrency: 1,
-      events: new Events(),
-      signal: new AbortController().signal,
-      localHost: new FixedHost(workstation()),
-      hosts: new Map(),
-    };
+    const opts = planOptions(home);
     // The workstation's sshd listens on 0.0.0.0:22.
     const params = { ...startParams(findDriver('docker'), { kubernetesVersion: VERSION, ports: ['127.0.0.1:22:2222'] }, {}), socket: `unix://${socket}` };
     const { plan } = await engine.plan(opts, 'driver-docker', params);

@@ -10,17 +10,15 @@ import { join } from 'node:path';
 import { sha256 } from '../core/context.ts';
 import { UserError } from '../core/errors.ts';
 import * as engine from '../core/engine.ts';
-import { Events } from '../core/events.ts';
 import type { Host } from '../core/hosts/host.ts';
 import type { PlanDocument } from '../core/plan.ts';
 import { renderPlanSh } from '../core/render/plan-sh.ts';
 import { renderPlanText } from '../core/render/plan-text.ts';
 import { styleFor } from '../core/render/style.ts';
 import { type Driver, PRIORITY, probeLocal, statusWithin } from '../drivers/driver.ts';
-import { drivers, type DriverState, driverStates, findDriver, noDriverError, optionSets, startParams, suggestDriver } from '../drivers/index.ts';
+import { drivers, type DriverState, driverStates, findDriver, noDriverError, startParams, suggestDriver } from '../drivers/index.ts';
 import { selectDelete, selectStart } from '../drivers/select.ts';
 import { saveState } from '../core/profile.ts';
-import { builtinTasks } from '../tasks/index.ts';
 import { parseExtraConfig } from '../tasks/k8s/extra-config.ts';
 import { renderKubeadmConfig } from '../tasks/k8s/kubeadm-yaml.ts';
 import { renderKubeletDropIn, systemdWord } from '../tasks/k8s/kubelet-units.ts';
@@ -30,6 +28,7 @@ import { controlPlaneName, mergeHostsEntry } from '../tasks/k8s/hosts-file.ts';
 import { DEFAULT_KUBERNETES_VERSION, kubeadmApiVersion, parseKubernetesVersion } from '../tasks/k8s/versions.ts';
 import { seedChecksums } from './helpers/checksum-seed.ts';
 import { debianWorkstation, FixedHost, type FixedMachine } from './helpers/fixed-host.ts';
+import { planOptions } from './helpers/plan-options.ts';
 import { runCli } from './helpers/cli.ts';
 import { hasBinary, repoRoot, tempDir } from './helpers/env.ts';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
@@ -66,20 +65,7 @@ async function planWith(
   seedChecksums(home);
   const map = new Map<string, Host>();
   if (hosts.ssh) map.set(hosts.ssh.name, new FixedHost(hosts.ssh));
-  const opts: engine.EngineOptions = {
-    env: { KUBESTRAP_HOME: home },
-    cwd: home,
-    recipeDirs: [join(repoRoot, 'recipes')],
-    builtinTasks,
-    optionSets: optionSets(),
-    taskFiles: [],
-    profile,
-    concurrency: 1,
-    events: new Events(),
-    signal: new AbortController().signal,
-    localHost: new FixedHost(hosts.local ?? debianWorkstation()),
-    hosts: map,
-  };
+  const opts = planOptions(home, new FixedHost(hosts.local ?? debianWorkstation()), { profile, hosts: map });
   const { plan, exitCode } = await engine.plan(opts, recipe, params);
   return { plan, exitCode, home };
 }

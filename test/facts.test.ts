@@ -9,7 +9,6 @@ import { dirname, join } from 'node:path';
 import { downloadCachePath, sha256 } from '../core/context.ts';
 import Docker from 'dockerode';
 import * as engine from '../core/engine.ts';
-import { Events } from '../core/events.ts';
 import {
   commandFact,
   commandPresent,
@@ -27,12 +26,12 @@ import {
 import type { ExecOptions, ExecResult, Host } from '../core/hosts/host.ts';
 import { LocalHost } from '../core/hosts/local.ts';
 import { defineTask } from '../core/task.ts';
-import { optionSets } from '../drivers/index.ts';
 import { builtinTasks } from '../tasks/index.ts';
 import { ADDRESS_FACTS, ARCH, CPUS, PORT_FACTS } from '../tasks/k8s/node-facts.ts';
 import { DOCKER_INSTALL, startDockerd } from './helpers/dockerd.ts';
-import { isRoot, missing, repoRoot, tempDir } from './helpers/env.ts';
+import { isRoot, missing, tempDir } from './helpers/env.ts';
 import { debianWorkstation, FixedHost } from './helpers/fixed-host.ts';
+import { planOptions } from './helpers/plan-options.ts';
 import { MMDEBSTRAP_INSTALL, nodeImage } from './helpers/node-image.ts';
 import { createTestUser, startSshd } from './helpers/sshd.ts';
 
@@ -117,19 +116,7 @@ function seedChecksums(home: string): void {
 function engineOptions(t: { after(fn: () => void): void }, local: Host, tasks = builtinTasks) {
   const home = tempDir(t);
   seedChecksums(home);
-  return {
-    env: { KUBESTRAP_HOME: home, PATH: process.env.PATH },
-    cwd: home,
-    recipeDirs: [join(repoRoot, 'recipes')],
-    builtinTasks: tasks,
-    optionSets: optionSets(),
-    taskFiles: [],
-    profile: 'kubestrap',
-    concurrency: 1,
-    events: new Events(),
-    signal: new AbortController().signal,
-    localHost: local,
-  };
+  return planOptions(home, local, { env: { KUBESTRAP_HOME: home, PATH: process.env.PATH }, builtinTasks: tasks });
 }
 
 test('the gathering script answers each fact as the probe on its own does (local host)', async () => {

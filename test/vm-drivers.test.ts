@@ -10,14 +10,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { downloadCachePath, sha256 } from '../core/context.ts';
 import * as engine from '../core/engine.ts';
-import { Events } from '../core/events.ts';
 import type { PlanDocument } from '../core/plan.ts';
 import { quote } from '../core/quote.ts';
 import { renderPlanSh } from '../core/render/plan-sh.ts';
 import { renderPlanText } from '../core/render/plan-text.ts';
 import { styleFor } from '../core/render/style.ts';
-import { builtinTasks } from '../tasks/index.ts';
-import { findDriver, optionSets } from '../drivers/index.ts';
+import { findDriver } from '../drivers/index.ts';
 import { selectDelete, selectStart } from '../drivers/select.ts';
 import { saveState } from '../core/profile.ts';
 import { bridgeVerdict, dhcpDrop } from '../tasks/check-libvirt.ts';
@@ -28,6 +26,7 @@ import { DEFAULT_IMAGE_CHECKSUMS } from '../tasks/vm/images.ts';
 import { sizeMiB } from '../tasks/vm/size.ts';
 import { seedChecksums } from './helpers/checksum-seed.ts';
 import { debianWorkstation, FixedHost, type FixedMachine } from './helpers/fixed-host.ts';
+import { planOptions } from './helpers/plan-options.ts';
 import { hasBinary, repoRoot, tempDir } from './helpers/env.ts';
 
 const GOLDEN = join(repoRoot, 'test', 'golden');
@@ -79,21 +78,7 @@ async function planWith(
   const path = downloadCachePath(sums, DEFAULT_IMAGE_CHECKSUMS);
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, `${sha256('stand-in for the cloud image')} *ubuntu-24.04-server-cloudimg-amd64.img\n`);
-  const opts: engine.EngineOptions = {
-    env: { KUBESTRAP_HOME: home },
-    cwd: home,
-    recipeDirs: [join(repoRoot, 'recipes')],
-    builtinTasks,
-    optionSets: optionSets(),
-    taskFiles: [],
-    profile: 'kubestrap',
-    concurrency: 1,
-    events: new Events(),
-    signal: new AbortController().signal,
-    localHost: new FixedHost(machine),
-    hosts: new Map(),
-    ...(only ? { only } : {}),
-  };
+  const opts = planOptions(home, new FixedHost(machine), only ? { only } : {});
   const { plan, exitCode } = await engine.plan(opts, recipe, params);
   return { plan, exitCode, home };
 }
