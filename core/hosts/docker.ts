@@ -125,12 +125,7 @@ export class DockerHost extends ShellHost {
     }
     const out = await this.collect(stream, opts, token);
     const exit = await this.exitOf(exec, command, !!out.stoppedBy);
-    if (out.stoppedBy && (exit === null || exit > 128)) {
-      // The stop we sent shows up as 128 + signal; report it as a signal, like a killed local process.
-      const sig = exit !== null && exit > 128 ? SIGNALS[exit - 128] ?? `signal ${exit - 128}` : 'SIGKILL';
-      return { stdout: out.stdout, stderr: out.stderr, exitCode: null, signal: sig };
-    }
-    return { stdout: out.stdout, stderr: out.stderr, exitCode: exit, signal: null };
+    return result(out, exit, !!out.stoppedBy);
   }
 
   /** The CLI that reaches the same container, for `plan --format sh`. */
@@ -188,13 +183,7 @@ export class DockerHost extends ShellHost {
       stopping.done();
       opts.signal?.removeEventListener('abort', onAbort);
     }
-    const out = output.end();
-    if (stopping.why && (status === undefined || status > 128)) {
-      // The stop we sent shows up as 128 + signal; report it as a signal, like a killed local process.
-      const sig = status !== undefined ? SIGNALS[status - 128] ?? `signal ${status - 128}` : 'SIGKILL';
-      return { stdout: out.stdout, stderr: out.stderr, exitCode: null, signal: sig };
-    }
-    return { stdout: out.stdout, stderr: out.stderr, exitCode: status!, signal: null };
+    return result(output.end(), status ?? null, !!stopping.why);
   }
 
   /** Demultiplexes the hijacked stream until it ends; feeds stdin; stops the command on abort or timeout. */
@@ -281,6 +270,15 @@ export class DockerHost extends ShellHost {
       await new Promise((r) => setTimeout(r, i < 10 ? 10 : 50));
     }
   }
+}
+
+/** A command's result; one we stopped shows up as 128 + signal (or no status): reported as a signal, like a killed local process. */
+function result(out: { stdout: string; stderr: string }, status: number | null, stopped: boolean): ExecResult {
+  if (stopped && (status === null || status > 128)) {
+    const sig = status !== null ? SIGNALS[status - 128] ?? `signal ${status - 128}` : 'SIGKILL';
+    return { stdout: out.stdout, stderr: out.stderr, exitCode: null, signal: sig };
+  }
+  return { stdout: out.stdout, stderr: out.stderr, exitCode: status, signal: null };
 }
 
 function socketPath(socket: string | undefined, dockerHost: string | undefined): string {
