@@ -72,7 +72,6 @@ bundle.exports.runProcess();
  */
 function startEarly(dir) {
   const keyFile = join(dir, createHash('sha256').update(JSON.stringify([process.cwd(), ...process.argv.slice(2)])).digest('hex').slice(0, 32));
-  const env = JSON.stringify(process.env);
   let command;
   try {
     const fd = openSync(keyFile, 'r');
@@ -85,8 +84,10 @@ function startEarly(dir) {
   } catch { /* none kept */ }
   let child;
   let result;
+  let env;
   if (command !== undefined && !command.startsWith('sh -c ')) {
     // As LocalHost.exec spawns a command: /bin/sh -c, its own process group, no input.
+    env = JSON.stringify(process.env);
     child = spawn('/bin/sh', ['-c', command], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const out = [];
     const err = [];

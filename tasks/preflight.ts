@@ -267,16 +267,17 @@ function planned(ctx: TaskContext, p: InspectParams, version: Inspected, extra: 
   // What the driver says the machine will have (else what current images boot: cgroup v2, enough CPUs and memory).
   const ignore = new Set<string>(p.containerNode ? ['Swap'] : []);
   resources(ctx, p.machineCpus, p.machineMemory, ignore);
-  cgroupV1(ctx, p.machineCgroupVersion === 1 ? 1 : 2, version, ignore);
+  const cgroupVersion = p.machineCgroupVersion === 1 ? 1 : 2;
+  cgroupV1(ctx, cgroupVersion, version, ignore);
   for (const e of (kubeadmSetting(extra, 'ignore-preflight-errors') ?? '').split(',')) if (e.trim()) ignore.add(e.trim());
   const podSubnet = parseCidr(kubeadmSetting(extra, 'pod-network-cidr') ?? DEFAULT_POD_SUBNET, '--extra-config kubeadm.pod-network-cidr');
   return {
     nodeIp,
     arch: process.arch === 'arm64' ? 'arm64' : 'amd64',
     initialized: false,
-    cgroupVersion: p.machineCgroupVersion === 1 ? 1 : 2,
+    cgroupVersion,
     podSubnet,
-    ignorePreflightErrors: [...new Set(ignore)].sort().join(','),
+    ignorePreflightErrors: [...ignore].sort().join(','),
   };
 }
 
