@@ -1,7 +1,7 @@
 // The task context: every effect a task asks for is recorded; in run mode it is also performed.
 // Plan and run walk the same task code, so the plan is what runs.
 import { createHash } from 'node:crypto';
-import { readFile as readLocal } from 'node:fs/promises';
+import { readLocalFile as readLocal } from './local-read.ts';
 import type {
   DeclaredPath,
   DownloadEffect,

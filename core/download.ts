@@ -2,16 +2,13 @@
 // resume with an HTTP Range request after a cut connection (in the same run, or a later one from
 // the partial file), and a checksum that must match before the file takes its place in the cache.
 import { createHash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { createReadStream, existsSync, promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 
 export async function downloadCached(dest: string, sha256: string | undefined): Promise<boolean> {
-  try {
-    await fs.access(dest);
-  } catch {
-    return false;
-  }
+  // Synchronous: planning asks this for every download, and a trip through the thread pool costs more than the check.
+  if (!existsSync(dest)) return false;
   if (!sha256) return true;
   return (await fileSha256(dest)) === sha256;
 }
