@@ -64,77 +64,86 @@ if (!cached || script.cachedDataRejected) {
 bundle.exports.runProcess();
 
 /**
- * Starts, before anything loads, the gathering script that the last run of this same command line
- * (and directory) ran on this machine first: it is read-only, and the engine takes its answer only
- * if it would run exactly that script in exactly this environment (core/hosts/local.ts). About
- * 100 ms of loading and planning then overlap with the script's own 40 ms. The script kept is the
- * one this run asks for; a file another user could have written is never run.
+ * Starts, before anything loads, the probes that the last run of this same command line (and
+ * directory) ran on this machine before it changed anything: the gathering script first, then the
+ * probes asked on their own. They are read-only, and the engine takes an answer only if it would run
+ * exactly that command in exactly this environment (core/hosts/local.ts). About 100 ms of loading and
+ * planning then overlap with their own 50 ms. A file another user could have written is never run.
  */
 function startEarly(dir) {
+  // At most this many: a stale list must not start a crowd of processes.
+  const EARLY_MAX = 8;
   const keyFile = join(dir, createHash('sha256').update(JSON.stringify([process.cwd(), ...process.argv.slice(2)])).digest('hex').slice(0, 32));
-  let command;
+  // The environment they start in: a command is taken, and kept for next time, only in this one.
+  const env = JSON.stringify(process.env);
+  // NUL-separated: no command can hold one.
+  let commands = [];
   try {
     const fd = openSync(keyFile, 'r');
     try {
       const st = fstatSync(fd);
-      if (st.uid === process.getuid() && (st.mode & 0o022) === 0) command = readFileSync(fd, 'utf8');
+      if (st.uid === process.getuid() && (st.mode & 0o022) === 0) commands = readFileSync(fd, 'utf8').split('\0').filter(Boolean).slice(0, EARLY_MAX);
     } finally {
       closeSync(fd);
     }
   } catch { /* none kept */ }
-  let child;
-  let result;
-  let env;
-  if (command !== undefined && !command.startsWith('sh -c ')) {
-    // As LocalHost.exec spawns a command: /bin/sh -c, its own process group, no input.
-    env = JSON.stringify(process.env);
-    child = spawn('/bin/sh', ['-c', command], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out = [];
-    const err = [];
-    child.stdout.on('data', (c) => out.push(c));
-    child.stderr.on('data', (c) => err.push(c));
-    result = new Promise((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (code, signal) =>
-        resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: code, signal })
-      );
-    });
-    result.catch(() => {});
-  }
-  let taken = false;
-  let kept;
-  const stop = () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch { /* already gone */ }
-    }
+  const runs = new Map(commands.map((c) => [c, startProbe(c)]));
+  const taken = new Set();
+  const stopAll = () => {
+    for (const [c, run] of runs) if (!taken.has(c)) run.stop();
   };
+  const kept = [];
   process.once('exit', () => {
-    if (!taken) stop();
-    if (kept === undefined || kept === command) return;
+    stopAll();
+    if (!kept.length || kept.join('\0') === commands.join('\0')) return;
     // Only an optimisation: a file that cannot be written is skipped.
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       const tmp = `${keyFile}.${process.pid}.tmp`;
-      writeFileSync(tmp, kept, { mode: 0o600 });
+      writeFileSync(tmp, kept.join('\0'), { mode: 0o600 });
       renameSync(tmp, keyFile);
     } catch { /* started late next time */ }
   });
   return {
     take(c) {
-      if (taken || !child || c !== command || JSON.stringify(process.env) !== env) {
-        if (!taken) stop();
+      const run = runs.get(c);
+      if (!run || taken.has(c) || JSON.stringify(process.env) !== env) {
+        // What was kept no longer matches this machine (or this run): the others are stopped
+        // rather than left to take the processors the engine needs.
+        stopAll();
+        runs.clear();
         return undefined;
       }
-      taken = true;
-      return { result, stop };
+      taken.add(c);
+      return run;
     },
     keep(c) {
-      kept ??= c;
+      if (kept.length < EARLY_MAX && !kept.includes(c) && JSON.stringify(process.env) === env) kept.push(c);
     },
-    stop() {
-      if (!taken) stop();
-    },
+    stop: stopAll,
   };
+}
+
+/** Runs one probe as LocalHost.exec runs a command: /bin/sh -c, its own process group, no input. */
+function startProbe(command) {
+  const child = spawn('/bin/sh', ['-c', command], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = [];
+  const err = [];
+  child.stdout.on('data', (c) => out.push(c));
+  child.stderr.on('data', (c) => err.push(c));
+  const result = new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) =>
+      resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: code, signal })
+    );
+  });
+  result.catch(() => {});
+  const stop = () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch { /* already gone */ }
+    }
+  };
+  return { result, stop };
 }

@@ -31,7 +31,7 @@ export class ProbeCache {
 
   /**
    * memo: answers of memoized facts kept from earlier plans and runs (core/fact-memo.ts).
-   * secrets: a gathering that holds one is never kept to start early next time (it would be on disk).
+   * secrets: a command that holds one is never kept to start early next time (keepable).
    */
   constructor(private readonly memo = new FactMemo(), private readonly secrets?: Secrets) {}
 
@@ -80,7 +80,7 @@ export class ProbeCache {
     const g = gatherScript(first && host.seedFacts ? [user, ...facts] : facts, (command) => this.memo.get(host.name, command));
     const generation = h.generation;
     const command = g.prelude ? `${g.prelude}\n${g.script}` : g.script;
-    const early = first && (!this.secrets || this.secrets.redact(command) === command);
+    const early = first && this.keepable(command);
     const out = await host.exec(command, { signal, ...(early ? { startEarly: true } : {}) });
     const found = g.answers(out);
     for (const [command, entry] of found.memos) this.memo.set(host.name, command, entry);
@@ -166,7 +166,9 @@ export class ProbeCache {
     const inFlight = h.running.get(command);
     if (inFlight) return inFlight;
     const generation = h.generation;
-    const p = host.exec(command, { signal }).finally(() => {
+    // Asked before anything changed the host, it can start early next time (as the gathering can).
+    const early = generation === 0 && this.keepable(command);
+    const p = host.exec(command, { signal, ...(early ? { startEarly: true } : {}) }).finally(() => {
       if (h.running.get(command) === p) h.running.delete(command);
     });
     h.running.set(command, p);
@@ -174,6 +176,11 @@ export class ProbeCache {
     // Killed or aborted answers are not facts; nor is one read while the host was being changed.
     if (h.generation === generation && r.exitCode !== null && !signal.aborted) h.answers.set(command, r);
     return r;
+  }
+
+  /** A command that holds a secret is never kept to start early next time: it would be on disk. */
+  private keepable(command: string): boolean {
+    return !this.secrets || this.secrets.redact(command) === command;
   }
 
   /** Something is about to change, or just changed, the host: forget what was read from it. */

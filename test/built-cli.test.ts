@@ -1,7 +1,7 @@
 // The installed command: the bundle scripts/build.mjs makes, run by bin/kubestrap.js through V8's
 // code cache. Built into a temporary copy of the package (bin/, dist/, the recipes), then run as a
 // user runs it: a user's task file importing 'kubestrap', a run for real, a cache kept, a cache that
-// V8 refuses, the gathering started early, bad input.
+// V8 refuses, the probes started early, bad input.
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -47,25 +47,30 @@ function userRecipe(dir: string): string {
 }
 
 /**
- * A recipe whose one fact says in dir/log whether the task file was imported when it ran: `early`
- * (before the bundle loaded) or `late`. With KUBESTRAP_TEST_WAIT set, the task file waits on import
- * until the fact has run (up to 10 s), so an early start shows without depending on timing.
+ * A recipe whose fact and probe say in dir/log whether the task file was imported when they ran:
+ * `early` (before the bundle loaded) or `late`, after `fact ` and `probe ` (the gathering runs the
+ * fact; check() asks the probe on its own). With KUBESTRAP_TEST_WAIT set, the task file waits on
+ * import until both have run (up to 10 s), so an early start shows without depending on timing.
  */
 function gatheringRecipe(dir: string): string {
   const at = (f: string) => quote(join(dir, f));
-  const fragment = `if [ -e ${at('imported')} ]; then echo late; else echo early; fi >> ${at('log')}; : > ${at('started')}`;
+  const says = (what: string) => `if [ -e ${at('imported')} ]; then echo ${what} late; else echo ${what} early; fi >> ${at('log')}; : > ${at(what)}`;
+  const fragment = says('fact');
   writeFileSync(
     join(dir, 'noted.ts'),
     [
       "import { existsSync, writeFileSync } from 'node:fs';",
       "import { defineTask } from 'kubestrap';",
       'const nap = new Int32Array(new SharedArrayBuffer(4));',
-      `if (process.env.KUBESTRAP_TEST_WAIT) for (let i = 0; i < 1000 && !existsSync(${
-        JSON.stringify(join(dir, 'started'))
-      }); i++) Atomics.wait(nap, 0, 0, 10);`,
+      `const ran = () => existsSync(${JSON.stringify(join(dir, 'fact'))}) && existsSync(${JSON.stringify(join(dir, 'probe'))});`,
+      'if (process.env.KUBESTRAP_TEST_WAIT) for (let i = 0; i < 1000 && !ran(); i++) Atomics.wait(nap, 0, 0, 10);',
       `writeFileSync(${JSON.stringify(join(dir, 'imported'))}, '');`,
       `const fact = { command: ${JSON.stringify(`sh -c ${quote(fragment)}`)}, via: { kind: 'shell', fragment: ${JSON.stringify(fragment)} } };`,
-      "export default defineTask({ name: 'noted', description: 'Read one fact', params: {}, facts: () => [fact], async check() { return true; }, async run() {} });",
+      'export default defineTask({',
+      "  name: 'noted', description: 'Read one fact and one probe', params: {}, facts: () => [fact],",
+      `  async check(ctx) { await ctx.probe\`sh -c \${${JSON.stringify(says('probe'))}}\`; return true; },`,
+      '  async run() {},',
+      '});',
       '',
     ].join('\n'),
   );
@@ -135,37 +140,43 @@ describe('the built CLI', () => {
     assert.notEqual(readFileSync(cache, 'utf8'), 'not a code cache');
   });
 
-  test("the last plan's gathering script of the same command line starts before the bundle loads, and runs once", (t) => {
+  test("the last plan's gathering script and probes of the same command line start before the bundle loads, and run once", (t) => {
     const dir = tempDir(t);
     const home = join(dir, 'home');
     const recipe = gatheringRecipe(dir);
     const log = () => (existsSync(join(dir, 'log')) ? readFileSync(join(dir, 'log'), 'utf8').split('\n').filter(Boolean) : []);
     const plan = (env: Record<string, string> = {}) => {
-      for (const f of ['imported', 'started']) rmSync(join(dir, f), { force: true });
+      for (const f of ['imported', 'fact', 'probe']) rmSync(join(dir, f), { force: true });
       const r = kubestrap(['plan', recipe, '--format', 'json'], home, dir, env);
       assert.equal(r.code, 0, r.stderr);
       return JSON.parse(r.stdout) as { steps: { effects: { kind: string; command?: string; kept?: string }[] }[] };
     };
     const first = plan();
-    assert.deepEqual(log(), ['late'], 'no script was kept yet: the engine gathered');
+    assert.deepEqual(log(), ['fact late', 'probe late'], 'nothing was kept yet: the engine gathered, then probed');
     const [kept] = readdirSync(join(home, 'cache', 'early'));
     const keptFile = join(home, 'cache', 'early', kept!);
-    const gathering = first.steps.flatMap((s) => s.effects).find((e) => e.kind === 'probe' && e.command?.startsWith('k=@@kubestrap-fact@@'));
-    assert.equal(readFileSync(keptFile, 'utf8'), gathering?.command, 'the script kept is the one the plan lists');
+    const probes = first.steps.flatMap((s) => s.effects).filter((e) => e.kind === 'probe').map((e) => e.command);
+    assert.equal(probes.length, 2);
+    assert.match(probes[0]!, /^k=@@kubestrap-fact@@/);
+    assert.equal(readFileSync(keptFile, 'utf8'), probes.join('\0'), 'what is kept is what the plan lists, in its order');
     assert.equal(statSync(keptFile).mode & 0o777, 0o600);
-    // The task file waits on import until the gathering started: it must have started before.
+    // The task file waits on import until both ran: they must have started before.
     plan({ KUBESTRAP_TEST_WAIT: '1' });
-    assert.deepEqual(log(), ['late', 'early'], 'the launcher started it, and the engine took its answer instead of running it again');
-    // A script that is not the one the engine asks for runs (it is what was kept), but is not taken.
+    assert.deepEqual(
+      log().slice(2).sort(),
+      ['fact early', 'probe early'],
+      'the launcher started both, and the engine took their answers instead of running them again',
+    );
+    // A command that is not one the engine asks for runs (it is what was kept), but is not taken.
     writeFileSync(keptFile, `echo other >> ${join(dir, 'log')}\n`, { mode: 0o600 });
     plan();
-    assert.deepEqual(log().slice(2).sort(), ['late', 'other']);
-    assert.equal(readFileSync(keptFile, 'utf8'), gathering?.command, 'the script the engine asked for is kept instead');
+    assert.deepEqual(log().slice(4).sort(), ['fact late', 'other', 'probe late']);
+    assert.equal(readFileSync(keptFile, 'utf8'), probes.join('\0'), 'the commands the engine asked for are kept instead');
     // …and one that another user could have written is never run.
     writeFileSync(keptFile, `echo unsafe >> ${join(dir, 'log')}\n`);
     chmodSync(keptFile, 0o666);
     plan();
-    assert.deepEqual(log().slice(4), ['late']);
+    assert.deepEqual(log().slice(7), ['fact late', 'probe late']);
   });
 
   test('bad input: one line, exit code 2, no stack trace', (t) => {

@@ -10,8 +10,8 @@ export interface ExecOptions {
   /** Called for each complete output line, as it arrives. */
   onLine?(stream: 'stdout' | 'stderr', line: string): void;
   /**
-   * A read-only command (a host's first gathering) that may be started before the engine loads,
-   * the next time the same command line runs (core/hosts/local.ts: EarlyStart).
+   * A read-only command run before anything changed the host (its gathering, a probe) that may be
+   * started before the engine loads, the next time the same command line runs (core/hosts/local.ts: EarlyStart).
    */
   startEarly?: boolean;
 }

@@ -11,16 +11,20 @@ import { readLocalFile } from '../local-read.ts';
 import { words } from '../quote.ts';
 
 /**
- * What the launcher started before the engine loaded (bin/kubestrap.js): the first gathering that
- * the last run of the same command line ran here, so that it runs while the modules load. Its
- * answer is used only if the engine asks for exactly that command in exactly that environment.
+ * What the launcher started before the engine loaded (bin/kubestrap.js): the probes that the last
+ * run of the same command line ran here before it changed anything, so that they run while the
+ * modules load. An answer is used only if the engine asks for exactly that command in exactly that
+ * environment.
  */
 export interface EarlyStart {
-  /** The early run of `command`, once, if it is that one and the environment is unchanged; else undefined (and the early run is stopped). */
+  /**
+   * The early run of `command`, once, if it is one of them and the environment is unchanged; else
+   * undefined (and the early runs not taken are stopped: what was kept no longer matches).
+   */
   take(command: string): { result: Promise<ExecResult>; stop(): void } | undefined;
-  /** The command to start early the next time this command line runs (the first one kept). */
+  /** A command to start early the next time this command line runs, in the order asked. */
   keep(command: string): void;
-  /** Stops an early run that nothing took. */
+  /** Stops the early runs that nothing took. */
   stop(): void;
 }
 
