@@ -26,6 +26,8 @@ export async function buildCli(outdir) {
     // Sources use import.meta.url to find the recipes and the API beside them: in the bundle it is the bundle's URL.
     define: { 'import.meta.url': '__kubestrapUrl' },
     banner: { js: "const __kubestrapUrl = require('node:url').pathToFileURL(__filename).href;" },
+    minifyWhitespace: true,
+    minifySyntax: true,
     logLevel: 'warning',
     absWorkingDir: root,
   });
