@@ -87,10 +87,10 @@ function startEarly(dir) {
       closeSync(fd);
     }
   } catch { /* none kept */ }
+  // Those not taken yet: each answer is taken once.
   const runs = new Map(commands.map((c) => [c, startProbe(c)]));
-  const taken = new Set();
   const stopAll = () => {
-    for (const [c, run] of runs) if (!taken.has(c)) run.stop();
+    for (const run of runs.values()) run.stop();
   };
   const kept = [];
   process.once('exit', () => {
@@ -107,14 +107,14 @@ function startEarly(dir) {
   return {
     take(c) {
       const run = runs.get(c);
-      if (!run || taken.has(c) || JSON.stringify(process.env) !== env) {
+      if (!run || JSON.stringify(process.env) !== env) {
         // What was kept no longer matches this machine (or this run): the others are stopped
         // rather than left to take the processors the engine needs.
         stopAll();
         runs.clear();
         return undefined;
       }
-      taken.add(c);
+      runs.delete(c);
       return run;
     },
     keep(c) {
