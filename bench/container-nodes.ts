@@ -29,6 +29,10 @@ interface Run {
   cpu: number;
   provision: number[];
   steps: Map<string, number>;
+  /** CPU time up to the wait of each node container's cgroup (systemd and all it runs), by node. */
+  nodeCpu: Map<string, number>;
+  /** CPU time of kubestrap's own process (and the probes it waited for), up to the end of the run. */
+  selfCpu: number;
 }
 
 async function main(): Promise<void> {
@@ -70,8 +74,10 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const busy0 = machineBusyMs();
       let waitAt: number | undefined;
-      const r = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn('node', [join(root, 'bin', 'kubestrap.js'), 'run', 'driver-docker', '-p', profile, ...sets, '--yes', '--json'], {
+      let nodeCpu = new Map<string, number>();
+      let atWait: Promise<void> | undefined;
+      const r = await new Promise<{ stdout: string; stderr: string; selfCpu: number }>((resolve, reject) => {
+        const child = spawn('sh', ['-c', 'node "$@"; s=$?; times >&2; exit $s', 'sh', join(root, 'bin', 'kubestrap.js'), 'run', 'driver-docker', '-p', profile, ...sets, '--yes', '--json'], {
           env,
           cwd: root,
           stdio: ['ignore', 'pipe', 'pipe'],
@@ -81,14 +87,25 @@ async function main(): Promise<void> {
         child.stdout.on('data', (b: Buffer) => {
           stdout += b.toString('utf8');
           // The machine's CPU up to the bounded wait, which is not part of the start.
-          if (waitAt === undefined && /"type":"step-start","step":"cp\.wait"/.test(stdout)) waitAt = machineBusyMs();
+          if (waitAt === undefined && /"type":"step-start","step":"cp\.wait"/.test(stdout)) {
+            waitAt = machineBusyMs();
+            atWait = containersCpuMs(docker, profile).then((m) => {
+              nodeCpu = m;
+            });
+          }
         });
         child.stderr.on('data', (b: Buffer) => {
           stderr += b.toString('utf8');
         });
         child.on('error', reject);
-        child.on('close', () => resolve({ stdout, stderr }));
+        child.on('close', () => {
+          // The shell's `times` after the run: the CPU of kubestrap and of the children it waited for.
+          const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\n$/.exec(stderr);
+          const selfCpu = m ? (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) * 1000 : NaN;
+          resolve({ stdout, stderr, selfCpu });
+        });
       });
+      await atWait;
       // BENCH_EVENTS=DIR keeps each run's events (--json lines) there, to see where a step's time goes.
       if (process.env.BENCH_EVENTS) writeFileSync(join(process.env.BENCH_EVENTS, `${profile}.jsonl`), r.stdout);
       const events = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; step?: string; ms?: number; error?: string });
@@ -102,7 +119,7 @@ async function main(): Promise<void> {
       const cpu = (waitAt ?? machineBusyMs()) - busy0;
       const provision = events.filter((e) => e.type === 'step-finish' && /-node$/.test(e.step ?? '')).map((e) => e.ms!);
       const steps = new Map(events.filter((e) => e.type === 'step-finish' || e.type === 'step-failed').map((e) => [e.step!, e.ms!]));
-      return { wall, cpu, provision, steps };
+      return { wall, cpu, provision, steps, nodeCpu, selfCpu: r.selfCpu };
     };
     const remove = async (profile: string) => {
       const filter = JSON.stringify({ label: [`io.kubestrap.profile=${profile}`] });
@@ -189,6 +206,15 @@ async function main(): Promise<void> {
     console.log(
       `| the least 3 nodes can take on ${cores} cores: their CPU time ÷ ${cores} | ${(c3 / cores).toFixed(0)} (${(c3 / cores / w1).toFixed(2)}× 1 node) |`,
     );
+    // Whose CPU it is: each node container's cgroup (systemd and all it runs), kubestrap's process, the rest (the daemon, its shims, the machine).
+    for (const [label, runs] of [['1 node', one], ['3 nodes', three]] as const) {
+      const nodes = [...new Set(runs.flatMap((r) => [...r.nodeCpu.keys()]))].sort();
+      const parts = nodes.map((n) => `${n} ${median(runs.map((r) => r.nodeCpu.get(n) ?? 0)).toFixed(0)}`);
+      const self = median(runs.map((r) => r.selfCpu));
+      const rest = median(runs.map((r) => r.cpu - r.selfCpu - [...r.nodeCpu.values()].reduce((a, b) => a + b, 0)));
+      console.log(`| CPU ms, ${label}: node cgroups | ${parts.join(', ')} |`);
+      console.log(`| CPU ms, ${label}: kubestrap / the rest (daemon, shims, machine) | ${self.toFixed(0)} / ${rest.toFixed(0)} |`);
+    }
     // Where the time goes: each step's median, the slowest first (steps of a node run side by side
     // with the other nodes' steps).
     for (const [label, runs] of [['1 node', one], ['3 nodes', three]] as const) {
@@ -200,6 +226,31 @@ async function main(): Promise<void> {
     for (const fn of teardown.reverse()) await fn();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** CPU time of each of a profile's node containers so far, from its cgroup (cgroup v1 cpuacct or v2 cpu.stat), in ms. */
+async function containersCpuMs(docker: Docker, profile: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const filter = JSON.stringify({ label: [`io.kubestrap.profile=${profile}`] });
+  for (const c of await docker.listContainers({ all: true, filters: filter })) {
+    const pid = (await docker.getContainer(c.Id).inspect()).State.Pid;
+    // By the node's place in the profile (cp, m02, …), the same in every round.
+    out.set(c.Names[0]!.replace(/^\//, '').slice(profile.length).replace(/^-/, '') || 'cp', cgroupCpuMs(pid));
+  }
+  return out;
+}
+
+function cgroupCpuMs(pid: number): number {
+  const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n');
+  const v1 = lines.find((l) => /^\d+:[^:]*\bcpuacct\b[^:]*:/.test(l));
+  if (v1) {
+    const path = v1.split(':').slice(2).join(':');
+    const dir = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')).find((f) => f.includes('cgroup') && /\bcpuacct\b/.test(f.at(-1) ?? ''))?.[4];
+    return Number(readFileSync(join(dir ?? '/sys/fs/cgroup/cpuacct', path, 'cpuacct.usage'), 'utf8')) / 1e6;
+  }
+  const v2 = lines.find((l) => l.startsWith('0::'))!.slice(3);
+  const usec = /usage_usec (\d+)/.exec(readFileSync(join('/sys/fs/cgroup', v2, 'cpu.stat'), 'utf8'))![1];
+  return Number(usec) / 1000;
 }
 
 /** Busy time of every CPU since boot (user, nice, system, irq, softirq, steal), from /proc/stat, in ms. */
