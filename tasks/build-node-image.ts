@@ -4,12 +4,14 @@
 // where install-runtime and install-kubernetes look for them, so those steps find them done in
 // every node instead of each node fetching and unpacking its own). Tagged by the hash of all its
 // inputs, so a second start reuses it; no image registry is involved beyond the base image's own.
+// Its large files are kept outside /var, linked from there, so no node's /var volume copies them (container/var-store.ts).
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { UserError } from '../core/errors.ts';
 import { defineTask } from '../core/task.ts';
 import type { TaskContext } from '../core/context.ts';
 import { endpoint, ENGINE_PARAMS } from './container/common.ts';
+import { linkStored, stored } from './container/var-store.ts';
 import { cniPluginsMirror, containerdMirror, DEFAULT_BINARY_MIRROR, DEFAULT_CRI_TOOLS_MIRROR, runcMirror } from '../options/cluster.ts';
 import { taskParam } from '../options/option.ts';
 import { CONTAINERD_UNIT, CONTAINERD_UNIT_FILE, STATIC_RUNC, staticRelease } from '../runtimes/containerd.ts';
@@ -69,8 +71,8 @@ export function dockerfile(base: string, packages: string[], binDir: string, fil
       packages.join(' ')
     }; do dpkg-query -W -f '\${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing="$missing $p"; done; \\`,
     '    if [ -n "$missing" ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing && rm -rf /var/lib/apt/lists/*; fi',
-    `COPY ${files.join(' ')} ${binDir}/`,
-    `RUN cd ${binDir} && chmod 0755 kubelet kubeadm kubectl && tar -xzf crictl-*.tar.gz crictl`,
+    `COPY ${files.join(' ')} ${stored(binDir)}/`,
+    `RUN ${linkStored(binDir)} && cd ${binDir} && chmod 0755 kubelet kubeadm kubectl && tar -xzf crictl-*.tar.gz crictl`,
     ...lines,
     'ENV container=docker',
     'STOPSIGNAL SIGRTMIN+3',
@@ -162,7 +164,7 @@ async function inputs(ctx: TaskContext, p: Inputs) {
 }
 
 /**
- * The CNI plugins' release, unpacked into /opt/cni/bin and kept where install-cni keeps it, as that
+ * The CNI plugins' release, unpacked into /opt/cni/bin and kept (linked) where install-cni keeps it, as that
  * step leaves a node: every node's install-cni then compares and writes no plugin.
  */
 async function bakedPlugins(ctx: TaskContext, p: Inputs): Promise<Pick<BakedRuntime, 'files' | 'lines'>> {
@@ -170,8 +172,10 @@ async function bakedPlugins(ctx: TaskContext, p: Inputs): Promise<Pick<BakedRunt
   return {
     files: [{ name: r.name, url: r.url, sha256: r.sha256 }],
     lines: [
-      `COPY ${r.name} ${dirname(r.tarball)}/`,
-      `RUN mkdir -p ${CNI_BIN_DIR} && tar -xzf ${r.tarball} -C ${CNI_BIN_DIR} --no-same-owner ${r.members.join(' ')} && chmod 0644 ${r.tarball}`,
+      `COPY ${r.name} ${stored(dirname(r.tarball))}/`,
+      `RUN ${linkStored(r.tarball)} && mkdir -p ${CNI_BIN_DIR} && tar -xzf ${r.tarball} -C ${CNI_BIN_DIR} --no-same-owner ${
+        r.members.join(' ')
+      } && chmod 0644 ${r.tarball}`,
     ],
   };
 }
@@ -197,14 +201,14 @@ async function bakedContainerd(ctx: TaskContext, p: Inputs): Promise<BakedRuntim
     files: [{ name: archive, url: r.containerd.url, sha256: r.containerd.sha256 }, { name: runc, url: r.runc.url, sha256: r.runc.sha256 }],
     written: [{ name: unit, content: CONTAINERD_UNIT }, ...config.map((f) => ({ name: f.name, content: f.content }))],
     lines: [
-      // The archive stays where install-runtime keeps it: that step compares the binaries against it.
-      `COPY ${archive} ${dirname(r.containerd.path)}/`,
+      // The archive stays (linked) where install-runtime keeps it: that step compares the binaries against it.
+      `COPY ${archive} ${stored(dirname(r.containerd.path))}/`,
       `COPY ${runc} ${STATIC_RUNC}`,
       `COPY ${unit} ${CONTAINERD_UNIT_FILE}`,
       ...config.map((f) => `COPY ${f.name} ${f.path}`),
-      `RUN tar -xzf ${r.containerd.path} -C ${r.containerd.dest} --strip-components=1 --no-same-owner ${members.join(' ')} && chmod 0755 ${
-        [...bins, STATIC_RUNC].join(' ')
-      } && chmod 0644 ${r.containerd.path} ${CONTAINERD_UNIT_FILE}${
+      `RUN ${linkStored(r.containerd.path)} && tar -xzf ${r.containerd.path} -C ${r.containerd.dest} --strip-components=1 --no-same-owner ${
+        members.join(' ')
+      } && chmod 0755 ${[...bins, STATIC_RUNC].join(' ')} && chmod 0644 ${r.containerd.path} ${CONTAINERD_UNIT_FILE}${
         config.map((f) => ` && chmod ${f.mode} ${f.path}`).join('')
       } && systemctl enable containerd`,
     ],

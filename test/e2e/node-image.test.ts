@@ -38,6 +38,13 @@ const CONTAINERD_CHECK = [
   '! dpkg-query -W containerd 2>/dev/null',
   'echo containerd from its release',
 ].join(' && ');
+// A node's new /var volume gets a copy of the image's /var: the releases and binaries stay out of
+// it, linked from where the steps look for them.
+const VAR_CHECK = [
+  'n=$(find /var -xdev -type f -size +1M | wc -l)',
+  'test -L /var/cache/kubestrap/containerd-*.tar.gz',
+  'echo "var: $n large files"',
+].join(' && ');
 
 describe('build-node-image on docker', { skip }, () => {
   it('plans the build, builds the image with progress, then finds it built', { timeout: 900_000 }, async (t) => {
@@ -108,7 +115,7 @@ steps:
         Image: tag!,
         Entrypoint: ['sh', '-c'],
         Cmd: [
-          `/var/lib/kubestrap/binaries/${VERSION}/kubelet --version; /var/lib/kubestrap/binaries/${VERSION}/crictl --version; ${CNI_CHECK}; ${CONTAINERD_CHECK}`,
+          `/var/lib/kubestrap/binaries/${VERSION}/kubelet --version; /var/lib/kubestrap/binaries/${VERSION}/crictl --version; ${CNI_CHECK}; ${CONTAINERD_CHECK}; ${VAR_CHECK}`,
         ],
         HostConfig: { NetworkMode: 'none' },
       });
@@ -116,7 +123,12 @@ steps:
       await c.wait();
       const out = ((await c.logs({ stdout: true, stderr: true })) as unknown as Buffer).toString('utf8').replace(/[\x00-\x08]/g, '');
       await c.remove({ force: true });
-      assert.match(out, new RegExp(`Kubernetes ${VERSION}[\\s\\S]*crictl version v1\\.31\\.0[\\s\\S]*cni[\\s\\S]*containerd from its release`));
+      assert.match(
+        out,
+        new RegExp(
+          `Kubernetes ${VERSION}[\\s\\S]*crictl version v1\\.31\\.0[\\s\\S]*cni[\\s\\S]*containerd from its release[\\s\\S]*var: 0 large files`,
+        ),
+      );
 
       const again = await runCli(['plan', recipe, '--format', 'json'], env);
       assert.equal((JSON.parse(again.stdout) as PlanDocument).steps[0]!.status, 'ok');

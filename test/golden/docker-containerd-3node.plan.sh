@@ -68,36 +68,36 @@ docker -H unix:///run/engine.sock network create --driver bridge --subnet 192.16
 # checked: uname -m
 # cached: https://github.com/containerd/containerd/releases/download/v2.3.4/containerd-2.3.4-linux-amd64.tar.gz.sha256sum → $KUBESTRAP_HOME/cache/downloads/4eb46141d454f9ee/containerd-2.3.4-linux-amd64.tar.gz.sha256sum
 # cached: https://github.com/opencontainers/runc/releases/download/v1.4.4/runc.sha256sum → $KUBESTRAP_HOME/cache/downloads/e989f2e112c238da/runc.sha256sum
-# checked: docker -H unix:///run/engine.sock image inspect kubestrap-node:v1.31.4-553873e0adf1
+# checked: docker -H unix:///run/engine.sock image inspect kubestrap-node:v1.31.4-5b5de6be2bd7
 mkdir -p $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubelet
 echo 'c44c0ccdc9e6a06028ff04a15e2584f7e2a3fbfeb9e92734932beae77cf0225b  $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet' | sha256sum -c --quiet -
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-553873e0adf1/kubelet 0644 '' '' '' c44c0ccdc9e6a06028ff04a15e2584f7e2a3fbfeb9e92734932beae77cf0225b < $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-5b5de6be2bd7/kubelet 0644 '' '' '' c44c0ccdc9e6a06028ff04a15e2584f7e2a3fbfeb9e92734932beae77cf0225b < $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet
 mkdir -p $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubeadm
 echo '788c5882ddca72439596e5511bb2554f9341f9912873daf6205a3b6e91c3cf64  $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm' | sha256sum -c --quiet -
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-553873e0adf1/kubeadm 0644 '' '' '' 788c5882ddca72439596e5511bb2554f9341f9912873daf6205a3b6e91c3cf64 < $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-5b5de6be2bd7/kubeadm 0644 '' '' '' 788c5882ddca72439596e5511bb2554f9341f9912873daf6205a3b6e91c3cf64 < $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm
 mkdir -p $KUBESTRAP_HOME/cache/downloads/122baff343a393cd
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubectl
 echo '5b75075256304c2b430f874efdb244f8111ced45f6e13e9db8c95cd07404ffa5  $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl' | sha256sum -c --quiet -
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-553873e0adf1/kubectl 0644 '' '' '' 5b75075256304c2b430f874efdb244f8111ced45f6e13e9db8c95cd07404ffa5 < $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-5b5de6be2bd7/kubectl 0644 '' '' '' 5b75075256304c2b430f874efdb244f8111ced45f6e13e9db8c95cd07404ffa5 < $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl
 mkdir -p $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.31.0/crictl-v1.31.0-linux-amd64.tar.gz
 echo 'cdf0726ce789352285d153893691e943425182c1e07e6c25518d41e5b2657ddf  $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz' | sha256sum -c --quiet -
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-553873e0adf1/crictl-v1.31.0-linux-amd64.tar.gz 0644 '' '' '' cdf0726ce789352285d153893691e943425182c1e07e6c25518d41e5b2657ddf < $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-5b5de6be2bd7/crictl-v1.31.0-linux-amd64.tar.gz 0644 '' '' '' cdf0726ce789352285d153893691e943425182c1e07e6c25518d41e5b2657ddf < $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz
 mkdir -p $KUBESTRAP_HOME/cache/downloads/8047fe4ed77e8499
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/8047fe4ed77e8499/cni-plugins-linux-amd64-v1.9.1.tgz https://github.com/containernetworking/plugins/releases/download/v1.9.1/cni-plugins-linux-amd64-v1.9.1.tgz
 echo '1d5f1dd05f10fc5f416fce34cb1fcb894a77372db756708645e9071a10259a99  $KUBESTRAP_HOME/cache/downloads/8047fe4ed77e8499/cni-plugins-linux-amd64-v1.9.1.tgz' | sha256sum -c --quiet -
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-553873e0adf1/cni-plugins-linux-amd64-v1.9.1.tgz 0644 '' '' '' 1d5f1dd05f10fc5f416fce34cb1fcb894a77372db756708645e9071a10259a99 < $KUBESTRAP_HOME/cache/downloads/8047fe4ed77e8499/cni-plugins-linux-amd64-v1.9.1.tgz
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-5b5de6be2bd7/cni-plugins-linux-amd64-v1.9.1.tgz 0644 '' '' '' 1d5f1dd05f10fc5f416fce34cb1fcb894a77372db756708645e9071a10259a99 < $KUBESTRAP_HOME/cache/downloads/8047fe4ed77e8499/cni-plugins-linux-amd64-v1.9.1.tgz
 mkdir -p $KUBESTRAP_HOME/cache/downloads/38f43a82f08e5fe2
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/38f43a82f08e5fe2/containerd-2.3.4-linux-amd64.tar.gz https://github.com/containerd/containerd/releases/download/v2.3.4/containerd-2.3.4-linux-amd64.tar.gz
 echo '8cc2662ddb118713d77fa3105ccbedd813e24549267eed706cc64a27b495fd21  $KUBESTRAP_HOME/cache/downloads/38f43a82f08e5fe2/containerd-2.3.4-linux-amd64.tar.gz' | sha256sum -c --quiet -
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-553873e0adf1/containerd-2.3.4-linux-amd64.tar.gz 0644 '' '' '' 8cc2662ddb118713d77fa3105ccbedd813e24549267eed706cc64a27b495fd21 < $KUBESTRAP_HOME/cache/downloads/38f43a82f08e5fe2/containerd-2.3.4-linux-amd64.tar.gz
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-5b5de6be2bd7/containerd-2.3.4-linux-amd64.tar.gz 0644 '' '' '' 8cc2662ddb118713d77fa3105ccbedd813e24549267eed706cc64a27b495fd21 < $KUBESTRAP_HOME/cache/downloads/38f43a82f08e5fe2/containerd-2.3.4-linux-amd64.tar.gz
 mkdir -p $KUBESTRAP_HOME/cache/downloads/14c494e6c19b08a6
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/14c494e6c19b08a6/runc.amd64 https://github.com/opencontainers/runc/releases/download/v1.4.4/runc.amd64
 echo '144ebbf45598d81b9c5d1feb6fb8d61f2846a483df6cbd29019c6cb8b20b2f1f  $KUBESTRAP_HOME/cache/downloads/14c494e6c19b08a6/runc.amd64' | sha256sum -c --quiet -
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-553873e0adf1/runc.amd64 0644 '' '' '' 144ebbf45598d81b9c5d1feb6fb8d61f2846a483df6cbd29019c6cb8b20b2f1f < $KUBESTRAP_HOME/cache/downloads/14c494e6c19b08a6/runc.amd64
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-553873e0adf1/containerd.service 0644 '' '' 528 6683fdbb0a129d5283fe034c66e58fcb8f95753f696b4a8988be8e533b8dd81e <<'KUBESTRAP_EOF'
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-5b5de6be2bd7/runc.amd64 0644 '' '' '' 144ebbf45598d81b9c5d1feb6fb8d61f2846a483df6cbd29019c6cb8b20b2f1f < $KUBESTRAP_HOME/cache/downloads/14c494e6c19b08a6/runc.amd64
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-5b5de6be2bd7/containerd.service 0644 '' '' 528 6683fdbb0a129d5283fe034c66e58fcb8f95753f696b4a8988be8e533b8dd81e <<'KUBESTRAP_EOF'
 # Generated by kubestrap (install-runtime): containerd from its upstream release.
 [Unit]
 Description=containerd container runtime (upstream release, installed by kubestrap)
@@ -120,7 +120,7 @@ OOMScoreAdjust=-999
 [Install]
 WantedBy=multi-user.target
 KUBESTRAP_EOF
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-553873e0adf1/config.toml 0644 '' '' 932 9baa63324bd5d6257aeddf891f234a8dc99c65c6cb225083bff7783976d7b9e2 <<'KUBESTRAP_EOF'
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-5b5de6be2bd7/config.toml 0644 '' '' 932 9baa63324bd5d6257aeddf891f234a8dc99c65c6cb225083bff7783976d7b9e2 <<'KUBESTRAP_EOF'
 # Generated by kubestrap (install-runtime). The whole file is replaced when its settings change.
 version = 2
 root = "/var/lib/containerd"
@@ -147,29 +147,29 @@ state = "/run/containerd"
   [plugins."io.containerd.internal.v1.opt"]
     path = "/var/lib/containerd/opt"
 KUBESTRAP_EOF
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-553873e0adf1/crictl.yaml 0644 '' '' 131 079ea8a69972abe9a365626228f9c94bb9d65d3544966d79cf6aa3c804b4adc3 <<'KUBESTRAP_EOF'
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-5b5de6be2bd7/crictl.yaml 0644 '' '' 131 079ea8a69972abe9a365626228f9c94bb9d65d3544966d79cf6aa3c804b4adc3 <<'KUBESTRAP_EOF'
 # Generated by kubestrap (install-runtime): crictl talks to this runtime.
 runtime-endpoint: unix:///run/containerd/containerd.sock
 KUBESTRAP_EOF
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-553873e0adf1/Dockerfile 0644 '' '' 1827 f4e13d71496a5c149f7fd87101e473567e1635f6a56e169cc620c9e328d634ad <<'KUBESTRAP_EOF'
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-5b5de6be2bd7/Dockerfile 0644 '' '' 2408 da552c0461258e7c3a83c4fc901281964e2d94f37fb7f302b67c611266827d19 <<'KUBESTRAP_EOF'
 FROM docker.io/library/debian:trixie-slim
 RUN missing=; for p in ca-certificates conntrack dbus ethtool iproute2 iptables kmod procps socat sudo systemd systemd-sysv util-linux; do dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing="$missing $p"; done; \
     if [ -n "$missing" ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing && rm -rf /var/lib/apt/lists/*; fi
-COPY kubelet kubeadm kubectl crictl-v1.31.0-linux-amd64.tar.gz /var/lib/kubestrap/binaries/v1.31.4/
-RUN cd /var/lib/kubestrap/binaries/v1.31.4 && chmod 0755 kubelet kubeadm kubectl && tar -xzf crictl-*.tar.gz crictl
-COPY cni-plugins-linux-amd64-v1.9.1.tgz /var/lib/kubestrap/cni/
-RUN mkdir -p /opt/cni/bin && tar -xzf /var/lib/kubestrap/cni/cni-plugins-linux-amd64-v1.9.1.tgz -C /opt/cni/bin --no-same-owner ./bandwidth ./bridge ./firewall ./host-local ./loopback ./portmap ./tuning && chmod 0644 /var/lib/kubestrap/cni/cni-plugins-linux-amd64-v1.9.1.tgz
-COPY containerd-2.3.4-linux-amd64.tar.gz /var/cache/kubestrap/
+COPY kubelet kubeadm kubectl crictl-v1.31.0-linux-amd64.tar.gz /usr/lib/kubestrap/store/var/lib/kubestrap/binaries/v1.31.4/
+RUN mkdir -p /var/lib/kubestrap/binaries && ln -s /usr/lib/kubestrap/store/var/lib/kubestrap/binaries/v1.31.4 /var/lib/kubestrap/binaries/v1.31.4 && cd /var/lib/kubestrap/binaries/v1.31.4 && chmod 0755 kubelet kubeadm kubectl && tar -xzf crictl-*.tar.gz crictl
+COPY cni-plugins-linux-amd64-v1.9.1.tgz /usr/lib/kubestrap/store/var/lib/kubestrap/cni/
+RUN mkdir -p /var/lib/kubestrap/cni && ln -s /usr/lib/kubestrap/store/var/lib/kubestrap/cni/cni-plugins-linux-amd64-v1.9.1.tgz /var/lib/kubestrap/cni/cni-plugins-linux-amd64-v1.9.1.tgz && mkdir -p /opt/cni/bin && tar -xzf /var/lib/kubestrap/cni/cni-plugins-linux-amd64-v1.9.1.tgz -C /opt/cni/bin --no-same-owner ./bandwidth ./bridge ./firewall ./host-local ./loopback ./portmap ./tuning && chmod 0644 /var/lib/kubestrap/cni/cni-plugins-linux-amd64-v1.9.1.tgz
+COPY containerd-2.3.4-linux-amd64.tar.gz /usr/lib/kubestrap/store/var/cache/kubestrap/
 COPY runc.amd64 /usr/local/sbin/runc
 COPY containerd.service /etc/systemd/system/containerd.service
 COPY config.toml /etc/containerd/config.toml
 COPY crictl.yaml /etc/crictl.yaml
-RUN tar -xzf /var/cache/kubestrap/containerd-2.3.4-linux-amd64.tar.gz -C /usr/local/bin --strip-components=1 --no-same-owner bin/containerd bin/containerd-shim-runc-v2 bin/ctr && chmod 0755 /usr/local/bin/containerd /usr/local/bin/containerd-shim-runc-v2 /usr/local/bin/ctr /usr/local/sbin/runc && chmod 0644 /var/cache/kubestrap/containerd-2.3.4-linux-amd64.tar.gz /etc/systemd/system/containerd.service && chmod 0644 /etc/containerd/config.toml && chmod 0644 /etc/crictl.yaml && systemctl enable containerd
+RUN mkdir -p /var/cache/kubestrap && ln -s /usr/lib/kubestrap/store/var/cache/kubestrap/containerd-2.3.4-linux-amd64.tar.gz /var/cache/kubestrap/containerd-2.3.4-linux-amd64.tar.gz && tar -xzf /var/cache/kubestrap/containerd-2.3.4-linux-amd64.tar.gz -C /usr/local/bin --strip-components=1 --no-same-owner bin/containerd bin/containerd-shim-runc-v2 bin/ctr && chmod 0755 /usr/local/bin/containerd /usr/local/bin/containerd-shim-runc-v2 /usr/local/bin/ctr /usr/local/sbin/runc && chmod 0644 /var/cache/kubestrap/containerd-2.3.4-linux-amd64.tar.gz /etc/systemd/system/containerd.service && chmod 0644 /etc/containerd/config.toml && chmod 0644 /etc/crictl.yaml && systemctl enable containerd
 ENV container=docker
 STOPSIGNAL SIGRTMIN+3
 CMD ["/sbin/init"]
 KUBESTRAP_EOF
-docker -H unix:///run/engine.sock build --tag kubestrap-node:v1.31.4-553873e0adf1 --label io.kubestrap.created-by=kubestrap --label io.kubestrap.kubernetes-version=v1.31.4 $KUBESTRAP_HOME/cache/downloads/node-image-553873e0adf1
+docker -H unix:///run/engine.sock build --tag kubestrap-node:v1.31.4-5b5de6be2bd7 --label io.kubestrap.created-by=kubestrap --label io.kubestrap.kubernetes-version=v1.31.4 $KUBESTRAP_HOME/cache/downloads/node-image-5b5de6be2bd7
 
 # ── cp-node (provision-node): change
 # checked: docker -H unix:///run/engine.sock container inspect demo
@@ -179,7 +179,7 @@ docker -H unix:///run/engine.sock build --tag kubestrap-node:v1.31.4-553873e0adf
 # checked: cat /proc/sys/kernel/cap_last_cap
 # checked: docker -H unix:///run/engine.sock volume ls --filter label=io.kubestrap.created-by=kubestrap --filter label=io.kubestrap.profile=demo --format '{{.Name}}'
 docker -H unix:///run/engine.sock volume create --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=control-plane demo
-docker -H unix:///run/engine.sock run -d --name demo --hostname demo --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=control-plane --label io.kubestrap.runtime=containerd --privileged --security-opt seccomp=unconfined --security-opt apparmor=unconfined --cgroupns private --tmpfs /run --tmpfs /tmp --volume /lib/modules:/lib/modules:ro --volume demo:/var --network demo --ip 192.168.49.2 --env container=docker --stop-signal SIGRTMIN+3 --publish 127.0.0.1::8443/tcp kubestrap-node:v1.31.4-553873e0adf1 /sbin/init
+docker -H unix:///run/engine.sock run -d --name demo --hostname demo --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=control-plane --label io.kubestrap.runtime=containerd --privileged --security-opt seccomp=unconfined --security-opt apparmor=unconfined --cgroupns private --tmpfs /run --tmpfs /tmp --volume /lib/modules:/lib/modules:ro --volume demo:/var --network demo --ip 192.168.49.2 --env container=docker --stop-signal SIGRTMIN+3 --publish 127.0.0.1::8443/tcp kubestrap-node:v1.31.4-5b5de6be2bd7 /sbin/init
 docker -H unix:///run/engine.sock exec demo sh -c 'until s=$(systemctl is-system-running 2>/dev/null); [ "$s" = running ] || [ "$s" = degraded ]; do sleep 0.2; done; echo "$s"'
 
 # ── cp.preflight (preflight on docker:demo): already done, nothing to do
@@ -246,7 +246,7 @@ withheld 'docker:demo is created by step cp-node: its steps run through kubestra
 # checked: cat /proc/sys/kernel/cap_last_cap
 # checked: docker -H unix:///run/engine.sock volume ls --filter label=io.kubestrap.created-by=kubestrap --filter label=io.kubestrap.profile=demo --format '{{.Name}}'
 docker -H unix:///run/engine.sock volume create --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=worker demo-m02
-docker -H unix:///run/engine.sock run -d --name demo-m02 --hostname demo-m02 --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=worker --label io.kubestrap.runtime=containerd --privileged --security-opt seccomp=unconfined --security-opt apparmor=unconfined --cgroupns private --tmpfs /run --tmpfs /tmp --volume /lib/modules:/lib/modules:ro --volume demo-m02:/var --network demo --ip 192.168.49.3 --env container=docker --stop-signal SIGRTMIN+3 kubestrap-node:v1.31.4-553873e0adf1 /sbin/init
+docker -H unix:///run/engine.sock run -d --name demo-m02 --hostname demo-m02 --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=worker --label io.kubestrap.runtime=containerd --privileged --security-opt seccomp=unconfined --security-opt apparmor=unconfined --cgroupns private --tmpfs /run --tmpfs /tmp --volume /lib/modules:/lib/modules:ro --volume demo-m02:/var --network demo --ip 192.168.49.3 --env container=docker --stop-signal SIGRTMIN+3 kubestrap-node:v1.31.4-5b5de6be2bd7 /sbin/init
 docker -H unix:///run/engine.sock exec demo-m02 sh -c 'until s=$(systemctl is-system-running 2>/dev/null); [ "$s" = running ] || [ "$s" = degraded ]; do sleep 0.2; done; echo "$s"'
 
 # ── m02.preflight (preflight on docker:demo-m02): already done, nothing to do
@@ -286,7 +286,7 @@ withheld 'docker:demo-m02 is created by step m02-node: its steps run through kub
 # checked: cat /proc/sys/kernel/cap_last_cap
 # checked: docker -H unix:///run/engine.sock volume ls --filter label=io.kubestrap.created-by=kubestrap --filter label=io.kubestrap.profile=demo --format '{{.Name}}'
 docker -H unix:///run/engine.sock volume create --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=worker demo-m03
-docker -H unix:///run/engine.sock run -d --name demo-m03 --hostname demo-m03 --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=worker --label io.kubestrap.runtime=containerd --privileged --security-opt seccomp=unconfined --security-opt apparmor=unconfined --cgroupns private --tmpfs /run --tmpfs /tmp --volume /lib/modules:/lib/modules:ro --volume demo-m03:/var --network demo --ip 192.168.49.4 --env container=docker --stop-signal SIGRTMIN+3 kubestrap-node:v1.31.4-553873e0adf1 /sbin/init
+docker -H unix:///run/engine.sock run -d --name demo-m03 --hostname demo-m03 --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=worker --label io.kubestrap.runtime=containerd --privileged --security-opt seccomp=unconfined --security-opt apparmor=unconfined --cgroupns private --tmpfs /run --tmpfs /tmp --volume /lib/modules:/lib/modules:ro --volume demo-m03:/var --network demo --ip 192.168.49.4 --env container=docker --stop-signal SIGRTMIN+3 kubestrap-node:v1.31.4-5b5de6be2bd7 /sbin/init
 docker -H unix:///run/engine.sock exec demo-m03 sh -c 'until s=$(systemctl is-system-running 2>/dev/null); [ "$s" = running ] || [ "$s" = degraded ]; do sleep 0.2; done; echo "$s"'
 
 # ── m03.preflight (preflight on docker:demo-m03): already done, nothing to do

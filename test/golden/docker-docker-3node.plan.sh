@@ -65,40 +65,40 @@ docker -H unix:///run/engine.sock network create --driver bridge --subnet 192.16
 # cached: https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.31.0/crictl-v1.31.0-linux-amd64.tar.gz.sha256 → $KUBESTRAP_HOME/cache/downloads/d808d3f648a718a1/crictl-v1.31.0-linux-amd64.tar.gz.sha256
 # checked: uname -m
 # cached: https://github.com/containernetworking/plugins/releases/download/v1.9.1/cni-plugins-linux-amd64-v1.9.1.tgz.sha256 → $KUBESTRAP_HOME/cache/downloads/bce1d16e35a20bc7/cni-plugins-linux-amd64-v1.9.1.tgz.sha256
-# checked: docker -H unix:///run/engine.sock image inspect kubestrap-node:v1.31.4-372e34690cbe
+# checked: docker -H unix:///run/engine.sock image inspect kubestrap-node:v1.31.4-79fa6a075627
 mkdir -p $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubelet
 echo 'c44c0ccdc9e6a06028ff04a15e2584f7e2a3fbfeb9e92734932beae77cf0225b  $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet' | sha256sum -c --quiet -
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-372e34690cbe/kubelet 0644 '' '' '' c44c0ccdc9e6a06028ff04a15e2584f7e2a3fbfeb9e92734932beae77cf0225b < $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-79fa6a075627/kubelet 0644 '' '' '' c44c0ccdc9e6a06028ff04a15e2584f7e2a3fbfeb9e92734932beae77cf0225b < $KUBESTRAP_HOME/cache/downloads/88698f9bde0ec79b/kubelet
 mkdir -p $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubeadm
 echo '788c5882ddca72439596e5511bb2554f9341f9912873daf6205a3b6e91c3cf64  $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm' | sha256sum -c --quiet -
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-372e34690cbe/kubeadm 0644 '' '' '' 788c5882ddca72439596e5511bb2554f9341f9912873daf6205a3b6e91c3cf64 < $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-79fa6a075627/kubeadm 0644 '' '' '' 788c5882ddca72439596e5511bb2554f9341f9912873daf6205a3b6e91c3cf64 < $KUBESTRAP_HOME/cache/downloads/7112bc37e1035ff3/kubeadm
 mkdir -p $KUBESTRAP_HOME/cache/downloads/122baff343a393cd
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl https://dl.k8s.io/release/v1.31.4/bin/linux/amd64/kubectl
 echo '5b75075256304c2b430f874efdb244f8111ced45f6e13e9db8c95cd07404ffa5  $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl' | sha256sum -c --quiet -
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-372e34690cbe/kubectl 0644 '' '' '' 5b75075256304c2b430f874efdb244f8111ced45f6e13e9db8c95cd07404ffa5 < $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-79fa6a075627/kubectl 0644 '' '' '' 5b75075256304c2b430f874efdb244f8111ced45f6e13e9db8c95cd07404ffa5 < $KUBESTRAP_HOME/cache/downloads/122baff343a393cd/kubectl
 mkdir -p $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.31.0/crictl-v1.31.0-linux-amd64.tar.gz
 echo 'cdf0726ce789352285d153893691e943425182c1e07e6c25518d41e5b2657ddf  $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz' | sha256sum -c --quiet -
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-372e34690cbe/crictl-v1.31.0-linux-amd64.tar.gz 0644 '' '' '' cdf0726ce789352285d153893691e943425182c1e07e6c25518d41e5b2657ddf < $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-79fa6a075627/crictl-v1.31.0-linux-amd64.tar.gz 0644 '' '' '' cdf0726ce789352285d153893691e943425182c1e07e6c25518d41e5b2657ddf < $KUBESTRAP_HOME/cache/downloads/7be3bea8b3bbaaca/crictl-v1.31.0-linux-amd64.tar.gz
 mkdir -p $KUBESTRAP_HOME/cache/downloads/8047fe4ed77e8499
 curl -fsSL -o $KUBESTRAP_HOME/cache/downloads/8047fe4ed77e8499/cni-plugins-linux-amd64-v1.9.1.tgz https://github.com/containernetworking/plugins/releases/download/v1.9.1/cni-plugins-linux-amd64-v1.9.1.tgz
 echo '1d5f1dd05f10fc5f416fce34cb1fcb894a77372db756708645e9071a10259a99  $KUBESTRAP_HOME/cache/downloads/8047fe4ed77e8499/cni-plugins-linux-amd64-v1.9.1.tgz' | sha256sum -c --quiet -
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-372e34690cbe/cni-plugins-linux-amd64-v1.9.1.tgz 0644 '' '' '' 1d5f1dd05f10fc5f416fce34cb1fcb894a77372db756708645e9071a10259a99 < $KUBESTRAP_HOME/cache/downloads/8047fe4ed77e8499/cni-plugins-linux-amd64-v1.9.1.tgz
-sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-372e34690cbe/Dockerfile 0644 '' '' 1102 6bb6b6e7041e1a10e23a7e1cf81523200237dfaec3939add4a49f0c6bbf92995 <<'KUBESTRAP_EOF'
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-79fa6a075627/cni-plugins-linux-amd64-v1.9.1.tgz 0644 '' '' '' 1d5f1dd05f10fc5f416fce34cb1fcb894a77372db756708645e9071a10259a99 < $KUBESTRAP_HOME/cache/downloads/8047fe4ed77e8499/cni-plugins-linux-amd64-v1.9.1.tgz
+sh -c "$WRITE_FILE" write-file $KUBESTRAP_HOME/cache/downloads/node-image-79fa6a075627/Dockerfile 0644 '' '' 1479 e41fde9797b9c742e7d86d4b8804c5cb8f74179ae33554107baf164f301459d4 <<'KUBESTRAP_EOF'
 FROM docker.io/library/debian:trixie-slim
 RUN missing=; for p in ca-certificates conntrack containerd dbus docker.io ethtool iproute2 iptables kmod procps runc socat sudo systemd systemd-sysv util-linux; do dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing="$missing $p"; done; \
     if [ -n "$missing" ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing && rm -rf /var/lib/apt/lists/*; fi
-COPY kubelet kubeadm kubectl crictl-v1.31.0-linux-amd64.tar.gz /var/lib/kubestrap/binaries/v1.31.4/
-RUN cd /var/lib/kubestrap/binaries/v1.31.4 && chmod 0755 kubelet kubeadm kubectl && tar -xzf crictl-*.tar.gz crictl
-COPY cni-plugins-linux-amd64-v1.9.1.tgz /var/lib/kubestrap/cni/
-RUN mkdir -p /opt/cni/bin && tar -xzf /var/lib/kubestrap/cni/cni-plugins-linux-amd64-v1.9.1.tgz -C /opt/cni/bin --no-same-owner ./bandwidth ./bridge ./firewall ./host-local ./loopback ./portmap ./tuning && chmod 0644 /var/lib/kubestrap/cni/cni-plugins-linux-amd64-v1.9.1.tgz
+COPY kubelet kubeadm kubectl crictl-v1.31.0-linux-amd64.tar.gz /usr/lib/kubestrap/store/var/lib/kubestrap/binaries/v1.31.4/
+RUN mkdir -p /var/lib/kubestrap/binaries && ln -s /usr/lib/kubestrap/store/var/lib/kubestrap/binaries/v1.31.4 /var/lib/kubestrap/binaries/v1.31.4 && cd /var/lib/kubestrap/binaries/v1.31.4 && chmod 0755 kubelet kubeadm kubectl && tar -xzf crictl-*.tar.gz crictl
+COPY cni-plugins-linux-amd64-v1.9.1.tgz /usr/lib/kubestrap/store/var/lib/kubestrap/cni/
+RUN mkdir -p /var/lib/kubestrap/cni && ln -s /usr/lib/kubestrap/store/var/lib/kubestrap/cni/cni-plugins-linux-amd64-v1.9.1.tgz /var/lib/kubestrap/cni/cni-plugins-linux-amd64-v1.9.1.tgz && mkdir -p /opt/cni/bin && tar -xzf /var/lib/kubestrap/cni/cni-plugins-linux-amd64-v1.9.1.tgz -C /opt/cni/bin --no-same-owner ./bandwidth ./bridge ./firewall ./host-local ./loopback ./portmap ./tuning && chmod 0644 /var/lib/kubestrap/cni/cni-plugins-linux-amd64-v1.9.1.tgz
 ENV container=docker
 STOPSIGNAL SIGRTMIN+3
 CMD ["/sbin/init"]
 KUBESTRAP_EOF
-docker -H unix:///run/engine.sock build --tag kubestrap-node:v1.31.4-372e34690cbe --label io.kubestrap.created-by=kubestrap --label io.kubestrap.kubernetes-version=v1.31.4 $KUBESTRAP_HOME/cache/downloads/node-image-372e34690cbe
+docker -H unix:///run/engine.sock build --tag kubestrap-node:v1.31.4-79fa6a075627 --label io.kubestrap.created-by=kubestrap --label io.kubestrap.kubernetes-version=v1.31.4 $KUBESTRAP_HOME/cache/downloads/node-image-79fa6a075627
 
 # ── cp-node (provision-node): change
 # checked: docker -H unix:///run/engine.sock container inspect demo
@@ -108,7 +108,7 @@ docker -H unix:///run/engine.sock build --tag kubestrap-node:v1.31.4-372e34690cb
 # checked: cat /proc/sys/kernel/cap_last_cap
 # checked: docker -H unix:///run/engine.sock volume ls --filter label=io.kubestrap.created-by=kubestrap --filter label=io.kubestrap.profile=demo --format '{{.Name}}'
 docker -H unix:///run/engine.sock volume create --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=control-plane demo
-docker -H unix:///run/engine.sock run -d --name demo --hostname demo --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=control-plane --label io.kubestrap.runtime=docker --privileged --security-opt seccomp=unconfined --security-opt apparmor=unconfined --cgroupns private --tmpfs /run --tmpfs /tmp --volume /lib/modules:/lib/modules:ro --volume demo:/var --network demo --ip 192.168.49.2 --env container=docker --stop-signal SIGRTMIN+3 --publish 127.0.0.1::8443/tcp kubestrap-node:v1.31.4-372e34690cbe /sbin/init
+docker -H unix:///run/engine.sock run -d --name demo --hostname demo --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=control-plane --label io.kubestrap.runtime=docker --privileged --security-opt seccomp=unconfined --security-opt apparmor=unconfined --cgroupns private --tmpfs /run --tmpfs /tmp --volume /lib/modules:/lib/modules:ro --volume demo:/var --network demo --ip 192.168.49.2 --env container=docker --stop-signal SIGRTMIN+3 --publish 127.0.0.1::8443/tcp kubestrap-node:v1.31.4-79fa6a075627 /sbin/init
 docker -H unix:///run/engine.sock exec demo sh -c 'until s=$(systemctl is-system-running 2>/dev/null); [ "$s" = running ] || [ "$s" = degraded ]; do sleep 0.2; done; echo "$s"'
 
 # ── cp.preflight (preflight on docker:demo): already done, nothing to do
@@ -174,7 +174,7 @@ withheld 'docker:demo is created by step cp-node: its steps run through kubestra
 # checked: cat /proc/sys/kernel/cap_last_cap
 # checked: docker -H unix:///run/engine.sock volume ls --filter label=io.kubestrap.created-by=kubestrap --filter label=io.kubestrap.profile=demo --format '{{.Name}}'
 docker -H unix:///run/engine.sock volume create --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=worker demo-m02
-docker -H unix:///run/engine.sock run -d --name demo-m02 --hostname demo-m02 --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=worker --label io.kubestrap.runtime=docker --privileged --security-opt seccomp=unconfined --security-opt apparmor=unconfined --cgroupns private --tmpfs /run --tmpfs /tmp --volume /lib/modules:/lib/modules:ro --volume demo-m02:/var --network demo --ip 192.168.49.3 --env container=docker --stop-signal SIGRTMIN+3 kubestrap-node:v1.31.4-372e34690cbe /sbin/init
+docker -H unix:///run/engine.sock run -d --name demo-m02 --hostname demo-m02 --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=worker --label io.kubestrap.runtime=docker --privileged --security-opt seccomp=unconfined --security-opt apparmor=unconfined --cgroupns private --tmpfs /run --tmpfs /tmp --volume /lib/modules:/lib/modules:ro --volume demo-m02:/var --network demo --ip 192.168.49.3 --env container=docker --stop-signal SIGRTMIN+3 kubestrap-node:v1.31.4-79fa6a075627 /sbin/init
 docker -H unix:///run/engine.sock exec demo-m02 sh -c 'until s=$(systemctl is-system-running 2>/dev/null); [ "$s" = running ] || [ "$s" = degraded ]; do sleep 0.2; done; echo "$s"'
 
 # ── m02.preflight (preflight on docker:demo-m02): already done, nothing to do
@@ -213,7 +213,7 @@ withheld 'docker:demo-m02 is created by step m02-node: its steps run through kub
 # checked: cat /proc/sys/kernel/cap_last_cap
 # checked: docker -H unix:///run/engine.sock volume ls --filter label=io.kubestrap.created-by=kubestrap --filter label=io.kubestrap.profile=demo --format '{{.Name}}'
 docker -H unix:///run/engine.sock volume create --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=worker demo-m03
-docker -H unix:///run/engine.sock run -d --name demo-m03 --hostname demo-m03 --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=worker --label io.kubestrap.runtime=docker --privileged --security-opt seccomp=unconfined --security-opt apparmor=unconfined --cgroupns private --tmpfs /run --tmpfs /tmp --volume /lib/modules:/lib/modules:ro --volume demo-m03:/var --network demo --ip 192.168.49.4 --env container=docker --stop-signal SIGRTMIN+3 kubestrap-node:v1.31.4-372e34690cbe /sbin/init
+docker -H unix:///run/engine.sock run -d --name demo-m03 --hostname demo-m03 --label io.kubestrap.created-by=kubestrap --label io.kubestrap.profile=demo --label io.kubestrap.role=worker --label io.kubestrap.runtime=docker --privileged --security-opt seccomp=unconfined --security-opt apparmor=unconfined --cgroupns private --tmpfs /run --tmpfs /tmp --volume /lib/modules:/lib/modules:ro --volume demo-m03:/var --network demo --ip 192.168.49.4 --env container=docker --stop-signal SIGRTMIN+3 kubestrap-node:v1.31.4-79fa6a075627 /sbin/init
 docker -H unix:///run/engine.sock exec demo-m03 sh -c 'until s=$(systemctl is-system-running 2>/dev/null); [ "$s" = running ] || [ "$s" = degraded ]; do sleep 0.2; done; echo "$s"'
 
 # ── m03.preflight (preflight on docker:demo-m03): already done, nothing to do
