@@ -9,19 +9,26 @@ import type Dockerode from 'dockerode';
 import { frames } from '../docker-stream.ts';
 
 /**
- * The session's shell. A request is a line `TOKEN MARK`, the command's lines, then a line `MARK`.
- * After the command, `MARK STATUS` ends its output on stdout and `MARK` on stderr. MARK is in no
- * process's environment, so no command prints it by accident (not even `env`).
+ * The session's shell. A request is a line `TOKEN MARK [1]`, the command's lines, then a line `MARK`;
+ * with `1`, one more line holds the command's input as a printf format (printfInput), which the
+ * session's own printf feeds to it, so the input is in no process's arguments. After the command,
+ * `MARK STATUS` ends its output on stdout and `MARK` on stderr. MARK is in no process's
+ * environment, so no command prints it by accident (not even `env`).
  */
 const SESSION_SCRIPT = [
-  'while IFS=" " read -r t m; do',
+  'while IFS=" " read -r t m i; do',
   '  c=; n=',
   '  while IFS= read -r l; do',
   '    [ "$l" = "$m" ] && break',
   '    if [ -z "$n" ]; then c=$l; n=1; else c="$c',
   '$l"; fi',
   '  done',
-  '  KUBESTRAP_EXEC=$t /bin/sh -c "$c" </dev/null',
+  '  if [ -n "$i" ]; then',
+  '    IFS= read -r d',
+  '    printf "$d" | KUBESTRAP_EXEC=$t /bin/sh -c "$c"',
+  '  else',
+  '    KUBESTRAP_EXEC=$t /bin/sh -c "$c" </dev/null',
+  '  fi',
   '  s=$?',
   '  printf "%s %s\\n" "$m" "$s"',
   '  printf "%s\\n" "$m" >&2',
@@ -89,15 +96,18 @@ export class ExecSession {
     return this.running !== undefined;
   }
 
-  /** Runs one command with this KUBESTRAP_EXEC token; its output goes to onData as it comes. Resolves to its exit status. */
-  run(command: string, token: string, onData: Running['onData']): Promise<number> {
+  /**
+   * Runs one command with this KUBESTRAP_EXEC token, fed `input` (else /dev/null); its output goes
+   * to onData as it comes. Resolves to its exit status.
+   */
+  run(command: string, token: string, onData: Running['onData'], input?: Uint8Array): Promise<number> {
     if (this.dead) return Promise.reject(this.dead);
     if (this.running) return Promise.reject(new Error(`${this.where}: a session runs one command at a time`));
     const mark = randomBytes(12).toString('hex');
     return new Promise((resolve, reject) => {
       this.running = { mark, out: new MarkedStream(`${mark} `, true), err: new MarkedStream(`${mark}\n`, false), onData, resolve, reject };
       // Lines up to the mark line: a command ending in a newline sends an empty last line, so it is kept exactly.
-      this.stream.write(`${token} ${mark}\n${command}\n${mark}\n`);
+      this.stream.write(`${token} ${mark}${input ? ' 1' : ''}\n${command}\n${mark}\n${input ? `${printfInput(input)}\n` : ''}`);
     });
   }
 
@@ -111,6 +121,25 @@ export class ExecSession {
   destroy(): void {
     this.stream.destroy();
   }
+}
+
+/** Input small enough to go through a session (a file a step writes); larger input gets an exec of its own. */
+export const SESSION_INPUT_MAX = 64 * 1024;
+
+/**
+ * Bytes as one line that printf turns back into them: printable ASCII as it is, `\\` and `%` doubled,
+ * every other byte (newlines too) and a leading `-` (an option to printf) as a 3-digit octal escape.
+ */
+export function printfInput(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b === 0x5c) out += '\\\\';
+    else if (b === 0x25) out += '%%';
+    else if (b >= 0x20 && b <= 0x7e && !(i === 0 && b === 0x2d)) out += String.fromCharCode(b);
+    else out += `\\${b.toString(8).padStart(3, '0')}`;
+  }
+  return out;
 }
 
 /**

@@ -9,7 +9,7 @@ import type { ExecOptions, ExecResult } from './host.ts';
 import { ShellHost } from './host.ts';
 import { stopper } from './stop.ts';
 import { frames } from '../docker-stream.ts';
-import { ExecSession } from './docker-session.ts';
+import { ExecSession, SESSION_INPUT_MAX } from './docker-session.ts';
 
 export interface DockerConnectOptions {
   container: string;
@@ -105,8 +105,10 @@ export class DockerHost extends ShellHost {
     opts.signal?.throwIfAborted();
     if (this.closed) throw new Error(`${this.name} was closed by kubestrap`);
     const token = randomBytes(12).toString('hex');
-    // A command with no input runs in one of the host's sessions; one fed bytes on stdin gets an exec of its own.
-    if (opts.stdin === undefined) return this.execInSession(command, opts, token);
+    // A command runs in one of the host's sessions, fed its input there when it is small (a file a
+    // step writes); one fed more gets an exec of its own.
+    const input = typeof opts.stdin === 'string' ? Buffer.from(opts.stdin, 'utf8') : opts.stdin;
+    if (input === undefined || input.length <= SESSION_INPUT_MAX) return this.execInSession(command, opts, token, input);
     let exec: Dockerode.Exec;
     let stream: Duplex;
     try {
@@ -149,7 +151,7 @@ export class DockerHost extends ShellHost {
   /** Sessions that run commands without input (core/hosts/docker-session.ts): one more whenever all are busy. */
   private sessions: ExecSession[] = [];
 
-  private async execInSession(command: string, opts: ExecOptions, token: string): Promise<ExecResult> {
+  private async execInSession(command: string, opts: ExecOptions, token: string, input?: Uint8Array): Promise<ExecResult> {
     this.sessions = this.sessions.filter((s) => s.usable);
     let session = this.sessions.find((s) => !s.busy);
     if (!session) {
@@ -170,7 +172,7 @@ export class DockerHost extends ShellHost {
     const stopping = stopper((sig) => this.signalExec(token, sig), () => s.destroy());
     const onAbort = () => stopping.stop('aborted');
     const timer = opts.timeoutMs ? setTimeout(() => stopping.stop('timeout'), opts.timeoutMs) : undefined;
-    const running = s.run(command, token, (stream, chunk) => output.add(stream, chunk));
+    const running = s.run(command, token, (stream, chunk) => output.add(stream, chunk), input);
     if (opts.signal?.aborted) onAbort();
     else opts.signal?.addEventListener('abort', onAbort, { once: true });
     let status: number | undefined;

@@ -218,6 +218,28 @@ test('docker host against a private dockerd', { skip: skipDocker, timeout: 15 * 
     assert.equal(empty.stdout, 'done\n');
   });
 
+  await t.test('small input goes through the session exactly, and in no process arguments; larger input gets an exec', SUB, async () => {
+    // Every byte value, a leading "-" (an option to printf), printf's own % and \, newlines, no final newline.
+    const all = Buffer.concat([Buffer.from('-%s%%\\n\\\n\n'), Buffer.from(Array.from({ length: 256 }, (_, i) => i)), Buffer.from('\nend')]);
+    for (const input of [all, Buffer.alloc(0), Buffer.from('\n'), randomBytes(64 * 1024)]) {
+      const r = await host.exec('sha256sum; tr "\\0" " " < /proc/$PPID/cmdline', { stdin: input });
+      assert.equal(r.exitCode, 0, r.stderr);
+      // The parent's command line (the session's script) spans several lines.
+      const eol = r.stdout.indexOf('\n');
+      const [sum, parent] = [r.stdout.slice(0, eol), r.stdout.slice(eol + 1)];
+      assert.equal(sum.split(' ')[0], createHash('sha256').update(input).digest('hex'), `${input.length} bytes`);
+      assert.match(parent, /kubestrap-session/, `${input.length} bytes: in the session`);
+    }
+    assert.equal((await host.exec('cat', { stdin: 'secret-in-input' })).stdout, 'secret-in-input');
+    // What a process list shows while a command reads its input: not the input.
+    const seen = await host.exec('for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline; echo; done 2>/dev/null; cat >/dev/null', { stdin: 'secret-in-input' });
+    assert.doesNotMatch(seen.stdout, /secret-in-input/);
+    const larger = randomBytes(64 * 1024 + 1);
+    const r = await host.exec('sha256sum; tr "\\0" " " < /proc/$PPID/cmdline', { stdin: larger });
+    assert.equal(r.stdout.split(' ')[0], createHash('sha256').update(larger).digest('hex'));
+    assert.doesNotMatch(r.stdout.slice(r.stdout.indexOf('\n') + 1), /kubestrap-session/);
+  });
+
   await t.test('many execs at once on one client', SUB, async () => {
     const started = Date.now();
     const results = await Promise.all(Array.from({ length: 16 }, (_, i) => host.exec(`sleep 1; echo ${i}; echo e${i} >&2; exit ${i}`)));
