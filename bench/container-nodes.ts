@@ -77,7 +77,19 @@ async function main(): Promise<void> {
       let nodeCpu = new Map<string, number>();
       let atWait: Promise<void> | undefined;
       const r = await new Promise<{ stdout: string; stderr: string; selfCpu: number }>((resolve, reject) => {
-        const child = spawn('sh', ['-c', 'node "$@"; s=$?; times >&2; exit $s', 'sh', join(root, 'bin', 'kubestrap.js'), 'run', 'driver-docker', '-p', profile, ...sets, '--yes', '--json'], {
+        const child = spawn('sh', [
+          '-c',
+          'node "$@"; s=$?; times >&2; exit $s',
+          'sh',
+          join(root, 'bin', 'kubestrap.js'),
+          'run',
+          'driver-docker',
+          '-p',
+          profile,
+          ...sets,
+          '--yes',
+          '--json',
+        ], {
           env,
           cwd: root,
           stdio: ['ignore', 'pipe', 'pipe'],
@@ -245,7 +257,9 @@ function cgroupCpuMs(pid: number): number {
   const v1 = lines.find((l) => /^\d+:[^:]*\bcpuacct\b[^:]*:/.test(l));
   if (v1) {
     const path = v1.split(':').slice(2).join(':');
-    const dir = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')).find((f) => f.includes('cgroup') && /\bcpuacct\b/.test(f.at(-1) ?? ''))?.[4];
+    const dir = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')).find((f) =>
+      f.includes('cgroup') && /\bcpuacct\b/.test(f.at(-1) ?? '')
+    )?.[4];
     return Number(readFileSync(join(dir ?? '/sys/fs/cgroup/cpuacct', path, 'cpuacct.usage'), 'utf8')) / 1e6;
   }
   const v2 = lines.find((l) => l.startsWith('0::'))!.slice(3);

@@ -140,7 +140,11 @@ for (const { engine, start, skip, subnet } of ENGINES) {
           assert.match(await sh('systemctl is-system-running'), /^(running|degraded)$/, n);
           assert.equal(await sh('systemctl is-active containerd'), 'active', n);
           // The releases and binaries the image carries are links in the node's /var volume, not copies.
-          assert.equal(await sh(`test -L /var/lib/kubestrap/binaries/${VERSION} && test -L /var/cache/kubestrap/containerd-*.tar.gz && echo linked`), 'linked', n);
+          assert.equal(
+            await sh(`test -L /var/lib/kubestrap/binaries/${VERSION} && test -L /var/cache/kubestrap/containerd-*.tar.gz && echo linked`),
+            'linked',
+            n,
+          );
         }
         // Every node resolves the control plane's name to the control plane (the join command names it).
         const cpIp = Object.values((await docker.getContainer(profile).inspect()).NetworkSettings.Networks)[0]?.IPAddress;
