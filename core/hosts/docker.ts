@@ -125,7 +125,7 @@ export class DockerHost extends ShellHost {
     } catch (e) {
       throw this.lostContainer(e);
     }
-    const out = await this.collect(stream, opts, token);
+    const out = await this.collect(stream, opts, token, input);
     const exit = await this.exitOf(exec, command, !!out.stoppedBy);
     return result(out, exit, !!out.stoppedBy);
   }
@@ -188,8 +188,8 @@ export class DockerHost extends ShellHost {
     return result(output.end(), status ?? null, !!stopping.why);
   }
 
-  /** Demultiplexes the hijacked stream until it ends; feeds stdin; stops the command on abort or timeout. */
-  private collect(stream: Duplex, opts: ExecOptions, token: string): Promise<{ stdout: string; stderr: string; stoppedBy?: string }> {
+  /** Demultiplexes the hijacked stream until it ends; feeds it `input`; stops the command on abort or timeout. */
+  private collect(stream: Duplex, opts: ExecOptions, token: string, input: Uint8Array): Promise<{ stdout: string; stderr: string; stoppedBy?: string }> {
     return new Promise((resolve, reject) => {
       const output = new OutputCollector(opts.onLine);
       const demux = frames((type, payload) => {
@@ -227,7 +227,7 @@ export class DockerHost extends ShellHost {
       });
 
       // Stdin is written and then half-closed, so a command that reads it sees end of file.
-      if (opts.stdin !== undefined) stream.end(typeof opts.stdin === 'string' ? Buffer.from(opts.stdin, 'utf8') : Buffer.from(opts.stdin));
+      stream.end(input);
     });
   }
 

@@ -5,7 +5,7 @@
 import { dirname } from 'node:path';
 
 /** Where the image keeps its large files that belong under /var. */
-export const VAR_STORE_DIR = '/usr/lib/kubestrap/store';
+const VAR_STORE_DIR = '/usr/lib/kubestrap/store';
 
 /** Where the image keeps the large file (or directory) meant for `path` under /var. */
 export function stored(path: string): string {
