@@ -4,6 +4,8 @@
 // kubestrap builds, and kubestrap's per-node
 // overhead over the daemon's own create + start + systemd boot of the same container.
 // Run: nice -n 10 node --import tsx bench/container-nodes.ts [ROUNDS]   (root; a private dockerd)
+// BENCH_ACCT=1 also prints the CPU of the programs that ended during each start, by name, from the
+// kernel's process accounting (acct package); it turns accounting off at the end.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -17,11 +19,13 @@ import { startDockerd } from '../test/helpers/dockerd.ts';
 import { startRelease } from '../test/helpers/k8s-release.ts';
 import { execIn, nodeImage } from '../test/helpers/node-image.ts';
 import { median } from './measure.ts';
+import { ACCT_INSTALL, processAccountingAvailable, startAccounting, stopAccounting } from './process-cpu.ts';
 
 const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 const rounds = Number(process.argv[2] ?? 3);
 // The version a user gets without asking.
 const VERSION = DEFAULT_KUBERNETES_VERSION;
+const accounting = process.env.BENCH_ACCT === '1';
 
 interface Run {
   wall: number;
@@ -33,6 +37,8 @@ interface Run {
   nodeCpu: Map<string, number>;
   /** CPU time of kubestrap's own process (and the probes it waited for), up to the end of the run. */
   selfCpu: number;
+  /** BENCH_ACCT: CPU ms of the programs that ended during the start, by name. */
+  programs: Map<string, number>;
 }
 
 async function main(): Promise<void> {
@@ -42,6 +48,7 @@ async function main(): Promise<void> {
       teardown.push(fn);
     },
   };
+  if (accounting && !processAccountingAvailable()) throw new Error(`BENCH_ACCT=1 needs accton and dump-acct: ${ACCT_INSTALL}`);
   const dir = mkdtempSync(join(os.tmpdir(), 'ks-bench-nodes-'));
   try {
     // The command users run: the built CLI.
@@ -76,6 +83,7 @@ async function main(): Promise<void> {
       let waitAt: number | undefined;
       let nodeCpu = new Map<string, number>();
       let atWait: Promise<void> | undefined;
+      const stopAcct = accounting ? startAccounting(join(dir, `${profile}.acct`)) : undefined;
       const r = await new Promise<{ stdout: string; stderr: string; selfCpu: number }>((resolve, reject) => {
         const child = spawn('sh', [
           '-c',
@@ -118,6 +126,7 @@ async function main(): Promise<void> {
         });
       });
       await atWait;
+      const programs = stopAcct?.() ?? new Map<string, number>();
       // BENCH_EVENTS=DIR keeps each run's events (--json lines) there, to see where a step's time goes.
       if (process.env.BENCH_EVENTS) writeFileSync(join(process.env.BENCH_EVENTS, `${profile}.jsonl`), r.stdout);
       const events = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; step?: string; ms?: number; error?: string });
@@ -131,7 +140,7 @@ async function main(): Promise<void> {
       const cpu = (waitAt ?? machineBusyMs()) - busy0;
       const provision = events.filter((e) => e.type === 'step-finish' && /-node$/.test(e.step ?? '')).map((e) => e.ms!);
       const steps = new Map(events.filter((e) => e.type === 'step-finish' || e.type === 'step-failed').map((e) => [e.step!, e.ms!]));
-      return { wall, cpu, provision, steps, nodeCpu, selfCpu: r.selfCpu };
+      return { wall, cpu, provision, steps, nodeCpu, selfCpu: r.selfCpu, programs };
     };
     const remove = async (profile: string) => {
       const filter = JSON.stringify({ label: [`io.kubestrap.profile=${profile}`] });
@@ -234,7 +243,15 @@ async function main(): Promise<void> {
       const slowest = ids.map((id) => [id, median(runs.map((r) => r.steps.get(id) ?? 0))] as const).sort((a, b) => b[1] - a[1]).slice(0, 8);
       console.log(`\nslowest steps, ${label}: ${slowest.map(([id, ms]) => `${id} ${(ms / 1000).toFixed(1)} s`).join(', ')}`);
     }
+    if (accounting) {
+      for (const [label, runs] of [['1 node', one], ['3 nodes', three]] as const) {
+        const names = [...new Set(runs.flatMap((r) => [...r.programs.keys()]))];
+        const top = names.map((n) => [n, median(runs.map((r) => r.programs.get(n) ?? 0))] as const).sort((a, b) => b[1] - a[1]).slice(0, 10);
+        console.log(`\nCPU of the programs that ended, ${label}: ${top.map(([n, ms]) => `${n} ${ms.toFixed(0)} ms`).join(', ')}`);
+      }
+    }
   } finally {
+    if (accounting) stopAccounting();
     for (const fn of teardown.reverse()) await fn();
     rmSync(dir, { recursive: true, force: true });
   }
