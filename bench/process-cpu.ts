@@ -18,7 +18,7 @@ export function startAccounting(file: string): () => Map<string, number> {
   const on = spawnSync('accton', [file], { encoding: 'utf8' });
   if (on.status !== 0) throw new Error(`accton ${file} failed: ${on.stderr}`);
   return () => {
-    spawnSync('accton', ['off']);
+    stopAccounting();
     const out = spawnSync('dump-acct', [file], { encoding: 'utf8', maxBuffer: 256 << 20 }).stdout;
     rmSync(file, { force: true });
     const byName = new Map<string, number>();
